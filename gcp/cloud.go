@@ -1,0 +1,200 @@
+// Package gcp reaches Google Cloud through Google's official Go clients, on
+// Google itself or on the embedded simulator. One file per API holds the calls
+// the lab needs; errors come back as *Error, which names the cause and the fix.
+package gcp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	artifactregistry "cloud.google.com/go/artifactregistry/apiv1"
+	compute "cloud.google.com/go/compute/apiv1"
+	run "cloud.google.com/go/run/apiv2"
+	serviceusage "cloud.google.com/go/serviceusage/apiv1"
+	"google.golang.org/api/option"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+// Endpoints locate a simulator. The zero value means Google itself.
+type Endpoints struct {
+	Run              string // host:port, gRPC
+	Compute          string // http://host:port
+	ServiceUsage     string // host:port, gRPC
+	ArtifactRegistry string // host:port, gRPC
+	Registry         string // host:port, the OCI registry (plain HTTP)
+	Gemini           string // http://host:port
+	Metadata         string // host:port
+}
+
+// envNames maps each endpoint to the variable `beyond sim` prints for it.
+var envNames = []struct {
+	name  string
+	field func(*Endpoints) *string
+}{
+	{"BEYOND_RUN_ENDPOINT", func(e *Endpoints) *string { return &e.Run }},
+	{"BEYOND_COMPUTE_ENDPOINT", func(e *Endpoints) *string { return &e.Compute }},
+	{"BEYOND_SERVICEUSAGE_ENDPOINT", func(e *Endpoints) *string { return &e.ServiceUsage }},
+	{"BEYOND_ARTIFACTREGISTRY_ENDPOINT", func(e *Endpoints) *string { return &e.ArtifactRegistry }},
+	{"BEYOND_REGISTRY_ENDPOINT", func(e *Endpoints) *string { return &e.Registry }},
+	{"BEYOND_GEMINI_ENDPOINT", func(e *Endpoints) *string { return &e.Gemini }},
+	{"BEYOND_METADATA_ENDPOINT", func(e *Endpoints) *string { return &e.Metadata }},
+}
+
+// EndpointsFromEnv reads a running simulator's endpoints from the
+// environment. It reports false when none is set. When some are set, the
+// three APIs every step needs must all be.
+func EndpointsFromEnv(getenv func(string) string) (Endpoints, bool, error) {
+	var e Endpoints
+	any := false
+	for _, n := range envNames {
+		if v := getenv(n.name); v != "" {
+			*n.field(&e) = v
+			any = true
+		}
+	}
+	if !any {
+		return Endpoints{}, false, nil
+	}
+	if e.Run == "" || e.Compute == "" || e.ServiceUsage == "" {
+		return Endpoints{}, false, errors.New("BEYOND_RUN_ENDPOINT, BEYOND_COMPUTE_ENDPOINT and BEYOND_SERVICEUSAGE_ENDPOINT must all be set to attach to a running simulator: paste every line `beyond sim` printed")
+	}
+	if e.ArtifactRegistry == "" {
+		e.ArtifactRegistry = e.Run
+	}
+	return e, true, nil
+}
+
+// IsZero reports whether e names no simulator, i.e. Google itself.
+func (e Endpoints) IsZero() bool { return e == Endpoints{} }
+
+// Cloud holds the official clients for one project.
+type Cloud struct {
+	Project   string
+	Endpoints Endpoints // zero on Google
+	// PollInterval is how often an operation in flight is polled.
+	PollInterval time.Duration
+
+	services  *run.ServicesClient
+	usage     *serviceusage.Client
+	repos     *artifactregistry.Client
+	negs      *compute.RegionNetworkEndpointGroupsClient
+	backends  *compute.BackendServicesClient
+	urlMaps   *compute.UrlMapsClient
+	proxies   *compute.TargetHttpProxiesClient
+	rules     *compute.GlobalForwardingRulesClient
+	closeFunc []func() error
+}
+
+// Simulated reports whether c talks to the simulator.
+func (c *Cloud) Simulated() bool { return !c.Endpoints.IsZero() }
+
+// Connect builds every client the lab needs: for Google with Application
+// Default Credentials when ep is zero, else for the simulator at ep with no
+// authentication over plain loopback connections.
+func Connect(ctx context.Context, project string, ep Endpoints) (*Cloud, error) {
+	c := &Cloud{Project: project, Endpoints: ep, PollInterval: 2 * time.Second}
+	var grpcOpts, restOpts []option.ClientOption
+	if c.Simulated() {
+		c.PollInterval = 50 * time.Millisecond
+		plain := []option.ClientOption{
+			option.WithoutAuthentication(),
+			option.WithGRPCDialOption(grpc.WithTransportCredentials(insecure.NewCredentials())),
+		}
+		grpcOpts = plain
+		restOpts = []option.ClientOption{option.WithEndpoint(ep.Compute), option.WithoutAuthentication()}
+	} else if os.Getenv("GOOGLE_CLOUD_QUOTA_PROJECT") == "" {
+		// With user credentials (gcloud auth application-default login),
+		// Google bills quota to the project named here; without it, some
+		// APIs refuse the call.
+		grpcOpts = []option.ClientOption{option.WithQuotaProject(project)}
+		restOpts = grpcOpts
+	}
+	with := func(opts []option.ClientOption, endpoint string) []option.ClientOption {
+		if endpoint == "" {
+			return opts
+		}
+		return append([]option.ClientOption{option.WithEndpoint(endpoint)}, opts...)
+	}
+	fail := func(api string, err error) (*Cloud, error) {
+		c.Close()
+		if c.Simulated() {
+			return nil, fmt.Errorf("connect to the simulator's %s API: %w", api, err)
+		}
+		return nil, fmt.Errorf("connect to the %s API: %w (run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS)", api, err)
+	}
+	var err error
+	if c.services, err = run.NewServicesClient(ctx, with(grpcOpts, ep.Run)...); err != nil {
+		return fail("Cloud Run", err)
+	}
+	c.closeFunc = append(c.closeFunc, c.services.Close)
+	if c.usage, err = serviceusage.NewClient(ctx, with(grpcOpts, ep.ServiceUsage)...); err != nil {
+		return fail("Service Usage", err)
+	}
+	c.closeFunc = append(c.closeFunc, c.usage.Close)
+	if c.repos, err = artifactregistry.NewClient(ctx, with(grpcOpts, ep.ArtifactRegistry)...); err != nil {
+		return fail("Artifact Registry", err)
+	}
+	c.closeFunc = append(c.closeFunc, c.repos.Close)
+	if c.negs, err = compute.NewRegionNetworkEndpointGroupsRESTClient(ctx, restOpts...); err != nil {
+		return fail("Compute Engine", err)
+	}
+	c.closeFunc = append(c.closeFunc, c.negs.Close)
+	if c.backends, err = compute.NewBackendServicesRESTClient(ctx, restOpts...); err != nil {
+		return fail("Compute Engine", err)
+	}
+	c.closeFunc = append(c.closeFunc, c.backends.Close)
+	if c.urlMaps, err = compute.NewUrlMapsRESTClient(ctx, restOpts...); err != nil {
+		return fail("Compute Engine", err)
+	}
+	c.closeFunc = append(c.closeFunc, c.urlMaps.Close)
+	if c.proxies, err = compute.NewTargetHttpProxiesRESTClient(ctx, restOpts...); err != nil {
+		return fail("Compute Engine", err)
+	}
+	c.closeFunc = append(c.closeFunc, c.proxies.Close)
+	if c.rules, err = compute.NewGlobalForwardingRulesRESTClient(ctx, restOpts...); err != nil {
+		return fail("Compute Engine", err)
+	}
+	c.closeFunc = append(c.closeFunc, c.rules.Close)
+	return c, nil
+}
+
+// Close releases every client.
+func (c *Cloud) Close() error {
+	var errs []error
+	for i := len(c.closeFunc) - 1; i >= 0; i-- {
+		errs = append(errs, c.closeFunc[i]())
+	}
+	c.closeFunc = nil
+	return errors.Join(errs...)
+}
+
+// Progress receives one line about an operation in flight.
+type Progress func(line string)
+
+// wait polls an operation until it is done, reporting progress on each poll.
+// poll fetches the operation's latest state and returns its error, if any.
+func (c *Cloud) wait(ctx context.Context, what string, progress Progress, done func() bool, poll func(context.Context) error) error {
+	start := time.Now()
+	for {
+		if err := poll(ctx); err != nil {
+			return err
+		}
+		if done() {
+			return nil
+		}
+		if progress != nil {
+			progress(fmt.Sprintf("%s: still running after %s", what, time.Since(start).Round(100*time.Millisecond)))
+		}
+		t := time.NewTimer(c.PollInterval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}

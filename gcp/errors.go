@@ -1,0 +1,202 @@
+package gcp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/googleapis/gax-go/v2/apierror"
+	"google.golang.org/api/googleapi"
+	"google.golang.org/grpc/codes"
+)
+
+// Kind sorts API errors by what the learner must do about them.
+type Kind int
+
+const (
+	KindOther Kind = iota
+	KindAPIDisabled
+	KindPermission
+	KindQuota
+	KindAlreadyExists
+	KindNotFound
+	KindInvalid
+	KindInUse
+	KindUnavailable
+	KindCanceled
+)
+
+// Error is an API error explained for a learner: what was being done, what
+// Google said, and what to do next.
+type Error struct {
+	Kind  Kind
+	Op    string // what the lab was doing, e.g. "create backend service global-backend"
+	Cause string // what the API answered
+	Fix   string // what to do next; empty when nothing is to be done
+	Err   error
+}
+
+func (e *Error) Error() string {
+	msg := e.Op + ": " + e.Cause
+	if e.Fix != "" {
+		msg += ". " + e.Fix
+	}
+	return msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// KindOf returns the kind of err, KindOther when it is no API error.
+func KindOf(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return classify(err).kind
+}
+
+// IsNotFound reports whether err says the resource does not exist.
+func IsNotFound(err error) bool { return KindOf(err) == KindNotFound }
+
+// IsAlreadyExists reports whether err says the resource exists already.
+func IsAlreadyExists(err error) bool { return KindOf(err) == KindAlreadyExists }
+
+// apis names each API the lab uses, for messages.
+var apis = map[string]string{
+	"run.googleapis.com":              "Cloud Run Admin API",
+	"compute.googleapis.com":          "Compute Engine API",
+	"artifactregistry.googleapis.com": "Artifact Registry API",
+	"serviceusage.googleapis.com":     "Service Usage API",
+	"aiplatform.googleapis.com":       "Vertex AI API",
+}
+
+type classified struct {
+	kind    Kind
+	message string
+	api     string // for KindAPIDisabled, the service to enable
+}
+
+// classify reads an error from either transport (gRPC status or REST
+// googleapi.Error, both wrapped by gax's apierror) into a kind.
+func classify(err error) classified {
+	if errors.Is(err, context.Canceled) {
+		return classified{kind: KindCanceled, message: "canceled"}
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return classified{kind: KindUnavailable, message: "timed out"}
+	}
+	c := classified{message: err.Error()}
+	ae, ok := apierror.FromError(err)
+	if !ok {
+		return c
+	}
+	c.message = firstLine(ae)
+	reasons := []string{ae.Reason()}
+	var gerr *googleapi.Error
+	if errors.As(err, &gerr) {
+		for _, item := range gerr.Errors {
+			reasons = append(reasons, item.Reason)
+		}
+		if gerr.Message != "" {
+			c.message = gerr.Message
+		}
+	}
+	if info := ae.Details().ErrorInfo; info != nil {
+		c.api = info.GetMetadata()["service"]
+	}
+	has := func(r ...string) bool {
+		for _, want := range r {
+			for _, got := range reasons {
+				if got == want {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	code := ae.HTTPCode()
+	grpc := codes.OK
+	if st := ae.GRPCStatus(); st != nil {
+		grpc = st.Code()
+	}
+	switch {
+	case has("SERVICE_DISABLED", "accessNotConfigured"):
+		c.kind = KindAPIDisabled
+	case has("resourceInUseByAnotherResource"):
+		c.kind = KindInUse
+	case code == http.StatusConflict || grpc == codes.AlreadyExists || has("alreadyExists"):
+		c.kind = KindAlreadyExists
+	case code == http.StatusNotFound || grpc == codes.NotFound || has("notFound"):
+		c.kind = KindNotFound
+	case code == http.StatusTooManyRequests || grpc == codes.ResourceExhausted || has("rateLimitExceeded", "quotaExceeded", "RATE_LIMIT_EXCEEDED"):
+		c.kind = KindQuota
+	case code == http.StatusForbidden || grpc == codes.PermissionDenied || code == http.StatusUnauthorized || grpc == codes.Unauthenticated:
+		c.kind = KindPermission
+	case code == http.StatusBadRequest || grpc == codes.InvalidArgument || grpc == codes.FailedPrecondition:
+		c.kind = KindInvalid
+	case code == http.StatusServiceUnavailable || code == http.StatusInternalServerError || grpc == codes.Unavailable || grpc == codes.Internal || grpc == codes.DeadlineExceeded:
+		c.kind = KindUnavailable
+	}
+	return c
+}
+
+// firstLine is the API's own message without gax's decorations.
+func firstLine(ae *apierror.APIError) string {
+	if st := ae.GRPCStatus(); st != nil && st.Message() != "" {
+		return st.Message()
+	}
+	msg := ae.Error()
+	if i := strings.IndexByte(msg, '\n'); i > 0 {
+		msg = msg[:i]
+	}
+	return msg
+}
+
+// explain turns err from a call into an *Error for the learner. op says what
+// was being done; api is the service the call needs (for a disabled API);
+// role is the IAM role that grants the call (for a permission error).
+func (c *Cloud) explain(err error, op, api, role string) error {
+	if err == nil {
+		return nil
+	}
+	var already *Error
+	if errors.As(err, &already) {
+		return err
+	}
+	cl := classify(err)
+	e := &Error{Kind: cl.kind, Op: op, Cause: cl.message, Err: err}
+	if cl.api != "" {
+		api = cl.api
+	}
+	switch cl.kind {
+	case KindAPIDisabled:
+		name := apis[api]
+		if name == "" {
+			name = api
+		}
+		e.Cause = fmt.Sprintf("the %s is not enabled in project %s", name, c.Project)
+		e.Fix = fmt.Sprintf("Run the step 'Enable the APIs', or `gcloud services enable %s --project %s`, then retry", api, c.Project)
+	case KindPermission:
+		e.Fix = fmt.Sprintf("Your account needs the role %s on project %s: `gcloud projects add-iam-policy-binding %s --member=user:YOU --role=%s`", role, c.Project, c.Project, role)
+		if c.Simulated() {
+			e.Fix = "The simulator refused the call; see the message above"
+		}
+	case KindQuota:
+		e.Fix = "A quota or rate limit was hit: wait a minute and run the step again, or see https://console.cloud.google.com/iam-admin/quotas"
+	case KindNotFound:
+		e.Fix = "Run the earlier step that creates it, or check the name and region"
+	case KindAlreadyExists:
+		e.Fix = "It exists already; the lab adopts resources that match what it wants"
+	case KindInUse:
+		e.Fix = "Delete what uses it first; `beyond cleanup` deletes in the right order"
+	case KindInvalid:
+		e.Fix = "Check the values of the lab's variables (see `beyond --help`)"
+	case KindUnavailable:
+		e.Fix = "The service did not answer in time or failed on its side: run the step again"
+	case KindCanceled:
+		e.Cause = "canceled"
+	}
+	return e
+}

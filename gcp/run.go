@@ -1,0 +1,227 @@
+package gcp
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"path"
+	"slices"
+
+	"cloud.google.com/go/iam/apiv1/iampb"
+	"cloud.google.com/go/run/apiv2/runpb"
+)
+
+const roleRunAdmin = "roles/run.admin"
+
+// Service is what the lab reads back of a Cloud Run service.
+type Service struct {
+	Name          string // short name
+	Region        string
+	URI           string
+	Image         string
+	Env           map[string]string
+	Ingress       string // e.g. INGRESS_TRAFFIC_ALL
+	LatestCreated string // short revision name
+	LatestReady   string // short revision name
+	Ready         bool   // the latest created revision is ready and serving
+	Failure       string // why the service is not ready, if it is not
+	Generation    int64
+}
+
+// ServiceSpec is what the lab deploys.
+type ServiceSpec struct {
+	Region string
+	Name   string
+	Image  string
+	Env    map[string]string
+}
+
+func (c *Cloud) serviceName(region, name string) string {
+	return fmt.Sprintf("projects/%s/locations/%s/services/%s", c.Project, region, name)
+}
+
+// GetService reads a Cloud Run service.
+func (c *Cloud) GetService(ctx context.Context, region, name string) (*Service, error) {
+	svc, err := c.services.GetService(ctx, &runpb.GetServiceRequest{Name: c.serviceName(region, name)})
+	if err != nil {
+		return nil, c.explain(err, fmt.Sprintf("read Cloud Run service %s in %s", name, region), "run.googleapis.com", "roles/run.viewer")
+	}
+	return serviceFrom(svc, region), nil
+}
+
+// short is the last segment of a resource name or URL, "" for "".
+func short(name string) string {
+	if name == "" {
+		return ""
+	}
+	return path.Base(name)
+}
+
+func serviceFrom(svc *runpb.Service, region string) *Service {
+	s := &Service{
+		Name:          short(svc.GetName()),
+		Region:        region,
+		URI:           svc.GetUri(),
+		Ingress:       svc.GetIngress().String(),
+		LatestCreated: short(svc.GetLatestCreatedRevision()),
+		LatestReady:   short(svc.GetLatestReadyRevision()),
+		Generation:    svc.GetGeneration(),
+		Env:           map[string]string{},
+	}
+	if cs := svc.GetTemplate().GetContainers(); len(cs) > 0 {
+		s.Image = cs[0].GetImage()
+		for _, e := range cs[0].GetEnv() {
+			s.Env[e.GetName()] = e.GetValue()
+		}
+	}
+	tc := svc.GetTerminalCondition()
+	s.Ready = tc.GetState() == runpb.Condition_CONDITION_SUCCEEDED && s.LatestCreated == s.LatestReady && s.LatestReady != ""
+	if !s.Ready {
+		s.Failure = tc.GetMessage()
+	}
+	return s
+}
+
+// Matches reports whether the service already runs spec.
+func (s *Service) Matches(spec ServiceSpec) bool {
+	return s.Image == spec.Image && maps.Equal(s.Env, nonNil(spec.Env)) && s.Ingress == runpb.IngressTraffic_INGRESS_TRAFFIC_ALL.String()
+}
+
+func nonNil(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+// DeployService makes the service run spec with ingress from all sources, as
+// `gcloud run deploy --ingress all` does: it creates the service, or updates
+// it when it exists and differs, and waits for the revision. It reports
+// whether it changed anything.
+func (c *Cloud) DeployService(ctx context.Context, spec ServiceSpec, progress Progress) (*Service, bool, error) {
+	op := fmt.Sprintf("deploy Cloud Run service %s in %s", spec.Name, spec.Region)
+	current, err := c.GetService(ctx, spec.Region, spec.Name)
+	switch {
+	case err == nil && current.Matches(spec) && current.Ready:
+		return current, false, nil
+	case err != nil && !IsNotFound(err):
+		return nil, false, err
+	}
+	var env []*runpb.EnvVar
+	for _, k := range slices.Sorted(maps.Keys(spec.Env)) {
+		env = append(env, &runpb.EnvVar{Name: k, Values: &runpb.EnvVar_Value{Value: spec.Env[k]}})
+	}
+	svc := &runpb.Service{
+		Ingress: runpb.IngressTraffic_INGRESS_TRAFFIC_ALL,
+		Template: &runpb.RevisionTemplate{
+			Containers: []*runpb.Container{{Image: spec.Image, Env: env}},
+		},
+	}
+	var result *runpb.Service
+	if current == nil {
+		created, err := c.services.CreateService(ctx, &runpb.CreateServiceRequest{
+			Parent:    fmt.Sprintf("projects/%s/locations/%s", c.Project, spec.Region),
+			ServiceId: spec.Name,
+			Service:   svc,
+		})
+		if err != nil {
+			return nil, false, c.explain(err, op, "run.googleapis.com", roleRunAdmin)
+		}
+		err = c.wait(ctx, op, progress, created.Done, func(ctx context.Context) error {
+			var err error
+			result, err = created.Poll(ctx)
+			return err
+		})
+		if err != nil {
+			return nil, true, c.explain(err, op, "run.googleapis.com", roleRunAdmin)
+		}
+	} else {
+		svc.Name = c.serviceName(spec.Region, spec.Name)
+		updated, err := c.services.UpdateService(ctx, &runpb.UpdateServiceRequest{Service: svc})
+		if err != nil {
+			return nil, false, c.explain(err, op, "run.googleapis.com", roleRunAdmin)
+		}
+		err = c.wait(ctx, op, progress, updated.Done, func(ctx context.Context) error {
+			var err error
+			result, err = updated.Poll(ctx)
+			return err
+		})
+		if err != nil {
+			return nil, true, c.explain(err, op, "run.googleapis.com", roleRunAdmin)
+		}
+	}
+	if result == nil {
+		return c.getAfter(ctx, spec)
+	}
+	return serviceFrom(result, spec.Region), true, nil
+}
+
+func (c *Cloud) getAfter(ctx context.Context, spec ServiceSpec) (*Service, bool, error) {
+	s, err := c.GetService(ctx, spec.Region, spec.Name)
+	return s, true, err
+}
+
+// AllowUnauthenticated grants roles/run.invoker to allUsers on the service,
+// as `gcloud run deploy --allow-unauthenticated` does. It reports whether the
+// policy changed.
+func (c *Cloud) AllowUnauthenticated(ctx context.Context, region, name string) (bool, error) {
+	op := fmt.Sprintf("allow unauthenticated calls to %s in %s", name, region)
+	resource := c.serviceName(region, name)
+	policy, err := c.services.GetIamPolicy(ctx, &iampb.GetIamPolicyRequest{Resource: resource})
+	if err != nil {
+		return false, c.explain(err, op, "run.googleapis.com", roleRunAdmin)
+	}
+	if hasMember(policy, "roles/run.invoker", "allUsers") {
+		return false, nil
+	}
+	added := false
+	for _, b := range policy.Bindings {
+		if b.Role == "roles/run.invoker" {
+			b.Members = append(b.Members, "allUsers")
+			added = true
+		}
+	}
+	if !added {
+		policy.Bindings = append(policy.Bindings, &iampb.Binding{Role: "roles/run.invoker", Members: []string{"allUsers"}})
+	}
+	if _, err := c.services.SetIamPolicy(ctx, &iampb.SetIamPolicyRequest{Resource: resource, Policy: policy}); err != nil {
+		return false, c.explain(err, op, "run.googleapis.com", roleRunAdmin)
+	}
+	return true, nil
+}
+
+// PublicInvoker reports whether allUsers may invoke the service.
+func (c *Cloud) PublicInvoker(ctx context.Context, region, name string) (bool, error) {
+	policy, err := c.services.GetIamPolicy(ctx, &iampb.GetIamPolicyRequest{Resource: c.serviceName(region, name)})
+	if err != nil {
+		return false, c.explain(err, fmt.Sprintf("read the IAM policy of %s in %s", name, region), "run.googleapis.com", "roles/run.viewer")
+	}
+	return hasMember(policy, "roles/run.invoker", "allUsers"), nil
+}
+
+func hasMember(p *iampb.Policy, role, member string) bool {
+	for _, b := range p.GetBindings() {
+		if b.GetRole() == role && slices.Contains(b.GetMembers(), member) {
+			return true
+		}
+	}
+	return false
+}
+
+// DeleteService deletes the service and waits. It reports whether there was
+// one to delete.
+func (c *Cloud) DeleteService(ctx context.Context, region, name string, progress Progress) (bool, error) {
+	op := fmt.Sprintf("delete Cloud Run service %s in %s", name, region)
+	del, err := c.services.DeleteService(ctx, &runpb.DeleteServiceRequest{Name: c.serviceName(region, name)})
+	if err != nil {
+		if IsNotFound(err) {
+			return false, nil
+		}
+		return false, c.explain(err, op, "run.googleapis.com", roleRunAdmin)
+	}
+	err = c.wait(ctx, op, progress, del.Done, func(ctx context.Context) error {
+		_, err := del.Poll(ctx)
+		return err
+	})
+	return true, c.explain(err, op, "run.googleapis.com", roleRunAdmin)
+}

@@ -1,0 +1,171 @@
+package sim
+
+import (
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/protoadapt"
+)
+
+// Helpers shared by the gRPC APIs: Google's error shapes, project look-up by
+// ID or number, and paging.
+
+// faultErr returns the injected error for method, or nil when no fault hits.
+// Every RPC calls it first, before touching state.
+func (s *Sim) faultErr(method string) error {
+	f, ok := s.opts.Faults.take(method)
+	if !ok {
+		return nil
+	}
+	return status.Error(grpcCode(f.Status), f.Message)
+}
+
+// withDetails attaches details to a status; it cannot fail for the
+// well-formed messages used here, and falls back to the bare status if it
+// ever did.
+func withDetails(st *status.Status, details ...protoadapt.MessageV1) error {
+	if d, err := st.WithDetails(details...); err == nil {
+		return d.Err()
+	}
+	return st.Err()
+}
+
+// errServiceDisabled is Google's answer to a call reaching an API that is not
+// enabled in the project: PERMISSION_DENIED with ErrorInfo reason
+// SERVICE_DISABLED and a Help link to the activation page.
+func errServiceDisabled(p *project, api, title string) error {
+	url := activationURL(api, p.number)
+	msg := disabledMessage(title, api, p.number)
+	consumer := fmt.Sprintf("projects/%d", p.number)
+	return withDetails(status.New(codes.PermissionDenied, msg),
+		&errdetails.ErrorInfo{
+			Reason: "SERVICE_DISABLED",
+			Domain: "googleapis.com",
+			Metadata: map[string]string{
+				"service":       api,
+				"consumer":      consumer,
+				"activationUrl": url,
+				"serviceTitle":  title,
+				"containerInfo": strconv.FormatInt(p.number, 10),
+			},
+		},
+		&errdetails.LocalizedMessage{Locale: "en-US", Message: msg},
+		&errdetails.Help{Links: []*errdetails.Help_Link{{
+			Description: "Google developers console API activation",
+			Url:         url,
+		}}},
+	)
+}
+
+// errConsumerInvalid is Google's answer for a project that does not exist or
+// whose ID is malformed: PERMISSION_DENIED with reason CONSUMER_INVALID.
+func errConsumerInvalid(ref, api string) error {
+	msg := fmt.Sprintf("Permission denied on resource project %s.", ref)
+	return withDetails(status.New(codes.PermissionDenied, msg),
+		&errdetails.ErrorInfo{
+			Reason: "CONSUMER_INVALID",
+			Domain: "googleapis.com",
+			Metadata: map[string]string{
+				"service":       api,
+				"consumer":      "projects/" + ref,
+				"containerInfo": ref,
+			},
+		},
+		&errdetails.LocalizedMessage{Locale: "en-US", Message: msg},
+		&errdetails.Help{Links: []*errdetails.Help_Link{{
+			Description: "Google developers console",
+			Url:         "https://console.developers.google.com",
+		}}},
+	)
+}
+
+// lookupProjectLocked resolves a project reference from a resource name, a
+// project ID or a project number, as Google accepts both. A valid ID names a
+// project that exists (it is created on first use); a number must be one
+// already handed out. api names the API being called, for the error.
+func (s *Sim) lookupProjectLocked(ref, api string) (*project, error) {
+	if ref != "" && strings.Trim(ref, "0123456789") == "" {
+		if p := s.projectByNumberLocked(ref); p != nil {
+			return p, nil
+		}
+		return nil, errConsumerInvalid(ref, api)
+	}
+	p, err := s.projectLocked(ref)
+	if err != nil {
+		return nil, errConsumerInvalid(ref, api)
+	}
+	return p, nil
+}
+
+// projectByNumberLocked finds a project by its number, nil if none has it.
+func (s *Sim) projectByNumberLocked(num string) *project {
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil {
+		return nil
+	}
+	for _, p := range s.projects {
+		if p.number == n {
+			return p
+		}
+	}
+	return nil
+}
+
+// requireEnabled fails with SERVICE_DISABLED unless api is enabled in p.
+func requireEnabled(p *project, api string) error {
+	if p.enabled[api] {
+		return nil
+	}
+	return errServiceDisabled(p, api, serviceTitle(api))
+}
+
+// serviceTitle is the display name of a catalog service.
+func serviceTitle(api string) string {
+	for _, c := range catalog {
+		if c.name == api {
+			return c.title
+		}
+	}
+	return api
+}
+
+// invalid is an INVALID_ARGUMENT error.
+func invalid(format string, args ...any) error {
+	return status.Errorf(codes.InvalidArgument, format, args...)
+}
+
+// pageOf returns one page of items for a List call: size is the page size
+// asked for (0 means def; more than max is cut to max), token the opaque
+// token from the previous page. Tokens are offsets, encoded so that clients
+// treat them as opaque.
+func pageOf[T any](items []T, size int32, token string, def, max int) (page []T, next string, err error) {
+	n := int(size)
+	switch {
+	case n < 0:
+		return nil, "", invalid("page_size must not be negative, got %d", size)
+	case n == 0:
+		n = def
+	case n > max:
+		n = max
+	}
+	start := 0
+	if token != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(token)
+		if err == nil {
+			start, err = strconv.Atoi(strings.TrimPrefix(string(raw), "o:"))
+		}
+		if err != nil || start < 0 || start > len(items) || !strings.HasPrefix(string(raw), "o:") {
+			return nil, "", invalid("invalid page_token %q: pass the next_page_token of the previous page unchanged", token)
+		}
+	}
+	end := min(start+n, len(items))
+	if end < len(items) {
+		next = base64.RawURLEncoding.EncodeToString([]byte("o:" + strconv.Itoa(end)))
+	}
+	return items[start:end], next, nil
+}

