@@ -1,10 +1,262 @@
 package sim
 
-import "google.golang.org/grpc"
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"time"
 
-// registryState is one project's Artifact Registry state. (stub)
-type registryState struct{}
+	"cloud.google.com/go/artifactregistry/apiv1/artifactregistrypb"
+	"cloud.google.com/go/longrunning/autogen/longrunningpb"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
 
-func newRegistryState() *registryState { return &registryState{} }
+// Artifact Registry v1 (google.devtools.artifactregistry.v1.ArtifactRegistry):
+// repositories only. What is pushed into a Docker repository is served by
+// the simulator's OCI registry, which asks repositoryExistsLocked.
 
-func (s *Sim) registerArtifactRegistry(g *grpc.Server) {}
+// repositoryIDPattern is Artifact Registry's rule for repository IDs (at most
+// 63 characters, checked apart).
+var repositoryIDPattern = regexp.MustCompile(`^[a-z]([a-z0-9-]*[a-z0-9])?$`)
+
+// registryMultiRegions are the multi-region locations Artifact Registry
+// offers besides the regions.
+var registryMultiRegions = []string{"asia", "europe", "us"}
+
+// registryState is one project's Artifact Registry state.
+type registryState struct {
+	repos map[string]*arRepo // by LOCATION/REPOSITORY
+}
+
+func newRegistryState() *registryState {
+	return &registryState{repos: map[string]*arRepo{}}
+}
+
+// arRepo is one repository.
+type arRepo struct {
+	location, id string
+	spec         *artifactregistrypb.Repository // as given, defaults filled
+	created      time.Time
+}
+
+func (r *arRepo) proto(p *project) *artifactregistrypb.Repository {
+	out := proto.Clone(r.spec).(*artifactregistrypb.Repository)
+	out.Name = fmt.Sprintf("projects/%s/locations/%s/repositories/%s", p.id, r.location, r.id)
+	out.CreateTime = timestamppb.New(r.created)
+	out.UpdateTime = timestamppb.New(r.created)
+	out.RegistryUri = fmt.Sprintf("%s-%s.pkg.dev/%s/%s", r.location, strings.ToLower(out.Format.String()), p.id, r.id)
+	return out
+}
+
+// repositoryExistsLocked reports whether project (an ID or a number) has the
+// repository repo in location. Call with s.mu held.
+func (s *Sim) repositoryExistsLocked(project, location, repo string) bool {
+	p := s.existingProjectLocked(project)
+	if p == nil {
+		return false
+	}
+	s.settleLocked(p)
+	_, ok := p.registry.repos[location+"/"+repo]
+	return ok
+}
+
+type arServer struct {
+	artifactregistrypb.UnimplementedArtifactRegistryServer
+	s *Sim
+}
+
+func (s *Sim) registerArtifactRegistry(g *grpc.Server) {
+	artifactregistrypb.RegisterArtifactRegistryServer(g, &arServer{s: s})
+}
+
+// parseARParent splits projects/P/locations/L.
+func parseARParent(parent string) (proj, loc string, err error) {
+	parts := strings.Split(parent, "/")
+	if len(parts) != 4 || parts[0] != "projects" || parts[2] != "locations" || parts[1] == "" || parts[3] == "" {
+		return "", "", grpcInvalid("Invalid parent %q: want projects/PROJECT/locations/LOCATION", parent)
+	}
+	return parts[1], parts[3], nil
+}
+
+// parseARName splits projects/P/locations/L/repositories/R.
+func parseARName(name string) (proj, loc, id string, err error) {
+	parts := strings.Split(name, "/")
+	if len(parts) != 6 || parts[0] != "projects" || parts[2] != "locations" || parts[4] != "repositories" || parts[1] == "" || parts[3] == "" || parts[5] == "" {
+		return "", "", "", grpcInvalid("Invalid resource name %q: want projects/PROJECT/locations/LOCATION/repositories/REPOSITORY", name)
+	}
+	return parts[1], parts[3], parts[5], nil
+}
+
+// arProjectLocked resolves the project of an Artifact Registry call, checks
+// that the API is enabled and the location exists, and applies the
+// project's operations that are due.
+func (s *Sim) arProjectLocked(proj, loc string) (*project, error) {
+	p, err := s.lookupProjectLocked(proj, APIArtifactRegistry)
+	if err != nil {
+		return nil, err
+	}
+	if err := grpcRequireEnabled(p, APIArtifactRegistry); err != nil {
+		return nil, err
+	}
+	if !slices.Contains(runRegions, loc) && !slices.Contains(registryMultiRegions, loc) {
+		return nil, grpcInvalid("Invalid location %q: use a region such as us-central1, or a multi-region: us, europe or asia.", loc)
+	}
+	s.settleLocked(p)
+	return p, nil
+}
+
+func arNotFound() error {
+	return status.Error(codes.NotFound, "Requested entity was not found.")
+}
+
+func (a *arServer) CreateRepository(ctx context.Context, req *artifactregistrypb.CreateRepositoryRequest) (*longrunningpb.Operation, error) {
+	s := a.s
+	if err := s.faultErr("artifactregistry.CreateRepository"); err != nil {
+		return nil, err
+	}
+	proj, loc, err := parseARParent(req.GetParent())
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, err := s.arProjectLocked(proj, loc)
+	if err != nil {
+		return nil, err
+	}
+	id := req.GetRepositoryId()
+	if len(id) > 63 || !repositoryIDPattern.MatchString(id) {
+		return nil, grpcInvalid("Invalid repository id %q: it must start with a lowercase letter, end with a letter or digit, use only lowercase letters, digits and hyphens, and be at most 63 characters long.", id)
+	}
+	in := req.GetRepository()
+	if in == nil {
+		return nil, grpcInvalid("repository is required")
+	}
+	if in.GetFormat() == artifactregistrypb.Repository_FORMAT_UNSPECIFIED {
+		return nil, grpcInvalid("repository.format is required: for container images use DOCKER")
+	}
+	if _, ok := artifactregistrypb.Repository_Format_name[int32(in.GetFormat())]; !ok {
+		return nil, grpcInvalid("repository.format: unknown value %d", in.GetFormat())
+	}
+	if _, ok := p.registry.repos[loc+"/"+id]; ok {
+		return nil, status.Error(codes.AlreadyExists, "the repository already exists")
+	}
+	spec := &artifactregistrypb.Repository{
+		Format:      in.GetFormat(),
+		Description: in.GetDescription(),
+		Labels:      in.GetLabels(),
+		Mode:        in.GetMode(),
+		KmsKeyName:  in.GetKmsKeyName(),
+	}
+	if spec.Mode == artifactregistrypb.Repository_MODE_UNSPECIFIED {
+		spec.Mode = artifactregistrypb.Repository_STANDARD_REPOSITORY
+	}
+	repo := &arRepo{location: loc, id: id, spec: spec, created: time.Now()}
+	op := &operation{
+		name: fmt.Sprintf("projects/%s/locations/%s/operations/%s", p.id, loc, s.newUUIDLocked()),
+		meta: func() proto.Message { return &artifactregistrypb.OperationMetadata{} },
+		finish: func() (proto.Message, error) {
+			if _, ok := p.registry.repos[loc+"/"+id]; ok {
+				return nil, status.Error(codes.AlreadyExists, "the repository already exists")
+			}
+			p.registry.repos[loc+"/"+id] = repo
+			return repo.proto(p), nil
+		},
+	}
+	return s.startOpLocked(p, op, 0), nil
+}
+
+func (a *arServer) GetRepository(ctx context.Context, req *artifactregistrypb.GetRepositoryRequest) (*artifactregistrypb.Repository, error) {
+	s := a.s
+	if err := s.faultErr("artifactregistry.GetRepository"); err != nil {
+		return nil, err
+	}
+	proj, loc, id, err := parseARName(req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, err := s.arProjectLocked(proj, loc)
+	if err != nil {
+		return nil, err
+	}
+	repo, ok := p.registry.repos[loc+"/"+id]
+	if !ok {
+		return nil, arNotFound()
+	}
+	return repo.proto(p), nil
+}
+
+func (a *arServer) ListRepositories(ctx context.Context, req *artifactregistrypb.ListRepositoriesRequest) (*artifactregistrypb.ListRepositoriesResponse, error) {
+	s := a.s
+	if err := s.faultErr("artifactregistry.ListRepositories"); err != nil {
+		return nil, err
+	}
+	proj, loc, err := parseARParent(req.GetParent())
+	if err != nil {
+		return nil, err
+	}
+	if req.GetFilter() != "" || req.GetOrderBy() != "" {
+		return nil, status.Error(codes.Unimplemented, "the simulator does not filter or order repositories: list them all and filter on your side")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, err := s.arProjectLocked(proj, loc)
+	if err != nil {
+		return nil, err
+	}
+	var all []*arRepo
+	for _, r := range p.registry.repos {
+		if r.location == loc {
+			all = append(all, r)
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].id < all[j].id })
+	page, next, err := grpcPage(all, req.GetPageSize(), req.GetPageToken(), 100, 1000)
+	if err != nil {
+		return nil, err
+	}
+	resp := &artifactregistrypb.ListRepositoriesResponse{NextPageToken: next}
+	for _, r := range page {
+		resp.Repositories = append(resp.Repositories, r.proto(p))
+	}
+	return resp, nil
+}
+
+func (a *arServer) DeleteRepository(ctx context.Context, req *artifactregistrypb.DeleteRepositoryRequest) (*longrunningpb.Operation, error) {
+	s := a.s
+	if err := s.faultErr("artifactregistry.DeleteRepository"); err != nil {
+		return nil, err
+	}
+	proj, loc, id, err := parseARName(req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, err := s.arProjectLocked(proj, loc)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := p.registry.repos[loc+"/"+id]; !ok {
+		return nil, arNotFound()
+	}
+	op := &operation{
+		name: fmt.Sprintf("projects/%s/locations/%s/operations/%s", p.id, loc, s.newUUIDLocked()),
+		meta: func() proto.Message { return &artifactregistrypb.OperationMetadata{} },
+		finish: func() (proto.Message, error) {
+			delete(p.registry.repos, loc+"/"+id)
+			return &emptypb.Empty{}, nil
+		},
+	}
+	return s.startOpLocked(p, op, 0), nil
+}

@@ -1,10 +1,525 @@
 package sim
 
-import "net/http"
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
 
-// computeState is one project's Compute Engine state. (stub: replaced by the Compute simulator)
-type computeState struct{}
+	"cloud.google.com/go/compute/apiv1/computepb"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+)
 
-func newComputeState() *computeState { return &computeState{} }
+// The Compute Engine v1 REST API, as the clients of
+// cloud.google.com/go/compute/apiv1 reach it: protojson bodies with
+// lowerCamel names and enums as strings, every mutation answered with a
+// compute#operation, errors as Google's JSON error body.
+//
+// Every resource is kept as its computepb message under a key that is its
+// path relative to the project ("global/backendServices/web",
+// "regions/us-central1/networkEndpointGroups/neg-a"). References between
+// resources are stored as full URLs and resolved back to keys, so one
+// generic check can refuse to delete what another resource still uses.
 
-func (s *Sim) registerCompute(mux *http.ServeMux) {}
+// computeBase is the prefix of every selfLink, as Google writes them.
+const computeBase = "https://www.googleapis.com/compute/v1/"
+
+// computeMaxBody caps request bodies; Google's own limit is far larger, but
+// nothing the lab sends comes near it.
+const computeMaxBody = 1 << 20
+
+// computeState is one project's Compute Engine state. Guarded by Sim.mu.
+type computeState struct {
+	res map[string]proto.Message // by key, e.g. "global/urlMaps/web-map"
+	ops map[string]*computeOp    // by key, e.g. "global/operations/operation-..."
+}
+
+func newComputeState() *computeState {
+	return &computeState{res: map[string]proto.Message{}, ops: map[string]*computeOp{}}
+}
+
+// computeAPI serves the Compute Engine REST API of one simulator.
+type computeAPI struct {
+	s      *Sim
+	routes []computeRoute
+}
+
+// registerCompute serves Compute Engine v1 under /compute/v1/.
+func (s *Sim) registerCompute(mux *http.ServeMux) {
+	a := &computeAPI{s: s}
+	a.routes = a.routeTable()
+	mux.Handle("/compute/", a)
+}
+
+// computeReq is one request, routed and checked.
+type computeReq struct {
+	w      http.ResponseWriter
+	r      *http.Request
+	method string            // discovery name, e.g. "compute.urlMaps.insert"
+	vars   map[string]string // project, region, name
+	body   []byte
+	p      *project
+}
+
+// scope is where the request's resources live: "global" or "regions/R".
+func (c *computeReq) scope() string {
+	if r := c.vars["region"]; r != "" {
+		return "regions/" + r
+	}
+	return "global"
+}
+
+// computeRoute maps a method and a path pattern such as
+// "global/urlMaps/{name}" (relative to /compute/v1/projects/{project}/) to a
+// handler.
+type computeRoute struct {
+	verb    string
+	pattern []string
+	method  string
+	handle  func(*computeReq)
+}
+
+func (a *computeAPI) routeTable() []computeRoute {
+	var rs []computeRoute
+	add := func(verb, pattern, method string, h func(*computeReq)) {
+		rs = append(rs, computeRoute{verb, strings.Split(pattern, "/"), "compute." + method, h})
+	}
+	for _, k := range computeKinds {
+		col := k.scope + "/" + k.collection
+		add("GET", col, k.discovery+".list", a.lister(k))
+		add("POST", col, k.discovery+".insert", a.inserter(k))
+		add("GET", col+"/{name}", k.discovery+".get", a.getter(k))
+		add("DELETE", col+"/{name}", k.discovery+".delete", a.deleter(k))
+		if k.mutable {
+			add("PUT", col+"/{name}", k.discovery+".update", a.updater(k, false))
+			add("PATCH", col+"/{name}", k.discovery+".patch", a.updater(k, true))
+		}
+	}
+	add("POST", "targetHttpProxies/{name}/setUrlMap", "targetHttpProxies.setUrlMap", a.setURLMap)
+	for _, scope := range []string{"global", "regions/{region}"} {
+		d := "globalOperations"
+		if scope != "global" {
+			d = "regionOperations"
+		}
+		add("GET", scope+"/operations", d+".list", a.listOps)
+		add("GET", scope+"/operations/{name}", d+".get", a.getOp)
+		add("DELETE", scope+"/operations/{name}", d+".delete", a.deleteOp)
+		add("POST", scope+"/operations/{name}/wait", d+".wait", a.waitOp)
+	}
+	return rs
+}
+
+// match finds the route for a request. When the path is known but not the
+// HTTP method, it returns the methods that are.
+func (a *computeAPI) match(verb string, segs []string) (*computeRoute, map[string]string, []string) {
+	var allowed []string
+	for i := range a.routes {
+		rt := &a.routes[i]
+		vars, ok := matchSegments(rt.pattern, segs)
+		if !ok {
+			continue
+		}
+		if rt.verb == verb {
+			return rt, vars, nil
+		}
+		allowed = append(allowed, rt.verb)
+	}
+	return nil, nil, allowed
+}
+
+func matchSegments(pattern, segs []string) (map[string]string, bool) {
+	if len(pattern) != len(segs) {
+		return nil, false
+	}
+	vars := map[string]string{}
+	for i, p := range pattern {
+		if strings.HasPrefix(p, "{") {
+			if segs[i] == "" {
+				return nil, false
+			}
+			vars[strings.Trim(p, "{}")] = segs[i]
+		} else if p != segs[i] {
+			return nil, false
+		}
+	}
+	return vars, true
+}
+
+func (a *computeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rest, ok := strings.CutPrefix(r.URL.Path, "/compute/v1/projects/")
+	project, rest, _ := strings.Cut(rest, "/")
+	if !ok || project == "" {
+		computeWriteError(w, &computeError{http.StatusNotFound, fmt.Sprintf("The requested URL %s was not found on this server.", r.URL.Path), "notFound"})
+		return
+	}
+	rt, vars, allowed := a.match(r.Method, strings.Split(rest, "/"))
+	if rt == nil {
+		if len(allowed) > 0 {
+			w.Header().Set("Allow", strings.Join(allowed, ", "))
+			computeWriteError(w, &computeError{http.StatusMethodNotAllowed, fmt.Sprintf("Method %s is not allowed on %s.", r.Method, r.URL.Path), "httpMethodNotAllowed"})
+			return
+		}
+		computeWriteError(w, &computeError{http.StatusNotFound, fmt.Sprintf("The requested URL %s was not found on this server.", r.URL.Path), "notFound"})
+		return
+	}
+	vars["project"] = project
+	c := &computeReq{w: w, r: r, method: rt.method, vars: vars}
+	a.s.log.Debug("compute", "method", rt.method, "path", r.URL.Path)
+	if err := a.admit(c); err != nil {
+		if err.code == http.StatusForbidden && err.reason == "accessNotConfigured" {
+			computeWriteDisabled(w, c.p)
+			return
+		}
+		computeWriteError(w, err)
+		return
+	}
+	rt.handle(c)
+}
+
+// admit runs the checks every call passes before its handler: injected
+// faults, the body, the project, the API being enabled, the region.
+func (a *computeAPI) admit(c *computeReq) *computeError {
+	if f, hit := a.s.opts.Faults.take(c.method); hit {
+		return &computeError{f.Status, f.Message, computeReason(f.Status)}
+	}
+	if c.r.Method == "POST" || c.r.Method == "PUT" || c.r.Method == "PATCH" {
+		body, err := io.ReadAll(http.MaxBytesReader(c.w, c.r.Body, computeMaxBody))
+		if err != nil {
+			if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+				return &computeError{http.StatusRequestEntityTooLarge, fmt.Sprintf("The request body is larger than %d bytes.", computeMaxBody), "requestTooLarge"}
+			}
+			return &computeError{http.StatusBadRequest, "Could not read the request body: " + err.Error(), "badRequest"}
+		}
+		c.body = body
+	}
+	a.s.mu.Lock()
+	defer a.s.mu.Unlock()
+	id := c.vars["project"]
+	if !computeProjectParam.MatchString(id) {
+		return &computeError{http.StatusBadRequest, fmt.Sprintf("Invalid value '%s'. Values must match the following regular expression: '%s'", id, computeProjectRegex), "invalidParameter"}
+	}
+	p, err := a.s.projectLocked(id)
+	if err != nil {
+		return computeNotFound("projects/" + id)
+	}
+	c.p = p
+	if !p.enabled[APICompute] {
+		return &computeError{http.StatusForbidden, "", "accessNotConfigured"}
+	}
+	if r, ok := c.vars["region"]; ok && !computeRegions[r] {
+		return &computeError{http.StatusBadRequest, fmt.Sprintf("Invalid value for field 'region': '%s'. Unknown region.", r), "invalid"}
+	}
+	return nil
+}
+
+// computeProjectRegex is the pattern Google checks a project path parameter
+// against (a 400 when it fails); an ID that matches it but is not a project
+// ID the simulator can create is a 404, as for a project that does not exist.
+const computeProjectRegex = `(?:(?:[-a-z0-9]{1,63}\.)*(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?):)?(?:[0-9]{1,19}|(?:[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?))`
+
+var computeProjectParam = regexp.MustCompile(`^(?:` + computeProjectRegex + `)$`)
+
+// computeNamePattern is Google's rule for the name of every resource here.
+var computeNamePattern = regexp.MustCompile(`^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$`)
+
+// computeRegions are the Google Cloud regions a regional resource may name.
+var computeRegions = map[string]bool{}
+
+func init() {
+	for _, r := range strings.Fields(`africa-south1 asia-east1 asia-east2 asia-northeast1 asia-northeast2
+		asia-northeast3 asia-south1 asia-south2 asia-southeast1 asia-southeast2 australia-southeast1
+		australia-southeast2 europe-central2 europe-north1 europe-north2 europe-southwest1 europe-west1
+		europe-west2 europe-west3 europe-west4 europe-west6 europe-west8 europe-west9 europe-west10
+		europe-west12 me-central1 me-central2 me-west1 northamerica-northeast1 northamerica-northeast2
+		northamerica-south1 southamerica-east1 southamerica-west1 us-central1 us-east1 us-east4
+		us-east5 us-south1 us-west1 us-west2 us-west3 us-west4`) {
+		computeRegions[r] = true
+	}
+}
+
+// computeError is an error answered as Google's JSON error body.
+type computeError struct {
+	code    int
+	message string
+	reason  string
+}
+
+func (e *computeError) Error() string { return e.message }
+
+func computeNotFound(path string) *computeError {
+	return &computeError{http.StatusNotFound, fmt.Sprintf("The resource '%s' was not found", path), "notFound"}
+}
+
+func computeInvalid(field, value, why string) *computeError {
+	return &computeError{http.StatusBadRequest, fmt.Sprintf("Invalid value for field '%s': '%s'. %s", field, value, why), "invalid"}
+}
+
+func computeRequired(field string) *computeError {
+	return &computeError{http.StatusBadRequest, fmt.Sprintf("Required field '%s' not specified", field), "required"}
+}
+
+// computeReason is the reason Google pairs with a status, for injected faults.
+func computeReason(status int) string {
+	switch status {
+	case http.StatusBadRequest:
+		return "badRequest"
+	case http.StatusUnauthorized:
+		return "required"
+	case http.StatusForbidden:
+		return "forbidden"
+	case http.StatusNotFound:
+		return "notFound"
+	case http.StatusConflict:
+		return "alreadyExists"
+	case http.StatusPreconditionFailed:
+		return "conditionNotMet"
+	case http.StatusTooManyRequests:
+		return "rateLimitExceeded"
+	default:
+		return "backendError"
+	}
+}
+
+type computeErrorItem struct {
+	Message      string `json:"message"`
+	Domain       string `json:"domain"`
+	Reason       string `json:"reason"`
+	ExtendedHelp string `json:"extendedHelp,omitempty"`
+}
+
+type computeErrorBody struct {
+	Code    int                `json:"code"`
+	Message string             `json:"message"`
+	Errors  []computeErrorItem `json:"errors"`
+	Status  string             `json:"status,omitempty"`
+	Details []any              `json:"details,omitempty"`
+}
+
+func computeWriteError(w http.ResponseWriter, e *computeError) {
+	computeWriteJSON(w, e.code, computeErrorBody{
+		Code:    e.code,
+		Message: e.message,
+		Errors:  []computeErrorItem{{Message: e.message, Domain: "global", Reason: e.reason}},
+	})
+}
+
+// computeWriteDisabled answers a call to a project where Compute Engine is
+// not enabled, with the body Google sends.
+func computeWriteDisabled(w http.ResponseWriter, p *project) {
+	msg := disabledMessage("Compute Engine API", APICompute, p.number)
+	computeWriteJSON(w, http.StatusForbidden, computeErrorBody{
+		Code:    http.StatusForbidden,
+		Message: msg,
+		Errors: []computeErrorItem{{
+			Message: msg, Domain: "usageLimits", Reason: "accessNotConfigured",
+			ExtendedHelp: "https://console.developers.google.com",
+		}},
+		Status: "PERMISSION_DENIED",
+		Details: []any{map[string]any{
+			"@type":  "type.googleapis.com/google.rpc.ErrorInfo",
+			"reason": "SERVICE_DISABLED",
+			"domain": "googleapis.com",
+			"metadata": map[string]string{
+				"service":       APICompute,
+				"consumer":      fmt.Sprintf("projects/%d", p.number),
+				"activationUrl": activationURL(APICompute, p.number),
+			},
+		}},
+	})
+}
+
+func computeWriteJSON(w http.ResponseWriter, code int, v any) {
+	b, err := json.Marshal(map[string]any{"error": v})
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	w.WriteHeader(code)
+	w.Write(b)
+}
+
+// computeWrite answers m as protojson.
+func computeWrite(w http.ResponseWriter, m proto.Message) {
+	b, err := protojson.Marshal(m)
+	if err != nil {
+		computeWriteError(w, &computeError{http.StatusInternalServerError, "encode response: " + err.Error(), "backendError"})
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	w.Write(b)
+}
+
+// computeDecode reads a request body into m, tolerating unknown and empty
+// fields as Google does.
+func computeDecode(body []byte, m proto.Message) *computeError {
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return nil
+	}
+	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(body, m); err != nil {
+		return &computeError{http.StatusBadRequest, "Invalid JSON payload received. " + err.Error(), "parseError"}
+	}
+	return nil
+}
+
+// computeTime is how Google writes timestamps: RFC 3339 with milliseconds.
+func computeTime(t time.Time) string {
+	return t.Format("2006-01-02T15:04:05.000-07:00")
+}
+
+// computeMix scrambles a sequence number into an ID that looks like
+// Google's: splitmix64, a bijection, so distinct inputs stay distinct.
+func computeMix(n uint64) uint64 {
+	n += 0x9e3779b97f4a7c15
+	n = (n ^ (n >> 30)) * 0xbf58476d1ce4e5b9
+	n = (n ^ (n >> 27)) * 0x94d049bb133111eb
+	return n ^ (n >> 31)
+}
+
+// computeFingerprint is a fresh fingerprint, unique within the simulator.
+// Call with s.mu held.
+func (s *Sim) computeFingerprint() string {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], computeMix(uint64(s.nextSeq())))
+	return base64.StdEncoding.EncodeToString(b[:])
+}
+
+// computePageToken and computePageOffset make list page tokens: the offset
+// of the next item, opaque to clients.
+func computePageToken(offset int) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("offset:" + strconv.Itoa(offset)))
+}
+
+func computePageOffset(token string) (int, bool) {
+	if token == "" {
+		return 0, true
+	}
+	b, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil {
+		return 0, false
+	}
+	n, err := strconv.Atoi(strings.TrimPrefix(string(b), "offset:"))
+	return n, err == nil && n >= 0 && strings.HasPrefix(string(b), "offset:")
+}
+
+// computePage cuts one page out of n items as the list query asks.
+func computePage(c *computeReq, n int) (lo, hi int, next string, err *computeError) {
+	q := c.r.URL.Query()
+	max := 500
+	if v := q.Get("maxResults"); v != "" {
+		m, perr := strconv.Atoi(v)
+		if perr != nil || m < 0 {
+			return 0, 0, "", &computeError{http.StatusBadRequest, fmt.Sprintf("Invalid value for field 'maxResults': '%s'. Must be a non-negative integer.", v), "invalid"}
+		}
+		if m > 0 && m < max {
+			max = m
+		}
+	}
+	lo, ok := computePageOffset(q.Get("pageToken"))
+	if !ok {
+		return 0, 0, "", &computeError{http.StatusBadRequest, fmt.Sprintf("Invalid value for field 'pageToken': '%s'. Invalid page token.", q.Get("pageToken")), "invalid"}
+	}
+	lo = min(lo, n)
+	hi = min(lo+max, n)
+	if hi < n {
+		next = computePageToken(hi)
+	}
+	return lo, hi, next, nil
+}
+
+// computeFilter is a list filter of the simple forms gcloud and the clients
+// send: `FIELD = "VALUE"`, `FIELD != VALUE`, `FIELD eq VALUE` (a regular
+// expression matching the whole value), `FIELD ne VALUE`, on top-level
+// fields. Nil matches everything.
+type computeFilter struct {
+	field string
+	value string
+	re    *regexp.Regexp // for eq and ne
+	neg   bool
+}
+
+var computeFilterPattern = regexp.MustCompile(`^\(?\s*([A-Za-z][A-Za-z0-9]*)\s*(=|!=|eq|ne)\s*(?:"([^"]*)"|'([^']*)'|(\S+?))\s*\)?$`)
+
+func computeParseFilter(s string) (*computeFilter, *computeError) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, nil
+	}
+	m := computeFilterPattern.FindStringSubmatch(s)
+	if m == nil {
+		return nil, &computeError{http.StatusBadRequest, fmt.Sprintf("Invalid list filter expression '%s'. The simulator understands FIELD = \"VALUE\", FIELD != \"VALUE\", FIELD eq REGEX and FIELD ne REGEX.", s), "invalid"}
+	}
+	f := &computeFilter{field: m[1], value: m[3] + m[4] + m[5], neg: m[2] == "!=" || m[2] == "ne"}
+	if m[2] == "eq" || m[2] == "ne" {
+		re, err := regexp.Compile("^(?:" + f.value + ")$")
+		if err != nil {
+			return nil, &computeError{http.StatusBadRequest, fmt.Sprintf("Invalid regular expression '%s' in list filter: %v", f.value, err), "invalid"}
+		}
+		f.re = re
+	}
+	return f, nil
+}
+
+func (f *computeFilter) match(m proto.Message) bool {
+	if f == nil {
+		return true
+	}
+	b, err := protojson.Marshal(m)
+	if err != nil {
+		return false
+	}
+	var fields map[string]any
+	if json.Unmarshal(b, &fields) != nil {
+		return false
+	}
+	v := ""
+	switch x := fields[f.field].(type) {
+	case string:
+		v = x
+	case nil:
+	default:
+		v = fmt.Sprint(x)
+	}
+	ok := v == f.value
+	if f.re != nil {
+		ok = f.re.MatchString(v)
+	}
+	return ok != f.neg
+}
+
+// computeMergePatch applies a JSON merge patch (RFC 7396) to a document, as
+// Google's PATCH methods do: objects merge key by key, null removes a key,
+// anything else (lists included) replaces.
+func computeMergePatch(doc, patch any) any {
+	pm, ok := patch.(map[string]any)
+	if !ok {
+		return patch
+	}
+	dm, ok := doc.(map[string]any)
+	if !ok {
+		dm = map[string]any{}
+	}
+	for k, v := range pm {
+		if v == nil {
+			delete(dm, k)
+			continue
+		}
+		dm[k] = computeMergePatch(dm[k], v)
+	}
+	return dm
+}
+
+// computeNew returns an empty message of m's type.
+func computeNew[M proto.Message](m M) M {
+	return m.ProtoReflect().New().Interface().(M)
+}
+
+var _ = computepb.Operation_DONE // computepb is used by the files of this API

@@ -25,24 +25,24 @@ func (s *Sim) faultErr(method string) error {
 	return status.Error(grpcCode(f.Status), f.Message)
 }
 
-// withDetails attaches details to a status; it cannot fail for the
+// grpcWithDetails attaches details to a status; it cannot fail for the
 // well-formed messages used here, and falls back to the bare status if it
 // ever did.
-func withDetails(st *status.Status, details ...protoadapt.MessageV1) error {
+func grpcWithDetails(st *status.Status, details ...protoadapt.MessageV1) error {
 	if d, err := st.WithDetails(details...); err == nil {
 		return d.Err()
 	}
 	return st.Err()
 }
 
-// errServiceDisabled is Google's answer to a call reaching an API that is not
+// grpcServiceDisabled is Google's answer to a call reaching an API that is not
 // enabled in the project: PERMISSION_DENIED with ErrorInfo reason
 // SERVICE_DISABLED and a Help link to the activation page.
-func errServiceDisabled(p *project, api, title string) error {
+func grpcServiceDisabled(p *project, api, title string) error {
 	url := activationURL(api, p.number)
 	msg := disabledMessage(title, api, p.number)
 	consumer := fmt.Sprintf("projects/%d", p.number)
-	return withDetails(status.New(codes.PermissionDenied, msg),
+	return grpcWithDetails(status.New(codes.PermissionDenied, msg),
 		&errdetails.ErrorInfo{
 			Reason: "SERVICE_DISABLED",
 			Domain: "googleapis.com",
@@ -50,7 +50,7 @@ func errServiceDisabled(p *project, api, title string) error {
 				"service":       api,
 				"consumer":      consumer,
 				"activationUrl": url,
-				"serviceTitle":  title,
+				"catalogTitle":  title,
 				"containerInfo": strconv.FormatInt(p.number, 10),
 			},
 		},
@@ -62,11 +62,11 @@ func errServiceDisabled(p *project, api, title string) error {
 	)
 }
 
-// errConsumerInvalid is Google's answer for a project that does not exist or
+// grpcConsumerInvalid is Google's answer for a project that does not exist or
 // whose ID is malformed: PERMISSION_DENIED with reason CONSUMER_INVALID.
-func errConsumerInvalid(ref, api string) error {
+func grpcConsumerInvalid(ref, api string) error {
 	msg := fmt.Sprintf("Permission denied on resource project %s.", ref)
-	return withDetails(status.New(codes.PermissionDenied, msg),
+	return grpcWithDetails(status.New(codes.PermissionDenied, msg),
 		&errdetails.ErrorInfo{
 			Reason: "CONSUMER_INVALID",
 			Domain: "googleapis.com",
@@ -93,11 +93,11 @@ func (s *Sim) lookupProjectLocked(ref, api string) (*project, error) {
 		if p := s.projectByNumberLocked(ref); p != nil {
 			return p, nil
 		}
-		return nil, errConsumerInvalid(ref, api)
+		return nil, grpcConsumerInvalid(ref, api)
 	}
 	p, err := s.projectLocked(ref)
 	if err != nil {
-		return nil, errConsumerInvalid(ref, api)
+		return nil, grpcConsumerInvalid(ref, api)
 	}
 	return p, nil
 }
@@ -116,16 +116,16 @@ func (s *Sim) projectByNumberLocked(num string) *project {
 	return nil
 }
 
-// requireEnabled fails with SERVICE_DISABLED unless api is enabled in p.
-func requireEnabled(p *project, api string) error {
+// grpcRequireEnabled fails with SERVICE_DISABLED unless api is enabled in p.
+func grpcRequireEnabled(p *project, api string) error {
 	if p.enabled[api] {
 		return nil
 	}
-	return errServiceDisabled(p, api, serviceTitle(api))
+	return grpcServiceDisabled(p, api, catalogTitle(api))
 }
 
-// serviceTitle is the display name of a catalog service.
-func serviceTitle(api string) string {
+// catalogTitle is the display name of a catalog service.
+func catalogTitle(api string) string {
 	for _, c := range catalog {
 		if c.name == api {
 			return c.title
@@ -134,20 +134,20 @@ func serviceTitle(api string) string {
 	return api
 }
 
-// invalid is an INVALID_ARGUMENT error.
-func invalid(format string, args ...any) error {
+// grpcInvalid is an INVALID_ARGUMENT error.
+func grpcInvalid(format string, args ...any) error {
 	return status.Errorf(codes.InvalidArgument, format, args...)
 }
 
-// pageOf returns one page of items for a List call: size is the page size
+// grpcPage returns one page of items for a List call: size is the page size
 // asked for (0 means def; more than max is cut to max), token the opaque
 // token from the previous page. Tokens are offsets, encoded so that clients
 // treat them as opaque.
-func pageOf[T any](items []T, size int32, token string, def, max int) (page []T, next string, err error) {
+func grpcPage[T any](items []T, size int32, token string, def, max int) (page []T, next string, err error) {
 	n := int(size)
 	switch {
 	case n < 0:
-		return nil, "", invalid("page_size must not be negative, got %d", size)
+		return nil, "", grpcInvalid("page_size must not be negative, got %d", size)
 	case n == 0:
 		n = def
 	case n > max:
@@ -160,7 +160,7 @@ func pageOf[T any](items []T, size int32, token string, def, max int) (page []T,
 			start, err = strconv.Atoi(strings.TrimPrefix(string(raw), "o:"))
 		}
 		if err != nil || start < 0 || start > len(items) || !strings.HasPrefix(string(raw), "o:") {
-			return nil, "", invalid("invalid page_token %q: pass the next_page_token of the previous page unchanged", token)
+			return nil, "", grpcInvalid("invalid page_token %q: pass the next_page_token of the previous page unchanged", token)
 		}
 	}
 	end := min(start+n, len(items))

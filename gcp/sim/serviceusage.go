@@ -1,5 +1,341 @@
 package sim
 
-import "google.golang.org/grpc"
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
 
-func (s *Sim) registerServiceUsage(g *grpc.Server) {}
+	"cloud.google.com/go/longrunning/autogen/longrunningpb"
+	"cloud.google.com/go/serviceusage/apiv1/serviceusagepb"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+)
+
+// Service Usage v1 (google.api.serviceusage.v1.ServiceUsage): which APIs a
+// project has enabled. The services are those of the catalog (state.go); a
+// new project has enabledAtStart on. Enabling takes Profile.EnableAPI, and
+// until the operation is done the API still answers SERVICE_DISABLED.
+
+const apiServiceUsage = "serviceusage.googleapis.com"
+
+// suNoopOperation is the name Google gives the operation of an enable or
+// disable that had nothing to do; it comes back done.
+const suNoopOperation = "operations/noop.DONE_OPERATION"
+
+type suServer struct {
+	serviceusagepb.UnimplementedServiceUsageServer
+	s *Sim
+}
+
+func (s *Sim) registerServiceUsage(g *grpc.Server) {
+	serviceusagepb.RegisterServiceUsageServer(g, &suServer{s: s})
+}
+
+// parseSUName splits projects/P/services/NAME.
+func parseSUName(name string) (proj, svc string, err error) {
+	parts := strings.Split(name, "/")
+	if len(parts) != 4 || parts[0] != "projects" || parts[2] != "services" || parts[1] == "" || parts[3] == "" {
+		return "", "", grpcInvalid("Invalid resource name %q: want projects/PROJECT/services/SERVICE, e.g. projects/my-project/services/run.googleapis.com", name)
+	}
+	return parts[1], parts[3], nil
+}
+
+// parseSUParent splits projects/P.
+func parseSUParent(parent string) (string, error) {
+	proj, ok := strings.CutPrefix(parent, "projects/")
+	if !ok || proj == "" || strings.Contains(proj, "/") {
+		return "", grpcInvalid("Invalid parent %q: want projects/PROJECT", parent)
+	}
+	return proj, nil
+}
+
+// suProjectLocked resolves the project of a Service Usage call and applies
+// its operations that are due.
+func (s *Sim) suProjectLocked(ref string) (*project, error) {
+	p, err := s.lookupProjectLocked(ref, apiServiceUsage)
+	if err != nil {
+		return nil, err
+	}
+	if err := grpcRequireEnabled(p, apiServiceUsage); err != nil {
+		return nil, err
+	}
+	s.settleLocked(p)
+	return p, nil
+}
+
+func catalogHas(name string) bool {
+	for _, c := range catalog {
+		if c.name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// suUnknownServices is Google's answer for services it does not know (or
+// that the caller may not see; Google does not say which).
+func suUnknownServices(names []string) error {
+	msg := fmt.Sprintf("Not found or permission denied for service(s): %s.", strings.Join(names, ", "))
+	return grpcWithDetails(status.New(codes.PermissionDenied, msg),
+		&errdetails.ErrorInfo{
+			Reason:   "SERVICE_CONFIG_NOT_FOUND_OR_PERMISSION_DENIED",
+			Domain:   apiServiceUsage,
+			Metadata: map[string]string{"services": strings.Join(names, ",")},
+		},
+	)
+}
+
+func suCheckCatalog(names []string) error {
+	var unknown []string
+	for _, n := range names {
+		if !catalogHas(n) && !slices.Contains(unknown, n) {
+			unknown = append(unknown, n)
+		}
+	}
+	if len(unknown) > 0 {
+		return suUnknownServices(unknown)
+	}
+	return nil
+}
+
+// suService is the API's view of one service in project p.
+func suService(p *project, name string) *serviceusagepb.Service {
+	state := serviceusagepb.State_DISABLED
+	if p.enabled[name] {
+		state = serviceusagepb.State_ENABLED
+	}
+	return &serviceusagepb.Service{
+		Name:   fmt.Sprintf("projects/%d/services/%s", p.number, name),
+		Parent: fmt.Sprintf("projects/%d", p.number),
+		Config: &serviceusagepb.ServiceConfig{Name: name, Title: catalogTitle(name)},
+		State:  state,
+	}
+}
+
+func suMetadata(p *project, names []string) *serviceusagepb.OperationMetadata {
+	md := &serviceusagepb.OperationMetadata{}
+	for _, n := range names {
+		md.ResourceNames = append(md.ResourceNames, fmt.Sprintf("services/%s/projectSettings/%d", n, p.number))
+	}
+	return md
+}
+
+// changeServicesLocked starts the operation that turns names on or off in p.
+// When nothing would change, Google answers at once with a done no-op
+// operation; so does the simulator.
+func (s *Sim) changeServicesLocked(p *project, names []string, on bool, response func() proto.Message) *longrunningpb.Operation {
+	md := suMetadata(p, names)
+	op := &operation{
+		meta: func() proto.Message { return md },
+		finish: func() (proto.Message, error) {
+			for _, n := range names {
+				if on {
+					p.enabled[n] = true
+				} else {
+					delete(p.enabled, n)
+				}
+			}
+			return response(), nil
+		},
+	}
+	pending := false
+	for _, n := range names {
+		pending = pending || p.enabled[n] != on
+	}
+	if !pending {
+		op.name = suNoopOperation
+		return s.startOpLocked(p, op, 0)
+	}
+	op.name = fmt.Sprintf("operations/acf.p2-%d-%s", p.number, s.newUUIDLocked())
+	return s.startOpLocked(p, op, s.opts.Profile.EnableAPI)
+}
+
+func (u *suServer) EnableService(ctx context.Context, req *serviceusagepb.EnableServiceRequest) (*longrunningpb.Operation, error) {
+	s := u.s
+	if err := s.faultErr("serviceusage.EnableService"); err != nil {
+		return nil, err
+	}
+	proj, name, err := parseSUName(req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, err := s.suProjectLocked(proj)
+	if err != nil {
+		return nil, err
+	}
+	if err := suCheckCatalog([]string{name}); err != nil {
+		return nil, err
+	}
+	return s.changeServicesLocked(p, []string{name}, true, func() proto.Message {
+		return &serviceusagepb.EnableServiceResponse{Service: suService(p, name)}
+	}), nil
+}
+
+func (u *suServer) DisableService(ctx context.Context, req *serviceusagepb.DisableServiceRequest) (*longrunningpb.Operation, error) {
+	s := u.s
+	if err := s.faultErr("serviceusage.DisableService"); err != nil {
+		return nil, err
+	}
+	proj, name, err := parseSUName(req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, err := s.suProjectLocked(proj)
+	if err != nil {
+		return nil, err
+	}
+	if err := suCheckCatalog([]string{name}); err != nil {
+		return nil, err
+	}
+	if name == apiServiceUsage {
+		return nil, status.Errorf(codes.FailedPrecondition, "%s cannot be disabled through itself: it is what enables and disables services.", apiServiceUsage)
+	}
+	return s.changeServicesLocked(p, []string{name}, false, func() proto.Message {
+		return &serviceusagepb.DisableServiceResponse{Service: suService(p, name)}
+	}), nil
+}
+
+func (u *suServer) BatchEnableServices(ctx context.Context, req *serviceusagepb.BatchEnableServicesRequest) (*longrunningpb.Operation, error) {
+	s := u.s
+	if err := s.faultErr("serviceusage.BatchEnableServices"); err != nil {
+		return nil, err
+	}
+	proj, err := parseSUParent(req.GetParent())
+	if err != nil {
+		return nil, err
+	}
+	ids := req.GetServiceIds()
+	if len(ids) == 0 || len(ids) > 20 {
+		return nil, grpcInvalid("service_ids must name 1 to 20 services, got %d", len(ids))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, err := s.suProjectLocked(proj)
+	if err != nil {
+		return nil, err
+	}
+	if err := suCheckCatalog(ids); err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, id := range ids {
+		if !slices.Contains(names, id) {
+			names = append(names, id)
+		}
+	}
+	return s.changeServicesLocked(p, names, true, func() proto.Message {
+		resp := &serviceusagepb.BatchEnableServicesResponse{}
+		for _, n := range names {
+			resp.Services = append(resp.Services, suService(p, n))
+		}
+		return resp
+	}), nil
+}
+
+func (u *suServer) GetService(ctx context.Context, req *serviceusagepb.GetServiceRequest) (*serviceusagepb.Service, error) {
+	s := u.s
+	if err := s.faultErr("serviceusage.GetService"); err != nil {
+		return nil, err
+	}
+	proj, name, err := parseSUName(req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, err := s.suProjectLocked(proj)
+	if err != nil {
+		return nil, err
+	}
+	if err := suCheckCatalog([]string{name}); err != nil {
+		return nil, err
+	}
+	return suService(p, name), nil
+}
+
+func (u *suServer) BatchGetServices(ctx context.Context, req *serviceusagepb.BatchGetServicesRequest) (*serviceusagepb.BatchGetServicesResponse, error) {
+	s := u.s
+	if err := s.faultErr("serviceusage.BatchGetServices"); err != nil {
+		return nil, err
+	}
+	proj, err := parseSUParent(req.GetParent())
+	if err != nil {
+		return nil, err
+	}
+	if len(req.GetNames()) == 0 || len(req.GetNames()) > 30 {
+		return nil, grpcInvalid("names must name 1 to 30 services, got %d", len(req.GetNames()))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, err := s.suProjectLocked(proj)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, full := range req.GetNames() {
+		nproj, name, err := parseSUName(full)
+		if err != nil {
+			return nil, err
+		}
+		if q := s.existingProjectLocked(nproj); q != p {
+			return nil, grpcInvalid("%s is not in the parent %s", full, req.GetParent())
+		}
+		names = append(names, name)
+	}
+	if err := suCheckCatalog(names); err != nil {
+		return nil, err
+	}
+	resp := &serviceusagepb.BatchGetServicesResponse{}
+	for _, n := range names {
+		resp.Services = append(resp.Services, suService(p, n))
+	}
+	return resp, nil
+}
+
+func (u *suServer) ListServices(ctx context.Context, req *serviceusagepb.ListServicesRequest) (*serviceusagepb.ListServicesResponse, error) {
+	s := u.s
+	if err := s.faultErr("serviceusage.ListServices"); err != nil {
+		return nil, err
+	}
+	proj, err := parseSUParent(req.GetParent())
+	if err != nil {
+		return nil, err
+	}
+	var want func(bool) bool
+	switch strings.ReplaceAll(req.GetFilter(), " ", "") {
+	case "":
+		want = func(bool) bool { return true }
+	case "state:ENABLED":
+		want = func(on bool) bool { return on }
+	case "state:DISABLED":
+		want = func(on bool) bool { return !on }
+	default:
+		return nil, grpcInvalid("Invalid filter %q: use state:ENABLED or state:DISABLED", req.GetFilter())
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, err := s.suProjectLocked(proj)
+	if err != nil {
+		return nil, err
+	}
+	var all []*serviceusagepb.Service
+	for _, c := range catalog {
+		if want(p.enabled[c.name]) {
+			all = append(all, suService(p, c.name))
+		}
+	}
+	slices.SortFunc(all, func(a, b *serviceusagepb.Service) int { return strings.Compare(a.Name, b.Name) })
+	page, next, err := grpcPage(all, req.GetPageSize(), req.GetPageToken(), 50, 200)
+	if err != nil {
+		return nil, err
+	}
+	return &serviceusagepb.ListServicesResponse{Services: page, NextPageToken: next}, nil
+}

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/beyond-lab/beyond/gcp"
+	"github.com/beyond-lab/beyond/gcp/sim"
+	"github.com/beyond-lab/beyond/steps"
+)
+
+// defaultSimProject is the project the embedded simulator uses when none is named.
+const defaultSimProject = "beyond-lab"
+
+// config is everything the flags and the environment say.
+type config struct {
+	getenv          func(string) string
+	vars            steps.Vars
+	explicitProject bool // --project was given: work on Google
+	nonInteractive  bool
+	json            bool
+	from, to        string
+	step            string
+	fresh           bool
+	withCleanup     bool
+	profile         string
+	faults          string
+	clientLocation  string
+	rate            float64
+	accessible      bool
+	noColor         bool
+}
+
+func newConfig(getenv func(string) string) *config {
+	c := &config{getenv: getenv, vars: steps.DefaultVars()}
+	c.vars.FromEnv(getenv)
+	c.profile = "lab"
+	c.accessible = truthy(getenv("BEYOND_ACCESSIBLE"))
+	c.noColor = getenv("NO_COLOR") != ""
+	c.clientLocation = steps.DefaultProbe().ClientLocation
+	c.rate = steps.DefaultProbe().Rate
+	return c
+}
+
+func truthy(s string) bool {
+	switch strings.ToLower(s) {
+	case "1", "true", "yes", "on":
+		return true
+	}
+	return false
+}
+
+// flags declares the flags of a subcommand ("lab" or "cleanup").
+func (c *config) flags(cmd string, out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("beyond", flag.ContinueOnError)
+	fs.SetOutput(out)
+	for _, v := range steps.VarList {
+		fs.StringVar(v.Field(&c.vars), v.Flag, *v.Field(&c.vars), fmt.Sprintf("%s (env %s)", v.Usage, v.Env))
+	}
+	fs.StringVar(&c.profile, "sim-profile", c.profile, "simulator latency: instant, lab (seconds) or realistic (Google's minutes)")
+	fs.StringVar(&c.faults, "sim-faults", "", "simulator faults to inject, e.g. run.CreateService=503x2,compute.urlMaps.insert=429")
+	if cmd == "lab" {
+		fs.BoolVar(&c.nonInteractive, "non-interactive", false, "replay the lab unattended, printing each step")
+		fs.BoolVar(&c.json, "json", false, "with --non-interactive: print one JSON object per line")
+		fs.StringVar(&c.from, "from", "", "first step to run (an ID such as neg-a)")
+		fs.StringVar(&c.to, "to", "", "last step to run")
+		fs.StringVar(&c.step, "step", "", "run this one step only")
+		fs.BoolVar(&c.fresh, "fresh", false, "ignore saved progress: run every step instead of re-checking passed ones")
+		fs.BoolVar(&c.withCleanup, "cleanup", false, "with --non-interactive: end the replay by deleting everything")
+		fs.StringVar(&c.clientLocation, "client-location", c.clientLocation, "simulator: the region the probing client stands nearest to")
+		fs.Float64Var(&c.rate, "rate", c.rate, "requests per second the failover steps send")
+		fs.BoolVar(&c.accessible, "accessible", c.accessible, "screen-reader mode: no animation, no box drawing (env BEYOND_ACCESSIBLE=1)")
+	}
+	fs.Usage = func() { usage(out, fs) }
+	return fs
+}
+
+func usage(out io.Writer, fs *flag.FlagSet) {
+	fmt.Fprint(out, `beyond: the "Beyond the Region" lab, in your terminal.
+
+  beyond                      walk the lab on the embedded simulator (nothing billable)
+  beyond --project P          walk the lab on Google Cloud project P (billable)
+  beyond --non-interactive    replay the lab unattended (add --json for JSON lines)
+  beyond cleanup [--project P]  delete everything the lab creates
+  beyond sim [--addr HOST]    run the simulator alone and print its endpoints
+
+When the BEYOND_*_ENDPOINT variables that "beyond sim" prints are set, beyond
+attaches to that simulator instead, and --project names the simulated project.
+
+Flags:
+`)
+	fs.SetOutput(out)
+	fs.PrintDefaults()
+}
+
+// target is where the lab runs, and how to let it go.
+type target struct {
+	cloud   *gcp.Cloud
+	label   string // for banners: "SIMULATOR" or "Google Cloud project P"
+	project string
+	close   func()
+}
+
+// connect chooses the target: a running simulator named by the environment,
+// Google when --project was given, else an embedded simulator.
+func (c *config) connect(ctx context.Context) (*target, error) {
+	ep, attached, err := gcp.EndpointsFromEnv(c.getenv)
+	if err != nil {
+		return nil, err
+	}
+	if c.vars.Project == "" {
+		c.vars.Project = defaultSimProject
+	}
+	if !attached && !c.explicitProject && c.getenv("PROJECT_ID") != "" {
+		// The environment alone never makes the lab billable.
+		c.vars.Project = defaultSimProject
+	}
+	if err := c.vars.Validate(); err != nil {
+		return nil, err
+	}
+	if attached {
+		cloud, err := gcp.Connect(ctx, c.vars.Project, ep)
+		if err != nil {
+			return nil, err
+		}
+		return &target{cloud: cloud, label: "SIMULATOR (attached at " + ep.Run + ")", project: c.vars.Project, close: func() { cloud.Close() }}, nil
+	}
+	if c.explicitProject {
+		cloud, err := gcp.Connect(ctx, c.vars.Project, gcp.Endpoints{})
+		if err != nil {
+			return nil, err
+		}
+		return &target{cloud: cloud, label: "Google Cloud project " + c.vars.Project, project: c.vars.Project, close: func() { cloud.Close() }}, nil
+	}
+	s, err := c.startSim()
+	if err != nil {
+		return nil, err
+	}
+	cloud, err := gcp.Connect(ctx, c.vars.Project, endpointsOf(s))
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	return &target{cloud: cloud, label: "SIMULATOR", project: c.vars.Project, close: func() { cloud.Close(); s.Close() }}, nil
+}
+
+func (c *config) startSim() (*sim.Sim, error) { return c.startSimAt("") }
+
+func endpointsOf(s *sim.Sim) gcp.Endpoints {
+	e := s.Endpoints()
+	return gcp.Endpoints{Run: e.Run, Compute: e.Compute, ServiceUsage: e.ServiceUsage, ArtifactRegistry: e.ArtifactRegistry,
+		Registry: e.Registry, Gemini: e.Gemini, Metadata: e.Metadata}
+}
+
+func (c *config) probe() steps.ProbeConfig {
+	return steps.ProbeConfig{Rate: c.rate, ClientLocation: c.clientLocation}
+}
+
+func (c *config) store(stderr io.Writer) steps.Store {
+	dir, err := steps.DefaultStateDir()
+	if err != nil {
+		fmt.Fprintln(stderr, "beyond: progress will not be saved:", err)
+		return steps.Store{}
+	}
+	return steps.Store{Dir: dir}
+}

@@ -1,0 +1,78 @@
+// Command beyond is the interactive lab guide for the workshop "Beyond the
+// Region". Run with no arguments, it walks the lab in the terminal against
+// its embedded simulator of Google Cloud; with --project it works on Google.
+//
+// Usage:
+//
+//	beyond [flags]                   the lab, in the terminal
+//	beyond --non-interactive [flags] the lab replayed unattended (--json for machines)
+//	beyond cleanup [flags]           delete everything the lab creates
+//	beyond sim [--addr A]            run the simulator alone and print its endpoints
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit codes.
+const (
+	exitOK       = 0
+	exitFailed   = 1 // a step or its check failed
+	exitUsage    = 2 // bad flags or values
+	exitCanceled = 130
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
+}
+
+// run is main without the process: it returns the exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	cmd := "lab"
+	if len(args) > 0 && (args[0] == "sim" || args[0] == "cleanup" || args[0] == "help") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "sim":
+		return runSim(ctx, args, stdout, stderr, getenv)
+	case "help":
+		cfg := newConfig(getenv)
+		fs := cfg.flags("lab", io.Discard)
+		usage(stdout, fs)
+		return exitOK
+	}
+	cfg := newConfig(getenv)
+	fs := cfg.flags(cmd, stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "beyond: unexpected argument %q; the subcommands are `sim` and `cleanup` (see `beyond --help`)\n", fs.Arg(0))
+		return exitUsage
+	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "project" {
+			cfg.explicitProject = true
+		}
+	})
+	if cmd == "cleanup" {
+		return runCleanup(ctx, cfg, stdout, stderr)
+	}
+	if cfg.nonInteractive {
+		return runReplay(ctx, cfg, stdout, stderr)
+	}
+	return runTUI(ctx, cfg, stdin, stdout, stderr)
+}

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"github.com/beyond-lab/beyond/steps"
+)
+
+// runReplay is the unattended front end: it runs the lab and prints each
+// step as text or as JSON lines.
+func runReplay(ctx context.Context, cfg *config, stdout, stderr io.Writer) int {
+	t, err := cfg.connect(ctx)
+	if err != nil {
+		fmt.Fprintln(stderr, "beyond:", err)
+		return exitUsage
+	}
+	defer t.close()
+	p := &printer{out: stdout, json: cfg.json}
+	r, err := steps.New(t.cloud, cfg.vars, steps.Options{Store: cfg.store(stderr), Emit: p.event, Probe: cfg.probe()})
+	if err != nil {
+		fmt.Fprintln(stderr, "beyond:", err)
+		return exitUsage
+	}
+	rg := steps.Range{From: cfg.from, To: cfg.to, Optional: cfg.withCleanup, Resume: !cfg.fresh}
+	if cfg.step != "" {
+		if cfg.from != "" || cfg.to != "" {
+			fmt.Fprintln(stderr, "beyond: use either --step or --from/--to, not both")
+			return exitUsage
+		}
+		rg.From, rg.To = cfg.step, cfg.step
+	}
+	if _, err := r.Select(rg); err != nil {
+		fmt.Fprintln(stderr, "beyond:", err)
+		return exitUsage
+	}
+	p.banner(t.label, cfg.vars.Project)
+	sum, err := r.Run(ctx, rg)
+	if err != nil {
+		fmt.Fprintln(stderr, "beyond:", err)
+		return exitFailed
+	}
+	switch {
+	case sum.Canceled:
+		fmt.Fprintln(stderr, "beyond: interrupted; progress is saved, run the same command to resume")
+		return exitCanceled
+	case !sum.OK():
+		return exitFailed
+	}
+	return exitOK
+}
+
+// printer renders runner events for the replay.
+type printer struct {
+	mu    sync.Mutex
+	out   io.Writer
+	json  bool
+	index int
+	total int
+	// per step, what Do and Check said, for the JSON step line
+	did, checked string
+}
+
+func (p *printer) banner(label, project string) {
+	if p.json {
+		p.line(map[string]any{"event": "target", "target": label, "project": project})
+		return
+	}
+	fmt.Fprintf(p.out, "beyond: Beyond the Region, on %s\n", label)
+	if strings.HasPrefix(label, "SIMULATOR") {
+		fmt.Fprintln(p.out, "Nothing billable is created: this is the embedded simulator. Pass --project to use Google Cloud.")
+	}
+	fmt.Fprintln(p.out)
+}
+
+func (p *printer) line(v map[string]any) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		data = []byte(fmt.Sprintf(`{"event":"error","error":%q}`, err.Error()))
+	}
+	fmt.Fprintf(p.out, "%s\n", data)
+}
+
+func (p *printer) event(e steps.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.json {
+		p.jsonEvent(e)
+		return
+	}
+	switch e.Kind {
+	case steps.EventStarted:
+		p.index++
+		fmt.Fprintf(p.out, "== %s (%s)\n", e.Title, e.Step)
+		if e.Command != "" {
+			for _, l := range strings.Split(e.Command, "\n") {
+				fmt.Fprintf(p.out, "   $ %s\n", l)
+			}
+		}
+	case steps.EventProgress:
+		fmt.Fprintf(p.out, "   … %s\n", e.Text)
+	case steps.EventDid:
+		if e.Err != nil {
+			fmt.Fprintf(p.out, "   did: FAILED: %v\n", e.Err)
+		} else if e.Text != "" {
+			fmt.Fprintf(p.out, "   did: %s\n", e.Text)
+		}
+	case steps.EventChecked:
+		if e.Err != nil {
+			fmt.Fprintf(p.out, "   check: FAILED: %v\n", e.Err)
+		} else {
+			fmt.Fprintf(p.out, "   check: passed: %s\n", e.Text)
+		}
+	case steps.EventSkipped:
+		fmt.Fprintf(p.out, "== %s (%s): skipped, %s\n", e.Title, e.Step, e.Text)
+	case steps.EventDone:
+		fmt.Fprintf(p.out, "   %s in %.1fs\n\n", strings.ToUpper(string(e.Status)), e.Elapsed.Seconds())
+	case steps.EventFailover:
+		f := e.Failover
+		fmt.Fprintf(p.out, "   failover (%s): %d requests at %.0f/s, %d failed, rerouted in %.2fs, %s → %s\n",
+			f.Method, f.Requests, f.Rate, f.FailedRequests, f.RerouteSeconds, f.Before, f.After)
+	case steps.EventFinished:
+		s := e.Summary
+		fmt.Fprintf(p.out, "%d passed, %d failed, %d skipped in %.1fs\n", s.Passed, s.Failed, s.Skipped, s.Elapsed.Seconds())
+		if s.Canceled {
+			fmt.Fprintln(p.out, "interrupted: progress is saved")
+		}
+	}
+}
+
+func (p *printer) jsonEvent(e steps.Event) {
+	switch e.Kind {
+	case steps.EventStarted:
+		p.did, p.checked = "", ""
+	case steps.EventProgress:
+		p.line(map[string]any{"event": "progress", "id": e.Step, "text": e.Text})
+	case steps.EventDid:
+		p.did = e.Text
+	case steps.EventChecked:
+		p.checked = e.Text
+	case steps.EventSkipped:
+		p.line(map[string]any{"event": "step", "id": e.Step, "title": e.Title, "status": "skipped", "reason": e.Text, "seconds": 0})
+	case steps.EventDone:
+		v := map[string]any{"event": "step", "id": e.Step, "title": e.Title, "command": e.Command,
+			"status": string(e.Status), "seconds": round(e.Elapsed.Seconds())}
+		if p.did != "" {
+			v["did"] = p.did
+		}
+		if p.checked != "" {
+			v["check"] = p.checked
+		}
+		if e.Err != nil {
+			v["error"] = e.Err.Error()
+		}
+		if e.Fix != "" {
+			v["fix"] = e.Fix
+		}
+		p.line(v)
+	case steps.EventFailover:
+		f := e.Failover
+		p.line(map[string]any{"event": "failover", "method": f.Method, "requests": f.Requests, "failed_requests": f.FailedRequests,
+			"reroute_seconds": round(f.RerouteSeconds), "before": f.Before, "after": f.After, "rate": f.Rate})
+	case steps.EventFinished:
+		s := e.Summary
+		v := map[string]any{"event": "summary", "passed": s.Passed, "failed": s.Failed, "skipped": s.Skipped, "seconds": round(s.Elapsed.Seconds())}
+		if s.Canceled {
+			v["canceled"] = true
+		}
+		p.line(v)
+	}
+}
+
+func round(f float64) float64 { return float64(int64(f*1000+0.5)) / 1000 }

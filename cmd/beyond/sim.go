@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+
+	"github.com/beyond-lab/beyond/gcp/sim"
+)
+
+// runSim runs the simulator alone until ctx ends, printing its endpoints.
+func runSim(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	fs := flag.NewFlagSet("beyond sim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1", "loopback address to listen on")
+	profile := fs.String("profile", "lab", "latency: instant, lab or realistic")
+	faults := fs.String("faults", "", "faults to inject, e.g. run.CreateService=503x2")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	ip := net.ParseIP(*addr)
+	if ip == nil || !ip.IsLoopback() {
+		fmt.Fprintf(stderr, "beyond sim: --addr %q is not a loopback address; the simulator listens on loopback only (e.g. 127.0.0.1)\n", *addr)
+		return exitUsage
+	}
+	cfg := newConfig(getenv)
+	cfg.profile, cfg.faults = *profile, *faults
+	s, err := cfg.startSimAt(*addr)
+	if err != nil {
+		fmt.Fprintln(stderr, "beyond sim:", err)
+		return exitUsage
+	}
+	defer s.Close()
+	for _, line := range s.Endpoints().Env() {
+		fmt.Fprintln(stdout, line)
+	}
+	if f, ok := stdout.(*os.File); ok {
+		f.Sync()
+	}
+	fmt.Fprintf(stderr, "beyond sim: serving (profile %s); export the lines above, then run beyond --project NAME. Ctrl-C stops it.\n", *profile)
+	<-ctx.Done()
+	return exitOK
+}
+
+func (c *config) startSimAt(host string) (*sim.Sim, error) {
+	profile, err := sim.ProfileNamed(c.profile)
+	if err != nil {
+		return nil, err
+	}
+	opts := sim.Options{Profile: profile, Host: host}
+	if c.faults != "" {
+		f, err := sim.ParseFaults(c.faults)
+		if err != nil {
+			return nil, err
+		}
+		opts.Faults = sim.NewFaults(1, 0, f...)
+	}
+	s := sim.New(opts)
+	return s, s.Start()
+}

@@ -1,0 +1,142 @@
+// Command gemini-service is the container entrypoint of the lab's
+// intelligent feature: the sentiment and pre-query check of package service,
+// on Cloud Run's container contract. See service/README.md for its API and
+// environment.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/beyond-lab/beyond/service"
+
+	// The image has no CA bundle of the system's to rely on: embed Mozilla's
+	// roots, pinned by go.sum, so TLS to Google works the same everywhere.
+	_ "golang.org/x/crypto/x509roots/fallback"
+)
+
+// shutdownGrace is how long in-flight requests get after SIGTERM: Cloud Run
+// sends SIGKILL 10 s after SIGTERM.
+const shutdownGrace = 8 * time.Second
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Stdout, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "gemini-service:", err)
+		os.Exit(1)
+	}
+}
+
+// run serves until ctx ends, then shuts down gracefully. ready, if set,
+// receives the address it listens on.
+func run(ctx context.Context, stdout io.Writer, ready func(addr string)) error {
+	log := newLogger(stdout)
+
+	port := os.Getenv("PORT")
+	if port == "" {
+		port = "8080"
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("PORT=%q is not a port number: Cloud Run sets it; unset it to use 8080", port)
+	}
+	outage := os.Getenv("BEYOND_OUTAGE")
+	inOutage := outage == "1" || outage == "true"
+
+	cfg, err := service.ConfigFromEnv()
+	if err != nil {
+		return fmt.Errorf("bad configuration: %w", err)
+	}
+	where := service.LookupPlacement(ctx, service.DefaultPlacementTimeout)
+	if where.Err != nil {
+		log.Warn("region unknown", "reason", where.Err.Error())
+	}
+	if cfg.VertexAI && cfg.Project == "" {
+		cfg.Project = where.ProjectID // on Cloud Run, the service's own project
+	}
+	classifier, err := service.NewClassifier(ctx, cfg)
+	switch {
+	case err != nil && !inOutage:
+		return err
+	case err != nil:
+		log.Warn("no classifier; serving the simulated outage anyway", "reason", err.Error())
+	}
+
+	opts := service.Options{
+		Service:       os.Getenv("K_SERVICE"),
+		Revision:      os.Getenv("K_REVISION"),
+		Configuration: os.Getenv("K_CONFIGURATION"),
+		Region:        where.Region,
+		Project:       where.ProjectID,
+		Outage:        inOutage,
+		Logger:        log,
+	}
+	if classifier != nil {
+		opts.Checker = classifier
+	}
+	srv := &http.Server{
+		Handler:           service.NewHandler(opts),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	lis, err := net.Listen("tcp", ":"+port)
+	if err != nil {
+		return fmt.Errorf("listen on port %s: %w", port, err)
+	}
+	log.Info("serving", "addr", lis.Addr().String(), "service", opts.Service, "revision", opts.Revision,
+		"region", opts.Region, "model", cfg.Model, "mode", cfg.Mode(), "outage", inOutage)
+	if ready != nil {
+		ready(lis.Addr().String())
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(lis) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "grace", shutdownGrace.String())
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// newLogger writes JSON lines with the field names Cloud Logging reads:
+// severity and message.
+func newLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) > 0 {
+				return a
+			}
+			switch a.Key {
+			case slog.LevelKey:
+				a.Key = "severity"
+				if l, ok := a.Value.Any().(slog.Level); ok && l >= slog.LevelWarn && l < slog.LevelError {
+					a.Value = slog.StringValue("WARNING")
+				}
+			case slog.MessageKey:
+				a.Key = "message"
+			}
+			return a
+		},
+	}))
+}

@@ -1,0 +1,279 @@
+// Package image builds the lab's service into an OCI image without Docker,
+// and pushes it to Artifact Registry or to the simulator's registry.
+//
+// The image is one layer on nothing: the static service binary, Mozilla's CA
+// roots, and an /etc/passwd naming the non-root user it runs as. Every byte
+// is fixed by the source and go.sum (no timestamps, no build IDs, no host
+// files), so the same checkout builds the same digest on any machine.
+package image
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"golang.org/x/crypto/x509roots/fallback/bundle"
+)
+
+// Module is the Go module the service is built from.
+const Module = "github.com/beyond-lab/beyond"
+
+// HelloImage is Google's sample image, the one to deploy when this machine
+// cannot build the service.
+const HelloImage = "us-docker.pkg.dev/cloudrun/container/hello"
+
+// Where things are in the image.
+const (
+	BinaryPath = "/app/gemini-service"
+	CertsPath  = "/etc/ssl/certs/ca-certificates.crt"
+	// User is the non-root user and group the service runs as: 65532 is
+	// "nonroot" in Google's distroless images.
+	User = "65532:65532"
+)
+
+// ErrNoToolchain means the image cannot be built here: there is no Go, or
+// no source of beyond to build.
+var ErrNoToolchain = errors.New("cannot build the service image here")
+
+// Options configure Build. The zero value builds ./cmd/gemini-service of the
+// module around the working directory.
+type Options struct {
+	// Dir is any directory inside a checkout of beyond; "" is the working
+	// directory.
+	Dir string
+	// Package is the main package to build, relative to the module root.
+	Package string
+	// Created is the image's creation time, and every file's; zero means
+	// the Unix epoch, as reproducible builds conventionally use.
+	Created time.Time
+	// Go is the go command; "" finds it on PATH.
+	Go string
+}
+
+// Build compiles the service for linux/amd64 and returns it as an image.
+func Build(ctx context.Context, opts Options) (v1.Image, error) {
+	if opts.Package == "" {
+		opts.Package = "./cmd/gemini-service"
+	}
+	created := opts.Created
+	if created.IsZero() {
+		created = time.Unix(0, 0)
+	}
+	created = created.UTC().Truncate(time.Second)
+	root, gobin, err := moduleRoot(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	bin, err := compile(ctx, gobin, root, opts.Package)
+	if err != nil {
+		return nil, err
+	}
+	layerTar, err := rootfs(bin, created)
+	if err != nil {
+		return nil, err
+	}
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(layerTar)), nil
+	}, tarball.WithMediaType(types.OCILayer), tarball.WithCompressedCaching)
+	if err != nil {
+		return nil, fmt.Errorf("image layer: %w", err)
+	}
+	base := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
+	base = mutate.ConfigMediaType(base, types.OCIConfigJSON)
+	img, err := mutate.Append(base, mutate.Addendum{
+		Layer:     layer,
+		MediaType: types.OCILayer,
+		History:   v1.History{Created: v1.Time{Time: created}, CreatedBy: "beyond: go build " + opts.Package, Comment: "static binary, CA roots, /etc/passwd"},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("image layer: %w", err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("image config: %w", err)
+	}
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = "linux", "amd64"
+	cf.Created = v1.Time{Time: created}
+	cf.Author = Module
+	cf.Config = v1.Config{
+		Entrypoint: []string{BinaryPath},
+		User:       User,
+		WorkingDir: "/",
+		Env: []string{
+			"PORT=8080",
+			"PATH=/app",
+			"SSL_CERT_FILE=" + CertsPath,
+		},
+		ExposedPorts: map[string]struct{}{"8080/tcp": {}},
+		Labels: map[string]string{
+			"org.opencontainers.image.title":  "gemini-service",
+			"org.opencontainers.image.source": "https://" + Module,
+		},
+	}
+	img, err = mutate.ConfigFile(img, cf)
+	if err != nil {
+		return nil, fmt.Errorf("image config: %w", err)
+	}
+	return img, nil
+}
+
+// moduleRoot finds the root of the beyond module around opts.Dir, and the go
+// command to build it with.
+func moduleRoot(ctx context.Context, opts Options) (root, gobin string, err error) {
+	gobin = opts.Go
+	if gobin == "" {
+		gobin, err = exec.LookPath("go")
+		if err != nil {
+			return "", "", fmt.Errorf("%w: no Go toolchain on PATH: install Go and run from a checkout of beyond, or deploy Google's sample with --image %s", ErrNoToolchain, HelloImage)
+		}
+	}
+	cmd := exec.CommandContext(ctx, gobin, "env", "GOMOD")
+	cmd.Dir = opts.Dir
+	out, err := cmd.Output()
+	if err != nil {
+		return "", "", fmt.Errorf("%w: `go env GOMOD` failed: %v: run from a checkout of beyond, or use --image %s", ErrNoToolchain, err, HelloImage)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", "", fmt.Errorf("%w: %s is not inside a Go module: run from a checkout of beyond, or use --image %s", ErrNoToolchain, dirName(opts.Dir), HelloImage)
+	}
+	data, err := os.ReadFile(gomod)
+	if err != nil {
+		return "", "", fmt.Errorf("%w: %v", ErrNoToolchain, err)
+	}
+	if mod := modulePath(data); mod != Module {
+		return "", "", fmt.Errorf("%w: %s is module %q, not %s: run from a checkout of beyond, or use --image %s", ErrNoToolchain, gomod, mod, Module, HelloImage)
+	}
+	return filepath.Dir(gomod), gobin, nil
+}
+
+func dirName(dir string) string {
+	if dir == "" {
+		if wd, err := os.Getwd(); err == nil {
+			return wd
+		}
+		return "the working directory"
+	}
+	return dir
+}
+
+// modulePath reads the module line of a go.mod.
+func modulePath(gomod []byte) string {
+	for _, line := range strings.Split(string(gomod), "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "module"); ok && (rest == "" || rest[0] == ' ' || rest[0] == '\t') {
+			return strings.Trim(strings.TrimSpace(rest), `"`)
+		}
+	}
+	return ""
+}
+
+// compile builds pkg as a static linux/amd64 binary whose bytes depend on
+// the source alone: no cgo, no paths, no VCS stamp, no build ID.
+func compile(ctx context.Context, gobin, root, pkg string) ([]byte, error) {
+	tmp, err := os.MkdirTemp("", "beyond-image-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	out := filepath.Join(tmp, "gemini-service")
+	cmd := exec.CommandContext(ctx, gobin, "build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w -buildid=", "-o", out, pkg)
+	cmd.Dir = root
+	// GOAMD64=v1 runs on every amd64 machine Cloud Run has, and keeps a
+	// GOAMD64 of the builder's from changing the bytes; GOFLAGS is cleared
+	// so that no flag of the builder's joins in.
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64", "GOAMD64=v1", "GOFLAGS=", "GOEXPERIMENT=")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("go build %s in %s: %w\n%s", pkg, root, err, strings.TrimSpace(stderr.String()))
+	}
+	return os.ReadFile(out)
+}
+
+// passwd and group name root and the non-root user the image runs as, so
+// that tools and libraries asking "who am I" get an answer.
+const (
+	passwd = "root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n"
+	group  = "root:x:0:\nnonroot:x:65532:\n"
+)
+
+// rootfs writes the layer's tar: the binary, the CA roots and the user
+// database, every entry with fixed times and owners.
+func rootfs(bin []byte, mtime time.Time) ([]byte, error) {
+	certs, err := CACertificates()
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	dir := func(name string, mode int64, uid int) error {
+		return tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: name + "/", Mode: mode, Uid: uid, Gid: uid, ModTime: mtime, Format: tar.FormatPAX})
+	}
+	file := func(name string, mode int64, data []byte) error {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: mode, Size: int64(len(data)), ModTime: mtime, Format: tar.FormatPAX}); err != nil {
+			return err
+		}
+		_, err := tw.Write(data)
+		return err
+	}
+	steps := []func() error{
+		func() error { return dir("app", 0o755, 0) },
+		func() error { return file("app/gemini-service", 0o755, bin) },
+		func() error { return dir("etc", 0o755, 0) },
+		func() error { return file("etc/group", 0o644, []byte(group)) },
+		func() error { return file("etc/passwd", 0o644, []byte(passwd)) },
+		func() error { return dir("etc/ssl", 0o755, 0) },
+		func() error { return dir("etc/ssl/certs", 0o755, 0) },
+		func() error { return file("etc/ssl/certs/ca-certificates.crt", 0o644, certs) },
+		func() error { return dir("home", 0o755, 0) },
+		func() error { return dir("home/nonroot", 0o700, 65532) },
+		func() error { return dir("tmp", 0o1777, 0) },
+		tw.Close,
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return nil, fmt.Errorf("image layer: %w", err)
+		}
+	}
+	return buf.Bytes(), nil
+}
+
+// CACertificates returns Mozilla's root certificates, as pinned by go.sum
+// through golang.org/x/crypto/x509roots/fallback, in PEM. Roots that carry
+// constraints PEM cannot express (a distrust date) are left out. The binary
+// embeds the same roots, with their constraints, for its own use; the file
+// is for anything else in the image that looks in the usual place.
+func CACertificates() ([]byte, error) {
+	var buf bytes.Buffer
+	n := 0
+	for r := range bundle.Roots() {
+		if r.Constraint != nil {
+			continue
+		}
+		if _, err := x509.ParseCertificate(r.Certificate); err != nil {
+			return nil, fmt.Errorf("CA roots: %w", err)
+		}
+		pem.Encode(&buf, &pem.Block{Type: "CERTIFICATE", Bytes: r.Certificate})
+		n++
+	}
+	if n == 0 {
+		return nil, errors.New("CA roots: the bundle is empty")
+	}
+	return buf.Bytes(), nil
+}

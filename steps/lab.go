@@ -1,0 +1,616 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"cloud.google.com/go/compute/apiv1/computepb"
+	"github.com/beyond-lab/beyond/gcp"
+	"google.golang.org/protobuf/proto"
+)
+
+// Lab returns the lab's steps in order.
+func Lab() []*Step {
+	return []*Step{
+		// Part 1: the code. (The Gemini steps come first.)
+		// Part 2: Cloud Run.
+		stepProject(),
+		stepEnableAPIs(),
+		// (The repository and image steps come here.)
+		stepDeploy("deploy-a", "deploy", "Deploy to region A", func(v Vars) string { return v.RegionA }),
+		// Part 3: global resilience.
+		stepDeploy("deploy-b", "global", "Deploy to region B", func(v Vars) string { return v.RegionB }),
+		stepNEG("neg-a", "Serverless NEG in region A", func(v Vars) (string, string) { return v.NEGA, v.RegionA }),
+		stepNEG("neg-b", "Serverless NEG in region B", func(v Vars) (string, string) { return v.NEGB, v.RegionB }),
+		stepBackendService(),
+		stepAddBackend("backend-a", "Add region A to the backend service", func(v Vars) (string, string) { return v.NEGA, v.RegionA }),
+		stepAddBackend("backend-b", "Add region B to the backend service", func(v Vars) (string, string) { return v.NEGB, v.RegionB }),
+		stepURLMap(),
+		stepProxy(),
+		stepForwardingRule(),
+		// Part 4: verification.
+		stepGlobalIP(),
+		// (The curl and failover steps come here.)
+		// Part 5: cleanup.
+		stepCleanup(),
+	}
+}
+
+// requiredAPIs are the services the lab enables.
+var requiredAPIs = []string{"run.googleapis.com", "compute.googleapis.com", "artifactregistry.googleapis.com", "aiplatform.googleapis.com"}
+
+func stepProject() *Step {
+	return &Step{
+		ID: "project", Part: "deploy", Title: "Set the project",
+		Command: func(s *Session) string { return "gcloud config set project " + s.Vars.Project },
+		Do: func(ctx context.Context, s *Session) (string, error) {
+			if s.Cloud.Simulated() {
+				return fmt.Sprintf("Using simulated project %s: nothing here is billable.", s.Vars.Project), nil
+			}
+			return fmt.Sprintf("Using Google Cloud project %s: the steps that follow create billable resources.", s.Vars.Project), nil
+		},
+		Check: func(ctx context.Context, s *Session) (string, error) {
+			if _, err := s.Cloud.EnabledAPIs(ctx, []string{"serviceusage.googleapis.com"}); err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("Project %s answers through the Service Usage API.", s.Vars.Project), nil
+		},
+	}
+}
+
+func stepEnableAPIs() *Step {
+	return &Step{
+		ID: "enable-apis", Part: "deploy", Title: "Enable the APIs",
+		Command: func(s *Session) string {
+			return "gcloud services enable " + strings.Join(requiredAPIs, " \\\n    ")
+		},
+		Do: func(ctx context.Context, s *Session) (string, error) {
+			on, err := s.Cloud.EnabledAPIs(ctx, requiredAPIs)
+			if err != nil {
+				return "", err
+			}
+			var missing []string
+			for _, api := range requiredAPIs {
+				if !on[api] {
+					missing = append(missing, api)
+				}
+			}
+			if len(missing) == 0 {
+				return "Every API was already enabled.", nil
+			}
+			s.Progress("enabling " + strings.Join(missing, ", "))
+			if err := s.Cloud.EnableAPIs(ctx, missing, s.Progress); err != nil {
+				return "", err
+			}
+			return "Enabled " + strings.Join(missing, ", ") + ".", nil
+		},
+		Check: func(ctx context.Context, s *Session) (string, error) {
+			on, err := s.Cloud.EnabledAPIs(ctx, requiredAPIs)
+			if err != nil {
+				return "", err
+			}
+			for _, api := range requiredAPIs {
+				if !on[api] {
+					return "", failf("Run this step again, or `gcloud services enable "+api+"`", api+" is not enabled")
+				}
+			}
+			return "Enabled: " + strings.Join(requiredAPIs, ", ") + ".", nil
+		},
+	}
+}
+
+// image is what the deploy steps run: IMAGE if set, else the image the lab
+// built and pushed.
+func (s *Session) image() (string, error) {
+	if s.Vars.Image != "" {
+		return s.Vars.Image, nil
+	}
+	if img := s.Outputs["image"]; img != "" {
+		return img, nil
+	}
+	return "", failf("Run the step 'Build and push the image', or pass --image "+HelloImage, "there is no image to deploy yet")
+}
+
+// imageForCommand is the image as the learner would type it.
+func (s *Session) imageForCommand() string {
+	if img, err := s.image(); err == nil {
+		return img
+	}
+	return s.plannedImage()
+}
+
+// plannedImage is the Artifact Registry reference the lab pushes to.
+func (s *Session) plannedImage() string {
+	return fmt.Sprintf("%s-docker.pkg.dev/%s/%s/%s:latest", s.Vars.RegionA, s.Vars.Project, s.Vars.Repository, s.Vars.Service)
+}
+
+// deployEnv is the environment the lab gives the service in a region.
+func (s *Session) deployEnv(region string) map[string]string {
+	if s.usesHello() {
+		return nil
+	}
+	return map[string]string{
+		"GEMINI_MODEL":              "gemini-2.5-flash",
+		"GOOGLE_GENAI_USE_VERTEXAI": "true",
+		"GOOGLE_CLOUD_PROJECT":      s.Vars.Project,
+		"GOOGLE_CLOUD_LOCATION":     region,
+	}
+}
+
+// usesHello reports whether the learner chose an image other than the lab's
+// own service, which has no outage switch and no Gemini settings.
+func (s *Session) usesHello() bool { return s.Vars.Image != "" }
+
+func envFlag(env map[string]string) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		parts = append(parts, k+"="+env[k])
+	}
+	return strings.Join(parts, ",")
+}
+
+func deployCommand(s *Session, region string, env map[string]string, image string) string {
+	cmd := fmt.Sprintf("gcloud run deploy %s \\\n    --image %s \\\n    --region %s \\\n    --allow-unauthenticated \\\n    --ingress all", s.Vars.Service, image, region)
+	if len(env) > 0 {
+		cmd += " \\\n    --set-env-vars " + envFlag(env)
+	}
+	return cmd
+}
+
+func stepDeploy(id, part, title string, region func(Vars) string) *Step {
+	return &Step{
+		ID: id, Part: part, Title: title,
+		Command: func(s *Session) string {
+			r := region(s.Vars)
+			return deployCommand(s, r, s.deployEnv(r), s.imageForCommand())
+		},
+		Do: func(ctx context.Context, s *Session) (string, error) {
+			r := region(s.Vars)
+			img, err := s.image()
+			if err != nil {
+				return "", err
+			}
+			return deploy(ctx, s, gcp.ServiceSpec{Region: r, Name: s.Vars.Service, Image: img, Env: s.deployEnv(r)})
+		},
+		Check: func(ctx context.Context, s *Session) (string, error) {
+			r := region(s.Vars)
+			img, err := s.image()
+			if err != nil {
+				return "", err
+			}
+			return checkService(ctx, s, r, img, s.deployEnv(r))
+		},
+	}
+}
+
+// deploy runs spec and opens the service to unauthenticated calls.
+func deploy(ctx context.Context, s *Session, spec gcp.ServiceSpec) (string, error) {
+	svc, changed, err := s.Cloud.DeployService(ctx, spec, s.Progress)
+	if err != nil {
+		return "", err
+	}
+	granted, err := s.Cloud.AllowUnauthenticated(ctx, spec.Region, spec.Name)
+	if err != nil {
+		return "", err
+	}
+	did := fmt.Sprintf("Service %s in %s serves revision %s at %s.", spec.Name, spec.Region, svc.LatestReady, svc.URI)
+	if !changed {
+		did = "Adopted: " + did
+	}
+	if granted {
+		did += " Granted roles/run.invoker to allUsers."
+	}
+	return did, nil
+}
+
+func checkService(ctx context.Context, s *Session, region, image string, env map[string]string) (string, error) {
+	svc, err := s.Cloud.GetService(ctx, region, s.Vars.Service)
+	if err != nil {
+		return "", err
+	}
+	fix := "Run this step again"
+	switch {
+	case svc.LatestReady == "":
+		return "", failf(fix, fmt.Sprintf("service %s in %s has no ready revision: %s", svc.Name, region, svc.Failure))
+	case svc.Image != image:
+		return "", failf(fix, fmt.Sprintf("service %s in %s runs %s, not %s", svc.Name, region, svc.Image, image))
+	case svc.Ingress != "INGRESS_TRAFFIC_ALL":
+		return "", failf(fix, fmt.Sprintf("service %s in %s has ingress %s; the load balancer needs ingress all (or internal-and-cloud-load-balancing)", svc.Name, region, svc.Ingress))
+	}
+	for k, v := range env {
+		if svc.Env[k] != v {
+			return "", failf(fix, fmt.Sprintf("service %s in %s has %s=%q, want %q", svc.Name, region, k, svc.Env[k], v))
+		}
+	}
+	public, err := s.Cloud.PublicInvoker(ctx, region, s.Vars.Service)
+	if err != nil {
+		return "", err
+	}
+	if !public {
+		return "", failf(fix, "allUsers may not invoke the service, so the load balancer's requests would be refused with 403")
+	}
+	return fmt.Sprintf("Revision %s of %s is ready in %s with ingress all, public, at %s.", svc.LatestReady, svc.Name, region, svc.URI), nil
+}
+
+func stepNEG(id, title string, which func(Vars) (name, region string)) *Step {
+	return &Step{
+		ID: id, Part: "global", Title: title,
+		Command: func(s *Session) string {
+			name, region := which(s.Vars)
+			return fmt.Sprintf("gcloud compute network-endpoint-groups create %s \\\n    --region %s \\\n    --network-endpoint-type serverless \\\n    --cloud-run-service %s", name, region, s.Vars.Service)
+		},
+		Do: func(ctx context.Context, s *Session) (string, error) {
+			name, region := which(s.Vars)
+			neg, err := s.Cloud.GetNEG(ctx, region, name)
+			if err == nil {
+				if reason := negDiffers(neg, s.Vars.Service); reason != "" {
+					return "", failf(fmt.Sprintf("Delete it (`gcloud compute network-endpoint-groups delete %s --region %s`) or choose another name with --neg-*", name, region),
+						fmt.Sprintf("NEG %s exists in %s but %s", name, region, reason))
+				}
+				return fmt.Sprintf("Adopted NEG %s in %s, which already points at %s.", name, region, s.Vars.Service), nil
+			}
+			if !gcp.IsNotFound(err) {
+				return "", err
+			}
+			if err := s.Cloud.CreateServerlessNEG(ctx, region, name, s.Vars.Service, s.Progress); err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("Created serverless NEG %s in %s for Cloud Run service %s.", name, region, s.Vars.Service), nil
+		},
+		Check: func(ctx context.Context, s *Session) (string, error) {
+			name, region := which(s.Vars)
+			neg, err := s.Cloud.GetNEG(ctx, region, name)
+			if err != nil {
+				return "", err
+			}
+			if reason := negDiffers(neg, s.Vars.Service); reason != "" {
+				return "", failf("Delete it and run this step again", "NEG "+name+" "+reason)
+			}
+			if !strings.HasSuffix(neg.GetRegion(), "/regions/"+region) {
+				return "", failf("Delete it and run this step again", fmt.Sprintf("NEG %s is in %s, not %s", name, neg.GetRegion(), region))
+			}
+			return fmt.Sprintf("NEG %s is serverless, in %s, and points at Cloud Run service %s.", name, region, s.Vars.Service), nil
+		},
+	}
+}
+
+func negDiffers(neg *computepb.NetworkEndpointGroup, service string) string {
+	if neg.GetNetworkEndpointType() != "SERVERLESS" {
+		return "is of type " + neg.GetNetworkEndpointType() + ", not SERVERLESS"
+	}
+	if got := neg.GetCloudRun().GetService(); got != service {
+		return fmt.Sprintf("points at Cloud Run service %q, not %q", got, service)
+	}
+	return ""
+}
+
+// The lab's outlier detection. Google's defaults leave consecutive 5xx off
+// (enforcing 0) and eject for 30 s; the lab enforces both error counters and
+// ejects for 10 s so that a replay's restore step stays short.
+const (
+	labScheme            = "EXTERNAL_MANAGED"
+	labConsecutiveErrors = 3
+	labBaseEjectionSecs  = 10
+)
+
+func labOutlierDetection() *computepb.OutlierDetection {
+	return &computepb.OutlierDetection{
+		ConsecutiveErrors:                  proto.Int32(labConsecutiveErrors),
+		EnforcingConsecutiveErrors:         proto.Int32(100),
+		ConsecutiveGatewayFailure:          proto.Int32(labConsecutiveErrors),
+		EnforcingConsecutiveGatewayFailure: proto.Int32(100),
+		Interval:                           &computepb.Duration{Seconds: proto.Int64(1)},
+		BaseEjectionTime:                   &computepb.Duration{Seconds: proto.Int64(labBaseEjectionSecs)},
+		MaxEjectionPercent:                 proto.Int32(50),
+	}
+}
+
+func stepBackendService() *Step {
+	return &Step{
+		ID: "backend-service", Part: "global", Title: "Create the global backend service",
+		Command: func(s *Session) string {
+			b := s.Vars.Backend
+			return fmt.Sprintf(`gcloud compute backend-services create %[1]s \
+    --global \
+    --load-balancing-scheme=EXTERNAL_MANAGED
+gcloud compute backend-services export %[1]s --global \
+    --destination=%[1]s.yaml
+cat >> %[1]s.yaml <<'EOF'
+outlierDetection:
+  consecutiveErrors: %[2]d
+  enforcingConsecutiveErrors: 100
+  consecutiveGatewayFailure: %[2]d
+  enforcingConsecutiveGatewayFailure: 100
+  interval: {seconds: 1}
+  baseEjectionTime: {seconds: %[3]d}
+  maxEjectionPercent: 50
+EOF
+gcloud compute backend-services import %[1]s --global \
+    --source=%[1]s.yaml --quiet`, b, labConsecutiveErrors, labBaseEjectionSecs)
+		},
+		Do: func(ctx context.Context, s *Session) (string, error) {
+			bs, err := s.Cloud.GetBackendService(ctx, s.Vars.Backend)
+			if err == nil {
+				if reason := backendDiffers(bs); reason != "" {
+					return "", failf(fmt.Sprintf("The scheme cannot change in place: delete it (`beyond cleanup`, or `gcloud compute backend-services delete %s --global`) and run this step again", s.Vars.Backend),
+						fmt.Sprintf("backend service %s exists but %s", s.Vars.Backend, reason))
+				}
+				return fmt.Sprintf("Adopted backend service %s (EXTERNAL_MANAGED, with outlier detection).", s.Vars.Backend), nil
+			}
+			if !gcp.IsNotFound(err) {
+				return "", err
+			}
+			err = s.Cloud.CreateBackendService(ctx, &computepb.BackendService{
+				Name:                proto.String(s.Vars.Backend),
+				LoadBalancingScheme: proto.String(labScheme),
+				Protocol:            proto.String("HTTP"),
+				OutlierDetection:    labOutlierDetection(),
+			}, s.Progress)
+			if err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("Created backend service %s with scheme EXTERNAL_MANAGED and outlier detection (eject after %d consecutive 5xx, for %d s).", s.Vars.Backend, labConsecutiveErrors, labBaseEjectionSecs), nil
+		},
+		Check: func(ctx context.Context, s *Session) (string, error) {
+			bs, err := s.Cloud.GetBackendService(ctx, s.Vars.Backend)
+			if err != nil {
+				return "", err
+			}
+			if reason := backendDiffers(bs); reason != "" {
+				return "", failf("Delete it and run this step again", "backend service "+s.Vars.Backend+" "+reason)
+			}
+			return fmt.Sprintf("Backend service %s is EXTERNAL_MANAGED; outlier detection enforces consecutive errors at 100%%.", s.Vars.Backend), nil
+		},
+	}
+}
+
+// backendDiffers says how a backend service falls short of the lab's, or "".
+func backendDiffers(bs *computepb.BackendService) string {
+	if got := bs.GetLoadBalancingScheme(); got != labScheme {
+		return fmt.Sprintf("has scheme %s (classic), which cannot do outlier detection, so a failing region would keep its traffic", got)
+	}
+	od := bs.GetOutlierDetection()
+	if od == nil {
+		return "has no outlier detection, so nothing would eject a failing region"
+	}
+	if od.GetEnforcingConsecutiveErrors() == 0 && od.GetEnforcingConsecutiveGatewayFailure() == 0 {
+		return "has outlier detection that enforces nothing"
+	}
+	return ""
+}
+
+func stepAddBackend(id, title string, which func(Vars) (neg, region string)) *Step {
+	return &Step{
+		ID: id, Part: "global", Title: title,
+		Command: func(s *Session) string {
+			neg, region := which(s.Vars)
+			return fmt.Sprintf("gcloud compute backend-services add-backend %s \\\n    --global \\\n    --network-endpoint-group %s \\\n    --network-endpoint-group-region %s", s.Vars.Backend, neg, region)
+		},
+		Do: func(ctx context.Context, s *Session) (string, error) {
+			neg, region := which(s.Vars)
+			bs, err := s.Cloud.GetBackendService(ctx, s.Vars.Backend)
+			if err != nil {
+				return "", err
+			}
+			url := s.Cloud.NEGURL(region, neg)
+			if hasBackend(bs, url) {
+				return fmt.Sprintf("Adopted: %s already has NEG %s as a backend.", s.Vars.Backend, neg), nil
+			}
+			// As gcloud does: read, append, write back with the fingerprint.
+			bs.Backends = append(bs.Backends, &computepb.Backend{Group: proto.String(url)})
+			if err := s.Cloud.UpdateBackendService(ctx, bs, s.Progress); err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("Added NEG %s (%s) to backend service %s.", neg, region, s.Vars.Backend), nil
+		},
+		Check: func(ctx context.Context, s *Session) (string, error) {
+			bs, err := s.Cloud.GetBackendService(ctx, s.Vars.Backend)
+			if err != nil {
+				return "", err
+			}
+			neg, region := which(s.Vars)
+			if !hasBackend(bs, s.Cloud.NEGURL(region, neg)) {
+				return "", failf("Run this step again", fmt.Sprintf("backend service %s has no backend for NEG %s in %s", s.Vars.Backend, neg, region))
+			}
+			var names []string
+			for _, b := range bs.GetBackends() {
+				names = append(names, shortName(b.GetGroup()))
+			}
+			return fmt.Sprintf("Backend service %s (%s) holds %s.", s.Vars.Backend, bs.GetLoadBalancingScheme(), strings.Join(names, " and ")), nil
+		},
+	}
+}
+
+func hasBackend(bs *computepb.BackendService, negURL string) bool {
+	return slices.ContainsFunc(bs.GetBackends(), func(b *computepb.Backend) bool { return gcp.SameResource(b.GetGroup(), negURL) })
+}
+
+func shortName(url string) string { return url[strings.LastIndex(url, "/")+1:] }
+
+// labRetry is the URL map's retry policy: a request that meets a failing
+// region is retried, on another backend when one is healthy.
+func labRetry() *computepb.HttpRetryPolicy {
+	return &computepb.HttpRetryPolicy{
+		NumRetries:      proto.Uint32(2),
+		PerTryTimeout:   &computepb.Duration{Seconds: proto.Int64(10)},
+		RetryConditions: []string{"5xx", "gateway-error", "connect-failure"},
+	}
+}
+
+func stepURLMap() *Step {
+	return &Step{
+		ID: "url-map", Part: "global", Title: "Create the URL map, with a retry policy",
+		Command: func(s *Session) string {
+			return fmt.Sprintf(`gcloud compute url-maps import %[1]s --global --quiet --source=- <<'EOF'
+name: %[1]s
+defaultService: global/backendServices/%[2]s
+defaultRouteAction:
+  retryPolicy:
+    numRetries: 2
+    perTryTimeout: {seconds: 10}
+    retryConditions: [5xx, gateway-error, connect-failure]
+EOF`, s.Vars.URLMap, s.Vars.Backend)
+		},
+		Do: func(ctx context.Context, s *Session) (string, error) {
+			m, err := s.Cloud.GetURLMap(ctx, s.Vars.URLMap)
+			if err == nil {
+				if reason := urlMapDiffers(s, m); reason != "" {
+					return "", failf(fmt.Sprintf("Delete it (`gcloud compute url-maps delete %s`) or choose another --url-map", s.Vars.URLMap), "URL map "+s.Vars.URLMap+" exists but "+reason)
+				}
+				return "Adopted URL map " + s.Vars.URLMap + ".", nil
+			}
+			if !gcp.IsNotFound(err) {
+				return "", err
+			}
+			err = s.Cloud.CreateURLMap(ctx, &computepb.UrlMap{
+				Name:               proto.String(s.Vars.URLMap),
+				DefaultService:     proto.String(s.Cloud.GlobalURL("backendServices", s.Vars.Backend)),
+				DefaultRouteAction: &computepb.HttpRouteAction{RetryPolicy: labRetry()},
+			}, s.Progress)
+			if err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("Created URL map %s: everything goes to %s, retried up to 2 times on 5xx, gateway errors and connect failures.", s.Vars.URLMap, s.Vars.Backend), nil
+		},
+		Check: func(ctx context.Context, s *Session) (string, error) {
+			m, err := s.Cloud.GetURLMap(ctx, s.Vars.URLMap)
+			if err != nil {
+				return "", err
+			}
+			if reason := urlMapDiffers(s, m); reason != "" {
+				return "", failf("Delete it and run this step again", "URL map "+s.Vars.URLMap+" "+reason)
+			}
+			return fmt.Sprintf("URL map %s sends every request to %s and retries on %s.", s.Vars.URLMap, s.Vars.Backend, strings.Join(m.GetDefaultRouteAction().GetRetryPolicy().GetRetryConditions(), ", ")), nil
+		},
+	}
+}
+
+func urlMapDiffers(s *Session, m *computepb.UrlMap) string {
+	if !gcp.SameResource(m.GetDefaultService(), s.Cloud.GlobalURL("backendServices", s.Vars.Backend)) {
+		return fmt.Sprintf("sends traffic to %s, not %s", shortName(m.GetDefaultService()), s.Vars.Backend)
+	}
+	conds := m.GetDefaultRouteAction().GetRetryPolicy().GetRetryConditions()
+	if !slices.Contains(conds, "5xx") && !slices.Contains(conds, "gateway-error") {
+		return "has no retry policy on 5xx or gateway errors, so clients would see the failing region's errors"
+	}
+	return ""
+}
+
+func stepProxy() *Step {
+	return &Step{
+		ID: "proxy", Part: "global", Title: "Create the target HTTP proxy",
+		Command: func(s *Session) string {
+			return fmt.Sprintf("gcloud compute target-http-proxies create %s \\\n    --url-map %s", s.Vars.Proxy, s.Vars.URLMap)
+		},
+		Do: func(ctx context.Context, s *Session) (string, error) {
+			p, err := s.Cloud.GetTargetHTTPProxy(ctx, s.Vars.Proxy)
+			if err == nil {
+				if !gcp.SameResource(p.GetUrlMap(), s.Cloud.GlobalURL("urlMaps", s.Vars.URLMap)) {
+					return "", failf(fmt.Sprintf("Run `gcloud compute target-http-proxies update %s --url-map %s`, or delete it and run this step again", s.Vars.Proxy, s.Vars.URLMap),
+						fmt.Sprintf("proxy %s exists but uses URL map %s", s.Vars.Proxy, shortName(p.GetUrlMap())))
+				}
+				return "Adopted target HTTP proxy " + s.Vars.Proxy + ".", nil
+			}
+			if !gcp.IsNotFound(err) {
+				return "", err
+			}
+			if err := s.Cloud.CreateTargetHTTPProxy(ctx, s.Vars.Proxy, s.Vars.URLMap, s.Progress); err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("Created target HTTP proxy %s for URL map %s.", s.Vars.Proxy, s.Vars.URLMap), nil
+		},
+		Check: func(ctx context.Context, s *Session) (string, error) {
+			p, err := s.Cloud.GetTargetHTTPProxy(ctx, s.Vars.Proxy)
+			if err != nil {
+				return "", err
+			}
+			if !gcp.SameResource(p.GetUrlMap(), s.Cloud.GlobalURL("urlMaps", s.Vars.URLMap)) {
+				return "", failf("Point it at the lab's URL map", fmt.Sprintf("proxy %s uses URL map %s, not %s", s.Vars.Proxy, shortName(p.GetUrlMap()), s.Vars.URLMap))
+			}
+			return fmt.Sprintf("Target HTTP proxy %s uses URL map %s.", s.Vars.Proxy, s.Vars.URLMap), nil
+		},
+	}
+}
+
+func stepForwardingRule() *Step {
+	return &Step{
+		ID: "forwarding-rule", Part: "global", Title: "Create the global forwarding rule",
+		Command: func(s *Session) string {
+			return fmt.Sprintf("gcloud compute forwarding-rules create %s \\\n    --global \\\n    --load-balancing-scheme=EXTERNAL_MANAGED \\\n    --target-http-proxy %s \\\n    --ports 80", s.Vars.Rule, s.Vars.Proxy)
+		},
+		Do: func(ctx context.Context, s *Session) (string, error) {
+			r, err := s.Cloud.GetForwardingRule(ctx, s.Vars.Rule)
+			if err == nil {
+				if reason := ruleDiffers(s, r); reason != "" {
+					return "", failf(fmt.Sprintf("Delete it (`gcloud compute forwarding-rules delete %s --global`) and run this step again", s.Vars.Rule), "forwarding rule "+s.Vars.Rule+" exists but "+reason)
+				}
+				return fmt.Sprintf("Adopted forwarding rule %s at %s.", s.Vars.Rule, r.GetIPAddress()), nil
+			}
+			if !gcp.IsNotFound(err) {
+				return "", err
+			}
+			if err := s.Cloud.CreateForwardingRule(ctx, s.Vars.Rule, s.Vars.Proxy, labScheme, "80", s.Progress); err != nil {
+				return "", err
+			}
+			r, err = s.Cloud.GetForwardingRule(ctx, s.Vars.Rule)
+			if err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("Created forwarding rule %s: the global IP is %s, port 80.", s.Vars.Rule, r.GetIPAddress()), nil
+		},
+		Check: func(ctx context.Context, s *Session) (string, error) {
+			r, err := s.Cloud.GetForwardingRule(ctx, s.Vars.Rule)
+			if err != nil {
+				return "", err
+			}
+			if reason := ruleDiffers(s, r); reason != "" {
+				return "", failf("Delete it and run this step again", "forwarding rule "+s.Vars.Rule+" "+reason)
+			}
+			return fmt.Sprintf("Forwarding rule %s (%s) sends %s:%s to proxy %s.", s.Vars.Rule, r.GetLoadBalancingScheme(), r.GetIPAddress(), r.GetPortRange(), s.Vars.Proxy), nil
+		},
+	}
+}
+
+func ruleDiffers(s *Session, r *computepb.ForwardingRule) string {
+	switch {
+	case !gcp.SameResource(r.GetTarget(), s.Cloud.GlobalURL("targetHttpProxies", s.Vars.Proxy)):
+		return "targets " + shortName(r.GetTarget()) + ", not proxy " + s.Vars.Proxy
+	case r.GetLoadBalancingScheme() != labScheme:
+		return "has scheme " + r.GetLoadBalancingScheme() + ", not " + labScheme
+	case r.GetIPAddress() == "":
+		return "has no IP address"
+	case !strings.HasPrefix(r.GetPortRange(), "80"):
+		return "listens on ports " + r.GetPortRange() + ", not 80"
+	}
+	return ""
+}
+
+func stepGlobalIP() *Step {
+	return &Step{
+		ID: "global-ip", Part: "verify", Title: "Read the global IP",
+		Command: func(s *Session) string {
+			return fmt.Sprintf("gcloud compute forwarding-rules describe %s \\\n    --global --format=\"value(IPAddress)\"", s.Vars.Rule)
+		},
+		Do: func(ctx context.Context, s *Session) (string, error) {
+			r, err := s.Cloud.GetForwardingRule(ctx, s.Vars.Rule)
+			if err != nil {
+				return "", err
+			}
+			s.Outputs["global_ip"] = r.GetIPAddress()
+			return "The global IP is " + r.GetIPAddress() + ".", nil
+		},
+		Check: func(ctx context.Context, s *Session) (string, error) {
+			r, err := s.Cloud.GetForwardingRule(ctx, s.Vars.Rule)
+			if err != nil {
+				return "", err
+			}
+			if r.GetIPAddress() == "" || r.GetIPAddress() != s.Outputs["global_ip"] {
+				return "", failf("Run this step again", fmt.Sprintf("forwarding rule %s has IP %q, the lab noted %q", s.Vars.Rule, r.GetIPAddress(), s.Outputs["global_ip"]))
+			}
+			return "Forwarding rule " + s.Vars.Rule + " holds " + r.GetIPAddress() + ".", nil
+		},
+	}
+}

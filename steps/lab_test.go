@@ -1,0 +1,331 @@
+package steps_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+
+	"cloud.google.com/go/compute/apiv1/computepb"
+	"github.com/beyond-lab/beyond/gcp"
+	"github.com/beyond-lab/beyond/gcp/sim"
+	"github.com/beyond-lab/beyond/steps"
+	"google.golang.org/protobuf/proto"
+)
+
+// lab is a runner on a fresh simulator, with the events it emitted.
+type lab struct {
+	sim    *sim.Sim
+	cloud  *gcp.Cloud
+	vars   steps.Vars
+	store  steps.Store
+	mu     sync.Mutex
+	events []steps.Event
+	onEmit func(steps.Event)
+}
+
+func newLab(t *testing.T) *lab {
+	t.Helper()
+	s := sim.New(sim.Options{})
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	vars := steps.DefaultVars()
+	vars.Project = "beyond-steps-test"
+	vars.Image = steps.HelloImage
+	e := s.Endpoints()
+	cloud, err := gcp.Connect(context.Background(), vars.Project, gcp.Endpoints{Run: e.Run, Compute: e.Compute,
+		ServiceUsage: e.ServiceUsage, ArtifactRegistry: e.ArtifactRegistry, Registry: e.Registry, Gemini: e.Gemini, Metadata: e.Metadata})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cloud.Close() })
+	return &lab{sim: s, cloud: cloud, vars: vars, store: steps.Store{Dir: t.TempDir()}}
+}
+
+func (l *lab) runner(t *testing.T) *steps.Runner {
+	t.Helper()
+	r, err := steps.New(l.cloud, l.vars, steps.Options{Store: l.store, Emit: func(e steps.Event) {
+		l.mu.Lock()
+		l.events = append(l.events, e)
+		hook := l.onEmit
+		l.mu.Unlock()
+		if hook != nil {
+			hook(e)
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func (l *lab) take() []steps.Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ev := l.events
+	l.events = nil
+	return ev
+}
+
+// dids returns, per step, what Do said it did.
+func dids(events []steps.Event) map[string]string {
+	out := map[string]string{}
+	for _, e := range events {
+		if e.Kind == steps.EventDid {
+			out[e.Step] = e.Text
+		}
+	}
+	return out
+}
+
+func failures(events []steps.Event) []string {
+	var out []string
+	for _, e := range events {
+		if e.Kind == steps.EventDone && e.Status != steps.StatusPassed {
+			out = append(out, e.Step+": "+string(e.Status)+": "+errString(e.Err))
+		}
+	}
+	return out
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func TestReplayPassesAndSecondReplayAdopts(t *testing.T) {
+	l := newLab(t)
+	ctx := context.Background()
+	r := l.runner(t)
+	sum, err := r.Run(ctx, steps.Range{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := l.take()
+	if !sum.OK() || sum.Failed != 0 || sum.Passed == 0 {
+		t.Fatalf("first replay: %+v; failures: %v", sum, failures(events))
+	}
+	sel, _ := r.Select(steps.Range{})
+	if sum.Passed != len(sel) {
+		t.Errorf("passed %d of %d steps", sum.Passed, len(sel))
+	}
+	for _, s := range sel {
+		if s.ID == "cleanup" {
+			t.Error("a full replay must not include cleanup unless asked")
+		}
+	}
+	if ip := r.Output("global_ip"); ip == "" {
+		t.Error("no global IP noted")
+	}
+
+	// A second replay, fresh (not resuming), must adopt everything.
+	r2 := l.runner(t)
+	sum, err = r2.Run(ctx, steps.Range{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events = l.take()
+	if !sum.OK() {
+		t.Fatalf("second replay: %+v; failures: %v", sum, failures(events))
+	}
+	for id, did := range dids(events) {
+		switch id {
+		case "project", "enable-apis", "global-ip":
+			continue
+		}
+		if !strings.Contains(did, "Adopted") {
+			t.Errorf("second replay, step %s did %q; want it adopted", id, did)
+		}
+	}
+}
+
+func TestCleanupLeavesNothing(t *testing.T) {
+	l := newLab(t)
+	ctx := context.Background()
+	r := l.runner(t)
+	if sum, _ := r.Run(ctx, steps.Range{}); !sum.OK() {
+		t.Fatalf("replay failed: %v", failures(l.take()))
+	}
+	st, err := r.RunStep(ctx, "cleanup")
+	if err != nil || st != steps.StatusPassed {
+		t.Fatalf("cleanup: %v %v; %v", st, err, failures(l.take()))
+	}
+	did := dids(l.take())["cleanup"]
+	for _, want := range []string{"forwarding rule gemini-global-ip", "backend service global-backend", "NEG neg-us-central1", "Cloud Run service gemini-service (europe-west1)"} {
+		if !strings.Contains(did, want) {
+			t.Errorf("cleanup said %q; want it to name %q", did, want)
+		}
+	}
+	// Independently of the step's own check, nothing of the lab is left.
+	for _, probe := range []error{
+		func() error { _, err := l.cloud.GetForwardingRule(ctx, l.vars.Rule); return err }(),
+		func() error { _, err := l.cloud.GetBackendService(ctx, l.vars.Backend); return err }(),
+		func() error { _, err := l.cloud.GetNEG(ctx, l.vars.RegionB, l.vars.NEGB); return err }(),
+		func() error { _, err := l.cloud.GetService(ctx, l.vars.RegionA, l.vars.Service); return err }(),
+	} {
+		if !gcp.IsNotFound(probe) {
+			t.Errorf("after cleanup, got %v; want not found", probe)
+		}
+	}
+	// Cleanup again is idempotent.
+	st, err = r.RunStep(ctx, "cleanup")
+	if err != nil || st != steps.StatusPassed {
+		t.Fatalf("second cleanup: %v %v", st, err)
+	}
+	if did := dids(l.take())["cleanup"]; !strings.Contains(did, "Nothing to delete") {
+		t.Errorf("second cleanup did %q", did)
+	}
+}
+
+func TestInterruptedReplayResumes(t *testing.T) {
+	l := newLab(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	l.onEmit = func(e steps.Event) {
+		if e.Kind == steps.EventStarted && e.Step == "backend-service" {
+			cancel()
+		}
+	}
+	r := l.runner(t)
+	sum, err := r.Run(ctx, steps.Range{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sum.Canceled || sum.OK() {
+		t.Fatalf("interrupted run: %+v", sum)
+	}
+	saved := r.Saved()
+	if saved.Steps["neg-b"].Status != steps.StatusPassed {
+		t.Errorf("neg-b saved as %q", saved.Steps["neg-b"].Status)
+	}
+	if _, ok := saved.Steps["backend-service"]; ok {
+		t.Error("the canceled step must not be saved as done")
+	}
+	l.take()
+
+	l.onEmit = nil
+	r2 := l.runner(t) // a new process would load the same store
+	sum, err = r2.Run(context.Background(), steps.Range{Resume: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := l.take()
+	if !sum.OK() {
+		t.Fatalf("resumed run: %+v: %v", sum, failures(events))
+	}
+	did := dids(events)
+	if _, ran := did["neg-a"]; ran {
+		t.Error("resume ran neg-a again instead of re-checking it")
+	}
+	if _, ran := did["backend-service"]; !ran {
+		t.Error("resume did not run backend-service")
+	}
+	checked := 0
+	for _, e := range events {
+		if e.Kind == steps.EventChecked && e.Step == "neg-a" && e.Status == steps.StatusPassed {
+			checked++
+		}
+	}
+	if checked != 1 {
+		t.Errorf("neg-a was re-checked %d times, want 1", checked)
+	}
+}
+
+func TestResumeRechecksRatherThanTrusts(t *testing.T) {
+	l := newLab(t)
+	ctx := context.Background()
+	r := l.runner(t)
+	if sum, _ := r.Run(ctx, steps.Range{To: "neg-b"}); !sum.OK() {
+		t.Fatalf("run: %v", failures(l.take()))
+	}
+	// Someone deletes NEG B behind the lab's back.
+	if _, err := l.cloud.DeleteNEG(ctx, l.vars.RegionB, l.vars.NEGB, nil); err != nil {
+		t.Fatal(err)
+	}
+	l.take()
+	r2 := l.runner(t)
+	if sum, _ := r2.Run(ctx, steps.Range{To: "neg-b", Resume: true}); !sum.OK() {
+		t.Fatalf("resume: %v", failures(l.take()))
+	}
+	if did := dids(l.take())["neg-b"]; !strings.Contains(did, "Created") {
+		t.Errorf("neg-b on resume did %q; want it created again", did)
+	}
+}
+
+func TestClassicBackendIsExplainedNotClobbered(t *testing.T) {
+	l := newLab(t)
+	ctx := context.Background()
+	r := l.runner(t)
+	if sum, _ := r.Run(ctx, steps.Range{To: "neg-b"}); !sum.OK() {
+		t.Fatalf("run: %v", failures(l.take()))
+	}
+	// The workshop's command: a classic EXTERNAL backend service.
+	err := l.cloud.CreateBackendService(ctx, &computepb.BackendService{Name: proto.String(l.vars.Backend)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.take()
+	st, err := r.RunStep(ctx, "backend-service")
+	if err != nil || st != steps.StatusFailed {
+		t.Fatalf("backend-service over a classic one: %v %v", st, err)
+	}
+	var done steps.Event
+	for _, e := range l.take() {
+		if e.Kind == steps.EventDone {
+			done = e
+		}
+	}
+	if !strings.Contains(errString(done.Err), "EXTERNAL") || !strings.Contains(done.Fix, "delete") {
+		t.Errorf("explanation %q, fix %q", errString(done.Err), done.Fix)
+	}
+	bs, err := l.cloud.GetBackendService(ctx, l.vars.Backend)
+	if err != nil || bs.GetLoadBalancingScheme() != "EXTERNAL" {
+		t.Errorf("the classic backend service was changed: %v %v", bs.GetLoadBalancingScheme(), err)
+	}
+}
+
+func TestDisabledAPIErrorSaysHowToEnable(t *testing.T) {
+	l := newLab(t)
+	r := l.runner(t)
+	st, err := r.RunStep(context.Background(), "neg-a")
+	if err != nil || st != steps.StatusFailed {
+		t.Fatalf("neg-a before enabling: %v %v", st, err)
+	}
+	var done steps.Event
+	for _, e := range l.take() {
+		if e.Kind == steps.EventDone {
+			done = e
+		}
+	}
+	var ge *gcp.Error
+	if !errors.As(done.Err, &ge) || ge.Kind != gcp.KindAPIDisabled {
+		t.Fatalf("error %v is not an API-disabled gcp.Error", done.Err)
+	}
+	if !strings.Contains(done.Fix, "gcloud services enable compute.googleapis.com") || !strings.Contains(done.Fix, "Enable the APIs") {
+		t.Errorf("fix %q does not say how to enable the API", done.Fix)
+	}
+}
+
+func TestSelect(t *testing.T) {
+	l := newLab(t)
+	r := l.runner(t)
+	sel, err := r.Select(steps.Range{From: "neg-a", To: "neg-b"})
+	if err != nil || len(sel) != 2 || sel[0].ID != "neg-a" || sel[1].ID != "neg-b" {
+		t.Fatalf("select: %v %v", sel, err)
+	}
+	if _, err := r.Select(steps.Range{From: "nope"}); err == nil || !strings.Contains(err.Error(), "no step \"nope\"") {
+		t.Errorf("unknown step: %v", err)
+	}
+	if _, err := r.Select(steps.Range{From: "neg-b", To: "neg-a"}); err == nil {
+		t.Error("reversed range accepted")
+	}
+	sel, _ = r.Select(steps.Range{From: "cleanup", To: "cleanup"})
+	if len(sel) != 1 {
+		t.Errorf("naming cleanup selects it: %v", sel)
+	}
+}

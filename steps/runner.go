@@ -1,0 +1,331 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/beyond-lab/beyond/gcp"
+)
+
+// Options configure a runner.
+type Options struct {
+	// Store keeps progress between runs; the zero Store keeps none.
+	Store Store
+	// Emit receives every event, in order, from the goroutine running the
+	// step. It must not block for long.
+	Emit func(Event)
+	// Probe configures the failover steps.
+	Probe ProbeConfig
+}
+
+// Runner performs the lab's steps and reports them as events. One step runs
+// at a time; a Runner is safe for use from several goroutines.
+type Runner struct {
+	steps []*Step
+	opts  Options
+
+	mu      sync.Mutex // serialises runs and guards saved and session
+	session *Session
+	saved   Saved
+	target  string
+}
+
+// New returns a runner for the lab on cloud with vars, and loads progress
+// saved for that project.
+func New(cloud *gcp.Cloud, vars Vars, opts Options) (*Runner, error) {
+	if err := vars.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Probe.Rate == 0 {
+		opts.Probe = DefaultProbe()
+	}
+	target := "google"
+	if cloud.Simulated() {
+		target = "simulator"
+	}
+	r := &Runner{steps: Lab(), opts: opts, target: target}
+	saved, err := opts.Store.Load(target, vars.Project)
+	if err != nil {
+		return nil, err
+	}
+	r.saved = saved
+	r.session = &Session{Cloud: cloud, Vars: vars, Outputs: map[string]string{}, Probe: opts.Probe}
+	for k, v := range saved.Outputs {
+		r.session.Outputs[k] = v
+	}
+	return r, nil
+}
+
+// Steps returns the lab's steps in order.
+func (r *Runner) Steps() []*Step { return r.steps }
+
+// Step returns the step with that ID, or nil.
+func (r *Runner) Step(id string) *Step {
+	for _, s := range r.steps {
+		if s.ID == id {
+			return s
+		}
+	}
+	return nil
+}
+
+// Vars returns the lab's variables.
+func (r *Runner) Vars() Vars { return r.session.Vars }
+
+// Simulated reports whether the lab runs on the simulator.
+func (r *Runner) Simulated() bool { return r.session.Cloud.Simulated() }
+
+// Saved returns the progress saved before this run and since.
+func (r *Runner) Saved() Saved {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.saved
+	s.Steps = cloneMap(r.saved.Steps)
+	s.Outputs = cloneMap(r.saved.Outputs)
+	return s
+}
+
+// Output returns a fact an earlier step learned, such as "global_ip".
+func (r *Runner) Output(key string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.session.Outputs[key]
+}
+
+func cloneMap[V any](m map[string]V) map[string]V {
+	out := make(map[string]V, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// Command renders a step's gcloud command with the current variables.
+func (r *Runner) Command(id string) string {
+	s := r.Step(id)
+	if s == nil || s.Command == nil {
+		return ""
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return s.Command(r.session)
+}
+
+// Range selects steps by ID, both ends included; empty ends mean the first
+// and last step.
+type Range struct {
+	From, To string
+	// Optional includes steps a full run leaves out (cleanup).
+	Optional bool
+	// Resume re-checks steps saved as passed and runs only those whose check
+	// fails, instead of running every step.
+	Resume bool
+}
+
+// Select returns the steps in the range, or an error naming a wrong ID.
+func (r *Runner) Select(rg Range) ([]*Step, error) {
+	from, to := 0, len(r.steps)-1
+	find := func(id string) (int, error) {
+		i := slices.IndexFunc(r.steps, func(s *Step) bool { return s.ID == id })
+		if i < 0 {
+			var ids []string
+			for _, s := range r.steps {
+				ids = append(ids, s.ID)
+			}
+			return 0, fmt.Errorf("no step %q: the steps are %v", id, ids)
+		}
+		return i, nil
+	}
+	var err error
+	if rg.From != "" {
+		if from, err = find(rg.From); err != nil {
+			return nil, err
+		}
+	}
+	if rg.To != "" {
+		if to, err = find(rg.To); err != nil {
+			return nil, err
+		}
+	}
+	if from > to {
+		return nil, fmt.Errorf("--from %s comes after --to %s", rg.From, rg.To)
+	}
+	var out []*Step
+	for i, s := range r.steps[from : to+1] {
+		named := (rg.From != "" && i == 0) || (rg.To != "" && from+i == to)
+		if s.Optional && !rg.Optional && !named {
+			continue
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// Run performs the steps of the range in order and stops at the first that
+// fails or is canceled. It saves progress after every step.
+func (r *Runner) Run(ctx context.Context, rg Range) (Summary, error) {
+	sel, err := r.Select(rg)
+	if err != nil {
+		return Summary{}, err
+	}
+	start := time.Now()
+	var sum Summary
+	stopped := false
+	for _, s := range sel {
+		if stopped {
+			r.emit(Event{Kind: EventSkipped, Step: s.ID, Title: s.Title, Status: StatusSkipped, Text: "an earlier step did not pass"})
+			sum.Skipped++
+			continue
+		}
+		var st Status
+		if rg.Resume && r.savedStatus(s.ID) == StatusPassed {
+			st = r.recheck(ctx, s)
+		} else {
+			st = r.run(ctx, s, true)
+		}
+		switch st {
+		case StatusPassed:
+			sum.Passed++
+		case StatusCanceled:
+			sum.Canceled = true
+			stopped = true
+		default:
+			sum.Failed++
+			stopped = true
+		}
+	}
+	sum.Elapsed = time.Since(start)
+	r.emit(Event{Kind: EventFinished, Summary: &sum, Elapsed: sum.Elapsed})
+	return sum, nil
+}
+
+// RunStep performs one step and its check.
+func (r *Runner) RunStep(ctx context.Context, id string) (Status, error) {
+	s := r.Step(id)
+	if s == nil {
+		return "", fmt.Errorf("no step %q", id)
+	}
+	return r.run(ctx, s, true), nil
+}
+
+// CheckStep runs only a step's check.
+func (r *Runner) CheckStep(ctx context.Context, id string) (Status, error) {
+	s := r.Step(id)
+	if s == nil {
+		return "", fmt.Errorf("no step %q", id)
+	}
+	return r.run(ctx, s, false), nil
+}
+
+// recheck verifies a step saved as passed; if its check fails, it runs it.
+func (r *Runner) recheck(ctx context.Context, s *Step) Status {
+	st := r.run(ctx, s, false)
+	if st == StatusFailed {
+		r.emit(Event{Kind: EventProgress, Step: s.ID, Text: "saved as passed, but the check fails now: running the step again"})
+		return r.run(ctx, s, true)
+	}
+	return st
+}
+
+func (r *Runner) savedStatus(id string) Status {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.saved.Steps[id].Status
+}
+
+// run performs one step (Do, if do is set, then Check) under the runner's
+// lock, emitting its events and saving the outcome.
+func (r *Runner) run(ctx context.Context, s *Step, do bool) Status {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	start := time.Now()
+	sess := r.session
+	sess.step = s.ID
+	sess.emit = r.emit
+	sess.progress = func(line string) {
+		r.emit(Event{Kind: EventProgress, Step: s.ID, Text: line, Elapsed: time.Since(start)})
+	}
+	cmd := ""
+	if s.Command != nil {
+		cmd = s.Command(sess)
+	}
+	r.emit(Event{Kind: EventStarted, Step: s.ID, Title: s.Title, Command: cmd, Status: StatusRunning})
+
+	finish := func(st Status, err error) Status {
+		ev := Event{Kind: EventDone, Step: s.ID, Title: s.Title, Command: cmd, Status: st, Elapsed: time.Since(start), Err: err}
+		var ce *CheckError
+		if errors.As(err, &ce) {
+			ev.Fix = ce.Fix
+		}
+		var ge *gcp.Error
+		if errors.As(err, &ge) {
+			ev.Fix = ge.Fix
+		}
+		r.emit(ev)
+		if st != StatusCanceled {
+			r.saved.Steps[s.ID] = SavedState{Status: st, At: time.Now().UTC()}
+		}
+		r.saved.Outputs = cloneMap(sess.Outputs)
+		if err := r.opts.Store.Save(r.saved); err != nil {
+			r.emit(Event{Kind: EventProgress, Step: s.ID, Text: "could not save progress: " + err.Error()})
+		}
+		return st
+	}
+
+	if do && s.Do != nil {
+		did, err := s.Do(ctx, sess)
+		ev := Event{Kind: EventDid, Step: s.ID, Text: did, Err: err, Elapsed: time.Since(start)}
+		var ge *gcp.Error
+		if errors.As(err, &ge) {
+			ev.Fix = ge.Fix
+		}
+		var ce *CheckError
+		if errors.As(err, &ce) {
+			ev.Fix = ce.Fix
+		}
+		r.emit(ev)
+		if err != nil {
+			if canceled(err) || ctx.Err() != nil {
+				return finish(StatusCanceled, err)
+			}
+			return finish(StatusFailed, err)
+		}
+	}
+	if s.Check == nil {
+		return finish(StatusPassed, nil)
+	}
+	verified, err := s.Check(ctx, sess)
+	if err != nil && (canceled(err) || ctx.Err() != nil) {
+		return finish(StatusCanceled, err)
+	}
+	ev := Event{Kind: EventChecked, Step: s.ID, Text: verified, Err: err, Status: StatusPassed, Elapsed: time.Since(start)}
+	if err != nil {
+		ev.Status = StatusFailed
+		var ce *CheckError
+		if errors.As(err, &ce) {
+			ev.Fix = ce.Fix
+		}
+		var ge *gcp.Error
+		if errors.As(err, &ge) {
+			ev.Fix = ge.Fix
+		}
+	}
+	r.emit(ev)
+	if err != nil {
+		return finish(StatusFailed, err)
+	}
+	return finish(StatusPassed, nil)
+}
+
+func (r *Runner) emit(e Event) {
+	if e.At.IsZero() {
+		e.At = time.Now()
+	}
+	if r.opts.Emit != nil {
+		r.opts.Emit(e)
+	}
+}

@@ -1,0 +1,139 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/beyond-lab/beyond/gcp"
+)
+
+// Parts of the workshop, in order.
+var Parts = []Part{
+	{"code", "Part 1 · The code"},
+	{"deploy", "Part 2 · Cloud Run"},
+	{"global", "Part 3 · Global resilience"},
+	{"verify", "Part 4 · Verification and failover"},
+	{"cleanup", "Part 5 · Cleanup"},
+}
+
+// Part is one part of the workshop.
+type Part struct {
+	ID    string
+	Title string
+}
+
+// Step is one step of the lab.
+type Step struct {
+	ID    string
+	Part  string
+	Title string
+	// Command renders the equivalent gcloud command, exactly as a learner
+	// would paste it.
+	Command func(*Session) string
+	// Do performs the step, idempotently: it adopts what exists as wanted
+	// and explains what exists but differs. It returns one line saying what
+	// it did.
+	Do func(context.Context, *Session) (string, error)
+	// Check asks the cloud whether the step holds, independently of Do. It
+	// returns what it verified, or a *CheckError.
+	Check func(context.Context, *Session) (string, error)
+	// Optional marks a step a full run leaves out unless asked (cleanup).
+	Optional bool
+}
+
+// CheckError is a failed check: what is wrong and how to fix it.
+type CheckError struct {
+	Reason string
+	Fix    string
+}
+
+func (e *CheckError) Error() string {
+	if e.Fix == "" {
+		return e.Reason
+	}
+	return e.Reason + ". " + e.Fix
+}
+
+func failf(fix, reason string) error { return &CheckError{Reason: reason, Fix: fix} }
+
+// Status is where a step stands.
+type Status string
+
+const (
+	StatusTodo     Status = "todo"
+	StatusRunning  Status = "running"
+	StatusPassed   Status = "passed"
+	StatusFailed   Status = "failed"
+	StatusSkipped  Status = "skipped"
+	StatusCanceled Status = "canceled"
+)
+
+// EventKind names what happened.
+type EventKind string
+
+const (
+	EventStarted  EventKind = "started"  // a step began; Command is set
+	EventProgress EventKind = "progress" // a line of progress; Text
+	EventDid      EventKind = "did"      // Do finished; Text says what it did, Err if it failed
+	EventChecked  EventKind = "checked"  // Check finished; Status passed or failed, Text or Err
+	EventSkipped  EventKind = "skipped"  // a step was not run; Text says why
+	EventDone     EventKind = "done"     // a step ended; Status and Elapsed
+	EventSample   EventKind = "sample"   // one probe of the global IP; Sample
+	EventFailover EventKind = "failover" // a measured failover; Failover
+	EventFinished EventKind = "finished" // a run ended; Summary
+)
+
+// Event is one thing that happened in a run. Front ends draw these.
+type Event struct {
+	Kind     EventKind
+	Step     string // step ID; empty for run-wide events
+	Title    string
+	Command  string
+	Text     string
+	Err      error
+	Fix      string
+	Status   Status
+	Elapsed  time.Duration
+	At       time.Time
+	Sample   *Sample
+	Failover *FailoverReport
+	Summary  *Summary
+}
+
+// Summary counts a run's steps.
+type Summary struct {
+	Passed, Failed, Skipped int
+	Canceled                bool
+	Elapsed                 time.Duration
+}
+
+// OK reports whether every step that ran passed and nothing was canceled.
+func (s Summary) OK() bool { return s.Failed == 0 && !s.Canceled }
+
+// Session is what a step works with: the cloud, the variables, and what
+// earlier steps found out (saved with progress, never a secret).
+type Session struct {
+	Cloud *gcp.Cloud
+	Vars  Vars
+	// Outputs are facts earlier steps learned: the global IP, the image
+	// digest. They are saved with progress.
+	Outputs map[string]string
+	// Probe configures the failover steps.
+	Probe ProbeConfig
+
+	progress func(string)
+	emit     func(Event)
+	step     string
+}
+
+// Progress reports one line about the step in flight.
+func (s *Session) Progress(line string) {
+	if s.progress != nil {
+		s.progress(line)
+	}
+}
+
+func canceled(err error) bool {
+	return errors.Is(err, context.Canceled) || gcp.KindOf(err) == gcp.KindCanceled
+}

@@ -1,0 +1,169 @@
+// Package steps is the lab: its variables, its steps in order, and the runner
+// that performs them and reports what happens as a stream of events. Both
+// front ends (the TUI and the non-interactive replay) drive this runner and
+// nothing else.
+package steps
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// Vars are the workshop's variables, with its names and defaults.
+type Vars struct {
+	Project    string // PROJECT_ID
+	Service    string // SERVICE_NAME
+	RegionA    string // REGION_A
+	RegionB    string // REGION_B
+	NEGA       string // NEG_A_NAME
+	NEGB       string // NEG_B_NAME
+	Backend    string // BACKEND_NAME
+	URLMap     string // URL_MAP_NAME
+	Proxy      string // TARGET_HTTP_PROXY
+	Rule       string // FORWARDING_RULE
+	Repository string // REPOSITORY: the lab's Artifact Registry repository
+	// Image is what the deploy steps run. Empty means the Gemini service the
+	// lab builds; HelloImage is the workshop's sample.
+	Image string // IMAGE
+}
+
+// HelloImage is the sample the workshop deploys.
+const HelloImage = "us-docker.pkg.dev/cloudrun/container/hello"
+
+// BrokenImage is the image the workshop's failover test deploys.
+const BrokenImage = "gcr.io/cloudrun/service-broken"
+
+// Var describes one variable: its environment name (the workshop's), its
+// flag, its default and the rule its value must follow.
+type Var struct {
+	Env     string
+	Flag    string
+	Default string
+	Usage   string
+	Field   func(*Vars) *string
+	Rule    func(string) error
+}
+
+// VarList is every variable, in the workshop's order.
+var VarList = []Var{
+	{"PROJECT_ID", "project", "", "Google Cloud project ID; on Google, nothing is created without it", func(v *Vars) *string { return &v.Project }, checkProject},
+	{"SERVICE_NAME", "service", "gemini-service", "Cloud Run service name", func(v *Vars) *string { return &v.Service }, checkServiceName},
+	{"REGION_A", "region-a", "us-central1", "first region", func(v *Vars) *string { return &v.RegionA }, checkRegion},
+	{"REGION_B", "region-b", "europe-west1", "second region", func(v *Vars) *string { return &v.RegionB }, checkRegion},
+	{"NEG_A_NAME", "neg-a", "neg-us-central1", "serverless NEG in region A", func(v *Vars) *string { return &v.NEGA }, checkComputeName},
+	{"NEG_B_NAME", "neg-b", "neg-europe-west1", "serverless NEG in region B", func(v *Vars) *string { return &v.NEGB }, checkComputeName},
+	{"BACKEND_NAME", "backend", "global-backend", "global backend service", func(v *Vars) *string { return &v.Backend }, checkComputeName},
+	{"URL_MAP_NAME", "url-map", "gemini-url-map", "URL map", func(v *Vars) *string { return &v.URLMap }, checkComputeName},
+	{"TARGET_HTTP_PROXY", "proxy", "gemini-target-proxy", "target HTTP proxy", func(v *Vars) *string { return &v.Proxy }, checkComputeName},
+	{"FORWARDING_RULE", "forwarding-rule", "gemini-global-ip", "global forwarding rule (the global IP)", func(v *Vars) *string { return &v.Rule }, checkComputeName},
+	{"REPOSITORY", "repository", "beyond", "Artifact Registry repository for the lab's image, in region A", func(v *Vars) *string { return &v.Repository }, checkRepository},
+	{"IMAGE", "image", "", "image to deploy instead of building the Gemini service, e.g. " + HelloImage, func(v *Vars) *string { return &v.Image }, checkImage},
+}
+
+// DefaultVars returns the workshop's defaults, with no project.
+func DefaultVars() Vars {
+	var v Vars
+	for _, d := range VarList {
+		*d.Field(&v) = d.Default
+	}
+	return v
+}
+
+// FromEnv sets every variable whose environment variable is set.
+func (v *Vars) FromEnv(getenv func(string) string) {
+	for _, d := range VarList {
+		if val := getenv(d.Env); val != "" {
+			*d.Field(v) = val
+		}
+	}
+}
+
+// Validate refuses, before any call, every value Google would refuse, and
+// says the rule.
+func (v Vars) Validate() error {
+	var errs []error
+	for _, d := range VarList {
+		val := *d.Field(&v)
+		if d.Env == "IMAGE" && val == "" {
+			continue
+		}
+		if err := d.Rule(val); err != nil {
+			errs = append(errs, fmt.Errorf("%s (--%s) = %q: %w", d.Env, d.Flag, val, err))
+		}
+	}
+	if v.RegionA == v.RegionB && v.RegionA != "" {
+		errs = append(errs, fmt.Errorf("REGION_A and REGION_B are both %q: the lab needs two different regions", v.RegionA))
+	}
+	if v.NEGA == v.NEGB && v.NEGA != "" && v.RegionA == v.RegionB {
+		errs = append(errs, errors.New("NEG_A_NAME and NEG_B_NAME must differ"))
+	}
+	return errors.Join(errs...)
+}
+
+var (
+	projectPattern = regexp.MustCompile(`^[a-z][a-z0-9-]{4,28}[a-z0-9]$`)
+	computePattern = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$`)
+	runPattern     = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,47}[a-z0-9])?$`)
+	repoPattern    = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	imagePattern   = regexp.MustCompile(`^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$`)
+)
+
+func checkProject(s string) error {
+	if s == "" {
+		return errors.New("a project ID is required")
+	}
+	if !projectPattern.MatchString(s) {
+		return errors.New("a project ID has 6 to 30 lowercase letters, digits or hyphens, starts with a letter and does not end with a hyphen")
+	}
+	return nil
+}
+
+func checkComputeName(s string) error {
+	if !computePattern.MatchString(s) {
+		return errors.New("a Compute Engine name has 1 to 63 lowercase letters, digits or hyphens, starts with a letter and does not end with a hyphen")
+	}
+	return nil
+}
+
+func checkServiceName(s string) error {
+	if !runPattern.MatchString(s) {
+		return errors.New("a Cloud Run service name has 1 to 49 lowercase letters, digits or hyphens, starts with a letter and does not end with a hyphen")
+	}
+	return nil
+}
+
+func checkRepository(s string) error {
+	if !repoPattern.MatchString(s) {
+		return errors.New("an Artifact Registry repository ID has 1 to 63 lowercase letters, digits or hyphens, starts with a letter and does not end with a hyphen")
+	}
+	return nil
+}
+
+func checkImage(s string) error {
+	if !imagePattern.MatchString(s) {
+		return errors.New("an image is HOST/PATH[:TAG][@sha256:DIGEST] in lowercase, e.g. " + HelloImage)
+	}
+	return nil
+}
+
+// Regions are the regions where Cloud Run, serverless NEGs and Artifact
+// Registry are all offered.
+var Regions = []string{
+	"africa-south1", "asia-east1", "asia-east2", "asia-northeast1", "asia-northeast2", "asia-northeast3",
+	"asia-south1", "asia-south2", "asia-southeast1", "asia-southeast2", "australia-southeast1",
+	"australia-southeast2", "europe-central2", "europe-north1", "europe-southwest1", "europe-west1",
+	"europe-west2", "europe-west3", "europe-west4", "europe-west6", "europe-west8", "europe-west9",
+	"europe-west10", "europe-west12", "me-central1", "me-central2", "me-west1", "northamerica-northeast1",
+	"northamerica-northeast2", "southamerica-east1", "southamerica-west1", "us-central1", "us-east1",
+	"us-east4", "us-east5", "us-south1", "us-west1", "us-west2", "us-west3", "us-west4",
+}
+
+func checkRegion(s string) error {
+	if !slices.Contains(Regions, s) {
+		return fmt.Errorf("not a Cloud Run region; use one of %s", strings.Join(Regions, ", "))
+	}
+	return nil
+}
