@@ -175,10 +175,11 @@ func (c *Cloud) Close() error {
 // Progress receives one line about an operation in flight.
 type Progress func(line string)
 
-// wait polls an operation until it is done, reporting progress on each poll.
-// poll fetches the operation's latest state and returns its error, if any.
+// wait polls an operation until it is done. It reports progress when the
+// operation is first seen running and then about once a second.
 func (c *Cloud) wait(ctx context.Context, what string, progress Progress, done func() bool, poll func(context.Context) error) error {
 	start := time.Now()
+	var reported time.Time
 	for {
 		if err := poll(ctx); err != nil {
 			return err
@@ -186,8 +187,13 @@ func (c *Cloud) wait(ctx context.Context, what string, progress Progress, done f
 		if done() {
 			return nil
 		}
-		if progress != nil {
-			progress(fmt.Sprintf("%s: still running after %s", what, time.Since(start).Round(100*time.Millisecond)))
+		if progress != nil && (reported.IsZero() || time.Since(reported) >= time.Second) {
+			reported = time.Now()
+			if elapsed := time.Since(start); elapsed < time.Second {
+				progress(what + ": running")
+			} else {
+				progress(fmt.Sprintf("%s: still running after %s", what, elapsed.Round(time.Second)))
+			}
 		}
 		t := time.NewTimer(c.PollInterval)
 		select {

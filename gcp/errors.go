@@ -81,6 +81,9 @@ type classified struct {
 // classify reads an error from either transport (gRPC status or REST
 // googleapi.Error, both wrapped by gax's apierror) into a kind.
 func classify(err error) classified {
+	if err == nil {
+		return classified{}
+	}
 	if errors.Is(err, context.Canceled) {
 		return classified{kind: KindCanceled, message: "canceled"}
 	}

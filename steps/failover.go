@@ -1,16 +1,21 @@
 package steps
 
-import "time"
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"cloud.google.com/go/compute/apiv1/computepb"
+	"github.com/beyond-lab/beyond/gcp"
+	"github.com/beyond-lab/beyond/probe"
+)
 
 // Sample is one request to the global IP.
-type Sample struct {
-	At       time.Time
-	Status   int    // HTTP status; 0 when the request failed outright
-	Region   string // the region that served it, from the response
-	Revision string
-	Latency  time.Duration
-	Err      string
-}
+type Sample = probe.Sample
 
 // FailoverReport measures one failover.
 type FailoverReport struct {
@@ -26,8 +31,617 @@ type FailoverReport struct {
 // ProbeConfig sets how the failover steps probe the global IP.
 type ProbeConfig struct {
 	Rate           float64 // requests per second
-	ClientLocation string  // where the simulated client stands (a region)
+	ClientLocation string  // simulator only: the region the client stands nearest to
 }
 
-// DefaultProbe is the replay's rate and location.
+// DefaultProbe is the replay's rate and location: 20 requests per second
+// from near us-central1.
 func DefaultProbe() ProbeConfig { return ProbeConfig{Rate: 20, ClientLocation: "us-central1"} }
+
+// clientLocationHeader tells the simulator's load balancer where the client
+// stands; Google ignores it.
+const clientLocationHeader = "X-Beyond-Client-Location"
+
+// Methods of breaking region A.
+const (
+	methodOutage = "outage-switch" // a revision with BEYOND_OUTAGE=1
+	methodDetach = "detach-neg"    // NEG A removed from the backend service
+	outageEnv    = "BEYOND_OUTAGE" // the service's outage switch
+	checkText    = "I love this product!"
+)
+
+// How long the failover steps wait. Google's load balancer needs minutes
+// where the simulator needs seconds.
+func (s *Session) patience() (serve, reroute time.Duration) {
+	if s.Cloud.Simulated() {
+		return 2 * time.Minute, time.Minute
+	}
+	return 15 * time.Minute, 5 * time.Minute
+}
+
+// watcher probes the global IP in the background, keeping every sample, from
+// the break until the failover step has measured it.
+type watcher struct {
+	cancel  context.CancelFunc
+	done    chan struct{}
+	mu      sync.Mutex
+	samples []Sample
+	breakAt time.Time
+}
+
+func (w *watcher) add(sm Sample) {
+	w.mu.Lock()
+	w.samples = append(w.samples, sm)
+	w.mu.Unlock()
+}
+
+func (w *watcher) snapshot() []Sample {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]Sample(nil), w.samples...)
+}
+
+func (w *watcher) stop() {
+	w.cancel()
+	<-w.done
+}
+
+// globalURL finds where the global IP answers, noting it for later steps.
+func (s *Session) globalURL(ctx context.Context) (string, error) {
+	ip := s.Outputs["global_ip"]
+	if ip == "" {
+		r, err := s.Cloud.GetForwardingRule(ctx, s.Vars.Rule)
+		if err != nil {
+			return "", err
+		}
+		ip = r.GetIPAddress()
+		s.Outputs["global_ip"] = ip
+	}
+	u, err := s.Cloud.FrontendURL(ctx, ip, 80)
+	if err != nil {
+		return "", err
+	}
+	s.Outputs["global_url"] = u
+	return u, nil
+}
+
+// probeConfig is one request of the lab's probe: the Gemini check, or a GET
+// of the sample's page.
+func (s *Session) probeConfig(base string) probe.Config {
+	h := http.Header{}
+	if s.Cloud.Simulated() && s.Probe.ClientLocation != "" {
+		h.Set(clientLocationHeader, s.Probe.ClientLocation)
+	}
+	c := probe.Config{URL: base + "/", Rate: s.Probe.Rate, Header: h, Method: http.MethodGet}
+	if !s.usesHello() {
+		c.URL = base + "/v1/check"
+		c.Method = http.MethodPost
+		c.Body = `{"text":"` + checkText + `"}`
+		h.Set("Content-Type", "application/json")
+	}
+	return c
+}
+
+// burst sends requests for d and returns what came back.
+func (s *Session) burst(ctx context.Context, base string, d time.Duration) []Sample {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	var mu sync.Mutex
+	var out []Sample
+	report := s.sampler()
+	probe.Run(ctx, s.probeConfig(base), func(sm Sample) {
+		mu.Lock()
+		out = append(out, sm)
+		mu.Unlock()
+		report(sm)
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	return out
+}
+
+// sampler returns a function that reports a probe as an event of the step
+// running now, safe to call from any goroutine, also after the step ends.
+func (s *Session) sampler() func(Sample) {
+	emit, step := s.emit, s.step
+	return func(sm Sample) {
+		if emit != nil {
+			emit(Event{Kind: EventSample, Step: step, Sample: &sm, At: sm.At})
+		}
+	}
+}
+
+// nearest is the region the client should reach first, if the lab can know.
+func (s *Session) nearest() string {
+	if s.Cloud.Simulated() && (s.Probe.ClientLocation == s.Vars.RegionA || s.Probe.ClientLocation == s.Vars.RegionB) {
+		return s.Probe.ClientLocation
+	}
+	return ""
+}
+
+// curlCommand is how a learner asks the global IP the same question.
+func (s *Session) curlCommand(base string) string {
+	if s.usesHello() {
+		return "curl " + base
+	}
+	return fmt.Sprintf("curl -s -X POST %s/v1/check \\\n    -H 'Content-Type: application/json' \\\n    -d '{\"text\":\"%s\"}'", base, checkText)
+}
+
+func (s *Session) baseForCommand() string {
+	if u := s.Outputs["global_url"]; u != "" {
+		return u
+	}
+	if ip := s.Outputs["global_ip"]; ip != "" {
+		return "http://" + ip
+	}
+	return "http://$GLOBAL_IP"
+}
+
+func stepCurl() *Step {
+	return &Step{
+		ID: "curl", Part: "verify", Title: "Curl the global IP",
+		Command: func(s *Session) string { return s.curlCommand(s.baseForCommand()) },
+		Do: func(ctx context.Context, s *Session) (string, error) {
+			base, err := s.globalURL(ctx)
+			if err != nil {
+				return "", err
+			}
+			serve, _ := s.patience()
+			ctx, cancel := context.WithTimeout(ctx, serve)
+			defer cancel()
+			start := time.Now()
+			cfg := s.probeConfig(base)
+			for {
+				sm, body := probe.Once(ctx, cfg)
+				s.sampler()(sm)
+				if sm.Status == http.StatusOK {
+					if len(body) > 300 {
+						body = body[:300] + "…"
+					}
+					return fmt.Sprintf("The global IP answered 200 from %s after %s:\n%s", sm.Region, time.Since(start).Round(100*time.Millisecond), strings.TrimSpace(body)), nil
+				}
+				if ctx.Err() != nil {
+					return "", failf("The load balancer can take several minutes to start serving: run this step again in a minute",
+						fmt.Sprintf("the global IP did not serve within %s (last answer: %s)", serve, describe(sm)))
+				}
+				s.Progress(fmt.Sprintf("waiting for the load balancer to serve (%s so far; last answer %s)", time.Since(start).Round(time.Second), describe(sm)))
+				select {
+				case <-ctx.Done():
+				case <-time.After(pollEvery(s)):
+				}
+			}
+		},
+		Check: func(ctx context.Context, s *Session) (string, error) {
+			base, err := s.globalURL(ctx)
+			if err != nil {
+				return "", err
+			}
+			sm, _ := probe.Once(ctx, s.probeConfig(base))
+			if sm.Status != http.StatusOK {
+				return "", failf("Wait for the load balancer and run this step again", "the global IP answered "+describe(sm))
+			}
+			want := s.nearest()
+			if want == "" && sm.Region != s.Vars.RegionA && sm.Region != s.Vars.RegionB {
+				return "", failf("", fmt.Sprintf("the answer came from %q, neither %s nor %s", sm.Region, s.Vars.RegionA, s.Vars.RegionB))
+			}
+			if want != "" && sm.Region != want {
+				return "", failf("Check that both regions serve", fmt.Sprintf("the answer came from %s, but the nearest region to the client (%s) is %s", sm.Region, s.Probe.ClientLocation, want))
+			}
+			return fmt.Sprintf("%s answered 200 from %s, the region nearest the client.", base, sm.Region), nil
+		},
+	}
+}
+
+func describe(sm Sample) string {
+	if sm.Err != "" {
+		return sm.Err
+	}
+	if sm.Region != "" {
+		return fmt.Sprintf("%d from %s", sm.Status, sm.Region)
+	}
+	return fmt.Sprintf("%d", sm.Status)
+}
+
+func pollEvery(s *Session) time.Duration {
+	if s.Cloud.Simulated() {
+		return 200 * time.Millisecond
+	}
+	return 5 * time.Second
+}
+
+// share summarises where answers came from.
+func share(samples []Sample) string {
+	count := map[string]int{}
+	failed := 0
+	for _, sm := range samples {
+		if sm.Status != http.StatusOK {
+			failed++
+			continue
+		}
+		count[sm.Region]++
+	}
+	var parts []string
+	for region, n := range count {
+		parts = append(parts, fmt.Sprintf("%d from %s", n, region))
+	}
+	if failed > 0 {
+		parts = append(parts, fmt.Sprintf("%d failed", failed))
+	}
+	if len(parts) == 0 {
+		return "no answers"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func stepBreakWorkshop() *Step {
+	return &Step{
+		ID: "break-workshop", Part: "verify", Title: "Break region A the workshop's way",
+		Command: func(s *Session) string {
+			return fmt.Sprintf("gcloud run services update %s \\\n    --image %s \\\n    --region %s", s.Vars.Service, BrokenImage, s.Vars.RegionA)
+		},
+		Do: func(ctx context.Context, s *Session) (string, error) {
+			before, err := s.Cloud.GetService(ctx, s.Vars.RegionA, s.Vars.Service)
+			if err != nil {
+				return "", err
+			}
+			_, _, err = s.Cloud.DeployService(ctx, gcp.ServiceSpec{Region: s.Vars.RegionA, Name: s.Vars.Service, Image: BrokenImage, Env: s.deployEnv(s.Vars.RegionA)}, s.Progress)
+			if err == nil {
+				return "", failf("", "the update to "+BrokenImage+" succeeded, which Cloud Run does not do: the image cannot serve")
+			}
+			if gcp.KindOf(err) == gcp.KindCanceled {
+				return "", err
+			}
+			s.Outputs["ready_before_break"] = before.LatestReady
+			base, uerr := s.globalURL(ctx)
+			if uerr != nil {
+				return "", uerr
+			}
+			seen := s.burst(ctx, base, 2*time.Second)
+			return fmt.Sprintf("The update failed as Cloud Run does: %v\nRevision %s kept serving: %s. Nothing failed, so nothing failed over.", rootCause(err), before.LatestReady, share(seen)), nil
+		},
+		Check: func(ctx context.Context, s *Session) (string, error) {
+			svc, err := s.Cloud.GetService(ctx, s.Vars.RegionA, s.Vars.Service)
+			if err != nil {
+				return "", err
+			}
+			if svc.LatestCreated == svc.LatestReady {
+				return "", failf("Run this step again", "the latest revision of region A is ready: the broken update did not happen")
+			}
+			base, err := s.globalURL(ctx)
+			if err != nil {
+				return "", err
+			}
+			sm, _ := probe.Once(ctx, s.probeConfig(base))
+			if sm.Status != http.StatusOK || (s.nearest() != "" && sm.Region != s.nearest()) {
+				return "", failf("", "the global IP answered "+describe(sm)+"; with the broken update the old revision should still serve")
+			}
+			return fmt.Sprintf("Revision %s failed and %s still serves region A: the workshop's test shows no failover.", svc.LatestCreated, svc.LatestReady), nil
+		},
+	}
+}
+
+// rootCause strips the lab's own wrapping from an API error for display.
+func rootCause(err error) string {
+	if ge, ok := err.(*gcp.Error); ok {
+		return ge.Cause
+	}
+	return err.Error()
+}
+
+func (s *Session) breakMethod() string {
+	if s.usesHello() {
+		return methodDetach
+	}
+	return methodOutage
+}
+
+func stepBreakRegion() *Step {
+	return &Step{
+		ID: "break-region", Part: "verify", Title: "Break region A so that it fails over",
+		Command: func(s *Session) string {
+			if s.breakMethod() == methodDetach {
+				return fmt.Sprintf("gcloud compute backend-services remove-backend %s \\\n    --global \\\n    --network-endpoint-group %s \\\n    --network-endpoint-group-region %s", s.Vars.Backend, s.Vars.NEGA, s.Vars.RegionA)
+			}
+			env := s.deployEnv(s.Vars.RegionA)
+			env[outageEnv] = "1"
+			return deployCommand(s, s.Vars.RegionA, env, s.imageForCommand())
+		},
+		Do: func(ctx context.Context, s *Session) (string, error) {
+			base, err := s.globalURL(ctx)
+			if err != nil {
+				return "", err
+			}
+			// Probe from before the break, so the failover step can measure
+			// what clients saw.
+			s.stopWatch()
+			wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+			w := &watcher{cancel: cancel, done: make(chan struct{})}
+			s.startWatch(wctx, w, base)
+			w.mu.Lock()
+			w.breakAt = time.Now()
+			w.mu.Unlock()
+			method := s.breakMethod()
+			s.Outputs["break_method"] = method
+			if method == methodDetach {
+				if err := s.detachNEGA(ctx); err != nil {
+					return "", err
+				}
+				return fmt.Sprintf("Removed NEG %s from %s: region A gets no traffic. (The hello image has no outage switch.)", s.Vars.NEGA, s.Vars.Backend), nil
+			}
+			img, err := s.image()
+			if err != nil {
+				return "", err
+			}
+			env := s.deployEnv(s.Vars.RegionA)
+			env[outageEnv] = "1"
+			svc, _, err := s.Cloud.DeployService(ctx, gcp.ServiceSpec{Region: s.Vars.RegionA, Name: s.Vars.Service, Image: img, Env: env}, s.Progress)
+			if err != nil {
+				return "", err
+			}
+			w.mu.Lock()
+			w.breakAt = time.Now() // the failing revision serves from now
+			w.mu.Unlock()
+			return fmt.Sprintf("Revision %s of region A started fine and answers 503 to everything (%s=1).", svc.LatestReady, outageEnv), nil
+		},
+		Check: func(ctx context.Context, s *Session) (string, error) {
+			if s.breakMethod() == methodDetach {
+				bs, err := s.Cloud.GetBackendService(ctx, s.Vars.Backend)
+				if err != nil {
+					return "", err
+				}
+				if hasBackend(bs, s.Cloud.NEGURL(s.Vars.RegionA, s.Vars.NEGA)) {
+					return "", failf("Run this step again", "NEG A is still a backend of "+s.Vars.Backend)
+				}
+				return "NEG " + s.Vars.NEGA + " is detached from " + s.Vars.Backend + ".", nil
+			}
+			svc, err := s.Cloud.GetService(ctx, s.Vars.RegionA, s.Vars.Service)
+			if err != nil {
+				return "", err
+			}
+			if svc.Env[outageEnv] != "1" || !svc.Ready {
+				return "", failf("Run this step again", fmt.Sprintf("region A's serving revision %s does not have %s=1", svc.LatestReady, outageEnv))
+			}
+			return fmt.Sprintf("Region A serves revision %s with the outage switch on.", svc.LatestReady), nil
+		},
+	}
+}
+
+func (s *Session) detachNEGA(ctx context.Context) error {
+	bs, err := s.Cloud.GetBackendService(ctx, s.Vars.Backend)
+	if err != nil {
+		return err
+	}
+	url := s.Cloud.NEGURL(s.Vars.RegionA, s.Vars.NEGA)
+	var keep []*computepb.Backend
+	for _, b := range bs.GetBackends() {
+		if !gcp.SameResource(b.GetGroup(), url) {
+			keep = append(keep, b)
+		}
+	}
+	if len(keep) == len(bs.GetBackends()) {
+		return nil
+	}
+	bs.Backends = keep
+	return s.Cloud.UpdateBackendService(ctx, bs, s.Progress)
+}
+
+// startWatch probes base in the background into w, for at most twice the
+// time a reroute may take, so that a forgotten watch ends by itself.
+func (s *Session) startWatch(ctx context.Context, w *watcher, base string) {
+	_, reroute := s.patience()
+	cfg, report := s.probeConfig(base), s.sampler()
+	go func() {
+		defer close(w.done)
+		ctx, stop := context.WithTimeout(ctx, 2*reroute)
+		defer stop()
+		probe.Run(ctx, cfg, func(sm Sample) { w.add(sm); report(sm) })
+	}()
+	s.watch = w
+}
+
+func (s *Session) stopWatch() {
+	if s.watch != nil {
+		s.watch.stop()
+		s.watch = nil
+	}
+}
+
+// settled reports whether the last window of samples all came from region
+// with a 200.
+func settled(samples []Sample, region string, window int) bool {
+	if len(samples) < window {
+		return false
+	}
+	for _, sm := range samples[len(samples)-window:] {
+		if sm.Status != http.StatusOK || sm.Region != region {
+			return false
+		}
+	}
+	return true
+}
+
+// window is how many consecutive answers prove traffic settled: one second's
+// worth, at least five.
+func (s *Session) window() int {
+	return max(5, int(s.Probe.Rate))
+}
+
+func stepFailover() *Step {
+	return &Step{
+		ID: "failover", Part: "verify", Title: "Watch the failover",
+		Command: func(s *Session) string {
+			return "for i in $(seq 100); do\n    " + strings.ReplaceAll(s.curlCommand(s.baseForCommand()), "\\\n    ", "") + " -o /dev/null -w '%{http_code}\\n'\n    sleep 0.05\ndone | sort | uniq -c"
+		},
+		Do: func(ctx context.Context, s *Session) (string, error) {
+			w := s.watch
+			if w == nil {
+				// Resumed in a new process: the break is already in place, so
+				// measure from now.
+				base, err := s.globalURL(ctx)
+				if err != nil {
+					return "", err
+				}
+				wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+				w = &watcher{cancel: cancel, done: make(chan struct{}), breakAt: time.Now()}
+				s.startWatch(wctx, w, base)
+			}
+			defer s.stopWatch()
+			_, reroute := s.patience()
+			deadline := time.Now().Add(reroute)
+			for !settled(w.snapshot(), s.Vars.RegionB, s.window()) {
+				if time.Now().After(deadline) {
+					return "", failf("Check the backend service's outlier detection (step 'Create the global backend service')",
+						fmt.Sprintf("traffic did not move to %s within %s: %s", s.Vars.RegionB, reroute, share(w.snapshot())))
+				}
+				s.Progress("waiting for traffic to move to " + s.Vars.RegionB + ": " + share(lastN(w.snapshot(), s.window())))
+				select {
+				case <-ctx.Done():
+					return "", ctx.Err()
+				case <-time.After(pollEvery(s)):
+				}
+			}
+			w.mu.Lock()
+			breakAt := w.breakAt
+			w.mu.Unlock()
+			rep := probe.Analyze(w.snapshot(), breakAt)
+			report := &FailoverReport{
+				Method:         s.Outputs["break_method"],
+				Requests:       rep.Requests,
+				FailedRequests: rep.Failed,
+				RerouteSeconds: rep.RerouteSeconds,
+				Before:         rep.Before,
+				After:          rep.After,
+				Rate:           s.Probe.Rate,
+			}
+			if report.Method == "" {
+				report.Method = s.breakMethod()
+			}
+			s.Outputs["failover"] = mustJSON(report)
+			if s.emit != nil {
+				s.emit(Event{Kind: EventFailover, Step: s.step, Failover: report})
+			}
+			return fmt.Sprintf("Traffic moved from %s to %s in %.2f s: %d requests at %.0f/s, %d failed.",
+				report.Before, report.After, report.RerouteSeconds, report.Requests, report.Rate, report.FailedRequests), nil
+		},
+		Check: func(ctx context.Context, s *Session) (string, error) {
+			base, err := s.globalURL(ctx)
+			if err != nil {
+				return "", err
+			}
+			seen := s.burst(ctx, base, time.Second)
+			if !settled(seen, s.Vars.RegionB, len(seen)) || len(seen) == 0 {
+				return "", failf("Run 'Break region A so that it fails over' and this step again", "not every request was answered from "+s.Vars.RegionB+": "+share(seen))
+			}
+			return fmt.Sprintf("Every request (%d) was answered from %s.", len(seen), s.Vars.RegionB), nil
+		},
+	}
+}
+
+func lastN(samples []Sample, n int) []Sample {
+	if len(samples) > n {
+		return samples[len(samples)-n:]
+	}
+	return samples
+}
+
+func mustJSON(v any) string {
+	data, _ := json.Marshal(v)
+	return string(data)
+}
+
+func stepRestore() *Step {
+	return &Step{
+		ID: "restore", Part: "verify", Title: "Restore region A",
+		Command: func(s *Session) string {
+			if s.breakMethod() == methodDetach {
+				return fmt.Sprintf("gcloud compute backend-services add-backend %s \\\n    --global \\\n    --network-endpoint-group %s \\\n    --network-endpoint-group-region %s", s.Vars.Backend, s.Vars.NEGA, s.Vars.RegionA)
+			}
+			return deployCommand(s, s.Vars.RegionA, s.deployEnv(s.Vars.RegionA), s.imageForCommand())
+		},
+		Do: func(ctx context.Context, s *Session) (string, error) {
+			s.stopWatch()
+			if s.breakMethod() == methodDetach {
+				bs, err := s.Cloud.GetBackendService(ctx, s.Vars.Backend)
+				if err != nil {
+					return "", err
+				}
+				url := s.Cloud.NEGURL(s.Vars.RegionA, s.Vars.NEGA)
+				if !hasBackend(bs, url) {
+					bs.Backends = append(bs.Backends, &computepb.Backend{Group: &url})
+					if err := s.Cloud.UpdateBackendService(ctx, bs, s.Progress); err != nil {
+						return "", err
+					}
+				}
+			} else {
+				img, err := s.image()
+				if err != nil {
+					return "", err
+				}
+				if _, _, err := s.Cloud.DeployService(ctx, gcp.ServiceSpec{Region: s.Vars.RegionA, Name: s.Vars.Service, Image: img, Env: s.deployEnv(s.Vars.RegionA)}, s.Progress); err != nil {
+					return "", err
+				}
+			}
+			want := s.nearest()
+			if want == "" {
+				return "Region A is restored; traffic returns to it once its ejection time has passed.", nil
+			}
+			base, err := s.globalURL(ctx)
+			if err != nil {
+				return "", err
+			}
+			start := time.Now()
+			_, reroute := s.patience()
+			var seen []Sample
+			for !settled(seen, want, s.window()) {
+				if time.Since(start) > reroute {
+					return "", failf("Outlier detection keeps a region out for baseEjectionTime × times ejected: wait and check again",
+						fmt.Sprintf("traffic did not return to %s within %s: %s", want, reroute, share(seen)))
+				}
+				seen = append(seen, s.burst(ctx, base, 500*time.Millisecond)...)
+				if ctx.Err() != nil {
+					return "", ctx.Err()
+				}
+				s.Progress(fmt.Sprintf("waiting for region A's ejection to end (%s so far): %s", time.Since(start).Round(time.Second), share(lastN(seen, s.window()))))
+			}
+			return fmt.Sprintf("Region A is back: traffic returned to %s after %.1f s.", want, time.Since(start).Seconds()), nil
+		},
+		Check: func(ctx context.Context, s *Session) (string, error) {
+			if s.breakMethod() == methodDetach {
+				bs, err := s.Cloud.GetBackendService(ctx, s.Vars.Backend)
+				if err != nil {
+					return "", err
+				}
+				if !hasBackend(bs, s.Cloud.NEGURL(s.Vars.RegionA, s.Vars.NEGA)) {
+					return "", failf("Run this step again", "NEG A is not a backend of "+s.Vars.Backend)
+				}
+			} else {
+				img, err := s.image()
+				if err != nil {
+					return "", err
+				}
+				if _, err := checkService(ctx, s, s.Vars.RegionA, img, s.deployEnv(s.Vars.RegionA)); err != nil {
+					return "", err
+				}
+				svc, err := s.Cloud.GetService(ctx, s.Vars.RegionA, s.Vars.Service)
+				if err != nil {
+					return "", err
+				}
+				if svc.Env[outageEnv] != "" {
+					return "", failf("Run this step again", "region A still has the outage switch on")
+				}
+			}
+			base, err := s.globalURL(ctx)
+			if err != nil {
+				return "", err
+			}
+			sm, _ := probe.Once(ctx, s.probeConfig(base))
+			if sm.Status != http.StatusOK {
+				return "", failf("", "the global IP answered "+describe(sm))
+			}
+			if want := s.nearest(); want != "" && sm.Region != want {
+				return "", failf("Wait for the ejection to end and check again", fmt.Sprintf("the answer came from %s, not %s", sm.Region, want))
+			}
+			return fmt.Sprintf("Region A is healthy and the global IP answers 200 from %s.", sm.Region), nil
+		},
+	}
+}

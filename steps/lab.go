@@ -33,7 +33,11 @@ func Lab() []*Step {
 		stepForwardingRule(),
 		// Part 4: verification.
 		stepGlobalIP(),
-		// (The curl and failover steps come here.)
+		stepCurl(),
+		stepBreakWorkshop(),
+		stepBreakRegion(),
+		stepFailover(),
+		stepRestore(),
 		// Part 5: cleanup.
 		stepCleanup(),
 	}

@@ -102,7 +102,7 @@ func TestReplayPassesAndSecondReplayAdopts(t *testing.T) {
 	l := newLab(t)
 	ctx := context.Background()
 	r := l.runner(t)
-	sum, err := r.Run(ctx, steps.Range{})
+	sum, err := r.Run(ctx, steps.Range{To: "global-ip"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestReplayPassesAndSecondReplayAdopts(t *testing.T) {
 	if !sum.OK() || sum.Failed != 0 || sum.Passed == 0 {
 		t.Fatalf("first replay: %+v; failures: %v", sum, failures(events))
 	}
-	sel, _ := r.Select(steps.Range{})
+	sel, _ := r.Select(steps.Range{To: "global-ip"})
 	if sum.Passed != len(sel) {
 		t.Errorf("passed %d of %d steps", sum.Passed, len(sel))
 	}
@@ -125,7 +125,7 @@ func TestReplayPassesAndSecondReplayAdopts(t *testing.T) {
 
 	// A second replay, fresh (not resuming), must adopt everything.
 	r2 := l.runner(t)
-	sum, err = r2.Run(ctx, steps.Range{})
+	sum, err = r2.Run(ctx, steps.Range{To: "global-ip"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,7 @@ func TestCleanupLeavesNothing(t *testing.T) {
 	l := newLab(t)
 	ctx := context.Background()
 	r := l.runner(t)
-	if sum, _ := r.Run(ctx, steps.Range{}); !sum.OK() {
+	if sum, _ := r.Run(ctx, steps.Range{To: "global-ip"}); !sum.OK() {
 		t.Fatalf("replay failed: %v", failures(l.take()))
 	}
 	st, err := r.RunStep(ctx, "cleanup")
@@ -192,7 +192,7 @@ func TestInterruptedReplayResumes(t *testing.T) {
 		}
 	}
 	r := l.runner(t)
-	sum, err := r.Run(ctx, steps.Range{})
+	sum, err := r.Run(ctx, steps.Range{To: "global-ip"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +210,7 @@ func TestInterruptedReplayResumes(t *testing.T) {
 
 	l.onEmit = nil
 	r2 := l.runner(t) // a new process would load the same store
-	sum, err = r2.Run(context.Background(), steps.Range{Resume: true})
+	sum, err = r2.Run(context.Background(), steps.Range{To: "global-ip", Resume: true})
 	if err != nil {
 		t.Fatal(err)
 	}

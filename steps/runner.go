@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/beyond-lab/beyond/gcp"
+	"github.com/beyond-lab/beyond/probe"
 )
 
 // Options configure a runner.
@@ -102,6 +103,47 @@ func cloneMap[V any](m map[string]V) map[string]V {
 		out[k] = v
 	}
 	return out
+}
+
+// Watch probes the global IP at the configured rate, emitting EventSample,
+// until ctx ends. It reads the client location once, at the start: restart
+// it after SetClientLocation. It runs beside steps, not after them.
+func (r *Runner) Watch(ctx context.Context) error {
+	r.mu.Lock()
+	base := r.session.Outputs["global_url"]
+	sess := *r.session
+	sess.emit, sess.step = r.emit, ""
+	r.mu.Unlock()
+	if base == "" {
+		return errors.New("the global IP is not known yet: run the step 'Curl the global IP' first")
+	}
+	probe.Run(ctx, sess.probeConfig(base), sess.sampler())
+	return nil
+}
+
+// SetClientLocation moves the simulated client nearest to region.
+func (r *Runner) SetClientLocation(region string) error {
+	if !slices.Contains(Regions, region) {
+		return fmt.Errorf("%q is not a region the lab knows", region)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.session.Probe.ClientLocation = region
+	return nil
+}
+
+// ClientLocation is where the simulated client stands.
+func (r *Runner) ClientLocation() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.session.Probe.ClientLocation
+}
+
+// Close stops any probing still running in the background.
+func (r *Runner) Close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.session.stopWatch()
 }
 
 // Command renders a step's gcloud command with the current variables.

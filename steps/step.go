@@ -125,6 +125,7 @@ type Session struct {
 	progress func(string)
 	emit     func(Event)
 	step     string
+	watch    *watcher // probing since the break, until the failover is measured
 }
 
 // Progress reports one line about the step in flight.

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"cloud.google.com/go/compute/apiv1/computepb"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 )
@@ -521,5 +520,3 @@ func computeMergePatch(doc, patch any) any {
 func computeNew[M proto.Message](m M) M {
 	return m.ProtoReflect().New().Interface().(M)
 }
-
-var _ = computepb.Operation_DONE // computepb is used by the files of this API

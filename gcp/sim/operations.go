@@ -233,7 +233,28 @@ type opsServer struct {
 
 func (s *Sim) registerOperations(g *grpc.Server) {
 	longrunningpb.RegisterOperationsServer(g, &opsServer{s: s})
+	s.onClose(opCloseFunc(s.stopOpTimers))
 }
+
+// stopOpTimers stops the timers of running operations when the simulator
+// closes, so that a long Profile leaves nothing behind.
+func (s *Sim) stopOpTimers() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range s.projects {
+		for _, op := range p.run.ops {
+			if op.timer != nil {
+				op.timer.Stop()
+			}
+		}
+	}
+	return nil
+}
+
+// opCloseFunc makes a function an io.Closer.
+type opCloseFunc func() error
+
+func (f opCloseFunc) Close() error { return f() }
 
 func (o *opsServer) GetOperation(ctx context.Context, req *longrunningpb.GetOperationRequest) (*longrunningpb.Operation, error) {
 	if err := o.s.faultErr("longrunning.GetOperation"); err != nil {

@@ -260,6 +260,25 @@ func (s *Sim) judgeImage(ref string) runImageVerdict {
 	return v
 }
 
+// gateVerdictsLocked refuses images of Artifact Registry repositories that
+// do not exist (any more): Google cannot pull from a deleted repository,
+// whatever the registry still holds.
+func (s *Sim) gateVerdictsLocked(vs []runImageVerdict) []runImageVerdict {
+	out := slices.Clone(vs)
+	for i, v := range out {
+		host, path, _ := strings.Cut(v.image, "/")
+		loc, ok := strings.CutSuffix(host, "-docker.pkg.dev")
+		parts := strings.Split(path, "/")
+		if !v.found || !ok || len(parts) < 3 || runImageRepo(v.image) == runHelloImage {
+			continue
+		}
+		if !s.repositoryExistsLocked(parts[0], loc, parts[1]) {
+			out[i].found, out[i].digest = false, ""
+		}
+	}
+	return out
+}
+
 // runImageRepo strips the tag or digest from an image reference.
 func runImageRepo(ref string) string {
 	if i := strings.Index(ref, "@"); i >= 0 {
@@ -633,7 +652,7 @@ func (s *Sim) deployLocked(p *project, rs *runService, verdicts []runImageVerdic
 		}
 		rev = &runRevision{name: name, number: n, template: proto.Clone(rs.spec.Template).(*runpb.RevisionTemplate), created: now, pending: true}
 		rev.verdict = runImageVerdict{found: true}
-		for _, v := range verdicts {
+		for _, v := range s.gateVerdictsLocked(verdicts) {
 			if !v.found || v.broken {
 				rev.verdict = v
 				break
@@ -875,8 +894,10 @@ func (r *runServer) UpdateService(ctx context.Context, req *runpb.UpdateServiceR
 	if err := runCheckRevisionName(rs, id, spec.Template); err != nil {
 		return nil, err
 	}
-	if !slices.Contains(req.GetUpdateMask().GetPaths(), "template") && len(req.GetUpdateMask().GetPaths()) > 0 {
-		verdicts = s.judgeImagesLocked(rs)
+	if paths := req.GetUpdateMask().GetPaths(); len(paths) > 0 && !slices.ContainsFunc(paths, func(p string) bool {
+		return p == "template" || strings.HasPrefix(p, "template.")
+	}) {
+		verdicts = rs.lastVerdicts() // the template is kept: so is what its images came to
 	}
 	if req.GetValidateOnly() {
 		preview := *rs
@@ -890,9 +911,8 @@ func (r *runServer) UpdateService(ctx context.Context, req *runpb.UpdateServiceR
 	return s.deployLocked(p, rs, verdicts, req.GetForceNewRevision()), nil
 }
 
-// judgeImagesLocked reuses the verdicts of the latest revision, for an
-// update whose mask leaves the template alone (no registry call under lock).
-func (s *Sim) judgeImagesLocked(rs *runService) []runImageVerdict {
+// lastVerdicts is what the images of the latest revision came to.
+func (rs *runService) lastVerdicts() []runImageVerdict {
 	if r := rs.latestCreated(); r != nil {
 		return []runImageVerdict{r.verdict}
 	}

@@ -1,0 +1,137 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	artifactregistry "cloud.google.com/go/artifactregistry/apiv1"
+	"cloud.google.com/go/artifactregistry/apiv1/artifactregistrypb"
+	"github.com/googleapis/gax-go/v2/apierror"
+	"google.golang.org/api/iterator"
+	"google.golang.org/grpc/codes"
+)
+
+func newARClient(t *testing.T, s *Sim) *artifactregistry.Client {
+	t.Helper()
+	c, err := artifactregistry.NewClient(context.Background(), clientOptions(s.Endpoints().ArtifactRegistry)...)
+	if err != nil {
+		t.Fatalf("artifactregistry.NewClient: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func createRepo(c *artifactregistry.Client, ctx context.Context, loc, id string) (*artifactregistrypb.Repository, error) {
+	op, err := c.CreateRepository(ctx, &artifactregistrypb.CreateRepositoryRequest{
+		Parent:       parent(testProject, loc),
+		RepositoryId: id,
+		Repository:   &artifactregistrypb.Repository{Format: artifactregistrypb.Repository_DOCKER, Description: "the lab's images"},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return op.Wait(ctx)
+}
+
+func TestArtifactRegistryDisabled(t *testing.T) {
+	s := startSim(t, Options{})
+	_, err := createRepo(newARClient(t, s), testCtx(t), "us-central1", "lab")
+	wantCode(t, err, codes.PermissionDenied, "Artifact Registry API has not been used in project")
+	var ae *apierror.APIError
+	if !errors.As(err, &ae) || ae.Reason() != "SERVICE_DISABLED" || ae.Metadata()["service"] != APIArtifactRegistry {
+		t.Errorf("error %v: want ErrorInfo SERVICE_DISABLED for %s", err, APIArtifactRegistry)
+	}
+}
+
+func TestArtifactRegistryRepositories(t *testing.T) {
+	s := startSim(t, Options{})
+	enableAPIs(t, s, testProject, APIArtifactRegistry)
+	c := newARClient(t, s)
+	ctx := testCtx(t)
+
+	repo, err := createRepo(c, ctx, "us-central1", "lab")
+	if err != nil {
+		t.Fatalf("CreateRepository: %v", err)
+	}
+	name := parent(testProject, "us-central1") + "/repositories/lab"
+	if repo.Name != name || repo.Format != artifactregistrypb.Repository_DOCKER || repo.Mode != artifactregistrypb.Repository_STANDARD_REPOSITORY ||
+		repo.RegistryUri != "us-central1-docker.pkg.dev/"+testProject+"/lab" || repo.CreateTime == nil || repo.Description != "the lab's images" {
+		t.Errorf("created repository = %v", repo)
+	}
+	got, err := c.GetRepository(ctx, &artifactregistrypb.GetRepositoryRequest{Name: name})
+	if err != nil || got.Name != name {
+		t.Fatalf("GetRepository = %v, %v", got, err)
+	}
+
+	_, err = createRepo(c, ctx, "us-central1", "lab")
+	wantCode(t, err, codes.AlreadyExists, "the repository already exists")
+	_, err = createRepo(c, ctx, "us-central1", "Lab_Images")
+	wantCode(t, err, codes.InvalidArgument, "Invalid repository id")
+	_, err = createRepo(c, ctx, "atlantis1", "lab")
+	wantCode(t, err, codes.InvalidArgument, "Invalid location")
+
+	for _, id := range []string{"b-repo", "a-repo"} {
+		if _, err := createRepo(c, ctx, "us-central1", id); err != nil {
+			t.Fatalf("CreateRepository(%s): %v", id, err)
+		}
+	}
+	if _, err := createRepo(c, ctx, "europe", "elsewhere"); err != nil {
+		t.Fatalf("CreateRepository in multi-region europe: %v", err)
+	}
+	var names []string
+	it := c.ListRepositories(ctx, &artifactregistrypb.ListRepositoriesRequest{Parent: parent(testProject, "us-central1"), PageSize: 2})
+	for {
+		r, err := it.Next()
+		if errors.Is(err, iterator.Done) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("ListRepositories: %v", err)
+		}
+		names = append(names, r.Name)
+	}
+	p := parent(testProject, "us-central1") + "/repositories/"
+	if want := fmt.Sprint([]string{p + "a-repo", p + "b-repo", p + "lab"}); fmt.Sprint(names) != want {
+		t.Errorf("ListRepositories = %v, want %v", names, want)
+	}
+
+	s.mu.Lock()
+	exists := s.repositoryExistsLocked(testProject, "us-central1", "lab")
+	s.mu.Unlock()
+	if !exists {
+		t.Error("repositoryExistsLocked(lab) = false after create")
+	}
+
+	dop, err := c.DeleteRepository(ctx, &artifactregistrypb.DeleteRepositoryRequest{Name: name})
+	if err != nil {
+		t.Fatalf("DeleteRepository: %v", err)
+	}
+	if err := dop.Wait(ctx); err != nil {
+		t.Fatalf("DeleteRepository.Wait: %v", err)
+	}
+	_, err = c.GetRepository(ctx, &artifactregistrypb.GetRepositoryRequest{Name: name})
+	wantCode(t, err, codes.NotFound, "Requested entity was not found.")
+	_, err = c.DeleteRepository(ctx, &artifactregistrypb.DeleteRepositoryRequest{Name: name})
+	wantCode(t, err, codes.NotFound, "Requested entity was not found.")
+
+	s.mu.Lock()
+	exists = s.repositoryExistsLocked(testProject, "us-central1", "lab")
+	s.mu.Unlock()
+	if exists {
+		t.Error("repositoryExistsLocked(lab) = true after delete")
+	}
+}
+
+func TestArtifactRegistryFault(t *testing.T) {
+	faults := NewFaults(1, 0, Fault{Method: "artifactregistry.CreateRepository", Status: 409, Message: "injected conflict", Times: 1})
+	s := startSim(t, Options{Faults: faults})
+	enableAPIs(t, s, testProject, APIArtifactRegistry)
+	c := newARClient(t, s)
+	_, err := createRepo(c, testCtx(t), "us-central1", "lab")
+	wantCode(t, err, codes.AlreadyExists, "injected conflict")
+	if _, err := createRepo(c, testCtx(t), "us-central1", "lab"); err != nil {
+		t.Fatalf("CreateRepository after the fault is spent: %v", err)
+	}
+}

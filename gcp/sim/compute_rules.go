@@ -1,0 +1,166 @@
+package sim
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"cloud.google.com/go/compute/apiv1/computepb"
+	"google.golang.org/protobuf/proto"
+)
+
+// forwardingRuleKind is the global forwarding rules: the front ends of
+// global load balancers.
+var forwardingRuleKind = &computeKind{
+	scope:      "global",
+	collection: "forwardingRules",
+	discovery:  "globalForwardingRules",
+	kind:       "compute#forwardingRule",
+	label:      "forwarding_rule",
+	param:      "forwardingRule",
+	newMsg:     func() proto.Message { return &computepb.ForwardingRule{} },
+	prepare:    prepareForwardingRule,
+	refs: func(r proto.Message) []string {
+		return []string{computeKeyOf(r.(*computepb.ForwardingRule).GetTarget())}
+	},
+}
+
+// emptyLabelFingerprint is the fingerprint Google gives a resource without
+// labels.
+const emptyLabelFingerprint = "42WmSpB8rSM="
+
+func prepareForwardingRule(a *computeAPI, c *computeReq, r, old proto.Message) *computeError {
+	fr := r.(*computepb.ForwardingRule)
+	if fr.IPProtocol == nil {
+		fr.IPProtocol = proto.String("TCP")
+	}
+	if fr.GetIPProtocol() != "TCP" {
+		return computeInvalid("resource.IPProtocol", fr.GetIPProtocol(), "A forwarding rule to a target HTTP proxy takes TCP only.")
+	}
+	if fr.LoadBalancingScheme == nil {
+		fr.LoadBalancingScheme = proto.String("EXTERNAL")
+	}
+	scheme := fr.GetLoadBalancingScheme()
+	if scheme != "EXTERNAL" && scheme != "EXTERNAL_MANAGED" {
+		return computeInvalid("resource.loadBalancingScheme", scheme, "The simulator has global external load balancers only: use EXTERNAL or EXTERNAL_MANAGED.")
+	}
+	if fr.NetworkTier == nil {
+		fr.NetworkTier = proto.String("PREMIUM")
+	}
+	if fr.GetNetworkTier() != "PREMIUM" {
+		return computeInvalid("resource.networkTier", fr.GetNetworkTier(), "Global forwarding rules take the PREMIUM network tier only.")
+	}
+	if fr.GetBackendService() != "" {
+		return computeInvalid("resource.backendService", fr.GetBackendService(), "A global forwarding rule of an application load balancer names a target proxy, not a backend service.")
+	}
+	port, err := rulePort(fr)
+	if err != nil {
+		return err
+	}
+	fr.PortRange = proto.String(fmt.Sprintf("%d-%d", port, port))
+	fr.Ports = nil
+
+	if fr.GetTarget() == "" {
+		return computeRequired("resource.target")
+	}
+	// Only HTTP proxies are simulated; naming another kind of proxy is a
+	// 404, as naming a missing one is on Google.
+	proxyKey, full, err := a.computeRef(c.p, "resource.target", fr.GetTarget(), "targetHttpProxies", "targetHttpsProxies", "targetGrpcProxies", "targetTcpProxies", "targetSslProxies")
+	if err != nil {
+		return err
+	}
+	fr.Target = proto.String(full)
+	proxy := c.p.compute.res[proxyKey].(*computepb.TargetHttpProxy)
+	if um, ok := c.p.compute.res[computeKeyOf(proxy.GetUrlMap())].(*computepb.UrlMap); ok {
+		if err := c.p.compute.checkScheme(scheme, um); err != nil {
+			return err
+		}
+	}
+
+	if ip := fr.GetIPAddress(); ip != "" {
+		addr, perr := netip.ParseAddr(ip)
+		if perr != nil || !addr.Is4() {
+			return computeInvalid("resource.IPAddress", ip, "The simulator takes an IPv4 address literal here; reserved address resources are not simulated.")
+		}
+		if a.s.ruleAddrUsedLocked(addr, port) {
+			return computeInvalid("resource.IPAddress", ip, "Specified IP address is in-use and would result in a conflict.")
+		}
+		fr.IPAddress = proto.String(addr.String())
+	} else {
+		fr.IPAddress = proto.String(a.s.allocRuleAddrLocked().String())
+	}
+	fr.LabelFingerprint = proto.String(emptyLabelFingerprint)
+	return nil
+}
+
+// rulePort reads the one port a rule to an HTTP proxy listens on, from
+// portRange ("80" as gcloud --ports sends it, or "80-80") or ports, 80 if
+// neither is set.
+func rulePort(fr *computepb.ForwardingRule) (int, *computeError) {
+	spec, field := fr.GetPortRange(), "resource.portRange"
+	if spec == "" && len(fr.GetPorts()) > 0 {
+		spec, field = fr.GetPorts()[0], "resource.ports[0]"
+		if len(fr.GetPorts()) > 1 {
+			return 0, computeInvalid("resource.ports", strings.Join(fr.GetPorts(), ","), "A forwarding rule to a target HTTP proxy listens on one port.")
+		}
+	}
+	if spec == "" {
+		return 80, nil
+	}
+	lo, hi, isRange := strings.Cut(spec, "-")
+	if !isRange {
+		hi = lo
+	}
+	from, err1 := strconv.Atoi(lo)
+	to, err2 := strconv.Atoi(hi)
+	if err1 != nil || err2 != nil || from < 1 || to > 65535 || from > to {
+		return 0, computeInvalid(field, spec, "Must be a port (1-65535) or a range of ports such as 80-80.")
+	}
+	if from != to {
+		return 0, computeInvalid(field, spec, "A forwarding rule to a target HTTP proxy listens on one port: give a range of one port, such as 80-80.")
+	}
+	return from, nil
+}
+
+// ruleAddrFirst is the first address handed to forwarding rules: loopback,
+// so that the data plane can listen on it, and out of the way of 127.0.0.1.
+var ruleAddrFirst = netip.MustParseAddr("127.20.0.1")
+
+// allocRuleAddrLocked hands out a loopback address no forwarding rule of any
+// project uses: 127.20.0.1 and up, skipping .0 and .255, never reused while
+// the simulator runs. Call with s.mu held.
+func (s *Sim) allocRuleAddrLocked() netip.Addr {
+	for {
+		n := uint32(s.nextSeq()) // unique across the simulator, so across projects
+		b := ruleAddrFirst.As4()
+		off := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 // 127.20.0.0
+		// 254 usable addresses per /24: the sequence number picks the /24
+		// and the host in it.
+		off += (n/254)<<8 | (n%254 + 1)
+		addr := netip.AddrFrom4([4]byte{byte(off >> 24), byte(off >> 16), byte(off >> 8), byte(off)})
+		if !s.ruleAddrUsedLocked(addr, 0) {
+			return addr
+		}
+	}
+}
+
+// ruleAddrUsedLocked reports whether a forwarding rule of any project has
+// addr, on port (or on any port if port is 0).
+func (s *Sim) ruleAddrUsedLocked(addr netip.Addr, port int) bool {
+	for _, p := range s.projects {
+		if p.compute == nil {
+			continue
+		}
+		for _, m := range p.compute.res {
+			fr, ok := m.(*computepb.ForwardingRule)
+			if !ok || fr.GetIPAddress() != addr.String() {
+				continue
+			}
+			if got, _ := rulePort(fr); port == 0 || got == port {
+				return true
+			}
+		}
+	}
+	return false
+}

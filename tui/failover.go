@@ -1,0 +1,381 @@
+package tui
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/beyond-lab/beyond/steps"
+)
+
+// The failover panel is the prober's view of the global IP: every request
+// it made (EventSample), and the breaks and restores that explain them.
+// Everything it shows is derived from sample and step events, so it draws a
+// replay exactly as it drew the live run.
+
+const (
+	keepSamples = 2000             // about 100 s at 20 requests a second
+	window      = 10 * time.Second // the span the statistics cover
+)
+
+// failover is the state of the live panel.
+type failover struct {
+	regionA, regionB string
+	samples          []steps.Sample
+	total, failed    int
+	marks            []mark // the timeline, oldest first
+	phase            *phase // the break or restore in progress, if any
+	report           *steps.FailoverReport
+}
+
+// mark is one line of the timeline.
+type mark struct {
+	at   time.Time
+	text string
+}
+
+// phase follows the requests after a break or a restore, to tell when the
+// traffic moved.
+type phase struct {
+	restore   bool
+	start     time.Time
+	firstErr  time.Time // first failed request since start
+	firstB    time.Time // first answer from outside region A
+	lastBad   time.Time // last request that failed or reached region A
+	firstBack time.Time // after a restore: first answer from region A
+	errors    int
+	requests  int
+}
+
+func newFailover(v steps.Vars) *failover {
+	return &failover{regionA: v.RegionA, regionB: v.RegionB}
+}
+
+// ok reports whether a sample was answered well.
+func ok(s steps.Sample) bool { return s.Status >= 200 && s.Status < 400 && s.Err == "" }
+
+// add records one sample.
+func (f *failover) add(s steps.Sample) {
+	f.samples = append(f.samples, s)
+	if n := len(f.samples); n > keepSamples {
+		f.samples = slices.Clone(f.samples[n-keepSamples:])
+	}
+	f.total++
+	if !ok(s) {
+		f.failed++
+	}
+	p := f.phase
+	if p == nil || s.At.Before(p.start) {
+		return
+	}
+	p.requests++
+	fromA := s.Region == f.regionA
+	if p.restore {
+		if ok(s) && fromA && p.firstBack.IsZero() {
+			p.firstBack = s.At
+			f.mark(s.At, fmt.Sprintf("%s region A serving again", since(p.start, s.At)))
+			f.phase = nil
+		}
+		return
+	}
+	if !ok(s) {
+		p.errors++
+		if p.firstErr.IsZero() {
+			p.firstErr = s.At
+			f.mark(s.At, fmt.Sprintf("%s first error: %s", since(p.start, s.At), describe(s)))
+		}
+	}
+	if ok(s) && !fromA && p.firstB.IsZero() {
+		p.firstB = s.At
+		f.mark(s.At, fmt.Sprintf("%s first answer from %s", since(p.start, s.At), s.Region))
+	}
+	if !ok(s) || fromA {
+		p.lastBad = s.At
+	}
+}
+
+// step notes the start or end of a step the panel explains.
+func (f *failover) step(e steps.Event) {
+	switch {
+	case e.Kind == steps.EventStarted && isBreak(e.Step):
+		f.phase = &phase{start: e.At}
+		f.mark(e.At, "break: "+e.Title)
+	case e.Kind == steps.EventStarted && e.Step == "restore":
+		f.settle()
+		f.phase = &phase{restore: true, start: e.At}
+		f.mark(e.At, "restore: "+e.Title)
+	case e.Kind == steps.EventDone && (isBreak(e.Step) || e.Step == "restore") && e.Status != steps.StatusPassed:
+		f.mark(e.At, fmt.Sprintf("%s %s: %s", e.Step, e.Status, errText(e.Err)))
+	case e.Kind == steps.EventFailover && e.Failover != nil:
+		f.settle()
+		f.report = e.Failover
+		r := e.Failover
+		f.mark(e.At, fmt.Sprintf("measured: rerouted in %.1f s, %d of %d requests failed", r.RerouteSeconds, r.FailedRequests, r.Requests))
+	}
+}
+
+func isBreak(id string) bool { return id == "break-region" || id == "break-workshop" }
+
+// settle closes a break phase, writing when region A stopped being used.
+func (f *failover) settle() {
+	p := f.phase
+	if p == nil || p.restore {
+		return
+	}
+	f.phase = nil
+	if p.firstB.IsZero() {
+		return
+	}
+	what := "region A out"
+	if p.errors > 0 {
+		what = "region A ejected"
+	}
+	at := p.lastBad
+	if at.IsZero() {
+		at = p.start
+	}
+	f.mark(at, fmt.Sprintf("%s %s: every answer since from another region (%d errors)", since(p.start, at), what, p.errors))
+}
+
+// note adds a line to the timeline: watching started, client moved.
+func (f *failover) note(at time.Time, text string) { f.mark(at, text) }
+
+func (f *failover) mark(at time.Time, text string) {
+	f.marks = append(f.marks, mark{at, text})
+	if len(f.marks) > 50 {
+		f.marks = slices.Clone(f.marks[len(f.marks)-50:])
+	}
+}
+
+func since(start, at time.Time) string {
+	return fmt.Sprintf("+%.1fs", at.Sub(start).Seconds())
+}
+
+func describe(s steps.Sample) string {
+	switch {
+	case s.Err != "" && s.Status == 0:
+		return s.Err
+	case s.Region != "":
+		return fmt.Sprintf("%d from %s", s.Status, s.Region)
+	default:
+		return fmt.Sprint(s.Status)
+	}
+}
+
+// stats summarise the recent samples.
+type stats struct {
+	rate               float64 // requests per second
+	n                  int
+	a, b, other, fails int
+	p50, p95           time.Duration
+	spark              []time.Duration // mean latency per half second, oldest first
+}
+
+// recent returns the samples of the last window.
+func (f *failover) recent() []steps.Sample {
+	if len(f.samples) == 0 {
+		return nil
+	}
+	last := f.samples[len(f.samples)-1].At
+	i, _ := slices.BinarySearchFunc(f.samples, last.Add(-window), func(s steps.Sample, t time.Time) int {
+		return s.At.Compare(t)
+	})
+	return f.samples[i:]
+}
+
+func (f *failover) stats(buckets int) stats {
+	rs := f.recent()
+	var st stats
+	st.n = len(rs)
+	if st.n == 0 {
+		return st
+	}
+	if span := rs[st.n-1].At.Sub(rs[0].At); st.n > 1 && span > 0 {
+		st.rate = float64(st.n-1) / span.Seconds()
+	}
+	var lat []time.Duration
+	for _, s := range rs {
+		switch {
+		case !ok(s):
+			st.fails++
+		case s.Region == f.regionA:
+			st.a++
+		case s.Region == f.regionB:
+			st.b++
+		default:
+			st.other++
+		}
+		if ok(s) {
+			lat = append(lat, s.Latency)
+		}
+	}
+	if len(lat) > 0 {
+		slices.Sort(lat)
+		st.p50 = lat[(len(lat)-1)*50/100]
+		st.p95 = lat[(len(lat)-1)*95/100]
+	}
+	if buckets > 0 {
+		const width = 500 * time.Millisecond
+		last := rs[st.n-1].At
+		sum := make([]time.Duration, buckets)
+		cnt := make([]int, buckets)
+		for _, s := range rs {
+			i := buckets - 1 - int(last.Sub(s.At)/width)
+			if i >= 0 && ok(s) {
+				sum[i] += s.Latency
+				cnt[i]++
+			}
+		}
+		for i := range sum {
+			if cnt[i] > 0 {
+				sum[i] /= time.Duration(cnt[i])
+			}
+		}
+		st.spark = sum
+	}
+	return st
+}
+
+// panelView is what the panel needs from the model to draw.
+type panelView struct {
+	width      int
+	height     int
+	plain      bool // accessible: words, no blocks
+	letters    bool // no colour: letters instead of coloured blocks
+	watching   bool
+	canWatch   bool
+	ip, client string
+	simulated  bool
+}
+
+// view draws the panel in at most pv.height lines.
+func (f *failover) view(pv panelView, st Styles) []string {
+	w := pv.width
+	var out []string
+	state := "not watching: w starts"
+	if pv.watching {
+		state = "watching: w stops"
+	}
+	if !pv.canWatch {
+		state = "read the global IP first"
+	}
+	head := "Live: global IP"
+	if pv.ip != "" {
+		head += " " + pv.ip
+	}
+	out = append(out, fit(head+" · "+state, w))
+	s := f.stats(max(0, min(20, w-36)))
+	where := ""
+	if pv.simulated && pv.client != "" {
+		where = " · client in " + pv.client
+	}
+	out = append(out, fit(fmt.Sprintf("%.1f req/s · %d requests, %d failed%s", s.rate, f.total, f.failed, where), w))
+	if s.n == 0 {
+		out = append(out, "no requests yet")
+	} else {
+		out = append(out, "recent "+f.strip(w-7, pv, st))
+		pct := func(n int) int { return (n*100 + s.n/2) / s.n }
+		share := fmt.Sprintf("A %s %d%% · B %s %d%%", f.regionA, pct(s.a), f.regionB, pct(s.b))
+		if s.other > 0 {
+			share += fmt.Sprintf(" · other %d%%", pct(s.other))
+		}
+		share += fmt.Sprintf(" · errors %d%%", pct(s.fails))
+		out = append(out, fit(share, w))
+		lat := fmt.Sprintf("latency p50 %s · p95 %s", ms(s.p50), ms(s.p95))
+		if !pv.plain && len(s.spark) > 0 {
+			lat += "  " + sparkline(s.spark)
+		}
+		out = append(out, fit(lat, w))
+	}
+	// The timeline takes what is left, newest last.
+	room := pv.height - len(out)
+	if room <= 0 {
+		return clip(out, pv.height)
+	}
+	marks := f.marks
+	if f.phase != nil && !f.phase.restore && !f.phase.firstB.IsZero() {
+		// Say live when region A stopped being used, before settle writes it.
+		p := f.phase
+		marks = append(slices.Clone(marks), mark{p.lastBad, fmt.Sprintf("%s last request to region A so far (%d errors)", since(p.start, p.lastBad), p.errors)})
+	}
+	if len(marks) > room {
+		marks = marks[len(marks)-room:]
+	}
+	for _, m := range marks {
+		out = append(out, fit(m.at.Format("15:04:05")+" "+m.text, w))
+	}
+	return out
+}
+
+// strip draws the most recent requests, one cell each, oldest first:
+// coloured by region, or the letters A, B, o (other region) and x (failed).
+func (f *failover) strip(w int, pv panelView, st Styles) string {
+	if w <= 0 {
+		return ""
+	}
+	rs := f.samples
+	if len(rs) > w {
+		rs = rs[len(rs)-w:]
+	}
+	var b strings.Builder
+	for _, s := range rs {
+		letter, style := "o", st.RegionX
+		switch {
+		case !ok(s):
+			letter, style = "x", st.Error
+		case s.Region == f.regionA:
+			letter, style = "A", st.RegionA
+		case s.Region == f.regionB:
+			letter, style = "B", st.RegionB
+		}
+		switch {
+		case pv.plain || pv.letters:
+			b.WriteString(letter)
+		case letter == "x":
+			b.WriteString(style.Render("x"))
+		default:
+			b.WriteString(style.Render("█"))
+		}
+	}
+	return b.String()
+}
+
+func ms(d time.Duration) string {
+	return fmt.Sprintf("%d ms", d.Round(time.Millisecond).Milliseconds())
+}
+
+// sparkline draws values as block heights; empty buckets are spaces.
+func sparkline(vals []time.Duration) string {
+	const bars = "▁▂▃▄▅▆▇█"
+	lo, hi := time.Duration(-1), time.Duration(0)
+	for _, v := range vals {
+		if v == 0 {
+			continue
+		}
+		if lo < 0 || v < lo {
+			lo = v
+		}
+		hi = max(hi, v)
+	}
+	var b strings.Builder
+	r := []rune(bars)
+	for _, v := range vals {
+		switch {
+		case v == 0:
+			b.WriteByte(' ')
+		case hi == lo:
+			b.WriteRune(r[0])
+		default:
+			b.WriteRune(r[int(float64(v-lo)/float64(hi-lo)*float64(len(r)-1))])
+		}
+	}
+	return b.String()
+}
+
+func errText(err error) string {
+	if err == nil {
+		return "no error"
+	}
+	return err.Error()
+}
