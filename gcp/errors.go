@@ -183,9 +183,6 @@ func (c *Cloud) explain(err error, op, api, role string) error {
 		e.Fix = fmt.Sprintf("Run the step 'Enable the APIs', or `gcloud services enable %s --project %s`, then retry", api, c.Project)
 	case KindPermission:
 		e.Fix = fmt.Sprintf("Your account needs the role %s on project %s: `gcloud projects add-iam-policy-binding %s --member=user:YOU --role=%s`", role, c.Project, c.Project, role)
-		if c.Simulated() {
-			e.Fix = "The simulator refused the call; see the message above"
-		}
 	case KindQuota:
 		e.Fix = "A quota or rate limit was hit: wait a minute and run the step again, or see https://console.cloud.google.com/iam-admin/quotas"
 	case KindNotFound:

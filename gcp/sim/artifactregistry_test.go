@@ -135,3 +135,26 @@ func TestArtifactRegistryFault(t *testing.T) {
 		t.Fatalf("CreateRepository after the fault is spent: %v", err)
 	}
 }
+
+// A Cloud Run deploy cannot pull from a repository that does not exist,
+// whatever the registry holds.
+func TestArtifactRegistryGatesRunImages(t *testing.T) {
+	s := startSim(t, Options{})
+	enableAPIs(t, s, testProject, APIArtifactRegistry)
+	image := "us-central1-docker.pkg.dev/" + testProject + "/lab/app:v1"
+	pushed := []runImageVerdict{{image: image, found: true, digest: "sha256:abc"}}
+	gate := func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.gateVerdictsLocked(pushed)[0].found
+	}
+	if gate() {
+		t.Error("image of a missing repository passes the gate")
+	}
+	if _, err := createRepo(newARClient(t, s), testCtx(t), "us-central1", "lab"); err != nil {
+		t.Fatalf("CreateRepository: %v", err)
+	}
+	if !gate() {
+		t.Error("image of an existing repository refused by the gate")
+	}
+}

@@ -49,14 +49,21 @@ func newComputeState() *computeState {
 type computeAPI struct {
 	s      *Sim
 	routes []computeRoute
+	quit   chan struct{} // closed when the simulator closes, to end waits
 }
 
 // registerCompute serves Compute Engine v1 under /compute/v1/.
 func (s *Sim) registerCompute(mux *http.ServeMux) {
-	a := &computeAPI{s: s}
+	a := &computeAPI{s: s, quit: make(chan struct{})}
 	a.routes = a.routeTable()
+	s.onClose(computeCloser(func() error { close(a.quit); return nil }))
 	mux.Handle("/compute/", a)
 }
+
+// computeCloser makes a function an io.Closer.
+type computeCloser func() error
+
+func (f computeCloser) Close() error { return f() }
 
 // computeReq is one request, routed and checked.
 type computeReq struct {

@@ -184,6 +184,8 @@ func (a *computeAPI) waitOp(c *computeReq) {
 		case <-t.C:
 		case <-c.r.Context().Done():
 			return // the caller is gone: nobody reads an answer
+		case <-a.quit:
+			// The simulator is closing: answer as the operation stands.
 		}
 	}
 	a.s.mu.Lock()

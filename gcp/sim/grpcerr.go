@@ -140,26 +140,25 @@ func grpcInvalid(format string, args ...any) error {
 }
 
 // grpcPage returns one page of items for a List call: size is the page size
-// asked for (0 means def; more than max is cut to max), token the opaque
+// asked for (0 means def; more than limit is cut to limit), token the opaque
 // token from the previous page. Tokens are offsets, encoded so that clients
 // treat them as opaque.
-func grpcPage[T any](items []T, size int32, token string, def, max int) (page []T, next string, err error) {
+func grpcPage[T any](items []T, size int32, token string, def, limit int) (page []T, next string, err error) {
 	n := int(size)
 	switch {
 	case n < 0:
 		return nil, "", grpcInvalid("page_size must not be negative, got %d", size)
 	case n == 0:
 		n = def
-	case n > max:
-		n = max
+	case n > limit:
+		n = limit
 	}
 	start := 0
 	if token != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(token)
-		if err == nil {
-			start, err = strconv.Atoi(strings.TrimPrefix(string(raw), "o:"))
-		}
-		if err != nil || start < 0 || start > len(items) || !strings.HasPrefix(string(raw), "o:") {
+		raw, derr := base64.RawURLEncoding.DecodeString(token)
+		off, ok := strings.CutPrefix(string(raw), "o:")
+		start, err = strconv.Atoi(off)
+		if derr != nil || !ok || err != nil || start < 0 || start > len(items) {
 			return nil, "", grpcInvalid("invalid page_token %q: pass the next_page_token of the previous page unchanged", token)
 		}
 	}

@@ -44,8 +44,8 @@ func (s *Sim) metadataHost(project, region string) (string, error) {
 	}
 	x := s.extrasOf()
 	key := project + "/" + region
-	x.mu.Lock()
-	defer x.mu.Unlock()
+	x.mdMu.Lock()
+	defer x.mdMu.Unlock()
 	if host, ok := x.mdServers[key]; ok {
 		return host, nil
 	}
@@ -128,7 +128,7 @@ func (s *Sim) metadataHandler(project, region string) http.Handler {
 		if !ok || key == r.URL.Path {
 			w.Header().Set("Content-Type", "text/html; charset=UTF-8")
 			w.WriteHeader(http.StatusNotFound)
-			fmt.Fprintf(w, "<!DOCTYPE html>\n<title>Error 404 (Not Found)</title>\n<p><b>404.</b> The requested URL <code>%s</code> was not found on this server.\n", htmlEscape(r.URL.Path))
+			fmt.Fprintf(w, "<!DOCTYPE html>\n<title>Error 404 (Not Found)</title>\n<p><b>404.</b> The requested URL <code>%s</code> was not found on this server.\n", mdHTMLEscape(r.URL.Path))
 			return
 		}
 		w.Header().Set("Content-Type", "application/text")
@@ -136,6 +136,6 @@ func (s *Sim) metadataHandler(project, region string) http.Handler {
 	})
 }
 
-var htmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&#34;")
+var mdHTMLEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&#34;")
 
-func htmlEscape(s string) string { return htmlEscaper.Replace(s) }
+func mdHTMLEscape(s string) string { return mdHTMLEscaper.Replace(s) }

@@ -32,11 +32,16 @@ import (
 // extrasState is what the registry, the metadata servers and the fake
 // Gemini endpoint keep between calls. It lives beside Sim rather than in it
 // because Sim's fields belong to sim.go; extrasOf finds it.
+//
+// Lock order: s.mu may be held when regMu is taken (registryImage), and
+// mdMu may be held when s.mu is taken (metadataHost); never the reverse.
 type extrasState struct {
-	mu           sync.Mutex
+	regMu        sync.Mutex
 	registry     http.Handler // the registry itself, without the repository gate
 	registryHost string
-	mdServers    map[string]string // metadata servers: "PROJECT/REGION" → host:port
+
+	mdMu      sync.Mutex
+	mdServers map[string]string // metadata servers: "PROJECT/REGION" → host:port
 }
 
 var extrasBySim sync.Map // *Sim → *extrasState
@@ -58,8 +63,8 @@ func (s *Sim) registryOf() (http.Handler, string) {
 		return nil, ""
 	}
 	x := v.(*extrasState)
-	x.mu.Lock()
-	defer x.mu.Unlock()
+	x.regMu.Lock()
+	defer x.regMu.Unlock()
 	return x.registry, x.registryHost
 }
 
@@ -76,10 +81,10 @@ func (s *Sim) startRegistry() error {
 		return fmt.Errorf("simulator: listen for the OCI registry on %s: %w", s.opts.Host, err)
 	}
 	x := s.extrasOf()
-	x.mu.Lock()
+	x.regMu.Lock()
 	x.registry = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
 	x.registryHost = lis.Addr().String()
-	x.mu.Unlock()
+	x.regMu.Unlock()
 	srv := &http.Server{Handler: http.HandlerFunc(s.serveRegistry), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(lis)
 	s.onClose(srv)

@@ -63,6 +63,8 @@ func TestServiceUsageListAndGet(t *testing.T) {
 	wantCode(t, err, codes.PermissionDenied, "Not found or permission denied for service(s): nosuch.googleapis.com.")
 	_, err = su.ListServices(ctx, &serviceusagepb.ListServicesRequest{Parent: "projects/" + testProject, Filter: "name:run"}).Next()
 	wantCode(t, err, codes.InvalidArgument, "state:ENABLED")
+	_, err = su.ListServices(ctx, &serviceusagepb.ListServicesRequest{Parent: "projects/" + testProject, PageToken: "garbage"}).Next()
+	wantCode(t, err, codes.InvalidArgument, "page_token")
 	_, err = su.GetService(ctx, &serviceusagepb.GetServiceRequest{Name: "projects/Bad_Project/services/" + APIRun})
 	wantCode(t, err, codes.PermissionDenied, "Permission denied on resource project Bad_Project.")
 }

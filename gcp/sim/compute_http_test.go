@@ -1,0 +1,95 @@
+package sim
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestComputeHTTPEdges checks what the official clients never send: unknown
+// paths and methods, oversized and malformed bodies, and the unknown or
+// empty fields other clients (Node.js, gcloud) do send. Plain HTTP here.
+func TestComputeHTTPEdges(t *testing.T) {
+	s, _ := startCompute(t, Options{})
+	base := s.Endpoints().Compute + "/compute/v1/projects/" + testProject
+
+	do := func(method, path, body string) (int, map[string]any) {
+		t.Helper()
+		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out map[string]any
+		if err := json.Unmarshal(b, &out); err != nil {
+			t.Fatalf("%s %s: answer is not JSON: %q", method, path, b)
+		}
+		return resp.StatusCode, out
+	}
+	reason := func(out map[string]any) string {
+		e, _ := out["error"].(map[string]any)
+		errs, _ := e["errors"].([]any)
+		if len(errs) == 0 {
+			return ""
+		}
+		first, _ := errs[0].(map[string]any)
+		r, _ := first["reason"].(string)
+		return r
+	}
+
+	for _, tc := range []struct {
+		method, path, body string
+		code               int
+		reason             string
+	}{
+		{"GET", "/global/instances", "", 404, "notFound"},
+		{"GET", "/global/backendServices/a/b/c", "", 404, "notFound"},
+		{"PUT", "/global/targetHttpProxies/web-proxy", "{}", 405, "httpMethodNotAllowed"},
+		{"POST", "/global/backendServices", `{"name":`, 400, "parseError"},
+		{"POST", "/global/backendServices", `{"name":"big","description":"` + strings.Repeat("x", computeMaxBody) + `"}`, 413, "requestTooLarge"},
+		{"POST", "/global/backendServices", "", 400, "required"},
+		{"GET", "/global/backendServices?maxResults=-1", "", 400, "invalid"},
+		{"GET", "/global/backendServices?pageToken=garbage", "", 400, "invalid"},
+		{"GET", "/global/backendServices?filter=" + "name%20~%20x", "", 400, "invalid"},
+	} {
+		code, out := do(tc.method, tc.path, tc.body)
+		if code != tc.code || reason(out) != tc.reason {
+			t.Errorf("%s %s: got %d %s (%v), want %d %s", tc.method, tc.path, code, reason(out), out["error"], tc.code, tc.reason)
+		}
+	}
+
+	// Unknown and empty fields are tolerated, as Google tolerates them.
+	code, out := do("POST", "/regions/us-central1/networkEndpointGroups",
+		`{"name":"neg-a","networkEndpointType":"SERVERLESS","cloudRun":{"service":"gemini-service"},"annotations":{},"futureField":{"x":1}}`)
+	if code != 200 || out["kind"] != "compute#operation" || out["status"] != "DONE" {
+		t.Errorf("insert with unknown fields: %d %v", code, out)
+	}
+	// An update keeps what Google sets: ID, creation time, selfLink.
+	_, before := do("GET", "/regions/us-central1/networkEndpointGroups/neg-a", "")
+	code, _ = do("POST", "/global/backendServices", `{"name":"web","loadBalancingScheme":"EXTERNAL_MANAGED"}`)
+	if code != 200 {
+		t.Fatalf("insert backend service: %d", code)
+	}
+	_, bs := do("GET", "/global/backendServices/web", "")
+	code, _ = do("PUT", "/global/backendServices/web", `{"name":"web","loadBalancingScheme":"EXTERNAL_MANAGED","description":"d","id":"1"}`)
+	_, after := do("GET", "/global/backendServices/web", "")
+	if code != 200 || after["id"] != bs["id"] || after["creationTimestamp"] != bs["creationTimestamp"] || after["description"] != "d" || after["fingerprint"] == bs["fingerprint"] {
+		t.Errorf("update: %d, before %v, after %v", code, bs, after)
+	}
+	// Get by numeric ID, as Google allows.
+	code, byID := do("GET", "/regions/us-central1/networkEndpointGroups/"+before["id"].(string), "")
+	if code != 200 || byID["name"] != "neg-a" {
+		t.Errorf("get by ID: %d %v", code, byID)
+	}
+}

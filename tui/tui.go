@@ -1,0 +1,179 @@
+// Package tui is the lab's terminal front end, a Bubble Tea program. It draws
+// the runner's events and sends the runner commands; it never talks to Google
+// Cloud itself, so what it shows is what a non-interactive replay reports.
+//
+// One model (Model) owns the screen. Its parts are plain methods: the step
+// list, the prose, the command box, the run panel with the check's verdict,
+// the live failover panel, the help bar and the questions it asks. Runner
+// calls happen in commands, never in Update.
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync/atomic"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/beyond-lab/beyond/steps"
+	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/term"
+)
+
+// Lab is what the TUI drives: the lab's runner. *steps.Runner satisfies it.
+//
+// Calls that wait (RunStep, CheckStep, Run, Watch) run in their own
+// goroutine; the runner reports what happens through the emit function given
+// to start, as steps.Events.
+type Lab interface {
+	Steps() []*steps.Step
+	// Command renders a step's gcloud command.
+	Command(id string) string
+	RunStep(ctx context.Context, id string) (steps.Status, error)
+	CheckStep(ctx context.Context, id string) (steps.Status, error)
+	Run(ctx context.Context, rg steps.Range) (steps.Summary, error)
+	Saved() steps.Saved
+	Simulated() bool
+	Vars() steps.Vars
+	// Output returns a fact an earlier step learned, such as "global_ip".
+	Output(key string) string
+	// Watch probes the global IP, emitting EventSample, until ctx ends.
+	Watch(ctx context.Context) error
+	// SetClientLocation moves the simulated client (simulator only).
+	SetClientLocation(region string)
+}
+
+// Options configure the TUI.
+type Options struct {
+	// Accessible draws for screen readers: one column, words beside
+	// glyphs, no frames, no animation.
+	Accessible bool
+	// NoColor draws without colour; the NO_COLOR environment variable sets
+	// it too.
+	NoColor bool
+	// Input and Output replace the terminal (tests). When both are nil the
+	// TUI needs a terminal on stdin and stdout.
+	Input  io.Reader
+	Output io.Writer
+	// Target names where the lab runs, for the banner: "SIMULATOR" or
+	// "Google Cloud project P". Empty means derived from the lab.
+	Target string
+	// Width and Height set the screen size when Output is not a terminal.
+	Width, Height int
+}
+
+// ErrNotTerminal is returned by Run when stdin or stdout is not a terminal.
+var ErrNotTerminal = errors.New("not a terminal: use --non-interactive")
+
+// IsTerminal reports whether in and out are both terminals, as the TUI
+// needs.
+func IsTerminal(in io.Reader, out io.Writer) bool {
+	fi, ok := in.(interface{ Fd() uintptr })
+	fo, ok2 := out.(interface{ Fd() uintptr })
+	return ok && ok2 && term.IsTerminal(fi.Fd()) && term.IsTerminal(fo.Fd())
+}
+
+// Run shows the lab until the learner quits. start builds the runner with
+// the emit function the runner must report its events to.
+//
+// When the lab ran on Google, Run prints, after the screen is gone, what is
+// still billable and how to delete it.
+func Run(ctx context.Context, start func(emit func(steps.Event)) (Lab, error), opts Options) error {
+	if opts.Input == nil && opts.Output == nil && !IsTerminal(os.Stdin, os.Stdout) {
+		return ErrNotTerminal
+	}
+	if os.Getenv("NO_COLOR") != "" {
+		opts.NoColor = true
+	}
+	if opts.Output == nil {
+		opts.Output = os.Stdout
+	}
+
+	// Events reach the program through Send, which blocks until Update has
+	// taken them: so they arrive in order, and before the message saying
+	// the call that emitted them returned. No event comes before the program
+	// exists: the runner emits only while a step runs, and steps run only
+	// when the program asks.
+	var prog atomic.Pointer[tea.Program]
+	emit := func(e steps.Event) {
+		if p := prog.Load(); p != nil {
+			p.Send(eventMsg{e})
+		}
+	}
+	lab, err := start(emit)
+	if err != nil {
+		return err
+	}
+
+	m := New(ctx, lab, opts)
+	defer m.Close()
+	popts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithOutput(opts.Output)}
+	if opts.Input != nil {
+		popts = append(popts, tea.WithInput(opts.Input))
+	}
+	if opts.NoColor {
+		popts = append(popts, tea.WithColorProfile(colorprofile.Ascii))
+	}
+	if opts.Width > 0 && opts.Height > 0 {
+		popts = append(popts, tea.WithWindowSize(opts.Width, opts.Height))
+	}
+	p := tea.NewProgram(m, popts...)
+	prog.Store(p)
+	final, err := p.Run()
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("terminal user interface: %w", err)
+	}
+	if fm, ok := final.(*Model); ok {
+		if bye := fm.Farewell(); bye != "" {
+			fmt.Fprint(opts.Output, bye)
+		}
+	}
+	return nil
+}
+
+// billable are the steps that leave something Google charges for, in the
+// order they are worth mentioning.
+var billable = []struct{ step, what string }{
+	{"forwarding-rule", "the global forwarding rule %[1]s (charged by the hour)"},
+	{"deploy-a", "the Cloud Run service %[2]s in %[3]s (charged while it serves)"},
+	{"deploy-b", "the Cloud Run service %[2]s in %[4]s (charged while it serves)"},
+	{"build-image", "the image in Artifact Registry repository %[5]s (charged for storage)"},
+	{"repository", "the Artifact Registry repository %[5]s in %[3]s (charged for storage)"},
+}
+
+// Farewell is what to print after the screen is gone: on Google, what is
+// still billable and the command that deletes it.
+func (m *Model) Farewell() string {
+	if m.simulated {
+		return ""
+	}
+	v := m.vars
+	cleaned := m.runs["cleanup"]
+	var left []string
+	for _, b := range billable {
+		r := m.runs[b.step]
+		if r == nil || r.status != steps.StatusPassed {
+			continue
+		}
+		if cleaned != nil && cleaned.status == steps.StatusPassed && !cleaned.at.Before(r.at) {
+			continue
+		}
+		left = append(left, fmt.Sprintf(b.what, v.Rule, v.Service, v.RegionA, v.RegionB, v.Repository))
+	}
+	var b strings.Builder
+	if len(left) > 0 {
+		fmt.Fprintf(&b, "Still in Google Cloud project %s, and billable until you delete them:\n", v.Project)
+		for _, l := range left {
+			fmt.Fprintf(&b, "  - %s\n", l)
+		}
+		fmt.Fprintf(&b, "Delete everything the lab created with:\n  beyond cleanup --project %s\n", v.Project)
+	}
+	fmt.Fprintf(&b, "Progress is saved: run beyond --project %s to carry on.\n", v.Project)
+	return b.String()
+}
