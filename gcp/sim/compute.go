@@ -180,6 +180,7 @@ func (a *computeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &computeReq{w: w, r: r, method: rt.method, vars: vars}
 	a.s.log.Debug("compute", "method", rt.method, "path", r.URL.Path)
 	if err := a.admit(c); err != nil {
+		// A disabled API gets Google's fuller body, with the ErrorInfo.
 		if err.code == http.StatusForbidden && err.reason == "accessNotConfigured" {
 			computeWriteDisabled(w, c.p)
 			return
