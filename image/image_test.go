@@ -205,9 +205,9 @@ func TestBuildOutsideTheModule(t *testing.T) {
 func TestSimRef(t *testing.T) {
 	const host = "127.0.0.1:5000"
 	for in, want := range map[string]string{
-		"us-central1-docker.pkg.dev/p/r/i:v1":                host + "/us-central1-docker.pkg.dev/p/r/i:v1",
+		"us-central1-docker.pkg.dev/p/r/i:v1":               host + "/us-central1-docker.pkg.dev/p/r/i:v1",
 		"europe-west1-docker.pkg.dev/p/r/i@sha256:" + hex64: host + "/europe-west1-docker.pkg.dev/p/r/i@sha256:" + hex64,
-		host + "/us-central1-docker.pkg.dev/p/r/i:v1":        host + "/us-central1-docker.pkg.dev/p/r/i:v1",
+		host + "/us-central1-docker.pkg.dev/p/r/i:v1":       host + "/us-central1-docker.pkg.dev/p/r/i:v1",
 	} {
 		got := SimRef(in, host)
 		if got != want {
@@ -224,8 +224,8 @@ const hex64 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 func TestModulePath(t *testing.T) {
 	for in, want := range map[string]string{
 		"module github.com/beyond-lab/beyond\n\ngo 1.26\n": Module,
-		"// c\nmodule \"example.com/x\"\n":                   "example.com/x",
-		"modulex foo\n":                                      "",
+		"// c\nmodule \"example.com/x\"\n":                 "example.com/x",
+		"modulex foo\n":                                    "",
 	} {
 		if got := modulePath([]byte(in)); got != want {
 			t.Errorf("modulePath(%q) = %q, want %q", in, got, want)

@@ -1,6 +1,10 @@
 package tui
 
-import "charm.land/bubbles/v2/key"
+import (
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+)
 
 // KeyMap is every key the TUI answers, in one place, so the help bar and
 // Update cannot disagree.
@@ -18,20 +22,20 @@ type KeyMap struct {
 // DefaultKeyMap returns the keys described in the README.
 func DefaultKeyMap() KeyMap {
 	return KeyMap{
-		Next:     key.NewBinding(key.WithKeys("j", "down", "n"), key.WithHelp("j/n/↓", "next step")),
-		Prev:     key.NewBinding(key.WithKeys("k", "up", "p"), key.WithHelp("k/p/↑", "previous step")),
-		Run:      key.NewBinding(key.WithKeys("enter", "r"), key.WithHelp("enter/r", "run step")),
-		Check:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "re-check")),
-		Copy:     key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy command")),
+		Next:     key.NewBinding(key.WithKeys("j", "down", "n"), key.WithHelp("n/j/↓", "next")),
+		Prev:     key.NewBinding(key.WithKeys("k", "up", "p"), key.WithHelp("p/k/↑", "prev")),
+		Run:      key.NewBinding(key.WithKeys("enter", "r"), key.WithHelp("enter", "run")),
+		Check:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "check")),
+		Copy:     key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy")),
 		PageUp:   key.NewBinding(key.WithKeys("pgup", "ctrl+u"), key.WithHelp("pgup", "scroll up")),
-		PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+d", "space"), key.WithHelp("pgdn", "scroll down")),
-		List:     key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "step list")),
-		Failover: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "failover panel")),
-		Watch:    key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "start/stop watching")),
-		Break:    key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "break region A")),
-		Restore:  key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "restore region A")),
+		PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+d", "space"), key.WithHelp("pgdn", "scroll")),
+		List:     key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "list")),
+		Failover: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "live panel")),
+		Watch:    key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "watch")),
+		Break:    key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "break A")),
+		Restore:  key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "restore A")),
 		Move:     key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "move client")),
-		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "all keys")),
+		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "keys")),
 		Quit:     key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 		Yes:      key.NewBinding(key.WithKeys("y", "Y"), key.WithHelp("y", "yes")),
 		No:       key.NewBinding(key.WithKeys("n", "N", "esc"), key.WithHelp("n", "no")),
@@ -40,11 +44,42 @@ func DefaultKeyMap() KeyMap {
 	}
 }
 
-// FullHelp groups every key by what it acts on, for the ? screen.
-func (k KeyMap) FullHelp() [][]key.Binding {
-	return [][]key.Binding{
-		{k.Next, k.Prev, k.PageDown, k.PageUp, k.List},
-		{k.Run, k.Check, k.Copy, k.Help, k.Quit},
-		{k.Failover, k.Watch, k.Break, k.Restore, k.Move},
+// keyHelp is one line of the ? page.
+type keyHelp struct {
+	b    key.Binding
+	desc string
+}
+
+// FullHelp lists every key with what it does, for the ? page.
+func (k KeyMap) FullHelp() []keyHelp {
+	return []keyHelp{
+		{k.Next, "next step"},
+		{k.Prev, "previous step"},
+		{k.Run, "run the step: perform it, then check it"},
+		{k.Check, "check the step again, without performing it"},
+		{k.Copy, "copy the step's gcloud command (OSC 52 clipboard)"},
+		{k.PageDown, "scroll the text down"},
+		{k.PageUp, "scroll the text up"},
+		{k.List, "show or hide the list of steps"},
+		{k.Failover, "show or hide the live failover panel"},
+		{k.Watch, "start or stop probing the global IP"},
+		{k.Break, "break region A (runs the break-region step)"},
+		{k.Restore, "restore region A (runs the restore step)"},
+		{k.Move, "move the simulated client to another region"},
+		{k.Help, "show or hide this page"},
+		{k.Quit, "quit; progress is saved (asks first if a step is running)"},
 	}
+}
+
+// keyNames writes a binding's keys the way a keyboard labels them.
+func keyNames(b key.Binding) string {
+	names := map[string]string{"down": "↓", "up": "↑", "pgdown": "pgdn", "space": "space"}
+	var out []string
+	for _, k := range b.Keys() {
+		if n, ok := names[k]; ok {
+			k = n
+		}
+		out = append(out, k)
+	}
+	return strings.Join(out, " ")
 }

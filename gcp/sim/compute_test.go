@@ -644,26 +644,58 @@ func TestComputeOperationTiming(t *testing.T) {
 		t.Error("operation was done before the first poll")
 	}
 
-	// A wait the caller gives up on returns with the caller's error.
+	// The client's own Wait, as the lab calls it.
 	op, err = insertURLMap(ctx, c, "web-map", bsURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	short, cancelShort := context.WithTimeout(ctx, time.Millisecond)
-	defer cancelShort()
-	got, err = c.gops.Wait(short, &computepb.WaitGlobalOperationRequest{Project: testProject, Operation: op.Name()})
-	if err == nil && got.GetStatus() != computepb.Operation_DONE {
-		t.Errorf("wait with an expired context answered %v", got)
-	}
-	got, err = c.gops.Wait(ctx, &computepb.WaitGlobalOperationRequest{Project: testProject, Operation: op.Name()})
-	if err != nil || got.GetStatus() != computepb.Operation_DONE {
-		t.Errorf("wait = %v, %v", got, err)
-	}
+	wait(t, op, err)
 	if _, err := c.gops.Delete(ctx, &computepb.DeleteGlobalOperationRequest{Project: testProject, Operation: op.Name()}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = c.gops.Get(ctx, &computepb.GetGlobalOperationRequest{Project: testProject, Operation: op.Name()})
 	wantErr(t, err, 404, "notFound")
+}
+
+// TestComputeOperationWaitEnds checks that the wait method ends when the
+// caller gives up, and when the simulator closes.
+func TestComputeOperationWaitEnds(t *testing.T) {
+	s, c := startCompute(t, Options{Profile: Profile{ComputeOp: time.Hour}})
+	ctx := context.Background()
+	op, err := insertNEG(ctx, c, "us-central1", "neg-a", "gemini-service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	_, err = c.rops.Wait(short, &computepb.WaitRegionOperationRequest{Project: testProject, Region: "us-central1", Operation: op.Name()})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("wait past the caller's deadline: %v, want context.DeadlineExceeded", err)
+	}
+
+	type result struct {
+		op  *computepb.Operation
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		got, err := c.rops.Wait(ctx, &computepb.WaitRegionOperationRequest{Project: testProject, Region: "us-central1", Operation: op.Name()})
+		done <- result{got, err}
+	}()
+	// Closing the simulator must end the wait, an hour early, whether the
+	// request is already blocked on the server or still on its way.
+	got, err := c.rops.Get(ctx, &computepb.GetRegionOperationRequest{Project: testProject, Region: "us-central1", Operation: op.Name()})
+	if err != nil || got.GetStatus() != computepb.Operation_RUNNING {
+		t.Fatalf("operation = %v, %v; want RUNNING", got, err)
+	}
+	s.Close()
+	select {
+	case r := <-done:
+		// Either the answer as it stood (RUNNING) or a connection error if
+		// the close won the race with the request: never a hang.
+		if r.err == nil && r.op.GetStatus() != computepb.Operation_RUNNING {
+			t.Errorf("wait ended by close = %v", r.op)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("wait did not end when the simulator closed")
+	}
 }
 
 // TestComputeListPaging checks pages and filters of lists.

@@ -42,6 +42,12 @@ func (s *Sim) metadataHost(project, region string) (string, error) {
 	if !mdRegionPattern.MatchString(region) {
 		return "", fmt.Errorf("metadata server: invalid region %q: want a region such as us-central1", region)
 	}
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return "", errors.New("metadata server: the simulator is closed")
+	}
 	x := s.extrasOf()
 	key := project + "/" + region
 	x.mdMu.Lock()
@@ -57,7 +63,7 @@ func (s *Sim) metadataHost(project, region string) (string, error) {
 	go srv.Serve(lis)
 	s.onClose(srv)
 	s.mu.Lock()
-	closed := s.closed
+	closed = s.closed
 	s.mu.Unlock()
 	if closed { // Close ran before onClose could register srv
 		srv.Close()
@@ -115,9 +121,9 @@ func (s *Sim) metadataHandler(project, region string) http.Handler {
 			return
 		}
 		values := map[string]string{
-			"instance/region":                          "projects/" + number + "/regions/" + region,
-			"instance/zone":                            "projects/" + number + "/zones/" + region + "-1",
-			"instance/id":                              instanceID,
+			"instance/region": "projects/" + number + "/regions/" + region,
+			"instance/zone":   "projects/" + number + "/zones/" + region + "-1",
+			"instance/id":     instanceID,
 			"instance/service-accounts/default/email":  number + "-compute@developer.gserviceaccount.com",
 			"instance/service-accounts/default/scopes": "https://www.googleapis.com/auth/cloud-platform",
 			"project/project-id":                       project,

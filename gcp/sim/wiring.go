@@ -21,5 +21,14 @@ func (s *Sim) registerHTTP(mux *http.ServeMux) {
 // startExtras starts the listeners that are not APIs: the OCI registry, the
 // metadata server, the fake Gemini endpoint, the data plane.
 func (s *Sim) startExtras() error {
+	for _, start := range []func() error{
+		s.startRegistry, // oci.go
+		s.startMetadata, // metadata.go
+		s.startGemini,   // gemini.go
+	} {
+		if err := start(); err != nil {
+			return err
+		}
+	}
 	return nil
 }

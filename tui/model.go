@@ -1,0 +1,656 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/spinner"
+	"charm.land/bubbles/v2/viewport"
+	tea "charm.land/bubbletea/v2"
+	"github.com/beyond-lab/beyond/content"
+	"github.com/beyond-lab/beyond/steps"
+)
+
+// Messages.
+type (
+	// eventMsg carries one runner event.
+	eventMsg struct{ steps.Event }
+	// opDoneMsg says a runner call returned.
+	opDoneMsg struct {
+		id     int
+		status steps.Status
+		sum    steps.Summary
+		err    error
+	}
+	// watchDoneMsg says Watch returned.
+	watchDoneMsg struct {
+		id  int
+		err error
+	}
+	// refreshMsg carries the commands and facts as they stand after a step.
+	refreshMsg struct {
+		commands map[string]string
+		ip       string
+	}
+	// movedMsg says the simulated client moved.
+	movedMsg struct{ region string }
+)
+
+// clientLocations are where m moves the simulated client, in turn.
+var clientLocations = []string{"us-central1", "europe-west1", "asia-east1"}
+
+// item is one entry of the step list: a step, or a page of prose with
+// nothing to run (the introduction, the closing words).
+type item struct {
+	id, part, title string
+	reading         bool
+}
+
+// stepRun is what the screen knows of a step: its saved state, then what
+// the events of its last run said.
+type stepRun struct {
+	status   steps.Status
+	at       time.Time // when status was last set
+	running  bool
+	started  time.Time
+	elapsed  time.Duration
+	progress []string
+	did      string
+	didErr   error
+	verdict  string // what the check verified, or why it failed
+	err      error
+	fix      string
+	skipped  string
+	fresh    bool // set by an event in this session, not only loaded
+}
+
+// op is a runner call in flight: a step, a check, or a resumed run.
+type op struct {
+	id     int
+	kind   string // "run", "check", "resume"
+	step   string
+	cancel context.CancelFunc
+}
+
+type screen int
+
+const (
+	screenStart screen = iota // the banner, and the offer to resume
+	screenLab
+)
+
+// Model is the TUI's one model.
+type Model struct {
+	lab       Lab
+	opts      Options
+	ctx       context.Context
+	cancel    context.CancelFunc
+	keys      KeyMap
+	st        Styles
+	help      help.Model
+	spin      spinner.Model
+	prose     viewport.Model
+	vars      steps.Vars
+	simulated bool
+	target    string
+
+	width, height int
+	screen        screen
+	items         []item
+	cursor        int
+	runs          map[string]*stepRun
+	commands      map[string]string
+	markdown      map[string]string
+	ip            string
+	resumeTo      string // the last step saved as passed, if any
+	resumePassed  int
+
+	op       *op
+	watch    *op
+	seq      int
+	summary  *steps.Summary
+	spinning bool
+	now      time.Time
+
+	confirmQuit  bool
+	quitting     bool
+	flipList     bool // l pressed: the list hidden beside, or shown instead of the text
+	showHelp     bool
+	showFailover bool
+	fo           *failover
+	client       int
+	note         string
+	copied       string
+	proseKey     string // which step and width the prose viewport holds
+}
+
+// New returns the model for lab. It reads the lab's steps, saved progress
+// and commands now, before any step runs: from Update on, runner calls go
+// through commands only (the runner holds its lock while it emits events).
+func New(ctx context.Context, lab Lab, opts Options) *Model {
+	ctx, cancel := context.WithCancel(ctx)
+	m := &Model{
+		lab:       lab,
+		opts:      opts,
+		ctx:       ctx,
+		cancel:    cancel,
+		keys:      DefaultKeyMap(),
+		st:        NewStyles(opts.NoColor),
+		help:      help.New(),
+		prose:     viewport.New(),
+		vars:      lab.Vars(),
+		simulated: lab.Simulated(),
+		target:    opts.Target,
+		width:     80,
+		height:    24,
+		runs:      map[string]*stepRun{},
+		commands:  map[string]string{},
+		markdown:  map[string]string{},
+		now:       time.Now(),
+	}
+	if opts.Width > 0 && opts.Height > 0 {
+		m.width, m.height = opts.Width, opts.Height
+	}
+	m.help.Styles = m.st.Help
+	if opts.Accessible {
+		m.help.ShortSeparator = " | "
+		m.help.Ellipsis = "..."
+	}
+	m.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(m.st.Running))
+	m.fo = newFailover(m.vars)
+	if m.target == "" {
+		m.target = "SIMULATOR"
+		if !m.simulated {
+			m.target = "Google Cloud project " + m.vars.Project
+		}
+	}
+
+	ids := map[string]bool{}
+	for _, s := range lab.Steps() {
+		ids[s.ID] = true
+	}
+	add := func(id, part, title string, reading bool) {
+		if title == "" {
+			title = content.Title(id)
+		}
+		if title == "" {
+			title = id
+		}
+		m.items = append(m.items, item{id: id, part: part, title: title, reading: reading})
+		if md, err := content.Step(id); err == nil {
+			m.markdown[id] = expand(md, m.vars)
+		}
+	}
+	if !ids["intro"] && content.Title("intro") != "" {
+		add("intro", "", "", true)
+	}
+	for _, s := range lab.Steps() {
+		add(s.ID, s.Part, s.Title, false)
+		m.commands[s.ID] = lab.Command(s.ID)
+	}
+	if !ids["next"] && content.Title("next") != "" {
+		add("next", "", "", true)
+	}
+	m.ip = lab.Output("global_ip")
+
+	saved := lab.Saved()
+	for _, it := range m.items {
+		if s, ok := saved.Steps[it.id]; ok && !it.reading {
+			m.runs[it.id] = &stepRun{status: s.Status, at: s.At}
+		}
+	}
+	for _, it := range m.items {
+		if it.reading || it.id == "cleanup" || m.status(it.id) != steps.StatusPassed {
+			continue
+		}
+		m.resumeTo = it.id
+		m.resumePassed++
+	}
+	m.sync()
+	return m
+}
+
+// Close cancels every runner call the model started.
+func (m *Model) Close() { m.cancel() }
+
+// Init starts nothing: the banner waits for a key.
+func (m *Model) Init() tea.Cmd { return nil }
+
+// Update handles one message.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	cmd := m.update(msg)
+	m.sync()
+	return m, cmd
+}
+
+func (m *Model) update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+	case tea.KeyPressMsg:
+		return m.key(msg)
+	case tea.InterruptMsg:
+		return m.askQuit()
+	case spinner.TickMsg:
+		m.now = msg.Time
+		if m.op == nil || m.opts.Accessible {
+			m.spinning = false
+			return nil
+		}
+		var cmd tea.Cmd
+		m.spin, cmd = m.spin.Update(msg)
+		return cmd
+	case eventMsg:
+		return m.event(msg.Event)
+	case opDoneMsg:
+		return m.opDone(msg)
+	case watchDoneMsg:
+		if m.watch == nil || m.watch.id != msg.id {
+			return nil
+		}
+		m.watch = nil
+		m.fo.note(m.now, "stopped watching")
+		if msg.err != nil && !errors.Is(msg.err, context.Canceled) {
+			m.note = "Watching stopped: " + msg.err.Error()
+		}
+		if m.quitting && m.op == nil {
+			return tea.Quit
+		}
+	case refreshMsg:
+		for id, c := range msg.commands {
+			m.commands[id] = c
+		}
+		m.ip = msg.ip
+	case movedMsg:
+		m.fo.note(m.now, "client moved to "+msg.region)
+		m.note = "The simulated client now stands in " + msg.region + "."
+	}
+	return nil
+}
+
+func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
+	if m.quitting {
+		if k.String() == "ctrl+c" {
+			return tea.Quit
+		}
+		m.note = "Waiting for the step to stop; ctrl+c quits at once."
+		return nil
+	}
+	if m.confirmQuit {
+		switch {
+		case key.Matches(k, m.keys.Yes) || k.String() == "ctrl+c":
+			m.confirmQuit = false
+			return m.quit()
+		case key.Matches(k, m.keys.No) || key.Matches(k, m.keys.Quit):
+			m.confirmQuit = false
+		}
+		return nil
+	}
+	if m.screen == screenStart {
+		return m.startKey(k)
+	}
+	m.note = ""
+	if m.showHelp && (key.Matches(k, m.keys.Help) || key.Matches(k, m.keys.Back)) {
+		m.showHelp = false
+		return nil
+	}
+	switch {
+	case key.Matches(k, m.keys.Quit):
+		return m.askQuit()
+	case key.Matches(k, m.keys.Help):
+		m.showHelp = true
+	case key.Matches(k, m.keys.Back):
+		m.showHelp = false
+	case key.Matches(k, m.keys.Next):
+		m.move(1)
+	case key.Matches(k, m.keys.Prev):
+		m.move(-1)
+	case key.Matches(k, m.keys.PageDown):
+		m.prose.PageDown()
+	case key.Matches(k, m.keys.PageUp):
+		m.prose.PageUp()
+	case key.Matches(k, m.keys.List):
+		m.flipList = !m.flipList
+	case key.Matches(k, m.keys.Run):
+		return m.runCurrent("run")
+	case key.Matches(k, m.keys.Check):
+		return m.runCurrent("check")
+	case key.Matches(k, m.keys.Copy):
+		return m.copy()
+	case key.Matches(k, m.keys.Failover):
+		m.showFailover = !m.showFailover
+	case key.Matches(k, m.keys.Watch):
+		return m.toggleWatch()
+	case key.Matches(k, m.keys.Break):
+		m.showFailover = true
+		return m.start("run", "break-region")
+	case key.Matches(k, m.keys.Restore):
+		m.showFailover = true
+		return m.start("run", "restore")
+	case key.Matches(k, m.keys.Move):
+		return m.moveClient()
+	}
+	return nil
+}
+
+func (m *Model) startKey(k tea.KeyPressMsg) tea.Cmd {
+	switch {
+	case key.Matches(k, m.keys.Quit):
+		return m.quit()
+	case m.resumeTo != "" && key.Matches(k, m.keys.Yes):
+		m.screen = screenLab
+		return m.resume()
+	case m.resumeTo != "" && key.Matches(k, m.keys.No):
+		m.screen = screenLab
+		m.select_(0)
+	case m.resumeTo == "" && key.Matches(k, m.keys.Begin):
+		m.screen = screenLab
+		m.select_(0)
+	}
+	return nil
+}
+
+// askQuit quits at once when nothing is in flight, and asks first when a
+// step is running: quitting cancels it.
+func (m *Model) askQuit() tea.Cmd {
+	if m.op != nil {
+		m.confirmQuit = true
+		return nil
+	}
+	return m.quit()
+}
+
+// quit cancels what is in flight and quits once it has stopped, so the
+// runner saves the step's state as canceled rather than dying mid-write.
+func (m *Model) quit() tea.Cmd {
+	if m.watch != nil {
+		m.watch.cancel()
+		m.watch = nil
+	}
+	if m.op == nil {
+		return tea.Quit
+	}
+	m.quitting = true
+	m.op.cancel()
+	m.note = "Stopping " + m.title(m.op.step) + "…"
+	return nil
+}
+
+// move selects the next or previous item.
+func (m *Model) move(d int) {
+	m.select_(min(max(m.cursor+d, 0), len(m.items)-1))
+}
+
+func (m *Model) select_(i int) {
+	if i < 0 || i >= len(m.items) {
+		return
+	}
+	m.cursor = i
+	m.showFailover = m.items[i].part == "verify" && m.items[i].id != "global-ip"
+}
+
+func (m *Model) current() item {
+	if len(m.items) == 0 {
+		return item{}
+	}
+	return m.items[m.cursor]
+}
+
+func (m *Model) indexOf(id string) int {
+	return slices.IndexFunc(m.items, func(it item) bool { return it.id == id && !it.reading })
+}
+
+func (m *Model) title(id string) string {
+	if i := m.indexOf(id); i >= 0 {
+		return m.items[i].title
+	}
+	return id
+}
+
+func (m *Model) status(id string) steps.Status {
+	if r := m.runs[id]; r != nil {
+		return r.status
+	}
+	return steps.StatusTodo
+}
+
+func (m *Model) run(id string) *stepRun {
+	r := m.runs[id]
+	if r == nil {
+		r = &stepRun{status: steps.StatusTodo}
+		m.runs[id] = r
+	}
+	return r
+}
+
+func (m *Model) runCurrent(kind string) tea.Cmd {
+	it := m.current()
+	if it.reading {
+		m.note = "Nothing to run on this page: n goes to the next step."
+		return nil
+	}
+	return m.start(kind, it.id)
+}
+
+// start calls the runner for one step, in a command.
+func (m *Model) start(kind, id string) tea.Cmd {
+	if m.indexOf(id) < 0 {
+		m.note = fmt.Sprintf("This lab has no step %q.", id)
+		return nil
+	}
+	if m.op != nil {
+		m.note = m.title(m.op.step) + " is running: wait for it, or q to stop it and quit."
+		return nil
+	}
+	ctx, cancel := context.WithCancel(m.ctx)
+	m.seq++
+	o := &op{id: m.seq, kind: kind, step: id, cancel: cancel}
+	m.op = o
+	lab := m.lab
+	call := func() tea.Msg {
+		defer cancel()
+		var st steps.Status
+		var err error
+		if kind == "check" {
+			st, err = lab.CheckStep(ctx, id)
+		} else {
+			st, err = lab.RunStep(ctx, id)
+		}
+		return opDoneMsg{id: o.id, status: st, err: err}
+	}
+	return tea.Batch(call, m.startSpinner())
+}
+
+// resume re-checks the steps saved as passed, through the last of them, and
+// runs any whose check fails now.
+func (m *Model) resume() tea.Cmd {
+	ctx, cancel := context.WithCancel(m.ctx)
+	m.seq++
+	o := &op{id: m.seq, kind: "resume", step: m.resumeTo, cancel: cancel}
+	m.op = o
+	m.select_(m.indexOf(m.resumeTo))
+	lab, to := m.lab, m.resumeTo
+	call := func() tea.Msg {
+		defer cancel()
+		sum, err := lab.Run(ctx, steps.Range{Resume: true, To: to})
+		return opDoneMsg{id: o.id, sum: sum, err: err}
+	}
+	return tea.Batch(call, m.startSpinner())
+}
+
+func (m *Model) startSpinner() tea.Cmd {
+	if m.opts.Accessible || m.spinning {
+		return nil
+	}
+	m.spinning = true
+	return m.spin.Tick
+}
+
+func (m *Model) opDone(msg opDoneMsg) tea.Cmd {
+	if m.op == nil || m.op.id != msg.id {
+		return nil
+	}
+	o := m.op
+	m.op = nil
+	if msg.err != nil && !errors.Is(msg.err, context.Canceled) {
+		m.note = msg.err.Error()
+	}
+	if o.kind == "resume" && msg.err == nil {
+		m.summary = &msg.sum
+		if msg.sum.OK() {
+			m.note = fmt.Sprintf("Resumed: %d steps re-checked and passed.", msg.sum.Passed)
+			if i := m.indexOf(o.step); i >= 0 && i+1 < len(m.items) {
+				m.select_(i + 1)
+			}
+		}
+	}
+	if m.quitting {
+		return tea.Quit
+	}
+	return m.refresh()
+}
+
+// refresh fetches the commands and facts that a step may have changed (the
+// global IP appears in later commands).
+func (m *Model) refresh() tea.Cmd {
+	lab := m.lab
+	var ids []string
+	for _, it := range m.items {
+		if !it.reading {
+			ids = append(ids, it.id)
+		}
+	}
+	return func() tea.Msg {
+		r := refreshMsg{commands: map[string]string{}, ip: lab.Output("global_ip")}
+		for _, id := range ids {
+			r.commands[id] = lab.Command(id)
+		}
+		return r
+	}
+}
+
+// event applies one runner event.
+func (m *Model) event(e steps.Event) tea.Cmd {
+	if !e.At.IsZero() {
+		m.now = e.At
+	}
+	m.fo.step(e)
+	switch e.Kind {
+	case steps.EventSample:
+		if e.Sample != nil {
+			m.fo.add(*e.Sample)
+		}
+		return nil
+	case steps.EventFinished:
+		m.summary = e.Summary
+		return nil
+	case steps.EventFailover:
+		return nil
+	}
+	if e.Step == "" {
+		return nil
+	}
+	r := m.run(e.Step)
+	r.fresh = true
+	switch e.Kind {
+	case steps.EventStarted:
+		*r = stepRun{status: steps.StatusRunning, at: e.At, running: true, started: e.At, fresh: true}
+		if e.Command != "" {
+			m.commands[e.Step] = e.Command
+		}
+		if m.op != nil && m.op.kind == "resume" {
+			m.select_(m.indexOf(e.Step))
+		}
+	case steps.EventProgress:
+		r.progress = append(r.progress, e.Text)
+		if len(r.progress) > 50 {
+			r.progress = slices.Clone(r.progress[len(r.progress)-50:])
+		}
+		r.elapsed = e.Elapsed
+	case steps.EventDid:
+		r.did, r.didErr, r.elapsed = e.Text, e.Err, e.Elapsed
+		if e.Fix != "" {
+			r.fix = e.Fix
+		}
+	case steps.EventChecked:
+		r.verdict, r.elapsed = e.Text, e.Elapsed
+		if e.Err != nil {
+			r.verdict = e.Err.Error()
+			var ce *steps.CheckError
+			if errors.As(e.Err, &ce) {
+				r.verdict = ce.Reason
+			}
+		}
+		if e.Fix != "" {
+			r.fix = e.Fix
+		}
+	case steps.EventSkipped:
+		r.status, r.skipped, r.running, r.at = steps.StatusSkipped, e.Text, false, e.At
+	case steps.EventDone:
+		r.status, r.running, r.elapsed, r.err, r.at = e.Status, false, e.Elapsed, e.Err, e.At
+		if e.Fix != "" {
+			r.fix = e.Fix
+		}
+	}
+	return nil
+}
+
+// copy puts the current step's command on the clipboard with OSC 52, which
+// reaches the learner's own clipboard through Cloud Shell and ssh.
+func (m *Model) copy() tea.Cmd {
+	c := m.commands[m.current().id]
+	if c == "" {
+		m.note = "This page has no command to copy."
+		return nil
+	}
+	m.copied = c
+	n := strings.Count(c, "\n") + 1
+	m.note = fmt.Sprintf("Copied the command (%d line%s) to the clipboard.", n, plural(n))
+	return tea.SetClipboard(c)
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func (m *Model) toggleWatch() tea.Cmd {
+	m.showFailover = true
+	if m.watch != nil {
+		m.watch.cancel()
+		m.note = "Stopping the prober…"
+		return nil
+	}
+	ctx, cancel := context.WithCancel(m.ctx)
+	m.seq++
+	w := &op{id: m.seq, kind: "watch", cancel: cancel}
+	m.watch = w
+	m.fo.note(m.now, "watching the global IP")
+	lab := m.lab
+	return func() tea.Msg {
+		defer cancel()
+		return watchDoneMsg{id: w.id, err: lab.Watch(ctx)}
+	}
+}
+
+func (m *Model) moveClient() tea.Cmd {
+	if !m.simulated {
+		m.note = "On Google the client is where you are: the simulator alone can move it."
+		return nil
+	}
+	m.client = (m.client + 1) % len(clientLocations)
+	region := clientLocations[m.client]
+	lab := m.lab
+	return func() tea.Msg {
+		lab.SetClientLocation(region)
+		return movedMsg{region}
+	}
+}

@@ -1,0 +1,546 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/beyond-lab/beyond/steps"
+	"github.com/charmbracelet/x/ansi"
+)
+
+// layout is where everything goes on a screen of the current size.
+type layout struct {
+	wide         bool // the step list beside the rest, rather than one column
+	list         bool // the step list is visible
+	listW, mainW int
+	body         int // lines between the header and the footer
+	// Heights in the main column.
+	top, prose, panel, box, run, note int
+}
+
+// plain reports whether to draw for a screen reader: one column, words, no
+// frames, no animation.
+func (m *Model) plain() bool { return m.opts.Accessible }
+
+func (m *Model) layout() layout {
+	var l layout
+	w, h := max(m.width, 1), max(m.height, 1)
+	l.wide = !m.plain() && w >= 70
+	l.list = l.wide != m.flipList
+	l.mainW = w
+	if l.wide && l.list {
+		l.listW = min(34, max(24, w*3/10))
+		l.mainW = w - l.listW - 3
+	}
+	l.body = max(0, h-2)
+	l.top = 1 // the step's title
+	if !l.wide {
+		l.top = 2 // and where it stands in the lab
+	}
+	if m.showHelp || (!l.wide && l.list) {
+		l.prose = max(0, l.body-l.top)
+		return l
+	}
+	l.run = len(m.runLines(l.mainW))
+	if m.note != "" {
+		l.note = min(2, len(wrap(m.note, l.mainW)))
+	}
+	if c := m.commands[m.current().id]; c != "" {
+		l.box = len(m.commandLines(c, l.mainW)) + 2
+		if m.plain() {
+			l.box--
+		}
+	}
+	if m.showFailover {
+		l.panel = 9
+	}
+	reduce := func(h *int, floor, over int) int {
+		cut := min(over, max(0, *h-floor))
+		*h -= cut
+		return over - cut
+	}
+	avail := max(0, l.body-l.top)
+	// First keep three lines of prose, then give them up too.
+	if over := l.box + l.run + l.panel + l.note - (avail - 3); over > 0 {
+		over = reduce(&l.panel, 6, over)
+		over = reduce(&l.box, 4, over)
+		reduce(&l.run, 3, over)
+	}
+	if over := l.box + l.run + l.panel + l.note - avail; over > 0 {
+		over = reduce(&l.panel, 0, over)
+		over = reduce(&l.note, 0, over)
+		over = reduce(&l.box, 0, over)
+		reduce(&l.run, 0, over)
+	}
+	if l.box < 3 {
+		l.box = 0
+	}
+	l.prose = avail - l.box - l.run - l.panel - l.note
+	return l
+}
+
+// sync fits the prose viewport to the layout, after every Update.
+func (m *Model) sync() {
+	l := m.layout()
+	m.help.SetWidth(m.width)
+	id := m.current().id
+	k := fmt.Sprint(id, "/", l.mainW)
+	if k != m.proseKey {
+		sameStep := strings.HasPrefix(m.proseKey, id+"/")
+		off := m.prose.YOffset()
+		m.proseKey = k
+		m.prose.SetWidth(l.mainW)
+		md, ok := m.markdown[id]
+		if !ok {
+			md = "There is no text for this step yet."
+		}
+		m.prose.SetContentLines(renderMarkdown(md, l.mainW, m.st, m.plain()))
+		m.prose.SetYOffset(0)
+		if sameStep {
+			m.prose.SetYOffset(off)
+		}
+	}
+	m.prose.SetWidth(l.mainW)
+	m.prose.SetHeight(l.prose)
+}
+
+// View draws the screen.
+func (m *Model) View() tea.View {
+	v := tea.NewView(m.Render())
+	v.AltScreen = !m.plain()
+	v.WindowTitle = "beyond · " + m.target
+	return v
+}
+
+// Render returns the screen as text, each line at most the screen's width.
+func (m *Model) Render() string {
+	var lines []string
+	if m.screen == screenStart {
+		lines = m.startLines()
+	} else {
+		lines = m.labLines()
+	}
+	w, h := max(m.width, 1), max(m.height, 1)
+	lines = clip(lines, h)
+	for i, l := range lines {
+		lines[i] = fit(l, w)
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (m *Model) header() string {
+	w := max(m.width, 1)
+	target := m.target + " — nothing billable"
+	if !m.simulated {
+		target = m.target + " — billable"
+	}
+	passed, total := 0, 0
+	for _, it := range m.items {
+		if it.reading {
+			continue
+		}
+		total++
+		if m.status(it.id) == steps.StatusPassed {
+			passed++
+		}
+	}
+	left := " beyond · " + target
+	right := fmt.Sprintf("%d/%d passed ", passed, total)
+	line := spread(left, right, w)
+	if !m.simulated && !m.st.colorless {
+		// Say "billable" in red: the one thing on screen that costs money.
+		return m.st.Billable.Render(pad(line, w))
+	}
+	return m.st.Header.Render(pad(line, w))
+}
+
+// startLines draws the banner and, with saved progress, the offer to resume.
+func (m *Model) startLines() []string {
+	w := max(m.width, 1)
+	tw := max(10, min(w-4, 72))
+	out := []string{m.header(), ""}
+	para := func(s string) {
+		for _, l := range wrap(s, tw) {
+			out = append(out, "  "+l)
+		}
+		out = append(out, "")
+	}
+	out = append(out, "  "+m.st.Title.Render("Beyond the Region"), "")
+	if m.simulated {
+		para("Target: " + m.target + ". The lab runs against a simulator built into beyond: Cloud Run, Compute Engine, Artifact Registry and Gemini answer on this machine. Nothing here is billable.")
+	} else {
+		para("Target: " + m.target + ". The steps create real resources in that project, and they are billable until the cleanup step deletes them.")
+	}
+	var keys string
+	if m.resumeTo != "" {
+		total := 0
+		for _, it := range m.items {
+			if !it.reading {
+				total++
+			}
+		}
+		para(fmt.Sprintf("Saved progress: %d of %d steps passed, the last %q.", m.resumePassed, total, m.title(m.resumeTo)))
+		para("Resume? The lab checks those steps against the cloud again, runs any that no longer hold, and carries on from there.")
+		keys = "y resume · n start at the first step · q quit"
+	} else {
+		para("Each step explains itself, shows its gcloud command, performs it and checks the result. Press ? at any time for the keys.")
+		keys = "enter begin · q quit"
+	}
+	if m.plain() {
+		keys = strings.ReplaceAll(keys, " · ", ", ")
+	}
+	body := clip(out, max(0, m.height-1))
+	for len(body) < m.height-1 {
+		body = append(body, "")
+	}
+	return append(body, m.st.Dialog.Render(keys))
+}
+
+// labLines draws the lab: header, list and main column, footer.
+func (m *Model) labLines() []string {
+	l := m.layout()
+	var mainCol []string
+	switch {
+	case m.showHelp:
+		mainCol = append(m.topLines(l), clip(m.helpLines(l.mainW), l.prose)...)
+	case !l.wide && l.list:
+		mainCol = append(m.topLines(l), m.listLines(l.mainW, l.prose)...)
+	default:
+		mainCol = m.topLines(l)
+		mainCol = append(mainCol, m.viewProse(l)...)
+		if l.panel > 0 {
+			mainCol = append(mainCol, m.fo.view(m.panelView(l), m.st)...)
+		}
+		if l.box > 0 {
+			mainCol = append(mainCol, m.commandBox(l)...)
+		}
+		mainCol = append(mainCol, clip(m.runLines(l.mainW), l.run)...)
+		if l.note > 0 {
+			for _, s := range clip(wrap(m.note, l.mainW), l.note) {
+				mainCol = append(mainCol, m.st.Note.Render(s))
+			}
+		}
+	}
+	mainCol = clip(mainCol, l.body)
+	for len(mainCol) < l.body {
+		mainCol = append(mainCol, "")
+	}
+	body := mainCol
+	if l.wide && l.list {
+		rule := " " + m.st.Box.Render("│") + " "
+		body = sideBySide(m.listLines(l.listW, l.body), mainCol, l.listW, l.mainW, rule)
+	}
+	out := append([]string{m.header()}, body...)
+	return append(out, m.footer())
+}
+
+func (m *Model) viewProse(l layout) []string {
+	if l.prose <= 0 {
+		return nil
+	}
+	return strings.Split(m.prose.View(), "\n")
+}
+
+// topLines are the step's title with its state, and in one column where it
+// stands in the lab.
+func (m *Model) topLines(l layout) []string {
+	it := m.current()
+	var out []string
+	if !l.wide {
+		n, total := 0, 0
+		for i, x := range m.items {
+			if x.reading {
+				continue
+			}
+			total++
+			if i <= m.cursor {
+				n = total
+			}
+		}
+		pos := fmt.Sprintf("Step %d of %d", n, total)
+		if it.reading {
+			pos = "Reading"
+		}
+		if p := partTitle(it.part); p != "" {
+			pos += " · " + p
+		}
+		out = append(out, fit(pos, l.mainW))
+	}
+	title := m.st.Title.Render(it.title)
+	if it.reading {
+		return append(out, fit(title, l.mainW))
+	}
+	g, word := glyph(m.status(it.id))
+	state := m.styleFor(m.status(it.id)).Render(g + " " + word)
+	return append(out, spread(title, state, l.mainW))
+}
+
+func partTitle(id string) string {
+	for _, p := range steps.Parts {
+		if p.ID == id {
+			return p.Title
+		}
+	}
+	return ""
+}
+
+// glyph returns a state's mark and its word.
+func glyph(s steps.Status) (string, string) {
+	switch s {
+	case steps.StatusRunning:
+		return "●", "running"
+	case steps.StatusPassed:
+		return "✓", "passed"
+	case steps.StatusFailed:
+		return "✗", "failed"
+	case steps.StatusSkipped:
+		return "–", "skipped"
+	case steps.StatusCanceled:
+		return "⊘", "canceled"
+	}
+	return "○", "todo"
+}
+
+func (m *Model) styleFor(s steps.Status) interface{ Render(...string) string } {
+	switch s {
+	case steps.StatusRunning:
+		return m.st.Running
+	case steps.StatusPassed:
+		return m.st.Passed
+	case steps.StatusFailed, steps.StatusCanceled:
+		return m.st.Failed
+	}
+	return m.st.Todo
+}
+
+// listLines draws the steps grouped by part, h lines tall, scrolled so the
+// selected step shows.
+func (m *Model) listLines(w, h int) []string {
+	var lines []string
+	sel := 0
+	part := ""
+	for i, it := range m.items {
+		if it.part != part && it.part != "" {
+			lines = append(lines, m.st.Part.Render(fit(partTitle(it.part), w)))
+		}
+		part = it.part
+		mark := "  "
+		if i == m.cursor {
+			mark = "› "
+			if m.plain() {
+				mark = "> "
+			}
+			sel = len(lines)
+		}
+		var s string
+		switch {
+		case it.reading:
+			s = mark + "· " + it.title
+			if m.plain() {
+				s = mark + "read     " + it.title
+			}
+		case m.plain():
+			g, word := glyph(m.status(it.id))
+			s = fmt.Sprintf("%s%s %-8s %s", mark, g, word, it.title)
+		default:
+			st := m.status(it.id)
+			g, _ := glyph(st)
+			if st == steps.StatusRunning && m.spinning {
+				g = strings.TrimSpace(ansi.Strip(m.spin.View()))
+			}
+			s = mark + m.styleFor(st).Render(g) + " " + it.title
+		}
+		s = fit(s, w)
+		if i == m.cursor && !m.plain() {
+			s = m.st.Cursor.Render(pad(ansi.Strip(s), w))
+		}
+		lines = append(lines, s)
+	}
+	if h <= 0 {
+		return nil
+	}
+	if len(lines) <= h {
+		return lines
+	}
+	top := min(max(0, sel-h/2), len(lines)-h)
+	return lines[top : top+h]
+}
+
+// commandLines are the command as it shows in the box: long lines broken
+// the way a shell continues them, so what the learner selects still runs.
+func (m *Model) commandLines(c string, w int) []string {
+	inner := w - 4
+	if m.plain() {
+		inner = w - 2
+	}
+	var out []string
+	for _, line := range strings.Split(c, "\n") {
+		out = append(out, codeLines(line, inner)...)
+	}
+	return out
+}
+
+func (m *Model) commandBox(l layout) []string {
+	c := m.commands[m.current().id]
+	lines := m.commandLines(c, l.mainW)
+	room := l.box - 2
+	if m.plain() {
+		room = l.box - 1
+	}
+	if len(lines) > room {
+		lines = append(clip(lines, room-1), fmt.Sprintf("… %d more lines: y copies them all", len(lines)-room+1))
+	}
+	for i, s := range lines {
+		lines[i] = m.st.Command.Render(s)
+	}
+	title := " gcloud equivalent · y copies "
+	if m.plain() {
+		title = "gcloud equivalent (y copies it)"
+	}
+	return box(title, lines, l.mainW, m.st, m.plain())
+}
+
+// runLines draw what the last run of the step said: progress while it
+// runs, then the check's verdict and, when it failed, the fix.
+func (m *Model) runLines(w int) []string {
+	it := m.current()
+	if it.reading {
+		return []string{m.st.Dim.Render(fit("Nothing to run here: n goes on.", w))}
+	}
+	r := m.runs[it.id]
+	var out []string
+	add := func(s string, style interface{ Render(...string) string }, first, rest string) {
+		for _, l := range wrapIndent(s, w, first, rest) {
+			out = append(out, style.Render(l))
+		}
+	}
+	switch {
+	case r == nil || r.status == steps.StatusTodo && !r.fresh:
+		add("Not run yet: enter runs this step, c only checks it.", m.st.Dim, "", "")
+	case r.running:
+		mark := "●"
+		if m.spinning {
+			mark = strings.TrimSpace(ansi.Strip(m.spin.View()))
+		}
+		if m.plain() {
+			mark = "Running:"
+		}
+		el := r.elapsed
+		if d := m.now.Sub(r.started); d > el {
+			el = d
+		}
+		add(fmt.Sprintf("%s %s, %s", mark, it.title, seconds(el)), m.st.Running, "", "  ")
+		from := max(0, len(r.progress)-3)
+		for _, p := range r.progress[from:] {
+			add(p, m.st.Dim, "  ", "    ")
+		}
+		if r.did != "" {
+			add(r.did, m.st.Dim, "  ", "    ")
+		}
+	case !r.fresh:
+		g, word := glyph(r.status)
+		when := ""
+		if !r.at.IsZero() {
+			when = " on " + r.at.Local().Format("2 Jan 15:04")
+		}
+		add(fmt.Sprintf("%s %s%s (saved). c checks it again.", g, capital(word), when), m.styleFor(r.status), "", "  ")
+	default:
+		if r.did != "" {
+			add(r.did, m.st.Dim, "", "")
+		}
+		g, _ := glyph(r.status)
+		switch r.status {
+		case steps.StatusPassed:
+			s := "Check passed"
+			if r.verdict != "" {
+				s += ": " + r.verdict
+			}
+			add(fmt.Sprintf("%s %s (%s)", g, s, seconds(r.elapsed)), m.st.Passed, "", "  ")
+		case steps.StatusFailed:
+			why := r.verdict
+			what := "Check failed"
+			if why == "" {
+				what = "Failed"
+				why = errText(r.err)
+				if r.didErr != nil {
+					why = r.didErr.Error()
+				}
+			}
+			add(fmt.Sprintf("%s %s: %s", g, what, why), m.st.Failed, "", "  ")
+			if r.fix != "" {
+				add("Fix: "+r.fix, m.st.Fix, "", "     ")
+			}
+		case steps.StatusCanceled:
+			add(fmt.Sprintf("%s Canceled after %s; run it again with enter.", g, seconds(r.elapsed)), m.st.Failed, "", "  ")
+		case steps.StatusSkipped:
+			add(fmt.Sprintf("%s Skipped: %s", g, r.skipped), m.st.Dim, "", "  ")
+		}
+	}
+	return out
+}
+
+func capital(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func seconds(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	return fmt.Sprintf("%.1f s", d.Seconds())
+}
+
+func (m *Model) panelView(l layout) panelView {
+	return panelView{
+		width:     l.mainW,
+		height:    l.panel,
+		plain:     m.plain(),
+		letters:   m.st.colorless,
+		watching:  m.watch != nil,
+		canWatch:  m.ip != "" || m.watch != nil,
+		ip:        m.ip,
+		client:    clientLocations[m.client],
+		simulated: m.simulated,
+	}
+}
+
+// helpLines are the ? page: every key and what it does.
+func (m *Model) helpLines(w int) []string {
+	out := []string{"Keys (? or esc closes this page):"}
+	for _, kh := range m.keys.FullHelp() {
+		names := keyNames(kh.b)
+		if m.plain() {
+			names = strings.Join(kh.b.Keys(), " or ")
+		}
+		out = append(out, wrapIndent(kh.desc, w, pad(names, 16)+" ", strings.Repeat(" ", 17))...)
+	}
+	return out
+}
+
+// footer is the help bar, or the question being asked.
+func (m *Model) footer() string {
+	if m.confirmQuit && m.op != nil {
+		q := fmt.Sprintf("Quit? %s is running: quitting stops it (progress is saved). y quit · n stay", m.title(m.op.step))
+		return m.st.Dialog.Render(q)
+	}
+	if m.quitting {
+		return m.st.Dialog.Render("Stopping the running step, then quitting…")
+	}
+	var b []key.Binding
+	if m.showFailover {
+		b = []key.Binding{m.keys.Watch, m.keys.Break, m.keys.Restore}
+		if m.simulated {
+			b = append(b, m.keys.Move)
+		}
+		b = append(b, m.keys.Failover, m.keys.Next, m.keys.Run, m.keys.Help, m.keys.Quit)
+	} else {
+		b = []key.Binding{m.keys.Next, m.keys.Prev, m.keys.Run, m.keys.Check, m.keys.Copy, m.keys.PageDown, m.keys.Help, m.keys.Quit}
+	}
+	return m.help.ShortHelpView(b)
+}
