@@ -112,14 +112,10 @@ func Build(ctx context.Context, opts Options) (v1.Image, error) {
 	cf.Created = v1.Time{Time: created}
 	cf.Author = Module
 	cf.Config = v1.Config{
-		Entrypoint: []string{BinaryPath},
-		User:       User,
-		WorkingDir: "/",
-		Env: []string{
-			"PORT=8080",
-			"PATH=/app",
-			"SSL_CERT_FILE=" + CertsPath,
-		},
+		Entrypoint:   []string{BinaryPath},
+		User:         User,
+		WorkingDir:   "/",
+		Env:          []string{"PORT=8080"},
 		ExposedPorts: map[string]struct{}{"8080/tcp": {}},
 		Labels: map[string]string{
 			"org.opencontainers.image.title":  "gemini-service",
@@ -256,9 +252,9 @@ func rootfs(bin []byte, mtime time.Time) ([]byte, error) {
 
 // CACertificates returns Mozilla's root certificates, as pinned by go.sum
 // through golang.org/x/crypto/x509roots/fallback, in PEM. Roots that carry
-// constraints PEM cannot express (a distrust date) are left out. The binary
-// embeds the same roots, with their constraints, for its own use; the file
-// is for anything else in the image that looks in the usual place.
+// constraints PEM cannot express (a distrust-after date) are left out, which
+// is stricter, never looser. Go reads this file at its usual path; the
+// binary also embeds the same bundle, used only if the file is absent.
 func CACertificates() ([]byte, error) {
 	var buf bytes.Buffer
 	n := 0

@@ -20,7 +20,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -133,18 +135,7 @@ func NewClassifier(ctx context.Context, cfg Config) (*Classifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	cc := &genai.ClientConfig{
-		HTTPClient:  cfg.HTTPClient,
-		HTTPOptions: genai.HTTPOptions{BaseURL: cfg.BaseURL},
-	}
-	if cfg.VertexAI {
-		cc.Backend = genai.BackendVertexAI
-		cc.Project, cc.Location = cfg.Project, cfg.Location
-	} else {
-		cc.Backend = genai.BackendGeminiAPI
-		cc.APIKey = cfg.APIKey
-	}
-	client, err := genai.NewClient(ctx, cc)
+	client, err := genai.NewClient(ctx, clientConfig(cfg, cfg.HTTPClient))
 	if err != nil {
 		// The SDK's messages print its whole configuration, key included.
 		msg := redact(err.Error(), cfg.APIKey)
@@ -161,6 +152,69 @@ func NewClassifier(ctx context.Context, cfg Config) (*Classifier, error) {
 		host = u.Host
 	}
 	return &Classifier{client: client, cfg: cfg, host: host, sleep: sleepCtx}, nil
+}
+
+// clientConfig is the SDK's configuration for cfg, carried by hc.
+func clientConfig(cfg Config, hc *http.Client) *genai.ClientConfig {
+	cc := &genai.ClientConfig{
+		HTTPClient:  hc,
+		HTTPOptions: genai.HTTPOptions{BaseURL: cfg.BaseURL},
+	}
+	if cfg.VertexAI {
+		cc.Backend = genai.BackendVertexAI
+		cc.Project, cc.Location = cfg.Project, cfg.Location
+	} else {
+		cc.Backend = genai.BackendGeminiAPI
+		cc.APIKey = cfg.APIKey
+	}
+	return cc
+}
+
+// WireRequest is a request as it goes on the wire, credentials masked.
+type WireRequest struct {
+	Method, URL string
+	Header      http.Header
+	Body        []byte // JSON
+}
+
+// errCaptured stops the SDK once the request is captured.
+var errCaptured = errors.New("request captured, not sent")
+
+type captureTransport struct{ req *WireRequest }
+
+func (t *captureTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	body, err := io.ReadAll(r.Body)
+	r.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	h := r.Header.Clone()
+	for _, k := range []string{"x-goog-api-key", "Authorization"} {
+		if h.Get(k) != "" {
+			h.Set(k, "[redacted]")
+		}
+	}
+	t.req = &WireRequest{Method: r.Method, URL: r.URL.String(), Header: h, Body: body}
+	return nil, errCaptured
+}
+
+// Request returns the request Check would send for text, without sending
+// it, with the API key masked: for showing what goes to Gemini.
+func (c *Classifier) Request(ctx context.Context, text string) (*WireRequest, error) {
+	if err := ValidateText(text); err != nil {
+		return nil, err
+	}
+	capture := &captureTransport{}
+	client, err := genai.NewClient(ctx, clientConfig(c.cfg, &http.Client{Transport: capture}))
+	if err != nil {
+		return nil, fmt.Errorf("%w: Gemini client: %s", ErrConfig, redact(err.Error(), c.cfg.APIKey))
+	}
+	contents := []*genai.Content{genai.NewContentFromText(text, genai.RoleUser)}
+	_, err = client.Models.GenerateContent(ctx, c.cfg.Model, contents, generateConfig())
+	if capture.req == nil {
+		return nil, fmt.Errorf("build the Gemini request: %s", redact(fmt.Sprint(err), c.cfg.APIKey))
+	}
+	return capture.req, nil
 }
 
 // Model returns the model ID the classifier asks for.

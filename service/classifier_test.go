@@ -1,9 +1,11 @@
 package service
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"reflect"
 	"strings"
@@ -381,7 +383,7 @@ func TestNewClassifierConfigErrors(t *testing.T) {
 
 func TestConfigFromEnv(t *testing.T) {
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-	c, err := configFrom(env(map[string]string{
+	c, err := ConfigFromLookup(env(map[string]string{
 		"GEMINI_API_KEY": "gem", "GOOGLE_API_KEY": "goo", "GEMINI_MODEL": "gemini-2.5-flash-lite",
 		"GOOGLE_GEMINI_BASE_URL": "http://127.0.0.1:9", "CHECK_TIMEOUT": "5s", "CHECK_RETRIES": "0",
 	}))
@@ -392,14 +394,44 @@ func TestConfigFromEnv(t *testing.T) {
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got %+v, want %+v (GOOGLE_API_KEY wins, as in the SDK)", c, want)
 	}
-	c, err = configFrom(env(map[string]string{"GOOGLE_GENAI_USE_VERTEXAI": "True", "GOOGLE_CLOUD_PROJECT": "p", "GOOGLE_CLOUD_REGION": "europe-west1"}))
+	c, err = ConfigFromLookup(env(map[string]string{"GOOGLE_GENAI_USE_VERTEXAI": "True", "GOOGLE_CLOUD_PROJECT": "p", "GOOGLE_CLOUD_REGION": "europe-west1"}))
 	if err != nil || !c.VertexAI || c.Project != "p" || c.Location != "europe-west1" || c.Timeout != DefaultTimeout || c.Retries != DefaultRetries {
 		t.Errorf("vertex: %+v, %v", c, err)
 	}
-	_, err = configFrom(env(map[string]string{"GOOGLE_GENAI_USE_VERTEXAI": "maybe", "CHECK_TIMEOUT": "forever", "CHECK_RETRIES": "99"}))
+	_, err = ConfigFromLookup(env(map[string]string{"GOOGLE_GENAI_USE_VERTEXAI": "maybe", "CHECK_TIMEOUT": "forever", "CHECK_RETRIES": "99"}))
 	for _, name := range []string{"GOOGLE_GENAI_USE_VERTEXAI", "CHECK_TIMEOUT", "CHECK_RETRIES"} {
 		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("err = %v; want it to name %s", err, name)
 		}
+	}
+}
+
+// Request shows exactly what Check sends, key masked, without sending it.
+func TestClassifierRequest(t *testing.T) {
+	f := newFakeGemini(t, verdictAnswer("positive", true, "x"))
+	c, _ := newTestClassifier(t, f)
+	const text = "I love this product!"
+	w, err := c.Request(context.Background(), text)
+	if err != nil {
+		t.Fatalf("Request: %v", err)
+	}
+	if len(f.Calls()) != 0 {
+		t.Fatalf("Request sent %d calls to Gemini", len(f.Calls()))
+	}
+	if _, err := c.Check(context.Background(), text); err != nil {
+		t.Fatal(err)
+	}
+	sent := f.Calls()[0]
+	if w.Method != sent.Method || w.URL != f.srv.URL+sent.Path || !bytes.Equal(w.Body, sent.Body) {
+		t.Errorf("Request = %s %s\n%s\nsent %s\n%s", w.Method, w.URL, w.Body, sent, sent.Body)
+	}
+	if got := w.Header.Get("x-goog-api-key"); got != "[redacted]" {
+		t.Errorf("x-goog-api-key shown as %q", got)
+	}
+	if strings.Contains(fmt.Sprint(w), testKey) {
+		t.Errorf("the key is in the shown request")
+	}
+	if _, err := c.Request(context.Background(), ""); !errors.Is(err, ErrInvalidText) {
+		t.Errorf("Request(\"\") = %v", err)
 	}
 }

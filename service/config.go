@@ -63,9 +63,11 @@ type Config struct {
 // ConfigFromEnv reads a Config from the environment variables Google's SDK
 // and this service document (see README.md). It fails on a value it cannot
 // parse, never on a missing one: NewClassifier says what is missing.
-func ConfigFromEnv() (Config, error) { return configFrom(os.Getenv) }
+func ConfigFromEnv() (Config, error) { return ConfigFromLookup(os.Getenv) }
 
-func configFrom(getenv func(string) string) (Config, error) {
+// ConfigFromLookup is ConfigFromEnv reading variables through getenv: for
+// running the service in-process with a revision's environment.
+func ConfigFromLookup(getenv func(string) string) (Config, error) {
 	c := Config{
 		Model:    strings.TrimSpace(getenv("GEMINI_MODEL")),
 		Project:  getenv("GOOGLE_CLOUD_PROJECT"),
@@ -109,6 +111,16 @@ func configFrom(getenv func(string) string) (Config, error) {
 		}
 	}
 	return c, errors.Join(errs...)
+}
+
+// OutageEnv is the environment variable of the outage switch.
+const OutageEnv = "BEYOND_OUTAGE"
+
+// Outage reports whether the environment read through getenv turns the
+// outage switch on (BEYOND_OUTAGE=1, or true).
+func Outage(getenv func(string) string) bool {
+	v := strings.TrimSpace(getenv(OutageEnv))
+	return v == "1" || strings.EqualFold(v, "true")
 }
 
 // withDefaults fills what was left empty and checks the rest.

@@ -15,11 +15,13 @@ import (
 // Lab returns the lab's steps in order.
 func Lab() []*Step {
 	return []*Step{
-		// Part 1: the code. (The Gemini steps come first.)
+		// Part 1: the code.
+		stepConfirmAI(),
 		// Part 2: Cloud Run.
 		stepProject(),
 		stepEnableAPIs(),
-		// (The repository and image steps come here.)
+		stepRepository(),
+		stepBuildImage(),
 		stepDeploy("deploy-a", "deploy", "Deploy to region A", func(v Vars) string { return v.RegionA }),
 		// Part 3: global resilience.
 		stepDeploy("deploy-b", "global", "Deploy to region B", func(v Vars) string { return v.RegionB }),

@@ -135,8 +135,8 @@ func TestReplayPassesAndSecondReplayAdopts(t *testing.T) {
 	}
 	for id, did := range dids(events) {
 		switch id {
-		case "project", "enable-apis", "global-ip":
-			continue
+		case "project", "enable-apis", "global-ip", "confirm-ai", "build-image":
+			continue // nothing to adopt
 		}
 		if !strings.Contains(did, "Adopted") {
 			t.Errorf("second replay, step %s did %q; want it adopted", id, did)
@@ -327,5 +327,36 @@ func TestSelect(t *testing.T) {
 	sel, _ = r.Select(steps.Range{From: "cleanup", To: "cleanup"})
 	if len(sel) != 1 {
 		t.Errorf("naming cleanup selects it: %v", sel)
+	}
+}
+
+func TestConfirmAIShowsRequestAnswerAndTokens(t *testing.T) {
+	l := newLab(t)
+	r := l.runner(t)
+	st, err := r.RunStep(context.Background(), "confirm-ai")
+	events := l.take()
+	if err != nil || st != steps.StatusPassed {
+		t.Fatalf("confirm-ai: %v %v: %v", st, err, failures(events))
+	}
+	var progress []string
+	for _, e := range events {
+		if e.Kind == steps.EventProgress {
+			progress = append(progress, e.Text)
+		}
+	}
+	all := strings.Join(progress, "\n")
+	for _, want := range []string{"generateContent", "thinkingBudget", "responseMimeType"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("the request shown lacks %q:\n%s", want, all)
+		}
+	}
+	did := dids(events)["confirm-ai"]
+	for _, want := range []string{"sentiment positive", "SIMULATED", "tokens:"} {
+		if !strings.Contains(did, want) {
+			t.Errorf("confirm-ai did %q; want %q in it", did, want)
+		}
+	}
+	if strings.Contains(all+did, "simulator-key") {
+		t.Error("the key sent to Gemini reached an event")
 	}
 }

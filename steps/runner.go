@@ -21,6 +21,10 @@ type Options struct {
 	Emit func(Event)
 	// Probe configures the failover steps.
 	Probe ProbeConfig
+	// GeminiKey is the learner's Gemini API key for the local check, if
+	// they have one; on Google without it, the check uses Vertex AI. It is
+	// never saved, shown or logged.
+	GeminiKey string
 }
 
 // Runner performs the lab's steps and reports them as events. One step runs
@@ -54,7 +58,7 @@ func New(cloud *gcp.Cloud, vars Vars, opts Options) (*Runner, error) {
 		return nil, err
 	}
 	r.saved = saved
-	r.session = &Session{Cloud: cloud, Vars: vars, Outputs: map[string]string{}, Probe: opts.Probe}
+	r.session = &Session{Cloud: cloud, Vars: vars, Outputs: map[string]string{}, Probe: opts.Probe, geminiKey: opts.GeminiKey}
 	for k, v := range saved.Outputs {
 		r.session.Outputs[k] = v
 	}

@@ -122,10 +122,11 @@ type Session struct {
 	// Probe configures the failover steps.
 	Probe ProbeConfig
 
-	progress func(string)
-	emit     func(Event)
-	step     string
-	watch    *watcher // probing since the break, until the failover is measured
+	geminiKey string // the learner's GEMINI_API_KEY, if any: never saved or shown
+	progress  func(string)
+	emit      func(Event)
+	step      string
+	watch     *watcher // probing since the break, until the failover is measured
 }
 
 // Progress reports one line about the step in flight.

@@ -127,22 +127,35 @@ func (f *failover) settle() {
 	if p.firstB.IsZero() {
 		return
 	}
-	what := "region A out"
-	if p.errors > 0 {
-		what = "region A ejected"
-	}
+	text := fmt.Sprintf("%s region A ejected after %d errors; none to it since", since(p.start, p.lastBad), p.errors)
 	at := p.lastBad
-	if at.IsZero() {
-		at = p.start
+	if p.errors == 0 || at.IsZero() {
+		at = p.firstB
+		text = fmt.Sprintf("%s region A out; no requests to it since", since(p.start, at))
 	}
-	f.mark(at, fmt.Sprintf("%s %s: every answer since from another region (%d errors)", since(p.start, at), what, p.errors))
+	f.mark(at, text)
+}
+
+// timelineLen is how many lines the timeline would take, with no limit.
+func (f *failover) timelineLen() int {
+	n := len(f.marks)
+	if f.phase != nil && !f.phase.restore && !f.phase.firstB.IsZero() {
+		n++
+	}
+	return n
 }
 
 // note adds a line to the timeline: watching started, client moved.
 func (f *failover) note(at time.Time, text string) { f.mark(at, text) }
 
+// mark adds a line to the timeline, in time order: a settled ejection is
+// written after the answers that came later.
 func (f *failover) mark(at time.Time, text string) {
-	f.marks = append(f.marks, mark{at, text})
+	i := len(f.marks)
+	for i > 0 && f.marks[i-1].at.After(at) {
+		i--
+	}
+	f.marks = slices.Insert(f.marks, i, mark{at, text})
 	if len(f.marks) > 50 {
 		f.marks = slices.Clone(f.marks[len(f.marks)-50:])
 	}

@@ -22,19 +22,19 @@ type KeyMap struct {
 // DefaultKeyMap returns the keys described in the README.
 func DefaultKeyMap() KeyMap {
 	return KeyMap{
-		Next:     key.NewBinding(key.WithKeys("j", "down", "n"), key.WithHelp("n/j/↓", "next")),
-		Prev:     key.NewBinding(key.WithKeys("k", "up", "p"), key.WithHelp("p/k/↑", "prev")),
+		Next:     key.NewBinding(key.WithKeys("j", "down", "n"), key.WithHelp("n", "next")),
+		Prev:     key.NewBinding(key.WithKeys("k", "up", "p"), key.WithHelp("p", "prev")),
 		Run:      key.NewBinding(key.WithKeys("enter", "r"), key.WithHelp("enter", "run")),
 		Check:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "check")),
 		Copy:     key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy")),
 		PageUp:   key.NewBinding(key.WithKeys("pgup", "ctrl+u"), key.WithHelp("pgup", "scroll up")),
 		PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+d", "space"), key.WithHelp("pgdn", "scroll")),
 		List:     key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "list")),
-		Failover: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "live panel")),
+		Failover: key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "panel")),
 		Watch:    key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "watch")),
 		Break:    key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "break A")),
 		Restore:  key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "restore A")),
-		Move:     key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "move client")),
+		Move:     key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "move")),
 		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "keys")),
 		Quit:     key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 		Yes:      key.NewBinding(key.WithKeys("y", "Y"), key.WithHelp("y", "yes")),

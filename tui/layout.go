@@ -27,15 +27,38 @@ func pad(s string, w int) string {
 	return s
 }
 
-// wrap word-wraps plain text to w cells, breaking words longer than a line.
+// wrap word-wraps plain text to w cells at spaces only (never at hyphens:
+// the text is full of flags like --allow-unauthenticated), cutting a word
+// only when it is longer than a line.
 func wrap(s string, w int) []string {
-	if w < 1 {
-		w = 1
+	w = max(w, 1)
+	var out []string
+	line, lw := "", 0
+	for _, word := range strings.Fields(s) {
+		ww := ansi.StringWidth(word)
+		for ww > w {
+			if lw > 0 {
+				out = append(out, line)
+				line, lw = "", 0
+			}
+			out = append(out, ansi.Cut(word, 0, w))
+			word = ansi.Cut(word, w, ww)
+			ww = ansi.StringWidth(word)
+		}
+		switch {
+		case lw == 0:
+			line, lw = word, ww
+		case lw+1+ww <= w:
+			line, lw = line+" "+word, lw+1+ww
+		default:
+			out = append(out, line)
+			line, lw = word, ww
+		}
 	}
-	if s == "" {
-		return []string{""}
+	if lw > 0 || len(out) == 0 {
+		out = append(out, line)
 	}
-	return strings.Split(ansi.Wrap(s, w, ""), "\n")
+	return out
 }
 
 // wrapIndent wraps s to w cells, prefixing the first line with first and

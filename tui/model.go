@@ -38,8 +38,11 @@ type (
 		commands map[string]string
 		ip       string
 	}
-	// movedMsg says the simulated client moved.
-	movedMsg struct{ region string }
+	// movedMsg says the simulated client moved, or could not.
+	movedMsg struct {
+		to  int // index in clientLocations
+		err error
+	}
 )
 
 // clientLocations are where m moves the simulated client, in turn.
@@ -255,6 +258,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		m.watch = nil
+		m.note = ""
 		m.fo.note(m.now, "stopped watching")
 		if msg.err != nil && !errors.Is(msg.err, context.Canceled) {
 			m.note = "Watching stopped: " + msg.err.Error()
@@ -268,8 +272,20 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		}
 		m.ip = msg.ip
 	case movedMsg:
-		m.fo.note(m.now, "client moved to "+msg.region)
-		m.note = "The simulated client now stands in " + msg.region + "."
+		if msg.err != nil {
+			m.note = "The client stays where it was: " + msg.err.Error()
+			return nil
+		}
+		m.client = msg.to
+		region := clientLocations[msg.to]
+		m.fo.note(m.now, "client moved to "+region)
+		m.note = "The simulated client now stands in " + region + "."
+		if m.watch != nil {
+			// The prober reads the location when it starts: start it again.
+			m.watch.cancel()
+			m.watch = nil
+			return m.startWatch()
+		}
 	}
 	return nil
 }
@@ -629,11 +645,16 @@ func (m *Model) toggleWatch() tea.Cmd {
 		m.note = "Stopping the prober…"
 		return nil
 	}
+	m.fo.note(m.now, "watching the global IP")
+	return m.startWatch()
+}
+
+// startWatch calls Watch, which probes until its context ends.
+func (m *Model) startWatch() tea.Cmd {
 	ctx, cancel := context.WithCancel(m.ctx)
 	m.seq++
 	w := &op{id: m.seq, kind: "watch", cancel: cancel}
 	m.watch = w
-	m.fo.note(m.now, "watching the global IP")
 	lab := m.lab
 	return func() tea.Msg {
 		defer cancel()
@@ -646,11 +667,9 @@ func (m *Model) moveClient() tea.Cmd {
 		m.note = "On Google the client is where you are: the simulator alone can move it."
 		return nil
 	}
-	m.client = (m.client + 1) % len(clientLocations)
-	region := clientLocations[m.client]
+	to := (m.client + 1) % len(clientLocations)
 	lab := m.lab
 	return func() tea.Msg {
-		lab.SetClientLocation(region)
-		return movedMsg{region}
+		return movedMsg{to, lab.SetClientLocation(clientLocations[to])}
 	}
 }

@@ -126,17 +126,23 @@ func renderMarkdown(md string, w int, st Styles, plain bool) []string {
 	return out
 }
 
-// codeLines breaks a line of code that is wider than w, marking the breaks
-// with a trailing backslash the way a shell continues a line.
+// codeLines breaks a line of code that is wider than w, at a space where
+// it can, marking each break with a trailing backslash the way a shell
+// continues a line: what the learner selects still runs.
 func codeLines(line string, w int) []string {
 	line = strings.ReplaceAll(line, "\t", "    ")
-	if w < 4 || ansi.StringWidth(line) <= w {
+	if w < 8 || ansi.StringWidth(line) <= w {
 		return []string{line}
 	}
 	var out []string
 	for ansi.StringWidth(line) > w {
-		out = append(out, ansi.Cut(line, 0, w-2)+" \\")
-		line = "    " + ansi.Cut(line, w-2, ansi.StringWidth(line))
+		head := ansi.Cut(line, 0, w-2)
+		cut := strings.LastIndex(head, " ")
+		if cut <= len(head)-len(strings.TrimLeft(head, " ")) {
+			cut = len(head) // no space after the indent: cut the word
+		}
+		out = append(out, strings.TrimRight(line[:cut], " ")+" \\")
+		line = "    " + strings.TrimLeft(line[cut:], " ")
 	}
 	return append(out, line)
 }

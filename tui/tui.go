@@ -42,8 +42,9 @@ type Lab interface {
 	Output(key string) string
 	// Watch probes the global IP, emitting EventSample, until ctx ends.
 	Watch(ctx context.Context) error
-	// SetClientLocation moves the simulated client (simulator only).
-	SetClientLocation(region string)
+	// SetClientLocation moves the simulated client (simulator only). A
+	// Watch already running keeps the old location: the TUI restarts it.
+	SetClientLocation(region string) error
 }
 
 // Options configure the TUI.

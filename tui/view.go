@@ -55,7 +55,7 @@ func (m *Model) layout() layout {
 		}
 	}
 	if m.showFailover {
-		l.panel = 9
+		l.panel = 5 + min(8, m.fo.timelineLen())
 	}
 	reduce := func(h *int, floor, over int) int {
 		cut := min(over, max(0, *h-floor))
@@ -448,9 +448,7 @@ func (m *Model) runLines(w int) []string {
 		}
 		add(fmt.Sprintf("%s %s%s (saved). c checks it again.", g, capital(word), when), m.styleFor(r.status), "", "  ")
 	default:
-		if r.did != "" {
-			add(r.did, m.st.Dim, "", "")
-		}
+		// The verdict first: what Do said may be long (a page of HTML).
 		g, _ := glyph(r.status)
 		switch r.status {
 		case steps.StatusPassed:
@@ -477,6 +475,15 @@ func (m *Model) runLines(w int) []string {
 			add(fmt.Sprintf("%s Canceled after %s; run it again with enter.", g, seconds(r.elapsed)), m.st.Failed, "", "  ")
 		case steps.StatusSkipped:
 			add(fmt.Sprintf("%s Skipped: %s", g, r.skipped), m.st.Dim, "", "  ")
+		}
+		if r.did != "" && r.status != steps.StatusSkipped {
+			n := len(out)
+			for _, line := range strings.Split(r.did, "\n") {
+				add(line, m.st.Dim, "", "")
+			}
+			if len(out)-n > 3 {
+				out = append(out[:n+2], m.st.Dim.Render(fit(strings.TrimRight(ansi.Strip(out[n+2]), " ")+" …", w)))
+			}
 		}
 	}
 	return out
@@ -538,7 +545,7 @@ func (m *Model) footer() string {
 		if m.simulated {
 			b = append(b, m.keys.Move)
 		}
-		b = append(b, m.keys.Failover, m.keys.Next, m.keys.Run, m.keys.Help, m.keys.Quit)
+		b = append(b, m.keys.Failover, m.keys.Help, m.keys.Quit)
 	} else {
 		b = []key.Binding{m.keys.Next, m.keys.Prev, m.keys.Run, m.keys.Check, m.keys.Copy, m.keys.PageDown, m.keys.Help, m.keys.Quit}
 	}

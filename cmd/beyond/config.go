@@ -155,6 +155,16 @@ func endpointsOf(s *sim.Sim) gcp.Endpoints {
 		Registry: e.Registry, Gemini: e.Gemini, Metadata: e.Metadata}
 }
 
+// geminiKey is the learner's Gemini API key, as Google's SDK finds it
+// (GOOGLE_API_KEY wins over GEMINI_API_KEY). It goes to the local check
+// only, never to the screen or saved progress.
+func (c *config) geminiKey() string {
+	if k := c.getenv("GOOGLE_API_KEY"); k != "" {
+		return k
+	}
+	return c.getenv("GEMINI_API_KEY")
+}
+
 func (c *config) probe() steps.ProbeConfig {
 	return steps.ProbeConfig{Rate: c.rate, ClientLocation: c.clientLocation}
 }

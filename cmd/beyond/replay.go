@@ -21,7 +21,7 @@ func runReplay(ctx context.Context, cfg *config, stdout, stderr io.Writer) int {
 	}
 	defer t.close()
 	p := &printer{out: stdout, json: cfg.json}
-	r, err := steps.New(t.cloud, cfg.vars, steps.Options{Store: cfg.store(stderr), Emit: p.event, Probe: cfg.probe()})
+	r, err := steps.New(t.cloud, cfg.vars, steps.Options{Store: cfg.store(stderr), Emit: p.event, Probe: cfg.probe(), GeminiKey: cfg.geminiKey()})
 	if err != nil {
 		fmt.Fprintln(stderr, "beyond:", err)
 		return exitUsage

@@ -20,8 +20,8 @@ import (
 
 	"github.com/beyond-lab/beyond/service"
 
-	// The image has no CA bundle of the system's to rely on: embed Mozilla's
-	// roots, pinned by go.sum, so TLS to Google works the same everywhere.
+	// Mozilla's roots, pinned by go.sum, for when the machine has no CA
+	// file of its own (the image ships one from the same bundle).
 	_ "golang.org/x/crypto/x509roots/fallback"
 )
 
@@ -50,8 +50,7 @@ func run(ctx context.Context, stdout io.Writer, ready func(addr string)) error {
 	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 		return fmt.Errorf("PORT=%q is not a port number: Cloud Run sets it; unset it to use 8080", port)
 	}
-	outage := os.Getenv("BEYOND_OUTAGE")
-	inOutage := outage == "1" || outage == "true"
+	inOutage := service.Outage(os.Getenv)
 
 	cfg, err := service.ConfigFromEnv()
 	if err != nil {
@@ -81,8 +80,10 @@ func run(ctx context.Context, stdout io.Writer, ready func(addr string)) error {
 		Outage:        inOutage,
 		Logger:        log,
 	}
+	model := service.DefaultModel
 	if classifier != nil {
 		opts.Checker = classifier
+		model = classifier.Model()
 	}
 	srv := &http.Server{
 		Handler:           service.NewHandler(opts),
@@ -94,7 +95,7 @@ func run(ctx context.Context, stdout io.Writer, ready func(addr string)) error {
 		return fmt.Errorf("listen on port %s: %w", port, err)
 	}
 	log.Info("serving", "addr", lis.Addr().String(), "service", opts.Service, "revision", opts.Revision,
-		"region", opts.Region, "model", cfg.Model, "mode", cfg.Mode(), "outage", inOutage)
+		"region", opts.Region, "model", model, "mode", cfg.Mode(), "outage", inOutage)
 	if ready != nil {
 		ready(lis.Addr().String())
 	}

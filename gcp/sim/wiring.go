@@ -22,9 +22,10 @@ func (s *Sim) registerHTTP(mux *http.ServeMux) {
 // metadata server, the fake Gemini endpoint, the data plane.
 func (s *Sim) startExtras() error {
 	for _, start := range []func() error{
-		s.startRegistry, // oci.go
-		s.startMetadata, // metadata.go
-		s.startGemini,   // gemini.go
+		s.startRegistry,  // oci.go
+		s.startMetadata,  // metadata.go
+		s.startGemini,    // gemini.go
+		s.startDataPlane, // dataplane.go: instances, service fronts, load balancers
 	} {
 		if err := start(); err != nil {
 			return err

@@ -1,0 +1,360 @@
+package sim
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"cloud.google.com/go/compute/apiv1/computepb"
+	"cloud.google.com/go/iam/apiv1/iampb"
+	run "cloud.google.com/go/run/apiv2"
+	"cloud.google.com/go/run/apiv2/runpb"
+	"google.golang.org/protobuf/proto"
+)
+
+// testClock is real time plus an offset a test moves forward, so that
+// resource timestamps and the load balancers' clock stay in order.
+type testClock struct {
+	mu  sync.Mutex
+	off time.Duration
+}
+
+func (c *testClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.off)
+}
+
+func (c *testClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.off += d
+}
+
+// useClock makes s's load balancers read clk.
+func useClock(s *Sim, clk *testClock) {
+	dp := s.dataPlaneOf()
+	dp.mu.Lock()
+	defer dp.mu.Unlock()
+	dp.now = clk.now
+}
+
+// waitDataPlane waits until cond holds, re-checking at every change of the
+// data plane.
+func waitDataPlane(t *testing.T, s *Sim, what string, cond func() bool) {
+	t.Helper()
+	ctx := testCtx(t)
+	dp := s.dataPlaneOf()
+	for {
+		ch := dp.changes()
+		if cond() {
+			return
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			t.Fatalf("waiting for %s: %v", what, ctx.Err())
+		}
+	}
+}
+
+// waitServing waits until revision (a full or short name) serves service.
+func waitServing(t *testing.T, s *Sim, region, service, revision string) *instance {
+	t.Helper()
+	var inst *instance
+	waitDataPlane(t, s, service+" in "+region+" serving "+revision, func() bool {
+		inst = s.dataPlaneOf().instanceFor(testProject, region, service)
+		return inst != nil && (inst.rr.RevisionName == revision || inst.rr.Revision == revision)
+	})
+	return inst
+}
+
+// makePublic grants roles/run.invoker to allUsers, as --allow-unauthenticated.
+func makePublic(t *testing.T, rc *run.ServicesClient, name string) {
+	t.Helper()
+	_, err := rc.SetIamPolicy(testCtx(t), &iampb.SetIamPolicyRequest{Resource: name, Policy: &iampb.Policy{
+		Bindings: []*iampb.Binding{{Role: "roles/run.invoker", Members: []string{"allUsers"}}},
+	}})
+	if err != nil {
+		t.Fatalf("SetIamPolicy(%s): %v", name, err)
+	}
+}
+
+// chainOpts shape the lab's load balancer.
+type chainOpts struct {
+	scheme  string // EXTERNAL or EXTERNAL_MANAGED
+	outlier bool   // outlier detection, consecutive 5xx enforced
+	retry   bool   // URL map retry policy
+	sim     Options
+}
+
+// lab is the lab's deployment: the hello image in two regions behind one
+// global load balancer.
+type lab struct {
+	s        *Sim
+	rc       *run.ServicesClient
+	c        *computeClients
+	clk      *testClock
+	services map[string]*runpb.Service // by region
+	addr     string                    // where the load balancer listens
+	ip       string                    // the forwarding rule's IP address
+}
+
+const (
+	labService = "gemini-service"
+	regionA    = "us-central1"
+	regionB    = "europe-west1"
+)
+
+func startLab(t *testing.T, o chainOpts) *lab {
+	t.Helper()
+	s, c := startCompute(t, o.sim)
+	enableAPIs(t, s, testProject, APIRun)
+	l := &lab{s: s, rc: newRunClient(t, s), c: c, clk: &testClock{}, services: map[string]*runpb.Service{}}
+	useClock(s, l.clk)
+	for _, region := range []string{regionA, regionB} {
+		svc := deploy(t, l.rc, testProject, region, labService, helloService(runHelloImage))
+		makePublic(t, l.rc, svc.GetName())
+		l.services[region] = svc
+	}
+	ctx := context.Background()
+	op, err := insertNEG(ctx, c, regionA, "neg-a", labService)
+	wait(t, op, err)
+	op, err = insertNEG(ctx, c, regionB, "neg-b", labService)
+	wait(t, op, err)
+	bs := &computepb.BackendService{
+		Name:                proto.String("web-backend"),
+		LoadBalancingScheme: proto.String(o.scheme),
+		Backends:            []*computepb.Backend{{Group: proto.String(negAURL)}, {Group: proto.String(negBURL)}},
+	}
+	if o.outlier {
+		bs.OutlierDetection = &computepb.OutlierDetection{EnforcingConsecutiveErrors: proto.Int32(100)}
+	}
+	op, err = insertBackendService(ctx, c, bs)
+	wait(t, op, err)
+	um := &computepb.UrlMap{Name: proto.String("web-map"), DefaultService: proto.String(bsURL)}
+	if o.retry {
+		um.DefaultRouteAction = &computepb.HttpRouteAction{RetryPolicy: &computepb.HttpRetryPolicy{
+			NumRetries:      proto.Uint32(1),
+			RetryConditions: []string{"5xx", "gateway-error", "connect-failure"},
+		}}
+	}
+	op, err = c.maps.Insert(ctx, &computepb.InsertUrlMapRequest{Project: testProject, UrlMapResource: um})
+	wait(t, op, err)
+	op, err = insertProxy(ctx, c, "web-proxy", mapURL)
+	wait(t, op, err)
+	op, err = insertRule(ctx, c, "web-rule", o.scheme, proxyURL)
+	wait(t, op, err)
+	fr, err := c.rules.Get(ctx, &computepb.GetGlobalForwardingRuleRequest{Project: testProject, ForwardingRule: "web-rule"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.ip = fr.GetIPAddress()
+	waitDataPlane(t, s, "the load balancer's listener", func() bool {
+		l.addr, _ = s.FrontendAddr(testProject, l.ip, 80)
+		return l.addr != ""
+	})
+	for region, svc := range l.services {
+		waitServing(t, s, region, labService, svc.GetLatestReadyRevision())
+	}
+	return l
+}
+
+// setOutage deploys a new revision in region with BEYOND_OUTAGE set (or
+// not) and waits until it serves.
+func (l *lab) setOutage(t *testing.T, region string, on bool) {
+	t.Helper()
+	svc := helloServiceNamed(l.services[region].GetName(), runHelloImage)
+	if on {
+		svc = helloServiceNamed(l.services[region].GetName(), runHelloImage, "BEYOND_OUTAGE", "1")
+	}
+	got, err := update(t, l.rc, svc)
+	if err != nil {
+		t.Fatalf("UpdateService: %v", err)
+	}
+	l.services[region] = got
+	waitServing(t, l.s, region, labService, got.GetLatestReadyRevision())
+}
+
+// answer is one response, with the region read from the hello sample's JSON.
+type answer struct {
+	status int
+	region string
+	header http.Header
+	body   string
+}
+
+var testHTTP = &http.Client{Transport: &http.Transport{Proxy: nil}, Timeout: 10 * time.Second}
+
+// get asks url, from client location loc ("" for the default).
+func get(t *testing.T, url, loc string, hdr ...string) answer {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loc != "" {
+		req.Header.Set(ClientLocationHeader, loc)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := testHTTP.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	a := answer{status: resp.StatusCode, header: resp.Header, body: string(b)}
+	var v struct{ Region string }
+	if json.Unmarshal(b, &v) == nil {
+		a.region = v.Region
+	}
+	return a
+}
+
+func TestInstanceHelloThroughServiceURL(t *testing.T) {
+	s := startSim(t, Options{})
+	enableAPIs(t, s, testProject, APIRun)
+	rc := newRunClient(t, s)
+	svc := deploy(t, rc, testProject, regionB, "hello", helloService(runHelloImage))
+	url, ok := s.ServiceURL(testProject, regionB, "hello")
+	if !ok || !strings.HasPrefix(url, "http://127.0.0.1:") {
+		t.Fatalf("ServiceURL = %q, %v; want http://127.0.0.1:PORT", url, ok)
+	}
+	inst := waitServing(t, s, regionB, "hello", svc.GetLatestReadyRevision())
+	if inst.kind != "hello" {
+		t.Errorf("instance kind %q, want hello", inst.kind)
+	}
+
+	// Not public yet: Cloud Run refuses unauthenticated calls.
+	if a := get(t, url, ""); a.status != http.StatusForbidden || !strings.Contains(a.body, "Error: Forbidden") {
+		t.Errorf("private service answered %d %q; want 403 Error: Forbidden", a.status, a.body)
+	}
+	if a := get(t, url, "", "Authorization", "Bearer token"); a.status != http.StatusOK {
+		t.Errorf("with a token: %d; want 200", a.status)
+	}
+	makePublic(t, rc, svc.GetName())
+	waitDataPlane(t, s, "the service to be public", func() bool { return inst.access.Load().public })
+
+	rev := inst.rr.Revision
+	page := get(t, url, "")
+	for _, want := range []string{"It's running!", "<code>" + rev + "</code>", "<code>hello</code>", "<code>" + regionB + "</code>", "<code>" + testProject + "</code>"} {
+		if !strings.Contains(page.body, want) {
+			t.Errorf("page lacks %q:\n%s", want, page.body)
+		}
+	}
+	if ct := page.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
+		t.Errorf("page Content-Type %q", ct)
+	}
+	js := get(t, url+"/?format=json", "")
+	var v map[string]string
+	if err := json.Unmarshal([]byte(js.body), &v); err != nil {
+		t.Fatalf("?format=json: %v: %s", err, js.body)
+	}
+	if v["region"] != regionB || v["revision"] != rev || v["service"] != "hello" || v["project"] != testProject || v["message"] != "It's running!" {
+		t.Errorf("?format=json = %v", v)
+	}
+	txt := get(t, url, "", "Accept", "text/plain")
+	if want := "It's running! service=hello revision=" + rev + " region=" + regionB; !strings.HasPrefix(txt.body, want) {
+		t.Errorf("Accept: text/plain = %q, want %q...", txt.body, want)
+	}
+
+	// A new revision: same URL, new answer; the outage switch answers 503.
+	got, err := update(t, rc, helloServiceNamed(svc.GetName(), runHelloImage, "BEYOND_OUTAGE", "1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitServing(t, s, regionB, "hello", got.GetLatestReadyRevision())
+	if again, _ := s.ServiceURL(testProject, regionB, "hello"); again != url {
+		t.Errorf("URL changed with the revision: %s → %s", url, again)
+	}
+	if a := get(t, url, ""); a.status != http.StatusServiceUnavailable || a.region != regionB {
+		t.Errorf("outage revision answered %d region %q; want 503 from %s", a.status, a.region, regionB)
+	}
+
+	// Deleted: no URL, and the old one no longer answers.
+	op, err := rc.DeleteService(testCtx(t), &runpb.DeleteServiceRequest{Name: svc.GetName()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := op.Wait(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	waitDataPlane(t, s, "the instance to stop", func() bool { return s.dataPlaneOf().instanceFor(testProject, regionB, "hello") == nil })
+	if _, ok := s.ServiceURL(testProject, regionB, "hello"); ok {
+		t.Error("ServiceURL of a deleted service is ok")
+	}
+	host := strings.TrimPrefix(url, "http://")
+	waitDataPlane(t, s, "the front to close", func() bool {
+		conn, err := net.DialTimeout("tcp", host, time.Second)
+		if err == nil {
+			conn.Close()
+		}
+		return err != nil
+	})
+}
+
+func TestHelloFormats(t *testing.T) {
+	h := helloHandler(helloInfo{Project: "p", Region: "r", Service: "s", Revision: "s-00001-abc"})
+	for _, c := range []struct{ target, accept, want string }{
+		{"/", "", "<h1>It's running!</h1>"},
+		{"/any/path", "text/html,application/json", "It's running!"},
+		{"/?format=text", "application/json", "It's running! service=s revision=s-00001-abc region=r project=p\n"},
+		{"/", "application/json", `"region":"r"`},
+		{"/?format=json", "", `"revision":"s-00001-abc"`},
+		{"/robots.txt", "", "Disallow: /"},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, "http://x"+c.target, nil)
+		if c.accept != "" {
+			req.Header.Set("Accept", c.accept)
+		}
+		w := newRecorder()
+		h.ServeHTTP(w, req)
+		if w.status != http.StatusOK || !strings.Contains(w.body.String(), c.want) {
+			t.Errorf("%s (Accept %q) = %d %q; want 200 containing %q", c.target, c.accept, w.status, w.body.String(), c.want)
+		}
+	}
+	out := helloHandler(helloInfo{Region: "r", Revision: "v", Outage: true})
+	w := newRecorder()
+	out.ServeHTTP(w, httpRequest("/"))
+	if w.status != http.StatusServiceUnavailable || !strings.Contains(w.body.String(), "BEYOND_OUTAGE") {
+		t.Errorf("outage = %d %q", w.status, w.body.String())
+	}
+	for _, v := range []string{"1", "true", "TRUE"} {
+		if !outageOn(map[string]string{"BEYOND_OUTAGE": v}) {
+			t.Errorf("BEYOND_OUTAGE=%s is not an outage", v)
+		}
+	}
+	if outageOn(map[string]string{"BEYOND_OUTAGE": "0"}) || outageOn(nil) {
+		t.Error("an outage without BEYOND_OUTAGE=1")
+	}
+}
+
+// recorder is the least of httptest.ResponseRecorder, to keep the test
+// file's imports to what it uses.
+type recorder struct {
+	h      http.Header
+	status int
+	body   strings.Builder
+}
+
+func newRecorder() *recorder                    { return &recorder{h: http.Header{}} }
+func (r *recorder) Header() http.Header         { return r.h }
+func (r *recorder) Write(b []byte) (int, error) { r.WriteHeader(200); return r.body.Write(b) }
+func (r *recorder) WriteHeader(s int) {
+	if r.status == 0 {
+		r.status = s
+	}
+}
+
+func httpRequest(target string) *http.Request {
+	req, _ := http.NewRequest(http.MethodGet, "http://x"+target, nil)
+	return req
+}

@@ -1,0 +1,252 @@
+package steps
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"cloud.google.com/go/artifactregistry/apiv1/artifactregistrypb"
+	"github.com/beyond-lab/beyond/gcp"
+	"github.com/beyond-lab/beyond/image"
+	"github.com/beyond-lab/beyond/service"
+)
+
+// The texts the lab checks: one for the step, one for its check.
+const (
+	sampleText = "The failover worked on the first try, and I love how simple it was!"
+	checkWord  = "This outage ruined my whole evening. Terrible."
+)
+
+// simulatedKey is what the lab hands the simulator's fake Gemini, which
+// accepts any key: it is not a secret.
+const simulatedKey = "simulator-key"
+
+// classifier builds the Gemini check as the lab runs it locally: the
+// simulator's fake offline; on Google, the Developer API when the learner
+// has a key in the environment, else Vertex AI with their credentials.
+func (s *Session) classifier(ctx context.Context) (*service.Classifier, error) {
+	cfg := service.Config{Model: "gemini-2.5-flash", Retries: 2}
+	switch {
+	case s.Cloud.Simulated():
+		if s.Cloud.Endpoints.Gemini == "" {
+			return nil, errors.New("this simulator has no Gemini endpoint (BEYOND_GEMINI_ENDPOINT): restart `beyond sim` and export every line it prints")
+		}
+		cfg.APIKey, cfg.BaseURL = simulatedKey, s.Cloud.Endpoints.Gemini
+	case s.geminiKey != "":
+		cfg.APIKey = s.geminiKey
+	default:
+		cfg.VertexAI, cfg.Project, cfg.Location = true, s.Vars.Project, s.Vars.RegionA
+	}
+	return service.NewClassifier(ctx, cfg)
+}
+
+func (s *Session) geminiCommand() string {
+	body := `{"contents":[{"role":"user","parts":[{"text":"` + sampleText + `"}]}],
+         "systemInstruction":{"parts":[{"text":"Classify the sentiment..."}]},
+         "generationConfig":{"temperature":0,"maxOutputTokens":128,
+           "responseMimeType":"application/json",
+           "thinkingConfig":{"thinkingBudget":0}}}`
+	if s.geminiKey == "" && !s.Cloud.Simulated() {
+		return fmt.Sprintf("curl -s https://%[1]s-aiplatform.googleapis.com/v1/projects/%[2]s/locations/%[1]s/publishers/google/models/gemini-2.5-flash:generateContent \\\n    -H \"Authorization: Bearer $(gcloud auth print-access-token)\" \\\n    -H 'Content-Type: application/json' \\\n    -d '%[3]s'", s.Vars.RegionA, s.Vars.Project, body)
+	}
+	return "curl -s https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:generateContent \\\n    -H \"x-goog-api-key: $GEMINI_API_KEY\" \\\n    -H 'Content-Type: application/json' \\\n    -d '" + body + "'"
+}
+
+func stepConfirmAI() *Step {
+	return &Step{
+		ID: "confirm-ai", Part: "code", Title: "Confirm the AI logic",
+		Command: func(s *Session) string { return s.geminiCommand() },
+		Do: func(ctx context.Context, s *Session) (string, error) {
+			c, err := s.classifier(ctx)
+			if err != nil {
+				return "", geminiError(err)
+			}
+			req, err := c.Request(ctx, sampleText)
+			if err != nil {
+				return "", geminiError(err)
+			}
+			s.Progress(fmt.Sprintf("request: %s %s", req.Method, req.URL))
+			for _, line := range describeRequest(req.Body) {
+				s.Progress(line)
+			}
+			res, err := c.Check(ctx, sampleText)
+			if err != nil {
+				return "", geminiError(err)
+			}
+			who := res.ModelVersion
+			if res.Simulated {
+				who += " — SIMULATED: a local lexicon model (VADER) answers offline"
+			}
+			return fmt.Sprintf("%q\n→ sentiment %s, allowed %t (%s)\nmodel %s; tokens: %d prompt + %d output = %d; %s",
+				sampleText, res.Sentiment, res.Allowed, res.Reason, who,
+				res.Usage.PromptTokens, res.Usage.OutputTokens, res.Usage.TotalTokens, res.Latency.Round(1e6)), nil
+		},
+		Check: func(ctx context.Context, s *Session) (string, error) {
+			c, err := s.classifier(ctx)
+			if err != nil {
+				return "", geminiError(err)
+			}
+			res, err := c.Check(ctx, checkWord)
+			if err != nil {
+				return "", geminiError(err)
+			}
+			if res.Sentiment != "negative" {
+				return "", failf("", fmt.Sprintf("a plainly negative text came back %q", res.Sentiment))
+			}
+			if res.Usage.TotalTokens == 0 {
+				return "", failf("", "the answer reported no token usage")
+			}
+			return fmt.Sprintf("A plainly negative text is labelled %s, schema-valid, for %d tokens.", res.Sentiment, res.Usage.TotalTokens), nil
+		},
+	}
+}
+
+// geminiError gives a Gemini failure its fix.
+func geminiError(err error) error {
+	switch {
+	case errors.Is(err, service.ErrConfig):
+		return failf("Set GEMINI_API_KEY (from Google AI Studio), or use Vertex AI: `gcloud auth application-default login` and enable aiplatform.googleapis.com", err.Error())
+	case errors.Is(err, service.ErrRateLimited):
+		return failf("Wait a minute and run the step again", err.Error())
+	}
+	return err
+}
+
+// describeRequest picks out of a generateContent body what a learner should
+// see: the user's text, the rules, and the generation settings.
+func describeRequest(body []byte) []string {
+	var req struct {
+		Contents []struct {
+			Parts []struct{ Text string } `json:"parts"`
+		} `json:"contents"`
+		SystemInstruction struct {
+			Parts []struct{ Text string } `json:"parts"`
+		} `json:"systemInstruction"`
+		GenerationConfig map[string]json.RawMessage `json:"generationConfig"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		return []string{"body: " + truncate(string(body), 300)}
+	}
+	var lines []string
+	for _, c := range req.Contents {
+		for _, p := range c.Parts {
+			lines = append(lines, "content (the user's text only): "+truncate(p.Text, 200))
+		}
+	}
+	for _, p := range req.SystemInstruction.Parts {
+		lines = append(lines, "systemInstruction (the rules): "+truncate(strings.Join(strings.Fields(p.Text), " "), 160))
+	}
+	for _, k := range []string{"temperature", "maxOutputTokens", "responseMimeType", "thinkingConfig", "responseSchema"} {
+		if v, ok := req.GenerationConfig[k]; ok {
+			lines = append(lines, "generationConfig."+k+": "+truncate(string(v), 200))
+		}
+	}
+	return lines
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+func stepRepository() *Step {
+	return &Step{
+		ID: "repository", Part: "deploy", Title: "Create the Artifact Registry repository",
+		Command: func(s *Session) string {
+			return fmt.Sprintf("gcloud artifacts repositories create %s \\\n    --repository-format=docker \\\n    --location=%s", s.Vars.Repository, s.Vars.RegionA)
+		},
+		Do: func(ctx context.Context, s *Session) (string, error) {
+			repo, err := s.Cloud.GetRepository(ctx, s.Vars.RegionA, s.Vars.Repository)
+			if err == nil {
+				if repo.GetFormat() != artifactregistrypb.Repository_DOCKER {
+					return "", failf("Choose another --repository", fmt.Sprintf("repository %s exists with format %s, not DOCKER", s.Vars.Repository, repo.GetFormat()))
+				}
+				return "Adopted Docker repository " + s.Vars.Repository + " in " + s.Vars.RegionA + ".", nil
+			}
+			if !gcp.IsNotFound(err) {
+				return "", err
+			}
+			if err := s.Cloud.CreateDockerRepository(ctx, s.Vars.RegionA, s.Vars.Repository, "Images of the Beyond the Region lab", s.Progress); err != nil {
+				return "", err
+			}
+			return "Created Docker repository " + s.Vars.Repository + " in " + s.Vars.RegionA + ".", nil
+		},
+		Check: func(ctx context.Context, s *Session) (string, error) {
+			repo, err := s.Cloud.GetRepository(ctx, s.Vars.RegionA, s.Vars.Repository)
+			if err != nil {
+				return "", err
+			}
+			if repo.GetFormat() != artifactregistrypb.Repository_DOCKER {
+				return "", failf("Choose another --repository", "repository "+s.Vars.Repository+" is not a Docker repository")
+			}
+			return fmt.Sprintf("Repository %s holds Docker images at %s-docker.pkg.dev/%s/%s.", s.Vars.Repository, s.Vars.RegionA, s.Vars.Project, s.Vars.Repository), nil
+		},
+	}
+}
+
+// pushTarget is where an image reference is pushed from here: Artifact
+// Registry itself, or its stand-in in the simulator's registry.
+func (s *Session) pushTarget(ref string) (string, image.PushOptions) {
+	if s.Cloud.Simulated() {
+		return image.SimRef(ref, s.Cloud.Endpoints.Registry), image.PushOptions{Insecure: true}
+	}
+	return ref, image.PushOptions{}
+}
+
+func stepBuildImage() *Step {
+	return &Step{
+		ID: "build-image", Part: "deploy", Title: "Build and push the image",
+		Command: func(s *Session) string {
+			repo := fmt.Sprintf("%s-docker.pkg.dev/%s/%s/%s", s.Vars.RegionA, s.Vars.Project, s.Vars.Repository, s.Vars.Service)
+			return fmt.Sprintf("# beyond builds the image in-process, without Docker; ko does the same:\ngcloud auth configure-docker %s-docker.pkg.dev\nKO_DOCKER_REPO=%s \\\n    ko build --bare --platform=linux/amd64 ./cmd/gemini-service", s.Vars.RegionA, repo)
+		},
+		Do: func(ctx context.Context, s *Session) (string, error) {
+			if s.Vars.Image != "" {
+				return "Nothing to build: the lab deploys " + s.Vars.Image + " (--image).", nil
+			}
+			if s.Cloud.Simulated() && s.Cloud.Endpoints.Registry == "" {
+				return "", errors.New("this simulator has no registry (BEYOND_REGISTRY_ENDPOINT): restart `beyond sim` and export every line it prints")
+			}
+			s.Progress("compiling ./cmd/gemini-service for linux/amd64 (static, reproducible)")
+			img, err := image.Build(ctx, image.Options{})
+			if err != nil {
+				if errors.Is(err, image.ErrNoToolchain) {
+					return "", failf("Run beyond from a checkout of its source with Go installed, or pass --image "+HelloImage, err.Error())
+				}
+				return "", err
+			}
+			ref := s.plannedImage()
+			target, opts := s.pushTarget(ref)
+			s.Progress("pushing to " + ref)
+			digest, err := image.Push(ctx, img, target, opts)
+			if err != nil {
+				return "", failf("Run the step 'Create the Artifact Registry repository' first; on Google, check `gcloud auth application-default login`", err.Error())
+			}
+			byDigest := strings.TrimSuffix(ref, ":latest") + "@" + digest
+			s.Outputs["image"] = byDigest
+			return "Pushed " + ref + "\nas " + byDigest + " (the deploy steps use the digest).", nil
+		},
+		Check: func(ctx context.Context, s *Session) (string, error) {
+			if s.Vars.Image != "" {
+				return "Not needed: the lab deploys " + s.Vars.Image + ".", nil
+			}
+			img := s.Outputs["image"]
+			if img == "" {
+				return "", failf("Run this step", "no image has been pushed yet")
+			}
+			target, opts := s.pushTarget(img)
+			digest, err := image.Digest(ctx, target, opts)
+			if err != nil {
+				return "", failf("Run this step again", err.Error())
+			}
+			if !strings.HasSuffix(img, "@"+digest) {
+				return "", failf("Run this step again", fmt.Sprintf("the registry holds %s, not the pushed digest", digest))
+			}
+			return "The registry holds " + img + ".", nil
+		},
+	}
+}

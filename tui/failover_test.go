@@ -1,0 +1,143 @@
+package tui
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/beyond-lab/beyond/steps"
+)
+
+// feed sends n samples, every gap from start, all with the same answer.
+func (h *harness) feed(start time.Time, n int, gap time.Duration, s steps.Sample) time.Time {
+	h.t.Helper()
+	at := start
+	for range n {
+		at = at.Add(gap)
+		s.At = at
+		h.send(eventMsg{steps.Event{Kind: steps.EventSample, Sample: &s, At: at}})
+	}
+	return at
+}
+
+// TestFailoverPanel drives the live panel with samples and the break and
+// restore keys, in NO_COLOR mode where the strip is letters.
+func TestFailoverPanel(t *testing.T) {
+	lab := newFakeLab()
+	lab.output["global_ip"] = "203.0.113.7"
+	h := fakeHarness(t, lab, Options{NoColor: true})
+	h.send(tea.WindowSizeMsg{Width: 100, Height: 40})
+	h.press("enter")
+	for h.m.current().id != "curl" {
+		h.press("n")
+	}
+	if !h.m.showFailover {
+		t.Fatal("the panel is hidden on the curl step")
+	}
+	h.contains("Live: global IP 203.0.113.7 · not watching: w starts", "no requests yet")
+
+	h.press("w")
+	h.until("Watch to be called", func() bool {
+		lab.state.Lock()
+		defer lab.state.Unlock()
+		return lab.watches == 1
+	})
+	h.contains("watching: w stops", "watching the global IP")
+
+	a := steps.Sample{Status: 200, Region: "us-central1", Latency: 10 * time.Millisecond}
+	b := steps.Sample{Status: 200, Region: "europe-west1", Latency: 100 * time.Millisecond}
+	bad := steps.Sample{Status: 503, Region: "us-central1", Latency: 5 * time.Millisecond}
+	t0 := lab.now()
+	at := h.feed(t0, 40, 50*time.Millisecond, a)
+	h.contains("20.0 req/s · 40 requests, 0 failed", "A us-central1 100% · B europe-west1 0% · errors 0%", "p50 10 ms · p95 10 ms")
+
+	lab.setClock(at)
+	h.press("b")
+	h.idle()
+	if got := lab.callLog(); len(got) != 1 || got[0] != "run break-region" {
+		t.Fatalf("b called %v", got)
+	}
+	at = h.feed(at, 3, 100*time.Millisecond, bad)
+	at = h.feed(at, 37, 100*time.Millisecond, b)
+	h.contains(
+		"80 requests, 3 failed",
+		"AAAxxxBBB",
+		"A us-central1 50% · B europe-west1 46% · errors 4%",
+		"p50 10 ms · p95 100 ms",
+		"break: Break region A for real",
+		"+0.1s first error: 503 from us-central1",
+		"+0.4s first answer from europe-west1",
+		"+0.3s last request to region A so far (3 errors)",
+	)
+
+	lab.setClock(at)
+	h.press("u")
+	h.idle()
+	h.contains("+0.3s region A ejected after 3 errors; none to it since", "restore: Restore region A")
+	h.feed(at, 5, 100*time.Millisecond, a)
+	h.contains("+0.1s region A serving again")
+
+	h.send(eventMsg{steps.Event{Kind: steps.EventFailover, At: at, Failover: &steps.FailoverReport{Requests: 80, FailedRequests: 3, RerouteSeconds: 0.3}}})
+	h.contains("measured: rerouted in 0.3 s, 3 of 80 requests failed")
+
+	h.press("m")
+	h.until("the client to move", func() bool { return strings.Contains(h.screen(), "client moved to europe-west1") })
+	lab.state.Lock()
+	client := lab.client
+	lab.state.Unlock()
+	if client != "europe-west1" {
+		t.Errorf("SetClientLocation got %q", client)
+	}
+	h.contains("client in europe-west1")
+	h.until("Watch to start again from the new place", func() bool {
+		lab.state.Lock()
+		defer lab.state.Unlock()
+		return lab.watches == 2
+	})
+	h.send(movedMsg{to: 2, err: errors.New(`"asia-east1" is not a region the lab knows`)})
+	h.contains("The client stays where it was", "client in europe-west1")
+
+	h.press("w")
+	h.until("watching to stop", func() bool { return h.m.watch == nil })
+	h.contains("stopped watching", "not watching: w starts")
+
+	// At 80x24 the panel still fits, with the prose above it.
+	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
+	h.contains("Live: global IP", "recent Axxx", "q quit")
+}
+
+// TestFailoverPanelColour draws the strip in colour, one block a request.
+func TestFailoverPanelColour(t *testing.T) {
+	f := newFailover(steps.DefaultVars())
+	t0 := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+	for i, s := range []steps.Sample{{Status: 200, Region: "us-central1"}, {Status: 503, Region: "us-central1"}, {Status: 0, Err: "connection refused"}, {Status: 200, Region: "europe-west1"}, {Status: 200, Region: "asia-east1"}} {
+		s.At = t0.Add(time.Duration(i) * time.Second)
+		f.add(s)
+	}
+	got := stripANSI(f.strip(10, panelView{}, NewStyles(false)))
+	if got != "█xx██" {
+		t.Errorf("colour strip %q, want █xx██", got)
+	}
+	got = f.strip(10, panelView{letters: true}, NewStyles(true))
+	if got != "AxxBo" {
+		t.Errorf("letter strip %q, want AxxBo", got)
+	}
+	st := f.stats(0)
+	if st.a != 1 || st.b != 1 || st.other != 1 || st.fails != 2 {
+		t.Errorf("stats %+v", st)
+	}
+	if got := sparkline([]time.Duration{0, time.Millisecond, 2 * time.Millisecond, 9 * time.Millisecond}); got != " ▁▁█" {
+		t.Errorf("sparkline %q", got)
+	}
+}
+
+// TestWatchError shows why watching stopped.
+func TestWatchError(t *testing.T) {
+	h := fakeHarness(t, newFakeLab(), Options{})
+	h.press("enter", "w")
+	id := h.m.watch.id
+	h.send(watchDoneMsg{id: id, err: errors.New("no global IP yet: run step 'Read the global IP'")})
+	h.contains("Watching stopped: no global IP yet")
+}

@@ -1,0 +1,100 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/beyond-lab/beyond/steps"
+	"github.com/charmbracelet/x/ansi"
+)
+
+// TestFitsEverySize draws every kind of screen at sizes from tiny to wide,
+// in every mode, and checks that nothing overflows.
+func TestFitsEverySize(t *testing.T) {
+	sizes := [][2]int{{80, 24}, {100, 30}, {70, 20}, {69, 24}, {60, 20}, {40, 12}, {24, 8}, {12, 4}, {1, 1}, {200, 60}}
+	modes := map[string]Options{"colour": {}, "no colour": {NoColor: true}, "accessible": {Accessible: true}}
+	for name, opts := range modes {
+		t.Run(name, func(t *testing.T) {
+			lab := newFakeLab()
+			lab.fails["deploy-a"] = &steps.CheckError{Reason: strings.Repeat("a long reason ", 20), Fix: strings.Repeat("a long fix ", 20)}
+			h := fakeHarness(t, lab, opts)
+			resize := func() {
+				t.Helper()
+				for _, s := range sizes {
+					h.send(tea.WindowSizeMsg{Width: s[0], Height: s[1]})
+				}
+				h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
+			}
+			resize() // the banner
+			h.press("enter")
+			for i := 0; h.m.current().id != "next"; i++ {
+				resize()
+				if !h.m.current().reading && h.m.current().id != "cleanup" {
+					h.press("enter")
+					h.idle()
+					resize()
+				}
+				h.press("n")
+			}
+			h.press("f", "?")
+			resize()
+			h.press("esc", "l")
+			resize()
+			h.press("y")
+			t0 := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+			for i := range 300 {
+				s := steps.Sample{At: t0.Add(time.Duration(i) * 50 * time.Millisecond), Status: 200, Region: []string{"us-central1", "europe-west1", "asia-east1"}[i%3], Latency: time.Duration(i) * time.Millisecond}
+				if i%7 == 0 {
+					s.Status, s.Err = 0, "connection refused"
+				}
+				h.send(eventMsg{steps.Event{Kind: steps.EventSample, Sample: &s, At: s.At}})
+			}
+			h.press("f")
+			resize()
+		})
+	}
+}
+
+// TestNoColour: with NO_COLOR set the screen carries no colour codes.
+func TestNoColour(t *testing.T) {
+	lab := newFakeLab()
+	h := fakeHarness(t, lab, Options{NoColor: true})
+	h.press("enter", "n", "enter")
+	h.idle()
+	out := h.m.Render()
+	for _, l := range strings.Split(out, "\n") {
+		for _, seq := range []string{"\x1b[3", "\x1b[4", "\x1b[9", ";3", ";4"} {
+			if strings.Contains(l, seq) {
+				t.Fatalf("a colour sequence %q in %q", seq, l)
+			}
+		}
+	}
+	if ansi.Strip(out) == out {
+		t.Log("no styles at all (bold and reverse are allowed)")
+	}
+}
+
+func TestWrap(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		w    int
+		want []string
+	}{
+		{"gcloud compute url-maps edit --allow-unauthenticated", 20, []string{"gcloud compute", "url-maps edit", "--allow-unauthentica", "ted"}},
+		{"", 10, []string{""}},
+		{"a b c", 1, []string{"a", "b", "c"}},
+	} {
+		got := wrap(c.in, c.w)
+		if fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("wrap(%q, %d) = %q, want %q", c.in, c.w, got, c.want)
+		}
+		for _, l := range got {
+			if ansi.StringWidth(l) > c.w {
+				t.Errorf("wrap(%q, %d): line %q too wide", c.in, c.w, l)
+			}
+		}
+	}
+}
