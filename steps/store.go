@@ -33,11 +33,11 @@ type Store struct {
 
 // DefaultStateDir is where progress is saved: $BEYOND_STATE_DIR, else
 // $XDG_STATE_HOME/beyond, else ~/.local/state/beyond.
-func DefaultStateDir() (string, error) {
-	if d := os.Getenv("BEYOND_STATE_DIR"); d != "" {
+func DefaultStateDir(getenv func(string) string) (string, error) {
+	if d := getenv("BEYOND_STATE_DIR"); d != "" {
 		return d, nil
 	}
-	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+	if d := getenv("XDG_STATE_HOME"); d != "" {
 		return filepath.Join(d, "beyond"), nil
 	}
 	home, err := os.UserHomeDir()

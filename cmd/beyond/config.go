@@ -170,7 +170,7 @@ func (c *config) probe() steps.ProbeConfig {
 }
 
 func (c *config) store(stderr io.Writer) steps.Store {
-	dir, err := steps.DefaultStateDir()
+	dir, err := steps.DefaultStateDir(c.getenv)
 	if err != nil {
 		fmt.Fprintln(stderr, "beyond: progress will not be saved:", err)
 		return steps.Store{}

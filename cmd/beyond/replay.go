@@ -102,22 +102,25 @@ func (p *printer) event(e steps.Event) {
 			}
 		}
 	case steps.EventProgress:
-		fmt.Fprintf(p.out, "   … %s\n", e.Text)
+		p.say("   … ", e.Text)
 	case steps.EventDid:
 		if e.Err != nil {
-			fmt.Fprintf(p.out, "   did: FAILED: %v\n", e.Err)
+			p.say("   did: FAILED: ", e.Err.Error())
 		} else if e.Text != "" {
-			fmt.Fprintf(p.out, "   did: %s\n", e.Text)
+			p.say("   did: ", e.Text)
 		}
 	case steps.EventChecked:
 		if e.Err != nil {
-			fmt.Fprintf(p.out, "   check: FAILED: %v\n", e.Err)
+			p.say("   check: FAILED: ", e.Err.Error())
 		} else {
-			fmt.Fprintf(p.out, "   check: passed: %s\n", e.Text)
+			p.say("   check: passed: ", e.Text)
 		}
 	case steps.EventSkipped:
 		fmt.Fprintf(p.out, "== %s (%s): skipped, %s\n", e.Title, e.Step, e.Text)
 	case steps.EventDone:
+		if e.Fix != "" && e.Status == steps.StatusFailed && (e.Err == nil || !strings.Contains(e.Err.Error(), e.Fix)) {
+			p.say("   fix: ", e.Fix)
+		}
 		fmt.Fprintf(p.out, "   %s in %.1fs\n\n", strings.ToUpper(string(e.Status)), e.Elapsed.Seconds())
 	case steps.EventFailover:
 		f := e.Failover
@@ -130,6 +133,12 @@ func (p *printer) event(e steps.Event) {
 			fmt.Fprintln(p.out, "interrupted: progress is saved")
 		}
 	}
+}
+
+// say prints text after a label, indenting its further lines under it.
+func (p *printer) say(label, text string) {
+	indent := strings.Repeat(" ", len([]rune(label)))
+	fmt.Fprintf(p.out, "%s%s\n", label, strings.ReplaceAll(strings.TrimRight(text, "\n"), "\n", "\n"+indent))
 }
 
 func (p *printer) jsonEvent(e steps.Event) {

@@ -1,0 +1,450 @@
+package sim
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"cloud.google.com/go/run/apiv2/runpb"
+
+	"github.com/beyond-lab/beyond/probe"
+)
+
+func TestLBNearestRegion(t *testing.T) {
+	l := startLab(t, chainOpts{scheme: "EXTERNAL_MANAGED"})
+	url := "http://" + l.addr + "/?format=json"
+	for _, c := range []struct{ client, want string }{
+		{"", regionA}, // the simulator's default client location
+		{regionA, regionA},
+		{regionB, regionB},
+		{"us-west1", regionA},
+		{"europe-west4", regionB},
+		{"asia-south1", regionB},  // Mumbai is nearer Belgium than Iowa
+		{"not-a-region", regionA}, // ignored: the default applies
+	} {
+		a := get(t, url, c.client)
+		if a.status != http.StatusOK || a.region != c.want {
+			t.Errorf("client in %q: %d from %q; want 200 from %s (%s)", c.client, a.status, a.region, c.want, a.body)
+		}
+		if via := a.header.Get("Via"); via != "1.1 google" {
+			t.Errorf("Via = %q; want 1.1 google", via)
+		}
+	}
+	if err := l.s.SetClientLocation("europe-west2"); err != nil {
+		t.Fatal(err)
+	}
+	if a := get(t, url, ""); a.region != regionB {
+		t.Errorf("default client in europe-west2: answered from %q; want %s", a.region, regionB)
+	}
+	if err := l.s.SetClientLocation("mars-north1"); err == nil {
+		t.Error("SetClientLocation accepted an unknown region")
+	}
+}
+
+func TestLBHeaders(t *testing.T) {
+	l := startLab(t, chainOpts{scheme: "EXTERNAL_MANAGED"})
+	// Stand an echoing instance in for region A's.
+	var mu sync.Mutex
+	var seen http.Header
+	var host string
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen, host = r.Header.Clone(), r.Host
+		mu.Unlock()
+		w.Header().Set("X-Served-Region", "echo-region")
+		w.Header().Set("Connection", "X-Hop")
+		w.Header().Set("X-Hop", "dropped")
+		w.WriteHeader(http.StatusTeapot)
+		w.Write([]byte("short and stout"))
+	}))
+	defer echo.Close()
+	dp := l.s.dataPlaneOf()
+	dp.mu.Lock()
+	sr := dp.services[testProject+"/"+regionA+"/"+labService]
+	fake := dp.newInstance(sr.current.rr)
+	fake.addr = strings.TrimPrefix(echo.URL, "http://")
+	fake.access.Store(sr.current.access.Load())
+	sr.current = fake
+	dp.mu.Unlock()
+
+	a := get(t, "http://"+l.addr+"/path?q=1", regionA, "X-Forwarded-For", "203.0.113.9", "Connection", "X-Secret", "X-Secret", "hop")
+	if a.status != http.StatusTeapot || a.body != "short and stout" || a.header.Get("X-Served-Region") != "echo-region" {
+		t.Errorf("answer = %d %q %v; want the backend's 418, body and headers", a.status, a.body, a.header)
+	}
+	if a.header.Get("X-Hop") != "" || a.header.Get("Via") != "1.1 google" {
+		t.Errorf("response headers %v: want hop-by-hop dropped, Via added", a.header)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got, want := seen.Get("X-Forwarded-For"), "203.0.113.9,127.0.0.1,"+l.ip; got != want {
+		t.Errorf("X-Forwarded-For = %q; want %q", got, want)
+	}
+	if seen.Get("Via") != "1.1 google" || seen.Get("X-Forwarded-Proto") != "http" || seen.Get("X-Secret") != "" {
+		t.Errorf("request headers %v: want Via, X-Forwarded-Proto, hop-by-hop dropped", seen)
+	}
+	if tc := seen.Get("X-Cloud-Trace-Context"); !strings.Contains(tc, "/") || len(tc) < 34 {
+		t.Errorf("X-Cloud-Trace-Context = %q", tc)
+	}
+	if seen.Get(ClientLocationHeader) != regionA {
+		t.Errorf("the client location header was not passed on: %v", seen)
+	}
+	if host != l.addr {
+		t.Errorf("Host = %q; want the client's %q", host, l.addr)
+	}
+}
+
+// probeLB runs a probe against the lab's load balancer from client
+// location loc until stop is called, and returns what it saw.
+func probeLB(t *testing.T, l *lab, loc string) (samples func() []probe.Sample, stop func(), next func(n int)) {
+	t.Helper()
+	var mu sync.Mutex
+	var got []probe.Sample
+	tick := make(chan struct{}, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		err := probe.Run(ctx, probe.Config{
+			URL:    "http://" + l.addr + "/?format=json",
+			Rate:   200,
+			Header: http.Header{probe.ClientLocationHeader: {loc}},
+			Client: testHTTP,
+		}, func(s probe.Sample) {
+			mu.Lock()
+			got = append(got, s)
+			mu.Unlock()
+			select {
+			case tick <- struct{}{}:
+			default:
+			}
+		})
+		if err != nil {
+			t.Error(err)
+		}
+	}()
+	samples = func() []probe.Sample {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]probe.Sample(nil), got...)
+	}
+	stop = func() { cancel(); <-done }
+	// next waits for n more samples than there are now.
+	next = func(n int) {
+		t.Helper()
+		want := len(samples()) + n
+		deadline := time.After(20 * time.Second)
+		for len(samples()) < want {
+			select {
+			case <-tick:
+			case <-deadline:
+				t.Fatalf("the probe took more than 20 s for %d samples", n)
+			}
+		}
+	}
+	t.Cleanup(func() { cancel(); <-done })
+	return samples, stop, next
+}
+
+func TestLBFailoverWithOutlierDetectionAndRetries(t *testing.T) {
+	l := startLab(t, chainOpts{scheme: "EXTERNAL_MANAGED", outlier: true, retry: true})
+	samples, stop, next := probeLB(t, l, regionA)
+	next(10)
+
+	breakAt := time.Now()
+	l.setOutage(t, regionA, true)
+	next(10)
+	// The failing region is still routed to, and every failure retried in
+	// europe-west1. After the next sweep of outlier detection it is ejected.
+	l.clk.advance(time.Second)
+	dp := l.s.dataPlaneOf()
+	dp.mu.Lock()
+	lb := dp.lbs[lbKey(testProject, l.ip, 80)]
+	dp.mu.Unlock()
+	waitFor(t, "us-central1 to be ejected", func() bool { next(1); return lb.health.ejected(regionA, "neg-a") })
+	ejected := len(samples())
+	next(10)
+
+	// Restored, but ejected for baseEjectionTime (30 s) × 1.
+	l.setOutage(t, regionA, false)
+	next(10)
+	if !lb.health.ejected(regionA, "neg-a") {
+		t.Fatal("us-central1 came back before its ejection time passed")
+	}
+	restored := len(samples())
+	l.clk.advance(30 * time.Second)
+	waitFor(t, "traffic back in us-central1", func() bool {
+		next(1)
+		s := samples()
+		return s[len(s)-1].Region == regionA
+	})
+	next(10)
+	stop()
+
+	all := samples()
+	r := probe.Analyze(all, breakAt)
+	if r.Failed != 0 {
+		t.Errorf("%d of %d requests failed; want none (retries)", r.Failed, r.Requests)
+	}
+	if r.Before != regionA || r.After != regionA {
+		t.Errorf("Before, After = %q, %q; want %s, %s", r.Before, r.After, regionA, regionA)
+	}
+	// From ejection until the restored region's ejection time passed,
+	// everything came from europe-west1.
+	for _, s := range all[ejected:restored] {
+		if s.Region != regionB {
+			t.Fatalf("while us-central1 was ejected, a request was answered from %q", s.Region)
+		}
+	}
+	if r.Share[regionB] == 0 {
+		t.Errorf("Share = %v; want traffic in %s", r.Share, regionB)
+	}
+}
+
+func TestLBClassicDoesNotFailOver(t *testing.T) {
+	l := startLab(t, chainOpts{scheme: "EXTERNAL"})
+	samples, stop, next := probeLB(t, l, regionA)
+	next(5)
+	breakAt := time.Now()
+	l.setOutage(t, regionA, true)
+	n := len(samples())
+	l.clk.advance(time.Minute)
+	next(30)
+	stop()
+	after := samples()[n:]
+	for _, s := range after {
+		if s.Status != http.StatusServiceUnavailable || s.Region != regionA {
+			t.Fatalf("after the outage a request got %d from %q; want 503 from %s (no failover on classic)", s.Status, s.Region, regionA)
+		}
+	}
+	r := probe.Analyze(samples(), breakAt)
+	if r.Settled || r.Share[regionB] != 0 || r.Failed < len(after) {
+		t.Errorf("report %+v: want unsettled, nothing from %s, at least %d failed", r, regionB, len(after))
+	}
+}
+
+func TestLBManagedWithoutRetriesFailsOverAfterErrors(t *testing.T) {
+	l := startLab(t, chainOpts{scheme: "EXTERNAL_MANAGED", outlier: true})
+	l.setOutage(t, regionA, true)
+	url := "http://" + l.addr + "/?format=json"
+	for i := 0; i < 3; i++ {
+		if a := get(t, url, regionA); a.status != http.StatusServiceUnavailable || a.region != regionA {
+			t.Fatalf("request %d: %d from %q; want 503 from %s", i, a.status, a.region, regionA)
+		}
+	}
+	// Three gateway failures in a row, then a sweep: ejected.
+	l.clk.advance(time.Second)
+	if a := get(t, url, regionA); a.status != http.StatusOK || a.region != regionB {
+		t.Fatalf("after the sweep: %d from %q; want 200 from %s", a.status, a.region, regionB)
+	}
+}
+
+func TestLBRetryConnectFailure(t *testing.T) {
+	l := startLab(t, chainOpts{scheme: "EXTERNAL_MANAGED", retry: true})
+	// Region A's service is deleted: its NEG finds no endpoint.
+	op, err := l.rc.DeleteService(testCtx(t), &runpb.DeleteServiceRequest{Name: l.services[regionA].GetName()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := op.Wait(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	waitDataPlane(t, l.s, "region A to stop", func() bool {
+		return l.s.dataPlaneOf().instanceFor(testProject, regionA, labService) == nil
+	})
+	if a := get(t, "http://"+l.addr+"/?format=json", regionA); a.status != http.StatusOK || a.region != regionB {
+		t.Errorf("got %d from %q; want 200 from %s after a retry", a.status, a.region, regionB)
+	}
+}
+
+func TestLBPropagation(t *testing.T) {
+	l := startLab(t, chainOpts{scheme: "EXTERNAL_MANAGED", sim: Options{Profile: Profile{Propagation: 5 * time.Minute}}})
+	url := "http://" + l.addr + "/"
+	a := get(t, url, "")
+	if a.status != http.StatusNotFound || !strings.Contains(a.body, "Error: Not Found") || !strings.Contains(a.body, "The requested URL <code>/</code> was not found on this server.") {
+		t.Errorf("before propagation: %d %q; want Google's 404 page", a.status, a.body)
+	}
+	if f := frontendsAnswer(t, l, "80"); f.Serving || f.Address != l.addr {
+		t.Errorf("frontends endpoint before propagation = %+v", f)
+	}
+	l.clk.advance(5 * time.Minute)
+	if a := get(t, url, ""); a.status != http.StatusOK || !strings.Contains(a.body, "It's running!") {
+		t.Errorf("after propagation: %d %q", a.status, a.body)
+	}
+	if f := frontendsAnswer(t, l, ""); !f.Serving || f.Address != l.addr {
+		t.Errorf("frontends endpoint after propagation = %+v", f)
+	}
+}
+
+type frontendsReply struct {
+	Address string
+	Serving bool
+	Error   struct {
+		Code    int
+		Message string
+	}
+}
+
+func frontendsAnswer(t *testing.T, l *lab, port string) frontendsReply {
+	t.Helper()
+	url := l.s.Endpoints().Compute + "/beyond/v1/frontends?project=" + testProject + "&ip=" + l.ip
+	if port != "" {
+		url += "&port=" + port
+	}
+	a := get(t, url, "")
+	var f frontendsReply
+	if err := json.Unmarshal([]byte(a.body), &f); err != nil || a.status != http.StatusOK {
+		t.Fatalf("GET %s = %d %q (%v)", url, a.status, a.body, err)
+	}
+	return f
+}
+
+func TestFrontendEndpoint(t *testing.T) {
+	l := startLab(t, chainOpts{scheme: "EXTERNAL"})
+	if addr, ok := l.s.FrontendAddr(testProject, l.ip, 80); !ok || addr != l.addr {
+		t.Errorf("FrontendAddr = %q, %v", addr, ok)
+	}
+	if _, ok := l.s.FrontendAddr(testProject, l.ip, 8080); ok {
+		t.Error("FrontendAddr found a rule on port 8080")
+	}
+	if f := frontendsAnswer(t, l, "80"); !f.Serving || f.Address != l.addr {
+		t.Errorf("frontends = %+v", f)
+	}
+	base := l.s.Endpoints().Compute + "/beyond/v1/frontends"
+	for q, want := range map[string]int{
+		"":                        http.StatusBadRequest,
+		"?project=" + testProject: http.StatusBadRequest,
+		"?project=" + testProject + "&ip=x&port=99999": http.StatusBadRequest,
+		"?project=" + testProject + "&ip=127.9.9.9":    http.StatusNotFound,
+	} {
+		if a := get(t, base+q, ""); a.status != want || !strings.Contains(a.body, `"message"`) {
+			t.Errorf("GET frontends%s = %d %q; want %d with a message", q, a.status, a.body, want)
+		}
+	}
+}
+
+func TestLBOutlierMaxEjection(t *testing.T) {
+	svc := &FrontendService{Name: "bs", Backends: []FrontendBackend{{NEG: "a", Region: regionA}, {NEG: "b", Region: regionB}}}
+	od := &FrontendOutlier{ConsecutiveErrors: 5, EnforcingConsecutiveErrors: 0, ConsecutiveGatewayFailure: 3,
+		EnforcingConsecutiveGatewayFailure: 100, Interval: time.Second, BaseEjectionTime: 30 * time.Second, MaxEjectionPercent: 50}
+	var o outliers
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	o.route(t0, svc, od, []int{0, 1})
+	fail := &attempt{status: http.StatusBadGateway}
+	for range 3 {
+		o.record(svc.Backends[0], fail)
+		o.record(svc.Backends[1], fail)
+	}
+	// Both are over the threshold; 50% of two backends is one.
+	if got := o.route(t0.Add(time.Second), svc, od, []int{0, 1}); len(got) != 1 || got[0] != 1 {
+		t.Fatalf("after the sweep routes to %v; want [1] (a ejected, b kept by maxEjectionPercent)", got)
+	}
+	if !o.ejected(regionA, "a") || o.ejected(regionB, "b") {
+		t.Fatal("want a ejected, b not")
+	}
+	// 500s do not count as gateway failures, and consecutiveErrors is not
+	// enforced by default.
+	for range 10 {
+		o.record(svc.Backends[1], &attempt{status: http.StatusInternalServerError})
+	}
+	// Back after baseEjectionTime × 1.
+	if got := o.route(t0.Add(30*time.Second), svc, od, []int{0, 1}); len(got) != 1 {
+		t.Fatalf("at 30 s routes to %v; want a still ejected until the sweep", got)
+	}
+	if got := o.route(t0.Add(31*time.Second), svc, od, []int{0, 1}); len(got) != 2 {
+		t.Fatalf("at 31 s routes to %v; want both", got)
+	}
+	// Ejected again: for twice as long.
+	for range 3 {
+		o.record(svc.Backends[0], &attempt{connect: true})
+	}
+	o.route(t0.Add(32*time.Second), svc, od, []int{0, 1})
+	if got := o.route(t0.Add(32*time.Second+59*time.Second), svc, od, []int{0, 1}); len(got) != 1 {
+		t.Fatalf("59 s into the second ejection routes to %v; want a still ejected", got)
+	}
+	if got := o.route(t0.Add(32*time.Second+61*time.Second), svc, od, []int{0, 1}); len(got) != 2 {
+		t.Fatalf("61 s into the second ejection routes to %v; want both", got)
+	}
+}
+
+func TestLBRetryConditions(t *testing.T) {
+	for _, c := range []struct {
+		a     attempt
+		conds string
+		want  bool
+	}{
+		{attempt{status: 500}, "5xx", true},
+		{attempt{status: 500}, "gateway-error", false},
+		{attempt{status: 503}, "gateway-error", true},
+		{attempt{connect: true, status: 503}, "connect-failure", true},
+		{attempt{status: 503}, "connect-failure", false},
+		{attempt{reset: true, status: 503}, "5xx", true},
+		{attempt{timeout: true, status: 504}, "reset", true},
+		{attempt{status: 409}, "retriable-4xx", true},
+		{attempt{status: 404}, "retriable-4xx,5xx", false},
+		{attempt{status: 200}, "5xx,gateway-error,connect-failure", false},
+		{attempt{status: 503}, "", false},
+	} {
+		var conds []string
+		if c.conds != "" {
+			conds = strings.Split(c.conds, ",")
+		}
+		if got := c.a.retryable(conds); got != c.want {
+			t.Errorf("%+v with %q: retryable = %v; want %v", c.a, c.conds, got, c.want)
+		}
+	}
+}
+
+func TestLBLatencyTable(t *testing.T) {
+	for _, r := range runRegions {
+		if !KnownRegion(r) {
+			t.Errorf("Cloud Run region %s has no site in the latency table", r)
+		}
+	}
+	for pair := range rttMeasured {
+		if !KnownRegion(pair[0]) || !KnownRegion(pair[1]) {
+			t.Errorf("measured pair %v names an unknown region", pair)
+		}
+	}
+	rtt := func(a, b string) time.Duration {
+		d, ok := RegionRTT(a, b)
+		if !ok {
+			t.Fatalf("RegionRTT(%s, %s) unknown", a, b)
+		}
+		if d2, _ := RegionRTT(b, a); d2 != d {
+			t.Errorf("RegionRTT is not symmetric for %s, %s", a, b)
+		}
+		return d
+	}
+	if d := rtt(regionA, regionB); d < 80*time.Millisecond || d > 130*time.Millisecond {
+		t.Errorf("us-central1 ↔ europe-west1 = %v; want about 100 ms", d)
+	}
+	if rtt(regionA, regionA) != time.Millisecond {
+		t.Error("within a region is not 1 ms")
+	}
+	if rtt("europe-west2", regionB) >= rtt("europe-west2", regionA) {
+		t.Error("London is not nearer Belgium than Iowa")
+	}
+	if d := rtt("asia-northeast1", "australia-southeast1"); d < 80*time.Millisecond || d > 160*time.Millisecond {
+		t.Errorf("Tokyo ↔ Sydney (estimated) = %v; want about 115 ms", d)
+	}
+	if _, ok := RegionRTT("mars-north1", regionA); ok {
+		t.Error("an unknown region has a round-trip time")
+	}
+}
+
+// waitFor retries cond, which itself waits for progress (a probe sample),
+// until it holds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting for %s: gave up after 20 s", what)
+		}
+	}
+}
