@@ -112,7 +112,7 @@ func (s *Session) probeConfig(base string) probe.Config {
 	if s.Cloud.Simulated() && s.Probe.ClientLocation != "" {
 		h.Set(clientLocationHeader, s.Probe.ClientLocation)
 	}
-	c := probe.Config{URL: base + "/", Rate: s.Probe.Rate, Header: h, Method: http.MethodGet}
+	c := probe.Config{URL: base + "/?format=text", Rate: s.Probe.Rate, Header: h, Method: http.MethodGet}
 	if !s.usesHello() {
 		c.URL = base + "/v1/check"
 		c.Method = http.MethodPost
@@ -162,7 +162,7 @@ func (s *Session) nearest() string {
 // curlCommand is how a learner asks the global IP the same question.
 func (s *Session) curlCommand(base string) string {
 	if s.usesHello() {
-		return "curl " + base
+		return "curl \"" + base + "/?format=text\""
 	}
 	return fmt.Sprintf("curl -s -X POST %s/v1/check \\\n    -H 'Content-Type: application/json' \\\n    -d '{\"text\":\"%s\"}'", base, checkText)
 }
@@ -357,6 +357,16 @@ func stepBreakRegion() *Step {
 			wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 			w := &watcher{cancel: cancel, done: make(chan struct{})}
 			s.startWatch(wctx, w, base)
+			// A baseline first: where traffic goes before the break.
+			for deadline := time.Now().Add(3 * time.Second); len(w.snapshot()) < s.window() && time.Now().Before(deadline); {
+				select {
+				case <-ctx.Done():
+					return "", ctx.Err()
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+			// The break starts now; the report measures from the first
+			// disturbed answer, so the rollout's own time is not counted.
 			w.mu.Lock()
 			w.breakAt = time.Now()
 			w.mu.Unlock()
@@ -378,9 +388,6 @@ func stepBreakRegion() *Step {
 			if err != nil {
 				return "", err
 			}
-			w.mu.Lock()
-			w.breakAt = time.Now() // the failing revision serves from now
-			w.mu.Unlock()
 			return fmt.Sprintf("Revision %s of region A started fine and answers 503 to everything (%s=1).", svc.LatestReady, outageEnv), nil
 		},
 		Check: func(ctx context.Context, s *Session) (string, error) {

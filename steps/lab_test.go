@@ -360,3 +360,86 @@ func TestConfirmAIShowsRequestAnswerAndTokens(t *testing.T) {
 		t.Error("the key sent to Gemini reached an event")
 	}
 }
+
+// failoverOf returns the failover event of a run.
+func failoverOf(t *testing.T, events []steps.Event) *steps.FailoverReport {
+	t.Helper()
+	for _, e := range events {
+		if e.Kind == steps.EventFailover {
+			return e.Failover
+		}
+	}
+	t.Fatal("no failover event")
+	return nil
+}
+
+func samplesOf(events []steps.Event, step string) []steps.Sample {
+	var out []steps.Sample
+	for _, e := range events {
+		if e.Kind == steps.EventSample && e.Step == step {
+			out = append(out, *e.Sample)
+		}
+	}
+	return out
+}
+
+// TestFullLabWithTheServiceFailsOverAndBack runs the whole lab as the
+// default replay does: the Gemini service built from this checkout, broken
+// with its outage switch, behind outlier detection and the retry policy.
+func TestFullLabWithTheServiceFailsOverAndBack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the service image")
+	}
+	l := newLab(t)
+	l.vars.Image = ""
+	r := l.runner(t)
+	sum, err := r.Run(context.Background(), steps.Range{Optional: true})
+	events := l.take()
+	if err != nil || !sum.OK() {
+		t.Fatalf("full lab: %+v %v: %v", sum, err, failures(events))
+	}
+	f := failoverOf(t, events)
+	if f.Method != "outage-switch" || f.Before != "us-central1" || f.After != "europe-west1" {
+		t.Errorf("failover %+v; want outage-switch from us-central1 to europe-west1", f)
+	}
+	if f.FailedRequests != 0 {
+		t.Errorf("%d requests failed during the break; the retry policy should hide them all", f.FailedRequests)
+	}
+	if f.Requests < 10 || f.Rate != 20 {
+		t.Errorf("failover measured %d requests at %v/s", f.Requests, f.Rate)
+	}
+	// The workshop's break moved nothing: every answer still came from region A.
+	for _, sm := range samplesOf(events, "break-workshop") {
+		if sm.Status != 200 || sm.Region != "us-central1" {
+			t.Errorf("during the workshop's break: %+v", sm)
+			break
+		}
+	}
+	// After restore, traffic is back in region A.
+	back := samplesOf(events, "restore")
+	if len(back) == 0 || back[len(back)-1].Region != "us-central1" {
+		t.Errorf("after restore the last answer came from %+v", back[len(back)-1:])
+	}
+	if dids(events)["cleanup"] == "" {
+		t.Error("cleanup did not run")
+	}
+}
+
+// TestFullLabWithHelloDetachesTheNEG uses the workshop's hello image, which
+// has no outage switch: the lab detaches region A's NEG instead.
+func TestFullLabWithHelloDetachesTheNEG(t *testing.T) {
+	l := newLab(t)
+	r := l.runner(t)
+	sum, err := r.Run(context.Background(), steps.Range{})
+	events := l.take()
+	if err != nil || !sum.OK() {
+		t.Fatalf("full lab: %+v %v: %v", sum, err, failures(events))
+	}
+	f := failoverOf(t, events)
+	if f.Method != "detach-neg" || f.Before != "us-central1" || f.After != "europe-west1" || f.FailedRequests != 0 {
+		t.Errorf("failover %+v", f)
+	}
+	if did := dids(events)["curl"]; !strings.Contains(did, "It's running!") {
+		t.Errorf("curl did %q; want the hello sample's answer", did)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/beyond-lab/beyond/steps"
+	"github.com/charmbracelet/x/ansi"
 )
 
 // The failover panel is the prober's view of the global IP: every request
@@ -58,7 +59,8 @@ func ok(s steps.Sample) bool { return s.Status >= 200 && s.Status < 400 && s.Err
 // add records one sample.
 func (f *failover) add(s steps.Sample) {
 	f.samples = append(f.samples, s)
-	if n := len(f.samples); n > keepSamples {
+	if n := len(f.samples); n > 2*keepSamples {
+		// Trim now and then, not on every sample.
 		f.samples = slices.Clone(f.samples[n-keepSamples:])
 	}
 	f.total++
@@ -111,7 +113,7 @@ func (f *failover) step(e steps.Event) {
 		f.settle()
 		f.report = e.Failover
 		r := e.Failover
-		f.mark(e.At, fmt.Sprintf("measured: rerouted in %.1f s, %d of %d requests failed", r.RerouteSeconds, r.FailedRequests, r.Requests))
+		f.mark(e.At, fmt.Sprintf("measured: rerouted in %.1f s, %d/%d failed", r.RerouteSeconds, r.FailedRequests, r.Requests))
 	}
 }
 
@@ -127,13 +129,22 @@ func (f *failover) settle() {
 	if p.firstB.IsZero() {
 		return
 	}
-	text := fmt.Sprintf("%s region A ejected after %d errors; none to it since", since(p.start, p.lastBad), p.errors)
+	text := fmt.Sprintf("%s region A ejected after %d errors, none since", since(p.start, p.lastBad), p.errors)
 	at := p.lastBad
 	if p.errors == 0 || at.IsZero() {
 		at = p.firstB
-		text = fmt.Sprintf("%s region A out; no requests to it since", since(p.start, at))
+		text = fmt.Sprintf("%s region A out, none since", since(p.start, at))
 	}
 	f.mark(at, text)
+}
+
+// height is how many lines the panel wants.
+func (f *failover) height() int {
+	n := 3
+	if len(f.samples) > 0 {
+		n = 5
+	}
+	return n + min(8, f.timelineLen())
 }
 
 // timelineLen is how many lines the timeline would take, with no limit.
@@ -145,8 +156,15 @@ func (f *failover) timelineLen() int {
 	return n
 }
 
-// note adds a line to the timeline: watching started, client moved.
-func (f *failover) note(at time.Time, text string) { f.mark(at, text) }
+// note adds a line to the timeline: watching started, client moved. It is
+// dated now, or at the last sample if that is later, so that it sorts after
+// the requests it follows.
+func (f *failover) note(now time.Time, text string) {
+	if n := len(f.samples); n > 0 && f.samples[n-1].At.After(now) {
+		now = f.samples[n-1].At
+	}
+	f.mark(now, text)
+}
 
 // mark adds a line to the timeline, in time order: a settled ejection is
 // written after the answers that came later.
@@ -204,8 +222,14 @@ func (f *failover) stats(buckets int) stats {
 	if st.n == 0 {
 		return st
 	}
-	if span := rs[st.n-1].At.Sub(rs[0].At); st.n > 1 && span > 0 {
-		st.rate = float64(st.n-1) / span.Seconds()
+	// The rate over the last three seconds, so that a pause in probing
+	// (between a step's burst and watching) does not dilute it.
+	last := rs[st.n-1].At
+	i, _ := slices.BinarySearchFunc(rs, last.Add(-3*time.Second), func(s steps.Sample, t time.Time) int {
+		return s.At.Compare(t)
+	})
+	if n, span := st.n-i, last.Sub(rs[i].At); n > 1 && span > 0 {
+		st.rate = float64(n-1) / span.Seconds()
 	}
 	var lat []time.Duration
 	for _, s := range rs {
@@ -230,7 +254,6 @@ func (f *failover) stats(buckets int) stats {
 	}
 	if buckets > 0 {
 		const width = 500 * time.Millisecond
-		last := rs[st.n-1].At
 		sum := make([]time.Duration, buckets)
 		cnt := make([]int, buckets)
 		for _, s := range rs {
@@ -266,14 +289,14 @@ type panelView struct {
 func (f *failover) view(pv panelView, st Styles) []string {
 	w := pv.width
 	var out []string
-	state := "not watching: w starts"
+	state := "w starts probing"
 	if pv.watching {
-		state = "watching: w stops"
+		state = "probing, w stops"
 	}
 	if !pv.canWatch {
-		state = "read the global IP first"
+		state = "no global IP yet"
 	}
-	head := "Live: global IP"
+	head := "Live"
 	if pv.ip != "" {
 		head += " " + pv.ip
 	}
@@ -281,20 +304,30 @@ func (f *failover) view(pv panelView, st Styles) []string {
 	s := f.stats(max(0, min(20, w-36)))
 	where := ""
 	if pv.simulated && pv.client != "" {
-		where = " · client in " + pv.client
+		where = " · client " + pv.client
 	}
-	out = append(out, fit(fmt.Sprintf("%.1f req/s · %d requests, %d failed%s", s.rate, f.total, f.failed, where), w))
+	out = append(out, first(w,
+		fmt.Sprintf("%.1f req/s · %d sent · %d failed%s", s.rate, f.total, f.failed, where),
+		fmt.Sprintf("%.1f/s · %d sent · %d failed%s", s.rate, f.total, f.failed, where),
+		fmt.Sprintf("%.1f/s · %d failed%s", s.rate, f.failed, where),
+		fmt.Sprintf("%.1f/s · %d sent · %d failed", s.rate, f.total, f.failed)))
 	if s.n == 0 {
 		out = append(out, "no requests yet")
 	} else {
 		out = append(out, "recent "+f.strip(w-7, pv, st))
 		pct := func(n int) int { return (n*100 + s.n/2) / s.n }
-		share := fmt.Sprintf("A %s %d%% · B %s %d%%", f.regionA, pct(s.a), f.regionB, pct(s.b))
-		if s.other > 0 {
-			share += fmt.Sprintf(" · other %d%%", pct(s.other))
+		a, b, o := "A", "B", "other"
+		if !pv.plain && !pv.letters {
+			// The letters in the strip's colours: the legend.
+			a, b, o = st.RegionA.Render(a), st.RegionB.Render(b), st.RegionX.Render(o)
 		}
-		share += fmt.Sprintf(" · errors %d%%", pct(s.fails))
-		out = append(out, fit(share, w))
+		other := ""
+		if s.other > 0 {
+			other = fmt.Sprintf(" · %s %d%%", o, pct(s.other))
+		}
+		out = append(out, first(w,
+			fmt.Sprintf("%s %s %d%% · %s %s %d%%%s · failed %d%%", a, f.regionA, pct(s.a), b, f.regionB, pct(s.b), other, pct(s.fails)),
+			fmt.Sprintf("%s %d%% · %s %d%%%s · failed %d%%", a, pct(s.a), b, pct(s.b), other, pct(s.fails))))
 		lat := fmt.Sprintf("latency p50 %s · p95 %s", ms(s.p50), ms(s.p95))
 		if !pv.plain && len(s.spark) > 0 {
 			lat += "  " + sparkline(s.spark)
@@ -316,9 +349,24 @@ func (f *failover) view(pv panelView, st Styles) []string {
 		marks = marks[len(marks)-room:]
 	}
 	for _, m := range marks {
-		out = append(out, fit(m.at.Format("15:04:05")+" "+m.text, w))
+		line := m.text
+		if w >= 64 {
+			line = m.at.Format("15:04:05") + " " + line
+		}
+		out = append(out, fit(line, w))
 	}
 	return out
+}
+
+// first returns the first of lines that fits in w cells, or the last cut
+// to fit.
+func first(w int, lines ...string) string {
+	for _, l := range lines {
+		if ansi.StringWidth(l) <= w {
+			return l
+		}
+	}
+	return fit(lines[len(lines)-1], w)
 }
 
 // strip draws the most recent requests, one cell each, oldest first:

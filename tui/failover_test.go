@@ -36,7 +36,7 @@ func TestFailoverPanel(t *testing.T) {
 	if !h.m.showFailover {
 		t.Fatal("the panel is hidden on the curl step")
 	}
-	h.contains("Live: global IP 203.0.113.7 · not watching: w starts", "no requests yet")
+	h.contains("Live 203.0.113.7 · w starts probing", "no requests yet")
 
 	h.press("w")
 	h.until("Watch to be called", func() bool {
@@ -44,14 +44,14 @@ func TestFailoverPanel(t *testing.T) {
 		defer lab.state.Unlock()
 		return lab.watches == 1
 	})
-	h.contains("watching: w stops", "watching the global IP")
+	h.contains("probing, w stops", "watching the global IP")
 
 	a := steps.Sample{Status: 200, Region: "us-central1", Latency: 10 * time.Millisecond}
 	b := steps.Sample{Status: 200, Region: "europe-west1", Latency: 100 * time.Millisecond}
 	bad := steps.Sample{Status: 503, Region: "us-central1", Latency: 5 * time.Millisecond}
 	t0 := lab.now()
 	at := h.feed(t0, 40, 50*time.Millisecond, a)
-	h.contains("20.0 req/s · 40 requests, 0 failed", "A us-central1 100% · B europe-west1 0% · errors 0%", "p50 10 ms · p95 10 ms")
+	h.contains("20.0 req/s · 40 sent · 0 failed", "A us-central1 100% · B europe-west1 0% · failed 0%", "p50 10 ms · p95 10 ms")
 
 	lab.setClock(at)
 	h.press("b")
@@ -62,9 +62,9 @@ func TestFailoverPanel(t *testing.T) {
 	at = h.feed(at, 3, 100*time.Millisecond, bad)
 	at = h.feed(at, 37, 100*time.Millisecond, b)
 	h.contains(
-		"80 requests, 3 failed",
+		"80 sent · 3 failed",
 		"AAAxxxBBB",
-		"A us-central1 50% · B europe-west1 46% · errors 4%",
+		"A us-central1 50% · B europe-west1 46% · failed 4%",
 		"p50 10 ms · p95 100 ms",
 		"break: Break region A for real",
 		"+0.1s first error: 503 from us-central1",
@@ -75,12 +75,12 @@ func TestFailoverPanel(t *testing.T) {
 	lab.setClock(at)
 	h.press("u")
 	h.idle()
-	h.contains("+0.3s region A ejected after 3 errors; none to it since", "restore: Restore region A")
+	h.contains("+0.3s region A ejected after 3 errors, none since", "restore: Restore region A")
 	h.feed(at, 5, 100*time.Millisecond, a)
 	h.contains("+0.1s region A serving again")
 
 	h.send(eventMsg{steps.Event{Kind: steps.EventFailover, At: at, Failover: &steps.FailoverReport{Requests: 80, FailedRequests: 3, RerouteSeconds: 0.3}}})
-	h.contains("measured: rerouted in 0.3 s, 3 of 80 requests failed")
+	h.contains("measured: rerouted in 0.3 s, 3/80 failed")
 
 	h.press("m")
 	h.until("the client to move", func() bool { return strings.Contains(h.screen(), "client moved to europe-west1") })
@@ -90,22 +90,22 @@ func TestFailoverPanel(t *testing.T) {
 	if client != "europe-west1" {
 		t.Errorf("SetClientLocation got %q", client)
 	}
-	h.contains("client in europe-west1")
+	h.contains("client europe-west1")
 	h.until("Watch to start again from the new place", func() bool {
 		lab.state.Lock()
 		defer lab.state.Unlock()
 		return lab.watches == 2
 	})
 	h.send(movedMsg{to: 2, err: errors.New(`"asia-east1" is not a region the lab knows`)})
-	h.contains("The client stays where it was", "client in europe-west1")
+	h.contains("The client stays where it was", "client europe-west1")
 
 	h.press("w")
 	h.until("watching to stop", func() bool { return h.m.watch == nil })
-	h.contains("stopped watching", "not watching: w starts")
+	h.contains("stopped watching", "w starts probing")
 
 	// At 80x24 the panel still fits, with the prose above it.
 	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
-	h.contains("Live: global IP", "recent Axxx", "q quit")
+	h.contains("Live 203.0.113.7", "recent BBBB", "BAAAAA", "q quit")
 }
 
 // TestFailoverPanelColour draws the strip in colour, one block a request.

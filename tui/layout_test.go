@@ -98,3 +98,14 @@ func TestWrap(t *testing.T) {
 		}
 	}
 }
+
+// TestEmptyLab: a lab with no steps still draws, and keys do nothing harmful.
+func TestEmptyLab(t *testing.T) {
+	lab := newFakeLab()
+	lab.steps = nil
+	h := fakeHarness(t, lab, Options{})
+	h.press("enter", "n", "p", "enter", "c", "y", "f", "w", "b", "?", "l", "u")
+	h.contains("This lab has no step \"restore\"")
+	h.press("q")
+	h.until("q to quit", func() bool { return h.quit })
+}

@@ -117,7 +117,6 @@ type Model struct {
 	op       *op
 	watch    *op
 	seq      int
-	summary  *steps.Summary
 	spinning bool
 	now      time.Time
 
@@ -312,9 +311,12 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		return m.startKey(k)
 	}
 	m.note = ""
-	if m.showHelp && (key.Matches(k, m.keys.Help) || key.Matches(k, m.keys.Back)) {
+	if m.showHelp {
+		// Any key closes the ? page; keys other than ? and esc then act.
 		m.showHelp = false
-		return nil
+		if key.Matches(k, m.keys.Help) || key.Matches(k, m.keys.Back) {
+			return nil
+		}
 	}
 	switch {
 	case key.Matches(k, m.keys.Quit):
@@ -364,10 +366,10 @@ func (m *Model) startKey(k tea.KeyPressMsg) tea.Cmd {
 		return m.resume()
 	case m.resumeTo != "" && key.Matches(k, m.keys.No):
 		m.screen = screenLab
-		m.select_(0)
+		m.selectItem(0)
 	case m.resumeTo == "" && key.Matches(k, m.keys.Begin):
 		m.screen = screenLab
-		m.select_(0)
+		m.selectItem(0)
 	}
 	return nil
 }
@@ -400,10 +402,10 @@ func (m *Model) quit() tea.Cmd {
 
 // move selects the next or previous item.
 func (m *Model) move(d int) {
-	m.select_(min(max(m.cursor+d, 0), len(m.items)-1))
+	m.selectItem(min(max(m.cursor+d, 0), len(m.items)-1))
 }
 
-func (m *Model) select_(i int) {
+func (m *Model) selectItem(i int) {
 	if i < 0 || i >= len(m.items) {
 		return
 	}
@@ -490,7 +492,7 @@ func (m *Model) resume() tea.Cmd {
 	m.seq++
 	o := &op{id: m.seq, kind: "resume", step: m.resumeTo, cancel: cancel}
 	m.op = o
-	m.select_(m.indexOf(m.resumeTo))
+	m.selectItem(m.indexOf(m.resumeTo))
 	lab, to := m.lab, m.resumeTo
 	call := func() tea.Msg {
 		defer cancel()
@@ -518,11 +520,10 @@ func (m *Model) opDone(msg opDoneMsg) tea.Cmd {
 		m.note = msg.err.Error()
 	}
 	if o.kind == "resume" && msg.err == nil {
-		m.summary = &msg.sum
 		if msg.sum.OK() {
 			m.note = fmt.Sprintf("Resumed: %d steps re-checked and passed.", msg.sum.Passed)
 			if i := m.indexOf(o.step); i >= 0 && i+1 < len(m.items) {
-				m.select_(i + 1)
+				m.selectItem(i + 1)
 			}
 		}
 	}
@@ -563,10 +564,7 @@ func (m *Model) event(e steps.Event) tea.Cmd {
 			m.fo.add(*e.Sample)
 		}
 		return nil
-	case steps.EventFinished:
-		m.summary = e.Summary
-		return nil
-	case steps.EventFailover:
+	case steps.EventFinished, steps.EventFailover:
 		return nil
 	}
 	if e.Step == "" {
@@ -581,9 +579,14 @@ func (m *Model) event(e steps.Event) tea.Cmd {
 			m.commands[e.Step] = e.Command
 		}
 		if m.op != nil && m.op.kind == "resume" {
-			m.select_(m.indexOf(e.Step))
+			m.selectItem(m.indexOf(e.Step))
 		}
 	case steps.EventProgress:
+		r.elapsed = e.Elapsed
+		if n := len(r.progress); n > 0 && r.progress[n-1] == e.Text {
+			// A poll saying the same again: once is enough on screen.
+			break
+		}
 		r.progress = append(r.progress, e.Text)
 		if len(r.progress) > 50 {
 			r.progress = slices.Clone(r.progress[len(r.progress)-50:])

@@ -126,23 +126,37 @@ func renderMarkdown(md string, w int, st Styles, plain bool) []string {
 	return out
 }
 
-// codeLines breaks a line of code that is wider than w, at a space where
-// it can, marking each break with a trailing backslash the way a shell
-// continues a line: what the learner selects still runs.
+// codeLines breaks a line of code that is wider than w so that what the
+// learner selects with the mouse still runs: at a space, with the shell's
+// " \" and an indented continuation; inside a word, with a bare "\" and no
+// indent (the shell joins the halves); a comment goes on as a comment.
 func codeLines(line string, w int) []string {
 	line = strings.ReplaceAll(line, "\t", "    ")
 	if w < 8 || ansi.StringWidth(line) <= w {
 		return []string{line}
 	}
+	body := strings.TrimLeft(line, " ")
+	lead := line[:len(line)-len(body)]
+	if strings.HasPrefix(body, "#") {
+		var out []string
+		for _, l := range wrap(strings.TrimSpace(strings.TrimPrefix(body, "#")), w-len(lead)-2) {
+			out = append(out, lead+"# "+l)
+		}
+		return out
+	}
 	var out []string
 	for ansi.StringWidth(line) > w {
 		head := ansi.Cut(line, 0, w-2)
 		cut := strings.LastIndex(head, " ")
-		if cut <= len(head)-len(strings.TrimLeft(head, " ")) {
-			cut = len(head) // no space after the indent: cut the word
+		if cut > len(head)-len(strings.TrimLeft(head, " ")) {
+			out = append(out, strings.TrimRight(line[:cut], " ")+" \\")
+			line = lead + "    " + strings.TrimLeft(line[cut:], " ")
+			continue
 		}
-		out = append(out, strings.TrimRight(line[:cut], " ")+" \\")
-		line = "    " + strings.TrimLeft(line[cut:], " ")
+		// No space after the indent: cut the word.
+		head = ansi.Cut(line, 0, w-1)
+		out = append(out, head+"\\")
+		line = line[len(head):]
 	}
 	return append(out, line)
 }

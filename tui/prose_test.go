@@ -74,3 +74,26 @@ func TestExpand(t *testing.T) {
 		t.Errorf("expand = %q", got)
 	}
 }
+
+// TestCodeLines: a long command breaks where the shell still reads it as
+// one command.
+func TestCodeLines(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want []string
+	}{
+		{"gcloud run deploy svc --region us-central1", []string{"gcloud run deploy \\", "    svc --region \\", "    us-central1"}},
+		{"KO_DOCKER_REPO=us-central1-docker.pkg.dev/p", []string{"KO_DOCKER_REPO=us-c\\", "entral1-docker.pkg.\\", "dev/p"}},
+		{"  # a comment that is long enough", []string{"  # a comment that", "  # is long enough"}},
+	} {
+		got := codeLines(c.in, 20)
+		if strings.Join(got, "\n") != strings.Join(c.want, "\n") {
+			t.Errorf("codeLines(%q) = %q, want %q", c.in, got, c.want)
+		}
+		for _, l := range got {
+			if ansi.StringWidth(l) > 20 {
+				t.Errorf("line %q wider than 20", l)
+			}
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -32,7 +33,7 @@ func (m *Model) layout() layout {
 	l.list = l.wide != m.flipList
 	l.mainW = w
 	if l.wide && l.list {
-		l.listW = min(34, max(24, w*3/10))
+		l.listW = min(34, max(24, w*35/100))
 		l.mainW = w - l.listW - 3
 	}
 	l.body = max(0, h-2)
@@ -55,7 +56,7 @@ func (m *Model) layout() layout {
 		}
 	}
 	if m.showFailover {
-		l.panel = 5 + min(8, m.fo.timelineLen())
+		l.panel = m.fo.height()
 	}
 	reduce := func(h *int, floor, over int) int {
 		cut := min(over, max(0, *h-floor))
@@ -63,11 +64,23 @@ func (m *Model) layout() layout {
 		return over - cut
 	}
 	avail := max(0, l.body-l.top)
-	// First keep three lines of prose, then give them up too.
-	if over := l.box + l.run + l.panel + l.note - (avail - 3); over > 0 {
-		over = reduce(&l.panel, 6, over)
-		over = reduce(&l.box, 4, over)
-		reduce(&l.run, 3, over)
+	// First keep some prose (two fifths of the room, or three lines beside
+	// the failover panel), then give it up too.
+	keep := max(3, avail*2/5)
+	if m.showFailover {
+		keep = 3
+	}
+	if over := l.box + l.run + l.panel + l.note - (avail - keep); over > 0 {
+		if m.showFailover {
+			// The live panel is the point of the verify steps: the command
+			// and the verdict give up room first.
+			over = reduce(&l.box, 3, over)
+			over = reduce(&l.run, 3, over)
+			reduce(&l.panel, 6, over)
+		} else {
+			over = reduce(&l.box, 4, over)
+			reduce(&l.run, 3, over)
+		}
 	}
 	if over := l.box + l.run + l.panel + l.note - avail; over > 0 {
 		over = reduce(&l.panel, 0, over)
@@ -75,8 +88,8 @@ func (m *Model) layout() layout {
 		over = reduce(&l.box, 0, over)
 		reduce(&l.run, 0, over)
 	}
-	if l.box < 3 {
-		l.box = 0
+	if minBox := 3 - b2i(m.plain()); l.box < minBox {
+		l.box = 0 // no room for even one line of it
 	}
 	l.prose = avail - l.box - l.run - l.panel - l.note
 	return l
@@ -340,7 +353,7 @@ func (m *Model) listLines(w, h int) []string {
 		case it.reading:
 			s = mark + "· " + it.title
 			if m.plain() {
-				s = mark + "read     " + it.title
+				s = mark + "· read     " + it.title
 			}
 		case m.plain():
 			g, word := glyph(m.status(it.id))
@@ -390,7 +403,12 @@ func (m *Model) commandBox(l layout) []string {
 	if m.plain() {
 		room = l.box - 1
 	}
-	if len(lines) > room {
+	switch inner := l.mainW - 4; {
+	case len(lines) <= room:
+	case room == 1:
+		more := fmt.Sprintf(" … +%d lines", len(lines)-1)
+		lines = []string{fit(lines[0], inner-ansi.StringWidth(more)) + more}
+	default:
 		lines = append(clip(lines, room-1), fmt.Sprintf("… %d more lines: y copies them all", len(lines)-room+1))
 	}
 	for i, s := range lines {
@@ -433,7 +451,7 @@ func (m *Model) runLines(w int) []string {
 			el = d
 		}
 		add(fmt.Sprintf("%s %s, %s", mark, it.title, seconds(el)), m.st.Running, "", "  ")
-		from := max(0, len(r.progress)-3)
+		from := max(0, len(r.progress)-2)
 		for _, p := range r.progress[from:] {
 			add(p, m.st.Dim, "  ", "    ")
 		}
@@ -462,10 +480,11 @@ func (m *Model) runLines(w int) []string {
 			what := "Check failed"
 			if why == "" {
 				what = "Failed"
-				why = errText(r.err)
+				err := r.err
 				if r.didErr != nil {
-					why = r.didErr.Error()
+					err = r.didErr
 				}
+				why = reason(err, r.fix)
 			}
 			add(fmt.Sprintf("%s %s: %s", g, what, why), m.st.Failed, "", "  ")
 			if r.fix != "" {
@@ -489,6 +508,29 @@ func (m *Model) runLines(w int) []string {
 	return out
 }
 
+// reason is what went wrong, without the fix when the error carries it too
+// (the fix gets its own line).
+func reason(err error, fix string) string {
+	var ce *steps.CheckError
+	if errors.As(err, &ce) {
+		return ce.Reason
+	}
+	why := errText(err)
+	if fix != "" {
+		if r, ok := strings.CutSuffix(why, fix); ok && strings.TrimSpace(r) != "" {
+			why = strings.TrimRight(r, ":;,. ")
+		}
+	}
+	return why
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 func capital(s string) string {
 	if s == "" {
 		return s
@@ -500,7 +542,7 @@ func seconds(d time.Duration) string {
 	if d < 0 {
 		d = 0
 	}
-	return fmt.Sprintf("%.1f s", d.Seconds())
+	return fmt.Sprintf("%.1fs", d.Seconds())
 }
 
 func (m *Model) panelView(l layout) panelView {
@@ -519,13 +561,20 @@ func (m *Model) panelView(l layout) panelView {
 
 // helpLines are the ? page: every key and what it does.
 func (m *Model) helpLines(w int) []string {
-	out := []string{"Keys (? or esc closes this page):"}
+	out := []string{"Keys (any key closes this page):"}
+	var names []string
+	col := 0
 	for _, kh := range m.keys.FullHelp() {
-		names := keyNames(kh.b)
+		n := keyNames(kh.b)
 		if m.plain() {
-			names = strings.Join(kh.b.Keys(), " or ")
+			n = strings.Join(kh.b.Keys(), " or ")
 		}
-		out = append(out, wrapIndent(kh.desc, w, pad(names, 16)+" ", strings.Repeat(" ", 17))...)
+		names = append(names, n)
+		col = max(col, ansi.StringWidth(n))
+	}
+	col = min(col, max(8, w*2/5))
+	for i, kh := range m.keys.FullHelp() {
+		out = append(out, wrapIndent(kh.desc, w, pad(names[i], col)+"  ", strings.Repeat(" ", col+2))...)
 	}
 	return out
 }
@@ -533,7 +582,7 @@ func (m *Model) helpLines(w int) []string {
 // footer is the help bar, or the question being asked.
 func (m *Model) footer() string {
 	if m.confirmQuit && m.op != nil {
-		q := fmt.Sprintf("Quit? %s is running: quitting stops it (progress is saved). y quit · n stay", m.title(m.op.step))
+		q := fmt.Sprintf("Quit? y stops %s and quits · n stays", m.title(m.op.step))
 		return m.st.Dialog.Render(q)
 	}
 	if m.quitting {

@@ -4,10 +4,41 @@ import (
 	"context"
 	"fmt"
 	"io"
+
+	"github.com/beyond-lab/beyond/steps"
+	"github.com/beyond-lab/beyond/tui"
 )
 
-// runTUI is the interactive front end.
+// runTUI is the interactive front end: the terminal guide on the runner.
 func runTUI(ctx context.Context, cfg *config, stdin io.Reader, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "beyond: the interactive guide is not built yet; use --non-interactive")
-	return exitUsage
+	if !tui.IsTerminal(stdin, stdout) {
+		fmt.Fprintln(stderr, "beyond:", tui.ErrNotTerminal)
+		return exitUsage
+	}
+	t, err := cfg.connect(ctx)
+	if err != nil {
+		fmt.Fprintln(stderr, "beyond:", err)
+		return exitUsage
+	}
+	defer t.close()
+	var r *steps.Runner
+	err = tui.Run(ctx, func(emit func(steps.Event)) (tui.Lab, error) {
+		var err error
+		r, err = steps.New(t.cloud, cfg.vars, steps.Options{Store: cfg.store(stderr), Emit: emit, Probe: cfg.probe(), GeminiKey: cfg.geminiKey()})
+		if err != nil {
+			return nil, err
+		}
+		return r, nil
+	}, tui.Options{Accessible: cfg.accessible, NoColor: cfg.noColor, Target: t.label})
+	if r != nil {
+		r.Close()
+	}
+	switch {
+	case ctx.Err() != nil:
+		return exitCanceled
+	case err != nil:
+		fmt.Fprintln(stderr, "beyond:", err)
+		return exitFailed
+	}
+	return exitOK
 }

@@ -267,6 +267,37 @@ func (dp *dataPlane) changes() <-chan struct{} {
 	return dp.change
 }
 
+// coldStart is how long a request waits for a service's first instance to
+// start: Cloud Run holds requests during a cold start rather than failing
+// them, and a revision only counts as ready once its container listens.
+const coldStart = 10 * time.Second
+
+// awaitInstance returns the instance serving a Cloud Run service, waiting
+// while its first instance is still starting; nil if none serves.
+func (dp *dataPlane) awaitInstance(ctx context.Context, project, region, service string) *instance {
+	deadline := time.NewTimer(coldStart)
+	defer deadline.Stop()
+	for {
+		dp.mu.Lock()
+		var current, starting *instance
+		if sr := dp.services[project+"/"+region+"/"+service]; sr != nil {
+			current, starting = sr.current, sr.next
+		}
+		changed := dp.change
+		dp.mu.Unlock()
+		if current != nil || starting == nil {
+			return current
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return nil
+		case <-deadline.C:
+			return nil
+		}
+	}
+}
+
 // instanceFor returns the instance serving a Cloud Run service, or nil.
 func (dp *dataPlane) instanceFor(project, region, service string) *instance {
 	dp.mu.Lock()
@@ -372,9 +403,14 @@ func projectFrontsOf(p *project) *projectFronts {
 }
 
 // frontURI returns the loopback URL of service rs's front, opening the front
-// on first use; false once the simulator is closed or if no port is free.
-// Call with s.mu held (Cloud Run's uri calls it while answering).
+// on first use; false for a service not (or no longer) in p, such as the
+// preview of a validate-only request, once the simulator is closed, or if no
+// port is free. Call with s.mu held (Cloud Run's uri calls it while
+// answering).
 func frontURI(p *project, rs *runService) (string, bool) {
+	if p.run.services[rs.key()] != rs {
+		return "", false
+	}
 	f := projectFrontsOf(p).get(p, rs)
 	if f == nil {
 		return "", false
@@ -505,6 +541,8 @@ func googleError(w http.ResponseWriter, r *http.Request, status int) {
 	var title, detail string
 	path := html.EscapeString(r.URL.Path)
 	switch status {
+	case http.StatusBadRequest:
+		title, detail = "Bad Request", "Your client has issued a malformed or illegal request."
 	case http.StatusForbidden:
 		title, detail = "Forbidden", fmt.Sprintf("Your client does not have permission to get URL <code>%s</code> from this server.", path)
 	case http.StatusNotFound:

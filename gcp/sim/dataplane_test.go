@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -11,34 +12,36 @@ import (
 	"testing"
 	"time"
 
+	compute "cloud.google.com/go/compute/apiv1"
 	"cloud.google.com/go/compute/apiv1/computepb"
 	"cloud.google.com/go/iam/apiv1/iampb"
 	run "cloud.google.com/go/run/apiv2"
 	"cloud.google.com/go/run/apiv2/runpb"
+	"google.golang.org/api/option"
 	"google.golang.org/protobuf/proto"
 )
 
-// testClock is real time plus an offset a test moves forward, so that
+// dpClock is real time plus an offset a test moves forward, so that
 // resource timestamps and the load balancers' clock stay in order.
-type testClock struct {
+type dpClock struct {
 	mu  sync.Mutex
 	off time.Duration
 }
 
-func (c *testClock) now() time.Time {
+func (c *dpClock) now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return time.Now().Add(c.off)
 }
 
-func (c *testClock) advance(d time.Duration) {
+func (c *dpClock) advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.off += d
 }
 
 // useClock makes s's load balancers read clk.
-func useClock(s *Sim, clk *testClock) {
+func useClock(s *Sim, clk *dpClock) {
 	dp := s.dataPlaneOf()
 	dp.mu.Lock()
 	defer dp.mu.Unlock()
@@ -47,9 +50,9 @@ func useClock(s *Sim, clk *testClock) {
 
 // waitDataPlane waits until cond holds, re-checking at every change of the
 // data plane.
-func waitDataPlane(t *testing.T, s *Sim, what string, cond func() bool) {
+func waitDataPlane(t testing.TB, s *Sim, what string, cond func() bool) {
 	t.Helper()
-	ctx := testCtx(t)
+	ctx := dpCtx(t)
 	dp := s.dataPlaneOf()
 	for {
 		ch := dp.changes()
@@ -65,7 +68,7 @@ func waitDataPlane(t *testing.T, s *Sim, what string, cond func() bool) {
 }
 
 // waitServing waits until revision (a full or short name) serves service.
-func waitServing(t *testing.T, s *Sim, region, service, revision string) *instance {
+func waitServing(t testing.TB, s *Sim, region, service, revision string) *instance {
 	t.Helper()
 	var inst *instance
 	waitDataPlane(t, s, service+" in "+region+" serving "+revision, func() bool {
@@ -76,9 +79,9 @@ func waitServing(t *testing.T, s *Sim, region, service, revision string) *instan
 }
 
 // makePublic grants roles/run.invoker to allUsers, as --allow-unauthenticated.
-func makePublic(t *testing.T, rc *run.ServicesClient, name string) {
+func makePublic(t testing.TB, rc *run.ServicesClient, name string) {
 	t.Helper()
-	_, err := rc.SetIamPolicy(testCtx(t), &iampb.SetIamPolicyRequest{Resource: name, Policy: &iampb.Policy{
+	_, err := rc.SetIamPolicy(dpCtx(t), &iampb.SetIamPolicyRequest{Resource: name, Policy: &iampb.Policy{
 		Bindings: []*iampb.Binding{{Role: "roles/run.invoker", Members: []string{"allUsers"}}},
 	}})
 	if err != nil {
@@ -96,11 +99,11 @@ type chainOpts struct {
 
 // lab is the lab's deployment: the hello image in two regions behind one
 // global load balancer.
-type lab struct {
+type labRig struct {
 	s        *Sim
 	rc       *run.ServicesClient
 	c        *computeClients
-	clk      *testClock
+	clk      *dpClock
 	services map[string]*runpb.Service // by region
 	addr     string                    // where the load balancer listens
 	ip       string                    // the forwarding rule's IP address
@@ -108,26 +111,47 @@ type lab struct {
 
 const (
 	labService = "gemini-service"
-	regionA    = "us-central1"
-	regionB    = "europe-west1"
+	labRegionA = "us-central1"
+	labRegionB = "europe-west1"
 )
 
-func startLab(t *testing.T, o chainOpts) *lab {
+func startLab(t testing.TB, o chainOpts) *labRig {
 	t.Helper()
-	s, c := startCompute(t, o.sim)
-	enableAPIs(t, s, testProject, APIRun)
-	l := &lab{s: s, rc: newRunClient(t, s), c: c, clk: &testClock{}, services: map[string]*runpb.Service{}}
+	s := startSim(t, o.sim)
+	s.mu.Lock()
+	p, err := s.projectLocked(testProject)
+	if err == nil {
+		p.enabled[APICompute], p.enabled[APIRun] = true, true
+	}
+	s.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := dpCtx(t)
+	rc, err := run.NewServicesClient(ctx, clientOptions(s.Endpoints().Run)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rc.Close() })
+	c := dpComputeClients(t, s)
+	l := &labRig{s: s, rc: rc, c: c, clk: &dpClock{}, services: map[string]*runpb.Service{}}
 	useClock(s, l.clk)
-	for _, region := range []string{regionA, regionB} {
-		svc := deploy(t, l.rc, testProject, region, labService, helloService(runHelloImage))
+	for _, region := range []string{labRegionA, labRegionB} {
+		op, err := rc.CreateService(ctx, &runpb.CreateServiceRequest{Parent: parent(testProject, region), ServiceId: labService, Service: helloService(runHelloImage)})
+		if err != nil {
+			t.Fatalf("CreateService: %v", err)
+		}
+		svc, err := op.Wait(ctx)
+		if err != nil {
+			t.Fatalf("CreateService.Wait: %v", err)
+		}
 		makePublic(t, l.rc, svc.GetName())
 		l.services[region] = svc
 	}
-	ctx := context.Background()
-	op, err := insertNEG(ctx, c, regionA, "neg-a", labService)
-	wait(t, op, err)
-	op, err = insertNEG(ctx, c, regionB, "neg-b", labService)
-	wait(t, op, err)
+	op, err := insertNEG(ctx, c, labRegionA, "neg-a", labService)
+	dpWait(t, op, err)
+	op, err = insertNEG(ctx, c, labRegionB, "neg-b", labService)
+	dpWait(t, op, err)
 	bs := &computepb.BackendService{
 		Name:                proto.String("web-backend"),
 		LoadBalancingScheme: proto.String(o.scheme),
@@ -137,7 +161,7 @@ func startLab(t *testing.T, o chainOpts) *lab {
 		bs.OutlierDetection = &computepb.OutlierDetection{EnforcingConsecutiveErrors: proto.Int32(100)}
 	}
 	op, err = insertBackendService(ctx, c, bs)
-	wait(t, op, err)
+	dpWait(t, op, err)
 	um := &computepb.UrlMap{Name: proto.String("web-map"), DefaultService: proto.String(bsURL)}
 	if o.retry {
 		um.DefaultRouteAction = &computepb.HttpRouteAction{RetryPolicy: &computepb.HttpRetryPolicy{
@@ -146,11 +170,11 @@ func startLab(t *testing.T, o chainOpts) *lab {
 		}}
 	}
 	op, err = c.maps.Insert(ctx, &computepb.InsertUrlMapRequest{Project: testProject, UrlMapResource: um})
-	wait(t, op, err)
+	dpWait(t, op, err)
 	op, err = insertProxy(ctx, c, "web-proxy", mapURL)
-	wait(t, op, err)
+	dpWait(t, op, err)
 	op, err = insertRule(ctx, c, "web-rule", o.scheme, proxyURL)
-	wait(t, op, err)
+	dpWait(t, op, err)
 	fr, err := c.rules.Get(ctx, &computepb.GetGlobalForwardingRuleRequest{Project: testProject, ForwardingRule: "web-rule"})
 	if err != nil {
 		t.Fatal(err)
@@ -166,34 +190,81 @@ func startLab(t *testing.T, o chainOpts) *lab {
 	return l
 }
 
+// dpCtx is a context that ends with the test, or after 60 s.
+func dpCtx(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// dpComputeClients are the Compute clients the lab's chain needs.
+func dpComputeClients(t testing.TB, s *Sim) *computeClients {
+	t.Helper()
+	ctx := context.Background()
+	opts := []option.ClientOption{option.WithEndpoint(s.Endpoints().Compute), option.WithoutAuthentication()}
+	var c computeClients
+	var errs [5]error
+	c.negs, errs[0] = compute.NewRegionNetworkEndpointGroupsRESTClient(ctx, opts...)
+	c.bs, errs[1] = compute.NewBackendServicesRESTClient(ctx, opts...)
+	c.maps, errs[2] = compute.NewUrlMapsRESTClient(ctx, opts...)
+	c.proxies, errs[3] = compute.NewTargetHttpProxiesRESTClient(ctx, opts...)
+	c.rules, errs[4] = compute.NewGlobalForwardingRulesRESTClient(ctx, opts...)
+	if err := errors.Join(errs[:]...); err != nil {
+		t.Fatalf("compute clients: %v", err)
+	}
+	t.Cleanup(func() {
+		c.negs.Close()
+		c.bs.Close()
+		c.maps.Close()
+		c.proxies.Close()
+		c.rules.Close()
+	})
+	return &c
+}
+
+// dpWait waits for a Compute operation, failing the test if it fails.
+func dpWait(t testing.TB, op *compute.Operation, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("call: %v", err)
+	}
+	if err := op.Wait(dpCtx(t)); err != nil {
+		t.Fatalf("operation %s: %v", op.Name(), err)
+	}
+}
+
 // setOutage deploys a new revision in region with BEYOND_OUTAGE set (or
 // not) and waits until it serves.
-func (l *lab) setOutage(t *testing.T, region string, on bool) {
+func (l *labRig) setOutage(t testing.TB, region string, on bool) {
 	t.Helper()
 	svc := helloServiceNamed(l.services[region].GetName(), runHelloImage)
 	if on {
 		svc = helloServiceNamed(l.services[region].GetName(), runHelloImage, "BEYOND_OUTAGE", "1")
 	}
-	got, err := update(t, l.rc, svc)
+	op, err := l.rc.UpdateService(dpCtx(t), &runpb.UpdateServiceRequest{Service: svc})
 	if err != nil {
 		t.Fatalf("UpdateService: %v", err)
+	}
+	got, err := op.Wait(dpCtx(t))
+	if err != nil {
+		t.Fatalf("UpdateService.Wait: %v", err)
 	}
 	l.services[region] = got
 	waitServing(t, l.s, region, labService, got.GetLatestReadyRevision())
 }
 
-// answer is one response, with the region read from the hello sample's JSON.
-type answer struct {
+// dpAnswer is one response, with the region read from the hello sample's JSON.
+type dpAnswer struct {
 	status int
 	region string
 	header http.Header
 	body   string
 }
 
-var testHTTP = &http.Client{Transport: &http.Transport{Proxy: nil}, Timeout: 10 * time.Second}
+var dpHTTP = &http.Client{Transport: &http.Transport{Proxy: nil}, Timeout: 10 * time.Second}
 
 // get asks url, from client location loc ("" for the default).
-func get(t *testing.T, url, loc string, hdr ...string) answer {
+func dpGet(t testing.TB, url, loc string, hdr ...string) dpAnswer {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
@@ -205,13 +276,13 @@ func get(t *testing.T, url, loc string, hdr ...string) answer {
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	resp, err := testHTTP.Do(req)
+	resp, err := dpHTTP.Do(req)
 	if err != nil {
 		t.Fatalf("GET %s: %v", url, err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	a := answer{status: resp.StatusCode, header: resp.Header, body: string(b)}
+	a := dpAnswer{status: resp.StatusCode, header: resp.Header, body: string(b)}
 	var v struct{ Region string }
 	if json.Unmarshal(b, &v) == nil {
 		a.region = v.Region
@@ -223,29 +294,39 @@ func TestInstanceHelloThroughServiceURL(t *testing.T) {
 	s := startSim(t, Options{})
 	enableAPIs(t, s, testProject, APIRun)
 	rc := newRunClient(t, s)
-	svc := deploy(t, rc, testProject, regionB, "hello", helloService(runHelloImage))
-	url, ok := s.ServiceURL(testProject, regionB, "hello")
+	svc := deploy(t, rc, testProject, labRegionB, "hello", helloService(runHelloImage))
+	url, ok := s.ServiceURL(testProject, labRegionB, "hello")
 	if !ok || !strings.HasPrefix(url, "http://127.0.0.1:") {
 		t.Fatalf("ServiceURL = %q, %v; want http://127.0.0.1:PORT", url, ok)
 	}
-	inst := waitServing(t, s, regionB, "hello", svc.GetLatestReadyRevision())
+	// What Cloud Run's uri will read (run.go), for the service and for a
+	// validate-only preview, which must get no listener.
+	s.mu.Lock()
+	p := s.projects[testProject]
+	hookURL, hookOK := frontURI(p, p.run.services[labRegionB+"/hello"])
+	_, previewOK := frontURI(p, &runService{id: "preview", region: labRegionB})
+	s.mu.Unlock()
+	if hookURL != url || !hookOK || previewOK {
+		t.Errorf("frontURI = %q, %v (preview %v); want %q, true (false)", hookURL, hookOK, previewOK, url)
+	}
+	inst := waitServing(t, s, labRegionB, "hello", svc.GetLatestReadyRevision())
 	if inst.kind != "hello" {
 		t.Errorf("instance kind %q, want hello", inst.kind)
 	}
 
 	// Not public yet: Cloud Run refuses unauthenticated calls.
-	if a := get(t, url, ""); a.status != http.StatusForbidden || !strings.Contains(a.body, "Error: Forbidden") {
+	if a := dpGet(t, url, ""); a.status != http.StatusForbidden || !strings.Contains(a.body, "Error: Forbidden") {
 		t.Errorf("private service answered %d %q; want 403 Error: Forbidden", a.status, a.body)
 	}
-	if a := get(t, url, "", "Authorization", "Bearer token"); a.status != http.StatusOK {
+	if a := dpGet(t, url, "", "Authorization", "Bearer token"); a.status != http.StatusOK {
 		t.Errorf("with a token: %d; want 200", a.status)
 	}
 	makePublic(t, rc, svc.GetName())
 	waitDataPlane(t, s, "the service to be public", func() bool { return inst.access.Load().public })
 
 	rev := inst.rr.Revision
-	page := get(t, url, "")
-	for _, want := range []string{"It's running!", "<code>" + rev + "</code>", "<code>hello</code>", "<code>" + regionB + "</code>", "<code>" + testProject + "</code>"} {
+	page := dpGet(t, url, "")
+	for _, want := range []string{"It's running!", "<code>" + rev + "</code>", "<code>hello</code>", "<code>" + labRegionB + "</code>", "<code>" + testProject + "</code>"} {
 		if !strings.Contains(page.body, want) {
 			t.Errorf("page lacks %q:\n%s", want, page.body)
 		}
@@ -253,16 +334,16 @@ func TestInstanceHelloThroughServiceURL(t *testing.T) {
 	if ct := page.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
 		t.Errorf("page Content-Type %q", ct)
 	}
-	js := get(t, url+"/?format=json", "")
+	js := dpGet(t, url+"/?format=json", "")
 	var v map[string]string
 	if err := json.Unmarshal([]byte(js.body), &v); err != nil {
 		t.Fatalf("?format=json: %v: %s", err, js.body)
 	}
-	if v["region"] != regionB || v["revision"] != rev || v["service"] != "hello" || v["project"] != testProject || v["message"] != "It's running!" {
+	if v["region"] != labRegionB || v["revision"] != rev || v["service"] != "hello" || v["project"] != testProject || v["message"] != "It's running!" {
 		t.Errorf("?format=json = %v", v)
 	}
-	txt := get(t, url, "", "Accept", "text/plain")
-	if want := "It's running! service=hello revision=" + rev + " region=" + regionB; !strings.HasPrefix(txt.body, want) {
+	txt := dpGet(t, url, "", "Accept", "text/plain")
+	if want := "It's running! service=hello revision=" + rev + " region=" + labRegionB; !strings.HasPrefix(txt.body, want) {
 		t.Errorf("Accept: text/plain = %q, want %q...", txt.body, want)
 	}
 
@@ -271,12 +352,12 @@ func TestInstanceHelloThroughServiceURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitServing(t, s, regionB, "hello", got.GetLatestReadyRevision())
-	if again, _ := s.ServiceURL(testProject, regionB, "hello"); again != url {
+	waitServing(t, s, labRegionB, "hello", got.GetLatestReadyRevision())
+	if again, _ := s.ServiceURL(testProject, labRegionB, "hello"); again != url {
 		t.Errorf("URL changed with the revision: %s → %s", url, again)
 	}
-	if a := get(t, url, ""); a.status != http.StatusServiceUnavailable || a.region != regionB {
-		t.Errorf("outage revision answered %d region %q; want 503 from %s", a.status, a.region, regionB)
+	if a := dpGet(t, url, ""); a.status != http.StatusServiceUnavailable || a.region != labRegionB {
+		t.Errorf("outage revision answered %d region %q; want 503 from %s", a.status, a.region, labRegionB)
 	}
 
 	// Deleted: no URL, and the old one no longer answers.
@@ -287,8 +368,8 @@ func TestInstanceHelloThroughServiceURL(t *testing.T) {
 	if _, err := op.Wait(testCtx(t)); err != nil {
 		t.Fatal(err)
 	}
-	waitDataPlane(t, s, "the instance to stop", func() bool { return s.dataPlaneOf().instanceFor(testProject, regionB, "hello") == nil })
-	if _, ok := s.ServiceURL(testProject, regionB, "hello"); ok {
+	waitDataPlane(t, s, "the instance to stop", func() bool { return s.dataPlaneOf().instanceFor(testProject, labRegionB, "hello") == nil })
+	if _, ok := s.ServiceURL(testProject, labRegionB, "hello"); ok {
 		t.Error("ServiceURL of a deleted service is ok")
 	}
 	host := strings.TrimPrefix(url, "http://")
@@ -315,15 +396,15 @@ func TestHelloFormats(t *testing.T) {
 		if c.accept != "" {
 			req.Header.Set("Accept", c.accept)
 		}
-		w := newRecorder()
+		w := newDPRecorder()
 		h.ServeHTTP(w, req)
 		if w.status != http.StatusOK || !strings.Contains(w.body.String(), c.want) {
 			t.Errorf("%s (Accept %q) = %d %q; want 200 containing %q", c.target, c.accept, w.status, w.body.String(), c.want)
 		}
 	}
 	out := helloHandler(helloInfo{Region: "r", Revision: "v", Outage: true})
-	w := newRecorder()
-	out.ServeHTTP(w, httpRequest("/"))
+	w := newDPRecorder()
+	out.ServeHTTP(w, dpRequest("/"))
 	if w.status != http.StatusServiceUnavailable || !strings.Contains(w.body.String(), "BEYOND_OUTAGE") {
 		t.Errorf("outage = %d %q", w.status, w.body.String())
 	}
@@ -337,24 +418,24 @@ func TestHelloFormats(t *testing.T) {
 	}
 }
 
-// recorder is the least of httptest.ResponseRecorder, to keep the test
+// dpRecorder is the least of httptest.ResponseRecorder, to keep the test
 // file's imports to what it uses.
-type recorder struct {
+type dpRecorder struct {
 	h      http.Header
 	status int
 	body   strings.Builder
 }
 
-func newRecorder() *recorder                    { return &recorder{h: http.Header{}} }
-func (r *recorder) Header() http.Header         { return r.h }
-func (r *recorder) Write(b []byte) (int, error) { r.WriteHeader(200); return r.body.Write(b) }
-func (r *recorder) WriteHeader(s int) {
+func newDPRecorder() *dpRecorder                  { return &dpRecorder{h: http.Header{}} }
+func (r *dpRecorder) Header() http.Header         { return r.h }
+func (r *dpRecorder) Write(b []byte) (int, error) { r.WriteHeader(200); return r.body.Write(b) }
+func (r *dpRecorder) WriteHeader(s int) {
 	if r.status == 0 {
 		r.status = s
 	}
 }
 
-func httpRequest(target string) *http.Request {
+func dpRequest(target string) *http.Request {
 	req, _ := http.NewRequest(http.MethodGet, "http://x"+target, nil)
 	return req
 }

@@ -508,7 +508,8 @@ func newImageCache(dp *dataPlane) *imageCache {
 func (c *imageCache) rootfs(ctx context.Context, digest string, img v1.Image) (string, error) {
 	c.mu.Lock()
 	if c.dir == "" {
-		dir, err := os.MkdirTemp("", "beyond-sim-images-")
+		removeStaleImageDirs()
+		dir, err := os.MkdirTemp("", fmt.Sprintf("beyond-sim-images-%d-", os.Getpid()))
 		if err != nil {
 			c.mu.Unlock()
 			return "", fmt.Errorf("%w: make a directory for images: %w", errCannotRun, err)
@@ -534,6 +535,18 @@ func (c *imageCache) rootfs(ctx context.Context, digest string, img v1.Image) (s
 		return "", ctx.Err()
 	}
 	return e.dir, e.err
+}
+
+// removeStaleImageDirs removes the image directories of simulators that
+// are gone: a SIGKILLed one cannot remove its own.
+func removeStaleImageDirs() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "beyond-sim-images-*-*"))
+	for _, d := range dirs {
+		pid, _, _ := strings.Cut(strings.TrimPrefix(filepath.Base(d), "beyond-sim-images-"), "-")
+		if n, err := strconv.Atoi(pid); err == nil && n != os.Getpid() && !processAlive(n) {
+			os.RemoveAll(d)
+		}
+	}
 }
 
 func (c *imageCache) close() {

@@ -63,3 +63,9 @@ func (p *process) signal(kill bool) {
 		p.cmd.Process.Signal(sig) // the group is gone: the child alone
 	}
 }
+
+// processAlive reports whether a process with that PID exists.
+func processAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || err == syscall.EPERM
+}

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -128,6 +129,7 @@ func (dp *dataPlane) newLB(key string, f Frontend) (*lb, error) {
 		return nil, errors.Join(errs...)
 	}
 	l := &lb{dp: dp, key: key, ruleID: f.RuleID, addr: lis.Addr().String()}
+	l.cfg.Store(&f)
 	l.srv = &http.Server{Handler: l, ReadHeaderTimeout: 10 * time.Second, ErrorLog: discardLog}
 	go l.srv.Serve(lis)
 	dp.log.Info("load balancer listening", "project", f.Project, "rule", f.Rule, "ip", f.IP, "port", f.Port, "addr", l.addr)
@@ -228,7 +230,7 @@ func nearest(backends []FrontendBackend, client string) []int {
 		}
 		rtt[i] = d
 	}
-	slices.SortStableFunc(order, func(a, b int) int { return int(rtt[a] - rtt[b]) })
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(rtt[a], rtt[b]) })
 	return order
 }
 
@@ -326,7 +328,7 @@ func (a *attempt) write(w http.ResponseWriter, r *http.Request, managed bool) {
 // try sends the request to backend b: to the instance serving its Cloud
 // Run service.
 func (l *lb) try(r *http.Request, f *Frontend, b FrontendBackend, body []byte, perTry time.Duration, client, trace string) *attempt {
-	inst := l.dp.instanceFor(f.Project, b.Region, b.CloudRun)
+	inst := l.dp.awaitInstance(r.Context(), f.Project, b.Region, b.CloudRun)
 	if inst == nil || inst.addr == "" {
 		// No such service, or nothing serves it: on Google the NEG's
 		// requests find no endpoint.

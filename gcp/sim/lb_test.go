@@ -1,8 +1,11 @@
 package sim
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -19,15 +22,15 @@ func TestLBNearestRegion(t *testing.T) {
 	l := startLab(t, chainOpts{scheme: "EXTERNAL_MANAGED"})
 	url := "http://" + l.addr + "/?format=json"
 	for _, c := range []struct{ client, want string }{
-		{"", regionA}, // the simulator's default client location
-		{regionA, regionA},
-		{regionB, regionB},
-		{"us-west1", regionA},
-		{"europe-west4", regionB},
-		{"asia-south1", regionB},  // Mumbai is nearer Belgium than Iowa
-		{"not-a-region", regionA}, // ignored: the default applies
+		{"", labRegionA}, // the simulator's default client location
+		{labRegionA, labRegionA},
+		{labRegionB, labRegionB},
+		{"us-west1", labRegionA},
+		{"europe-west4", labRegionB},
+		{"asia-south1", labRegionB},  // Mumbai is nearer Belgium than Iowa
+		{"not-a-region", labRegionA}, // ignored: the default applies
 	} {
-		a := get(t, url, c.client)
+		a := dpGet(t, url, c.client)
 		if a.status != http.StatusOK || a.region != c.want {
 			t.Errorf("client in %q: %d from %q; want 200 from %s (%s)", c.client, a.status, a.region, c.want, a.body)
 		}
@@ -38,8 +41,8 @@ func TestLBNearestRegion(t *testing.T) {
 	if err := l.s.SetClientLocation("europe-west2"); err != nil {
 		t.Fatal(err)
 	}
-	if a := get(t, url, ""); a.region != regionB {
-		t.Errorf("default client in europe-west2: answered from %q; want %s", a.region, regionB)
+	if a := dpGet(t, url, ""); a.region != labRegionB {
+		t.Errorf("default client in europe-west2: answered from %q; want %s", a.region, labRegionB)
 	}
 	if err := l.s.SetClientLocation("mars-north1"); err == nil {
 		t.Error("SetClientLocation accepted an unknown region")
@@ -65,14 +68,14 @@ func TestLBHeaders(t *testing.T) {
 	defer echo.Close()
 	dp := l.s.dataPlaneOf()
 	dp.mu.Lock()
-	sr := dp.services[testProject+"/"+regionA+"/"+labService]
+	sr := dp.services[testProject+"/"+labRegionA+"/"+labService]
 	fake := dp.newInstance(sr.current.rr)
 	fake.addr = strings.TrimPrefix(echo.URL, "http://")
 	fake.access.Store(sr.current.access.Load())
 	sr.current = fake
 	dp.mu.Unlock()
 
-	a := get(t, "http://"+l.addr+"/path?q=1", regionA, "X-Forwarded-For", "203.0.113.9", "Connection", "X-Secret", "X-Secret", "hop")
+	a := dpGet(t, "http://"+l.addr+"/path?q=1", labRegionA, "X-Forwarded-For", "203.0.113.9", "Connection", "X-Secret", "X-Secret", "hop")
 	if a.status != http.StatusTeapot || a.body != "short and stout" || a.header.Get("X-Served-Region") != "echo-region" {
 		t.Errorf("answer = %d %q %v; want the backend's 418, body and headers", a.status, a.body, a.header)
 	}
@@ -90,7 +93,7 @@ func TestLBHeaders(t *testing.T) {
 	if tc := seen.Get("X-Cloud-Trace-Context"); !strings.Contains(tc, "/") || len(tc) < 34 {
 		t.Errorf("X-Cloud-Trace-Context = %q", tc)
 	}
-	if seen.Get(ClientLocationHeader) != regionA {
+	if seen.Get(ClientLocationHeader) != labRegionA {
 		t.Errorf("the client location header was not passed on: %v", seen)
 	}
 	if host != l.addr {
@@ -100,7 +103,13 @@ func TestLBHeaders(t *testing.T) {
 
 // probeLB runs a probe against the lab's load balancer from client
 // location loc until stop is called, and returns what it saw.
-func probeLB(t *testing.T, l *lab, loc string) (samples func() []probe.Sample, stop func(), next func(n int)) {
+func probeLB(t testing.TB, l *labRig, loc string) (samples func() []probe.Sample, stop func(), next func(n int)) {
+	t.Helper()
+	return probeLBAt(t, l, loc, 200)
+}
+
+// probeLBAt is probeLB at rate requests a second.
+func probeLBAt(t testing.TB, l *labRig, loc string, rate float64) (samples func() []probe.Sample, stop func(), next func(n int)) {
 	t.Helper()
 	var mu sync.Mutex
 	var got []probe.Sample
@@ -111,9 +120,9 @@ func probeLB(t *testing.T, l *lab, loc string) (samples func() []probe.Sample, s
 		defer close(done)
 		err := probe.Run(ctx, probe.Config{
 			URL:    "http://" + l.addr + "/?format=json",
-			Rate:   200,
+			Rate:   rate,
 			Header: http.Header{probe.ClientLocationHeader: {loc}},
-			Client: testHTTP,
+			Client: dpHTTP,
 		}, func(s probe.Sample) {
 			mu.Lock()
 			got = append(got, s)
@@ -152,11 +161,11 @@ func probeLB(t *testing.T, l *lab, loc string) (samples func() []probe.Sample, s
 
 func TestLBFailoverWithOutlierDetectionAndRetries(t *testing.T) {
 	l := startLab(t, chainOpts{scheme: "EXTERNAL_MANAGED", outlier: true, retry: true})
-	samples, stop, next := probeLB(t, l, regionA)
+	samples, stop, next := probeLB(t, l, labRegionA)
 	next(10)
 
 	breakAt := time.Now()
-	l.setOutage(t, regionA, true)
+	l.setOutage(t, labRegionA, true)
 	next(10)
 	// The failing region is still routed to, and every failure retried in
 	// europe-west1. After the next sweep of outlier detection it is ejected.
@@ -165,22 +174,22 @@ func TestLBFailoverWithOutlierDetectionAndRetries(t *testing.T) {
 	dp.mu.Lock()
 	lb := dp.lbs[lbKey(testProject, l.ip, 80)]
 	dp.mu.Unlock()
-	waitFor(t, "us-central1 to be ejected", func() bool { next(1); return lb.health.ejected(regionA, "neg-a") })
+	dpWaitFor(t, "us-central1 to be ejected", func() bool { next(1); return lb.health.ejected(labRegionA, "neg-a") })
 	ejected := len(samples())
 	next(10)
 
 	// Restored, but ejected for baseEjectionTime (30 s) × 1.
-	l.setOutage(t, regionA, false)
+	l.setOutage(t, labRegionA, false)
 	next(10)
-	if !lb.health.ejected(regionA, "neg-a") {
+	if !lb.health.ejected(labRegionA, "neg-a") {
 		t.Fatal("us-central1 came back before its ejection time passed")
 	}
 	restored := len(samples())
 	l.clk.advance(30 * time.Second)
-	waitFor(t, "traffic back in us-central1", func() bool {
+	dpWaitFor(t, "traffic back in us-central1", func() bool {
 		next(1)
 		s := samples()
-		return s[len(s)-1].Region == regionA
+		return s[len(s)-1].Region == labRegionA
 	})
 	next(10)
 	stop()
@@ -190,63 +199,63 @@ func TestLBFailoverWithOutlierDetectionAndRetries(t *testing.T) {
 	if r.Failed != 0 {
 		t.Errorf("%d of %d requests failed; want none (retries)", r.Failed, r.Requests)
 	}
-	if r.Before != regionA || r.After != regionA {
-		t.Errorf("Before, After = %q, %q; want %s, %s", r.Before, r.After, regionA, regionA)
+	if r.Before != labRegionA || r.After != labRegionA {
+		t.Errorf("Before, After = %q, %q; want %s, %s", r.Before, r.After, labRegionA, labRegionA)
 	}
 	// From ejection until the restored region's ejection time passed,
 	// everything came from europe-west1.
 	for _, s := range all[ejected:restored] {
-		if s.Region != regionB {
+		if s.Region != labRegionB {
 			t.Fatalf("while us-central1 was ejected, a request was answered from %q", s.Region)
 		}
 	}
-	if r.Share[regionB] == 0 {
-		t.Errorf("Share = %v; want traffic in %s", r.Share, regionB)
+	if r.Share[labRegionB] == 0 {
+		t.Errorf("Share = %v; want traffic in %s", r.Share, labRegionB)
 	}
 }
 
 func TestLBClassicDoesNotFailOver(t *testing.T) {
 	l := startLab(t, chainOpts{scheme: "EXTERNAL"})
-	samples, stop, next := probeLB(t, l, regionA)
+	samples, stop, next := probeLB(t, l, labRegionA)
 	next(5)
 	breakAt := time.Now()
-	l.setOutage(t, regionA, true)
+	l.setOutage(t, labRegionA, true)
 	n := len(samples())
 	l.clk.advance(time.Minute)
 	next(30)
 	stop()
 	after := samples()[n:]
 	for _, s := range after {
-		if s.Status != http.StatusServiceUnavailable || s.Region != regionA {
-			t.Fatalf("after the outage a request got %d from %q; want 503 from %s (no failover on classic)", s.Status, s.Region, regionA)
+		if s.Status != http.StatusServiceUnavailable || s.Region != labRegionA {
+			t.Fatalf("after the outage a request got %d from %q; want 503 from %s (no failover on classic)", s.Status, s.Region, labRegionA)
 		}
 	}
 	r := probe.Analyze(samples(), breakAt)
-	if r.Settled || r.Share[regionB] != 0 || r.Failed < len(after) {
-		t.Errorf("report %+v: want unsettled, nothing from %s, at least %d failed", r, regionB, len(after))
+	if r.Settled || r.Share[labRegionB] != 0 || r.Failed < len(after) {
+		t.Errorf("report %+v: want unsettled, nothing from %s, at least %d failed", r, labRegionB, len(after))
 	}
 }
 
 func TestLBManagedWithoutRetriesFailsOverAfterErrors(t *testing.T) {
 	l := startLab(t, chainOpts{scheme: "EXTERNAL_MANAGED", outlier: true})
-	l.setOutage(t, regionA, true)
+	l.setOutage(t, labRegionA, true)
 	url := "http://" + l.addr + "/?format=json"
 	for i := 0; i < 3; i++ {
-		if a := get(t, url, regionA); a.status != http.StatusServiceUnavailable || a.region != regionA {
-			t.Fatalf("request %d: %d from %q; want 503 from %s", i, a.status, a.region, regionA)
+		if a := dpGet(t, url, labRegionA); a.status != http.StatusServiceUnavailable || a.region != labRegionA {
+			t.Fatalf("request %d: %d from %q; want 503 from %s", i, a.status, a.region, labRegionA)
 		}
 	}
 	// Three gateway failures in a row, then a sweep: ejected.
 	l.clk.advance(time.Second)
-	if a := get(t, url, regionA); a.status != http.StatusOK || a.region != regionB {
-		t.Fatalf("after the sweep: %d from %q; want 200 from %s", a.status, a.region, regionB)
+	if a := dpGet(t, url, labRegionA); a.status != http.StatusOK || a.region != labRegionB {
+		t.Fatalf("after the sweep: %d from %q; want 200 from %s", a.status, a.region, labRegionB)
 	}
 }
 
 func TestLBRetryConnectFailure(t *testing.T) {
 	l := startLab(t, chainOpts{scheme: "EXTERNAL_MANAGED", retry: true})
 	// Region A's service is deleted: its NEG finds no endpoint.
-	op, err := l.rc.DeleteService(testCtx(t), &runpb.DeleteServiceRequest{Name: l.services[regionA].GetName()})
+	op, err := l.rc.DeleteService(testCtx(t), &runpb.DeleteServiceRequest{Name: l.services[labRegionA].GetName()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,17 +263,17 @@ func TestLBRetryConnectFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitDataPlane(t, l.s, "region A to stop", func() bool {
-		return l.s.dataPlaneOf().instanceFor(testProject, regionA, labService) == nil
+		return l.s.dataPlaneOf().instanceFor(testProject, labRegionA, labService) == nil
 	})
-	if a := get(t, "http://"+l.addr+"/?format=json", regionA); a.status != http.StatusOK || a.region != regionB {
-		t.Errorf("got %d from %q; want 200 from %s after a retry", a.status, a.region, regionB)
+	if a := dpGet(t, "http://"+l.addr+"/?format=json", labRegionA); a.status != http.StatusOK || a.region != labRegionB {
+		t.Errorf("got %d from %q; want 200 from %s after a retry", a.status, a.region, labRegionB)
 	}
 }
 
 func TestLBPropagation(t *testing.T) {
 	l := startLab(t, chainOpts{scheme: "EXTERNAL_MANAGED", sim: Options{Profile: Profile{Propagation: 5 * time.Minute}}})
 	url := "http://" + l.addr + "/"
-	a := get(t, url, "")
+	a := dpGet(t, url, "")
 	if a.status != http.StatusNotFound || !strings.Contains(a.body, "Error: Not Found") || !strings.Contains(a.body, "The requested URL <code>/</code> was not found on this server.") {
 		t.Errorf("before propagation: %d %q; want Google's 404 page", a.status, a.body)
 	}
@@ -272,7 +281,7 @@ func TestLBPropagation(t *testing.T) {
 		t.Errorf("frontends endpoint before propagation = %+v", f)
 	}
 	l.clk.advance(5 * time.Minute)
-	if a := get(t, url, ""); a.status != http.StatusOK || !strings.Contains(a.body, "It's running!") {
+	if a := dpGet(t, url, ""); a.status != http.StatusOK || !strings.Contains(a.body, "It's running!") {
 		t.Errorf("after propagation: %d %q", a.status, a.body)
 	}
 	if f := frontendsAnswer(t, l, ""); !f.Serving || f.Address != l.addr {
@@ -289,13 +298,13 @@ type frontendsReply struct {
 	}
 }
 
-func frontendsAnswer(t *testing.T, l *lab, port string) frontendsReply {
+func frontendsAnswer(t *testing.T, l *labRig, port string) frontendsReply {
 	t.Helper()
 	url := l.s.Endpoints().Compute + "/beyond/v1/frontends?project=" + testProject + "&ip=" + l.ip
 	if port != "" {
 		url += "&port=" + port
 	}
-	a := get(t, url, "")
+	a := dpGet(t, url, "")
 	var f frontendsReply
 	if err := json.Unmarshal([]byte(a.body), &f); err != nil || a.status != http.StatusOK {
 		t.Fatalf("GET %s = %d %q (%v)", url, a.status, a.body, err)
@@ -321,14 +330,14 @@ func TestFrontendEndpoint(t *testing.T) {
 		"?project=" + testProject + "&ip=x&port=99999": http.StatusBadRequest,
 		"?project=" + testProject + "&ip=127.9.9.9":    http.StatusNotFound,
 	} {
-		if a := get(t, base+q, ""); a.status != want || !strings.Contains(a.body, `"message"`) {
+		if a := dpGet(t, base+q, ""); a.status != want || !strings.Contains(a.body, `"message"`) {
 			t.Errorf("GET frontends%s = %d %q; want %d with a message", q, a.status, a.body, want)
 		}
 	}
 }
 
 func TestLBOutlierMaxEjection(t *testing.T) {
-	svc := &FrontendService{Name: "bs", Backends: []FrontendBackend{{NEG: "a", Region: regionA}, {NEG: "b", Region: regionB}}}
+	svc := &FrontendService{Name: "bs", Backends: []FrontendBackend{{NEG: "a", Region: labRegionA}, {NEG: "b", Region: labRegionB}}}
 	od := &FrontendOutlier{ConsecutiveErrors: 5, EnforcingConsecutiveErrors: 0, ConsecutiveGatewayFailure: 3,
 		EnforcingConsecutiveGatewayFailure: 100, Interval: time.Second, BaseEjectionTime: 30 * time.Second, MaxEjectionPercent: 50}
 	var o outliers
@@ -343,7 +352,7 @@ func TestLBOutlierMaxEjection(t *testing.T) {
 	if got := o.route(t0.Add(time.Second), svc, od, []int{0, 1}); len(got) != 1 || got[0] != 1 {
 		t.Fatalf("after the sweep routes to %v; want [1] (a ejected, b kept by maxEjectionPercent)", got)
 	}
-	if !o.ejected(regionA, "a") || o.ejected(regionB, "b") {
+	if !o.ejected(labRegionA, "a") || o.ejected(labRegionB, "b") {
 		t.Fatal("want a ejected, b not")
 	}
 	// 500s do not count as gateway failures, and consecutiveErrors is not
@@ -420,26 +429,26 @@ func TestLBLatencyTable(t *testing.T) {
 		}
 		return d
 	}
-	if d := rtt(regionA, regionB); d < 80*time.Millisecond || d > 130*time.Millisecond {
+	if d := rtt(labRegionA, labRegionB); d < 80*time.Millisecond || d > 130*time.Millisecond {
 		t.Errorf("us-central1 ↔ europe-west1 = %v; want about 100 ms", d)
 	}
-	if rtt(regionA, regionA) != time.Millisecond {
+	if rtt(labRegionA, labRegionA) != time.Millisecond {
 		t.Error("within a region is not 1 ms")
 	}
-	if rtt("europe-west2", regionB) >= rtt("europe-west2", regionA) {
+	if rtt("europe-west2", labRegionB) >= rtt("europe-west2", labRegionA) {
 		t.Error("London is not nearer Belgium than Iowa")
 	}
 	if d := rtt("asia-northeast1", "australia-southeast1"); d < 80*time.Millisecond || d > 160*time.Millisecond {
 		t.Errorf("Tokyo ↔ Sydney (estimated) = %v; want about 115 ms", d)
 	}
-	if _, ok := RegionRTT("mars-north1", regionA); ok {
+	if _, ok := RegionRTT("mars-north1", labRegionA); ok {
 		t.Error("an unknown region has a round-trip time")
 	}
 }
 
 // waitFor retries cond, which itself waits for progress (a probe sample),
 // until it holds.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func dpWaitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
@@ -447,4 +456,48 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("waiting for %s: gave up after 20 s", what)
 		}
 	}
+}
+
+func TestLBBadRequests(t *testing.T) {
+	l := startLab(t, chainOpts{scheme: "EXTERNAL_MANAGED", retry: true})
+	// A body over Cloud Run's 32 MiB is refused before it is read.
+	req, _ := http.NewRequest(http.MethodPost, "http://"+l.addr+"/", strings.NewReader("x"))
+	req.ContentLength = maxLBBody + 1
+	req.Body = io.NopCloser(io.LimitReader(zeros{}, maxLBBody+1))
+	resp, err := dpHTTP.Do(req)
+	if err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Errorf("oversized body: %d; want 413", resp.StatusCode)
+		}
+	}
+	// Garbage on the wire gets an answer, and the listener keeps serving.
+	for _, raw := range []string{
+		"GET /%zz HTTP/1.1\r\nHost: x\r\n\r\n",
+		"NOT HTTP AT ALL\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+		"BREW /pot HTTP/1.1\r\nHost: x\r\n\r\n",
+	} {
+		conn, err := net.Dial("tcp", l.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(conn, raw)
+		line, _ := bufio.NewReader(conn).ReadString('\n')
+		conn.Close()
+		if !strings.HasPrefix(line, "HTTP/1.1 ") {
+			t.Errorf("%q: answered %q", raw, line)
+		}
+	}
+	if a := dpGet(t, "http://"+l.addr+"/?format=json", ""); a.status != http.StatusOK {
+		t.Errorf("after bad requests: %d", a.status)
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
 }

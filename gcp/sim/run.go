@@ -123,7 +123,12 @@ func (rs *runService) revisionName(p *project, rev *runRevision) string {
 	return rs.name(p) + "/revisions/" + rev.name
 }
 
+// uri is where the service answers: its loopback front on the data plane
+// once it has one, else the form Google gives it.
 func (rs *runService) uri(p *project) string {
+	if u, ok := frontURI(p, rs); ok {
+		return u
+	}
 	return fmt.Sprintf("https://%s-%d.%s.run.app", rs.id, p.number, rs.region)
 }
 

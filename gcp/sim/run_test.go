@@ -170,7 +170,7 @@ func TestRunLifecycle(t *testing.T) {
 		{"update_time", got.UpdateTime.IsValid()},
 		{"creator", got.Creator == runPrincipal},
 		{"last_modifier", got.LastModifier == runPrincipal},
-		{"uri", got.Uri == fmt.Sprintf("https://%s-%s.us-central1.run.app", id, num)},
+		{"uri", got.Uri == fmt.Sprintf("https://%s-%s.us-central1.run.app", id, num) || strings.HasPrefix(got.Uri, "http://127.0.0.1:")},
 		{"urls", len(got.Urls) == 1 && got.Urls[0] == got.Uri},
 		{"reconciling", !got.Reconciling},
 		{"ingress", got.Ingress == runpb.IngressTraffic_INGRESS_TRAFFIC_ALL},
