@@ -180,17 +180,14 @@ func (dp *dataPlane) reconcile() {
 		switch {
 		case sr.current != nil && sr.current.rr.RevisionName == rr.RevisionName:
 			sr.current.setAccess(rr)
-			if sr.next != nil { // a newer revision came and went: keep serving
-				dp.stopLocked(sr.next)
-				sr.next = nil
-			}
+			// A newer revision came and went: keep serving. A starting
+			// instance is stopped by its own start, which sees it is no
+			// longer wanted.
+			sr.next = nil
 		case sr.next != nil && sr.next.rr.RevisionName == rr.RevisionName:
 			sr.next.setAccess(rr)
 		default:
-			if sr.next != nil {
-				dp.stopLocked(sr.next)
-			}
-			sr.next = dp.newInstance(rr)
+			sr.next = dp.newInstance(rr) // a starting one stops itself
 			dp.work.Add(1)
 			go dp.start(sr, sr.next)
 		}
@@ -202,8 +199,7 @@ func (dp *dataPlane) reconcile() {
 		}
 		// Deleted, or no revision is ready any more: nothing serves.
 		dp.stopLocked(sr.current)
-		dp.stopLocked(sr.next)
-		sr.current, sr.next = nil, nil
+		sr.current, sr.next = nil, nil // a starting one stops itself
 		if f := exists[key]; f != nil {
 			sr.front = f
 			sr.publishLocked()
@@ -316,8 +312,7 @@ func (dp *dataPlane) close() error {
 	dp.mu.Lock()
 	dp.closed = true
 	for _, sr := range dp.services {
-		dp.stopLocked(sr.current)
-		dp.stopLocked(sr.next)
+		dp.stopLocked(sr.current) // a starting one stops itself: dp.closed
 	}
 	dp.services = map[string]*serviceRun{}
 	lbs := dp.lbs
