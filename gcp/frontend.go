@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -47,5 +48,5 @@ func (c *Cloud) FrontendURL(ctx context.Context, ip string, port int) (string, e
 	if resp.StatusCode != http.StatusOK || body.Address == "" {
 		return "", fmt.Errorf("the simulator has no listener for %s:%d yet (%s %s): run the forwarding rule step", ip, port, resp.Status, body.Error.Message)
 	}
-	return "http://" + body.Address, nil
+	return "http://" + strings.TrimSuffix(body.Address, ":80"), nil
 }
