@@ -255,7 +255,7 @@ func (h *handler) root(w http.ResponseWriter, r *http.Request) {
 		"region":   h.o.Region,
 		"project":  h.o.Project,
 	}
-	switch format(r) {
+	switch Format(r) {
 	case "json":
 		writeJSON(w, http.StatusOK, info)
 	case "text":
@@ -267,9 +267,9 @@ func (h *handler) root(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// format picks the root page's form: ?format= first, then the Accept
-// header, as the hello sample does.
-func format(r *http.Request) string {
+// Format picks the form of a hello-style page: "html", "json" or "text",
+// from ?format= first, then the Accept header, as Google's hello sample does.
+func Format(r *http.Request) string {
 	switch f := r.URL.Query().Get("format"); f {
 	case "json", "text", "html":
 		return f

@@ -3,8 +3,8 @@ package sim
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/beyond-lab/beyond/service"
 	"html/template"
-	"mime"
 	"net/http"
 	"strings"
 )
@@ -75,7 +75,7 @@ func helloHandler(h helloInfo) http.Handler {
 			"region":   h.Region,
 			"project":  h.Project,
 		}
-		switch helloFormat(r) {
+		switch service.Format(r) {
 		case "json":
 			w.Header().Set("Content-Type", "application/json")
 			json.NewEncoder(w).Encode(info)
@@ -103,28 +103,4 @@ func helloHandler(h helloInfo) http.Handler {
 		}
 		mux.ServeHTTP(w, r)
 	})
-}
-
-// helloFormat picks the answer's form: ?format= first, then the Accept
-// header; HTML by default.
-func helloFormat(r *http.Request) string {
-	switch f := r.URL.Query().Get("format"); f {
-	case "json", "text", "html":
-		return f
-	}
-	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
-		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
-		if err != nil {
-			continue
-		}
-		switch mt {
-		case "text/html":
-			return "html"
-		case "application/json":
-			return "json"
-		case "text/plain":
-			return "text"
-		}
-	}
-	return "html"
 }
