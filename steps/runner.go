@@ -302,16 +302,7 @@ func (r *Runner) run(ctx context.Context, s *Step, do bool) Status {
 	r.emit(Event{Kind: EventStarted, Step: s.ID, Title: s.Title, Command: cmd, Status: StatusRunning})
 
 	finish := func(st Status, err error) Status {
-		ev := Event{Kind: EventDone, Step: s.ID, Title: s.Title, Command: cmd, Status: st, Elapsed: time.Since(start), Err: err}
-		var ce *CheckError
-		if errors.As(err, &ce) {
-			ev.Fix = ce.Fix
-		}
-		var ge *gcp.Error
-		if errors.As(err, &ge) {
-			ev.Fix = ge.Fix
-		}
-		r.emit(ev)
+		r.emit(Event{Kind: EventDone, Step: s.ID, Title: s.Title, Command: cmd, Status: st, Elapsed: time.Since(start), Err: err, Fix: fixOf(err)})
 		if st != StatusCanceled {
 			r.saved.Steps[s.ID] = SavedState{Status: st, At: time.Now().UTC()}
 		}
@@ -324,16 +315,7 @@ func (r *Runner) run(ctx context.Context, s *Step, do bool) Status {
 
 	if do && s.Do != nil {
 		did, err := s.Do(ctx, sess)
-		ev := Event{Kind: EventDid, Step: s.ID, Text: did, Err: err, Elapsed: time.Since(start)}
-		var ge *gcp.Error
-		if errors.As(err, &ge) {
-			ev.Fix = ge.Fix
-		}
-		var ce *CheckError
-		if errors.As(err, &ce) {
-			ev.Fix = ce.Fix
-		}
-		r.emit(ev)
+		r.emit(Event{Kind: EventDid, Step: s.ID, Text: did, Err: err, Fix: fixOf(err), Elapsed: time.Since(start)})
 		if err != nil {
 			if canceled(err) || ctx.Err() != nil {
 				return finish(StatusCanceled, err)
@@ -348,23 +330,28 @@ func (r *Runner) run(ctx context.Context, s *Step, do bool) Status {
 	if err != nil && (canceled(err) || ctx.Err() != nil) {
 		return finish(StatusCanceled, err)
 	}
-	ev := Event{Kind: EventChecked, Step: s.ID, Text: verified, Err: err, Status: StatusPassed, Elapsed: time.Since(start)}
+	ev := Event{Kind: EventChecked, Step: s.ID, Text: verified, Err: err, Fix: fixOf(err), Status: StatusPassed, Elapsed: time.Since(start)}
 	if err != nil {
 		ev.Status = StatusFailed
-		var ce *CheckError
-		if errors.As(err, &ce) {
-			ev.Fix = ce.Fix
-		}
-		var ge *gcp.Error
-		if errors.As(err, &ge) {
-			ev.Fix = ge.Fix
-		}
 	}
 	r.emit(ev)
 	if err != nil {
 		return finish(StatusFailed, err)
 	}
 	return finish(StatusPassed, nil)
+}
+
+// fixOf is what err says to do next, if it says.
+func fixOf(err error) string {
+	var ce *CheckError
+	if errors.As(err, &ce) {
+		return ce.Fix
+	}
+	var ge *gcp.Error
+	if errors.As(err, &ge) {
+		return ge.Fix
+	}
+	return ""
 }
 
 func (r *Runner) emit(e Event) {
