@@ -223,7 +223,11 @@ func (r *Runner) Run(ctx context.Context, rg Range) (Summary, error) {
 	stopped := false
 	for _, s := range sel {
 		if stopped {
-			r.emit(Event{Kind: EventSkipped, Step: s.ID, Title: s.Title, Status: StatusSkipped, Text: "an earlier step did not pass"})
+			why := "an earlier step did not pass"
+			if sum.Canceled {
+				why = "the run was interrupted"
+			}
+			r.emit(Event{Kind: EventSkipped, Step: s.ID, Title: s.Title, Status: StatusSkipped, Text: why})
 			sum.Skipped++
 			continue
 		}
