@@ -111,14 +111,14 @@ func (c *Cloud) DeployService(ctx context.Context, spec ServiceSpec, progress Pr
 	for _, k := range slices.Sorted(maps.Keys(spec.Env)) {
 		env = append(env, &runpb.EnvVar{Name: k, Values: &runpb.EnvVar_Value{Value: spec.Env[k]}})
 	}
-	svc := &runpb.Service{
-		Ingress: runpb.IngressTraffic_INGRESS_TRAFFIC_ALL,
-		Template: &runpb.RevisionTemplate{
-			Containers: []*runpb.Container{{Image: spec.Image, Env: env}},
-		},
-	}
 	var result *runpb.Service
 	if current == nil {
+		svc := &runpb.Service{
+			Ingress: runpb.IngressTraffic_INGRESS_TRAFFIC_ALL,
+			Template: &runpb.RevisionTemplate{
+				Containers: []*runpb.Container{{Image: spec.Image, Env: env}},
+			},
+		}
 		created, err := c.services.CreateService(ctx, &runpb.CreateServiceRequest{
 			Parent:    fmt.Sprintf("projects/%s/locations/%s", c.Project, spec.Region),
 			ServiceId: spec.Name,
@@ -136,8 +136,24 @@ func (c *Cloud) DeployService(ctx context.Context, spec ServiceSpec, progress Pr
 			return nil, true, c.explain(err, op, "run.googleapis.com", roleRunAdmin)
 		}
 	} else {
-		svc.Name = c.serviceName(spec.Region, spec.Name)
-		updated, err := c.services.UpdateService(ctx, &runpb.UpdateServiceRequest{Service: svc})
+		// As gcloud does: change the image and environment of what is
+		// there, keeping every other setting (service account, scaling,
+		// resources) and the etag, so a concurrent change is not lost.
+		existing, err := c.services.GetService(ctx, &runpb.GetServiceRequest{Name: c.serviceName(spec.Region, spec.Name)})
+		if err != nil {
+			return nil, false, c.explain(err, op, "run.googleapis.com", roleRunAdmin)
+		}
+		existing.Ingress = runpb.IngressTraffic_INGRESS_TRAFFIC_ALL
+		if existing.Template == nil {
+			existing.Template = &runpb.RevisionTemplate{}
+		}
+		if len(existing.Template.Containers) == 0 {
+			existing.Template.Containers = []*runpb.Container{{}}
+		}
+		existing.Template.Containers[0].Image = spec.Image
+		existing.Template.Containers[0].Env = env
+		existing.Template.Revision = "" // let Cloud Run name the new revision
+		updated, err := c.services.UpdateService(ctx, &runpb.UpdateServiceRequest{Service: existing})
 		if err != nil {
 			return nil, false, c.explain(err, op, "run.googleapis.com", roleRunAdmin)
 		}
