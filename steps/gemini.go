@@ -42,6 +42,21 @@ func (s *Session) classifier(ctx context.Context) (*service.Classifier, error) {
 	return service.NewClassifier(ctx, cfg)
 }
 
+// vertexReady enables the Vertex AI API when the local check will use it
+// (on Google, without an API key): this step comes before 'Enable the APIs'.
+func (s *Session) vertexReady(ctx context.Context) error {
+	if s.Cloud.Simulated() || s.geminiKey != "" {
+		return nil
+	}
+	const api = "aiplatform.googleapis.com"
+	on, err := s.Cloud.EnabledAPIs(ctx, []string{api})
+	if err != nil || on[api] {
+		return err
+	}
+	s.Progress("enabling " + api + " for the Gemini call (set GEMINI_API_KEY to use an AI Studio key instead)")
+	return s.Cloud.EnableAPIs(ctx, []string{api}, s.Progress)
+}
+
 func (s *Session) geminiCommand() string {
 	body := `{"contents":[{"role":"user","parts":[{"text":"` + sampleText + `"}]}],
          "systemInstruction":{"parts":[{"text":"Classify the sentiment..."}]},
@@ -59,6 +74,9 @@ func stepConfirmAI() *Step {
 		ID: "confirm-ai", Part: "code", Title: "Confirm the AI logic",
 		Command: func(s *Session) string { return s.geminiCommand() },
 		Do: func(ctx context.Context, s *Session) (string, error) {
+			if err := s.vertexReady(ctx); err != nil {
+				return "", err
+			}
 			c, err := s.classifier(ctx)
 			if err != nil {
 				return "", geminiError(err)
