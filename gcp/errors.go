@@ -91,12 +91,20 @@ func classify(err error) classified {
 		return classified{kind: KindUnavailable, message: "timed out"}
 	}
 	c := classified{message: err.Error()}
-	ae, ok := apierror.FromError(err)
-	if !ok {
-		return c
+	var reasons []string
+	code, grpc := 0, codes.OK
+	if ae, ok := apierror.FromError(err); ok {
+		c.message = firstLine(ae)
+		reasons = append(reasons, ae.Reason())
+		code = ae.HTTPCode()
+		if st := ae.GRPCStatus(); st != nil {
+			grpc = st.Code()
+		}
+		if info := ae.Details().ErrorInfo; info != nil {
+			c.api = info.GetMetadata()["service"]
+		}
 	}
-	c.message = firstLine(ae)
-	reasons := []string{ae.Reason()}
+	// A REST error gax could not parse still has its status and reasons.
 	var gerr *googleapi.Error
 	if errors.As(err, &gerr) {
 		for _, item := range gerr.Errors {
@@ -105,9 +113,12 @@ func classify(err error) classified {
 		if gerr.Message != "" {
 			c.message = gerr.Message
 		}
+		if code <= 0 {
+			code = gerr.Code
+		}
 	}
-	if info := ae.Details().ErrorInfo; info != nil {
-		c.api = info.GetMetadata()["service"]
+	if len(reasons) == 0 && code <= 0 && grpc == codes.OK {
+		return c
 	}
 	has := func(r ...string) bool {
 		for _, want := range r {
@@ -118,11 +129,6 @@ func classify(err error) classified {
 			}
 		}
 		return false
-	}
-	code := ae.HTTPCode()
-	grpc := codes.OK
-	if st := ae.GRPCStatus(); st != nil {
-		grpc = st.Code()
 	}
 	switch {
 	case has("SERVICE_DISABLED", "accessNotConfigured"):
