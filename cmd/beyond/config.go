@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/beyond-lab/beyond/gcp"
@@ -84,7 +85,7 @@ func usage(out io.Writer, fs *flag.FlagSet) {
   beyond                      walk the lab on the embedded simulator (nothing billable)
   beyond --project P          walk the lab on Google Cloud project P (billable)
   beyond --non-interactive    replay the lab unattended (add --json for JSON lines)
-  beyond cleanup [--project P]  delete everything the lab creates
+  beyond cleanup [--project P] delete everything the lab creates
   beyond sim [--addr HOST]    run the simulator alone and print its endpoints
 
 When the BEYOND_*_ENDPOINT variables that "beyond sim" prints are set, beyond
@@ -120,6 +121,12 @@ func (c *config) connect(ctx context.Context) (*target, error) {
 	}
 	if err := c.vars.Validate(); err != nil {
 		return nil, err
+	}
+	if !slices.Contains(steps.Regions, c.clientLocation) {
+		return nil, fmt.Errorf("--client-location %q is not a region the lab knows; use one such as us-central1, europe-west1 or asia-east1", c.clientLocation)
+	}
+	if c.rate <= 0 || c.rate > 1000 {
+		return nil, fmt.Errorf("--rate %v: give a number of requests per second between 0 and 1000", c.rate)
 	}
 	if attached {
 		cloud, err := gcp.Connect(ctx, c.vars.Project, ep)
