@@ -38,10 +38,6 @@ type ProbeConfig struct {
 // from near us-central1.
 func DefaultProbe() ProbeConfig { return ProbeConfig{Rate: 20, ClientLocation: "us-central1"} }
 
-// clientLocationHeader tells the simulator's load balancer where the client
-// stands; Google ignores it.
-const clientLocationHeader = "X-Beyond-Client-Location"
-
 // Methods of breaking region A.
 const (
 	methodOutage = "outage-switch" // a revision with BEYOND_OUTAGE=1
@@ -110,7 +106,7 @@ func (s *Session) globalURL(ctx context.Context) (string, error) {
 func (s *Session) probeConfig(base string) probe.Config {
 	h := http.Header{}
 	if s.Cloud.Simulated() && s.Probe.ClientLocation != "" {
-		h.Set(clientLocationHeader, s.Probe.ClientLocation)
+		h.Set(probe.ClientLocationHeader, s.Probe.ClientLocation) // Google ignores it
 	}
 	c := probe.Config{URL: base + "/?format=text", Rate: s.Probe.Rate, Header: h, Method: http.MethodGet}
 	if !s.usesHello() {
