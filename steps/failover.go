@@ -109,7 +109,7 @@ func (s *Session) probeConfig(base string) probe.Config {
 		h.Set(probe.ClientLocationHeader, s.Probe.ClientLocation) // Google ignores it
 	}
 	c := probe.Config{URL: base + "/?format=text", Rate: s.Probe.Rate, Header: h, Method: http.MethodGet}
-	if !s.usesHello() {
+	if !s.customImage() {
 		c.URL = base + "/v1/check"
 		c.Method = http.MethodPost
 		c.Body = `{"text":"` + checkText + `"}`
@@ -157,7 +157,7 @@ func (s *Session) nearest() string {
 
 // curlCommand is how a learner asks the global IP the same question.
 func (s *Session) curlCommand(base string) string {
-	if s.usesHello() {
+	if s.customImage() {
 		return "curl \"" + base + "/?format=text\""
 	}
 	return fmt.Sprintf("curl -s -X POST %s/v1/check \\\n    -H 'Content-Type: application/json' \\\n    -d '{\"text\":\"%s\"}'", base, checkText)
@@ -325,7 +325,7 @@ func rootCause(err error) string {
 }
 
 func (s *Session) breakMethod() string {
-	if s.usesHello() {
+	if s.customImage() {
 		return methodDetach
 	}
 	return methodOutage

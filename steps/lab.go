@@ -135,7 +135,7 @@ func (s *Session) plannedImage() string {
 
 // deployEnv is the environment the lab gives the service in a region.
 func (s *Session) deployEnv(region string) map[string]string {
-	if s.usesHello() {
+	if s.customImage() {
 		return nil
 	}
 	return map[string]string{
@@ -146,9 +146,10 @@ func (s *Session) deployEnv(region string) map[string]string {
 	}
 }
 
-// usesHello reports whether the learner chose an image other than the lab's
-// own service, which has no outage switch and no Gemini settings.
-func (s *Session) usesHello() bool { return s.Vars.Image != "" }
+// customImage reports whether the learner chose an image (--image) instead
+// of the lab's own service: such an image, like the workshop's hello
+// sample, has no outage switch and no Gemini settings.
+func (s *Session) customImage() bool { return s.Vars.Image != "" }
 
 func envFlag(env map[string]string) string {
 	var parts []string

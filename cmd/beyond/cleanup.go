@@ -13,7 +13,7 @@ func runCleanup(ctx context.Context, cfg *config, stdout, stderr io.Writer) int 
 	t, err := cfg.connect(ctx)
 	if err != nil {
 		fmt.Fprintln(stderr, "beyond:", err)
-		return exitUsage
+		return exitFailed
 	}
 	defer t.close()
 	p := &printer{out: stdout}

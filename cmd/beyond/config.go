@@ -33,6 +33,8 @@ type config struct {
 	rate            float64
 	accessible      bool
 	noColor         bool
+	endpoints       gcp.Endpoints // set by check
+	attached        bool          // BEYOND_*_ENDPOINT name a running simulator
 }
 
 func newConfig(getenv func(string) string) *config {
@@ -105,13 +107,15 @@ type target struct {
 	close   func()
 }
 
-// connect chooses the target: a running simulator named by the environment,
-// Google when --project was given, else an embedded simulator.
-func (c *config) connect(ctx context.Context) (*target, error) {
+// check refuses, before anything starts, every value that cannot work: a
+// partial simulator environment, a name Google would refuse, a bad client
+// location or rate. Its errors are usage errors.
+func (c *config) check() error {
 	ep, attached, err := gcp.EndpointsFromEnv(c.getenv)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	c.endpoints, c.attached = ep, attached
 	if c.vars.Project == "" {
 		c.vars.Project = defaultSimProject
 	}
@@ -120,14 +124,29 @@ func (c *config) connect(ctx context.Context) (*target, error) {
 		c.vars.Project = defaultSimProject
 	}
 	if err := c.vars.Validate(); err != nil {
-		return nil, err
+		return err
 	}
 	if !slices.Contains(steps.Regions, c.clientLocation) {
-		return nil, fmt.Errorf("--client-location %q is not a region the lab knows; use one such as us-central1, europe-west1 or asia-east1", c.clientLocation)
+		return fmt.Errorf("--client-location %q is not a region the lab knows; use one such as us-central1, europe-west1 or asia-east1", c.clientLocation)
 	}
 	if c.rate <= 0 || c.rate > 1000 {
-		return nil, fmt.Errorf("--rate %v: give a number of requests per second between 0 and 1000", c.rate)
+		return fmt.Errorf("--rate %v: give a number of requests per second between 0 and 1000", c.rate)
 	}
+	if _, err := sim.ProfileNamed(c.profile); err != nil {
+		return err
+	}
+	if c.faults != "" {
+		if _, err := sim.ParseFaults(c.faults); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// connect reaches the target check chose: a running simulator named by the
+// environment, Google when --project was given, else an embedded simulator.
+func (c *config) connect(ctx context.Context) (*target, error) {
+	ep, attached := c.endpoints, c.attached
 	if attached {
 		cloud, err := gcp.Connect(ctx, c.vars.Project, ep)
 		if err != nil {

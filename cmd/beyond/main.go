@@ -68,6 +68,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			cfg.explicitProject = true
 		}
 	})
+	if err := cfg.check(); err != nil {
+		fmt.Fprintln(stderr, "beyond:", err)
+		return exitUsage
+	}
 	if cmd == "cleanup" {
 		return runCleanup(ctx, cfg, stdout, stderr)
 	}

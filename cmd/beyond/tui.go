@@ -18,7 +18,7 @@ func runTUI(ctx context.Context, cfg *config, stdin io.Reader, stdout, stderr io
 	t, err := cfg.connect(ctx)
 	if err != nil {
 		fmt.Fprintln(stderr, "beyond:", err)
-		return exitUsage
+		return exitFailed
 	}
 	defer t.close()
 	var r *steps.Runner
