@@ -173,7 +173,13 @@ func (dp *dataPlane) serviceHandler(rr ReadyRevision) http.Handler {
 func (inst *instance) stop(grace time.Duration) {
 	inst.stopOnce.Do(func() {
 		if inst.srv != nil {
-			inst.srv.Close()
+			// Like Cloud Run, let requests in flight finish within the
+			// grace period: a replaced revision drains, it is not cut off.
+			ctx, cancel := context.WithTimeout(context.Background(), grace)
+			if inst.srv.Shutdown(ctx) != nil {
+				inst.srv.Close()
+			}
+			cancel()
 		}
 		if inst.proc != nil {
 			inst.proc.stop(grace)

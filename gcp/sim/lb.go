@@ -326,9 +326,25 @@ func (a *attempt) write(w http.ResponseWriter, r *http.Request, managed bool) {
 }
 
 // try sends the request to backend b: to the instance serving its Cloud
-// Run service.
+// Run service. A request that meets an instance just replaced by a newer
+// revision goes to the newer one, as Cloud Run's own routing does: a
+// revision rollout is not an outage.
 func (l *lb) try(r *http.Request, f *Frontend, b FrontendBackend, body []byte, perTry time.Duration, client, trace string) *attempt {
 	inst := l.dp.awaitInstance(r.Context(), f.Project, b.Region, b.CloudRun)
+	a := l.tryInstance(r, f, b, inst, body, perTry, client, trace)
+	if a.connect || a.reset {
+		if now := l.dp.awaitInstance(r.Context(), f.Project, b.Region, b.CloudRun); now != nil && now != inst {
+			if a.cancel != nil {
+				a.cancel()
+			}
+			return l.tryInstance(r, f, b, now, body, perTry, client, trace)
+		}
+	}
+	return a
+}
+
+// tryInstance sends the request to one instance of backend b.
+func (l *lb) tryInstance(r *http.Request, f *Frontend, b FrontendBackend, inst *instance, body []byte, perTry time.Duration, client, trace string) *attempt {
 	if inst == nil || inst.addr == "" {
 		// No such service, or nothing serves it: on Google the NEG's
 		// requests find no endpoint.
