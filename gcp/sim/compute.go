@@ -56,14 +56,9 @@ type computeAPI struct {
 func (s *Sim) registerCompute(mux *http.ServeMux) {
 	a := &computeAPI{s: s, quit: make(chan struct{})}
 	a.routes = a.routeTable()
-	s.onClose(computeCloser(func() error { close(a.quit); return nil }))
+	s.onClose(func() error { close(a.quit); return nil })
 	mux.Handle("/compute/", a)
 }
-
-// computeCloser makes a function an io.Closer.
-type computeCloser func() error
-
-func (f computeCloser) Close() error { return f() }
 
 // computeReq is one request, routed and checked.
 type computeReq struct {

@@ -88,7 +88,11 @@ func prepareForwardingRule(a *computeAPI, c *computeReq, r, old proto.Message) *
 		}
 		fr.IPAddress = proto.String(addr.String())
 	} else {
-		fr.IPAddress = proto.String(a.s.allocRuleAddrLocked().String())
+		addr, err := a.s.allocRuleAddrLocked(c.p, port)
+		if err != nil {
+			return err
+		}
+		fr.IPAddress = proto.String(addr.String())
 	}
 	fr.LabelFingerprint = proto.String(emptyLabelFingerprint)
 	return nil
@@ -127,10 +131,29 @@ func rulePort(fr *computepb.ForwardingRule) (int, *computeError) {
 // so that the data plane can listen on it, and out of the way of 127.0.0.1.
 var ruleAddrFirst = netip.MustParseAddr("127.20.0.1")
 
-// allocRuleAddrLocked hands out a loopback address no forwarding rule of any
-// project uses: 127.20.0.1 and up, skipping .0 and .255, never reused while
-// the simulator runs. Call with s.mu held.
-func (s *Sim) allocRuleAddrLocked() netip.Addr {
+// allocRuleAddrLocked hands a new forwarding rule of project p, on port, its
+// address. On the default host (127.0.0.1) it is a loopback address no rule
+// of any project uses: 127.20.0.1 and up, skipping .0 and .255, never reused
+// while the simulator runs. On any other host H (`beyond sim --addr H`) it
+// is H itself, so that everything the simulator serves is on H: rules of
+// different projects share H, each load balancer on a port of its own
+// (FrontendAddr says which); a second rule of the same project on the same
+// port is refused as in use. Call with s.mu held.
+func (s *Sim) allocRuleAddrLocked(p *project, port int) (netip.Addr, *computeError) {
+	if s.opts.Host != defaultHost {
+		host, err := netip.ParseAddr(s.opts.Host)
+		if err != nil || !host.Is4() {
+			return netip.Addr{}, computeInvalid("resource.IPAddress", "", fmt.Sprintf("The simulator's host %s is not an IPv4 address: give the rule an IPAddress, or run the simulator on an IPv4 loopback address.", s.opts.Host))
+		}
+		for _, m := range p.compute.res {
+			if fr, ok := m.(*computepb.ForwardingRule); ok && fr.GetIPAddress() == host.String() {
+				if got, _ := rulePort(fr); got == port {
+					return netip.Addr{}, computeInvalid("resource.IPAddress", host.String(), fmt.Sprintf("Specified IP address is in-use and would result in a conflict: the simulator on %s gives every forwarding rule that address, and rule %s of this project has it on port %d. Use another port.", host, fr.GetName(), port))
+				}
+			}
+		}
+		return host, nil
+	}
 	for {
 		n := uint32(s.nextSeq()) // unique across the simulator, so across projects
 		b := ruleAddrFirst.As4()
@@ -140,7 +163,7 @@ func (s *Sim) allocRuleAddrLocked() netip.Addr {
 		off += (n/254)<<8 | (n%254 + 1)
 		addr := netip.AddrFrom4([4]byte{byte(off >> 24), byte(off >> 16), byte(off >> 8), byte(off)})
 		if !s.ruleAddrUsedLocked(addr, 0) {
-			return addr
+			return addr, nil
 		}
 	}
 }

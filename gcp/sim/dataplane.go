@@ -40,16 +40,25 @@ const ClientLocationHeader = "X-Beyond-Client-Location"
 // DefaultClientLocation is where the simulated client sits unless told.
 const DefaultClientLocation = "us-central1"
 
-// dataPlane is one simulator's data plane.
+// dataPlane is one simulator's data plane. It follows the core: it reads
+// what should serve under s.mu, lets go, and then opens listeners and starts
+// instances. It owns the fronts of Cloud Run services and tells the core
+// each service's URL once its front listens.
 type dataPlane struct {
-	s   *Sim
-	log *slog.Logger
-	tr  *http.Transport // to instances: loopback, many idle connections
+	s    *Sim
+	log  *slog.Logger
+	host string          // the loopback address its listeners bind (Options.Host)
+	tr   *http.Transport // to instances: loopback, many idle connections
 
 	ctx      context.Context // ends at Close; cancels instance starts
 	cancel   context.CancelFunc
 	loopDone chan struct{}
 	work     sync.WaitGroup // instance starts and stops in flight
+
+	// reconcileMu serializes reconciling; it guards fronts. Taken before
+	// s.mu and before dp.mu, never while holding either.
+	reconcileMu sync.Mutex
+	fronts      map[string]*front // by PROJECT/REGION/SERVICE
 
 	mu             sync.Mutex
 	closed         bool
@@ -59,7 +68,6 @@ type dataPlane struct {
 	clientLocation string
 	services       map[string]*serviceRun // by PROJECT/REGION/SERVICE
 	lbs            map[string]*lb         // by PROJECT/IP/PORT
-	projects       map[*project]bool      // whose fronts to close at Close
 	change         chan struct{}          // closed and replaced when what serves changes
 	images         *imageCache
 }
@@ -72,23 +80,16 @@ type serviceRun struct {
 	front                    *front
 }
 
-var dataPlanes sync.Map // *Sim → *dataPlane
+// dataPlaneOf returns s's data plane, or nil before Start.
+func (s *Sim) dataPlaneOf() *dataPlane { return s.dp }
 
-// dataPlaneOf returns s's data plane, or nil before it starts.
-func (s *Sim) dataPlaneOf() *dataPlane {
-	if v, ok := dataPlanes.Load(s); ok {
-		return v.(*dataPlane)
-	}
-	return nil
-}
-
-// startDataPlane starts reconciling instances and listeners with the
-// simulator's state, until Close.
-func (s *Sim) startDataPlane() error {
+// newDataPlane makes s's data plane, not yet running.
+func newDataPlane(s *Sim) *dataPlane {
 	ctx, cancel := context.WithCancel(context.Background())
 	dp := &dataPlane{
 		s:              s,
 		log:            s.log.With("component", "dataplane"),
+		host:           s.opts.Host,
 		ctx:            ctx,
 		cancel:         cancel,
 		loopDone:       make(chan struct{}),
@@ -96,9 +97,9 @@ func (s *Sim) startDataPlane() error {
 		grace:          10 * time.Second, // Cloud Run's SIGTERM-to-SIGKILL
 		startTimeout:   30 * time.Second,
 		clientLocation: DefaultClientLocation,
+		fronts:         map[string]*front{},
 		services:       map[string]*serviceRun{},
 		lbs:            map[string]*lb{},
-		projects:       map[*project]bool{},
 		change:         make(chan struct{}),
 		tr: &http.Transport{
 			Proxy:               nil, // loopback only: never through a proxy
@@ -110,10 +111,14 @@ func (s *Sim) startDataPlane() error {
 		},
 	}
 	dp.images = newImageCache(dp)
-	dataPlanes.Store(s, dp)
-	s.registerFrontendsEndpoint()
-	go dp.loop()
-	s.onClose(dpCloser(dp.close))
+	return dp
+}
+
+// startDataPlane starts reconciling instances and listeners with the
+// simulator's state, until Close.
+func (s *Sim) startDataPlane() error {
+	go s.dp.loop()
+	s.onClose(s.dp.close)
 	return nil
 }
 
@@ -131,9 +136,11 @@ func (dp *dataPlane) loop() {
 	}
 }
 
-// reconcile brings instances, fronts and load balancers in line with the
+// reconcile brings fronts, instances and load balancers in line with the
 // simulator's state.
 func (dp *dataPlane) reconcile() {
+	dp.reconcileMu.Lock()
+	defer dp.reconcileMu.Unlock()
 	s := dp.s
 	s.mu.Lock()
 	if s.closed {
@@ -142,30 +149,20 @@ func (dp *dataPlane) reconcile() {
 	}
 	ready := s.readyRevisionsLocked()
 	frontends := s.frontendsLocked()
-	exists := map[string]*front{} // every service, ready or not, with its front
-	var projects []*project
-	for _, pid := range sortedKeys(s.projects) {
-		p := s.projects[pid]
-		projects = append(projects, p)
-		pf := projectFrontsOf(p)
-		keep := map[string]bool{}
-		for key, rs := range p.run.services {
-			keep[key] = true
-			if f := pf.get(p, rs); f != nil {
-				exists[p.id+"/"+key] = f
-			}
-		}
-		pf.prune(keep)
-	}
+	services := s.runServiceKeysLocked()
+	s.mu.Unlock()
+
+	// Fronts: one per service, ready or not, opened without any lock of
+	// the core; then the core learns each service's URL.
+	urls := dp.reconcileFronts(services)
+	s.mu.Lock()
+	s.setServiceURLsLocked(urls)
 	s.mu.Unlock()
 
 	dp.mu.Lock()
 	defer dp.mu.Unlock()
 	if dp.closed {
 		return
-	}
-	for _, p := range projects {
-		dp.projects[p] = true
 	}
 	want := map[string]bool{}
 	for _, rr := range ready {
@@ -176,7 +173,7 @@ func (dp *dataPlane) reconcile() {
 			sr = &serviceRun{project: rr.Project, region: rr.Region, service: rr.Service}
 			dp.services[key] = sr
 		}
-		sr.front = exists[key]
+		sr.front = dp.fronts[key]
 		switch {
 		case sr.current != nil && sr.current.rr.RevisionName == rr.RevisionName:
 			sr.current.setAccess(rr)
@@ -200,13 +197,41 @@ func (dp *dataPlane) reconcile() {
 		// Deleted, or no revision is ready any more: nothing serves.
 		dp.stopLocked(sr.current)
 		sr.current, sr.next = nil, nil // a starting one stops itself
-		if f := exists[key]; f != nil {
+		if f := dp.fronts[key]; f != nil {
 			sr.front = f
 			sr.publishLocked()
 		}
 		delete(dp.services, key)
 	}
 	dp.reconcileLBsLocked(frontends)
+}
+
+// reconcileFronts opens a front for every service in keys that has none
+// and closes those of services that are gone. It returns each service's
+// URL. Call with dp.reconcileMu held, and no other lock.
+func (dp *dataPlane) reconcileFronts(keys []string) map[string]string {
+	urls := map[string]string{}
+	keep := map[string]bool{}
+	for _, key := range keys {
+		keep[key] = true
+		f := dp.fronts[key]
+		if f == nil {
+			var err error
+			if f, err = dp.newFront(key); err != nil {
+				dp.log.Warn("no front for Cloud Run service", "service", key, "reason", err.Error())
+				continue
+			}
+			dp.fronts[key] = f
+		}
+		urls[key] = f.url
+	}
+	for key, f := range dp.fronts {
+		if !keep[key] {
+			f.close()
+			delete(dp.fronts, key)
+		}
+	}
+	return urls
 }
 
 // start runs inst, then makes it serve its service if it is still wanted.
@@ -317,27 +342,20 @@ func (dp *dataPlane) close() error {
 	dp.services = map[string]*serviceRun{}
 	lbs := dp.lbs
 	dp.lbs = map[string]*lb{}
-	projects := dp.projects
 	dp.mu.Unlock()
 
-	// Fronts are made where Cloud Run reads a service's URL, which can be
-	// for a project this loop never saw: close those of every project.
-	dp.s.mu.Lock()
-	for _, p := range dp.s.projects {
-		projects[p] = true
+	dp.reconcileMu.Lock() // the core is closed: no reconcile opens more
+	for key, f := range dp.fronts {
+		f.close()
+		delete(dp.fronts, key)
 	}
-	dp.s.mu.Unlock()
-	for p := range projects {
-		projectFrontsOf(p).close()
-		serviceFronts.Delete(p)
-	}
+	dp.reconcileMu.Unlock()
 	for _, l := range lbs {
 		l.close()
 	}
 	dp.work.Wait()
 	dp.images.close()
 	dp.tr.CloseIdleConnections()
-	dataPlanes.Delete(dp.s)
 	return nil
 }
 
@@ -359,10 +377,23 @@ func (s *Sim) SetClientLocation(region string) error {
 }
 
 // ServiceURL returns the URL that reaches a Cloud Run service through the
-// simulator's data plane, http://127.0.0.1:PORT, stable across revisions;
-// false if the service does not exist. It answers 503 while no revision of
-// the service is ready.
+// simulator's data plane, http://HOST:PORT (HOST is Options.Host), stable
+// across revisions; false if the service does not exist. It answers 503
+// while no revision of the service is ready. A service created a moment
+// ago may not have its front yet: ServiceURL reconciles the data plane
+// first in that case.
 func (s *Sim) ServiceURL(project, region, service string) (string, bool) {
+	url, exists := s.serviceURL(project, region, service)
+	if url == "" && exists && s.dp != nil {
+		s.dp.reconcile()
+		url, _ = s.serviceURL(project, region, service)
+	}
+	return url, url != ""
+}
+
+// serviceURL returns the URL the data plane gave a service, and whether
+// the service exists.
+func (s *Sim) serviceURL(project, region, service string) (url string, exists bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -376,82 +407,7 @@ func (s *Sim) ServiceURL(project, region, service string) (string, bool) {
 	if rs == nil {
 		return "", false
 	}
-	return frontURI(p, rs)
-}
-
-// The fronts of Cloud Run services. They are kept by project, outside the
-// data plane, because Cloud Run's uri is computed (run.go) where only the
-// project is at hand; the data plane points them at instances and closes
-// them with the simulator.
-
-var serviceFronts sync.Map // *project → *projectFronts
-
-type projectFronts struct {
-	mu     sync.Mutex
-	closed bool
-	fronts map[string]*front // by REGION/SERVICE
-}
-
-func projectFrontsOf(p *project) *projectFronts {
-	v, _ := serviceFronts.LoadOrStore(p, &projectFronts{fronts: map[string]*front{}})
-	return v.(*projectFronts)
-}
-
-// frontURI returns the loopback URL of service rs's front, opening the front
-// on first use; false for a service not (or no longer) in p, such as the
-// preview of a validate-only request, once the simulator is closed, or if no
-// port is free. Call with s.mu held (Cloud Run's uri calls it while
-// answering).
-func frontURI(p *project, rs *runService) (string, bool) {
-	if p.run.services[rs.key()] != rs {
-		return "", false
-	}
-	f := projectFrontsOf(p).get(p, rs)
-	if f == nil {
-		return "", false
-	}
-	return f.url, true
-}
-
-// get returns the front of rs, opening it if need be; nil once closed.
-func (pf *projectFronts) get(p *project, rs *runService) *front {
-	pf.mu.Lock()
-	defer pf.mu.Unlock()
-	if pf.closed {
-		return nil
-	}
-	key := rs.key()
-	if f := pf.fronts[key]; f != nil {
-		return f
-	}
-	f, err := newFront(p.id + "/" + key)
-	if err != nil {
-		return nil
-	}
-	pf.fronts[key] = f
-	return f
-}
-
-// prune closes the fronts of services that no longer exist.
-func (pf *projectFronts) prune(keep map[string]bool) {
-	pf.mu.Lock()
-	defer pf.mu.Unlock()
-	for key, f := range pf.fronts {
-		if !keep[key] {
-			f.close()
-			delete(pf.fronts, key)
-		}
-	}
-}
-
-func (pf *projectFronts) close() {
-	pf.mu.Lock()
-	defer pf.mu.Unlock()
-	pf.closed = true
-	for key, f := range pf.fronts {
-		f.close()
-		delete(pf.fronts, key)
-	}
+	return rs.url, true
 }
 
 // front is a Cloud Run service's own URL: it routes to whatever instance
@@ -463,8 +419,8 @@ type front struct {
 	target atomic.Pointer[instance]
 }
 
-func newFront(key string) (*front, error) {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
+func (dp *dataPlane) newFront(key string) (*front, error) {
+	lis, err := net.Listen("tcp", net.JoinHostPort(dp.host, "0"))
 	if err != nil {
 		return nil, fmt.Errorf("listen for the front of Cloud Run service %s: %w", key, err)
 	}
@@ -582,8 +538,3 @@ func dpSleep(ctx context.Context, d time.Duration) {
 
 // discardLog silences net/http's own error lines (a client hanging up).
 var discardLog = log.New(io.Discard, "", 0)
-
-// dpCloser adapts a function to io.Closer, for onClose.
-type dpCloser func() error
-
-func (f dpCloser) Close() error { return f() }

@@ -299,15 +299,26 @@ func TestInstanceHelloThroughServiceURL(t *testing.T) {
 	if !ok || !strings.HasPrefix(url, "http://127.0.0.1:") {
 		t.Fatalf("ServiceURL = %q, %v; want http://127.0.0.1:PORT", url, ok)
 	}
-	// What Cloud Run's uri will read (run.go), for the service and for a
-	// validate-only preview, which must get no listener.
-	s.mu.Lock()
-	p := s.projects[testProject]
-	hookURL, hookOK := frontURI(p, p.run.services[labRegionB+"/hello"])
-	_, previewOK := frontURI(p, &runService{id: "preview", region: labRegionB})
-	s.mu.Unlock()
-	if hookURL != url || !hookOK || previewOK {
-		t.Errorf("frontURI = %q, %v (preview %v); want %q, true (false)", hookURL, hookOK, previewOK, url)
+	// Cloud Run's uri reads the front the data plane gave the service; a
+	// validate-only preview gets no listener.
+	read, err := rc.GetService(testCtx(t), &runpb.GetServiceRequest{Name: svc.GetName()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	preview, err := rc.CreateService(testCtx(t), &runpb.CreateServiceRequest{
+		Parent: "projects/" + testProject + "/locations/" + labRegionB, ServiceId: "preview",
+		Service: helloService(runHelloImage), ValidateOnly: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	previewSvc, err := preview.Wait(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, previewOK := s.ServiceURL(testProject, labRegionB, "preview")
+	if read.GetUri() != url || previewOK || strings.HasPrefix(previewSvc.GetUri(), "http://") {
+		t.Errorf("uri = %q, preview %v %q; want %q, no front for the preview", read.GetUri(), previewOK, previewSvc.GetUri(), url)
 	}
 	inst := waitServing(t, s, labRegionB, "hello", svc.GetLatestReadyRevision())
 	if inst.kind != "hello" {

@@ -75,7 +75,7 @@ func (s *Sim) startGemini() error {
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(lis)
-	s.onClose(srv)
+	s.onClose(srv.Close)
 	s.mu.Lock()
 	s.endpoints.Gemini = "http://" + lis.Addr().String()
 	s.mu.Unlock()

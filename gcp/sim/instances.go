@@ -128,11 +128,11 @@ func (dp *dataPlane) startInstance(ctx context.Context, inst *instance) {
 // serveInProcess serves h on a loopback port of its own.
 func (inst *instance) serveInProcess(kind string, h http.Handler) {
 	inst.kind = kind
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	lis, err := net.Listen("tcp", net.JoinHostPort(inst.dp.host, "0"))
 	if err != nil {
 		inst.dp.log.Warn("instance cannot listen: it answers 503", "revision", inst.rr.Revision, "reason", err.Error())
 		inst.kind = "failed"
-		inst.proxy = inst.dp.newInstanceProxy("127.0.0.1:1") // nothing listens: 503
+		inst.proxy = inst.dp.newInstanceProxy(net.JoinHostPort(inst.dp.host, "1")) // nothing listens: 503
 		return
 	}
 	inst.addr = lis.Addr().String()
@@ -228,7 +228,7 @@ func (dp *dataPlane) startProcess(ctx context.Context, inst *instance, log *slog
 	if err != nil {
 		return err
 	}
-	port, err := freePort()
+	port, err := freePort(dp.host)
 	if err != nil {
 		return fmt.Errorf("%w: %w", errCannotRun, err)
 	}
@@ -243,7 +243,7 @@ func (dp *dataPlane) startProcess(ctx context.Context, inst *instance, log *slog
 		return fmt.Errorf("%w: start %s: %w", errCannotRun, argv[0], err)
 	}
 	inst.proc = proc
-	inst.addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	inst.addr = net.JoinHostPort(dp.host, strconv.Itoa(port))
 	inst.proxy = dp.newInstanceProxy(inst.addr)
 	dp.mu.Lock()
 	timeout := dp.startTimeout
@@ -399,9 +399,9 @@ func within(root, p string) bool {
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
 }
 
-// freePort returns a loopback port nothing listens on now.
-func freePort() (int, error) {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
+// freePort returns a port of host nothing listens on now.
+func freePort(host string) (int, error) {
+	lis, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		return 0, fmt.Errorf("find a free port: %w", err)
 	}

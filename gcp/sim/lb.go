@@ -104,18 +104,19 @@ func lbKey(project, ip string, port int) string {
 
 // newLB listens for forwarding rule f: at its address and port if it can
 // (port 80 needs privilege), else at its address on a free port, else (a
-// loopback address other than 127.0.0.1 cannot be bound, as on macOS) at
-// 127.0.0.1 on a free port.
+// loopback address other than the simulator's host cannot be bound, as on
+// macOS) at the simulator's host (Options.Host) on a free port.
 func (dp *dataPlane) newLB(key string, f Frontend) (*lb, error) {
 	var lis net.Listener
 	var errs []error
+	fallback := net.JoinHostPort(dp.host, "0")
 	for _, addr := range []string{
 		net.JoinHostPort(f.IP, strconv.Itoa(f.Port)),
 		net.JoinHostPort(f.IP, "0"),
-		"127.0.0.1:0",
+		fallback,
 	} {
 		if ip, err := netip.ParseAddr(f.IP); err != nil || !ip.IsLoopback() {
-			if addr != "127.0.0.1:0" {
+			if addr != fallback {
 				continue // only ever listen on loopback
 			}
 		}
@@ -578,22 +579,13 @@ func (s *Sim) FrontendAddr(project, ip string, port int) (hostport string, ok bo
 	return "", false
 }
 
-// registerFrontendsEndpoint serves, beside the Compute API,
+// serveFrontends serves, beside the Compute API,
 //
 //	GET /beyond/v1/frontends?project=P&ip=IP&port=80
 //	→ {"address": "host:port", "serving": true}
 //
 // so that a process that reached the simulator over the network (the lab
 // under `beyond sim`) can find where a forwarding rule's IP really listens.
-func (s *Sim) registerFrontendsEndpoint() {
-	mux, ok := s.http.Handler.(*http.ServeMux)
-	if !ok {
-		s.log.Warn("no HTTP mux for /beyond/v1/frontends: use Sim.FrontendAddr")
-		return
-	}
-	mux.HandleFunc("GET /beyond/v1/frontends", s.serveFrontends)
-}
-
 func (s *Sim) serveFrontends(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	project, ip, portStr := q.Get("project"), q.Get("ip"), q.Get("port")

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -48,11 +49,10 @@ func (s *Sim) metadataHost(project, region string) (string, error) {
 	if closed {
 		return "", errors.New("metadata server: the simulator is closed")
 	}
-	x := s.extrasOf()
 	key := project + "/" + region
-	x.mdMu.Lock()
-	defer x.mdMu.Unlock()
-	if host, ok := x.mdServers[key]; ok {
+	s.md.mu.Lock()
+	defer s.md.mu.Unlock()
+	if host, ok := s.md.servers[key]; ok {
 		return host, nil
 	}
 	lis, err := net.Listen("tcp", net.JoinHostPort(s.opts.Host, "0"))
@@ -61,17 +61,23 @@ func (s *Sim) metadataHost(project, region string) (string, error) {
 	}
 	srv := &http.Server{Handler: s.metadataHandler(project, region), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(lis)
-	s.onClose(srv)
-	s.mu.Lock()
-	closed = s.closed
-	s.mu.Unlock()
-	if closed { // Close ran before onClose could register srv
+	if !s.onClose(srv.Close) { // Close ran meanwhile
 		srv.Close()
 		return "", errors.New("metadata server: the simulator is closed")
 	}
 	host := lis.Addr().String()
-	x.mdServers[key] = host
+	if s.md.servers == nil {
+		s.md.servers = map[string]string{}
+	}
+	s.md.servers[key] = host
 	return host, nil
+}
+
+// metadataServers are the metadata servers started so far. Its mutex may be
+// held when s.mu is taken, never the reverse.
+type metadataServers struct {
+	mu      sync.Mutex
+	servers map[string]string // "PROJECT/REGION" → host:port
 }
 
 // startMetadata starts the default metadata server.

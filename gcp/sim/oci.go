@@ -29,49 +29,21 @@ import (
 // nothing can be pushed or pulled unless the repository REPO exists in
 // project P and location REGION; other paths are open, for tests.
 
-// extrasState is what the registry, the metadata servers and the fake
-// Gemini endpoint keep between calls. It lives beside Sim rather than in it
-// because Sim's fields belong to sim.go; extrasOf finds it.
-//
-// Lock order: s.mu may be held when regMu is taken (registryImage), and
-// mdMu may be held when s.mu is taken (metadataHost); never the reverse.
-type extrasState struct {
-	regMu        sync.Mutex
-	registry     http.Handler // the registry itself, without the repository gate
-	registryHost string
-
-	mdMu      sync.Mutex
-	mdServers map[string]string // metadata servers: "PROJECT/REGION" → host:port
-}
-
-var extrasBySim sync.Map // *Sim → *extrasState
-
-// extrasOf returns s's extras, creating them on first use.
-func (s *Sim) extrasOf() *extrasState {
-	if x, ok := extrasBySim.Load(s); ok {
-		return x.(*extrasState)
-	}
-	x, _ := extrasBySim.LoadOrStore(s, &extrasState{mdServers: map[string]string{}})
-	return x.(*extrasState)
+// ociRegistry is the simulator's registry. Its mutex may be taken with
+// s.mu held (registryImage), never the reverse.
+type ociRegistry struct {
+	mu      sync.Mutex
+	handler http.Handler // the registry itself, without the repository gate
+	host    string
 }
 
 // registryOf returns the registry and its host, or nil before it runs and
 // after Close.
 func (s *Sim) registryOf() (http.Handler, string) {
-	v, ok := extrasBySim.Load(s)
-	if !ok {
-		return nil, ""
-	}
-	x := v.(*extrasState)
-	x.regMu.Lock()
-	defer x.regMu.Unlock()
-	return x.registry, x.registryHost
+	s.reg.mu.Lock()
+	defer s.reg.mu.Unlock()
+	return s.reg.handler, s.reg.host
 }
-
-// extrasCloser adapts a function to io.Closer, for onClose.
-type extrasCloser func() error
-
-func (f extrasCloser) Close() error { return f() }
 
 // startRegistry starts the OCI registry and records its address in
 // s.endpoints.Registry.
@@ -80,15 +52,19 @@ func (s *Sim) startRegistry() error {
 	if err != nil {
 		return fmt.Errorf("simulator: listen for the OCI registry on %s: %w", s.opts.Host, err)
 	}
-	x := s.extrasOf()
-	x.regMu.Lock()
-	x.registry = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	x.registryHost = lis.Addr().String()
-	x.regMu.Unlock()
+	s.reg.mu.Lock()
+	s.reg.handler = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	s.reg.host = lis.Addr().String()
+	s.reg.mu.Unlock()
 	srv := &http.Server{Handler: http.HandlerFunc(s.serveRegistry), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(lis)
-	s.onClose(srv)
-	s.onClose(extrasCloser(func() error { extrasBySim.Delete(s); return nil }))
+	s.onClose(srv.Close)
+	s.onClose(func() error {
+		s.reg.mu.Lock()
+		defer s.reg.mu.Unlock()
+		s.reg.handler = nil
+		return nil
+	})
 	s.mu.Lock()
 	s.endpoints.Registry = lis.Addr().String()
 	s.mu.Unlock()

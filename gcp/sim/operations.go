@@ -233,7 +233,7 @@ type opsServer struct {
 
 func (s *Sim) registerOperations(g *grpc.Server) {
 	longrunningpb.RegisterOperationsServer(g, &opsServer{s: s})
-	s.onClose(opCloseFunc(s.stopOpTimers))
+	s.onClose(s.stopOpTimers)
 }
 
 // stopOpTimers stops the timers of running operations when the simulator
@@ -250,11 +250,6 @@ func (s *Sim) stopOpTimers() error {
 	}
 	return nil
 }
-
-// opCloseFunc makes a function an io.Closer.
-type opCloseFunc func() error
-
-func (f opCloseFunc) Close() error { return f() }
 
 func (o *opsServer) GetOperation(ctx context.Context, req *longrunningpb.GetOperationRequest) (*longrunningpb.Operation, error) {
 	if err := o.s.faultErr("longrunning.GetOperation"); err != nil {

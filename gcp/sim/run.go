@@ -97,6 +97,7 @@ type runService struct {
 	conditions []*runpb.Condition
 	policy     iamPolicy
 	deleting   bool
+	url        string // the front the data plane gave it; "" until then
 }
 
 // runRevision is one revision of a service.
@@ -123,13 +124,41 @@ func (rs *runService) revisionName(p *project, rev *runRevision) string {
 	return rs.name(p) + "/revisions/" + rev.name
 }
 
-// uri is where the service answers: its loopback front on the data plane
-// once it has one, else the form Google gives it.
+// uri is where the service answers: its front on the data plane once the
+// data plane has given it one (setServiceURLsLocked), else the form Google
+// gives it.
 func (rs *runService) uri(p *project) string {
-	if u, ok := frontURI(p, rs); ok {
-		return u
+	if rs.url != "" {
+		return rs.url
 	}
 	return fmt.Sprintf("https://%s-%d.%s.run.app", rs.id, p.number, rs.region)
+}
+
+// runServiceKeysLocked lists every Cloud Run service of every project as
+// PROJECT/REGION/SERVICE, for the data plane's fronts.
+func (s *Sim) runServiceKeysLocked() []string {
+	var out []string
+	for _, pid := range sortedKeys(s.projects) {
+		p := s.projects[pid]
+		for _, key := range sortedKeys(p.run.services) {
+			out = append(out, p.id+"/"+key)
+		}
+	}
+	return out
+}
+
+// setServiceURLsLocked records the URLs the data plane gave services, by
+// PROJECT/REGION/SERVICE. A URL only changes how a service reads, so no
+// change is announced.
+func (s *Sim) setServiceURLsLocked(urls map[string]string) {
+	for key, url := range urls {
+		pid, rest, _ := strings.Cut(key, "/")
+		if p := s.projects[pid]; p != nil {
+			if rs := p.run.services[rest]; rs != nil {
+				rs.url = url
+			}
+		}
+	}
 }
 
 func (rs *runService) etag() string {

@@ -291,7 +291,16 @@ func TestRunLifecycle(t *testing.T) {
 		t.Errorf("TestIamPermissions = %v, %v; want both permissions", perms, err)
 	}
 
-	// What the data plane sees.
+	// What the data plane sees. It gives the service its URL when it
+	// reconciles, after the create answered: read the service again once
+	// it has.
+	if _, ok := s.ServiceURL(testProject, "us-central1", id); !ok {
+		t.Fatalf("ServiceURL(%s): no front", id)
+	}
+	got, err = c.GetService(testCtx(t), &runpb.GetServiceRequest{Name: got.GetName()})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var mine *ReadyRevision
 	rr := readyRevisions(s)
 	for i := range rr {

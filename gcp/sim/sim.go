@@ -25,6 +25,9 @@ import (
 	"google.golang.org/grpc"
 )
 
+// defaultHost is where the simulator listens unless Options.Host says.
+const defaultHost = "127.0.0.1"
+
 // Options configure a simulator. The zero value is a simulator on 127.0.0.1
 // with no latency and no faults, which is what tests want.
 type Options struct {
@@ -72,26 +75,45 @@ func (e Endpoints) Env() []string {
 }
 
 // Sim is a running simulator. Its methods are safe for concurrent use.
+//
+// Locks, in the order they may be taken (never the reverse):
+//
+//  1. s.mu guards the cloud's state: projects and everything in them,
+//     operations, the sequence, endpoints, closers, closed. API calls hold
+//     it while they read or change state; nothing holding it opens a socket,
+//     waits, or calls out of the core (except registryImage, which asks the
+//     registry in-process and takes only s.reg.mu).
+//  2. The data plane's own locks (dataPlane.reconcileMu, then dataPlane.mu)
+//     are taken without s.mu: the data plane copies what it needs out of
+//     the core under s.mu, releases it, then opens listeners and starts
+//     instances, and takes s.mu again only to write back service URLs.
+//  3. s.reg.mu (the OCI registry) may be taken with s.mu held; s.md.mu (the
+//     metadata servers) may be held when s.mu is taken. Neither is held
+//     while the other is taken.
 type Sim struct {
 	opts Options
 	log  *slog.Logger
 
-	mu       sync.Mutex
-	projects map[string]*project
-	change   chan struct{} // closed and replaced on every change of state
-	seq      int64         // source of unique operation and revision suffixes
-
-	grpc      *grpc.Server
-	http      *http.Server
-	closers   []io.Closer
+	mu        sync.Mutex
+	projects  map[string]*project
+	change    chan struct{} // closed and replaced on every change of state
+	seq       int64         // source of unique operation and revision suffixes
+	closers   []func() error
 	endpoints Endpoints
 	closed    bool
+
+	grpc *grpc.Server
+	http *http.Server
+	dp   *dataPlane // made by Start before anything serves
+
+	reg ociRegistry     // the OCI registry (oci.go)
+	md  metadataServers // the metadata servers (metadata.go)
 }
 
 // New returns a simulator that is not yet listening; call Start.
 func New(opts Options) *Sim {
 	if opts.Host == "" {
-		opts.Host = "127.0.0.1"
+		opts.Host = defaultHost
 	}
 	log := opts.Logger
 	if log == nil {
@@ -116,16 +138,20 @@ func (s *Sim) Start() error {
 		grpcLis.Close()
 		return fmt.Errorf("simulator: listen for HTTP on %s: %w", s.opts.Host, err)
 	}
+	// Everything a request can reach exists before the first one is served.
+	s.dp = newDataPlane(s)
 	s.grpc = grpc.NewServer(grpc.ChainUnaryInterceptor(s.logCall))
 	s.registerGRPC(s.grpc)
 	mux := http.NewServeMux()
 	s.registerHTTP(mux)
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 
+	s.mu.Lock()
 	s.endpoints.Run = grpcLis.Addr().String()
 	s.endpoints.ServiceUsage = grpcLis.Addr().String()
 	s.endpoints.ArtifactRegistry = grpcLis.Addr().String()
 	s.endpoints.Compute = "http://" + httpLis.Addr().String()
+	s.mu.Unlock()
 
 	go s.grpc.Serve(grpcLis)
 	go s.http.Serve(httpLis)
@@ -157,7 +183,7 @@ func (s *Sim) Close() error {
 
 	var errs []error
 	for i := len(closers) - 1; i >= 0; i-- {
-		errs = append(errs, closers[i].Close())
+		errs = append(errs, closers[i]())
 	}
 	if s.grpc != nil {
 		s.grpc.Stop()
@@ -170,11 +196,17 @@ func (s *Sim) Close() error {
 	return errors.Join(errs...)
 }
 
-// onClose registers c to be closed when the simulator closes.
-func (s *Sim) onClose(c io.Closer) {
+// onClose registers close to run when the simulator closes, in the reverse
+// order of registration. It reports false, without registering, if the
+// simulator is already closed: the caller then closes what it opened.
+func (s *Sim) onClose(close func() error) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.closers = append(s.closers, c)
+	if s.closed {
+		return false
+	}
+	s.closers = append(s.closers, close)
+	return true
 }
 
 // Changes returns a channel that is closed at the next change of state. The

@@ -15,7 +15,8 @@ func (s *Sim) registerGRPC(g *grpc.Server) {
 
 // registerHTTP puts every REST API on the one HTTP server.
 func (s *Sim) registerHTTP(mux *http.ServeMux) {
-	s.registerCompute(mux) // compute.go
+	s.registerCompute(mux)                                       // compute.go
+	mux.HandleFunc("GET /beyond/v1/frontends", s.serveFrontends) // lb.go
 }
 
 // startExtras starts the listeners that are not APIs: the OCI registry, the
