@@ -18,10 +18,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sort"
 	"sync"
 	"time"
 
+	"github.com/beyond-lab/beyond/lab"
 	"google.golang.org/grpc"
 )
 
@@ -38,39 +38,6 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Endpoints are the addresses a client needs to reach the simulator.
-type Endpoints struct {
-	Run              string // host:port, gRPC, plaintext: Cloud Run Admin v2
-	Compute          string // http://host:port, Compute Engine v1 REST base URL
-	ServiceUsage     string // host:port, gRPC, plaintext
-	ArtifactRegistry string // host:port, gRPC, plaintext
-	Registry         string // host:port of the OCI registry (plain HTTP); empty until it exists
-	Gemini           string // http://host:port, the generateContent endpoint; empty until it exists
-	Metadata         string // host:port of the metadata server; empty until it exists
-}
-
-// Env returns the endpoints as NAME=VALUE pairs, the form `beyond sim` prints
-// and the lab reads back from the environment.
-func (e Endpoints) Env() []string {
-	pairs := map[string]string{
-		"BEYOND_RUN_ENDPOINT":              e.Run,
-		"BEYOND_COMPUTE_ENDPOINT":          e.Compute,
-		"BEYOND_SERVICEUSAGE_ENDPOINT":     e.ServiceUsage,
-		"BEYOND_ARTIFACTREGISTRY_ENDPOINT": e.ArtifactRegistry,
-		"BEYOND_REGISTRY_ENDPOINT":         e.Registry,
-		"BEYOND_GEMINI_ENDPOINT":           e.Gemini,
-		"BEYOND_METADATA_ENDPOINT":         e.Metadata,
-	}
-	var out []string
-	for k, v := range pairs {
-		if v != "" {
-			out = append(out, k+"="+v)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
 // Sim is a running simulator. Its methods are safe for concurrent use.
 type Sim struct {
 	opts Options
@@ -84,7 +51,7 @@ type Sim struct {
 	grpc      *grpc.Server
 	http      *http.Server
 	closers   []io.Closer
-	endpoints Endpoints
+	endpoints lab.Endpoints
 	closed    bool
 }
 
@@ -137,7 +104,7 @@ func (s *Sim) Start() error {
 }
 
 // Endpoints returns where the simulator listens. Valid after Start.
-func (s *Sim) Endpoints() Endpoints {
+func (s *Sim) Endpoints() lab.Endpoints {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.endpoints
