@@ -14,67 +14,16 @@ import (
 	compute "cloud.google.com/go/compute/apiv1"
 	run "cloud.google.com/go/run/apiv2"
 	serviceusage "cloud.google.com/go/serviceusage/apiv1"
+	"github.com/beyond-lab/beyond/lab"
 	"google.golang.org/api/option"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 )
 
-// Endpoints locate a simulator. The zero value means Google itself.
-type Endpoints struct {
-	Run              string // host:port, gRPC
-	Compute          string // http://host:port
-	ServiceUsage     string // host:port, gRPC
-	ArtifactRegistry string // host:port, gRPC
-	Registry         string // host:port, the OCI registry (plain HTTP)
-	Gemini           string // http://host:port
-	Metadata         string // host:port
-}
-
-// envNames maps each endpoint to the variable `beyond sim` prints for it.
-var envNames = []struct {
-	name  string
-	field func(*Endpoints) *string
-}{
-	{"BEYOND_RUN_ENDPOINT", func(e *Endpoints) *string { return &e.Run }},
-	{"BEYOND_COMPUTE_ENDPOINT", func(e *Endpoints) *string { return &e.Compute }},
-	{"BEYOND_SERVICEUSAGE_ENDPOINT", func(e *Endpoints) *string { return &e.ServiceUsage }},
-	{"BEYOND_ARTIFACTREGISTRY_ENDPOINT", func(e *Endpoints) *string { return &e.ArtifactRegistry }},
-	{"BEYOND_REGISTRY_ENDPOINT", func(e *Endpoints) *string { return &e.Registry }},
-	{"BEYOND_GEMINI_ENDPOINT", func(e *Endpoints) *string { return &e.Gemini }},
-	{"BEYOND_METADATA_ENDPOINT", func(e *Endpoints) *string { return &e.Metadata }},
-}
-
-// EndpointsFromEnv reads a running simulator's endpoints from the
-// environment. It reports false when none is set. When some are set, the
-// three APIs every step needs must all be.
-func EndpointsFromEnv(getenv func(string) string) (Endpoints, bool, error) {
-	var e Endpoints
-	any := false
-	for _, n := range envNames {
-		if v := getenv(n.name); v != "" {
-			*n.field(&e) = v
-			any = true
-		}
-	}
-	if !any {
-		return Endpoints{}, false, nil
-	}
-	if e.Run == "" || e.Compute == "" || e.ServiceUsage == "" {
-		return Endpoints{}, false, errors.New("BEYOND_RUN_ENDPOINT, BEYOND_COMPUTE_ENDPOINT and BEYOND_SERVICEUSAGE_ENDPOINT must all be set to attach to a running simulator: paste every line `beyond sim` printed")
-	}
-	if e.ArtifactRegistry == "" {
-		e.ArtifactRegistry = e.Run
-	}
-	return e, true, nil
-}
-
-// IsZero reports whether e names no simulator, i.e. Google itself.
-func (e Endpoints) IsZero() bool { return e == Endpoints{} }
-
 // Cloud holds the official clients for one project.
 type Cloud struct {
 	Project   string
-	Endpoints Endpoints // zero on Google
+	Endpoints lab.Endpoints // zero on Google
 	// PollInterval is how often an operation in flight is polled.
 	PollInterval time.Duration
 
@@ -95,7 +44,7 @@ func (c *Cloud) Simulated() bool { return !c.Endpoints.IsZero() }
 // Connect builds every client the lab needs: for Google with Application
 // Default Credentials when ep is zero, else for the simulator at ep with no
 // authentication over plain loopback connections.
-func Connect(ctx context.Context, project string, ep Endpoints) (*Cloud, error) {
+func Connect(ctx context.Context, project string, ep lab.Endpoints) (*Cloud, error) {
 	c := &Cloud{Project: project, Endpoints: ep, PollInterval: 2 * time.Second}
 	var grpcOpts, restOpts []option.ClientOption
 	if c.Simulated() {

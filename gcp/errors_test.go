@@ -18,8 +18,7 @@ func connect(t *testing.T, faults ...sim.Fault) *gcp.Cloud {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	e := s.Endpoints()
-	c, err := gcp.Connect(context.Background(), "beyond-gcp-test", gcp.Endpoints{Run: e.Run, Compute: e.Compute, ServiceUsage: e.ServiceUsage, ArtifactRegistry: e.ArtifactRegistry})
+	c, err := gcp.Connect(context.Background(), "beyond-gcp-test", s.Endpoints())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,23 +83,5 @@ func TestNotFoundAndAlreadyExists(t *testing.T) {
 	}
 	if gone, err := c.DeleteNEG(ctx, "us-central1", "neg-a", nil); gone || err != nil {
 		t.Errorf("delete again: %v %v", gone, err)
-	}
-}
-
-func TestEndpointsFromEnv(t *testing.T) {
-	env := map[string]string{}
-	get := func(k string) string { return env[k] }
-	if _, ok, err := gcp.EndpointsFromEnv(get); ok || err != nil {
-		t.Errorf("empty env: %v %v", ok, err)
-	}
-	env["BEYOND_RUN_ENDPOINT"] = "127.0.0.1:1"
-	if _, _, err := gcp.EndpointsFromEnv(get); err == nil || !strings.Contains(err.Error(), "beyond sim") {
-		t.Errorf("partial env: %v", err)
-	}
-	env["BEYOND_COMPUTE_ENDPOINT"] = "http://127.0.0.1:2"
-	env["BEYOND_SERVICEUSAGE_ENDPOINT"] = "127.0.0.1:1"
-	e, ok, err := gcp.EndpointsFromEnv(get)
-	if !ok || err != nil || e.ArtifactRegistry != "127.0.0.1:1" || e.Compute != "http://127.0.0.1:2" {
-		t.Errorf("full env: %+v %v %v", e, ok, err)
 	}
 }

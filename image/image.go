@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/beyond-lab/beyond/lab"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -32,10 +33,6 @@ import (
 
 // Module is the Go module the service is built from.
 const Module = "github.com/beyond-lab/beyond"
-
-// HelloImage is Google's sample image, the one to deploy when this machine
-// cannot build the service.
-const HelloImage = "us-docker.pkg.dev/cloudrun/container/hello"
 
 // Where things are in the image.
 const (
@@ -136,25 +133,25 @@ func moduleRoot(ctx context.Context, opts Options) (root, gobin string, err erro
 	if gobin == "" {
 		gobin, err = exec.LookPath("go")
 		if err != nil {
-			return "", "", fmt.Errorf("%w: no Go toolchain on PATH: install Go and run from a checkout of beyond, or deploy Google's sample with --image %s", ErrNoToolchain, HelloImage)
+			return "", "", fmt.Errorf("%w: no Go toolchain on PATH: install Go and run from a checkout of beyond, or deploy Google's sample with --image %s", ErrNoToolchain, lab.HelloImage)
 		}
 	}
 	cmd := exec.CommandContext(ctx, gobin, "env", "GOMOD")
 	cmd.Dir = opts.Dir
 	out, err := cmd.Output()
 	if err != nil {
-		return "", "", fmt.Errorf("%w: `go env GOMOD` failed: %v: run from a checkout of beyond, or use --image %s", ErrNoToolchain, err, HelloImage)
+		return "", "", fmt.Errorf("%w: `go env GOMOD` failed: %v: run from a checkout of beyond, or use --image %s", ErrNoToolchain, err, lab.HelloImage)
 	}
 	gomod := strings.TrimSpace(string(out))
 	if gomod == "" || gomod == os.DevNull {
-		return "", "", fmt.Errorf("%w: %s is not inside a Go module: run from a checkout of beyond, or use --image %s", ErrNoToolchain, dirName(opts.Dir), HelloImage)
+		return "", "", fmt.Errorf("%w: %s is not inside a Go module: run from a checkout of beyond, or use --image %s", ErrNoToolchain, dirName(opts.Dir), lab.HelloImage)
 	}
 	data, err := os.ReadFile(gomod)
 	if err != nil {
 		return "", "", fmt.Errorf("%w: %v", ErrNoToolchain, err)
 	}
 	if mod := modulePath(data); mod != Module {
-		return "", "", fmt.Errorf("%w: %s is module %q, not %s: run from a checkout of beyond, or use --image %s", ErrNoToolchain, gomod, mod, Module, HelloImage)
+		return "", "", fmt.Errorf("%w: %s is module %q, not %s: run from a checkout of beyond, or use --image %s", ErrNoToolchain, gomod, mod, Module, lab.HelloImage)
 	}
 	return filepath.Dir(gomod), gobin, nil
 }

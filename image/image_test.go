@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beyond-lab/beyond/lab"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -192,7 +193,7 @@ func TestPushToMissingRepository(t *testing.T) {
 
 func TestBuildOutsideTheModule(t *testing.T) {
 	_, err := Build(context.Background(), Options{Dir: t.TempDir()})
-	if !errors.Is(err, ErrNoToolchain) || !strings.Contains(err.Error(), "--image "+HelloImage) {
+	if !errors.Is(err, ErrNoToolchain) || !strings.Contains(err.Error(), "--image "+lab.HelloImage) {
 		t.Errorf("Build in an empty directory = %v; want ErrNoToolchain suggesting --image", err)
 	}
 	t.Setenv("PATH", "")

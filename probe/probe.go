@@ -16,17 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
-)
 
-// ClientLocationHeader names the region a request comes from. The
-// simulator's load balancer routes by it; Google ignores unknown headers.
-const ClientLocationHeader = "X-Beyond-Client-Location"
-
-// Headers that name who served a response, as the lab's service and the
-// simulator's hello image set them.
-const (
-	RegionHeader   = "X-Served-Region"
-	RevisionHeader = "X-Served-Revision"
+	"github.com/beyond-lab/beyond/lab"
 )
 
 // A Sample is the outcome of one request.
@@ -51,7 +42,7 @@ type Config struct {
 	Rate float64 // requests per second; must be positive
 	// Client sends the requests. Nil means a client with a 5 s timeout.
 	Client *http.Client
-	// Header is added to every request, e.g. ClientLocationHeader.
+	// Header is added to every request, e.g. lab.ClientLocationHeader.
 	Header http.Header
 	Method string // GET if empty
 	Body   string // sent with every request, if not empty
@@ -198,7 +189,7 @@ var (
 // servedBy finds the region and revision that answered: the headers first,
 // then a JSON body's "region" and "revision", then the hello page's text.
 func servedBy(h http.Header, body []byte) (region, revision string) {
-	region, revision = h.Get(RegionHeader), h.Get(RevisionHeader)
+	region, revision = h.Get(lab.ServedRegionHeader), h.Get(lab.ServedRevisionHeader)
 	if region != "" && revision != "" {
 		return region, revision
 	}

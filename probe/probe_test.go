@@ -9,14 +9,16 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/beyond-lab/beyond/lab"
 )
 
 func TestRun(t *testing.T) {
 	var hits atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := hits.Add(1)
-		if got := r.Header.Get(ClientLocationHeader); got != "europe-west1" {
-			t.Errorf("%s = %q; want europe-west1", ClientLocationHeader, got)
+		if got := r.Header.Get(lab.ClientLocationHeader); got != "europe-west1" {
+			t.Errorf("%s = %q; want europe-west1", lab.ClientLocationHeader, got)
 		}
 		if r.Method != http.MethodPost {
 			t.Errorf("method = %s; want POST", r.Method)
@@ -25,8 +27,8 @@ func TestRun(t *testing.T) {
 			t.Errorf("body = %q", b)
 		}
 		if n%2 == 0 {
-			w.Header().Set(RegionHeader, "europe-west1")
-			w.Header().Set(RevisionHeader, "svc-00002-abc")
+			w.Header().Set(lab.ServedRegionHeader, "europe-west1")
+			w.Header().Set(lab.ServedRevisionHeader, "svc-00002-abc")
 			return
 		}
 		w.WriteHeader(http.StatusServiceUnavailable)
@@ -41,7 +43,7 @@ func TestRun(t *testing.T) {
 		Rate:   200,
 		Method: http.MethodPost,
 		Body:   `{"text":"hi"}`,
-		Header: http.Header{ClientLocationHeader: {"europe-west1"}},
+		Header: http.Header{lab.ClientLocationHeader: {"europe-west1"}},
 	}, func(s Sample) { got = append(got, s) })
 	if err != nil {
 		t.Fatal(err)
@@ -144,9 +146,9 @@ func TestServedBy(t *testing.T) {
 		body        string
 		region, rev string
 	}{
-		{"headers", http.Header{RegionHeader: {"us-central1"}, RevisionHeader: {"r1"}}, `{"region":"x"}`, "us-central1", "r1"},
+		{"headers", http.Header{lab.ServedRegionHeader: {"us-central1"}, lab.ServedRevisionHeader: {"r1"}}, `{"region":"x"}`, "us-central1", "r1"},
 		{"json", nil, `{"message":"It's running!","region":"asia-east1","revision":"r2"}`, "asia-east1", "r2"},
-		{"header region, json revision", http.Header{RegionHeader: {"us-east1"}}, `{"revision":"r3"}`, "us-east1", "r3"},
+		{"header region, json revision", http.Header{lab.ServedRegionHeader: {"us-east1"}}, `{"revision":"r3"}`, "us-east1", "r3"},
 		{"hello page", nil, hello, "europe-west1", "hello-00001-xyz"},
 		{"service page", nil, `This is revision <code>r4</code> of service <code>s</code>,
 serving from region <code>us-west1</code> of project <code>p</code>.`, "us-west1", "r4"},

@@ -113,16 +113,6 @@ func ConfigFromLookup(getenv func(string) string) (Config, error) {
 	return c, errors.Join(errs...)
 }
 
-// OutageEnv is the environment variable of the outage switch.
-const OutageEnv = "BEYOND_OUTAGE"
-
-// Outage reports whether the environment read through getenv turns the
-// outage switch on (BEYOND_OUTAGE=1, or true).
-func Outage(getenv func(string) string) bool {
-	v := strings.TrimSpace(getenv(OutageEnv))
-	return v == "1" || strings.EqualFold(v, "true")
-}
-
 // withDefaults fills what was left empty and checks the rest.
 func (c Config) withDefaults() (Config, error) {
 	if c.Model == "" {

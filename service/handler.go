@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/beyond-lab/beyond/lab"
 )
 
 // Checker is what the handler needs from a classifier; *Classifier is one.
@@ -30,7 +32,7 @@ type Options struct {
 	Service, Revision, Configuration, Region, Project string
 	// Outage makes every request, /healthz included, answer 503: a revision
 	// that starts fine and then fails, so the load balancer's outlier
-	// detection sees a failing region (BEYOND_OUTAGE=1).
+	// detection sees a failing region (lab.OutageEnv set to 1).
 	Outage bool
 	// Logger receives one line per check; nil discards them.
 	Logger *slog.Logger
@@ -67,12 +69,6 @@ type ErrorResponse struct {
 	Revision string `json:"revision"`
 }
 
-// Headers naming who served a response; every response carries them.
-const (
-	HeaderRegion   = "X-Served-Region"
-	HeaderRevision = "X-Served-Revision"
-)
-
 type handler struct {
 	o   Options
 	log *slog.Logger
@@ -105,13 +101,14 @@ func NewHandler(o Options) http.Handler {
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set(HeaderRegion, h.o.Region)
-	w.Header().Set(HeaderRevision, h.o.Revision)
+	// Every response names who served it.
+	w.Header().Set(lab.ServedRegionHeader, h.o.Region)
+	w.Header().Set(lab.ServedRevisionHeader, h.o.Revision)
 	w.Header().Set("Cache-Control", "no-store")
 	if h.o.Outage {
 		h.fail(w, http.StatusServiceUnavailable, fmt.Sprintf(
-			"simulated outage: BEYOND_OUTAGE=1 is set on revision %s in region %s; deploy a revision without it to recover",
-			h.o.Revision, h.o.Region))
+			"simulated outage: %s=1 is set on revision %s in region %s; deploy a revision without it to recover",
+			lab.OutageEnv, h.o.Revision, h.o.Region))
 		return
 	}
 	h.mux.ServeHTTP(w, r)

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/beyond-lab/beyond/lab"
 )
 
 // syncBuffer is a log sink safe for the server's goroutines.
@@ -82,8 +84,8 @@ func postCheck(t *testing.T, srv *httptest.Server, body string) answer {
 // servedBy checks that a response says who served it, in headers and body.
 func servedBy(t *testing.T, a answer) {
 	t.Helper()
-	if a.header.Get(HeaderRegion) != "europe-west1" || a.header.Get(HeaderRevision) != "gemini-service-00001-abc" {
-		t.Errorf("headers %s=%q %s=%q", HeaderRegion, a.header.Get(HeaderRegion), HeaderRevision, a.header.Get(HeaderRevision))
+	if a.header.Get(lab.ServedRegionHeader) != "europe-west1" || a.header.Get(lab.ServedRevisionHeader) != "gemini-service-00001-abc" {
+		t.Errorf("headers %s=%q %s=%q", lab.ServedRegionHeader, a.header.Get(lab.ServedRegionHeader), lab.ServedRevisionHeader, a.header.Get(lab.ServedRevisionHeader))
 	}
 	if strings.HasPrefix(a.header.Get("Content-Type"), "application/json") {
 		var v struct{ Region, Revision string }
@@ -249,7 +251,7 @@ func TestHandlerNoChecker(t *testing.T) {
 	srv := httptest.NewServer(NewHandler(Options{Revision: "r1"}))
 	defer srv.Close()
 	a := postCheck(t, srv, `{"text":"hi"}`)
-	if a.status != 503 || a.header.Get(HeaderRegion) != UnknownRegion {
-		t.Errorf("status %d region %q; want 503 from region unknown", a.status, a.header.Get(HeaderRegion))
+	if a.status != 503 || a.header.Get(lab.ServedRegionHeader) != UnknownRegion {
+		t.Errorf("status %d region %q; want 503 from region unknown", a.status, a.header.Get(lab.ServedRegionHeader))
 	}
 }

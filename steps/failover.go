@@ -11,6 +11,7 @@ import (
 
 	"cloud.google.com/go/compute/apiv1/computepb"
 	"github.com/beyond-lab/beyond/gcp"
+	"github.com/beyond-lab/beyond/lab"
 	"github.com/beyond-lab/beyond/probe"
 )
 
@@ -42,7 +43,6 @@ func DefaultProbe() ProbeConfig { return ProbeConfig{Rate: 20, ClientLocation: "
 const (
 	methodOutage = "outage-switch" // a revision with BEYOND_OUTAGE=1
 	methodDetach = "detach-neg"    // NEG A removed from the backend service
-	outageEnv    = "BEYOND_OUTAGE" // the service's outage switch
 	checkText    = "I love this product!"
 )
 
@@ -106,7 +106,7 @@ func (s *Session) globalURL(ctx context.Context) (string, error) {
 func (s *Session) probeConfig(base string) probe.Config {
 	h := http.Header{}
 	if s.Cloud.Simulated() && s.Probe.ClientLocation != "" {
-		h.Set(probe.ClientLocationHeader, s.Probe.ClientLocation) // Google ignores it
+		h.Set(lab.ClientLocationHeader, s.Probe.ClientLocation) // Google ignores it
 	}
 	c := probe.Config{URL: base + "/?format=text", Rate: s.Probe.Rate, Header: h, Method: http.MethodGet}
 	if !s.customImage() {
@@ -273,16 +273,16 @@ func stepBreakWorkshop() *Step {
 	return &Step{
 		ID: "break-workshop", Part: "verify", Title: "Break region A the workshop's way",
 		Command: func(s *Session) string {
-			return fmt.Sprintf("gcloud run services update %s \\\n    --image %s \\\n    --region %s", s.Vars.Service, BrokenImage, s.Vars.RegionA)
+			return fmt.Sprintf("gcloud run services update %s \\\n    --image %s \\\n    --region %s", s.Vars.Service, lab.BrokenImage, s.Vars.RegionA)
 		},
 		Do: func(ctx context.Context, s *Session) (string, error) {
 			before, err := s.Cloud.GetService(ctx, s.Vars.RegionA, s.Vars.Service)
 			if err != nil {
 				return "", err
 			}
-			_, _, err = s.Cloud.DeployService(ctx, gcp.ServiceSpec{Region: s.Vars.RegionA, Name: s.Vars.Service, Image: BrokenImage, Env: s.deployEnv(s.Vars.RegionA)}, s.Progress)
+			_, _, err = s.Cloud.DeployService(ctx, gcp.ServiceSpec{Region: s.Vars.RegionA, Name: s.Vars.Service, Image: lab.BrokenImage, Env: s.deployEnv(s.Vars.RegionA)}, s.Progress)
 			if err == nil {
-				return "", failf("", "the update to "+BrokenImage+" succeeded, which Cloud Run does not do: the image cannot serve")
+				return "", failf("", "the update to "+lab.BrokenImage+" succeeded, which Cloud Run does not do: the image cannot serve")
 			}
 			if gcp.KindOf(err) == gcp.KindCanceled {
 				return "", err
@@ -339,7 +339,7 @@ func stepBreakRegion() *Step {
 				return fmt.Sprintf("gcloud compute backend-services remove-backend %s \\\n    --global \\\n    --network-endpoint-group %s \\\n    --network-endpoint-group-region %s", s.Vars.Backend, s.Vars.NEGA, s.Vars.RegionA)
 			}
 			env := s.deployEnv(s.Vars.RegionA)
-			env[outageEnv] = "1"
+			env[lab.OutageEnv] = "1"
 			return deployCommand(s, s.Vars.RegionA, env, s.imageForCommand())
 		},
 		Do: func(ctx context.Context, s *Session) (string, error) {
@@ -379,12 +379,12 @@ func stepBreakRegion() *Step {
 				return "", err
 			}
 			env := s.deployEnv(s.Vars.RegionA)
-			env[outageEnv] = "1"
+			env[lab.OutageEnv] = "1"
 			svc, _, err := s.Cloud.DeployService(ctx, gcp.ServiceSpec{Region: s.Vars.RegionA, Name: s.Vars.Service, Image: img, Env: env}, s.Progress)
 			if err != nil {
 				return "", err
 			}
-			return fmt.Sprintf("Revision %s of region A started fine and answers 503 to everything (%s=1).", svc.LatestReady, outageEnv), nil
+			return fmt.Sprintf("Revision %s of region A started fine and answers 503 to everything (%s=1).", svc.LatestReady, lab.OutageEnv), nil
 		},
 		Check: func(ctx context.Context, s *Session) (string, error) {
 			if s.breakMethod() == methodDetach {
@@ -401,8 +401,8 @@ func stepBreakRegion() *Step {
 			if err != nil {
 				return "", err
 			}
-			if svc.Env[outageEnv] != "1" || !svc.Ready {
-				return "", failf("Run this step again", fmt.Sprintf("region A's serving revision %s does not have %s=1", svc.LatestReady, outageEnv))
+			if svc.Env[lab.OutageEnv] != "1" || !svc.Ready {
+				return "", failf("Run this step again", fmt.Sprintf("region A's serving revision %s does not have %s=1", svc.LatestReady, lab.OutageEnv))
 			}
 			return fmt.Sprintf("Region A serves revision %s with the outage switch on.", svc.LatestReady), nil
 		},
@@ -629,7 +629,7 @@ func stepRestore() *Step {
 				if err != nil {
 					return "", err
 				}
-				if svc.Env[outageEnv] != "" {
+				if svc.Env[lab.OutageEnv] != "" {
 					return "", failf("Run this step again", "region A still has the outage switch on")
 				}
 			}

@@ -10,6 +10,7 @@ import (
 	"cloud.google.com/go/artifactregistry/apiv1/artifactregistrypb"
 	"github.com/beyond-lab/beyond/gcp"
 	"github.com/beyond-lab/beyond/image"
+	"github.com/beyond-lab/beyond/lab"
 	"github.com/beyond-lab/beyond/service"
 )
 
@@ -233,7 +234,7 @@ func stepBuildImage() *Step {
 			img, err := image.Build(ctx, image.Options{})
 			if err != nil {
 				if errors.Is(err, image.ErrNoToolchain) {
-					return "", failf("Run beyond from a checkout of its source with Go installed, or pass --image "+HelloImage, err.Error())
+					return "", failf("Run beyond from a checkout of its source with Go installed, or pass --image "+lab.HelloImage, err.Error())
 				}
 				return "", err
 			}

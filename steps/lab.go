@@ -9,6 +9,7 @@ import (
 
 	"cloud.google.com/go/compute/apiv1/computepb"
 	"github.com/beyond-lab/beyond/gcp"
+	"github.com/beyond-lab/beyond/lab"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -117,7 +118,7 @@ func (s *Session) image() (string, error) {
 	if img := s.Outputs["image"]; img != "" {
 		return img, nil
 	}
-	return "", failf("Run the step 'Build and push the image', or pass --image "+HelloImage, "there is no image to deploy yet")
+	return "", failf("Run the step 'Build and push the image', or pass --image "+lab.HelloImage, "there is no image to deploy yet")
 }
 
 // imageForCommand is the image as the learner would type it.

@@ -10,12 +10,13 @@ import (
 	"cloud.google.com/go/compute/apiv1/computepb"
 	"github.com/beyond-lab/beyond/gcp"
 	"github.com/beyond-lab/beyond/gcp/sim"
+	"github.com/beyond-lab/beyond/lab"
 	"github.com/beyond-lab/beyond/steps"
 	"google.golang.org/protobuf/proto"
 )
 
-// lab is a runner on a fresh simulator, with the events it emitted.
-type lab struct {
+// simLab is a runner on a fresh simulator, with the events it emitted.
+type simLab struct {
 	sim    *sim.Sim
 	cloud  *gcp.Cloud
 	vars   steps.Vars
@@ -25,7 +26,7 @@ type lab struct {
 	onEmit func(steps.Event)
 }
 
-func newLab(t *testing.T) *lab {
+func newLab(t *testing.T) *simLab {
 	t.Helper()
 	s := sim.New(sim.Options{})
 	if err := s.Start(); err != nil {
@@ -34,18 +35,16 @@ func newLab(t *testing.T) *lab {
 	t.Cleanup(func() { s.Close() })
 	vars := steps.DefaultVars()
 	vars.Project = "beyond-steps-test"
-	vars.Image = steps.HelloImage
-	e := s.Endpoints()
-	cloud, err := gcp.Connect(context.Background(), vars.Project, gcp.Endpoints{Run: e.Run, Compute: e.Compute,
-		ServiceUsage: e.ServiceUsage, ArtifactRegistry: e.ArtifactRegistry, Registry: e.Registry, Gemini: e.Gemini, Metadata: e.Metadata})
+	vars.Image = lab.HelloImage
+	cloud, err := gcp.Connect(context.Background(), vars.Project, s.Endpoints())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cloud.Close() })
-	return &lab{sim: s, cloud: cloud, vars: vars, store: steps.Store{Dir: t.TempDir()}}
+	return &simLab{sim: s, cloud: cloud, vars: vars, store: steps.Store{Dir: t.TempDir()}}
 }
 
-func (l *lab) runner(t *testing.T) *steps.Runner {
+func (l *simLab) runner(t *testing.T) *steps.Runner {
 	t.Helper()
 	r, err := steps.New(l.cloud, l.vars, steps.Options{Store: l.store, Emit: func(e steps.Event) {
 		l.mu.Lock()
@@ -62,7 +61,7 @@ func (l *lab) runner(t *testing.T) *steps.Runner {
 	return r
 }
 
-func (l *lab) take() []steps.Event {
+func (l *simLab) take() []steps.Event {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	ev := l.events

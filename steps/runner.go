@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/beyond-lab/beyond/gcp"
+	"github.com/beyond-lab/beyond/lab"
 	"github.com/beyond-lab/beyond/probe"
 )
 
@@ -127,7 +128,7 @@ func (r *Runner) Watch(ctx context.Context) error {
 
 // SetClientLocation moves the simulated client nearest to region.
 func (r *Runner) SetClientLocation(region string) error {
-	if !slices.Contains(Regions, region) {
+	if !lab.IsRegion(region) {
 		return fmt.Errorf("%q is not a region the lab knows", region)
 	}
 	r.mu.Lock()

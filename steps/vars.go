@@ -8,8 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"slices"
 	"strings"
+
+	"github.com/beyond-lab/beyond/lab"
 )
 
 // Vars are the workshop's variables, with its names and defaults.
@@ -26,15 +27,9 @@ type Vars struct {
 	Rule       string // FORWARDING_RULE
 	Repository string // REPOSITORY: the lab's Artifact Registry repository
 	// Image is what the deploy steps run. Empty means the Gemini service the
-	// lab builds; HelloImage is the workshop's sample.
+	// lab builds; lab.HelloImage is the workshop's sample.
 	Image string // IMAGE
 }
-
-// HelloImage is the sample the workshop deploys.
-const HelloImage = "us-docker.pkg.dev/cloudrun/container/hello"
-
-// BrokenImage is the image the workshop's failover test deploys.
-const BrokenImage = "gcr.io/cloudrun/service-broken"
 
 // Var describes one variable: its environment name (the workshop's), its
 // flag, its default and the rule its value must follow.
@@ -50,17 +45,17 @@ type Var struct {
 // VarList is every variable, in the workshop's order.
 var VarList = []Var{
 	{"PROJECT_ID", "project", "", "Google Cloud project ID; on Google, nothing is created without it", func(v *Vars) *string { return &v.Project }, checkProject},
-	{"SERVICE_NAME", "service", "gemini-service", "Cloud Run service name", func(v *Vars) *string { return &v.Service }, checkServiceName},
+	{"SERVICE_NAME", "service", "gemini-service", "Cloud Run service name", func(v *Vars) *string { return &v.Service }, lab.ServiceName.Check},
 	{"REGION_A", "region-a", "us-central1", "first region", func(v *Vars) *string { return &v.RegionA }, checkRegion},
 	{"REGION_B", "region-b", "europe-west1", "second region", func(v *Vars) *string { return &v.RegionB }, checkRegion},
-	{"NEG_A_NAME", "neg-a", "neg-us-central1", "serverless NEG in region A", func(v *Vars) *string { return &v.NEGA }, checkComputeName},
-	{"NEG_B_NAME", "neg-b", "neg-europe-west1", "serverless NEG in region B", func(v *Vars) *string { return &v.NEGB }, checkComputeName},
-	{"BACKEND_NAME", "backend", "global-backend", "global backend service", func(v *Vars) *string { return &v.Backend }, checkComputeName},
-	{"URL_MAP_NAME", "url-map", "gemini-url-map", "URL map", func(v *Vars) *string { return &v.URLMap }, checkComputeName},
-	{"TARGET_HTTP_PROXY", "proxy", "gemini-target-proxy", "target HTTP proxy", func(v *Vars) *string { return &v.Proxy }, checkComputeName},
-	{"FORWARDING_RULE", "forwarding-rule", "gemini-global-ip", "global forwarding rule (the global IP)", func(v *Vars) *string { return &v.Rule }, checkComputeName},
-	{"REPOSITORY", "repository", "beyond", "Artifact Registry repository for the lab's image, in region A", func(v *Vars) *string { return &v.Repository }, checkRepository},
-	{"IMAGE", "image", "", "image to deploy instead of building the Gemini service, e.g. " + HelloImage, func(v *Vars) *string { return &v.Image }, checkImage},
+	{"NEG_A_NAME", "neg-a", "neg-us-central1", "serverless NEG in region A", func(v *Vars) *string { return &v.NEGA }, lab.ComputeName.Check},
+	{"NEG_B_NAME", "neg-b", "neg-europe-west1", "serverless NEG in region B", func(v *Vars) *string { return &v.NEGB }, lab.ComputeName.Check},
+	{"BACKEND_NAME", "backend", "global-backend", "global backend service", func(v *Vars) *string { return &v.Backend }, lab.ComputeName.Check},
+	{"URL_MAP_NAME", "url-map", "gemini-url-map", "URL map", func(v *Vars) *string { return &v.URLMap }, lab.ComputeName.Check},
+	{"TARGET_HTTP_PROXY", "proxy", "gemini-target-proxy", "target HTTP proxy", func(v *Vars) *string { return &v.Proxy }, lab.ComputeName.Check},
+	{"FORWARDING_RULE", "forwarding-rule", "gemini-global-ip", "global forwarding rule (the global IP)", func(v *Vars) *string { return &v.Rule }, lab.ComputeName.Check},
+	{"REPOSITORY", "repository", "beyond", "Artifact Registry repository for the lab's image, in region A", func(v *Vars) *string { return &v.Repository }, lab.RepositoryID.Check},
+	{"IMAGE", "image", "", "image to deploy instead of building the Gemini service, e.g. " + lab.HelloImage, func(v *Vars) *string { return &v.Image }, checkImage},
 }
 
 // DefaultVars returns the workshop's defaults, with no project.
@@ -103,67 +98,26 @@ func (v Vars) Validate() error {
 	return errors.Join(errs...)
 }
 
-var (
-	projectPattern = regexp.MustCompile(`^[a-z][a-z0-9-]{4,28}[a-z0-9]$`)
-	computePattern = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$`)
-	runPattern     = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,47}[a-z0-9])?$`)
-	repoPattern    = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
-	imagePattern   = regexp.MustCompile(`^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$`)
-)
+// imagePattern is the shape of an image reference the deploy steps accept.
+var imagePattern = regexp.MustCompile(`^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$`)
 
 func checkProject(s string) error {
 	if s == "" {
 		return errors.New("a project ID is required")
 	}
-	if !projectPattern.MatchString(s) {
-		return errors.New("a project ID has 6 to 30 lowercase letters, digits or hyphens, starts with a letter and does not end with a hyphen")
-	}
-	return nil
-}
-
-func checkComputeName(s string) error {
-	if !computePattern.MatchString(s) {
-		return errors.New("a Compute Engine name has 1 to 63 lowercase letters, digits or hyphens, starts with a letter and does not end with a hyphen")
-	}
-	return nil
-}
-
-func checkServiceName(s string) error {
-	if !runPattern.MatchString(s) {
-		return errors.New("a Cloud Run service name has 1 to 49 lowercase letters, digits or hyphens, starts with a letter and does not end with a hyphen")
-	}
-	return nil
-}
-
-func checkRepository(s string) error {
-	if !repoPattern.MatchString(s) {
-		return errors.New("an Artifact Registry repository ID has 1 to 63 lowercase letters, digits or hyphens, starts with a letter and does not end with a hyphen")
-	}
-	return nil
+	return lab.ProjectID.Check(s)
 }
 
 func checkImage(s string) error {
 	if !imagePattern.MatchString(s) {
-		return errors.New("an image is HOST/PATH[:TAG][@sha256:DIGEST] in lowercase, e.g. " + HelloImage)
+		return errors.New("an image is HOST/PATH[:TAG][@sha256:DIGEST] in lowercase, e.g. " + lab.HelloImage)
 	}
 	return nil
 }
 
-// Regions are the regions where Cloud Run, serverless NEGs and Artifact
-// Registry are all offered.
-var Regions = []string{
-	"africa-south1", "asia-east1", "asia-east2", "asia-northeast1", "asia-northeast2", "asia-northeast3",
-	"asia-south1", "asia-south2", "asia-southeast1", "asia-southeast2", "australia-southeast1",
-	"australia-southeast2", "europe-central2", "europe-north1", "europe-southwest1", "europe-west1",
-	"europe-west2", "europe-west3", "europe-west4", "europe-west6", "europe-west8", "europe-west9",
-	"europe-west10", "europe-west12", "me-central1", "me-central2", "me-west1", "northamerica-northeast1",
-	"northamerica-northeast2", "southamerica-east1", "southamerica-west1", "us-central1", "us-east1",
-	"us-east4", "us-east5", "us-south1", "us-west1", "us-west2", "us-west3", "us-west4",
-}
-
 func checkRegion(s string) error {
-	if !slices.Contains(Regions, s) {
-		return fmt.Errorf("not a Cloud Run region; use one of %s", strings.Join(Regions, ", "))
+	if !lab.IsRegion(s) {
+		return fmt.Errorf("not a Cloud Run region; use one of %s", strings.Join(lab.Regions, ", "))
 	}
 	return nil
 }

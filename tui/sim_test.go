@@ -8,6 +8,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/beyond-lab/beyond/gcp"
 	"github.com/beyond-lab/beyond/gcp/sim"
+	"github.com/beyond-lab/beyond/lab"
 	"github.com/beyond-lab/beyond/steps"
 )
 
@@ -25,17 +26,15 @@ func TestWalkSimulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	e := s.Endpoints()
 	ctx := context.Background()
-	cloud, err := gcp.Connect(ctx, "beyond-tui-test", gcp.Endpoints{Run: e.Run, Compute: e.Compute, ServiceUsage: e.ServiceUsage,
-		ArtifactRegistry: e.ArtifactRegistry, Registry: e.Registry, Gemini: e.Gemini, Metadata: e.Metadata})
+	cloud, err := gcp.Connect(ctx, "beyond-tui-test", s.Endpoints())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cloud.Close() })
 	vars := steps.DefaultVars()
 	vars.Project = "beyond-tui-test"
-	vars.Image = steps.HelloImage
+	vars.Image = lab.HelloImage
 
 	var runner *steps.Runner
 	h := newHarness(t, lazyLab{&runner}, Options{NoColor: true}, func(emit func(steps.Event)) {

@@ -5,11 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 
 	"github.com/beyond-lab/beyond/gcp"
 	"github.com/beyond-lab/beyond/gcp/sim"
+	"github.com/beyond-lab/beyond/lab"
 	"github.com/beyond-lab/beyond/steps"
 )
 
@@ -33,7 +33,7 @@ type config struct {
 	rate            float64
 	accessible      bool
 	noColor         bool
-	endpoints       gcp.Endpoints // set by check
+	endpoints       lab.Endpoints // set by check
 	attached        bool          // BEYOND_*_ENDPOINT name a running simulator
 }
 
@@ -111,7 +111,7 @@ type target struct {
 // partial simulator environment, a name Google would refuse, a bad client
 // location or rate. Its errors are usage errors.
 func (c *config) check() error {
-	ep, attached, err := gcp.EndpointsFromEnv(c.getenv)
+	ep, attached, err := lab.EndpointsFromEnv(c.getenv)
 	if err != nil {
 		return err
 	}
@@ -126,7 +126,7 @@ func (c *config) check() error {
 	if err := c.vars.Validate(); err != nil {
 		return err
 	}
-	if !slices.Contains(steps.Regions, c.clientLocation) {
+	if !lab.IsRegion(c.clientLocation) {
 		return fmt.Errorf("--client-location %q is not a region the lab knows; use one such as us-central1, europe-west1 or asia-east1", c.clientLocation)
 	}
 	if c.rate <= 0 || c.rate > 1000 {
@@ -155,7 +155,7 @@ func (c *config) connect(ctx context.Context) (*target, error) {
 		return &target{cloud: cloud, label: "SIMULATOR (attached at " + ep.Run + ")", project: c.vars.Project, close: func() { cloud.Close() }}, nil
 	}
 	if c.explicitProject {
-		cloud, err := gcp.Connect(ctx, c.vars.Project, gcp.Endpoints{})
+		cloud, err := gcp.Connect(ctx, c.vars.Project, lab.Endpoints{})
 		if err != nil {
 			return nil, err
 		}
@@ -165,7 +165,7 @@ func (c *config) connect(ctx context.Context) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	cloud, err := gcp.Connect(ctx, c.vars.Project, endpointsOf(s))
+	cloud, err := gcp.Connect(ctx, c.vars.Project, s.Endpoints())
 	if err != nil {
 		s.Close()
 		return nil, err
@@ -174,12 +174,6 @@ func (c *config) connect(ctx context.Context) (*target, error) {
 }
 
 func (c *config) startSim() (*sim.Sim, error) { return c.startSimAt("") }
-
-func endpointsOf(s *sim.Sim) gcp.Endpoints {
-	e := s.Endpoints()
-	return gcp.Endpoints{Run: e.Run, Compute: e.Compute, ServiceUsage: e.ServiceUsage, ArtifactRegistry: e.ArtifactRegistry,
-		Registry: e.Registry, Gemini: e.Gemini, Metadata: e.Metadata}
-}
 
 // geminiKey is the learner's Gemini API key, as Google's SDK finds it
 // (GOOGLE_API_KEY wins over GEMINI_API_KEY). It goes to the local check

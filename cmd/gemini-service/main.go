@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/beyond-lab/beyond/lab"
 	"github.com/beyond-lab/beyond/service"
 
 	// Mozilla's roots, pinned by go.sum, for when the machine has no CA
@@ -50,7 +51,7 @@ func run(ctx context.Context, stdout io.Writer, ready func(addr string)) error {
 	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 		return fmt.Errorf("PORT=%q is not a port number: Cloud Run sets it; unset it to use 8080", port)
 	}
-	inOutage := service.Outage(os.Getenv)
+	inOutage := lab.Outage(os.Getenv(lab.OutageEnv))
 
 	cfg, err := service.ConfigFromEnv()
 	if err != nil {

@@ -3,7 +3,6 @@ package sim
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"cloud.google.com/go/artifactregistry/apiv1/artifactregistrypb"
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
+	"github.com/beyond-lab/beyond/lab"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -22,10 +22,6 @@ import (
 // Artifact Registry v1 (google.devtools.artifactregistry.v1.ArtifactRegistry):
 // repositories only. What is pushed into a Docker repository is served by
 // the simulator's OCI registry, which asks repositoryExistsLocked.
-
-// repositoryIDPattern is Artifact Registry's rule for repository IDs (at most
-// 63 characters, checked apart).
-var repositoryIDPattern = regexp.MustCompile(`^[a-z]([a-z0-9-]*[a-z0-9])?$`)
 
 // registryMultiRegions are the multi-region locations Artifact Registry
 // offers besides the regions.
@@ -106,7 +102,7 @@ func (s *Sim) arProjectLocked(proj, loc string) (*project, error) {
 	if err := grpcRequireEnabled(p, APIArtifactRegistry); err != nil {
 		return nil, err
 	}
-	if !slices.Contains(runRegions, loc) && !slices.Contains(registryMultiRegions, loc) {
+	if !lab.IsRegion(loc) && !slices.Contains(registryMultiRegions, loc) {
 		return nil, grpcInvalid("Invalid location %q: use a region such as us-central1, or a multi-region: us, europe or asia.", loc)
 	}
 	s.settleLocked(p)
@@ -133,7 +129,7 @@ func (a *arServer) CreateRepository(ctx context.Context, req *artifactregistrypb
 		return nil, err
 	}
 	id := req.GetRepositoryId()
-	if len(id) > 63 || !repositoryIDPattern.MatchString(id) {
+	if !lab.RepositoryID.Valid(id) {
 		return nil, grpcInvalid("Invalid repository id %q: it must start with a lowercase letter, end with a letter or digit, use only lowercase letters, digits and hyphens, and be at most 63 characters long.", id)
 	}
 	in := req.GetRepository()

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/beyond-lab/beyond/lab"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 )
@@ -216,7 +217,7 @@ func (a *computeAPI) admit(c *computeReq) *computeError {
 	if !p.enabled[APICompute] {
 		return &computeError{http.StatusForbidden, "", "accessNotConfigured"}
 	}
-	if r, ok := c.vars["region"]; ok && !computeRegions[r] {
+	if r, ok := c.vars["region"]; ok && !lab.IsRegion(r) {
 		return &computeError{http.StatusBadRequest, fmt.Sprintf("Invalid value for field 'region': '%s'. Unknown region.", r), "invalid"}
 	}
 	return nil
@@ -228,24 +229,6 @@ func (a *computeAPI) admit(c *computeReq) *computeError {
 const computeProjectRegex = `(?:(?:[-a-z0-9]{1,63}\.)*(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?):)?(?:[0-9]{1,19}|(?:[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?))`
 
 var computeProjectParam = regexp.MustCompile(`^(?:` + computeProjectRegex + `)$`)
-
-// computeNamePattern is Google's rule for the name of every resource here.
-var computeNamePattern = regexp.MustCompile(`^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$`)
-
-// computeRegions are the Google Cloud regions a regional resource may name.
-var computeRegions = map[string]bool{}
-
-func init() {
-	for _, r := range strings.Fields(`africa-south1 asia-east1 asia-east2 asia-northeast1 asia-northeast2
-		asia-northeast3 asia-south1 asia-south2 asia-southeast1 asia-southeast2 australia-southeast1
-		australia-southeast2 europe-central2 europe-north1 europe-north2 europe-southwest1 europe-west1
-		europe-west2 europe-west3 europe-west4 europe-west6 europe-west8 europe-west9 europe-west10
-		europe-west12 me-central1 me-central2 me-west1 northamerica-northeast1 northamerica-northeast2
-		northamerica-south1 southamerica-east1 southamerica-west1 us-central1 us-east1 us-east4
-		us-east5 us-south1 us-west1 us-west2 us-west3 us-west4`) {
-		computeRegions[r] = true
-	}
-}
 
 // computeError is an error answered as Google's JSON error body.
 type computeError struct {

@@ -3,6 +3,8 @@ package sim
 import (
 	"cloud.google.com/go/compute/apiv1/computepb"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/beyond-lab/beyond/lab"
 )
 
 // negKind is the regional network endpoint groups. Only serverless ones are
@@ -39,7 +41,7 @@ func prepareNEG(a *computeAPI, c *computeReq, r, old proto.Message) *computeErro
 		if run.GetService() == "" && run.GetUrlMask() == "" {
 			return computeInvalid("resource.cloudRun", "", "A Cloud Run network endpoint group must specify a service or a URL mask.")
 		}
-		if s := run.GetService(); s != "" && !computeNamePattern.MatchString(s) {
+		if s := run.GetService(); s != "" && !lab.ComputeName.Valid(s) {
 			return computeInvalid("resource.cloudRun.service", s, "Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'")
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/beyond-lab/beyond/lab"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -102,7 +103,7 @@ func (a *computeAPI) computeRef(p *project, field, ref string, want ...string) (
 	}
 	segs = segs[2:]
 	ok := (len(segs) == 3 && segs[0] == "global") || (len(segs) == 4 && (segs[0] == "regions" || segs[0] == "zones"))
-	if !ok || !slices.Contains(want, segs[len(segs)-2]) || !computeNamePattern.MatchString(segs[len(segs)-1]) {
+	if !ok || !slices.Contains(want, segs[len(segs)-2]) || !lab.ComputeName.Valid(segs[len(segs)-1]) {
 		return "", "", computeInvalid(field, ref, "The URL is malformed.")
 	}
 	key = strings.Join(segs, "/")
@@ -157,7 +158,7 @@ func computeCheckName(name string) *computeError {
 	if name == "" {
 		return computeRequired("resource.name")
 	}
-	if !computeNamePattern.MatchString(name) {
+	if !lab.ComputeName.Valid(name) {
 		return computeInvalid("resource.name", name, "Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'")
 	}
 	return nil
@@ -165,7 +166,7 @@ func computeCheckName(name string) *computeError {
 
 // computeCheckParam refuses a path parameter that is neither a name nor an ID.
 func computeCheckParam(param, v string) *computeError {
-	if computeNamePattern.MatchString(v) || computeIsID(v) {
+	if lab.ComputeName.Valid(v) || computeIsID(v) {
 		return nil
 	}
 	return computeInvalid(param, v, "Must be a match of regex '[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?|[1-9][0-9]{0,19}'")

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"cloud.google.com/go/run/apiv2/runpb"
+	"github.com/beyond-lab/beyond/lab"
 )
 
 // The data plane makes the simulated resources answer for real:
@@ -31,11 +32,6 @@ import (
 //     global external Application Load Balancer (lb.go).
 //
 // It reconciles with the simulator's state on every change (Sim.Changes).
-
-// ClientLocationHeader names the region a request to a load balancer comes
-// from; without it the simulator's default client location applies. Google
-// ignores headers it does not know, so the prober may always send it.
-const ClientLocationHeader = "X-Beyond-Client-Location"
 
 // DefaultClientLocation is where the simulated client sits unless told.
 const DefaultClientLocation = "us-central1"
@@ -460,7 +456,7 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // X-Beyond-Client-Location header if that names a known region, else the
 // simulator's default.
 func (dp *dataPlane) clientLocationFor(r *http.Request) string {
-	if loc := strings.TrimSpace(r.Header.Get(ClientLocationHeader)); KnownRegion(loc) {
+	if loc := strings.TrimSpace(r.Header.Get(lab.ClientLocationHeader)); KnownRegion(loc) {
 		return loc
 	}
 	dp.mu.Lock()

@@ -17,6 +17,7 @@ import (
 	"cloud.google.com/go/iam/apiv1/iampb"
 	run "cloud.google.com/go/run/apiv2"
 	"cloud.google.com/go/run/apiv2/runpb"
+	"github.com/beyond-lab/beyond/lab"
 	"google.golang.org/api/option"
 	"google.golang.org/protobuf/proto"
 )
@@ -137,7 +138,7 @@ func startLab(t testing.TB, o chainOpts) *labRig {
 	l := &labRig{s: s, rc: rc, c: c, clk: &dpClock{}, services: map[string]*runpb.Service{}}
 	useClock(s, l.clk)
 	for _, region := range []string{labRegionA, labRegionB} {
-		op, err := rc.CreateService(ctx, &runpb.CreateServiceRequest{Parent: parent(testProject, region), ServiceId: labService, Service: helloService(runHelloImage)})
+		op, err := rc.CreateService(ctx, &runpb.CreateServiceRequest{Parent: parent(testProject, region), ServiceId: labService, Service: helloService(lab.HelloImage)})
 		if err != nil {
 			t.Fatalf("CreateService: %v", err)
 		}
@@ -237,9 +238,9 @@ func dpWait(t testing.TB, op *compute.Operation, err error) {
 // not) and waits until it serves.
 func (l *labRig) setOutage(t testing.TB, region string, on bool) {
 	t.Helper()
-	svc := helloServiceNamed(l.services[region].GetName(), runHelloImage)
+	svc := helloServiceNamed(l.services[region].GetName(), lab.HelloImage)
 	if on {
-		svc = helloServiceNamed(l.services[region].GetName(), runHelloImage, "BEYOND_OUTAGE", "1")
+		svc = helloServiceNamed(l.services[region].GetName(), lab.HelloImage, "BEYOND_OUTAGE", "1")
 	}
 	op, err := l.rc.UpdateService(dpCtx(t), &runpb.UpdateServiceRequest{Service: svc})
 	if err != nil {
@@ -271,7 +272,7 @@ func dpGet(t testing.TB, url, loc string, hdr ...string) dpAnswer {
 		t.Fatal(err)
 	}
 	if loc != "" {
-		req.Header.Set(ClientLocationHeader, loc)
+		req.Header.Set(lab.ClientLocationHeader, loc)
 	}
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
@@ -294,7 +295,7 @@ func TestInstanceHelloThroughServiceURL(t *testing.T) {
 	s := startSim(t, Options{})
 	enableAPIs(t, s, testProject, APIRun)
 	rc := newRunClient(t, s)
-	svc := deploy(t, rc, testProject, labRegionB, "hello", helloService(runHelloImage))
+	svc := deploy(t, rc, testProject, labRegionB, "hello", helloService(lab.HelloImage))
 	url, ok := s.ServiceURL(testProject, labRegionB, "hello")
 	if !ok || !strings.HasPrefix(url, "http://127.0.0.1:") {
 		t.Fatalf("ServiceURL = %q, %v; want http://127.0.0.1:PORT", url, ok)
@@ -307,7 +308,7 @@ func TestInstanceHelloThroughServiceURL(t *testing.T) {
 	}
 	preview, err := rc.CreateService(testCtx(t), &runpb.CreateServiceRequest{
 		Parent: "projects/" + testProject + "/locations/" + labRegionB, ServiceId: "preview",
-		Service: helloService(runHelloImage), ValidateOnly: true,
+		Service: helloService(lab.HelloImage), ValidateOnly: true,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -359,7 +360,7 @@ func TestInstanceHelloThroughServiceURL(t *testing.T) {
 	}
 
 	// A new revision: same URL, new answer; the outage switch answers 503.
-	got, err := update(t, rc, helloServiceNamed(svc.GetName(), runHelloImage, "BEYOND_OUTAGE", "1"))
+	got, err := update(t, rc, helloServiceNamed(svc.GetName(), lab.HelloImage, "BEYOND_OUTAGE", "1"))
 	if err != nil {
 		t.Fatal(err)
 	}

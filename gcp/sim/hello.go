@@ -6,7 +6,8 @@ import (
 	"github.com/beyond-lab/beyond/service"
 	"html/template"
 	"net/http"
-	"strings"
+
+	"github.com/beyond-lab/beyond/lab"
 )
 
 // The hello image (us-docker.pkg.dev/cloudrun/container/hello) is built in:
@@ -27,8 +28,7 @@ type helloInfo struct {
 
 // outageOn reads the outage switch as the lab's service does.
 func outageOn(env map[string]string) bool {
-	v := strings.ToLower(strings.TrimSpace(env["BEYOND_OUTAGE"]))
-	return v == "1" || v == "true"
+	return lab.Outage(env[lab.OutageEnv])
 }
 
 var helloPage = template.Must(template.New("hello").Parse(`<!doctype html>
@@ -94,7 +94,7 @@ func helloHandler(h helloInfo) http.Handler {
 			json.NewEncoder(w).Encode(map[string]any{
 				"error": map[string]any{
 					"code":    http.StatusServiceUnavailable,
-					"message": fmt.Sprintf("simulated outage: BEYOND_OUTAGE=1 is set on revision %s in region %s; deploy a revision without it to recover", h.Revision, h.Region),
+					"message": fmt.Sprintf("simulated outage: %s=1 is set on revision %s in region %s; deploy a revision without it to recover", lab.OutageEnv, h.Revision, h.Region),
 				},
 				"region":   h.Region,
 				"revision": h.Revision,

@@ -28,6 +28,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
+	"github.com/beyond-lab/beyond/lab"
 	"github.com/beyond-lab/beyond/service"
 )
 
@@ -91,7 +92,7 @@ func (inst *instance) setAccess(rr ReadyRevision) {
 // isHelloImage reports whether ref is Google's hello sample.
 func isHelloImage(ref string) bool {
 	switch runImageRepo(ref) {
-	case runHelloImage, runHelloImageLegacy:
+	case lab.HelloImage, runHelloImageLegacy:
 		return true
 	}
 	return false

@@ -15,6 +15,7 @@ import (
 
 	"cloud.google.com/go/run/apiv2/runpb"
 
+	"github.com/beyond-lab/beyond/lab"
 	"github.com/beyond-lab/beyond/probe"
 )
 
@@ -93,7 +94,7 @@ func TestLBHeaders(t *testing.T) {
 	if tc := seen.Get("X-Cloud-Trace-Context"); !strings.Contains(tc, "/") || len(tc) < 34 {
 		t.Errorf("X-Cloud-Trace-Context = %q", tc)
 	}
-	if seen.Get(ClientLocationHeader) != labRegionA {
+	if seen.Get(lab.ClientLocationHeader) != labRegionA {
 		t.Errorf("the client location header was not passed on: %v", seen)
 	}
 	if host != l.addr {
@@ -121,7 +122,7 @@ func probeLBAt(t testing.TB, l *labRig, loc string, rate float64) (samples func(
 		err := probe.Run(ctx, probe.Config{
 			URL:    "http://" + l.addr + "/?format=json",
 			Rate:   rate,
-			Header: http.Header{probe.ClientLocationHeader: {loc}},
+			Header: http.Header{lab.ClientLocationHeader: {loc}},
 			Client: dpHTTP,
 		}, func(s probe.Sample) {
 			mu.Lock()
@@ -409,7 +410,7 @@ func TestLBRetryConditions(t *testing.T) {
 }
 
 func TestLBLatencyTable(t *testing.T) {
-	for _, r := range runRegions {
+	for _, r := range lab.Regions {
 		if !KnownRegion(r) {
 			t.Errorf("Cloud Run region %s has no site in the latency table", r)
 		}

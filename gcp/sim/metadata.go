@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/beyond-lab/beyond/lab"
 )
 
 // Metadata servers: what a Cloud Run instance reads from
@@ -37,7 +39,7 @@ var mdRegionPattern = regexp.MustCompile(`^[a-z]+(-[a-z]+)+[0-9]+$`)
 // region, starting it on first use. It takes s.mu: do not call it with s.mu
 // held.
 func (s *Sim) metadataHost(project, region string) (string, error) {
-	if !ValidProjectID(project) {
+	if !lab.ProjectID.Valid(project) {
 		return "", fmt.Errorf("metadata server: invalid project ID %q", project)
 	}
 	if !mdRegionPattern.MatchString(region) {

@@ -11,6 +11,7 @@ import (
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"cloud.google.com/go/run/apiv2/runpb"
 	"cloud.google.com/go/serviceusage/apiv1/serviceusagepb"
+	"github.com/beyond-lab/beyond/lab"
 	"google.golang.org/api/iterator"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -33,7 +34,7 @@ func TestOperationLifecycle(t *testing.T) {
 	ops := newOpsClient(t, s)
 	ctx := testCtx(t)
 
-	op, err := c.CreateService(ctx, &runpb.CreateServiceRequest{Parent: parent(testProject, "us-central1"), ServiceId: "hello", Service: helloService(runHelloImage)})
+	op, err := c.CreateService(ctx, &runpb.CreateServiceRequest{Parent: parent(testProject, "us-central1"), ServiceId: "hello", Service: helloService(lab.HelloImage)})
 	if err != nil {
 		t.Fatalf("CreateService: %v", err)
 	}
@@ -91,7 +92,7 @@ func TestOperationCancel(t *testing.T) {
 	ops := newOpsClient(t, s)
 	ctx := testCtx(t)
 
-	op, err := c.CreateService(ctx, &runpb.CreateServiceRequest{Parent: parent(testProject, "europe-west1"), ServiceId: "hello", Service: helloService(runHelloImage)})
+	op, err := c.CreateService(ctx, &runpb.CreateServiceRequest{Parent: parent(testProject, "europe-west1"), ServiceId: "hello", Service: helloService(lab.HelloImage)})
 	if err != nil {
 		t.Fatalf("CreateService: %v", err)
 	}

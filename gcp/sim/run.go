@@ -15,6 +15,7 @@ import (
 	"cloud.google.com/go/iam/apiv1/iampb"
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"cloud.google.com/go/run/apiv2/runpb"
+	"github.com/beyond-lab/beyond/lab"
 	"google.golang.org/genproto/googleapis/api"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -31,36 +32,13 @@ import (
 // is done. Traffic goes to the latest ready revision, so a failed revision
 // leaves the previous one serving, as on Google.
 
-// runRegions are the regions Cloud Run serves (Google's list of Cloud Run
-// locations). Any other location is refused.
-var runRegions = []string{
-	"africa-south1",
-	"asia-east1", "asia-east2", "asia-northeast1", "asia-northeast2", "asia-northeast3",
-	"asia-south1", "asia-south2", "asia-southeast1", "asia-southeast2",
-	"australia-southeast1", "australia-southeast2",
-	"europe-central2", "europe-north1", "europe-north2", "europe-southwest1",
-	"europe-west1", "europe-west2", "europe-west3", "europe-west4", "europe-west6",
-	"europe-west8", "europe-west9", "europe-west10", "europe-west12",
-	"me-central1", "me-central2", "me-west1",
-	"northamerica-northeast1", "northamerica-northeast2", "northamerica-south1",
-	"southamerica-east1", "southamerica-west1",
-	"us-central1", "us-east1", "us-east4", "us-east5", "us-south1",
-	"us-west1", "us-west2", "us-west3", "us-west4",
-}
-
-// Images the simulator knows without its registry: Google's hello sample,
-// which starts, and a sample that never listens on its port.
-const (
-	runHelloImage       = "us-docker.pkg.dev/cloudrun/container/hello"
-	runHelloImageLegacy = "gcr.io/cloudrun/hello"
-	runBrokenImage      = "gcr.io/cloudrun/service-broken"
-)
+// runHelloImageLegacy is the hello sample's old name. The simulator knows
+// it, lab.HelloImage and lab.BrokenImage (which never listens on its port)
+// without its registry.
+const runHelloImageLegacy = "gcr.io/cloudrun/hello"
 
 // runPrincipal is who the simulator says created and changed resources.
 const runPrincipal = "simulator@beyond.local"
-
-// runServiceIDPattern is Cloud Run's rule for service IDs.
-var runServiceIDPattern = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,47}[a-z0-9])?$`)
 
 // runRevisionNamePattern is the rule for revision names chosen by the user.
 var runRevisionNamePattern = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$`)
@@ -282,9 +260,9 @@ func (s *Sim) judgeImages(t *runpb.RevisionTemplate) []runImageVerdict {
 func (s *Sim) judgeImage(ref string) runImageVerdict {
 	v := runImageVerdict{image: ref}
 	switch runImageRepo(ref) {
-	case runHelloImage, runHelloImageLegacy:
+	case lab.HelloImage, runHelloImageLegacy:
 		v.found = true
-	case runBrokenImage:
+	case lab.BrokenImage:
 		v.found, v.broken = true, true
 	default:
 		// The registry's owner maps *-docker.pkg.dev references, and its
@@ -303,7 +281,7 @@ func (s *Sim) gateVerdictsLocked(vs []runImageVerdict) []runImageVerdict {
 		host, path, _ := strings.Cut(v.image, "/")
 		loc, ok := strings.CutSuffix(host, "-docker.pkg.dev")
 		parts := strings.Split(path, "/")
-		if !v.found || !ok || len(parts) < 3 || runImageRepo(v.image) == runHelloImage {
+		if !v.found || !ok || len(parts) < 3 || runImageRepo(v.image) == lab.HelloImage {
 			continue
 		}
 		if !s.repositoryExistsLocked(parts[0], loc, parts[1]) {
@@ -470,7 +448,7 @@ func (s *Sim) runProjectLocked(proj, region string, anyRegion bool) (*project, e
 	if err := grpcRequireEnabled(p, APIRun); err != nil {
 		return nil, err
 	}
-	if !(anyRegion && region == "-") && !slices.Contains(runRegions, region) {
+	if !(anyRegion && region == "-") && !lab.IsRegion(region) {
 		return nil, grpcInvalid("Location '%s' is not a valid location. Use ListLocations to list valid locations.", region)
 	}
 	s.settleLocked(p)
@@ -478,7 +456,7 @@ func (s *Sim) runProjectLocked(proj, region string, anyRegion bool) (*project, e
 }
 
 func runValidServiceID(id string) error {
-	if runServiceIDPattern.MatchString(id) {
+	if lab.ServiceName.Valid(id) {
 		return nil
 	}
 	return grpcInvalid("Invalid service id '%s': a service id must use only lowercase letters, digits and hyphens, begin with a letter, not end with a hyphen, and be at most 49 characters long.", id)
@@ -559,13 +537,13 @@ func runCheckSpec(p *project, in *runpb.Service) (*runpb.Service, error) {
 // service account, and a TCP startup probe on the port.
 func runCheckTemplate(p *project, in *runpb.RevisionTemplate) (*runpb.RevisionTemplate, error) {
 	if in == nil || len(in.GetContainers()) == 0 {
-		return nil, grpcInvalid("service.template.containers: at least one container is required, e.g. with image %s", runHelloImage)
+		return nil, grpcInvalid("service.template.containers: at least one container is required, e.g. with image %s", lab.HelloImage)
 	}
 	t := proto.Clone(in).(*runpb.RevisionTemplate)
 	withPorts := 0
 	for i, c := range t.Containers {
 		if c.GetImage() == "" {
-			return nil, grpcInvalid("service.template.containers[%d].image: an image is required, e.g. %s", i, runHelloImage)
+			return nil, grpcInvalid("service.template.containers[%d].image: an image is required, e.g. %s", i, lab.HelloImage)
 		}
 		seen := map[string]bool{}
 		var reserved []string

@@ -23,6 +23,7 @@ import (
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	serviceusage "cloud.google.com/go/serviceusage/apiv1"
+	"github.com/beyond-lab/beyond/lab"
 )
 
 // clientOptions are what the lab uses to reach the simulator: its address,
@@ -154,7 +155,7 @@ func TestRunLifecycle(t *testing.T) {
 
 	const id = "gemini-service"
 	name := parent(testProject, "us-central1") + "/services/" + id
-	got := deploy(t, c, testProject, "us-central1", id, helloService(runHelloImage+":latest", "GREETING", "hi"))
+	got := deploy(t, c, testProject, "us-central1", id, helloService(lab.HelloImage+":latest", "GREETING", "hi"))
 
 	revPattern := regexp.MustCompile("^" + regexp.QuoteMeta(name) + `/revisions/gemini-service-0000(\d)-[a-z]{3}$`)
 	checks := []struct {
@@ -183,7 +184,7 @@ func TestRunLifecycle(t *testing.T) {
 		{"traffic", len(got.Traffic) == 1 && got.Traffic[0].Percent == 100},
 		{"traffic_statuses", len(got.TrafficStatuses) == 1 && got.TrafficStatuses[0].Percent == 100 &&
 			got.TrafficStatuses[0].Type == runpb.TrafficTargetAllocationType_TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST},
-		{"template.containers[0].image", got.Template.GetContainers()[0].GetImage() == runHelloImage+":latest"},
+		{"template.containers[0].image", got.Template.GetContainers()[0].GetImage() == lab.HelloImage+":latest"},
 		{"template.containers[0].env", got.Template.GetContainers()[0].GetEnv()[0].GetValue() == "hi"},
 		{"template.containers[0].ports", got.Template.GetContainers()[0].GetPorts()[0].GetContainerPort() == 8080},
 		{"template.containers[0].resources", got.Template.GetContainers()[0].GetResources().GetLimits()["memory"] == "512Mi"},
@@ -229,8 +230,8 @@ func TestRunLifecycle(t *testing.T) {
 	}
 
 	// Listing, one per page, sorted by name, and across regions with "-".
-	deploy(t, c, testProject, "europe-west1", id, helloService(runHelloImage))
-	deploy(t, c, testProject, "us-central1", "another", helloService(runHelloImage))
+	deploy(t, c, testProject, "europe-west1", id, helloService(lab.HelloImage))
+	deploy(t, c, testProject, "us-central1", "another", helloService(lab.HelloImage))
 	var names []string
 	it := c.ListServices(ctx, &runpb.ListServicesRequest{Parent: parent(testProject, "-"), PageSize: 1})
 	for {
@@ -312,7 +313,7 @@ func TestRunLifecycle(t *testing.T) {
 		t.Fatalf("readyRevisionsLocked = %+v, want 3 entries with %s in us-central1", rr, id)
 	}
 	if !strings.HasSuffix(v2.LatestReadyRevision, "/"+mine.Revision) || mine.Env["GREETING"] != "hello" || !mine.Public ||
-		mine.Port != 8080 || mine.URI != got.Uri || mine.Image != runHelloImage+":latest" || mine.Project != testProject {
+		mine.Port != 8080 || mine.URI != got.Uri || mine.Image != lab.HelloImage+":latest" || mine.Project != testProject {
 		t.Errorf("ready revision = %+v", *mine)
 	}
 
@@ -336,9 +337,9 @@ func TestRunBrokenImageKeepsServing(t *testing.T) {
 	s := startSim(t, Options{})
 	enableAPIs(t, s, testProject, APIRun)
 	c := newRunClient(t, s)
-	v1 := deploy(t, c, testProject, "us-central1", "hello", helloService(runHelloImage))
+	v1 := deploy(t, c, testProject, "us-central1", "hello", helloService(lab.HelloImage))
 
-	v1.Template.Containers[0].Image = runBrokenImage
+	v1.Template.Containers[0].Image = lab.BrokenImage
 	_, err := update(t, c, v1)
 	wantCode(t, err, codes.FailedPrecondition, "is not ready and cannot serve traffic. The user-provided container failed to start and listen on the port defined provided by the PORT=8080 environment variable")
 	if !regexp.MustCompile(`Revision 'hello-00002-[a-z]{3}'`).MatchString(err.Error()) {
@@ -359,7 +360,7 @@ func TestRunBrokenImageKeepsServing(t *testing.T) {
 		t.Errorf("traffic statuses = %v, want 100%% still routed", got.TrafficStatuses)
 	}
 	rr := readyRevisions(s)
-	if len(rr) != 1 || !strings.HasSuffix(v1.LatestReadyRevision, "/"+rr[0].Revision) || rr[0].Image != runHelloImage {
+	if len(rr) != 1 || !strings.HasSuffix(v1.LatestReadyRevision, "/"+rr[0].Revision) || rr[0].Image != lab.HelloImage {
 		t.Errorf("ready revisions = %+v, want the first revision with the hello image", rr)
 	}
 }
@@ -394,7 +395,7 @@ func TestRunServiceDisabled(t *testing.T) {
 	s := startSim(t, Options{})
 	c := newRunClient(t, s)
 	num := projectNumber(t, s, testProject)
-	_, err := c.CreateService(testCtx(t), &runpb.CreateServiceRequest{Parent: parent(testProject, "us-central1"), ServiceId: "hello", Service: helloService(runHelloImage)})
+	_, err := c.CreateService(testCtx(t), &runpb.CreateServiceRequest{Parent: parent(testProject, "us-central1"), ServiceId: "hello", Service: helloService(lab.HelloImage)})
 	wantCode(t, err, codes.PermissionDenied, "Cloud Run Admin API has not been used in project "+num+" before or it is disabled.")
 	var ae *apierror.APIError
 	if !errors.As(err, &ae) {
@@ -426,7 +427,7 @@ func TestRunErrors(t *testing.T) {
 	enableAPIs(t, s, testProject, APIRun)
 	c := newRunClient(t, s)
 	ctx := testCtx(t)
-	existing := deploy(t, c, testProject, "us-central1", "hello", helloService(runHelloImage))
+	existing := deploy(t, c, testProject, "us-central1", "hello", helloService(lab.HelloImage))
 
 	create := func(proj, region, id string, svc *runpb.Service) error {
 		_, err := c.CreateService(ctx, &runpb.CreateServiceRequest{Parent: parent(proj, region), ServiceId: id, Service: svc})
@@ -438,20 +439,20 @@ func TestRunErrors(t *testing.T) {
 		code     codes.Code
 		contains string
 	}{
-		{"already exists", create(testProject, "us-central1", "hello", helloService(runHelloImage)), codes.AlreadyExists, "Resource 'hello' already exists."},
-		{"invalid service id", create(testProject, "us-central1", "Hello_World", helloService(runHelloImage)), codes.InvalidArgument, "Invalid service id 'Hello_World'"},
-		{"service id too long", create(testProject, "us-central1", strings.Repeat("a", 50), helloService(runHelloImage)), codes.InvalidArgument, "at most 49 characters"},
-		{"invalid project", create("Bad_Project", "us-central1", "hello", helloService(runHelloImage)), codes.PermissionDenied, "Permission denied on resource project Bad_Project."},
-		{"unknown project number", create("999", "us-central1", "hello", helloService(runHelloImage)), codes.PermissionDenied, "Permission denied on resource project 999."},
-		{"unknown region", create(testProject, "mars-north1", "hello", helloService(runHelloImage)), codes.InvalidArgument, "Location 'mars-north1' is not a valid location."},
+		{"already exists", create(testProject, "us-central1", "hello", helloService(lab.HelloImage)), codes.AlreadyExists, "Resource 'hello' already exists."},
+		{"invalid service id", create(testProject, "us-central1", "Hello_World", helloService(lab.HelloImage)), codes.InvalidArgument, "Invalid service id 'Hello_World'"},
+		{"service id too long", create(testProject, "us-central1", strings.Repeat("a", 50), helloService(lab.HelloImage)), codes.InvalidArgument, "at most 49 characters"},
+		{"invalid project", create("Bad_Project", "us-central1", "hello", helloService(lab.HelloImage)), codes.PermissionDenied, "Permission denied on resource project Bad_Project."},
+		{"unknown project number", create("999", "us-central1", "hello", helloService(lab.HelloImage)), codes.PermissionDenied, "Permission denied on resource project 999."},
+		{"unknown region", create(testProject, "mars-north1", "hello", helloService(lab.HelloImage)), codes.InvalidArgument, "Location 'mars-north1' is not a valid location."},
 		{"no containers", create(testProject, "us-central1", "empty", &runpb.Service{}), codes.InvalidArgument, "at least one container"},
-		{"reserved env", create(testProject, "us-central1", "env", helloService(runHelloImage, "PORT", "9090")), codes.InvalidArgument, "The following reserved env names were provided: PORT."},
+		{"reserved env", create(testProject, "us-central1", "env", helloService(lab.HelloImage, "PORT", "9090")), codes.InvalidArgument, "The following reserved env names were provided: PORT."},
 		{"get missing", func() error {
 			_, err := c.GetService(ctx, &runpb.GetServiceRequest{Name: parent(testProject, "us-east1") + "/services/hello"})
 			return err
 		}(), codes.NotFound, "Resource 'hello' of kind 'SERVICE' in region 'us-east1' in project '" + testProject + "' does not exist."},
 		{"update missing", func() error {
-			svc := helloService(runHelloImage)
+			svc := helloService(lab.HelloImage)
 			svc.Name = parent(testProject, "us-east1") + "/services/hello"
 			_, err := c.UpdateService(ctx, &runpb.UpdateServiceRequest{Service: svc})
 			return err
@@ -475,7 +476,7 @@ func TestRunValidateOnlyAndAllowMissing(t *testing.T) {
 	enableAPIs(t, s, testProject, APIRun)
 	c := newRunClient(t, s)
 	ctx := testCtx(t)
-	op, err := c.CreateService(ctx, &runpb.CreateServiceRequest{Parent: parent(testProject, "us-central1"), ServiceId: "dry", Service: helloService(runHelloImage), ValidateOnly: true})
+	op, err := c.CreateService(ctx, &runpb.CreateServiceRequest{Parent: parent(testProject, "us-central1"), ServiceId: "dry", Service: helloService(lab.HelloImage), ValidateOnly: true})
 	if err != nil {
 		t.Fatalf("CreateService(validate_only): %v", err)
 	}
@@ -485,7 +486,7 @@ func TestRunValidateOnlyAndAllowMissing(t *testing.T) {
 	_, err = c.GetService(ctx, &runpb.GetServiceRequest{Name: parent(testProject, "us-central1") + "/services/dry"})
 	wantCode(t, err, codes.NotFound, "does not exist")
 
-	svc := helloService(runHelloImage)
+	svc := helloService(lab.HelloImage)
 	svc.Name = parent(testProject, "us-central1") + "/services/upserted"
 	uop, err := c.UpdateService(ctx, &runpb.UpdateServiceRequest{Service: svc, AllowMissing: true})
 	if err != nil {
@@ -501,7 +502,7 @@ func TestRunFaults(t *testing.T) {
 	s := startSim(t, Options{Faults: faults})
 	enableAPIs(t, s, testProject, APIRun)
 	c := newRunClient(t, s)
-	req := &runpb.CreateServiceRequest{Parent: parent(testProject, "us-central1"), ServiceId: "hello", Service: helloService(runHelloImage)}
+	req := &runpb.CreateServiceRequest{Parent: parent(testProject, "us-central1"), ServiceId: "hello", Service: helloService(lab.HelloImage)}
 	_, err := c.CreateService(testCtx(t), req)
 	wantCode(t, err, codes.ResourceExhausted, "Quota exceeded (injected)")
 	// Spent after one call; other methods were never affected.
@@ -518,7 +519,7 @@ func TestRunSlowDeployPolls(t *testing.T) {
 	enableAPIs(t, s, testProject, APIRun)
 	c := newRunClient(t, s)
 	ctx := testCtx(t)
-	op, err := c.CreateService(ctx, &runpb.CreateServiceRequest{Parent: parent(testProject, "us-central1"), ServiceId: "slow", Service: helloService(runHelloImage)})
+	op, err := c.CreateService(ctx, &runpb.CreateServiceRequest{Parent: parent(testProject, "us-central1"), ServiceId: "slow", Service: helloService(lab.HelloImage)})
 	if err != nil {
 		t.Fatalf("CreateService: %v", err)
 	}
@@ -578,7 +579,7 @@ func TestRunUpdateMask(t *testing.T) {
 	enableAPIs(t, s, testProject, APIRun)
 	c := newRunClient(t, s)
 	ctx := testCtx(t)
-	v1 := deploy(t, c, testProject, "us-central1", "hello", helloService(runHelloImage, "MODE", "ok"))
+	v1 := deploy(t, c, testProject, "us-central1", "hello", helloService(lab.HelloImage, "MODE", "ok"))
 
 	// Only the labels change; the template given (none) is ignored.
 	op, err := c.UpdateService(ctx, &runpb.UpdateServiceRequest{
@@ -598,7 +599,7 @@ func TestRunUpdateMask(t *testing.T) {
 
 	// A nested template path replaces the template: a new revision.
 	op, err = c.UpdateService(ctx, &runpb.UpdateServiceRequest{
-		Service:    helloServiceNamed(v1.Name, runHelloImage, "MODE", "outage"),
+		Service:    helloServiceNamed(v1.Name, lab.HelloImage, "MODE", "outage"),
 		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"template.containers"}},
 	})
 	if err != nil {

@@ -18,10 +18,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sort"
 	"sync"
 	"time"
 
+	"github.com/beyond-lab/beyond/lab"
 	"google.golang.org/grpc"
 )
 
@@ -39,39 +39,6 @@ type Options struct {
 	Faults *Faults
 	// Logger receives one line per API call; nil discards them.
 	Logger *slog.Logger
-}
-
-// Endpoints are the addresses a client needs to reach the simulator.
-type Endpoints struct {
-	Run              string // host:port, gRPC, plaintext: Cloud Run Admin v2
-	Compute          string // http://host:port, Compute Engine v1 REST base URL
-	ServiceUsage     string // host:port, gRPC, plaintext
-	ArtifactRegistry string // host:port, gRPC, plaintext
-	Registry         string // host:port of the OCI registry (plain HTTP); empty until it exists
-	Gemini           string // http://host:port, the generateContent endpoint; empty until it exists
-	Metadata         string // host:port of the metadata server; empty until it exists
-}
-
-// Env returns the endpoints as NAME=VALUE pairs, the form `beyond sim` prints
-// and the lab reads back from the environment.
-func (e Endpoints) Env() []string {
-	pairs := map[string]string{
-		"BEYOND_RUN_ENDPOINT":              e.Run,
-		"BEYOND_COMPUTE_ENDPOINT":          e.Compute,
-		"BEYOND_SERVICEUSAGE_ENDPOINT":     e.ServiceUsage,
-		"BEYOND_ARTIFACTREGISTRY_ENDPOINT": e.ArtifactRegistry,
-		"BEYOND_REGISTRY_ENDPOINT":         e.Registry,
-		"BEYOND_GEMINI_ENDPOINT":           e.Gemini,
-		"BEYOND_METADATA_ENDPOINT":         e.Metadata,
-	}
-	var out []string
-	for k, v := range pairs {
-		if v != "" {
-			out = append(out, k+"="+v)
-		}
-	}
-	sort.Strings(out)
-	return out
 }
 
 // Sim is a running simulator. Its methods are safe for concurrent use.
@@ -99,7 +66,7 @@ type Sim struct {
 	change    chan struct{} // closed and replaced on every change of state
 	seq       int64         // source of unique operation and revision suffixes
 	closers   []func() error
-	endpoints Endpoints
+	endpoints lab.Endpoints
 	closed    bool
 
 	grpc *grpc.Server
@@ -163,7 +130,7 @@ func (s *Sim) Start() error {
 }
 
 // Endpoints returns where the simulator listens. Valid after Start.
-func (s *Sim) Endpoints() Endpoints {
+func (s *Sim) Endpoints() lab.Endpoints {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.endpoints

@@ -2,8 +2,9 @@ package sim
 
 import (
 	"fmt"
-	"regexp"
 	"time"
+
+	"github.com/beyond-lab/beyond/lab"
 )
 
 // Service names of the APIs the simulator serves, as Service Usage knows them.
@@ -32,14 +33,6 @@ var catalog = []struct{ name, title string }{
 // itself and the basics, none of the lab's.
 var enabledAtStart = []string{"serviceusage.googleapis.com", "logging.googleapis.com", "iam.googleapis.com"}
 
-// projectIDPattern is Google's rule for project IDs: 6 to 30 characters,
-// lowercase letters, digits and hyphens, starting with a letter and not
-// ending with a hyphen.
-var projectIDPattern = regexp.MustCompile(`^[a-z][a-z0-9-]{4,28}[a-z0-9]$`)
-
-// ValidProjectID reports whether id is a project ID Google would accept.
-func ValidProjectID(id string) bool { return projectIDPattern.MatchString(id) }
-
 // project is the whole simulated state of one project.
 type project struct {
 	id      string
@@ -59,7 +52,7 @@ func (s *Sim) projectLocked(id string) (*project, error) {
 	if p, ok := s.projects[id]; ok {
 		return p, nil
 	}
-	if !ValidProjectID(id) {
+	if !lab.ProjectID.Valid(id) {
 		return nil, fmt.Errorf("invalid project ID %q: it must be 6 to 30 lowercase letters, digits or hyphens, start with a letter and not end with a hyphen", id)
 	}
 	p := &project{
