@@ -83,6 +83,7 @@ type Sim struct {
 
 	grpc      *grpc.Server
 	http      *http.Server
+	hosts     map[string]googleHost // the front door's APIs by global host (frontdoor.go)
 	closers   []io.Closer
 	endpoints Endpoints
 	closed    bool
@@ -102,6 +103,7 @@ func New(opts Options) *Sim {
 		log:      log,
 		projects: map[string]*project{},
 		change:   make(chan struct{}),
+		hosts:    map[string]googleHost{},
 	}
 }
 
@@ -120,7 +122,7 @@ func (s *Sim) Start() error {
 	s.registerGRPC(s.grpc)
 	mux := http.NewServeMux()
 	s.registerHTTP(mux)
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	s.http = &http.Server{Handler: s.frontDoor(mux), ReadHeaderTimeout: 10 * time.Second}
 
 	s.endpoints.Run = grpcLis.Addr().String()
 	s.endpoints.ServiceUsage = grpcLis.Addr().String()
