@@ -59,6 +59,11 @@ func (s *Sim) registerCompute(mux *http.ServeMux) {
 	a.routes = a.routeTable()
 	s.onClose(func() error { close(a.quit); return nil })
 	mux.Handle("/compute/", a)
+	mux.HandleFunc("POST /batch/compute/v1", a.serveBatch)
+	host := http.NewServeMux()
+	host.Handle("/compute/", a)
+	host.HandleFunc("POST /batch/compute/v1", a.serveBatch)
+	s.hosts["compute.googleapis.com"] = googleHost{"Compute Engine v1", func(string) http.Handler { return host }}
 }
 
 // computeReq is one request, routed and checked.
@@ -100,12 +105,20 @@ func (a *computeAPI) routeTable() []computeRoute {
 		add("POST", col, k.discovery+".insert", a.inserter(k))
 		add("GET", col+"/{name}", k.discovery+".get", a.getter(k))
 		add("DELETE", col+"/{name}", k.discovery+".delete", a.deleter(k))
-		if k.mutable {
+		if k.mutable && !k.patchOnly {
 			add("PUT", col+"/{name}", k.discovery+".update", a.updater(k, false))
+		}
+		if k.mutable {
 			add("PATCH", col+"/{name}", k.discovery+".patch", a.updater(k, true))
 		}
+		add("GET", "aggregated/"+k.collection, k.discovery+".aggregatedList", a.aggregatedLister(k))
 	}
 	add("POST", "targetHttpProxies/{name}/setUrlMap", "targetHttpProxies.setUrlMap", a.setURLMap)
+	add("POST", "global/urlMaps/{name}/validate", "urlMaps.validate", a.validateURLMap)
+	add("POST", "global/backendServices/{name}/getHealth", "backendServices.getHealth", a.getHealth)
+	add("GET", "", "projects.get", a.getProject)
+	add("GET", "regions", "regions.list", a.listRegions)
+	add("GET", "regions/{name}", "regions.get", a.getRegion)
 	for _, scope := range []string{"global", "regions/{region}"} {
 		d := "globalOperations"
 		if scope != "global" {

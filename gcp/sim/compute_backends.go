@@ -42,6 +42,10 @@ var (
 	serverlessProtocol = map[string]bool{"HTTP": true, "HTTPS": true, "HTTP2": true}
 )
 
+// serverlessTimeoutSec is the backend timeout of a backend service, the
+// default, and the only one a service with serverless backends may have.
+const serverlessTimeoutSec = 30
+
 func prepareBackendService(a *computeAPI, c *computeReq, r, old proto.Message) *computeError {
 	bs := r.(*computepb.BackendService)
 	if bs.LoadBalancingScheme == nil {
@@ -68,8 +72,9 @@ func prepareBackendService(a *computeAPI, c *computeReq, r, old proto.Message) *
 	if bs.Port == nil {
 		bs.Port = proto.Int32(80)
 	}
-	if bs.TimeoutSec == nil {
-		bs.TimeoutSec = proto.Int32(30)
+	timeoutGiven := bs.TimeoutSec != nil
+	if !timeoutGiven {
+		bs.TimeoutSec = proto.Int32(serverlessTimeoutSec)
 	}
 	if t := bs.GetTimeoutSec(); t < 1 {
 		return computeInvalid("resource.timeoutSec", fmt.Sprint(t), "Must be greater than or equal to 1.")
@@ -121,6 +126,12 @@ func prepareBackendService(a *computeAPI, c *computeReq, r, old proto.Message) *
 		if b.CapacityScaler == nil {
 			b.CapacityScaler = proto.Float32(1)
 		}
+	}
+	// Serverless backends have a fixed timeout: Google refuses any other
+	// (terraform-google-lb-http PR 358). gcloud's read-modify-write sends
+	// back the 30 it read, which is accepted.
+	if serverless && timeoutGiven && bs.GetTimeoutSec() != serverlessTimeoutSec {
+		return computeInvalid("resource.timeoutSec", fmt.Sprint(bs.GetTimeoutSec()), "Timeout sec is not supported for a backend service with Serverless network endpoint groups.")
 	}
 	if serverless && !serverlessProtocol[bs.GetProtocol()] {
 		return computeInvalid("resource.protocol", bs.GetProtocol(), "Serverless network endpoint group backends take HTTP, HTTPS or HTTP2 only.")

@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -27,7 +29,8 @@ type computeKind struct {
 	kind       string // "compute#backendService"
 	label      string // the type in resourceInUse messages, "backend_service"
 	param      string // the path parameter, "backendService"
-	mutable    bool   // has update (PUT) and patch (PATCH)
+	mutable    bool   // has patch (PATCH), and update (PUT) unless patchOnly
+	patchOnly  bool   // mutable through patch only, as target HTTP proxies are
 	newMsg     func() proto.Message
 	// prepare validates r and fills Google's defaults; old is the resource r
 	// replaces, nil on insert. Called with s.mu held.
@@ -325,7 +328,7 @@ func (a *computeAPI) updater(k *computeKind, patch bool) func(*computeReq) {
 			computeWriteError(c.w, err)
 			return
 		}
-		if fp := computeStr(body, "fingerprint"); fp != "" && fp != computeStr(old, "fingerprint") {
+		if fp := computeStr(body, "fingerprint"); fp != "" && !sameFingerprint(fp, computeStr(old, "fingerprint")) {
 			computeWriteError(c.w, &computeError{http.StatusPreconditionFailed, fmt.Sprintf("Supplied fingerprint does not match the current fingerprint of resource 'projects/%s/%s': it changed since it was read. Get it again and retry.", c.p.id, key), "conditionNotMet"})
 			return
 		}
@@ -362,6 +365,25 @@ func (a *computeAPI) updater(k *computeKind, patch bool) func(*computeReq) {
 		}
 		computeWrite(c.w, a.newOpLocked(c, verb, key, m, time.Now()))
 	}
+}
+
+// sameFingerprint compares two fingerprints as the bytes they encode:
+// fingerprints are bytes fields, and gcloud (apitools) sends back in URL-safe
+// base64 what it read in standard base64. Google accepts both alphabets.
+func sameFingerprint(a, b string) bool {
+	da, erra := decodeFingerprint(a)
+	db, errb := decodeFingerprint(b)
+	if erra != nil || errb != nil {
+		return a == b
+	}
+	return bytes.Equal(da, db)
+}
+
+func decodeFingerprint(s string) ([]byte, error) {
+	if strings.ContainsAny(s, "-_") {
+		return base64.URLEncoding.DecodeString(s)
+	}
+	return base64.StdEncoding.DecodeString(s)
 }
 
 // computePatched is old with the JSON merge patch body applied. Output-only

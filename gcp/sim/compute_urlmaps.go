@@ -39,6 +39,8 @@ var targetHTTPProxyKind = &computeKind{
 	kind:       "compute#targetHttpProxy",
 	label:      "target_http_proxy",
 	param:      "targetHttpProxy",
+	mutable:    true,
+	patchOnly:  true,
 	newMsg:     func() proto.Message { return &computepb.TargetHttpProxy{} },
 	prepare:    prepareTargetHTTPProxy,
 	refs: func(r proto.Message) []string {
@@ -126,6 +128,21 @@ func prepareURLMap(a *computeAPI, c *computeReq, r, old proto.Message) *computeE
 			}
 		}
 	}
+	if advancedRouting(m) {
+		// Classic load balancers take urlRewrite only in a route action
+		// (urlMaps reference, HttpRouteAction); Google's message as
+		// reported in terraform-provider-google issue 18894.
+		err := eachServiceRef(m, func(_ string, ref *string) *computeError {
+			bs, ok := c.p.compute.res[computeKeyOf(*ref)].(*computepb.BackendService)
+			if ok && bs.GetLoadBalancingScheme() == "EXTERNAL" {
+				return computeInvalid("resource", m.GetName(), "Advanced routing rules are not supported for scheme EXTERNAL. Use backend services with --load-balancing-scheme=EXTERNAL_MANAGED.")
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
 	if old == nil {
 		return nil
 	}
@@ -139,6 +156,39 @@ func prepareURLMap(a *computeAPI, c *computeReq, r, old proto.Message) *computeE
 	return nil
 }
 
+// advancedRouting reports whether a URL map uses route actions beyond
+// urlRewrite (retries, timeouts, weights, mirroring, faults, CORS), which
+// only the Envoy-based load balancers have.
+func advancedRouting(m *computepb.UrlMap) bool {
+	advanced := func(ra *computepb.HttpRouteAction) bool {
+		if ra == nil {
+			return false
+		}
+		c := proto.Clone(ra).(*computepb.HttpRouteAction)
+		c.UrlRewrite = nil
+		return proto.Size(c) > 0
+	}
+	if advanced(m.GetDefaultRouteAction()) {
+		return true
+	}
+	for _, pm := range m.GetPathMatchers() {
+		if advanced(pm.GetDefaultRouteAction()) {
+			return true
+		}
+		for _, rr := range pm.GetRouteRules() {
+			if advanced(rr.GetRouteAction()) {
+				return true
+			}
+		}
+		for _, pr := range pm.GetPathRules() {
+			if advanced(pr.GetRouteAction()) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func prepareTargetHTTPProxy(a *computeAPI, c *computeReq, r, old proto.Message) *computeError {
 	p := r.(*computepb.TargetHttpProxy)
 	_, full, err := a.computeRef(c.p, "resource.urlMap", p.GetUrlMap(), "urlMaps")
@@ -146,6 +196,17 @@ func prepareTargetHTTPProxy(a *computeAPI, c *computeReq, r, old proto.Message) 
 		return err
 	}
 	p.UrlMap = proto.String(full)
+	if old == nil {
+		return nil
+	}
+	// A patch may point a proxy in use at another map: it must serve the
+	// scheme of the rules in front of it, as setUrlMap checks.
+	um := c.p.compute.res[computeKeyOf(full)].(*computepb.UrlMap)
+	for _, rule := range c.p.compute.rulesUsing("global/targetHttpProxies/" + p.GetName()) {
+		if err := c.p.compute.checkScheme(rule.GetLoadBalancingScheme(), um); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -69,9 +69,10 @@ type Sim struct {
 	endpoints lab.Endpoints
 	closed    bool
 
-	grpc *grpc.Server
-	http *http.Server
-	dp   *dataPlane // made by Start before anything serves
+	grpc  *grpc.Server
+	http  *http.Server
+	hosts map[string]googleHost // the front door's APIs by global host (frontdoor.go)
+	dp    *dataPlane            // made by Start before anything serves
 
 	reg ociRegistry     // the OCI registry (oci.go)
 	md  metadataServers // the metadata servers (metadata.go)
@@ -91,6 +92,7 @@ func New(opts Options) *Sim {
 		log:      log,
 		projects: map[string]*project{},
 		change:   make(chan struct{}),
+		hosts:    map[string]googleHost{},
 	}
 }
 
@@ -111,7 +113,7 @@ func (s *Sim) Start() error {
 	s.registerGRPC(s.grpc)
 	mux := http.NewServeMux()
 	s.registerHTTP(mux)
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	s.http = &http.Server{Handler: s.frontDoor(mux), ReadHeaderTimeout: 10 * time.Second}
 
 	s.mu.Lock()
 	s.endpoints.Run = grpcLis.Addr().String()
