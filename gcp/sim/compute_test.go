@@ -309,7 +309,7 @@ func TestComputeLabChain(t *testing.T) {
 	// Patch merges: fields not in the patch stay, nested objects merge.
 	before := bs.GetFingerprint()
 	op, err = c.bs.Patch(ctx, &computepb.PatchBackendServiceRequest{Project: testProject, BackendService: "web-backend", BackendServiceResource: &computepb.BackendService{
-		TimeoutSec:       proto.Int32(60),
+		Description:      proto.String("patched"),
 		OutlierDetection: &computepb.OutlierDetection{MaxEjectionPercent: proto.Int32(100)},
 	}})
 	wait(t, op, err)
@@ -320,9 +320,14 @@ func TestComputeLabChain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bs.GetTimeoutSec() != 60 || len(bs.Backends) != 2 || bs.GetOutlierDetection().GetMaxEjectionPercent() != 100 ||
+	if bs.GetDescription() != "patched" || bs.GetTimeoutSec() != 30 || len(bs.Backends) != 2 || bs.GetOutlierDetection().GetMaxEjectionPercent() != 100 ||
 		bs.GetOutlierDetection().GetEnforcingConsecutiveErrors() != 100 || bs.GetFingerprint() == before {
 		t.Errorf("patched backend service = %v", bs)
+	}
+	// Serverless backends have a fixed timeout: Google refuses another.
+	_, err = c.bs.Patch(ctx, &computepb.PatchBackendServiceRequest{Project: testProject, BackendService: "web-backend", BackendServiceResource: &computepb.BackendService{TimeoutSec: proto.Int32(60)}})
+	if e := wantErr(t, err, 400, "invalid"); e != nil && !strings.Contains(e.Message, "Timeout sec is not supported") {
+		t.Errorf("timeoutSec 60 on serverless backends: %v", e)
 	}
 	op, err = c.maps.Patch(ctx, &computepb.PatchUrlMapRequest{Project: testProject, UrlMap: "web-map", UrlMapResource: &computepb.UrlMap{
 		DefaultRouteAction: &computepb.HttpRouteAction{RetryPolicy: &computepb.HttpRetryPolicy{NumRetries: proto.Uint32(2)}},
@@ -735,5 +740,32 @@ func TestComputeListPaging(t *testing.T) {
 	}
 	if _, err := it.Next(); err != iterator.Done {
 		t.Errorf("filtered list has more than neg-b: %v", err)
+	}
+}
+
+// TestComputeClassicRouteAction: a classic (EXTERNAL) load balancer takes
+// no route action beyond urlRewrite, so a retry policy in front of a
+// classic backend service is refused, and accepted in front of a managed one.
+func TestComputeClassicRouteAction(t *testing.T) {
+	_, c := startCompute(t, Options{})
+	ctx := context.Background()
+	for _, scheme := range []string{"EXTERNAL", "EXTERNAL_MANAGED"} {
+		name := strings.ToLower(strings.ReplaceAll(scheme, "_", "-"))
+		op, err := insertBackendService(ctx, c, &computepb.BackendService{Name: proto.String(name), LoadBalancingScheme: proto.String(scheme)})
+		wait(t, op, err)
+		_, err = c.maps.Insert(ctx, &computepb.InsertUrlMapRequest{Project: testProject, UrlMapResource: &computepb.UrlMap{
+			Name:               proto.String("map-" + name),
+			DefaultService:     proto.String("global/backendServices/" + name),
+			DefaultRouteAction: &computepb.HttpRouteAction{RetryPolicy: &computepb.HttpRetryPolicy{NumRetries: proto.Uint32(1), RetryConditions: []string{"5xx"}}},
+		}})
+		if scheme == "EXTERNAL" {
+			if e := wantErr(t, err, 400, "invalid"); !strings.Contains(e.Message, "Advanced routing rules are not supported for scheme EXTERNAL") {
+				t.Errorf("retry policy on a classic map: %v", e)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("retry policy on a managed map: %v", err)
+		}
 	}
 }
