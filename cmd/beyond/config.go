@@ -170,7 +170,17 @@ func (c *config) connect(ctx context.Context) (*target, error) {
 		s.Close()
 		return nil, err
 	}
-	return &target{cloud: cloud, label: "SIMULATOR", project: c.vars.Project, close: func() { cloud.Close(); s.Close() }}, nil
+	// Publish the embedded simulator, so that a second terminal can point
+	// gcloud at it with `eval "$(beyond sim env)"` and type the steps.
+	unpublish := func() {}
+	if dir, err := steps.DefaultStateDir(c.getenv); err == nil {
+		if lines, err := simEnvLines(s, dir, c.vars.Project); err == nil {
+			if remove, err := publishSim(dir, lines); err == nil {
+				unpublish = remove
+			}
+		}
+	}
+	return &target{cloud: cloud, label: "SIMULATOR", project: c.vars.Project, close: func() { unpublish(); cloud.Close(); s.Close() }}, nil
 }
 
 func (c *config) startSim() (*sim.Sim, error) { return c.startSimAt("") }

@@ -9,10 +9,18 @@ import (
 	"os"
 
 	"github.com/beyond-lab/beyond/gcp/sim"
+	"github.com/beyond-lab/beyond/steps"
 )
 
 // runSim runs the simulator alone until ctx ends, printing its endpoints.
 func runSim(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	if len(args) > 0 && args[0] == "env" {
+		if len(args) > 1 {
+			fmt.Fprintf(stderr, "beyond sim env: unexpected argument %q; it takes none\n", args[1])
+			return exitUsage
+		}
+		return runSimEnv(stdout, stderr, getenv)
+	}
 	fs := flag.NewFlagSet("beyond sim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1", "loopback address to listen on")
@@ -34,13 +42,29 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 		return exitUsage
 	}
 	defer s.Close()
-	for _, line := range s.Endpoints().Env() {
+	project := cfg.vars.Project
+	if project == "" {
+		project = defaultSimProject
+	}
+	lines := s.Endpoints().Env()
+	if dir, err := steps.DefaultStateDir(getenv); err != nil {
+		fmt.Fprintln(stderr, "beyond sim: gcloud and `beyond sim env` cannot be pointed at this simulator:", err)
+	} else if all, err := simEnvLines(s, dir, project); err != nil {
+		fmt.Fprintln(stderr, "beyond sim: gcloud cannot be pointed at this simulator:", err)
+	} else if remove, err := publishSim(dir, all); err != nil {
+		lines = all
+		fmt.Fprintln(stderr, "beyond sim: `beyond sim env` will not find this simulator:", err)
+	} else {
+		lines = all
+		defer remove()
+	}
+	for _, line := range lines {
 		fmt.Fprintln(stdout, line)
 	}
 	if f, ok := stdout.(*os.File); ok {
 		f.Sync()
 	}
-	fmt.Fprintf(stderr, "beyond sim: serving (profile %s); export the lines above, then run beyond --project NAME. Ctrl-C stops it.\n", *profile)
+	fmt.Fprintf(stderr, "beyond sim: serving (profile %s); export the lines above (or run `eval \"$(beyond sim env)\"` in another terminal), then use gcloud, or run beyond --project NAME. Ctrl-C stops it.\n", *profile)
 	<-ctx.Done()
 	return exitOK
 }

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe to read while another goroutine writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestSimEnv starts `beyond sim`, then asks `beyond sim env` for the lines
+// that point a second terminal at it, as a learner does; once the
+// simulator stops, `beyond sim env` says to start one.
+func TestSimEnv(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"BEYOND_STATE_DIR": dir}
+	getenv := func(k string) string { return env[k] }
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var simOut, simErr syncBuffer
+	done := make(chan int)
+	go func() { done <- run(ctx, []string{"sim", "--profile", "instant"}, strings.NewReader(""), &simOut, &simErr, getenv) }()
+	published := filepath.Join(dir, simFileName)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(published); err == nil && strings.Contains(simOut.String(), "CLOUDSDK_PROXY_PORT=") {
+			break
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("beyond sim published nothing; stdout %q, stderr %q", simOut.String(), simErr.String())
+		}
+	}
+	for _, want := range []string{"BEYOND_COMPUTE_ENDPOINT=http://127.0.0.1:", "CLOUDSDK_CONFIG=" + filepath.Join(dir, "gcloud"), "CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN=http://run.googleapis.com/"} {
+		if !strings.Contains(simOut.String(), want) {
+			t.Errorf("beyond sim printed %q, want a line with %q", simOut.String(), want)
+		}
+	}
+
+	code, out, errOut := beyond(t, env, "sim", "env")
+	if code != exitOK {
+		t.Fatalf("beyond sim env: exit %d, %s", code, errOut)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if !strings.HasPrefix(line, "export ") || !strings.Contains(line, "='") {
+			t.Errorf("beyond sim env line %q is not a quoted export", line)
+		}
+	}
+	for _, name := range []string{"BEYOND_RUN_ENDPOINT", "BEYOND_COMPUTE_ENDPOINT", "CLOUDSDK_PROXY_ADDRESS", "CLOUDSDK_PROXY_PORT", "CLOUDSDK_AUTH_ACCESS_TOKEN_FILE", "CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE"} {
+		if !strings.Contains(out, "export "+name+"=") {
+			t.Errorf("beyond sim env has no %s:\n%s", name, out)
+		}
+	}
+	if cfg, err := os.ReadFile(filepath.Join(dir, "gcloud", "configurations", "config_default")); err != nil || !strings.Contains(string(cfg), "project = beyond-lab") {
+		t.Errorf("private gcloud configuration = %q, %v; want project beyond-lab", cfg, err)
+	}
+
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Errorf("beyond sim exit %d after Ctrl-C, want 0", code)
+	}
+	if _, err := os.Stat(published); !os.IsNotExist(err) {
+		t.Errorf("%s still exists after the simulator stopped (%v)", published, err)
+	}
+	code, _, errOut = beyond(t, env, "sim", "env")
+	if code != exitFailed || !strings.Contains(errOut, "no simulator is running") {
+		t.Errorf("beyond sim env with none running: exit %d, %q; want 1 and how to start one", code, errOut)
+	}
+}
