@@ -40,7 +40,9 @@ func TestSimEnv(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var simOut, simErr syncBuffer
 	done := make(chan int)
-	go func() { done <- run(ctx, []string{"sim", "--profile", "instant"}, strings.NewReader(""), &simOut, &simErr, getenv) }()
+	go func() {
+		done <- run(ctx, []string{"sim", "--profile", "instant"}, strings.NewReader(""), &simOut, &simErr, getenv)
+	}()
 	published := filepath.Join(dir, simFileName)
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if _, err := os.Stat(published); err == nil && strings.Contains(simOut.String(), "CLOUDSDK_PROXY_PORT=") {
