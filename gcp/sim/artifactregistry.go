@@ -115,9 +115,6 @@ func arNotFound() error {
 
 func (a *arServer) CreateRepository(ctx context.Context, req *artifactregistrypb.CreateRepositoryRequest) (*longrunningpb.Operation, error) {
 	s := a.s
-	if err := s.faultErr("artifactregistry.CreateRepository"); err != nil {
-		return nil, err
-	}
 	proj, loc, err := parseARParent(req.GetParent())
 	if err != nil {
 		return nil, err
@@ -172,9 +169,6 @@ func (a *arServer) CreateRepository(ctx context.Context, req *artifactregistrypb
 
 func (a *arServer) GetRepository(ctx context.Context, req *artifactregistrypb.GetRepositoryRequest) (*artifactregistrypb.Repository, error) {
 	s := a.s
-	if err := s.faultErr("artifactregistry.GetRepository"); err != nil {
-		return nil, err
-	}
 	proj, loc, id, err := parseARName(req.GetName())
 	if err != nil {
 		return nil, err
@@ -194,9 +188,6 @@ func (a *arServer) GetRepository(ctx context.Context, req *artifactregistrypb.Ge
 
 func (a *arServer) ListRepositories(ctx context.Context, req *artifactregistrypb.ListRepositoriesRequest) (*artifactregistrypb.ListRepositoriesResponse, error) {
 	s := a.s
-	if err := s.faultErr("artifactregistry.ListRepositories"); err != nil {
-		return nil, err
-	}
 	proj, loc, err := parseARParent(req.GetParent())
 	if err != nil {
 		return nil, err
@@ -230,9 +221,6 @@ func (a *arServer) ListRepositories(ctx context.Context, req *artifactregistrypb
 
 func (a *arServer) DeleteRepository(ctx context.Context, req *artifactregistrypb.DeleteRepositoryRequest) (*longrunningpb.Operation, error) {
 	s := a.s
-	if err := s.faultErr("artifactregistry.DeleteRepository"); err != nil {
-		return nil, err
-	}
 	proj, loc, id, err := parseARName(req.GetName())
 	if err != nil {
 		return nil, err

@@ -1,12 +1,14 @@
 package sim
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"strconv"
 	"strings"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/protoadapt"
@@ -15,14 +17,34 @@ import (
 // Helpers shared by the gRPC APIs: Google's error shapes, project look-up by
 // ID or number, and paging.
 
-// faultErr returns the injected error for method, or nil when no fault hits.
-// Every RPC calls it first, before touching state.
-func (s *Sim) faultErr(method string) error {
-	f, ok := s.opts.Faults.take(method)
-	if !ok {
-		return nil
+// grpcFaultPrefixes name the gRPC services in fault names: a call to
+// /google.cloud.run.v2.Services/CreateService is the fault "run.CreateService".
+var grpcFaultPrefixes = map[string]string{
+	"google.cloud.run.v2.Services":                         "run",
+	"google.longrunning.Operations":                        "longrunning",
+	"google.api.serviceusage.v1.ServiceUsage":              "serviceusage",
+	"google.devtools.artifactregistry.v1.ArtifactRegistry": "artifactregistry",
+}
+
+// grpcFaultName is the fault name of a gRPC method, "/SERVICE/METHOD": the
+// service's short prefix and the method, or SERVICE.METHOD for a service
+// without one.
+func grpcFaultName(fullMethod string) string {
+	service, method, _ := strings.Cut(strings.TrimPrefix(fullMethod, "/"), "/")
+	if prefix, ok := grpcFaultPrefixes[service]; ok {
+		service = prefix
 	}
-	return status.Error(grpcCode(f.Status), f.Message)
+	return service + "." + method
+}
+
+// injectFaults is the gRPC surface's fault interceptor: a call that an
+// injected fault hits fails with the fault's code before any handler runs
+// (so before any check or change of state).
+func (s *Sim) injectFaults(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if f, ok := s.opts.Faults.take(grpcFaultName(info.FullMethod)); ok {
+		return nil, status.Error(grpcCode(f.Status), f.Message)
+	}
+	return handler(ctx, req)
 }
 
 // grpcWithDetails attaches details to a status; it cannot fail for the

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -17,10 +16,13 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 )
 
-// One google.longrunning.Operations service answers for Cloud Run, Service
-// Usage and Artifact Registry, as all three share the gRPC listener. Each
-// project keeps its own operations (in its runState), keyed by full name;
-// the name says which project to look in:
+// Long-running operations are the core's, not any one API's: Cloud Run,
+// Service Usage and Artifact Registry start them (startOpLocked) and every
+// wire surface reads them through the same methods (getOperation,
+// listOperations, waitOperation, cancelOperation, deleteOperation), which
+// answer google.longrunning.Operation values. The simulator keeps them in
+// one store, by project, keyed by full name; the name says which project
+// to look in:
 //
 //	projects/P/locations/R/operations/UUID   Cloud Run, Artifact Registry
 //	operations/acf.p2-NUMBER-UUID            Service Usage
@@ -53,8 +55,17 @@ type operation struct {
 	timer  *time.Timer
 }
 
-// opStore is one project's operations.
-type opStore map[string]*operation
+// opStore is the simulator's operations: project ID → full name → operation.
+// Guarded by s.mu.
+type opStore map[string]map[string]*operation
+
+// add records op, an operation of project p.
+func (st opStore) add(p *project, op *operation) {
+	if st[p.id] == nil {
+		st[p.id] = map[string]*operation{}
+	}
+	st[p.id][op.name] = op
+}
 
 // newUUIDLocked returns a UUID (version 4 layout) unique in this simulator
 // and the same on every run, so names in logs and goldens are stable.
@@ -71,7 +82,7 @@ func (s *Sim) newUUIDLocked() string {
 // as the client first sees it.
 func (s *Sim) startOpLocked(p *project, op *operation, d time.Duration) *longrunningpb.Operation {
 	op.seq = s.nextSeq()
-	p.run.ops[op.name] = op
+	s.ops.add(p, op)
 	if d <= 0 {
 		s.finishOpLocked(op)
 		return op.proto()
@@ -117,7 +128,7 @@ func (s *Sim) finishOpLocked(op *operation) {
 func (s *Sim) settleLocked(p *project) {
 	now := time.Now()
 	var due []*operation
-	for _, op := range p.run.ops {
+	for _, op := range s.ops[p.id] {
 		if !op.done && !op.doneAt.After(now) {
 			due = append(due, op)
 		}
@@ -176,7 +187,7 @@ func opAny(m proto.Message) (*anypb.Any, error) {
 func (s *Sim) findOpLocked(name string) (*project, *operation, error) {
 	for _, p := range s.opProjectsLocked(name) {
 		s.settleLocked(p)
-		if op, ok := p.run.ops[canonicalOpName(p, name)]; ok && !op.deleted {
+		if op, ok := s.ops[p.id][canonicalOpName(p, name)]; ok && !op.deleted {
 			return p, op, nil
 		}
 	}
@@ -225,24 +236,13 @@ func canonicalOpName(p *project, name string) string {
 	return name
 }
 
-// opsServer is google.longrunning.Operations.
-type opsServer struct {
-	longrunningpb.UnimplementedOperationsServer
-	s *Sim
-}
-
-func (s *Sim) registerOperations(g *grpc.Server) {
-	longrunningpb.RegisterOperationsServer(g, &opsServer{s: s})
-	s.onClose(s.stopOpTimers)
-}
-
 // stopOpTimers stops the timers of running operations when the simulator
 // closes, so that a long Profile leaves nothing behind.
 func (s *Sim) stopOpTimers() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, p := range s.projects {
-		for _, op := range p.run.ops {
+	for _, ops := range s.ops {
+		for _, op := range ops {
 			if op.timer != nil {
 				op.timer.Stop()
 			}
@@ -251,40 +251,36 @@ func (s *Sim) stopOpTimers() error {
 	return nil
 }
 
-func (o *opsServer) GetOperation(ctx context.Context, req *longrunningpb.GetOperationRequest) (*longrunningpb.Operation, error) {
-	if err := o.s.faultErr("longrunning.GetOperation"); err != nil {
-		return nil, err
-	}
-	o.s.mu.Lock()
-	defer o.s.mu.Unlock()
-	_, op, err := o.s.findOpLocked(req.GetName())
+// getOperation answers GetOperation.
+func (s *Sim) getOperation(req *longrunningpb.GetOperationRequest) (*longrunningpb.Operation, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, op, err := s.findOpLocked(req.GetName())
 	if err != nil {
 		return nil, err
 	}
 	return op.proto(), nil
 }
 
-func (o *opsServer) ListOperations(ctx context.Context, req *longrunningpb.ListOperationsRequest) (*longrunningpb.ListOperationsResponse, error) {
-	if err := o.s.faultErr("longrunning.ListOperations"); err != nil {
-		return nil, err
-	}
+// listOperations answers ListOperations.
+func (s *Sim) listOperations(req *longrunningpb.ListOperationsRequest) (*longrunningpb.ListOperationsResponse, error) {
 	switch strings.ReplaceAll(req.GetFilter(), " ", "") {
 	case "", "done=true", "done=false":
 	default:
 		return nil, grpcInvalid("unsupported filter %q: the simulator understands only done=true and done=false", req.GetFilter())
 	}
-	o.s.mu.Lock()
-	defer o.s.mu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	coll := strings.TrimSuffix(req.GetName(), "/")
 	prefix := "operations/"
 	if coll != "" && coll != "operations" {
 		prefix = coll + "/operations/"
 	}
 	var ops []*operation
-	for _, p := range o.s.opProjectsLocked(prefix) {
-		o.s.settleLocked(p)
+	for _, p := range s.opProjectsLocked(prefix) {
+		s.settleLocked(p)
 		want := canonicalOpName(p, prefix)
-		for _, op := range p.run.ops {
+		for _, op := range s.ops[p.id] {
 			if !op.deleted && strings.HasPrefix(op.name, want) && opMatchFilter(op, req.GetFilter()) {
 				ops = append(ops, op)
 			}
@@ -312,13 +308,11 @@ func opMatchFilter(op *operation, filter string) bool {
 	return true
 }
 
-func (o *opsServer) DeleteOperation(ctx context.Context, req *longrunningpb.DeleteOperationRequest) (*emptypb.Empty, error) {
-	if err := o.s.faultErr("longrunning.DeleteOperation"); err != nil {
-		return nil, err
-	}
-	o.s.mu.Lock()
-	defer o.s.mu.Unlock()
-	_, op, err := o.s.findOpLocked(req.GetName())
+// deleteOperation answers DeleteOperation.
+func (s *Sim) deleteOperation(req *longrunningpb.DeleteOperationRequest) (*emptypb.Empty, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, op, err := s.findOpLocked(req.GetName())
 	if err != nil {
 		return nil, err
 	}
@@ -326,13 +320,11 @@ func (o *opsServer) DeleteOperation(ctx context.Context, req *longrunningpb.Dele
 	return &emptypb.Empty{}, nil
 }
 
-func (o *opsServer) CancelOperation(ctx context.Context, req *longrunningpb.CancelOperationRequest) (*emptypb.Empty, error) {
-	if err := o.s.faultErr("longrunning.CancelOperation"); err != nil {
-		return nil, err
-	}
-	o.s.mu.Lock()
-	defer o.s.mu.Unlock()
-	_, op, err := o.s.findOpLocked(req.GetName())
+// cancelOperation answers CancelOperation.
+func (s *Sim) cancelOperation(req *longrunningpb.CancelOperationRequest) (*emptypb.Empty, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, op, err := s.findOpLocked(req.GetName())
 	if err != nil {
 		return nil, err
 	}
@@ -345,16 +337,14 @@ func (o *opsServer) CancelOperation(ctx context.Context, req *longrunningpb.Canc
 	op.finish = func() (proto.Message, error) {
 		return nil, status.Error(codes.Canceled, "Operation was cancelled.")
 	}
-	o.s.finishOpLocked(op)
+	s.finishOpLocked(op)
 	return &emptypb.Empty{}, nil
 }
 
-// WaitOperation returns once the operation is done or the timeout (at most
-// a minute) has passed, with the operation as it then stands.
-func (o *opsServer) WaitOperation(ctx context.Context, req *longrunningpb.WaitOperationRequest) (*longrunningpb.Operation, error) {
-	if err := o.s.faultErr("longrunning.WaitOperation"); err != nil {
-		return nil, err
-	}
+// waitOperation answers WaitOperation: it returns once the operation is
+// done or the timeout (at most a minute) has passed, with the operation as
+// it then stands.
+func (s *Sim) waitOperation(ctx context.Context, req *longrunningpb.WaitOperationRequest) (*longrunningpb.Operation, error) {
 	wait := time.Minute
 	if t := req.GetTimeout(); t != nil && t.AsDuration() > 0 && t.AsDuration() < wait {
 		wait = t.AsDuration()
@@ -362,15 +352,15 @@ func (o *opsServer) WaitOperation(ctx context.Context, req *longrunningpb.WaitOp
 	timeout := time.NewTimer(wait)
 	defer timeout.Stop()
 	for {
-		o.s.mu.Lock()
-		_, op, err := o.s.findOpLocked(req.GetName())
+		s.mu.Lock()
+		_, op, err := s.findOpLocked(req.GetName())
 		if err != nil {
-			o.s.mu.Unlock()
+			s.mu.Unlock()
 			return nil, err
 		}
 		out := op.proto()
-		changed := o.s.change
-		o.s.mu.Unlock()
+		changed := s.change
+		s.mu.Unlock()
 		if out.Done {
 			return out, nil
 		}

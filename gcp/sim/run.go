@@ -46,15 +46,13 @@ var runRevisionNamePattern = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,61}[a-z0-9])
 // runReservedEnv are the variables Cloud Run sets itself and refuses from users.
 var runReservedEnv = []string{"PORT", "K_SERVICE", "K_REVISION", "K_CONFIGURATION"}
 
-// runState is one project's Cloud Run state, and the project's long-running
-// operations of every gRPC API (operations.go).
+// runState is one project's Cloud Run state.
 type runState struct {
 	services map[string]*runService // by REGION/SERVICE
-	ops      opStore
 }
 
 func newRunState() *runState {
-	return &runState{services: map[string]*runService{}, ops: opStore{}}
+	return &runState{services: map[string]*runService{}}
 }
 
 // runService is one Cloud Run service.
@@ -742,9 +740,6 @@ func runRevisionSuffix(seq int64) string {
 
 func (r *runServer) CreateService(ctx context.Context, req *runpb.CreateServiceRequest) (*longrunningpb.Operation, error) {
 	s := r.s
-	if err := s.faultErr("run.CreateService"); err != nil {
-		return nil, err
-	}
 	proj, region, err := parseRunParent(req.GetParent())
 	if err != nil {
 		return nil, err
@@ -796,9 +791,6 @@ func (s *Sim) validatedOpLocked(p *project, region string, svc *runpb.Service) *
 
 func (r *runServer) GetService(ctx context.Context, req *runpb.GetServiceRequest) (*runpb.Service, error) {
 	s := r.s
-	if err := s.faultErr("run.GetService"); err != nil {
-		return nil, err
-	}
 	proj, region, id, err := parseRunName(req.GetName())
 	if err != nil {
 		return nil, err
@@ -818,9 +810,6 @@ func (r *runServer) GetService(ctx context.Context, req *runpb.GetServiceRequest
 
 func (r *runServer) ListServices(ctx context.Context, req *runpb.ListServicesRequest) (*runpb.ListServicesResponse, error) {
 	s := r.s
-	if err := s.faultErr("run.ListServices"); err != nil {
-		return nil, err
-	}
 	proj, region, err := parseRunParent(req.GetParent())
 	if err != nil {
 		return nil, err
@@ -851,9 +840,6 @@ func (r *runServer) ListServices(ctx context.Context, req *runpb.ListServicesReq
 
 func (r *runServer) UpdateService(ctx context.Context, req *runpb.UpdateServiceRequest) (*longrunningpb.Operation, error) {
 	s := r.s
-	if err := s.faultErr("run.UpdateService"); err != nil {
-		return nil, err
-	}
 	proj, region, id, err := parseRunName(req.GetService().GetName())
 	if err != nil {
 		return nil, err
@@ -960,9 +946,6 @@ func runApplyMask(cur, in *runpb.Service, paths []string) (*runpb.Service, error
 
 func (r *runServer) DeleteService(ctx context.Context, req *runpb.DeleteServiceRequest) (*longrunningpb.Operation, error) {
 	s := r.s
-	if err := s.faultErr("run.DeleteService"); err != nil {
-		return nil, err
-	}
 	proj, region, id, err := parseRunName(req.GetName())
 	if err != nil {
 		return nil, err
@@ -1023,9 +1006,6 @@ func (s *Sim) iamServiceLocked(resource string) (*project, *runService, error) {
 
 func (r *runServer) GetIamPolicy(ctx context.Context, req *iampb.GetIamPolicyRequest) (*iampb.Policy, error) {
 	s := r.s
-	if err := s.faultErr("run.GetIamPolicy"); err != nil {
-		return nil, err
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_, rs, err := s.iamServiceLocked(req.GetResource())
@@ -1037,9 +1017,6 @@ func (r *runServer) GetIamPolicy(ctx context.Context, req *iampb.GetIamPolicyReq
 
 func (r *runServer) SetIamPolicy(ctx context.Context, req *iampb.SetIamPolicyRequest) (*iampb.Policy, error) {
 	s := r.s
-	if err := s.faultErr("run.SetIamPolicy"); err != nil {
-		return nil, err
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_, rs, err := s.iamServiceLocked(req.GetResource())
@@ -1056,9 +1033,6 @@ func (r *runServer) SetIamPolicy(ctx context.Context, req *iampb.SetIamPolicyReq
 
 func (r *runServer) TestIamPermissions(ctx context.Context, req *iampb.TestIamPermissionsRequest) (*iampb.TestIamPermissionsResponse, error) {
 	s := r.s
-	if err := s.faultErr("run.TestIamPermissions"); err != nil {
-		return nil, err
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, _, err := s.iamServiceLocked(req.GetResource()); err != nil {

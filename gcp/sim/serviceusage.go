@@ -156,9 +156,6 @@ func (s *Sim) changeServicesLocked(p *project, names []string, on bool, response
 
 func (u *suServer) EnableService(ctx context.Context, req *serviceusagepb.EnableServiceRequest) (*longrunningpb.Operation, error) {
 	s := u.s
-	if err := s.faultErr("serviceusage.EnableService"); err != nil {
-		return nil, err
-	}
 	proj, name, err := parseSUName(req.GetName())
 	if err != nil {
 		return nil, err
@@ -179,9 +176,6 @@ func (u *suServer) EnableService(ctx context.Context, req *serviceusagepb.Enable
 
 func (u *suServer) DisableService(ctx context.Context, req *serviceusagepb.DisableServiceRequest) (*longrunningpb.Operation, error) {
 	s := u.s
-	if err := s.faultErr("serviceusage.DisableService"); err != nil {
-		return nil, err
-	}
 	proj, name, err := parseSUName(req.GetName())
 	if err != nil {
 		return nil, err
@@ -205,9 +199,6 @@ func (u *suServer) DisableService(ctx context.Context, req *serviceusagepb.Disab
 
 func (u *suServer) BatchEnableServices(ctx context.Context, req *serviceusagepb.BatchEnableServicesRequest) (*longrunningpb.Operation, error) {
 	s := u.s
-	if err := s.faultErr("serviceusage.BatchEnableServices"); err != nil {
-		return nil, err
-	}
 	proj, err := parseSUParent(req.GetParent())
 	if err != nil {
 		return nil, err
@@ -242,9 +233,6 @@ func (u *suServer) BatchEnableServices(ctx context.Context, req *serviceusagepb.
 
 func (u *suServer) GetService(ctx context.Context, req *serviceusagepb.GetServiceRequest) (*serviceusagepb.Service, error) {
 	s := u.s
-	if err := s.faultErr("serviceusage.GetService"); err != nil {
-		return nil, err
-	}
 	proj, name, err := parseSUName(req.GetName())
 	if err != nil {
 		return nil, err
@@ -263,9 +251,6 @@ func (u *suServer) GetService(ctx context.Context, req *serviceusagepb.GetServic
 
 func (u *suServer) BatchGetServices(ctx context.Context, req *serviceusagepb.BatchGetServicesRequest) (*serviceusagepb.BatchGetServicesResponse, error) {
 	s := u.s
-	if err := s.faultErr("serviceusage.BatchGetServices"); err != nil {
-		return nil, err
-	}
 	proj, err := parseSUParent(req.GetParent())
 	if err != nil {
 		return nil, err
@@ -302,9 +287,6 @@ func (u *suServer) BatchGetServices(ctx context.Context, req *serviceusagepb.Bat
 
 func (u *suServer) ListServices(ctx context.Context, req *serviceusagepb.ListServicesRequest) (*serviceusagepb.ListServicesResponse, error) {
 	s := u.s
-	if err := s.faultErr("serviceusage.ListServices"); err != nil {
-		return nil, err
-	}
 	proj, err := parseSUParent(req.GetParent())
 	if err != nil {
 		return nil, err

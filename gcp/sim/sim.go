@@ -65,6 +65,7 @@ type Sim struct {
 	projects  map[string]*project
 	change    chan struct{} // closed and replaced on every change of state
 	seq       int64         // source of unique operation and revision suffixes
+	ops       opStore       // long-running operations of every API (operations.go)
 	closers   []func() error
 	endpoints lab.Endpoints
 	closed    bool
@@ -91,6 +92,7 @@ func New(opts Options) *Sim {
 		opts:     opts,
 		log:      log,
 		projects: map[string]*project{},
+		ops:      opStore{},
 		change:   make(chan struct{}),
 		hosts:    map[string]googleHost{},
 	}
@@ -109,7 +111,7 @@ func (s *Sim) Start() error {
 	}
 	// Everything a request can reach exists before the first one is served.
 	s.dp = newDataPlane(s)
-	s.grpc = grpc.NewServer(grpc.ChainUnaryInterceptor(s.logCall))
+	s.grpc = grpc.NewServer(grpc.ChainUnaryInterceptor(s.logCall, s.injectFaults))
 	s.registerGRPC(s.grpc)
 	mux := http.NewServeMux()
 	s.registerHTTP(mux)
