@@ -18,6 +18,12 @@ import (
 //go:embed *.md
 var files embed.FS
 
+// The pages that are not steps: the opening text and the closing one.
+const (
+	Intro = "intro"
+	Next  = "next"
+)
+
 // Step returns the Markdown of the step with the given ID. An ID with no
 // file is an error that wraps fs.ErrNotExist.
 func Step(id string) (string, error) {

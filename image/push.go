@@ -63,7 +63,7 @@ func pushError(r name.Reference, err error, insecure bool) error {
 	host := r.Context().RegistryStr()
 	switch {
 	case terr.StatusCode == http.StatusNotFound || hasCode(terr, transport.NameUnknownErrorCode):
-		return fmt.Errorf("push %s: the repository does not exist: create it first (step 'Create repository', or `gcloud artifacts repositories create REPO --repository-format=docker --location=LOCATION`): %w", r, err)
+		return fmt.Errorf("push %s: the repository does not exist: create it first (the lab's repository step, or `gcloud artifacts repositories create REPO --repository-format=docker --location=LOCATION`): %w", r, err)
 	case !insecure && (terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden):
 		return fmt.Errorf("push %s: %s refused the credentials: run `gcloud auth application-default login` (or `gcloud auth login`) and make sure you have roles/artifactregistry.writer on the repository: %w", r, host, err)
 	}

@@ -175,7 +175,7 @@ func (s *Session) baseForCommand() string {
 
 func stepCurl() *Step {
 	return &Step{
-		ID: "curl", Part: "verify", Title: "Curl the global IP",
+		ID: Curl, Part: PartVerify, Live: true,
 		Command: func(s *Session) string { return s.curlCommand(s.baseForCommand()) },
 		Do: func(ctx context.Context, s *Session) (string, error) {
 			base, err := s.globalURL(ctx)
@@ -271,7 +271,7 @@ func share(samples []Sample) string {
 
 func stepBreakWorkshop() *Step {
 	return &Step{
-		ID: "break-workshop", Part: "verify", Title: "Break region A the workshop's way",
+		ID: BreakWorkshop, Part: PartVerify, Live: true, Breaks: true,
 		Command: func(s *Session) string {
 			return fmt.Sprintf("gcloud run services update %s \\\n    --image %s \\\n    --region %s", s.Vars.Service, lab.BrokenImage, s.Vars.RegionA)
 		},
@@ -333,7 +333,7 @@ func (s *Session) breakMethod() string {
 
 func stepBreakRegion() *Step {
 	return &Step{
-		ID: "break-region", Part: "verify", Title: "Break region A so that it fails over",
+		ID: BreakRegion, Part: PartVerify, Live: true, Breaks: true,
 		Command: func(s *Session) string {
 			if s.breakMethod() == methodDetach {
 				return fmt.Sprintf("gcloud compute backend-services remove-backend %s \\\n    --global \\\n    --network-endpoint-group %s \\\n    --network-endpoint-group-region %s", s.Vars.Backend, s.Vars.NEGA, s.Vars.RegionA)
@@ -471,7 +471,7 @@ func (s *Session) window() int {
 
 func stepFailover() *Step {
 	return &Step{
-		ID: "failover", Part: "verify", Title: "Watch the failover",
+		ID: Failover, Part: PartVerify, Live: true,
 		Command: func(s *Session) string {
 			return "for i in $(seq 100); do\n    " + strings.ReplaceAll(s.curlCommand(s.baseForCommand()), "\\\n    ", "") + " -o /dev/null -w '%{http_code}\\n'\n    sleep 0.05\ndone | sort | uniq -c"
 		},
@@ -493,7 +493,7 @@ func stepFailover() *Step {
 			deadline := time.Now().Add(reroute)
 			for !settled(w.snapshot(), s.Vars.RegionB, s.window()) {
 				if time.Now().After(deadline) {
-					return "", failf("Check the backend service's outlier detection (step 'Create the global backend service')",
+					return "", failf("Check the backend service's outlier detection (step "+titleOf(BackendService)+")",
 						fmt.Sprintf("traffic did not move to %s within %s: %s", s.Vars.RegionB, reroute, share(w.snapshot())))
 				}
 				s.Progress("waiting for traffic to move to " + s.Vars.RegionB + ": " + share(lastN(w.snapshot(), s.window())))
@@ -554,7 +554,7 @@ func mustJSON(v any) string {
 
 func stepRestore() *Step {
 	return &Step{
-		ID: "restore", Part: "verify", Title: "Restore region A",
+		ID: Restore, Part: PartVerify, Live: true, Restores: true,
 		Command: func(s *Session) string {
 			if s.breakMethod() == methodDetach {
 				return fmt.Sprintf("gcloud compute backend-services add-backend %s \\\n    --global \\\n    --network-endpoint-group %s \\\n    --network-endpoint-group-region %s", s.Vars.Backend, s.Vars.NEGA, s.Vars.RegionA)

@@ -72,7 +72,7 @@ func (s *Session) geminiCommand() string {
 
 func stepConfirmAI() *Step {
 	return &Step{
-		ID: "confirm-ai", Part: "code", Title: "Confirm the AI logic",
+		ID: ConfirmAI, Part: PartCode,
 		Command: func(s *Session) string { return s.geminiCommand() },
 		Do: func(ctx context.Context, s *Session) (string, error) {
 			if err := s.vertexReady(ctx); err != nil {
@@ -174,7 +174,7 @@ func truncate(s string, n int) string {
 
 func stepRepository() *Step {
 	return &Step{
-		ID: "repository", Part: "deploy", Title: "Create the Artifact Registry repository",
+		ID: Repository, Part: PartDeploy, Creates: createsRepository,
 		Command: func(s *Session) string {
 			return fmt.Sprintf("gcloud artifacts repositories create %s \\\n    --repository-format=docker \\\n    --location=%s", s.Vars.Repository, s.Vars.RegionA)
 		},
@@ -218,7 +218,7 @@ func (s *Session) pushTarget(ref string) (string, image.PushOptions) {
 
 func stepBuildImage() *Step {
 	return &Step{
-		ID: "build-image", Part: "deploy", Title: "Build and push the image",
+		ID: BuildImage, Part: PartDeploy, Creates: createsImage,
 		Command: func(s *Session) string {
 			repo := fmt.Sprintf("%s-docker.pkg.dev/%s/%s/%s", s.Vars.RegionA, s.Vars.Project, s.Vars.Repository, s.Vars.Service)
 			return fmt.Sprintf("# beyond builds the image in-process, without Docker; ko does the same:\ngcloud auth configure-docker %s-docker.pkg.dev\nKO_DOCKER_REPO=%s \\\n    ko build --bare --platform=linux/amd64 ./cmd/gemini-service", s.Vars.RegionA, repo)
@@ -243,7 +243,7 @@ func stepBuildImage() *Step {
 			s.Progress("pushing to " + ref)
 			digest, err := image.Push(ctx, img, target, opts)
 			if err != nil {
-				return "", failf("Run the step 'Create the Artifact Registry repository' first; on Google, check `gcloud auth application-default login`", err.Error())
+				return "", failf("Run the step "+titleOf(Repository)+" first; on Google, check `gcloud auth application-default login`", err.Error())
 			}
 			byDigest := strings.TrimSuffix(ref, ":latest") + "@" + digest
 			s.Outputs["image"] = byDigest

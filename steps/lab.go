@@ -8,14 +8,16 @@ import (
 	"strings"
 
 	"cloud.google.com/go/compute/apiv1/computepb"
+	"github.com/beyond-lab/beyond/content"
 	"github.com/beyond-lab/beyond/gcp"
 	"github.com/beyond-lab/beyond/lab"
 	"google.golang.org/protobuf/proto"
 )
 
-// Lab returns the lab's steps in order.
+// Lab returns the lab's steps in order. Each step's title is the heading of
+// its prose (content/ID.md), so the two cannot disagree.
 func Lab() []*Step {
-	return []*Step{
+	list := []*Step{
 		// Part 1: the code.
 		stepConfirmAI(),
 		// Part 2: Cloud Run.
@@ -23,14 +25,14 @@ func Lab() []*Step {
 		stepEnableAPIs(),
 		stepRepository(),
 		stepBuildImage(),
-		stepDeploy("deploy-a", "deploy", "Deploy to region A", func(v Vars) string { return v.RegionA }),
+		stepDeploy(DeployA, PartDeploy, func(v Vars) string { return v.RegionA }),
 		// Part 3: global resilience.
-		stepDeploy("deploy-b", "global", "Deploy to region B", func(v Vars) string { return v.RegionB }),
-		stepNEG("neg-a", "Serverless NEG in region A", func(v Vars) (string, string) { return v.NEGA, v.RegionA }),
-		stepNEG("neg-b", "Serverless NEG in region B", func(v Vars) (string, string) { return v.NEGB, v.RegionB }),
+		stepDeploy(DeployB, PartGlobal, func(v Vars) string { return v.RegionB }),
+		stepNEG(NEGA, func(v Vars) (string, string) { return v.NEGA, v.RegionA }),
+		stepNEG(NEGB, func(v Vars) (string, string) { return v.NEGB, v.RegionB }),
 		stepBackendService(),
-		stepAddBackend("backend-a", "Add region A to the backend service", func(v Vars) (string, string) { return v.NEGA, v.RegionA }),
-		stepAddBackend("backend-b", "Add region B to the backend service", func(v Vars) (string, string) { return v.NEGB, v.RegionB }),
+		stepAddBackend(BackendA, func(v Vars) (string, string) { return v.NEGA, v.RegionA }),
+		stepAddBackend(BackendB, func(v Vars) (string, string) { return v.NEGB, v.RegionB }),
 		stepURLMap(),
 		stepProxy(),
 		stepForwardingRule(),
@@ -44,14 +46,21 @@ func Lab() []*Step {
 		// Part 5: cleanup.
 		stepCleanup(),
 	}
+	for _, s := range list {
+		s.Title = content.Title(s.ID)
+	}
+	return list
 }
+
+// titleOf names another step in a message: by its title, quoted.
+func titleOf(id string) string { return "'" + content.Title(id) + "'" }
 
 // requiredAPIs are the services the lab enables.
 var requiredAPIs = []string{"run.googleapis.com", "compute.googleapis.com", "artifactregistry.googleapis.com", "aiplatform.googleapis.com"}
 
 func stepProject() *Step {
 	return &Step{
-		ID: "project", Part: "deploy", Title: "Set the project",
+		ID: Project, Part: PartDeploy,
 		Command: func(s *Session) string { return "gcloud config set project " + s.Vars.Project },
 		Do: func(ctx context.Context, s *Session) (string, error) {
 			if s.Cloud.Simulated() {
@@ -70,7 +79,7 @@ func stepProject() *Step {
 
 func stepEnableAPIs() *Step {
 	return &Step{
-		ID: "enable-apis", Part: "deploy", Title: "Enable the APIs",
+		ID: EnableAPIs, Part: PartDeploy,
 		Command: func(s *Session) string {
 			return "gcloud services enable " + strings.Join(requiredAPIs, " \\\n    ")
 		},
@@ -118,7 +127,7 @@ func (s *Session) image() (string, error) {
 	if img := s.Outputs["image"]; img != "" {
 		return img, nil
 	}
-	return "", failf("Run the step 'Build and push the image', or pass --image "+lab.HelloImage, "there is no image to deploy yet")
+	return "", failf("Run the step "+titleOf(BuildImage)+", or pass --image "+lab.HelloImage, "there is no image to deploy yet")
 }
 
 // imageForCommand is the image as the learner would type it.
@@ -168,9 +177,9 @@ func deployCommand(s *Session, region string, env map[string]string, image strin
 	return cmd
 }
 
-func stepDeploy(id, part, title string, region func(Vars) string) *Step {
+func stepDeploy(id, part string, region func(Vars) string) *Step {
 	return &Step{
-		ID: id, Part: part, Title: title,
+		ID: id, Part: part, Creates: createsService(region),
 		Command: func(s *Session) string {
 			r := region(s.Vars)
 			return deployCommand(s, r, s.deployEnv(r), s.imageForCommand())
@@ -243,9 +252,9 @@ func checkService(ctx context.Context, s *Session, region, image string, env map
 	return fmt.Sprintf("Revision %s of %s is ready in %s with ingress all, public, at %s.", svc.LatestReady, svc.Name, region, svc.URI), nil
 }
 
-func stepNEG(id, title string, which func(Vars) (name, region string)) *Step {
+func stepNEG(id string, which func(Vars) (name, region string)) *Step {
 	return &Step{
-		ID: id, Part: "global", Title: title,
+		ID: id, Part: PartGlobal, Creates: createsNEG(which),
 		Command: func(s *Session) string {
 			name, region := which(s.Vars)
 			return fmt.Sprintf("gcloud compute network-endpoint-groups create %s \\\n    --region %s \\\n    --network-endpoint-type serverless \\\n    --cloud-run-service %s", name, region, s.Vars.Service)
@@ -318,7 +327,7 @@ func labOutlierDetection() *computepb.OutlierDetection {
 
 func stepBackendService() *Step {
 	return &Step{
-		ID: "backend-service", Part: "global", Title: "Create the global backend service",
+		ID: BackendService, Part: PartGlobal, Creates: createsBackendService,
 		Command: func(s *Session) string {
 			b := s.Vars.Backend
 			return fmt.Sprintf(`gcloud compute backend-services create %[1]s \
@@ -390,9 +399,9 @@ func backendDiffers(bs *computepb.BackendService) string {
 	return ""
 }
 
-func stepAddBackend(id, title string, which func(Vars) (neg, region string)) *Step {
+func stepAddBackend(id string, which func(Vars) (neg, region string)) *Step {
 	return &Step{
-		ID: id, Part: "global", Title: title,
+		ID: id, Part: PartGlobal,
 		Command: func(s *Session) string {
 			neg, region := which(s.Vars)
 			return fmt.Sprintf("gcloud compute backend-services add-backend %s \\\n    --global \\\n    --network-endpoint-group %s \\\n    --network-endpoint-group-region %s", s.Vars.Backend, neg, region)
@@ -450,7 +459,7 @@ func labRetry() *computepb.HttpRetryPolicy {
 
 func stepURLMap() *Step {
 	return &Step{
-		ID: "url-map", Part: "global", Title: "Create the URL map, with a retry policy",
+		ID: URLMap, Part: PartGlobal, Creates: createsURLMap,
 		Command: func(s *Session) string {
 			return fmt.Sprintf(`gcloud compute url-maps import %[1]s --global --quiet --source=- <<'EOF'
 name: %[1]s
@@ -509,7 +518,7 @@ func urlMapDiffers(s *Session, m *computepb.UrlMap) string {
 
 func stepProxy() *Step {
 	return &Step{
-		ID: "proxy", Part: "global", Title: "Create the target HTTP proxy",
+		ID: Proxy, Part: PartGlobal, Creates: createsProxy,
 		Command: func(s *Session) string {
 			return fmt.Sprintf("gcloud compute target-http-proxies create %s \\\n    --url-map %s", s.Vars.Proxy, s.Vars.URLMap)
 		},
@@ -545,7 +554,7 @@ func stepProxy() *Step {
 
 func stepForwardingRule() *Step {
 	return &Step{
-		ID: "forwarding-rule", Part: "global", Title: "Create the global forwarding rule",
+		ID: ForwardingRule, Part: PartGlobal, Creates: createsForwardingRule,
 		Command: func(s *Session) string {
 			return fmt.Sprintf("gcloud compute forwarding-rules create %s \\\n    --global \\\n    --load-balancing-scheme=EXTERNAL_MANAGED \\\n    --target-http-proxy %s \\\n    --ports 80", s.Vars.Rule, s.Vars.Proxy)
 		},
@@ -598,7 +607,7 @@ func ruleDiffers(s *Session, r *computepb.ForwardingRule) string {
 
 func stepGlobalIP() *Step {
 	return &Step{
-		ID: "global-ip", Part: "verify", Title: "Read the global IP",
+		ID: GlobalIP, Part: PartVerify,
 		Command: func(s *Session) string {
 			return fmt.Sprintf("gcloud compute forwarding-rules describe %s \\\n    --global --format=\"value(IPAddress)\"", s.Vars.Rule)
 		},

@@ -101,7 +101,7 @@ func TestReplayPassesAndSecondReplayAdopts(t *testing.T) {
 	l := newLab(t)
 	ctx := context.Background()
 	r := l.runner(t)
-	sum, err := r.Run(ctx, steps.Range{To: "global-ip"})
+	sum, err := r.Run(ctx, steps.Range{To: steps.GlobalIP})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,12 +109,12 @@ func TestReplayPassesAndSecondReplayAdopts(t *testing.T) {
 	if !sum.OK() || sum.Failed != 0 || sum.Passed == 0 {
 		t.Fatalf("first replay: %+v; failures: %v", sum, failures(events))
 	}
-	sel, _ := r.Select(steps.Range{To: "global-ip"})
+	sel, _ := r.Select(steps.Range{To: steps.GlobalIP})
 	if sum.Passed != len(sel) {
 		t.Errorf("passed %d of %d steps", sum.Passed, len(sel))
 	}
 	for _, s := range sel {
-		if s.ID == "cleanup" {
+		if s.ID == steps.Cleanup {
 			t.Error("a full replay must not include cleanup unless asked")
 		}
 	}
@@ -124,7 +124,7 @@ func TestReplayPassesAndSecondReplayAdopts(t *testing.T) {
 
 	// A second replay, fresh (not resuming), must adopt everything.
 	r2 := l.runner(t)
-	sum, err = r2.Run(ctx, steps.Range{To: "global-ip"})
+	sum, err = r2.Run(ctx, steps.Range{To: steps.GlobalIP})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func TestReplayPassesAndSecondReplayAdopts(t *testing.T) {
 	}
 	for id, did := range dids(events) {
 		switch id {
-		case "project", "enable-apis", "global-ip", "confirm-ai", "build-image":
+		case steps.Project, steps.EnableAPIs, steps.GlobalIP, steps.ConfirmAI, steps.BuildImage:
 			continue // nothing to adopt
 		}
 		if !strings.Contains(did, "Adopted") {
@@ -147,14 +147,14 @@ func TestCleanupLeavesNothing(t *testing.T) {
 	l := newLab(t)
 	ctx := context.Background()
 	r := l.runner(t)
-	if sum, _ := r.Run(ctx, steps.Range{To: "global-ip"}); !sum.OK() {
+	if sum, _ := r.Run(ctx, steps.Range{To: steps.GlobalIP}); !sum.OK() {
 		t.Fatalf("replay failed: %v", failures(l.take()))
 	}
-	st, err := r.RunStep(ctx, "cleanup")
+	st, err := r.RunStep(ctx, steps.Cleanup)
 	if err != nil || st != steps.StatusPassed {
 		t.Fatalf("cleanup: %v %v; %v", st, err, failures(l.take()))
 	}
-	did := dids(l.take())["cleanup"]
+	did := dids(l.take())[steps.Cleanup]
 	for _, want := range []string{"forwarding rule gemini-global-ip", "backend service global-backend", "NEG neg-us-central1", "Cloud Run service gemini-service (europe-west1)"} {
 		if !strings.Contains(did, want) {
 			t.Errorf("cleanup said %q; want it to name %q", did, want)
@@ -172,11 +172,11 @@ func TestCleanupLeavesNothing(t *testing.T) {
 		}
 	}
 	// Cleanup again is idempotent.
-	st, err = r.RunStep(ctx, "cleanup")
+	st, err = r.RunStep(ctx, steps.Cleanup)
 	if err != nil || st != steps.StatusPassed {
 		t.Fatalf("second cleanup: %v %v", st, err)
 	}
-	if did := dids(l.take())["cleanup"]; !strings.Contains(did, "Nothing to delete") {
+	if did := dids(l.take())[steps.Cleanup]; !strings.Contains(did, "Nothing to delete") {
 		t.Errorf("second cleanup did %q", did)
 	}
 }
@@ -186,12 +186,12 @@ func TestInterruptedReplayResumes(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	l.onEmit = func(e steps.Event) {
-		if e.Kind == steps.EventStarted && e.Step == "backend-service" {
+		if e.Kind == steps.EventStarted && e.Step == steps.BackendService {
 			cancel()
 		}
 	}
 	r := l.runner(t)
-	sum, err := r.Run(ctx, steps.Range{To: "global-ip"})
+	sum, err := r.Run(ctx, steps.Range{To: steps.GlobalIP})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,17 +199,17 @@ func TestInterruptedReplayResumes(t *testing.T) {
 		t.Fatalf("interrupted run: %+v", sum)
 	}
 	saved := r.Saved()
-	if saved.Steps["neg-b"].Status != steps.StatusPassed {
-		t.Errorf("neg-b saved as %q", saved.Steps["neg-b"].Status)
+	if saved.Steps[steps.NEGB].Status != steps.StatusPassed {
+		t.Errorf("neg-b saved as %q", saved.Steps[steps.NEGB].Status)
 	}
-	if _, ok := saved.Steps["backend-service"]; ok {
+	if _, ok := saved.Steps[steps.BackendService]; ok {
 		t.Error("the canceled step must not be saved as done")
 	}
 	l.take()
 
 	l.onEmit = nil
 	r2 := l.runner(t) // a new process would load the same store
-	sum, err = r2.Run(context.Background(), steps.Range{To: "global-ip", Resume: true})
+	sum, err = r2.Run(context.Background(), steps.Range{To: steps.GlobalIP, Resume: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,15 +218,15 @@ func TestInterruptedReplayResumes(t *testing.T) {
 		t.Fatalf("resumed run: %+v: %v", sum, failures(events))
 	}
 	did := dids(events)
-	if _, ran := did["neg-a"]; ran {
+	if _, ran := did[steps.NEGA]; ran {
 		t.Error("resume ran neg-a again instead of re-checking it")
 	}
-	if _, ran := did["backend-service"]; !ran {
+	if _, ran := did[steps.BackendService]; !ran {
 		t.Error("resume did not run backend-service")
 	}
 	checked := 0
 	for _, e := range events {
-		if e.Kind == steps.EventChecked && e.Step == "neg-a" && e.Status == steps.StatusPassed {
+		if e.Kind == steps.EventChecked && e.Step == steps.NEGA && e.Status == steps.StatusPassed {
 			checked++
 		}
 	}
@@ -239,7 +239,7 @@ func TestResumeRechecksRatherThanTrusts(t *testing.T) {
 	l := newLab(t)
 	ctx := context.Background()
 	r := l.runner(t)
-	if sum, _ := r.Run(ctx, steps.Range{To: "neg-b"}); !sum.OK() {
+	if sum, _ := r.Run(ctx, steps.Range{To: steps.NEGB}); !sum.OK() {
 		t.Fatalf("run: %v", failures(l.take()))
 	}
 	// Someone deletes NEG B behind the lab's back.
@@ -248,10 +248,10 @@ func TestResumeRechecksRatherThanTrusts(t *testing.T) {
 	}
 	l.take()
 	r2 := l.runner(t)
-	if sum, _ := r2.Run(ctx, steps.Range{To: "neg-b", Resume: true}); !sum.OK() {
+	if sum, _ := r2.Run(ctx, steps.Range{To: steps.NEGB, Resume: true}); !sum.OK() {
 		t.Fatalf("resume: %v", failures(l.take()))
 	}
-	if did := dids(l.take())["neg-b"]; !strings.Contains(did, "Created") {
+	if did := dids(l.take())[steps.NEGB]; !strings.Contains(did, "Created") {
 		t.Errorf("neg-b on resume did %q; want it created again", did)
 	}
 }
@@ -260,7 +260,7 @@ func TestClassicBackendIsExplainedNotClobbered(t *testing.T) {
 	l := newLab(t)
 	ctx := context.Background()
 	r := l.runner(t)
-	if sum, _ := r.Run(ctx, steps.Range{To: "neg-b"}); !sum.OK() {
+	if sum, _ := r.Run(ctx, steps.Range{To: steps.NEGB}); !sum.OK() {
 		t.Fatalf("run: %v", failures(l.take()))
 	}
 	// The workshop's command: a classic EXTERNAL backend service.
@@ -269,7 +269,7 @@ func TestClassicBackendIsExplainedNotClobbered(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.take()
-	st, err := r.RunStep(ctx, "backend-service")
+	st, err := r.RunStep(ctx, steps.BackendService)
 	if err != nil || st != steps.StatusFailed {
 		t.Fatalf("backend-service over a classic one: %v %v", st, err)
 	}
@@ -291,7 +291,7 @@ func TestClassicBackendIsExplainedNotClobbered(t *testing.T) {
 func TestDisabledAPIErrorSaysHowToEnable(t *testing.T) {
 	l := newLab(t)
 	r := l.runner(t)
-	st, err := r.RunStep(context.Background(), "neg-a")
+	st, err := r.RunStep(context.Background(), steps.NEGA)
 	if err != nil || st != steps.StatusFailed {
 		t.Fatalf("neg-a before enabling: %v %v", st, err)
 	}
@@ -313,17 +313,17 @@ func TestDisabledAPIErrorSaysHowToEnable(t *testing.T) {
 func TestSelect(t *testing.T) {
 	l := newLab(t)
 	r := l.runner(t)
-	sel, err := r.Select(steps.Range{From: "neg-a", To: "neg-b"})
-	if err != nil || len(sel) != 2 || sel[0].ID != "neg-a" || sel[1].ID != "neg-b" {
+	sel, err := r.Select(steps.Range{From: steps.NEGA, To: steps.NEGB})
+	if err != nil || len(sel) != 2 || sel[0].ID != steps.NEGA || sel[1].ID != steps.NEGB {
 		t.Fatalf("select: %v %v", sel, err)
 	}
 	if _, err := r.Select(steps.Range{From: "nope"}); err == nil || !strings.Contains(err.Error(), "no step \"nope\"") {
 		t.Errorf("unknown step: %v", err)
 	}
-	if _, err := r.Select(steps.Range{From: "neg-b", To: "neg-a"}); err == nil {
+	if _, err := r.Select(steps.Range{From: steps.NEGB, To: steps.NEGA}); err == nil {
 		t.Error("reversed range accepted")
 	}
-	sel, _ = r.Select(steps.Range{From: "cleanup", To: "cleanup"})
+	sel, _ = r.Select(steps.Range{From: steps.Cleanup, To: steps.Cleanup})
 	if len(sel) != 1 {
 		t.Errorf("naming cleanup selects it: %v", sel)
 	}
@@ -332,7 +332,7 @@ func TestSelect(t *testing.T) {
 func TestConfirmAIShowsRequestAnswerAndTokens(t *testing.T) {
 	l := newLab(t)
 	r := l.runner(t)
-	st, err := r.RunStep(context.Background(), "confirm-ai")
+	st, err := r.RunStep(context.Background(), steps.ConfirmAI)
 	events := l.take()
 	if err != nil || st != steps.StatusPassed {
 		t.Fatalf("confirm-ai: %v %v: %v", st, err, failures(events))
@@ -349,7 +349,7 @@ func TestConfirmAIShowsRequestAnswerAndTokens(t *testing.T) {
 			t.Errorf("the request shown lacks %q:\n%s", want, all)
 		}
 	}
-	did := dids(events)["confirm-ai"]
+	did := dids(events)[steps.ConfirmAI]
 	for _, want := range []string{"sentiment positive", "SIMULATED", "tokens:"} {
 		if !strings.Contains(did, want) {
 			t.Errorf("confirm-ai did %q; want %q in it", did, want)
@@ -408,18 +408,18 @@ func TestFullLabWithTheServiceFailsOverAndBack(t *testing.T) {
 		t.Errorf("failover measured %d requests at %v/s", f.Requests, f.Rate)
 	}
 	// The workshop's break moved nothing: every answer still came from region A.
-	for _, sm := range samplesOf(events, "break-workshop") {
+	for _, sm := range samplesOf(events, steps.BreakWorkshop) {
 		if sm.Status != 200 || sm.Region != "us-central1" {
 			t.Errorf("during the workshop's break: %+v", sm)
 			break
 		}
 	}
 	// After restore, traffic is back in region A.
-	back := samplesOf(events, "restore")
+	back := samplesOf(events, steps.Restore)
 	if len(back) == 0 || back[len(back)-1].Region != "us-central1" {
 		t.Errorf("after restore the last answer came from %+v", back[len(back)-1:])
 	}
-	if dids(events)["cleanup"] == "" {
+	if dids(events)[steps.Cleanup] == "" {
 		t.Error("cleanup did not run")
 	}
 }
@@ -438,7 +438,7 @@ func TestFullLabWithHelloDetachesTheNEG(t *testing.T) {
 	if f.Method != "detach-neg" || f.Before != "us-central1" || f.After != "europe-west1" || f.FailedRequests != 0 {
 		t.Errorf("failover %+v", f)
 	}
-	if did := dids(events)["curl"]; !strings.Contains(did, "It's running!") {
+	if did := dids(events)[steps.Curl]; !strings.Contains(did, "It's running!") {
 		t.Errorf("curl did %q; want the hello sample's answer", did)
 	}
 }

@@ -120,7 +120,7 @@ func (r *Runner) Watch(ctx context.Context) error {
 	sess.emit, sess.step = r.emit, ""
 	r.mu.Unlock()
 	if base == "" {
-		return errors.New("the global IP is not known yet: run the step 'Curl the global IP' first")
+		return errors.New("the global IP is not known yet: run the step " + titleOf(Curl) + " first")
 	}
 	probe.Run(ctx, sess.probeConfig(base), sess.sampler())
 	return nil

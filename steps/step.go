@@ -10,11 +10,11 @@ import (
 
 // Parts of the workshop, in order.
 var Parts = []Part{
-	{"code", "Part 1 · The code"},
-	{"deploy", "Part 2 · Cloud Run"},
-	{"global", "Part 3 · Global resilience"},
-	{"verify", "Part 4 · Verification and failover"},
-	{"cleanup", "Part 5 · Cleanup"},
+	{PartCode, "Part 1 · The code"},
+	{PartDeploy, "Part 2 · Cloud Run"},
+	{PartGlobal, "Part 3 · Global resilience"},
+	{PartVerify, "Part 4 · Verification and failover"},
+	{PartCleanup, "Part 5 · Cleanup"},
 }
 
 // Part is one part of the workshop.
@@ -25,8 +25,10 @@ type Part struct {
 
 // Step is one step of the lab.
 type Step struct {
-	ID    string
-	Part  string
+	ID   string // one of the constants in ids.go
+	Part string // one of the Part constants
+	// Title is the heading of the step's prose, content/ID.md: Lab sets it,
+	// so that the list of steps and the text always agree.
 	Title string
 	// Command renders the equivalent gcloud command, exactly as a learner
 	// would paste it.
@@ -40,6 +42,15 @@ type Step struct {
 	Check func(context.Context, *Session) (string, error)
 	// Optional marks a step a full run leaves out unless asked (cleanup).
 	Optional bool
+	// Live marks a step whose effect shows on the global IP's traffic: a
+	// front end shows the live failover panel beside it.
+	Live bool
+	// Breaks marks a step that breaks region A; Restores, one that puts it
+	// back. The failover panel marks them on its timeline.
+	Breaks, Restores bool
+	// Creates lists what the step leaves in the cloud, in the order it must
+	// be deleted. The cleanup step deletes, and Billable lists, exactly this.
+	Creates func(Vars) []Resource
 }
 
 // CheckError is a failed check: what is wrong and how to fix it.

@@ -97,17 +97,19 @@ func (f *failover) add(s steps.Sample) {
 	}
 }
 
-// step notes the start or end of a step the panel explains.
-func (f *failover) step(e steps.Event) {
+// step notes the start or end of a step the panel explains; s is the step
+// e is about, nil for run-wide events.
+func (f *failover) step(e steps.Event, s *steps.Step) {
+	breaks, restores := s != nil && s.Breaks, s != nil && s.Restores
 	switch {
-	case e.Kind == steps.EventStarted && isBreak(e.Step):
+	case e.Kind == steps.EventStarted && breaks:
 		f.phase = &phase{start: e.At}
 		f.mark(e.At, "break: "+e.Title)
-	case e.Kind == steps.EventStarted && e.Step == "restore":
+	case e.Kind == steps.EventStarted && restores:
 		f.settle()
 		f.phase = &phase{restore: true, start: e.At}
 		f.mark(e.At, "restore: "+e.Title)
-	case e.Kind == steps.EventDone && (isBreak(e.Step) || e.Step == "restore") && e.Status != steps.StatusPassed:
+	case e.Kind == steps.EventDone && (breaks || restores) && e.Status != steps.StatusPassed:
 		f.mark(e.At, fmt.Sprintf("%s %s: %s", e.Step, e.Status, errText(e.Err)))
 	case e.Kind == steps.EventFailover && e.Failover != nil:
 		f.settle()
@@ -116,8 +118,6 @@ func (f *failover) step(e steps.Event) {
 		f.mark(e.At, fmt.Sprintf("measured: rerouted in %.1f s, %d/%d failed", r.RerouteSeconds, r.FailedRequests, r.Requests))
 	}
 }
-
-func isBreak(id string) bool { return id == "break-region" || id == "break-workshop" }
 
 // settle closes a break phase, writing when region A stopped being used.
 func (f *failover) settle() {

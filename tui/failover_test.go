@@ -30,7 +30,7 @@ func TestFailoverPanel(t *testing.T) {
 	h := fakeHarness(t, lab, Options{NoColor: true})
 	h.send(tea.WindowSizeMsg{Width: 100, Height: 40})
 	h.press("enter")
-	for h.m.current().id != "curl" {
+	for h.m.current().id != steps.Curl {
 		h.press("n")
 	}
 	if !h.m.showFailover {

@@ -48,21 +48,28 @@ func newFakeLab() *fakeLab {
 		fails:  map[string]*steps.CheckError{},
 		block:  map[string]chan struct{}{},
 	}
+	real := map[string]*steps.Step{}
+	for _, s := range steps.Lab() {
+		real[s.ID] = s
+	}
 	for _, s := range []struct{ id, part, title string }{
-		{"project", "deploy", "Set the project"},
-		{"enable-apis", "deploy", "Enable the APIs"},
-		{"deploy-a", "deploy", "Deploy to region A"},
-		{"deploy-b", "global", "Deploy to region B"},
-		{"url-map", "global", "Create the URL map, with a retry policy"},
-		{"forwarding-rule", "global", "Create the global forwarding rule"},
-		{"global-ip", "verify", "Read the global IP"},
-		{"curl", "verify", "Curl the global IP"},
-		{"break-region", "verify", "Break region A for real"},
-		{"failover", "verify", "Watch the failover"},
-		{"restore", "verify", "Restore region A"},
-		{"cleanup", "cleanup", "Clean up"},
+		{steps.Project, steps.PartDeploy, "Set the project"},
+		{steps.EnableAPIs, steps.PartDeploy, "Enable the APIs"},
+		{steps.DeployA, steps.PartDeploy, "Deploy to region A"},
+		{steps.DeployB, steps.PartGlobal, "Deploy to region B"},
+		{steps.URLMap, steps.PartGlobal, "Create the URL map, with a retry policy"},
+		{steps.ForwardingRule, steps.PartGlobal, "Create the global forwarding rule"},
+		{steps.GlobalIP, steps.PartVerify, "Read the global IP"},
+		{steps.Curl, steps.PartVerify, "Curl the global IP"},
+		{steps.BreakRegion, steps.PartVerify, "Break region A for real"},
+		{steps.Failover, steps.PartVerify, "Watch the failover"},
+		{steps.Restore, steps.PartVerify, "Restore region A"},
+		{steps.Cleanup, steps.PartCleanup, "Clean up"},
 	} {
-		l.steps = append(l.steps, &steps.Step{ID: s.id, Part: s.part, Title: s.title, Optional: s.id == "cleanup"})
+		// The real step's metadata, none of its calls.
+		r := real[s.id]
+		l.steps = append(l.steps, &steps.Step{ID: s.id, Part: s.part, Title: s.title,
+			Optional: r.Optional, Live: r.Live, Breaks: r.Breaks, Restores: r.Restores, Creates: r.Creates})
 	}
 	return l
 }
@@ -74,10 +81,10 @@ func (l *fakeLab) Vars() steps.Vars     { return l.vars }
 func (l *fakeLab) Command(id string) string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if id == "curl" && l.output["global_ip"] != "" {
+	if id == steps.Curl && l.output["global_ip"] != "" {
 		return "curl http://" + l.output["global_ip"] + "/"
 	}
-	if id == "enable-apis" {
+	if id == steps.EnableAPIs {
 		return "gcloud services enable run.googleapis.com \\\n    compute.googleapis.com \\\n    artifactregistry.googleapis.com \\\n    aiplatform.googleapis.com"
 	}
 	return "gcloud fake " + id + " --project " + l.vars.Project
@@ -193,7 +200,7 @@ func (l *fakeLab) run(ctx context.Context, id string, do bool) (steps.Status, er
 				return finish(steps.StatusCanceled, ctx.Err(), "")
 			}
 		}
-		if id == "global-ip" {
+		if id == steps.GlobalIP {
 			l.output["global_ip"] = "203.0.113.7"
 		}
 		l.send(steps.Event{Kind: steps.EventDid, Step: id, Text: "Did " + id + "."})

@@ -19,7 +19,7 @@ func TestFitsEverySize(t *testing.T) {
 	for name, opts := range modes {
 		t.Run(name, func(t *testing.T) {
 			lab := newFakeLab()
-			lab.fails["deploy-a"] = &steps.CheckError{Reason: strings.Repeat("a long reason ", 20), Fix: strings.Repeat("a long fix ", 20)}
+			lab.fails[steps.DeployA] = &steps.CheckError{Reason: strings.Repeat("a long reason ", 20), Fix: strings.Repeat("a long fix ", 20)}
 			h := fakeHarness(t, lab, opts)
 			resize := func() {
 				t.Helper()
@@ -32,7 +32,7 @@ func TestFitsEverySize(t *testing.T) {
 			h.press("enter")
 			for i := 0; h.m.current().id != "next"; i++ {
 				resize()
-				if !h.m.current().reading && h.m.current().id != "cleanup" {
+				if !h.m.current().reading && h.m.current().id != steps.Cleanup {
 					h.press("enter")
 					h.idle()
 					resize()

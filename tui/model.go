@@ -53,6 +53,7 @@ var clientLocations = []string{"us-central1", "europe-west1", "asia-east1"}
 type item struct {
 	id, part, title string
 	reading         bool
+	step            *steps.Step // nil for a reading page
 }
 
 // stepRun is what the screen knows of a step: its saved state, then what
@@ -177,27 +178,28 @@ func New(ctx context.Context, lab Lab, opts Options) *Model {
 	for _, s := range lab.Steps() {
 		ids[s.ID] = true
 	}
-	add := func(id, part, title string, reading bool) {
+	add := func(id, part, title string, step *steps.Step) {
+		reading := step == nil
 		if title == "" {
 			title = content.Title(id)
 		}
 		if title == "" {
 			title = id
 		}
-		m.items = append(m.items, item{id: id, part: part, title: title, reading: reading})
+		m.items = append(m.items, item{id: id, part: part, title: title, reading: reading, step: step})
 		if md, err := content.Step(id); err == nil {
 			m.markdown[id] = expand(md, m.vars)
 		}
 	}
-	if !ids["intro"] && content.Title("intro") != "" {
-		add("intro", "", "", true)
+	if !ids[content.Intro] && content.Title(content.Intro) != "" {
+		add(content.Intro, "", "", nil)
 	}
 	for _, s := range lab.Steps() {
-		add(s.ID, s.Part, s.Title, false)
+		add(s.ID, s.Part, s.Title, s)
 		m.commands[s.ID] = lab.Command(s.ID)
 	}
-	if !ids["next"] && content.Title("next") != "" {
-		add("next", "", "", true)
+	if !ids[content.Next] && content.Title(content.Next) != "" {
+		add(content.Next, "", "", nil)
 	}
 	m.ip = lab.Output("global_ip")
 
@@ -208,7 +210,9 @@ func New(ctx context.Context, lab Lab, opts Options) *Model {
 		}
 	}
 	for _, it := range m.items {
-		if it.reading || it.id == "cleanup" || m.status(it.id) != steps.StatusPassed {
+		// A resumed run leaves out the optional steps (cleanup), as a
+		// full run does.
+		if it.reading || it.step.Optional || m.status(it.id) != steps.StatusPassed {
 			continue
 		}
 		m.resumeTo = it.id
@@ -347,10 +351,10 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		return m.toggleWatch()
 	case key.Matches(k, m.keys.Break):
 		m.showFailover = true
-		return m.start("run", "break-region")
+		return m.start("run", steps.BreakRegion)
 	case key.Matches(k, m.keys.Restore):
 		m.showFailover = true
-		return m.start("run", "restore")
+		return m.start("run", steps.Restore)
 	case key.Matches(k, m.keys.Move):
 		return m.moveClient()
 	}
@@ -410,7 +414,17 @@ func (m *Model) selectItem(i int) {
 		return
 	}
 	m.cursor = i
-	m.showFailover = m.items[i].part == "verify" && m.items[i].id != "global-ip"
+	m.showFailover = m.items[i].step != nil && m.items[i].step.Live
+}
+
+// stepOf returns the step with that ID, or nil.
+func (m *Model) stepOf(id string) *steps.Step {
+	for _, it := range m.items {
+		if it.step != nil && it.id == id {
+			return it.step
+		}
+	}
+	return nil
 }
 
 func (m *Model) current() item {
@@ -557,7 +571,7 @@ func (m *Model) event(e steps.Event) tea.Cmd {
 	if !e.At.IsZero() {
 		m.now = e.At
 	}
-	m.fo.step(e)
+	m.fo.step(e, m.stepOf(e.Step))
 	switch e.Kind {
 	case steps.EventSample:
 		if e.Sample != nil {

@@ -33,7 +33,7 @@ func TestWalkLab(t *testing.T) {
 			continue
 		}
 		h.contains(it.title, "○ todo", "Not run yet")
-		if it.id == "enable-apis" {
+		if it.id == steps.EnableAPIs {
 			h.contains("gcloud equivalent", "gcloud services enable run.googleapis.com")
 		}
 		h.press("enter")
@@ -48,7 +48,7 @@ func TestWalkLab(t *testing.T) {
 		if os.Getenv("TUI_SHOW") != "" {
 			t.Log("\n" + h.screen())
 		}
-		wantPanel := it.part == "verify" && it.id != "global-ip"
+		wantPanel := it.part == steps.PartVerify && it.id != steps.GlobalIP
 		if h.m.showFailover != wantPanel {
 			t.Errorf("%s: failover panel shown %v, want %v", it.id, h.m.showFailover, wantPanel)
 		}
@@ -62,7 +62,7 @@ func TestWalkLab(t *testing.T) {
 	}
 	h.contains("12/12 passed", "Next steps")
 	// The curl command changed once the global IP was known.
-	if c := h.m.commands["curl"]; c != "curl http://203.0.113.7/" {
+	if c := h.m.commands[steps.Curl]; c != "curl http://203.0.113.7/" {
 		t.Errorf("curl command after the run = %q", c)
 	}
 
@@ -74,15 +74,15 @@ func TestWalkLab(t *testing.T) {
 // checks again without performing the step.
 func TestCheckFailureShowsFix(t *testing.T) {
 	lab := newFakeLab()
-	lab.fails["deploy-a"] = &steps.CheckError{Reason: "service gemini-service in us-central1 has no ready revision", Fix: "Run this step again"}
+	lab.fails[steps.DeployA] = &steps.CheckError{Reason: "service gemini-service in us-central1 has no ready revision", Fix: "Run this step again"}
 	h := fakeHarness(t, lab, Options{})
 	h.press("enter", "n", "n", "n")
-	if id := h.m.current().id; id != "deploy-a" {
+	if id := h.m.current().id; id != steps.DeployA {
 		t.Fatalf("on %s, want deploy-a", id)
 	}
 	h.press("enter")
 	h.idle()
-	if st := h.m.status("deploy-a"); st != steps.StatusFailed {
+	if st := h.m.status(steps.DeployA); st != steps.StatusFailed {
 		t.Fatalf("status %s, want failed", st)
 	}
 	h.contains("✗ failed", "✗ Check failed: service gemini-service in", "ready revision", "Fix: Run this step again")
@@ -100,10 +100,10 @@ func TestCheckFailureShowsFix(t *testing.T) {
 // waits for the runner to say it stopped, then quits.
 func TestQuitWhileRunning(t *testing.T) {
 	lab := newFakeLab()
-	lab.block["project"] = make(chan struct{})
+	lab.block[steps.Project] = make(chan struct{})
 	h := fakeHarness(t, lab, Options{})
 	h.press("enter", "n", "enter")
-	h.until("the step to start", func() bool { r := h.m.runs["project"]; return r != nil && r.running && len(r.progress) > 0 })
+	h.until("the step to start", func() bool { r := h.m.runs[steps.Project]; return r != nil && r.running && len(r.progress) > 0 })
 	h.contains("● running", "working on project")
 
 	h.press("q")
@@ -120,10 +120,10 @@ func TestQuitWhileRunning(t *testing.T) {
 
 	h.press("q", "y")
 	h.until("the program to quit", func() bool { return h.quit })
-	if st := h.m.status("project"); st != steps.StatusCanceled {
+	if st := h.m.status(steps.Project); st != steps.StatusCanceled {
 		t.Errorf("status after quitting %s, want canceled", st)
 	}
-	if _, saved := lab.Saved().Steps["project"]; saved {
+	if _, saved := lab.Saved().Steps[steps.Project]; saved {
 		t.Error("a canceled step was saved")
 	}
 }
@@ -133,27 +133,27 @@ func TestQuitWhileRunning(t *testing.T) {
 func TestResume(t *testing.T) {
 	lab := newFakeLab()
 	at := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
-	for _, id := range []string{"project", "enable-apis", "deploy-a"} {
+	for _, id := range []string{steps.Project, steps.EnableAPIs, steps.DeployA} {
 		lab.saved.Steps[id] = steps.SavedState{Status: steps.StatusPassed, At: at}
 	}
 	h := fakeHarness(t, lab, Options{})
 	h.contains(`Saved progress: 3 of 12 steps passed, the last "Deploy to region A"`, "y resume")
 	h.press("y")
 	h.idle()
-	if len(lab.ranges) != 1 || lab.ranges[0] != (steps.Range{Resume: true, To: "deploy-a"}) {
+	if len(lab.ranges) != 1 || lab.ranges[0] != (steps.Range{Resume: true, To: steps.DeployA}) {
 		t.Fatalf("Run ranges %+v, want one resume through deploy-a", lab.ranges)
 	}
 	if got := lab.callLog(); !slices.Equal(got, []string{"check project", "check enable-apis", "check deploy-a"}) {
 		t.Errorf("resume called %v, want only checks", got)
 	}
-	if id := h.m.current().id; id != "deploy-b" {
+	if id := h.m.current().id; id != steps.DeployB {
 		t.Errorf("after resuming, on %s, want deploy-b", id)
 	}
 	h.contains("Resumed: 3 steps re-checked and passed.")
 
 	// No: start at the beginning, with the saved states shown.
 	lab2 := newFakeLab()
-	lab2.saved.Steps["project"] = steps.SavedState{Status: steps.StatusPassed, At: at}
+	lab2.saved.Steps[steps.Project] = steps.SavedState{Status: steps.StatusPassed, At: at}
 	h2 := fakeHarness(t, lab2, Options{})
 	h2.press("n")
 	if h2.m.screen != screenLab || h2.m.cursor != 0 {
@@ -171,7 +171,7 @@ func TestCopy(t *testing.T) {
 	lab := newFakeLab()
 	h := fakeHarness(t, lab, Options{})
 	h.press("enter", "n", "n", "y")
-	want := lab.Command("enable-apis")
+	want := lab.Command(steps.EnableAPIs)
 	if h.m.copied != want {
 		t.Fatalf("copied %q, want %q", h.m.copied, want)
 	}
@@ -236,8 +236,8 @@ func TestFarewell(t *testing.T) {
 	lab := newFakeLab()
 	lab.sim = false
 	at := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
-	lab.saved.Steps["deploy-a"] = steps.SavedState{Status: steps.StatusPassed, At: at}
-	lab.saved.Steps["forwarding-rule"] = steps.SavedState{Status: steps.StatusPassed, At: at}
+	lab.saved.Steps[steps.DeployA] = steps.SavedState{Status: steps.StatusPassed, At: at}
+	lab.saved.Steps[steps.ForwardingRule] = steps.SavedState{Status: steps.StatusPassed, At: at}
 	m := New(t.Context(), lab, Options{})
 	defer m.Close()
 	bye := m.Farewell()
@@ -258,7 +258,7 @@ func TestFarewell(t *testing.T) {
 		t.Errorf("header %q does not say billable", ansiStrip(m.header()))
 	}
 
-	lab.saved.Steps["cleanup"] = steps.SavedState{Status: steps.StatusPassed, At: at.Add(time.Hour)}
+	lab.saved.Steps[steps.Cleanup] = steps.SavedState{Status: steps.StatusPassed, At: at.Add(time.Hour)}
 	m2 := New(t.Context(), lab, Options{})
 	defer m2.Close()
 	if bye := m2.Farewell(); strings.Contains(bye, "billable") {

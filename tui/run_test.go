@@ -51,7 +51,7 @@ func waitOutput(t *testing.T, out *syncBuffer, want string) {
 func TestRun(t *testing.T) {
 	lab := newFakeLab()
 	lab.sim = false
-	lab.saved.Steps["forwarding-rule"] = steps.SavedState{Status: steps.StatusPassed, At: time.Now()}
+	lab.saved.Steps[steps.ForwardingRule] = steps.SavedState{Status: steps.StatusPassed, At: time.Now()}
 	in, keys := io.Pipe()
 	defer keys.Close()
 	out := &syncBuffer{}

@@ -62,7 +62,7 @@ func TestWalkSimulator(t *testing.T) {
 			t.Fatalf("step %s: %s\n%s", it.id, st, h.screen())
 		}
 		h.contains("✓ Check passed")
-		if it.id == "curl" {
+		if it.id == steps.Curl {
 			// Watch the global IP for a moment: samples reach the panel.
 			h.press("w")
 			h.until("samples from the prober", func() bool { return h.m.fo.total >= 10 })
@@ -87,8 +87,8 @@ func TestWalkSimulator(t *testing.T) {
 	}
 	h.press("q")
 	h.until("q to quit", func() bool { return h.quit })
-	if saved := runner.Saved(); saved.Steps["cleanup"].Status != steps.StatusPassed {
-		t.Errorf("cleanup saved as %q", saved.Steps["cleanup"].Status)
+	if saved := runner.Saved(); saved.Steps[steps.Cleanup].Status != steps.StatusPassed {
+		t.Errorf("cleanup saved as %q", saved.Steps[steps.Cleanup].Status)
 	}
 	if !strings.Contains(h.screen(), "passed") {
 		t.Error("no step shows passed")

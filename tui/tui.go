@@ -138,16 +138,6 @@ func Run(ctx context.Context, start func(emit func(steps.Event)) (Lab, error), o
 	return nil
 }
 
-// billable are the steps that leave something Google charges for, in the
-// order they are worth mentioning.
-var billable = []struct{ step, what string }{
-	{"forwarding-rule", "the global forwarding rule %[1]s (charged by the hour)"},
-	{"deploy-a", "the Cloud Run service %[2]s in %[3]s (charged while it serves)"},
-	{"deploy-b", "the Cloud Run service %[2]s in %[4]s (charged while it serves)"},
-	{"build-image", "the image in Artifact Registry repository %[5]s (charged for storage)"},
-	{"repository", "the Artifact Registry repository %[5]s in %[3]s (charged for storage)"},
-}
-
 // Farewell is what to print after the screen is gone: on Google, what is
 // still billable and the command that deletes it.
 func (m *Model) Farewell() string {
@@ -155,17 +145,23 @@ func (m *Model) Farewell() string {
 		return ""
 	}
 	v := m.vars
-	cleaned := m.runs["cleanup"]
+	var list []*steps.Step
+	for _, it := range m.items {
+		if it.step != nil {
+			list = append(list, it.step)
+		}
+	}
+	ran := map[string]steps.SavedState{}
+	for id, r := range m.runs {
+		ran[id] = steps.SavedState{Status: r.status, At: r.at}
+	}
 	var left []string
-	for _, b := range billable {
-		r := m.runs[b.step]
-		if r == nil || r.status != steps.StatusPassed {
-			continue
+	for _, r := range steps.Billable(list, v, ran) {
+		if r.Where == "global" {
+			left = append(left, fmt.Sprintf("the global %s %s (%s)", r.Kind, r.Name, r.Cost))
+		} else {
+			left = append(left, fmt.Sprintf("the %s %s in %s (%s)", r.Kind, r.Name, r.Where, r.Cost))
 		}
-		if cleaned != nil && cleaned.status == steps.StatusPassed && !cleaned.at.Before(r.at) {
-			continue
-		}
-		left = append(left, fmt.Sprintf(b.what, v.Rule, v.Service, v.RegionA, v.RegionB, v.Repository))
 	}
 	var b strings.Builder
 	if len(left) > 0 {

@@ -23,7 +23,7 @@ func runCleanup(ctx context.Context, cfg *config, stdout, stderr io.Writer) int 
 		return exitUsage
 	}
 	p.banner(t.label, cfg.vars.Project)
-	st, err := r.RunStep(ctx, "cleanup")
+	st, err := r.RunStep(ctx, steps.Cleanup)
 	switch {
 	case err != nil:
 		fmt.Fprintln(stderr, "beyond:", err)

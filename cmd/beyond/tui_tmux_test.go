@@ -166,15 +166,15 @@ func TestTmux(t *testing.T) {
 	// Go on to Enable the APIs, which takes a while, and quit while it runs.
 	for _, s := range lab[2:] {
 		p.keys("n")
-		if s.ID == "enable-apis" {
+		if s.ID == steps.EnableAPIs {
 			break
 		}
 	}
-	p.wait(title("enable-apis"), "○ todo")
+	p.wait(title(steps.EnableAPIs), "○ todo")
 	p.keys("Enter")
 	p.wait("● running")
 	p.keys("q")
-	p.wait("Quit? y stops " + title("enable-apis"))
+	p.wait("Quit? y stops " + title(steps.EnableAPIs))
 	p.keys("y")
 	if code := p.waitExit(); code != "0" {
 		t.Fatalf("beyond exited %s after quitting, want 0", code)

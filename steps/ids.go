@@ -1,0 +1,38 @@
+package steps
+
+// The IDs of the lab's steps, in lab order. Front ends, flags (--from, --to,
+// --step), saved progress and the prose in content/ID.md all name steps by
+// these.
+const (
+	ConfirmAI      = "confirm-ai"
+	Project        = "project"
+	EnableAPIs     = "enable-apis"
+	Repository     = "repository"
+	BuildImage     = "build-image"
+	DeployA        = "deploy-a"
+	DeployB        = "deploy-b"
+	NEGA           = "neg-a"
+	NEGB           = "neg-b"
+	BackendService = "backend-service"
+	BackendA       = "backend-a"
+	BackendB       = "backend-b"
+	URLMap         = "url-map"
+	Proxy          = "proxy"
+	ForwardingRule = "forwarding-rule"
+	GlobalIP       = "global-ip"
+	Curl           = "curl"
+	BreakWorkshop  = "break-workshop"
+	BreakRegion    = "break-region"
+	Failover       = "failover"
+	Restore        = "restore"
+	Cleanup        = "cleanup"
+)
+
+// The IDs of the workshop's parts, in order.
+const (
+	PartCode    = "code"
+	PartDeploy  = "deploy"
+	PartGlobal  = "global"
+	PartVerify  = "verify"
+	PartCleanup = "cleanup"
+)
