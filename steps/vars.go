@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/beyond-lab/beyond/service"
 )
 
 // Vars are the workshop's variables, with its names and defaults.
@@ -28,6 +30,10 @@ type Vars struct {
 	// Image is what the deploy steps run. Empty means the Gemini service the
 	// lab builds; HelloImage is the workshop's sample.
 	Image string // IMAGE
+	// Model is the Gemini model the service calls (GEMINI_MODEL, as the
+	// service itself reads it). Models retire: it is a setting, and
+	// confirm-ai checks that it is served before anything is deployed.
+	Model string // GEMINI_MODEL
 }
 
 // HelloImage is the sample the workshop deploys.
@@ -61,6 +67,7 @@ var VarList = []Var{
 	{"FORWARDING_RULE", "forwarding-rule", "gemini-global-ip", "global forwarding rule (the global IP)", func(v *Vars) *string { return &v.Rule }, checkComputeName},
 	{"REPOSITORY", "repository", "beyond", "Artifact Registry repository for the lab's image, in region A", func(v *Vars) *string { return &v.Repository }, checkRepository},
 	{"IMAGE", "image", "", "image to deploy instead of building the Gemini service, e.g. " + HelloImage, func(v *Vars) *string { return &v.Image }, checkImage},
+	{"GEMINI_MODEL", "model", service.DefaultModel, "Gemini model the service calls; confirm-ai checks that it is served", func(v *Vars) *string { return &v.Model }, checkModel},
 }
 
 // DefaultVars returns the workshop's defaults, with no project.
@@ -108,6 +115,7 @@ var (
 	computePattern = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$`)
 	runPattern     = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,47}[a-z0-9])?$`)
 	repoPattern    = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	modelPattern   = regexp.MustCompile(`^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$`)
 	imagePattern   = regexp.MustCompile(`^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$`)
 )
 
@@ -138,6 +146,13 @@ func checkServiceName(s string) error {
 func checkRepository(s string) error {
 	if !repoPattern.MatchString(s) {
 		return errors.New("an Artifact Registry repository ID has 1 to 63 lowercase letters, digits or hyphens, starts with a letter and does not end with a hyphen")
+	}
+	return nil
+}
+
+func checkModel(s string) error {
+	if !modelPattern.MatchString(s) {
+		return errors.New("a model ID is a bare name such as " + service.DefaultModel + " (lowercase letters, digits, dots and hyphens), without models/ or a path")
 	}
 	return nil
 }
