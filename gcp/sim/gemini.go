@@ -145,9 +145,9 @@ type geminiRequest struct {
 	Contents          []geminiContent `json:"contents"`
 	SystemInstruction *geminiContent  `json:"systemInstruction"`
 	GenerationConfig  struct {
-		ResponseMIMEType string        `json:"responseMimeType"`
-		ResponseSchema   *geminiSchema `json:"responseSchema"`
-		MaxOutputTokens  int           `json:"maxOutputTokens"`
+		ResponseMIMEType string                `json:"responseMimeType"`
+		ResponseSchema   *geminiSchema         `json:"responseSchema"`
+		MaxOutputTokens  int                   `json:"maxOutputTokens"`
 		ThinkingConfig   *geminiThinkingConfig `json:"thinkingConfig"`
 	} `json:"generationConfig"`
 }
