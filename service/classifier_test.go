@@ -25,8 +25,8 @@ func TestCheckRequestOnTheWire(t *testing.T) {
 		t.Fatalf("got %d calls to Gemini, want exactly 1", len(calls))
 	}
 	got := calls[0]
-	if got.Method != http.MethodPost || got.Path != "/v1beta/models/gemini-2.5-flash:generateContent" {
-		t.Errorf("request = %s, want POST /v1beta/models/gemini-2.5-flash:generateContent", got)
+	if got.Method != http.MethodPost || got.Path != "/v1beta/models/"+DefaultModel+":generateContent" {
+		t.Errorf("request = %s, want POST /v1beta/models/%s:generateContent", got, DefaultModel)
 	}
 	if k := got.Header.Get("x-goog-api-key"); k != testKey {
 		t.Errorf("x-goog-api-key = %q, want the configured key", k)
@@ -66,7 +66,7 @@ func TestCheckRequestOnTheWire(t *testing.T) {
 		"responseMimeType": `"application/json"`,
 		"temperature":      `0`,
 		"maxOutputTokens":  `128`,
-		"thinkingConfig":   `{"thinkingBudget":0}`,
+		"thinkingConfig":   `{"thinkingLevel":"MINIMAL"}`,
 	}
 	for k, want := range wantRaw {
 		if string(gc[k]) != want {
@@ -112,7 +112,7 @@ func TestCheckVertexAIOnTheWire(t *testing.T) {
 		t.Errorf("got %q mode %s", res.Sentiment, c.Mode())
 	}
 	got := f.Calls()[0]
-	if want := "/v1beta1/projects/my-proj/locations/us-central1/publishers/google/models/gemini-2.5-flash:generateContent"; got.Path != want {
+	if want := "/v1beta1/projects/my-proj/locations/us-central1/publishers/google/models/" + DefaultModel + ":generateContent"; got.Path != want {
 		t.Errorf("path = %s, want %s", got.Path, want)
 	}
 	if k := got.Header.Get("x-goog-api-key"); k != "" {
@@ -128,7 +128,7 @@ func TestCheckResult(t *testing.T) {
 		t.Fatalf("Check: %v", err)
 	}
 	want := Result{Sentiment: Negative, Allowed: true, Reason: "complaint about delivery", Model: DefaultModel,
-		ModelVersion: "gemini-2.5-flash", ResponseID: "resp-1", Usage: Usage{142, 17, 159}, Attempts: 1}
+		ModelVersion: "gemini-3.5-flash", ResponseID: "resp-1", Usage: Usage{142, 17, 159}, Attempts: 1}
 	res.Latency = 0
 	if res != want {
 		t.Errorf("got  %+v\nwant %+v", res, want)
@@ -265,8 +265,8 @@ func TestCheckRetries(t *testing.T) {
 		f := newFakeGemini(t, errorAnswer(404, "NOT_FOUND", "models/gemini-0 is not found for API version v1beta"))
 		c, _ := newTestClassifier(t, f, func(c *Config) { c.Model = "gemini-0" })
 		_, err := c.Check(context.Background(), "nice")
-		if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "GEMINI_MODEL") {
-			t.Fatalf("err = %v, want ErrRejected naming GEMINI_MODEL", err)
+		if !errors.Is(err, ErrNotServed) || !strings.Contains(err.Error(), "GEMINI_MODEL") {
+			t.Fatalf("err = %v, want ErrNotServed naming GEMINI_MODEL", err)
 		}
 	})
 }

@@ -11,9 +11,12 @@ import (
 )
 
 // DefaultModel is the Gemini model a check uses unless GEMINI_MODEL names
-// another. Google retires model versions on a schedule, which is why it is a
-// setting and not a constant of the code.
-const DefaultModel = "gemini-2.5-flash"
+// another: the current GA Flash model, served by the Gemini API and from
+// regional Vertex AI locations. Google retires model versions on a schedule
+// (gemini-2.5-flash: Vertex AI on 2026-10-16, the Gemini API on 2026-12-01),
+// which is why it is a setting, and why the lab asks whether a model is
+// served before it deploys (Classifier.Served).
+const DefaultModel = "gemini-3.5-flash"
 
 // Limits of one check.
 const (
@@ -35,7 +38,7 @@ const (
 // Config says which Gemini to call and how. The zero value is not usable:
 // start from ConfigFromEnv or set Model and either APIKey or VertexAI.
 type Config struct {
-	// Model is the Gemini model ID, "gemini-2.5-flash" by default.
+	// Model is the Gemini model ID, DefaultModel if empty.
 	Model string
 	// APIKey is a Gemini Developer API key (GEMINI_API_KEY or GOOGLE_API_KEY,
 	// the latter winning as it does in Google's SDK). Ignored with VertexAI.

@@ -70,7 +70,7 @@ func textAnswer(text, finish string) http.HandlerFunc {
 			"index":        0,
 		}},
 		"usageMetadata": map[string]any{"promptTokenCount": 142, "candidatesTokenCount": 17, "totalTokenCount": 159},
-		"modelVersion":  "gemini-2.5-flash",
+		"modelVersion":  "gemini-3.5-flash",
 		"responseId":    "resp-1",
 	})
 }

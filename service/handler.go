@@ -210,7 +210,7 @@ func statusOf(err error) (int, time.Duration) {
 		return http.StatusGatewayTimeout, 0
 	case errors.Is(err, ErrUnavailable):
 		return http.StatusServiceUnavailable, max(after, time.Second)
-	case errors.Is(err, ErrBadOutput), errors.Is(err, ErrRejected):
+	case errors.Is(err, ErrBadOutput), errors.Is(err, ErrRejected), errors.Is(err, ErrNotServed):
 		return http.StatusBadGateway, 0
 	}
 	return http.StatusInternalServerError, 0

@@ -1,10 +1,12 @@
 package steps
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"cloud.google.com/go/artifactregistry/apiv1/artifactregistrypb"
@@ -20,27 +22,67 @@ const (
 	checkWord  = "This outage ruined my whole evening. Terrible."
 )
 
-// simulatedKey is what the lab hands the simulator's fake Gemini, which
-// accepts any key: it is not a secret.
-const simulatedKey = "simulator-key"
+// simulatedToken is the bearer token the lab hands the simulator's Vertex
+// AI, which accepts any: it is not a secret.
+const simulatedToken = "simulator-token"
 
-// classifier builds the Gemini check as the lab runs it locally: the
-// simulator's fake offline; on Google, the Developer API when the learner
-// has a key in the environment, else Vertex AI with their credentials.
-func (s *Session) classifier(ctx context.Context) (*service.Classifier, error) {
-	cfg := service.Config{Model: "gemini-2.5-flash", Retries: 2}
+// simulatedCredentials adds the simulator's token to every request, as
+// Google's credentials transport adds an access token.
+type simulatedCredentials struct{}
+
+func (simulatedCredentials) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+simulatedToken)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// classifier builds the Gemini check as the lab runs it locally, calling
+// Gemini from location: on Google, the Developer API when the learner has a
+// key in the environment (location then plays no part), else Vertex AI in
+// location with their credentials, as the deployed service does; on the
+// simulator, its Vertex AI, the same way.
+func (s *Session) classifier(ctx context.Context, location string) (*service.Classifier, error) {
+	cfg := service.Config{Model: s.Vars.Model, Retries: 2}
 	switch {
 	case s.Cloud.Simulated():
 		if s.Cloud.Endpoints.Gemini == "" {
 			return nil, errors.New("this simulator has no Gemini endpoint (BEYOND_GEMINI_ENDPOINT): restart `beyond sim` and export every line it prints")
 		}
-		cfg.APIKey, cfg.BaseURL = simulatedKey, s.Cloud.Endpoints.Gemini
+		cfg.VertexAI, cfg.Project, cfg.Location = true, s.Vars.Project, location
+		cfg.BaseURL, cfg.HTTPClient = s.Cloud.Endpoints.Gemini, &http.Client{Transport: simulatedCredentials{}}
 	case s.geminiKey != "":
 		cfg.APIKey = s.geminiKey
 	default:
-		cfg.VertexAI, cfg.Project, cfg.Location = true, s.Vars.Project, s.Vars.RegionA
+		cfg.VertexAI, cfg.Project, cfg.Location = true, s.Vars.Project, location
 	}
 	return service.NewClassifier(ctx, cfg)
+}
+
+// geminiLocations are where the lab calls Gemini from: the service calls
+// Vertex AI in its own region, so both regions; with an API key, the Gemini
+// API, which has no location.
+func (s *Session) geminiLocations() []string {
+	if s.geminiKey != "" && !s.Cloud.Simulated() {
+		return []string{""}
+	}
+	return []string{s.Vars.RegionA, s.Vars.RegionB}
+}
+
+// modelServed asks, for every location the lab calls Gemini from, whether
+// the model is served there, and reports each answer.
+func (s *Session) modelServed(ctx context.Context) error {
+	for _, loc := range s.geminiLocations() {
+		c, err := s.classifier(ctx, loc)
+		if err != nil {
+			return geminiError(err)
+		}
+		info, err := c.Served(ctx)
+		if err != nil {
+			return geminiError(err)
+		}
+		s.Progress(fmt.Sprintf("%s is served by %s (%s)", c.Model(), c.Where(), info.Name))
+	}
+	return nil
 }
 
 // vertexReady enables the Vertex AI API when the local check will use it
@@ -58,16 +100,43 @@ func (s *Session) vertexReady(ctx context.Context) error {
 	return s.Cloud.EnableAPIs(ctx, []string{api}, s.Progress)
 }
 
+// geminiCommand is the curl a learner can paste: a models.get per region,
+// then the very request a check sends, schema and thinking settings
+// included (built by the service's own code, not written by hand).
 func (s *Session) geminiCommand() string {
-	body := `{"contents":[{"role":"user","parts":[{"text":"` + sampleText + `"}]}],
-         "systemInstruction":{"parts":[{"text":"Classify the sentiment..."}]},
-         "generationConfig":{"temperature":0,"maxOutputTokens":128,
-           "responseMimeType":"application/json",
-           "thinkingConfig":{"thinkingBudget":0}}}`
-	if s.geminiKey == "" && !s.Cloud.Simulated() {
-		return fmt.Sprintf("curl -s https://%[1]s-aiplatform.googleapis.com/v1/projects/%[2]s/locations/%[1]s/publishers/google/models/gemini-2.5-flash:generateContent \\\n    -H \"Authorization: Bearer $(gcloud auth print-access-token)\" \\\n    -H 'Content-Type: application/json' \\\n    -d '%[3]s'", s.Vars.RegionA, s.Vars.Project, body)
+	body := "{}"
+	if c, err := service.NewClassifier(context.Background(), service.Config{Model: s.Vars.Model, APIKey: "unused", BaseURL: "http://capture.invalid"}); err == nil {
+		if req, err := c.Request(context.Background(), sampleText); err == nil {
+			var b bytes.Buffer
+			if json.Indent(&b, req.Body, "", "  ") == nil {
+				body = strings.TrimSpace(b.String())
+			}
+		}
 	}
-	return "curl -s https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:generateContent \\\n    -H \"x-goog-api-key: $GEMINI_API_KEY\" \\\n    -H 'Content-Type: application/json' \\\n    -d '" + body + "'"
+	m := s.Vars.Model
+	if s.geminiKey == "" || s.Cloud.Simulated() {
+		return fmt.Sprintf(`# Is the model served where the service will call it?
+for r in %[1]s %[2]s; do
+  curl -s -o /dev/null -w "$r %%{http_code}\n" \
+      -H "Authorization: Bearer $(gcloud auth print-access-token)" \
+      -H 'Content-Type: application/json' -d '{"contents":[{"role":"user","parts":[{"text":"ping"}]}]}' \
+      https://$r-aiplatform.googleapis.com/v1/projects/%[3]s/locations/$r/publishers/google/models/%[4]s:countTokens
+done
+# The check itself, exactly as the service sends it:
+curl -s https://%[1]s-aiplatform.googleapis.com/v1/projects/%[3]s/locations/%[1]s/publishers/google/models/%[4]s:generateContent \
+    -H "Authorization: Bearer $(gcloud auth print-access-token)" \
+    -H 'Content-Type: application/json' -d @- <<'EOF'
+%[5]s
+EOF`, s.Vars.RegionA, s.Vars.RegionB, s.Vars.Project, m, body)
+	}
+	return fmt.Sprintf(`# Is the model served?
+curl -s -H "x-goog-api-key: $GEMINI_API_KEY" https://generativelanguage.googleapis.com/v1beta/models/%[1]s
+# The check itself, exactly as the service sends it:
+curl -s https://generativelanguage.googleapis.com/v1beta/models/%[1]s:generateContent \
+    -H "x-goog-api-key: $GEMINI_API_KEY" \
+    -H 'Content-Type: application/json' -d @- <<'EOF'
+%[2]s
+EOF`, m, body)
 }
 
 func stepConfirmAI() *Step {
@@ -78,7 +147,10 @@ func stepConfirmAI() *Step {
 			if err := s.vertexReady(ctx); err != nil {
 				return "", err
 			}
-			c, err := s.classifier(ctx)
+			if err := s.modelServed(ctx); err != nil {
+				return "", err
+			}
+			c, err := s.classifier(ctx, s.Vars.RegionA)
 			if err != nil {
 				return "", geminiError(err)
 			}
@@ -103,7 +175,10 @@ func stepConfirmAI() *Step {
 				res.Usage.PromptTokens, res.Usage.OutputTokens, res.Usage.TotalTokens, res.Latency.Round(1e6)), nil
 		},
 		Check: func(ctx context.Context, s *Session) (string, error) {
-			c, err := s.classifier(ctx)
+			if err := s.modelServed(ctx); err != nil {
+				return "", err
+			}
+			c, err := s.classifier(ctx, s.Vars.RegionA)
 			if err != nil {
 				return "", geminiError(err)
 			}
@@ -117,7 +192,11 @@ func stepConfirmAI() *Step {
 			if res.Usage.TotalTokens == 0 {
 				return "", failf("", "the answer reported no token usage")
 			}
-			return fmt.Sprintf("A plainly negative text is labelled %s, schema-valid, for %d tokens.", res.Sentiment, res.Usage.TotalTokens), nil
+			where := "in " + strings.Join(s.geminiLocations(), " and ")
+			if s.geminiLocations()[0] == "" {
+				where = "by the Gemini API"
+			}
+			return fmt.Sprintf("%s is served %s; a plainly negative text is labelled %s, schema-valid, for %d tokens.", s.Vars.Model, where, res.Sentiment, res.Usage.TotalTokens), nil
 		},
 	}
 }
@@ -129,6 +208,8 @@ func geminiError(err error) error {
 		return failf("Set GEMINI_API_KEY (from Google AI Studio), or use Vertex AI: `gcloud auth application-default login` and enable aiplatform.googleapis.com", err.Error())
 	case errors.Is(err, service.ErrRateLimited):
 		return failf("Wait a minute and run the step again", err.Error())
+	case errors.Is(err, service.ErrNotServed):
+		return failf("Models retire on a schedule: run the step again with --model naming one that is served in both regions", err.Error())
 	}
 	return err
 }

@@ -149,7 +149,7 @@ func (s *Session) deployEnv(region string) map[string]string {
 		return nil
 	}
 	return map[string]string{
-		"GEMINI_MODEL":              "gemini-2.5-flash",
+		"GEMINI_MODEL":              s.Vars.Model,
 		"GOOGLE_GENAI_USE_VERTEXAI": "true",
 		"GOOGLE_CLOUD_PROJECT":      s.Vars.Project,
 		"GOOGLE_CLOUD_LOCATION":     region,

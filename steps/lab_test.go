@@ -344,7 +344,7 @@ func TestConfirmAIShowsRequestAnswerAndTokens(t *testing.T) {
 		}
 	}
 	all := strings.Join(progress, "\n")
-	for _, want := range []string{"generateContent", "thinkingBudget", "responseMimeType"} {
+	for _, want := range []string{"is served by Vertex AI in us-central1", "is served by Vertex AI in europe-west1", "generateContent", "thinkingLevel", "responseMimeType", "responseSchema"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("the request shown lacks %q:\n%s", want, all)
 		}
@@ -355,8 +355,51 @@ func TestConfirmAIShowsRequestAnswerAndTokens(t *testing.T) {
 			t.Errorf("confirm-ai did %q; want %q in it", did, want)
 		}
 	}
-	if strings.Contains(all+did, "simulator-key") {
-		t.Error("the key sent to Gemini reached an event")
+	if strings.Contains(all+did, "simulator-token") {
+		t.Error("the token sent to Gemini reached an event")
+	}
+}
+
+// A retired model is caught before anything is deployed: confirm-ai says it
+// is not served, quotes Google's 404, and names the replacement.
+func TestConfirmAIRetiredModel(t *testing.T) {
+	l := newLab(t)
+	l.vars.Model = "gemini-2.5-flash"
+	r := l.runner(t)
+	st, _ := r.RunStep(context.Background(), "confirm-ai")
+	if st != steps.StatusFailed {
+		t.Fatalf("confirm-ai with a retired model: %v, want failed", st)
+	}
+	msg := strings.Join(failures(l.take()), "\n")
+	for _, want := range []string{
+		"gemini-2.5-flash is not served by Vertex AI in us-central1",
+		"404 NOT_FOUND",
+		"Publisher Model `publishers/google/models/gemini-2.5-flash` not found",
+		"use gemini-3.5-flash instead",
+		"--model",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("failure lacks %q:\n%s", want, msg)
+		}
+	}
+}
+
+// The command shown carries the request the service really sends.
+func TestConfirmAICommandShowsTheRealRequest(t *testing.T) {
+	l := newLab(t)
+	var cmd string
+	for _, st := range steps.Lab() {
+		if st.ID == "confirm-ai" {
+			cmd = st.Command(&steps.Session{Cloud: l.cloud, Vars: l.vars})
+		}
+	}
+	for _, want := range []string{"responseSchema", `"sentiment"`, `"thinkingLevel": "MINIMAL"`, ":countTokens", "europe-west1", "models/gemini-3.5-flash:generateContent"} {
+		if !strings.Contains(cmd, want) {
+			t.Errorf("command lacks %q:\n%s", want, cmd)
+		}
+	}
+	if strings.Contains(cmd, "thinkingBudget") {
+		t.Errorf("command sends thinkingBudget with a Gemini 3 model:\n%s", cmd)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/beyond-lab/beyond/lab"
+	"github.com/beyond-lab/beyond/service"
 )
 
 // Vars are the workshop's variables, with its names and defaults.
@@ -29,6 +30,10 @@ type Vars struct {
 	// Image is what the deploy steps run. Empty means the Gemini service the
 	// lab builds; lab.HelloImage is the workshop's sample.
 	Image string // IMAGE
+	// Model is the Gemini model the service calls (GEMINI_MODEL, as the
+	// service itself reads it). Models retire: it is a setting, and
+	// confirm-ai checks that it is served before anything is deployed.
+	Model string // GEMINI_MODEL
 }
 
 // Var describes one variable: its environment name (the workshop's), its
@@ -56,6 +61,7 @@ var VarList = []Var{
 	{"FORWARDING_RULE", "forwarding-rule", "gemini-global-ip", "global forwarding rule (the global IP)", func(v *Vars) *string { return &v.Rule }, lab.ComputeName.Check},
 	{"REPOSITORY", "repository", "beyond", "Artifact Registry repository for the lab's image, in region A", func(v *Vars) *string { return &v.Repository }, lab.RepositoryID.Check},
 	{"IMAGE", "image", "", "image to deploy instead of building the Gemini service, e.g. " + lab.HelloImage, func(v *Vars) *string { return &v.Image }, checkImage},
+	{"GEMINI_MODEL", "model", service.DefaultModel, "Gemini model the service calls; confirm-ai checks that it is served", func(v *Vars) *string { return &v.Model }, checkModel},
 }
 
 // DefaultVars returns the workshop's defaults, with no project.
@@ -98,14 +104,25 @@ func (v Vars) Validate() error {
 	return errors.Join(errs...)
 }
 
-// imagePattern is the shape of an image reference the deploy steps accept.
-var imagePattern = regexp.MustCompile(`^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$`)
+var (
+	// imagePattern is the shape of an image reference the deploy steps accept.
+	imagePattern = regexp.MustCompile(`^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$`)
+	// modelPattern is the shape of a bare Gemini model ID.
+	modelPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$`)
+)
 
 func checkProject(s string) error {
 	if s == "" {
 		return errors.New("a project ID is required")
 	}
 	return lab.ProjectID.Check(s)
+}
+
+func checkModel(s string) error {
+	if !modelPattern.MatchString(s) {
+		return errors.New("a model ID is a bare name such as " + service.DefaultModel + " (lowercase letters, digits, dots and hyphens), without models/ or a path")
+	}
+	return nil
 }
 
 func checkImage(s string) error {

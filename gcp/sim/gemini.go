@@ -41,18 +41,6 @@ import (
 // looks for "simulated by beyond" to report simulated: true.
 const geminiSimulatedMark = " (simulated by beyond: VADER lexicon)"
 
-// geminiModels are the model IDs the fake serves; thinkingOnly ones refuse a
-// thinking budget of 0, as gemini-2.5-pro does.
-var geminiModels = map[string]struct{ thinks, thinkingOnly bool }{
-	"gemini-2.5-flash":         {thinks: true},
-	"gemini-2.5-flash-lite":    {thinks: true},
-	"gemini-2.5-pro":           {thinks: true, thinkingOnly: true},
-	"gemini-flash-latest":      {thinks: true},
-	"gemini-flash-lite-latest": {thinks: true},
-	"gemini-2.0-flash":         {},
-	"gemini-2.0-flash-lite":    {},
-}
-
 // geminiMaxBody is the largest request the fake reads.
 const geminiMaxBody = 1 << 20
 
@@ -70,6 +58,9 @@ func (s *Sim) startGemini() error {
 	mux.HandleFunc("POST /v1beta/models/{call}", s.geminiDeveloperAPI)
 	mux.HandleFunc("POST /v1/models/{call}", s.geminiDeveloperAPI)
 	mux.HandleFunc("POST /{version}/projects/{project}/locations/{location}/publishers/google/models/{call}", s.geminiVertexAI)
+	mux.HandleFunc("GET /v1beta/models/{model}", s.geminiDeveloperAPIGet)
+	mux.HandleFunc("GET /v1/models/{model}", s.geminiDeveloperAPIGet)
+	mux.HandleFunc("GET /{version}/publishers/google/models/{model}", s.geminiVertexAIGet)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		geminiError(w, http.StatusNotFound, fmt.Sprintf("%s %s is not served by the simulated Gemini endpoint: use POST /v1beta/models/MODEL:generateContent", r.Method, r.URL.Path))
 	})
@@ -82,25 +73,69 @@ func (s *Sim) startGemini() error {
 	return nil
 }
 
-func (s *Sim) geminiDeveloperAPI(w http.ResponseWriter, r *http.Request) {
-	key := r.Header.Get("x-goog-api-key")
-	if key == "" {
-		key = r.URL.Query().Get("key")
-	}
-	if key == "" {
-		geminiError(w, http.StatusForbidden, "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.")
-		return
-	}
-	s.geminiGenerate(w, r, r.PathValue("call"), "v1beta")
+// geminiAt is where a call arrived: the Gemini API, or Vertex AI in a
+// project and location.
+type geminiAt struct {
+	version           string // API version in the path: v1beta, v1beta1...
+	vertex            bool
+	project, location string
+	key               string // the API key, if the call carried one
 }
 
-func (s *Sim) geminiVertexAI(w http.ResponseWriter, r *http.Request) {
+// geminiKey is the call's API key, from the header or ?key=.
+func geminiKey(r *http.Request) string {
+	if key := r.Header.Get("x-goog-api-key"); key != "" {
+		return key
+	}
+	return r.URL.Query().Get("key")
+}
+
+// geminiDeveloperAuth refuses a Gemini API call without a key.
+func geminiDeveloperAuth(w http.ResponseWriter, r *http.Request) bool {
+	if geminiKey(r) == "" {
+		geminiError(w, http.StatusForbidden, "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.")
+		return false
+	}
+	return true
+}
+
+// geminiVertexAuth refuses a Vertex AI call without credentials.
+func geminiVertexAuth(w http.ResponseWriter, r *http.Request) bool {
 	auth := r.Header.Get("Authorization")
 	if r.Header.Get("x-goog-api-key") == "" && (!strings.HasPrefix(auth, "Bearer ") || strings.TrimSpace(auth[len("Bearer "):]) == "") {
 		geminiError(w, http.StatusUnauthorized, "Request is missing required authentication credential. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.")
+		return false
+	}
+	return true
+}
+
+func (s *Sim) geminiDeveloperAPI(w http.ResponseWriter, r *http.Request) {
+	if !geminiDeveloperAuth(w, r) {
 		return
 	}
-	s.geminiGenerate(w, r, r.PathValue("call"), r.PathValue("version"))
+	version, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	s.geminiCall(w, r, r.PathValue("call"), geminiAt{version: version, key: geminiKey(r)})
+}
+
+func (s *Sim) geminiVertexAI(w http.ResponseWriter, r *http.Request) {
+	if !geminiVertexAuth(w, r) {
+		return
+	}
+	s.geminiCall(w, r, r.PathValue("call"), geminiAt{version: r.PathValue("version"), vertex: true,
+		project: r.PathValue("project"), location: r.PathValue("location"), key: geminiKey(r)})
+}
+
+// geminiCall serves POST .../models/MODEL:METHOD.
+func (s *Sim) geminiCall(w http.ResponseWriter, r *http.Request, call string, at geminiAt) {
+	model, method, _ := strings.Cut(call, ":")
+	switch method {
+	case "generateContent":
+		s.geminiGenerate(w, r, model, at)
+	case "countTokens":
+		s.geminiCountTokens(w, r, model, at)
+	default:
+		geminiError(w, http.StatusNotFound, fmt.Sprintf("Method %q is not served by the simulated Gemini endpoint: only generateContent and countTokens are.", call))
+	}
 }
 
 // geminiRequest is the part of a GenerateContentRequest the fake reads.
@@ -110,12 +145,10 @@ type geminiRequest struct {
 	Contents          []geminiContent `json:"contents"`
 	SystemInstruction *geminiContent  `json:"systemInstruction"`
 	GenerationConfig  struct {
-		ResponseMIMEType string        `json:"responseMimeType"`
-		ResponseSchema   *geminiSchema `json:"responseSchema"`
-		MaxOutputTokens  int           `json:"maxOutputTokens"`
-		ThinkingConfig   *struct {
-			ThinkingBudget *int `json:"thinkingBudget"`
-		} `json:"thinkingConfig"`
+		ResponseMIMEType string                `json:"responseMimeType"`
+		ResponseSchema   *geminiSchema         `json:"responseSchema"`
+		MaxOutputTokens  int                   `json:"maxOutputTokens"`
+		ThinkingConfig   *geminiThinkingConfig `json:"thinkingConfig"`
 	} `json:"generationConfig"`
 }
 
@@ -139,20 +172,15 @@ func (c *geminiContent) text() string {
 
 type geminiSchema struct {
 	Type             string                   `json:"type"`
+	Description      string                   `json:"description"`
 	Enum             []string                 `json:"enum"`
 	Properties       map[string]*geminiSchema `json:"properties"`
 	PropertyOrdering []string                 `json:"propertyOrdering"`
 }
 
-func (s *Sim) geminiGenerate(w http.ResponseWriter, r *http.Request, call, version string) {
-	model, ok := strings.CutSuffix(call, ":generateContent")
+func (s *Sim) geminiGenerate(w http.ResponseWriter, r *http.Request, model string, at geminiAt) {
+	info, ok := s.geminiServed(w, model, "generateContent", at)
 	if !ok {
-		geminiError(w, http.StatusNotFound, fmt.Sprintf("Method %q is not served by the simulated Gemini endpoint: only generateContent is.", call))
-		return
-	}
-	info, known := geminiModels[model]
-	if !known {
-		geminiError(w, http.StatusNotFound, fmt.Sprintf("models/%s is not found for API version %s, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.", model, version))
 		return
 	}
 	var req geminiRequest
@@ -172,12 +200,9 @@ func (s *Sim) geminiGenerate(w http.ResponseWriter, r *http.Request, call, versi
 		return
 	}
 	gc := req.GenerationConfig
-	budget := -1 // dynamic thinking, Gemini 2.5's default
-	if gc.ThinkingConfig != nil && gc.ThinkingConfig.ThinkingBudget != nil {
-		budget = *gc.ThinkingConfig.ThinkingBudget
-	}
-	if budget == 0 && info.thinkingOnly {
-		geminiError(w, http.StatusBadRequest, "Budget 0 is invalid. This model only works in thinking mode.")
+	thinking, msg := info.thinking(gc.ThinkingConfig)
+	if msg != "" {
+		geminiError(w, http.StatusBadRequest, msg)
 		return
 	}
 	if f, ok := s.opts.Faults.take("gemini.generateContent"); ok {
@@ -216,17 +241,8 @@ func (s *Sim) geminiGenerate(w http.ResponseWriter, r *http.Request, call, versi
 
 	// Tokens, estimated at about 4 characters each; thinking spends the
 	// output budget first.
-	prompt := geminiTokens(req.SystemInstruction.text())
-	for _, c := range req.Contents {
-		prompt += geminiTokens(c.text())
-	}
-	thoughts := 0
-	if info.thinks && budget != 0 {
-		thoughts = 64 + prompt/4
-		if budget > 0 {
-			thoughts = min(thoughts, budget)
-		}
-	}
+	prompt := req.promptTokens()
+	thoughts := thinking.thoughts(prompt)
 	finish := "STOP"
 	out := geminiTokens(text)
 	if limit := gc.MaxOutputTokens; limit > 0 && thoughts+out > limit {

@@ -49,7 +49,7 @@ func TestGeminiGenerateContent(t *testing.T) {
 		"This is terrible, I hate it and want a refund": "negative",
 		"The meeting is at noon in room 4.":             "neutral",
 	} {
-		resp, err := c.Models.GenerateContent(geminiCtx(t), "gemini-2.5-flash", genai.Text(text), cfg)
+		resp, err := c.Models.GenerateContent(geminiCtx(t), "gemini-3.5-flash", genai.Text(text), cfg)
 		if err != nil {
 			t.Fatalf("GenerateContent(%q): %v", text, err)
 		}
@@ -79,10 +79,10 @@ func TestGeminiGenerateContent(t *testing.T) {
 }
 
 // With thinking left on, thoughts spend maxOutputTokens first, and a small
-// cap leaves no text: the reason the service sets thinkingBudget 0.
+// cap leaves no text: the reason the service asks for the least thinking.
 func TestGeminiThinkingEatsTheCap(t *testing.T) {
 	s := startSim(t, Options{})
-	resp, err := geminiClient(t, s).Models.GenerateContent(geminiCtx(t), "gemini-2.5-flash", genai.Text("I love this product!"),
+	resp, err := geminiClient(t, s).Models.GenerateContent(geminiCtx(t), "gemini-3.5-flash", genai.Text("I love this product!"),
 		&genai.GenerateContentConfig{MaxOutputTokens: 32, ResponseMIMEType: "application/json"})
 	if err != nil {
 		t.Fatal(err)
@@ -113,9 +113,9 @@ func TestGeminiErrors(t *testing.T) {
 	geminiWantAPIError(t, err, 404, "NOT_FOUND", "models/gemini-0-nonexistent is not found")
 
 	faults.Add(Fault{Method: "gemini.generateContent", Status: 429, Message: "Resource has been exhausted (e.g. check quota).", Times: 1})
-	_, err = c.Models.GenerateContent(geminiCtx(t), "gemini-2.5-flash", genai.Text("hi"), nil)
+	_, err = c.Models.GenerateContent(geminiCtx(t), "gemini-3.5-flash", genai.Text("hi"), nil)
 	geminiWantAPIError(t, err, 429, "RESOURCE_EXHAUSTED", "Resource has been exhausted")
-	if _, err := c.Models.GenerateContent(geminiCtx(t), "gemini-2.5-flash", genai.Text("hi"), nil); err != nil {
+	if _, err := c.Models.GenerateContent(geminiCtx(t), "gemini-3.5-flash", genai.Text("hi"), nil); err != nil {
 		t.Errorf("after the fault is spent: %v", err)
 	}
 
@@ -133,20 +133,20 @@ func TestGeminiErrors(t *testing.T) {
 		return resp.StatusCode, string(b)
 	}
 	const ok = `{"contents":[{"role":"user","parts":[{"text":"great"}]}]}`
-	code, body := post("/v1beta/models/gemini-2.5-flash:generateContent", nil, ok)
+	code, body := post("/v1beta/models/gemini-3.5-flash:generateContent", nil, ok)
 	if code != 403 || !strings.Contains(body, `"status":"PERMISSION_DENIED"`) || !strings.Contains(body, "unregistered callers") {
 		t.Errorf("no key: %d %s", code, body)
 	}
-	if code, body := post("/v1beta/models/gemini-2.5-flash:generateContent?key=k", nil, ok); code != 200 {
+	if code, body := post("/v1beta/models/gemini-3.5-flash:generateContent?key=k", nil, ok); code != 200 {
 		t.Errorf("?key=: %d %s", code, body)
 	}
-	if code, body := post("/v1beta/models/gemini-2.5-flash:generateContent", map[string]string{"x-goog-api-key": "k"}, `{"contents":`); code != 400 || !strings.Contains(body, "INVALID_ARGUMENT") {
+	if code, body := post("/v1beta/models/gemini-3.5-flash:generateContent", map[string]string{"x-goog-api-key": "k"}, `{"contents":`); code != 400 || !strings.Contains(body, "INVALID_ARGUMENT") {
 		t.Errorf("bad JSON: %d %s", code, body)
 	}
-	if code, body := post("/v1beta/models/gemini-2.5-flash:generateContent", map[string]string{"x-goog-api-key": "k"}, `{"contents":[]}`); code != 400 {
+	if code, body := post("/v1beta/models/gemini-3.5-flash:generateContent", map[string]string{"x-goog-api-key": "k"}, `{"contents":[]}`); code != 400 {
 		t.Errorf("no contents: %d %s", code, body)
 	}
-	vertex := "/v1beta1/projects/p/locations/us-central1/publishers/google/models/gemini-2.5-flash:generateContent"
+	vertex := "/v1beta1/projects/p/locations/us-central1/publishers/google/models/gemini-3.5-flash:generateContent"
 	if code, body := post(vertex, nil, ok); code != 401 || !strings.Contains(body, "UNAUTHENTICATED") {
 		t.Errorf("Vertex AI without a token: %d %s", code, body)
 	}

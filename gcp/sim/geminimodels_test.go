@@ -1,0 +1,101 @@
+package sim
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"google.golang.org/genai"
+
+	"github.com/beyond-lab/beyond/service"
+)
+
+// bearer adds a fixed token, as Google's credentials transport would.
+type bearer struct{}
+
+func (bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer ya29.sim")
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func vertexClient(t *testing.T, s *Sim, location string) *genai.Client {
+	t.Helper()
+	c, err := genai.NewClient(context.Background(), &genai.ClientConfig{
+		Backend: genai.BackendVertexAI, Project: testProject, Location: location,
+		HTTPClient:  &http.Client{Transport: bearer{}},
+		HTTPOptions: genai.HTTPOptions{BaseURL: s.Endpoints().Gemini},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// A retired model answers 404 with Google's text on both backends, for
+// every call.
+func TestGeminiRetiredModel(t *testing.T) {
+	s := startSim(t, Options{})
+	dev := geminiClient(t, s)
+	_, err := dev.Models.GenerateContent(geminiCtx(t), "gemini-2.5-flash", genai.Text("hi"), nil)
+	geminiWantAPIError(t, err, 404, "NOT_FOUND", "models/gemini-2.5-flash is not found for API version v1beta, or is not supported for generateContent")
+	_, err = dev.Models.Get(geminiCtx(t), "gemini-2.5-flash", nil)
+	geminiWantAPIError(t, err, 404, "NOT_FOUND", "models/gemini-2.5-flash is not found")
+
+	vx := vertexClient(t, s, "us-central1")
+	_, err = vx.Models.GenerateContent(geminiCtx(t), "gemini-2.5-flash", genai.Text("hi"), nil)
+	geminiWantAPIError(t, err, 404, "NOT_FOUND", "Publisher Model `projects/"+testProject+"/locations/us-central1/publishers/google/models/gemini-2.5-flash` was not found or your project does not have access to it.")
+	_, err = vx.Models.CountTokens(geminiCtx(t), "gemini-2.5-flash", genai.Text("hi"), nil)
+	geminiWantAPIError(t, err, 404, "NOT_FOUND", "was not found or your project does not have access to it")
+	_, err = vx.Models.Get(geminiCtx(t), "gemini-2.5-flash", nil)
+	geminiWantAPIError(t, err, 404, "NOT_FOUND", "Publisher Model `publishers/google/models/gemini-2.5-flash` not found.")
+
+	// The current model is served: get and countTokens answer.
+	m, err := vx.Models.Get(geminiCtx(t), service.DefaultModel, nil)
+	if err != nil || !strings.HasSuffix(m.Name, service.DefaultModel) {
+		t.Errorf("get %s: %+v, %v", service.DefaultModel, m, err)
+	}
+	n, err := vx.Models.CountTokens(geminiCtx(t), service.DefaultModel, genai.Text("one two three four five six"), nil)
+	if err != nil || n.TotalTokens <= 0 {
+		t.Errorf("countTokens: %+v, %v", n, err)
+	}
+}
+
+// A model Vertex AI serves only from the global location is found in the
+// catalog but not served in a region.
+func TestGeminiGlobalOnlyModel(t *testing.T) {
+	s := startSim(t, Options{})
+	if _, err := vertexClient(t, s, "global").Models.CountTokens(geminiCtx(t), "gemini-3.1-flash-lite", genai.Text("hi"), nil); err != nil {
+		t.Errorf("global: %v", err)
+	}
+	vx := vertexClient(t, s, "europe-west1")
+	if _, err := vx.Models.Get(geminiCtx(t), "gemini-3.1-flash-lite", nil); err != nil {
+		t.Errorf("get: %v", err)
+	}
+	_, err := vx.Models.CountTokens(geminiCtx(t), "gemini-3.1-flash-lite", genai.Text("hi"), nil)
+	geminiWantAPIError(t, err, 404, "NOT_FOUND", "locations/europe-west1/publishers/google/models/gemini-3.1-flash-lite` was not found")
+}
+
+// Gemini 3 takes a thinking level, Gemini 2.x a budget; both together are
+// refused.
+func TestGeminiThinkingRules(t *testing.T) {
+	s := startSim(t, Options{})
+	c := geminiClient(t, s)
+	both := &genai.GenerateContentConfig{ThinkingConfig: &genai.ThinkingConfig{ThinkingBudget: genai.Ptr[int32](0), ThinkingLevel: genai.ThinkingLevelMinimal}}
+	_, err := c.Models.GenerateContent(geminiCtx(t), "gemini-3.5-flash", genai.Text("hi"), both)
+	geminiWantAPIError(t, err, 400, "INVALID_ARGUMENT", "thinking_budget and thinking_level are not supported together")
+
+	level := &genai.GenerateContentConfig{ThinkingConfig: &genai.ThinkingConfig{ThinkingLevel: genai.ThinkingLevelMinimal}}
+	_, err = c.Models.GenerateContent(geminiCtx(t), "gemini-2.5-flash-lite", genai.Text("hi"), level)
+	geminiWantAPIError(t, err, 400, "INVALID_ARGUMENT", "Thinking level is not supported for this model.")
+
+	resp, err := c.Models.GenerateContent(geminiCtx(t), "gemini-3.5-flash", genai.Text("hi"), level)
+	if err != nil || resp.UsageMetadata.ThoughtsTokenCount != 0 {
+		t.Errorf("MINIMAL: %v, %+v; want no thoughts", err, resp)
+	}
+	resp, err = c.Models.GenerateContent(geminiCtx(t), "gemini-3.5-flash", genai.Text("hi"), nil)
+	if err != nil || resp.UsageMetadata.ThoughtsTokenCount == 0 {
+		t.Errorf("default (MEDIUM): %v; want thoughts", err)
+	}
+}
