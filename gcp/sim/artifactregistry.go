@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"context"
 	"fmt"
 	"regexp"
 	"slices"
@@ -11,7 +10,6 @@ import (
 
 	"cloud.google.com/go/artifactregistry/apiv1/artifactregistrypb"
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -22,6 +20,11 @@ import (
 // Artifact Registry v1 (google.devtools.artifactregistry.v1.ArtifactRegistry):
 // repositories only. What is pushed into a Docker repository is served by
 // the simulator's OCI registry, which asks repositoryExistsLocked.
+//
+// The methods arCreateRepository, arGetRepository... are the core's: they
+// take the API's request messages and answer its responses (or operations)
+// with gRPC status errors, whatever wire surface the call came on
+// (artifactregistry_grpc.go is the gRPC one).
 
 // repositoryIDPattern is Artifact Registry's rule for repository IDs (at most
 // 63 characters, checked apart).
@@ -68,15 +71,6 @@ func (s *Sim) repositoryExistsLocked(project, location, repo string) bool {
 	return ok
 }
 
-type arServer struct {
-	artifactregistrypb.UnimplementedArtifactRegistryServer
-	s *Sim
-}
-
-func (s *Sim) registerArtifactRegistry(g *grpc.Server) {
-	artifactregistrypb.RegisterArtifactRegistryServer(g, &arServer{s: s})
-}
-
 // parseARParent splits projects/P/locations/L.
 func parseARParent(parent string) (proj, loc string, err error) {
 	parts := strings.Split(parent, "/")
@@ -117,8 +111,8 @@ func arNotFound() error {
 	return status.Error(codes.NotFound, "Requested entity was not found.")
 }
 
-func (a *arServer) CreateRepository(ctx context.Context, req *artifactregistrypb.CreateRepositoryRequest) (*longrunningpb.Operation, error) {
-	s := a.s
+// arCreateRepository answers CreateRepository.
+func (s *Sim) arCreateRepository(req *artifactregistrypb.CreateRepositoryRequest) (*longrunningpb.Operation, error) {
 	proj, loc, err := parseARParent(req.GetParent())
 	if err != nil {
 		return nil, err
@@ -171,8 +165,8 @@ func (a *arServer) CreateRepository(ctx context.Context, req *artifactregistrypb
 	return s.startOpLocked(p, op, 0), nil
 }
 
-func (a *arServer) GetRepository(ctx context.Context, req *artifactregistrypb.GetRepositoryRequest) (*artifactregistrypb.Repository, error) {
-	s := a.s
+// arGetRepository answers GetRepository.
+func (s *Sim) arGetRepository(req *artifactregistrypb.GetRepositoryRequest) (*artifactregistrypb.Repository, error) {
 	proj, loc, id, err := parseARName(req.GetName())
 	if err != nil {
 		return nil, err
@@ -190,8 +184,8 @@ func (a *arServer) GetRepository(ctx context.Context, req *artifactregistrypb.Ge
 	return repo.proto(p), nil
 }
 
-func (a *arServer) ListRepositories(ctx context.Context, req *artifactregistrypb.ListRepositoriesRequest) (*artifactregistrypb.ListRepositoriesResponse, error) {
-	s := a.s
+// arListRepositories answers ListRepositories.
+func (s *Sim) arListRepositories(req *artifactregistrypb.ListRepositoriesRequest) (*artifactregistrypb.ListRepositoriesResponse, error) {
 	proj, loc, err := parseARParent(req.GetParent())
 	if err != nil {
 		return nil, err
@@ -223,8 +217,8 @@ func (a *arServer) ListRepositories(ctx context.Context, req *artifactregistrypb
 	return resp, nil
 }
 
-func (a *arServer) DeleteRepository(ctx context.Context, req *artifactregistrypb.DeleteRepositoryRequest) (*longrunningpb.Operation, error) {
-	s := a.s
+// arDeleteRepository answers DeleteRepository.
+func (s *Sim) arDeleteRepository(req *artifactregistrypb.DeleteRepositoryRequest) (*longrunningpb.Operation, error) {
 	proj, loc, id, err := parseARName(req.GetName())
 	if err != nil {
 		return nil, err

@@ -180,7 +180,7 @@ func (s *Sim) geminiGenerate(w http.ResponseWriter, r *http.Request, call, versi
 		geminiError(w, http.StatusBadRequest, "Budget 0 is invalid. This model only works in thinking mode.")
 		return
 	}
-	if f, ok := s.opts.Faults.take("gemini.generateContent"); ok {
+	if f, ok := s.fault("gemini.generateContent"); ok {
 		s.log.Debug("gemini", "model", model, "fault", f.Status)
 		geminiError(w, f.Status, f.Message)
 		return
