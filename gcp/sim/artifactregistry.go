@@ -150,7 +150,7 @@ func (s *Sim) arCreateRepository(req *artifactregistrypb.CreateRepositoryRequest
 	if spec.Mode == artifactregistrypb.Repository_MODE_UNSPECIFIED {
 		spec.Mode = artifactregistrypb.Repository_STANDARD_REPOSITORY
 	}
-	repo := &arRepo{location: loc, id: id, spec: spec, created: time.Now()}
+	repo := &arRepo{location: loc, id: id, spec: spec, created: s.now()}
 	op := &operation{
 		name: fmt.Sprintf("projects/%s/locations/%s/operations/%s", p.id, loc, s.newUUIDLocked()),
 		meta: func() proto.Message { return &artifactregistrypb.OperationMetadata{} },

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -288,7 +287,7 @@ func (a *computeAPI) inserter(k *computeKind) func(*computeReq) {
 			computeWriteError(c.w, err)
 			return
 		}
-		now := time.Now()
+		now := a.s.now()
 		computeSetStr(m, "kind", k.kind)
 		computeSetStr(m, "self_link", computeURL(c.p, key))
 		computeSetStr(m, "creation_timestamp", computeTime(now))
@@ -359,7 +358,7 @@ func (a *computeAPI) updater(k *computeKind, patch bool) func(*computeReq) {
 		if patch {
 			verb = "patch"
 		}
-		computeWrite(c.w, a.newOpLocked(c, verb, key, m, time.Now()))
+		computeWrite(c.w, a.newOpLocked(c, verb, key, m, a.s.now()))
 	}
 }
 
@@ -411,7 +410,7 @@ func (a *computeAPI) deleter(k *computeKind) func(*computeReq) {
 		}
 		delete(c.p.compute.res, key)
 		a.s.changedLocked()
-		computeWrite(c.w, a.newOpLocked(c, "delete", key, m, time.Now()))
+		computeWrite(c.w, a.newOpLocked(c, "delete", key, m, a.s.now()))
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,36 +16,10 @@ import (
 	"cloud.google.com/go/iam/apiv1/iampb"
 	run "cloud.google.com/go/run/apiv2"
 	"cloud.google.com/go/run/apiv2/runpb"
+	"github.com/beyond-lab/beyond/gcp/sim/clock"
 	"google.golang.org/api/option"
 	"google.golang.org/protobuf/proto"
 )
-
-// dpClock is real time plus an offset a test moves forward, so that
-// resource timestamps and the load balancers' clock stay in order.
-type dpClock struct {
-	mu  sync.Mutex
-	off time.Duration
-}
-
-func (c *dpClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.off)
-}
-
-func (c *dpClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.off += d
-}
-
-// useClock makes s's load balancers read clk.
-func useClock(s *Sim, clk *dpClock) {
-	dp := s.dataPlaneOf()
-	dp.mu.Lock()
-	defer dp.mu.Unlock()
-	dp.now = clk.now
-}
 
 // waitDataPlane waits until cond holds, re-checking at every change of the
 // data plane.
@@ -103,7 +76,7 @@ type labRig struct {
 	s        *Sim
 	rc       *run.ServicesClient
 	c        *computeClients
-	clk      *dpClock
+	clk      *clock.Adjustable         // the simulator's clock
 	services map[string]*runpb.Service // by region
 	addr     string                    // where the load balancer listens
 	ip       string                    // the forwarding rule's IP address
@@ -117,6 +90,11 @@ const (
 
 func startLab(t testing.TB, o chainOpts) *labRig {
 	t.Helper()
+	clk, ok := o.sim.Clock.(*clock.Adjustable)
+	if !ok {
+		clk = clock.NewAdjustable()
+		o.sim.Clock = clk
+	}
 	s := startSim(t, o.sim)
 	s.mu.Lock()
 	p, err := s.projectLocked(testProject)
@@ -134,8 +112,7 @@ func startLab(t testing.TB, o chainOpts) *labRig {
 	}
 	t.Cleanup(func() { rc.Close() })
 	c := dpComputeClients(t, s)
-	l := &labRig{s: s, rc: rc, c: c, clk: &dpClock{}, services: map[string]*runpb.Service{}}
-	useClock(s, l.clk)
+	l := &labRig{s: s, rc: rc, c: c, clk: clk, services: map[string]*runpb.Service{}}
 	for _, region := range []string{labRegionA, labRegionB} {
 		op, err := rc.CreateService(ctx, &runpb.CreateServiceRequest{Parent: parent(testProject, region), ServiceId: labService, Service: helloService(runHelloImage)})
 		if err != nil {

@@ -3,10 +3,11 @@ package sim
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/beyond-lab/beyond/service"
 	"html/template"
 	"net/http"
 	"strings"
+
+	"github.com/beyond-lab/beyond/service"
 )
 
 // The hello image (us-docker.pkg.dev/cloudrun/container/hello) is built in:

@@ -248,7 +248,7 @@ func (rs *runService) refreshConditions(now time.Time) {
 // generation: a new revision when the template changed (or force is set),
 // ready or failed by the verdicts once the operation is done.
 func (s *Sim) deployLocked(p *project, rs *runService, verdicts []runImageVerdict, force bool) *longrunningpb.Operation {
-	now := time.Now()
+	now := s.now()
 	gen := rs.generation
 	var rev *runRevision
 	if last := rs.latestCreated(); force || last == nil || !proto.Equal(last.template, rs.spec.Template) {
@@ -291,7 +291,7 @@ func (s *Sim) deployLocked(p *project, rs *runService, verdicts []runImageVerdic
 			rev.reason = runpb.Condition_REVISION_FAILED
 			rs.observed = max(rs.observed, gen)
 			rs.version++
-			rs.refreshConditions(time.Now())
+			rs.refreshConditions(s.now())
 		}
 	}
 	out := s.startOpLocked(p, op, s.opts.Profile.RunDeploy)
@@ -303,7 +303,7 @@ func (s *Sim) deployLocked(p *project, rs *runService, verdicts []runImageVerdic
 // moves to it if it is ready, and the operation answers with the service or
 // with Cloud Run's error.
 func (s *Sim) finishDeployLocked(p *project, rs *runService, rev *runRevision, gen int64) (proto.Message, error) {
-	now := time.Now()
+	now := s.now()
 	if rev != nil && rev.pending {
 		rev.pending = false
 		if v := rev.verdict; v.found && !v.broken {

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"time"
 
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"cloud.google.com/go/run/apiv2/runpb"
@@ -58,7 +57,7 @@ func (s *Sim) createServiceLocked(p *project, region, id string, spec *runpb.Ser
 	if err := runCheckRevisionName(nil, id, spec.Template); err != nil {
 		return nil, err
 	}
-	now := time.Now()
+	now := s.now()
 	rs := &runService{id: id, region: region, spec: spec, generation: 1, created: now, updated: now}
 	if validateOnly {
 		return s.validatedOpLocked(p, region, rs.protoLocked(p)), nil
@@ -185,7 +184,7 @@ func (s *Sim) runUpdateService(req *runpb.UpdateServiceRequest) (*longrunningpb.
 	}
 	rs.spec = spec
 	rs.generation++
-	rs.updated = time.Now()
+	rs.updated = s.now()
 	return s.deployLocked(p, rs, verdicts, req.GetForceNewRevision()), nil
 }
 
@@ -222,7 +221,7 @@ func (s *Sim) runDeleteService(req *runpb.DeleteServiceRequest) (*longrunningpb.
 			}
 			rs.deleting = false
 			svc := rs.protoLocked(p)
-			svc.DeleteTime = timestamppb.Now()
+			svc.DeleteTime = timestamppb.New(s.now())
 			return svc, nil
 		},
 		cancel: func() { rs.deleting = false; rs.version++ },

@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/beyond-lab/beyond/gcp/sim/clock"
 	"google.golang.org/grpc"
 )
 
@@ -39,6 +40,11 @@ type Options struct {
 	Faults *Faults
 	// Logger receives one line per API call; nil discards them.
 	Logger *slog.Logger
+	// Clock is the simulated cloud's time: when operations finish, when a
+	// new load balancer serves, how long an ejection lasts, resources'
+	// timestamps. Nil is the wall clock; tests pass a clock.Adjustable and
+	// move it forward instead of waiting.
+	Clock clock.Clock
 }
 
 // Endpoints are the addresses a client needs to reach the simulator.
@@ -91,8 +97,9 @@ func (e Endpoints) Env() []string {
 //     metadata servers) may be held when s.mu is taken. Neither is held
 //     while the other is taken.
 type Sim struct {
-	opts Options
-	log  *slog.Logger
+	opts  Options
+	log   *slog.Logger
+	clock clock.Clock
 
 	mu        sync.Mutex
 	projects  map[string]*project
@@ -120,9 +127,14 @@ func New(opts Options) *Sim {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	clk := opts.Clock
+	if clk == nil {
+		clk = clock.Real()
+	}
 	return &Sim{
 		opts:     opts,
 		log:      log,
+		clock:    clk,
 		projects: map[string]*project{},
 		ops:      opStore{},
 		change:   make(chan struct{}),
@@ -225,6 +237,9 @@ func (s *Sim) changedLocked() {
 	close(s.change)
 	s.change = make(chan struct{})
 }
+
+// now is the simulated cloud's time.
+func (s *Sim) now() time.Time { return s.clock.Now() }
 
 // nextSeq returns a number unique within this simulator. Call with s.mu held.
 func (s *Sim) nextSeq() int64 {
