@@ -12,6 +12,7 @@ import (
 	"github.com/beyond-lab/beyond/gcp"
 	"github.com/beyond-lab/beyond/gcp/sim"
 	"github.com/beyond-lab/beyond/gcp/sim/clock"
+	"github.com/beyond-lab/beyond/gcp/sim/simtest"
 	"github.com/beyond-lab/beyond/steps"
 	"google.golang.org/protobuf/proto"
 )
@@ -31,21 +32,11 @@ type lab struct {
 func newLab(t *testing.T) *lab {
 	t.Helper()
 	clk := clock.NewAdjustable()
-	s := sim.New(sim.Options{Clock: clk})
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := simtest.Start(t, sim.Options{Clock: clk})
 	vars := steps.DefaultVars()
 	vars.Project = "beyond-steps-test"
 	vars.Image = steps.HelloImage
-	e := s.Endpoints()
-	cloud, err := gcp.Connect(context.Background(), vars.Project, gcp.Endpoints{Run: e.Run, Compute: e.Compute,
-		ServiceUsage: e.ServiceUsage, ArtifactRegistry: e.ArtifactRegistry, Registry: e.Registry, Gemini: e.Gemini, Metadata: e.Metadata})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cloud.Close() })
+	cloud := simtest.Connect(t, s, vars.Project)
 	return &lab{sim: s, clock: clk, cloud: cloud, vars: vars, store: steps.Store{Dir: t.TempDir()}}
 }
 

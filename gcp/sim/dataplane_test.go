@@ -3,7 +3,6 @@ package sim
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -17,7 +16,6 @@ import (
 	run "cloud.google.com/go/run/apiv2"
 	"cloud.google.com/go/run/apiv2/runpb"
 	"github.com/beyond-lab/beyond/gcp/sim/clock"
-	"google.golang.org/api/option"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -106,12 +104,8 @@ func startLab(t testing.TB, o chainOpts) *labRig {
 		t.Fatal(err)
 	}
 	ctx := dpCtx(t)
-	rc, err := run.NewServicesClient(ctx, clientOptions(s.Endpoints().Run)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rc.Close() })
-	c := dpComputeClients(t, s)
+	rc := newRunClient(t, s)
+	c := newComputeClients(t, s)
 	l := &labRig{s: s, rc: rc, c: c, clk: clk, services: map[string]*runpb.Service{}}
 	for _, region := range []string{labRegionA, labRegionB} {
 		op, err := rc.CreateService(ctx, &runpb.CreateServiceRequest{Parent: parent(testProject, region), ServiceId: labService, Service: helloService(runHelloImage)})
@@ -172,31 +166,6 @@ func dpCtx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
 	return ctx
-}
-
-// dpComputeClients are the Compute clients the lab's chain needs.
-func dpComputeClients(t testing.TB, s *Sim) *computeClients {
-	t.Helper()
-	ctx := context.Background()
-	opts := []option.ClientOption{option.WithEndpoint(s.Endpoints().Compute), option.WithoutAuthentication()}
-	var c computeClients
-	var errs [5]error
-	c.negs, errs[0] = compute.NewRegionNetworkEndpointGroupsRESTClient(ctx, opts...)
-	c.bs, errs[1] = compute.NewBackendServicesRESTClient(ctx, opts...)
-	c.maps, errs[2] = compute.NewUrlMapsRESTClient(ctx, opts...)
-	c.proxies, errs[3] = compute.NewTargetHttpProxiesRESTClient(ctx, opts...)
-	c.rules, errs[4] = compute.NewGlobalForwardingRulesRESTClient(ctx, opts...)
-	if err := errors.Join(errs[:]...); err != nil {
-		t.Fatalf("compute clients: %v", err)
-	}
-	t.Cleanup(func() {
-		c.negs.Close()
-		c.bs.Close()
-		c.maps.Close()
-		c.proxies.Close()
-		c.rules.Close()
-	})
-	return &c
 }
 
 // dpWait waits for a Compute operation, failing the test if it fails.
@@ -414,9 +383,12 @@ type dpRecorder struct {
 	body   strings.Builder
 }
 
-func newDPRecorder() *dpRecorder                  { return &dpRecorder{h: http.Header{}} }
-func (r *dpRecorder) Header() http.Header         { return r.h }
+func newDPRecorder() *dpRecorder { return &dpRecorder{h: http.Header{}} }
+
+func (r *dpRecorder) Header() http.Header { return r.h }
+
 func (r *dpRecorder) Write(b []byte) (int, error) { r.WriteHeader(200); return r.body.Write(b) }
+
 func (r *dpRecorder) WriteHeader(s int) {
 	if r.status == 0 {
 		r.status = s
