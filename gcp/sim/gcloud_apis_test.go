@@ -36,3 +36,32 @@ func TestGcloudServices(t *testing.T) {
 		t.Errorf("after gcloud: run %v, compute %v, artifactregistry %v; want on, on, off", run, compute, ar)
 	}
 }
+
+// TestGcloudArtifacts runs gcloud artifacts repositories create, describe,
+// list (in a location and across all) and delete.
+func TestGcloudArtifacts(t *testing.T) {
+	s := startSim(t, Options{})
+	enableAPIs(t, s, testProject, APIArtifactRegistry)
+	g := newGcloud(t, s, testProject)
+
+	g.must("artifacts", "repositories", "create", "lab-images", "--repository-format=docker", "--location=us-central1", "--description=the lab's images")
+	if out := g.must("artifacts", "repositories", "describe", "lab-images", "--location=us-central1", "--format=value(format,registryUri)"); strings.TrimSpace(out) != "DOCKER\tus-central1-docker.pkg.dev/"+testProject+"/lab-images" {
+		t.Errorf("describe = %q", out)
+	}
+	if out := g.must("artifacts", "repositories", "list", "--location=us-central1", "--format=value(name)"); strings.TrimSpace(out) != "lab-images" {
+		t.Errorf("list --location = %q, want lab-images", out)
+	}
+	if out := g.must("artifacts", "repositories", "list", "--format=value(name)"); strings.TrimSpace(out) != "lab-images" {
+		t.Errorf("list across all locations = %q, want lab-images", out)
+	}
+	if _, errOut, err := g.run("artifacts", "repositories", "create", "lab-images", "--repository-format=docker", "--location=us-central1"); err == nil || !strings.Contains(errOut, "already exists") {
+		t.Errorf("a second create: err %v, stderr %q; want ALREADY_EXISTS", err, errOut)
+	}
+	g.must("artifacts", "repositories", "delete", "lab-images", "--location=us-central1")
+	s.mu.Lock()
+	left := len(s.projects[testProject].registry.repos)
+	s.mu.Unlock()
+	if left != 0 {
+		t.Errorf("%d repositories left after gcloud's delete", left)
+	}
+}
