@@ -624,6 +624,10 @@ func stepGlobalIP() *Step {
 			if err != nil {
 				return "", err
 			}
+			if s.Outputs["global_ip"] == "" && r.GetIPAddress() != "" {
+				// The learner read it with describe: note it, as Do would.
+				s.Outputs["global_ip"] = r.GetIPAddress()
+			}
 			if r.GetIPAddress() == "" || r.GetIPAddress() != s.Outputs["global_ip"] {
 				return "", failf("Run this step again", fmt.Sprintf("forwarding rule %s has IP %q, the lab noted %q", s.Vars.Rule, r.GetIPAddress(), s.Outputs["global_ip"]))
 			}
