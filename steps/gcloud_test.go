@@ -177,7 +177,7 @@ curl http://[YOUR_GLOBAL_IP]
 # Expected output (from the sample service): "Hello World!"`
 	// The failover block, split where the learner's terminal (not bash -e)
 	// would carry on past the update that fails.
-	wsBreak      = `# Set the service to use a placeholder image that immediately fails or serves no content
+	wsBreak = `# Set the service to use a placeholder image that immediately fails or serves no content
 gcloud run services update $SERVICE_NAME \
     --image gcr.io/cloudrun/service-broken \
     --region $REGION_A`
