@@ -621,6 +621,10 @@ func stepGlobalIP() *Step {
 			if err != nil {
 				return "", err
 			}
+			if s.Outputs.GlobalIP == "" && r.GetIPAddress() != "" {
+				// The learner read it with describe: note it, as Do would.
+				s.Outputs.GlobalIP = r.GetIPAddress()
+			}
 			if r.GetIPAddress() == "" || r.GetIPAddress() != s.Outputs.GlobalIP {
 				return "", failf(fmt.Sprintf("forwarding rule %s has IP %q, the lab noted %q", s.Vars.Rule, r.GetIPAddress(), s.Outputs.GlobalIP), "Run this step again")
 			}
