@@ -26,6 +26,8 @@ type Cloud struct {
 	Endpoints lab.Endpoints // zero on Google
 	// PollInterval is how often an operation in flight is polled.
 	PollInterval time.Duration
+	// Retry is how calls that fail for a passing reason are retried.
+	Retry Retry
 
 	services  *run.ServicesClient
 	usage     *serviceusage.Client
@@ -45,10 +47,11 @@ func (c *Cloud) Simulated() bool { return !c.Endpoints.IsZero() }
 // Default Credentials when ep is zero, else for the simulator at ep with no
 // authentication over plain loopback connections.
 func Connect(ctx context.Context, project string, ep lab.Endpoints) (*Cloud, error) {
-	c := &Cloud{Project: project, Endpoints: ep, PollInterval: 2 * time.Second}
+	c := &Cloud{Project: project, Endpoints: ep, PollInterval: 2 * time.Second, Retry: DefaultRetry}
 	var grpcOpts, restOpts []option.ClientOption
 	if c.Simulated() {
 		c.PollInterval = 50 * time.Millisecond
+		c.Retry = SimRetry
 		plain := []option.ClientOption{
 			option.WithoutAuthentication(),
 			option.WithGRPCDialOption(grpc.WithTransportCredentials(insecure.NewCredentials())),
@@ -123,6 +126,27 @@ func (c *Cloud) Close() error {
 
 // Progress receives one line about an operation in flight.
 type Progress func(line string)
+
+// waitOp waits for an operation by polling it (poll, which calls the API
+// method opMethod): a poll whose read fails for a passing reason is retried
+// (Cloud.call); the operation's own failure is returned as it is, for the
+// change that started it to retry, or not, as a whole.
+func (c *Cloud) waitOp(ctx context.Context, what, opMethod string, progress Progress, done func() bool, poll func(context.Context) error) error {
+	return c.wait(ctx, what, progress, done, func(ctx context.Context) error {
+		var failed error
+		err := c.call(ctx, opMethod, read, progress, func(ctx context.Context) error {
+			err := poll(ctx)
+			if err != nil && done() {
+				failed, err = err, nil
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		return failed
+	})
+}
 
 // wait polls an operation until it is done. It reports progress when the
 // operation is first seen running and then about once a second.

@@ -40,156 +40,198 @@ func SameResource(a, b string) bool {
 	return a != "" && trim(a) == trim(b)
 }
 
-// waitCompute waits for a Compute Engine operation, which must come back from
-// the call that started it together with err.
-func (c *Cloud) waitCompute(ctx context.Context, op *compute.Operation, err error, what, role string, progress Progress) error {
-	if err != nil {
-		return c.explain(err, what, computeAPI, role)
-	}
-	err = c.wait(ctx, what, progress, op.Done, func(ctx context.Context) error { return op.Poll(ctx) })
+// computeChange sends a Compute Engine change (start) and waits for its
+// operation, retrying both as one (Cloud.call): method is its name as
+// Google's discovery document gives it, what says what it does.
+func (c *Cloud) computeChange(ctx context.Context, method string, kind callKind, what, role string, progress Progress, start func(context.Context) (*compute.Operation, error)) error {
+	err := c.call(ctx, method, kind, progress, func(ctx context.Context) error {
+		op, err := start(ctx)
+		if err != nil {
+			return err
+		}
+		opMethod := "compute.globalOperations.get"
+		if op.Proto().GetRegion() != "" {
+			opMethod = "compute.regionOperations.get"
+		}
+		return c.waitOp(ctx, what, opMethod, progress, op.Done, func(ctx context.Context) error { return op.Poll(ctx, noRetry) })
+	})
 	return c.explain(err, what, computeAPI, role)
+}
+
+// computeRead makes one Compute Engine read, retried (Cloud.call).
+func computeRead[T any](ctx context.Context, c *Cloud, method, what string, get func(context.Context) (T, error)) (T, error) {
+	var out T
+	err := c.call(ctx, method, read, nil, func(ctx context.Context) error {
+		var err error
+		out, err = get(ctx)
+		return err
+	})
+	return out, c.explain(err, what, computeAPI, "roles/compute.viewer")
 }
 
 // GetNEG reads a regional network endpoint group.
 func (c *Cloud) GetNEG(ctx context.Context, region, name string) (*computepb.NetworkEndpointGroup, error) {
-	neg, err := c.negs.Get(ctx, &computepb.GetRegionNetworkEndpointGroupRequest{Project: c.Project, Region: region, NetworkEndpointGroup: name})
-	return neg, c.explain(err, fmt.Sprintf("read network endpoint group %s in %s", name, region), computeAPI, "roles/compute.viewer")
+	return computeRead(ctx, c, "compute.regionNetworkEndpointGroups.get", fmt.Sprintf("read network endpoint group %s in %s", name, region), func(ctx context.Context) (*computepb.NetworkEndpointGroup, error) {
+		return c.negs.Get(ctx, &computepb.GetRegionNetworkEndpointGroupRequest{Project: c.Project, Region: region, NetworkEndpointGroup: name}, noRetry)
+	})
 }
 
 // CreateServerlessNEG creates a serverless NEG for a Cloud Run service.
 func (c *Cloud) CreateServerlessNEG(ctx context.Context, region, name, service string, progress Progress) error {
-	op, err := c.negs.Insert(ctx, &computepb.InsertRegionNetworkEndpointGroupRequest{
-		Project: c.Project,
-		Region:  region,
-		NetworkEndpointGroupResource: &computepb.NetworkEndpointGroup{
-			Name:                proto.String(name),
-			NetworkEndpointType: proto.String(computepb.NetworkEndpointGroup_SERVERLESS.String()),
-			CloudRun:            &computepb.NetworkEndpointGroupCloudRun{Service: proto.String(service)},
-		},
+	return c.computeChange(ctx, "compute.regionNetworkEndpointGroups.insert", create, fmt.Sprintf("create network endpoint group %s in %s", name, region), roleNEGAdmin, progress, func(ctx context.Context) (*compute.Operation, error) {
+		return c.negs.Insert(ctx, &computepb.InsertRegionNetworkEndpointGroupRequest{
+			Project: c.Project,
+			Region:  region,
+			NetworkEndpointGroupResource: &computepb.NetworkEndpointGroup{
+				Name:                proto.String(name),
+				NetworkEndpointType: proto.String(computepb.NetworkEndpointGroup_SERVERLESS.String()),
+				CloudRun:            &computepb.NetworkEndpointGroupCloudRun{Service: proto.String(service)},
+			},
+		}, noRetry)
 	})
-	return c.waitCompute(ctx, op, err, fmt.Sprintf("create network endpoint group %s in %s", name, region), roleNEGAdmin, progress)
 }
 
 // DeleteNEG deletes a NEG; it reports whether there was one.
 func (c *Cloud) DeleteNEG(ctx context.Context, region, name string, progress Progress) (bool, error) {
-	op, err := c.negs.Delete(ctx, &computepb.DeleteRegionNetworkEndpointGroupRequest{Project: c.Project, Region: region, NetworkEndpointGroup: name})
+	err := c.computeChange(ctx, "compute.regionNetworkEndpointGroups.delete", remove, fmt.Sprintf("delete network endpoint group %s in %s", name, region), roleNEGAdmin, progress, func(ctx context.Context) (*compute.Operation, error) {
+		return c.negs.Delete(ctx, &computepb.DeleteRegionNetworkEndpointGroupRequest{Project: c.Project, Region: region, NetworkEndpointGroup: name}, noRetry)
+	})
 	if IsNotFound(err) {
 		return false, nil
 	}
-	return true, c.waitCompute(ctx, op, err, fmt.Sprintf("delete network endpoint group %s in %s", name, region), roleNEGAdmin, progress)
+	return true, err
 }
 
 // GetBackendService reads a global backend service.
 func (c *Cloud) GetBackendService(ctx context.Context, name string) (*computepb.BackendService, error) {
-	bs, err := c.backends.Get(ctx, &computepb.GetBackendServiceRequest{Project: c.Project, BackendService: name})
-	return bs, c.explain(err, "read backend service "+name, computeAPI, "roles/compute.viewer")
+	return computeRead(ctx, c, "compute.backendServices.get", "read backend service "+name, func(ctx context.Context) (*computepb.BackendService, error) {
+		return c.backends.Get(ctx, &computepb.GetBackendServiceRequest{Project: c.Project, BackendService: name}, noRetry)
+	})
 }
 
 // CreateBackendService inserts a global backend service.
 func (c *Cloud) CreateBackendService(ctx context.Context, bs *computepb.BackendService, progress Progress) error {
-	op, err := c.backends.Insert(ctx, &computepb.InsertBackendServiceRequest{Project: c.Project, BackendServiceResource: bs})
-	return c.waitCompute(ctx, op, err, "create backend service "+bs.GetName(), roleLBAdmin, progress)
+	return c.computeChange(ctx, "compute.backendServices.insert", create, "create backend service "+bs.GetName(), roleLBAdmin, progress, func(ctx context.Context) (*compute.Operation, error) {
+		return c.backends.Insert(ctx, &computepb.InsertBackendServiceRequest{Project: c.Project, BackendServiceResource: bs}, noRetry)
+	})
 }
 
 // UpdateBackendService replaces a backend service with bs, which must carry
 // the fingerprint it was read with, as gcloud does.
 func (c *Cloud) UpdateBackendService(ctx context.Context, bs *computepb.BackendService, progress Progress) error {
-	op, err := c.backends.Update(ctx, &computepb.UpdateBackendServiceRequest{Project: c.Project, BackendService: bs.GetName(), BackendServiceResource: bs})
-	return c.waitCompute(ctx, op, err, "update backend service "+bs.GetName(), roleLBAdmin, progress)
+	return c.computeChange(ctx, "compute.backendServices.update", update, "update backend service "+bs.GetName(), roleLBAdmin, progress, func(ctx context.Context) (*compute.Operation, error) {
+		return c.backends.Update(ctx, &computepb.UpdateBackendServiceRequest{Project: c.Project, BackendService: bs.GetName(), BackendServiceResource: bs}, noRetry)
+	})
 }
 
 // DeleteBackendService deletes a backend service; it reports whether there was one.
 func (c *Cloud) DeleteBackendService(ctx context.Context, name string, progress Progress) (bool, error) {
-	op, err := c.backends.Delete(ctx, &computepb.DeleteBackendServiceRequest{Project: c.Project, BackendService: name})
+	err := c.computeChange(ctx, "compute.backendServices.delete", remove, "delete backend service "+name, roleLBAdmin, progress, func(ctx context.Context) (*compute.Operation, error) {
+		return c.backends.Delete(ctx, &computepb.DeleteBackendServiceRequest{Project: c.Project, BackendService: name}, noRetry)
+	})
 	if IsNotFound(err) {
 		return false, nil
 	}
-	return true, c.waitCompute(ctx, op, err, "delete backend service "+name, roleLBAdmin, progress)
+	return true, err
 }
 
 // GetURLMap reads a global URL map.
 func (c *Cloud) GetURLMap(ctx context.Context, name string) (*computepb.UrlMap, error) {
-	m, err := c.urlMaps.Get(ctx, &computepb.GetUrlMapRequest{Project: c.Project, UrlMap: name})
-	return m, c.explain(err, "read URL map "+name, computeAPI, "roles/compute.viewer")
+	return computeRead(ctx, c, "compute.urlMaps.get", "read URL map "+name, func(ctx context.Context) (*computepb.UrlMap, error) {
+		return c.urlMaps.Get(ctx, &computepb.GetUrlMapRequest{Project: c.Project, UrlMap: name}, noRetry)
+	})
 }
 
 // CreateURLMap inserts a global URL map.
 func (c *Cloud) CreateURLMap(ctx context.Context, m *computepb.UrlMap, progress Progress) error {
-	op, err := c.urlMaps.Insert(ctx, &computepb.InsertUrlMapRequest{Project: c.Project, UrlMapResource: m})
-	return c.waitCompute(ctx, op, err, "create URL map "+m.GetName(), roleLBAdmin, progress)
+	return c.computeChange(ctx, "compute.urlMaps.insert", create, "create URL map "+m.GetName(), roleLBAdmin, progress, func(ctx context.Context) (*compute.Operation, error) {
+		return c.urlMaps.Insert(ctx, &computepb.InsertUrlMapRequest{Project: c.Project, UrlMapResource: m}, noRetry)
+	})
 }
 
 // UpdateURLMap replaces a URL map with m, which carries its fingerprint.
 func (c *Cloud) UpdateURLMap(ctx context.Context, m *computepb.UrlMap, progress Progress) error {
-	op, err := c.urlMaps.Update(ctx, &computepb.UpdateUrlMapRequest{Project: c.Project, UrlMap: m.GetName(), UrlMapResource: m})
-	return c.waitCompute(ctx, op, err, "update URL map "+m.GetName(), roleLBAdmin, progress)
+	return c.computeChange(ctx, "compute.urlMaps.update", update, "update URL map "+m.GetName(), roleLBAdmin, progress, func(ctx context.Context) (*compute.Operation, error) {
+		return c.urlMaps.Update(ctx, &computepb.UpdateUrlMapRequest{Project: c.Project, UrlMap: m.GetName(), UrlMapResource: m}, noRetry)
+	})
 }
 
 // DeleteURLMap deletes a URL map; it reports whether there was one.
 func (c *Cloud) DeleteURLMap(ctx context.Context, name string, progress Progress) (bool, error) {
-	op, err := c.urlMaps.Delete(ctx, &computepb.DeleteUrlMapRequest{Project: c.Project, UrlMap: name})
+	err := c.computeChange(ctx, "compute.urlMaps.delete", remove, "delete URL map "+name, roleLBAdmin, progress, func(ctx context.Context) (*compute.Operation, error) {
+		return c.urlMaps.Delete(ctx, &computepb.DeleteUrlMapRequest{Project: c.Project, UrlMap: name}, noRetry)
+	})
 	if IsNotFound(err) {
 		return false, nil
 	}
-	return true, c.waitCompute(ctx, op, err, "delete URL map "+name, roleLBAdmin, progress)
+	return true, err
 }
 
 // GetTargetHTTPProxy reads a global target HTTP proxy.
 func (c *Cloud) GetTargetHTTPProxy(ctx context.Context, name string) (*computepb.TargetHttpProxy, error) {
-	p, err := c.proxies.Get(ctx, &computepb.GetTargetHttpProxyRequest{Project: c.Project, TargetHttpProxy: name})
-	return p, c.explain(err, "read target HTTP proxy "+name, computeAPI, "roles/compute.viewer")
+	return computeRead(ctx, c, "compute.targetHttpProxies.get", "read target HTTP proxy "+name, func(ctx context.Context) (*computepb.TargetHttpProxy, error) {
+		return c.proxies.Get(ctx, &computepb.GetTargetHttpProxyRequest{Project: c.Project, TargetHttpProxy: name}, noRetry)
+	})
 }
 
 // CreateTargetHTTPProxy inserts a target HTTP proxy for a URL map.
 func (c *Cloud) CreateTargetHTTPProxy(ctx context.Context, name, urlMap string, progress Progress) error {
-	op, err := c.proxies.Insert(ctx, &computepb.InsertTargetHttpProxyRequest{Project: c.Project, TargetHttpProxyResource: &computepb.TargetHttpProxy{
-		Name:   proto.String(name),
-		UrlMap: proto.String(c.GlobalURL("urlMaps", urlMap)),
-	}})
-	return c.waitCompute(ctx, op, err, "create target HTTP proxy "+name, roleLBAdmin, progress)
+	return c.computeChange(ctx, "compute.targetHttpProxies.insert", create, "create target HTTP proxy "+name, roleLBAdmin, progress, func(ctx context.Context) (*compute.Operation, error) {
+		return c.proxies.Insert(ctx, &computepb.InsertTargetHttpProxyRequest{Project: c.Project, TargetHttpProxyResource: &computepb.TargetHttpProxy{
+			Name:   proto.String(name),
+			UrlMap: proto.String(c.GlobalURL("urlMaps", urlMap)),
+		}}, noRetry)
+	})
 }
 
 // SetURLMap points a proxy at another URL map.
 func (c *Cloud) SetURLMap(ctx context.Context, proxy, urlMap string, progress Progress) error {
-	op, err := c.proxies.SetUrlMap(ctx, &computepb.SetUrlMapTargetHttpProxyRequest{Project: c.Project, TargetHttpProxy: proxy,
-		UrlMapReferenceResource: &computepb.UrlMapReference{UrlMap: proto.String(c.GlobalURL("urlMaps", urlMap))}})
-	return c.waitCompute(ctx, op, err, "set the URL map of target HTTP proxy "+proxy, roleLBAdmin, progress)
+	return c.computeChange(ctx, "compute.targetHttpProxies.setUrlMap", write, "set the URL map of target HTTP proxy "+proxy, roleLBAdmin, progress, func(ctx context.Context) (*compute.Operation, error) {
+		return c.proxies.SetUrlMap(ctx, &computepb.SetUrlMapTargetHttpProxyRequest{Project: c.Project, TargetHttpProxy: proxy,
+			UrlMapReferenceResource: &computepb.UrlMapReference{UrlMap: proto.String(c.GlobalURL("urlMaps", urlMap))}}, noRetry)
+	})
 }
 
 // DeleteTargetHTTPProxy deletes a proxy; it reports whether there was one.
 func (c *Cloud) DeleteTargetHTTPProxy(ctx context.Context, name string, progress Progress) (bool, error) {
-	op, err := c.proxies.Delete(ctx, &computepb.DeleteTargetHttpProxyRequest{Project: c.Project, TargetHttpProxy: name})
+	err := c.computeChange(ctx, "compute.targetHttpProxies.delete", remove, "delete target HTTP proxy "+name, roleLBAdmin, progress, func(ctx context.Context) (*compute.Operation, error) {
+		return c.proxies.Delete(ctx, &computepb.DeleteTargetHttpProxyRequest{Project: c.Project, TargetHttpProxy: name}, noRetry)
+	})
 	if IsNotFound(err) {
 		return false, nil
 	}
-	return true, c.waitCompute(ctx, op, err, "delete target HTTP proxy "+name, roleLBAdmin, progress)
+	return true, err
 }
 
 // GetForwardingRule reads a global forwarding rule.
 func (c *Cloud) GetForwardingRule(ctx context.Context, name string) (*computepb.ForwardingRule, error) {
-	r, err := c.rules.Get(ctx, &computepb.GetGlobalForwardingRuleRequest{Project: c.Project, ForwardingRule: name})
-	return r, c.explain(err, "read forwarding rule "+name, computeAPI, "roles/compute.viewer")
+	return computeRead(ctx, c, "compute.globalForwardingRules.get", "read forwarding rule "+name, func(ctx context.Context) (*computepb.ForwardingRule, error) {
+		return c.rules.Get(ctx, &computepb.GetGlobalForwardingRuleRequest{Project: c.Project, ForwardingRule: name}, noRetry)
+	})
 }
 
 // CreateForwardingRule inserts a global forwarding rule for a target HTTP
 // proxy on one port; Google assigns the IP address.
 func (c *Cloud) CreateForwardingRule(ctx context.Context, name, proxy, scheme, port string, progress Progress) error {
-	op, err := c.rules.Insert(ctx, &computepb.InsertGlobalForwardingRuleRequest{Project: c.Project, ForwardingRuleResource: &computepb.ForwardingRule{
-		Name:                proto.String(name),
-		Target:              proto.String(c.GlobalURL("targetHttpProxies", proxy)),
-		PortRange:           proto.String(port),
-		IPProtocol:          proto.String("TCP"),
-		LoadBalancingScheme: proto.String(scheme),
-		NetworkTier:         proto.String("PREMIUM"),
-	}})
-	return c.waitCompute(ctx, op, err, "create forwarding rule "+name, roleLBAdmin, progress)
+	return c.computeChange(ctx, "compute.globalForwardingRules.insert", create, "create forwarding rule "+name, roleLBAdmin, progress, func(ctx context.Context) (*compute.Operation, error) {
+		return c.rules.Insert(ctx, &computepb.InsertGlobalForwardingRuleRequest{Project: c.Project, ForwardingRuleResource: &computepb.ForwardingRule{
+			Name:                proto.String(name),
+			Target:              proto.String(c.GlobalURL("targetHttpProxies", proxy)),
+			PortRange:           proto.String(port),
+			IPProtocol:          proto.String("TCP"),
+			LoadBalancingScheme: proto.String(scheme),
+			NetworkTier:         proto.String("PREMIUM"),
+		}}, noRetry)
+	})
 }
 
 // DeleteForwardingRule deletes a rule; it reports whether there was one.
 func (c *Cloud) DeleteForwardingRule(ctx context.Context, name string, progress Progress) (bool, error) {
-	op, err := c.rules.Delete(ctx, &computepb.DeleteGlobalForwardingRuleRequest{Project: c.Project, ForwardingRule: name})
+	err := c.computeChange(ctx, "compute.globalForwardingRules.delete", remove, "delete forwarding rule "+name, roleLBAdmin, progress, func(ctx context.Context) (*compute.Operation, error) {
+		return c.rules.Delete(ctx, &computepb.DeleteGlobalForwardingRuleRequest{Project: c.Project, ForwardingRule: name}, noRetry)
+	})
 	if IsNotFound(err) {
 		return false, nil
 	}
-	return true, c.waitCompute(ctx, op, err, "delete forwarding rule "+name, roleLBAdmin, progress)
+	return true, err
 }

@@ -173,6 +173,10 @@ func (c *Cloud) explain(err error, op, api, role string) error {
 	}
 	cl := classify(err)
 	e := &Error{Kind: cl.kind, Op: op, Cause: cl.message, Err: err}
+	var re *retriedError
+	if errors.As(err, &re) {
+		e.Cause += fmt.Sprintf(" (tried %d times, waiting longer each time)", re.attempts)
+	}
 	if cl.api != "" {
 		api = cl.api
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/beyond-lab/beyond/gcp"
 	"github.com/beyond-lab/beyond/gcp/sim"
@@ -16,6 +17,7 @@ func connect(t *testing.T, faults ...sim.Fault) *gcp.Cloud {
 	t.Helper()
 	s := simtest.Start(t, sim.Options{Faults: sim.NewFaults(1, 0, faults...)})
 	c := simtest.Connect(t, s, "beyond-gcp-test")
+	c.Retry.Sleep = func(context.Context, time.Duration) error { return nil } // retries without waiting
 	if err := c.EnableAPIs(context.Background(), []string{"run.googleapis.com", "compute.googleapis.com", "artifactregistry.googleapis.com"}, nil); err != nil {
 		t.Fatal(err)
 	}

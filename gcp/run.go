@@ -9,9 +9,13 @@ import (
 
 	"cloud.google.com/go/iam/apiv1/iampb"
 	"cloud.google.com/go/run/apiv2/runpb"
+	"github.com/googleapis/gax-go/v2"
 )
 
-const roleRunAdmin = "roles/run.admin"
+const (
+	roleRunAdmin = "roles/run.admin"
+	runAPI       = "run.googleapis.com"
+)
 
 // Service is what the lab reads back of a Cloud Run service.
 type Service struct {
@@ -25,6 +29,7 @@ type Service struct {
 	LatestReady   string // short revision name
 	Ready         bool   // the latest created revision is ready and serving
 	Failure       string // why the service is not ready, if it is not
+	Reconciling   bool   // a change is still being rolled out
 	Generation    int64
 }
 
@@ -42,11 +47,22 @@ func (c *Cloud) serviceName(region, name string) string {
 
 // GetService reads a Cloud Run service.
 func (c *Cloud) GetService(ctx context.Context, region, name string) (*Service, error) {
-	svc, err := c.services.GetService(ctx, &runpb.GetServiceRequest{Name: c.serviceName(region, name)})
+	svc, err := c.getService(ctx, region, name)
 	if err != nil {
-		return nil, c.explain(err, fmt.Sprintf("read Cloud Run service %s in %s", name, region), "run.googleapis.com", "roles/run.viewer")
+		return nil, c.explain(err, fmt.Sprintf("read Cloud Run service %s in %s", name, region), runAPI, "roles/run.viewer")
 	}
 	return serviceFrom(svc, region), nil
+}
+
+// getService reads the service as Cloud Run has it, retried (Cloud.call).
+func (c *Cloud) getService(ctx context.Context, region, name string) (*runpb.Service, error) {
+	var svc *runpb.Service
+	err := c.call(ctx, "run.GetService", read, nil, func(ctx context.Context) error {
+		var err error
+		svc, err = c.services.GetService(ctx, &runpb.GetServiceRequest{Name: c.serviceName(region, name)}, noRetry)
+		return err
+	})
+	return svc, err
 }
 
 // short is the last segment of a resource name or URL, "" for "".
@@ -66,6 +82,7 @@ func serviceFrom(svc *runpb.Service, region string) *Service {
 		LatestCreated: short(svc.GetLatestCreatedRevision()),
 		LatestReady:   short(svc.GetLatestReadyRevision()),
 		Generation:    svc.GetGeneration(),
+		Reconciling:   svc.GetReconciling(),
 		Env:           map[string]string{},
 	}
 	if cs := svc.GetTemplate().GetContainers(); len(cs) > 0 {
@@ -101,6 +118,13 @@ func nonNil(m map[string]string) map[string]string {
 func (c *Cloud) DeployService(ctx context.Context, spec ServiceSpec, progress Progress) (*Service, bool, error) {
 	op := fmt.Sprintf("deploy Cloud Run service %s in %s", spec.Name, spec.Region)
 	current, err := c.GetService(ctx, spec.Region, spec.Name)
+	if err == nil && current.Reconciling && current.Matches(spec) {
+		// A deploy of the same thing is under way (one interrupted, say):
+		// wait for it rather than start another.
+		if current, _, err = c.settled(ctx, spec, op, progress); err != nil {
+			return nil, false, err
+		}
+	}
 	switch {
 	case err == nil && current.Matches(spec) && current.Ready:
 		return current, false, nil
@@ -112,69 +136,80 @@ func (c *Cloud) DeployService(ctx context.Context, spec ServiceSpec, progress Pr
 		env = append(env, &runpb.EnvVar{Name: k, Values: &runpb.EnvVar_Value{Value: spec.Env[k]}})
 	}
 	var result *runpb.Service
+	wait := func(ctx context.Context, lro interface {
+		Done() bool
+		Poll(context.Context, ...gax.CallOption) (*runpb.Service, error)
+	}) error {
+		return c.waitOp(ctx, op, "longrunning.GetOperation", progress, lro.Done, func(ctx context.Context) error {
+			var err error
+			result, err = lro.Poll(ctx, noRetry)
+			return err
+		})
+	}
 	if current == nil {
-		svc := &runpb.Service{
-			Ingress: runpb.IngressTraffic_INGRESS_TRAFFIC_ALL,
-			Template: &runpb.RevisionTemplate{
-				Containers: []*runpb.Container{{Image: spec.Image, Env: env}},
-			},
-		}
-		created, err := c.services.CreateService(ctx, &runpb.CreateServiceRequest{
-			Parent:    fmt.Sprintf("projects/%s/locations/%s", c.Project, spec.Region),
-			ServiceId: spec.Name,
-			Service:   svc,
+		err = c.call(ctx, "run.CreateService", create, progress, func(ctx context.Context) error {
+			created, err := c.services.CreateService(ctx, &runpb.CreateServiceRequest{
+				Parent:    fmt.Sprintf("projects/%s/locations/%s", c.Project, spec.Region),
+				ServiceId: spec.Name,
+				Service: &runpb.Service{
+					Ingress: runpb.IngressTraffic_INGRESS_TRAFFIC_ALL,
+					Template: &runpb.RevisionTemplate{
+						Containers: []*runpb.Container{{Image: spec.Image, Env: env}},
+					},
+				},
+			}, noRetry)
+			if err != nil {
+				return err
+			}
+			return wait(ctx, created)
 		})
-		if err != nil {
-			return nil, false, c.explain(err, op, "run.googleapis.com", roleRunAdmin)
-		}
-		err = c.wait(ctx, op, progress, created.Done, func(ctx context.Context) error {
-			var err error
-			result, err = created.Poll(ctx)
-			return err
-		})
-		if err != nil {
-			return nil, true, c.explain(err, op, "run.googleapis.com", roleRunAdmin)
-		}
 	} else {
-		// As gcloud does: change the image and environment of what is
-		// there, keeping every other setting (service account, scaling,
-		// resources) and the etag, so a concurrent change is not lost.
-		existing, err := c.services.GetService(ctx, &runpb.GetServiceRequest{Name: c.serviceName(spec.Region, spec.Name)})
-		if err != nil {
-			return nil, false, c.explain(err, op, "run.googleapis.com", roleRunAdmin)
-		}
-		existing.Ingress = runpb.IngressTraffic_INGRESS_TRAFFIC_ALL
-		if existing.Template == nil {
-			existing.Template = &runpb.RevisionTemplate{}
-		}
-		if len(existing.Template.Containers) == 0 {
-			existing.Template.Containers = []*runpb.Container{{}}
-		}
-		existing.Template.Containers[0].Image = spec.Image
-		existing.Template.Containers[0].Env = env
-		existing.Template.Revision = "" // let Cloud Run name the new revision
-		updated, err := c.services.UpdateService(ctx, &runpb.UpdateServiceRequest{Service: existing})
-		if err != nil {
-			return nil, false, c.explain(err, op, "run.googleapis.com", roleRunAdmin)
-		}
-		err = c.wait(ctx, op, progress, updated.Done, func(ctx context.Context) error {
-			var err error
-			result, err = updated.Poll(ctx)
-			return err
+		err = c.call(ctx, "run.UpdateService", write, progress, func(ctx context.Context) error {
+			// As gcloud does: change the image and environment of what
+			// is there, keeping every other setting (service account,
+			// scaling, resources) and the etag, so a concurrent change
+			// is not lost. Read again on every attempt, for the etag.
+			existing, err := c.getService(ctx, spec.Region, spec.Name)
+			if err != nil {
+				return err
+			}
+			existing.Ingress = runpb.IngressTraffic_INGRESS_TRAFFIC_ALL
+			if existing.Template == nil {
+				existing.Template = &runpb.RevisionTemplate{}
+			}
+			if len(existing.Template.Containers) == 0 {
+				existing.Template.Containers = []*runpb.Container{{}}
+			}
+			existing.Template.Containers[0].Image = spec.Image
+			existing.Template.Containers[0].Env = env
+			existing.Template.Revision = "" // let Cloud Run name the new revision
+			updated, err := c.services.UpdateService(ctx, &runpb.UpdateServiceRequest{Service: existing}, noRetry)
+			if err != nil {
+				return err
+			}
+			return wait(ctx, updated)
 		})
-		if err != nil {
-			return nil, true, c.explain(err, op, "run.googleapis.com", roleRunAdmin)
-		}
+	}
+	if err != nil {
+		return nil, true, c.explain(err, op, runAPI, roleRunAdmin)
 	}
 	if result == nil {
-		return c.getAfter(ctx, spec)
+		// An earlier attempt took effect (or the operation answered no
+		// service): wait until Cloud Run has rolled it out.
+		return c.settled(ctx, spec, op, progress)
 	}
 	return serviceFrom(result, spec.Region), true, nil
 }
 
-func (c *Cloud) getAfter(ctx context.Context, spec ServiceSpec) (*Service, bool, error) {
-	s, err := c.GetService(ctx, spec.Region, spec.Name)
-	return s, true, err
+// settled waits until the service is no longer reconciling and returns it.
+func (c *Cloud) settled(ctx context.Context, spec ServiceSpec, op string, progress Progress) (*Service, bool, error) {
+	var svc *Service
+	err := c.wait(ctx, op, progress, func() bool { return svc != nil && !svc.Reconciling }, func(ctx context.Context) error {
+		var err error
+		svc, err = c.GetService(ctx, spec.Region, spec.Name)
+		return err
+	})
+	return svc, true, err
 }
 
 // AllowUnauthenticated grants roles/run.invoker to allUsers on the service,
@@ -183,34 +218,51 @@ func (c *Cloud) getAfter(ctx context.Context, spec ServiceSpec) (*Service, bool,
 func (c *Cloud) AllowUnauthenticated(ctx context.Context, region, name string) (bool, error) {
 	op := fmt.Sprintf("allow unauthenticated calls to %s in %s", name, region)
 	resource := c.serviceName(region, name)
-	policy, err := c.services.GetIamPolicy(ctx, &iampb.GetIamPolicyRequest{Resource: resource})
-	if err != nil {
-		return false, c.explain(err, op, "run.googleapis.com", roleRunAdmin)
-	}
-	if hasMember(policy, "roles/run.invoker", "allUsers") {
-		return false, nil
-	}
-	added := false
-	for _, b := range policy.Bindings {
-		if b.Role == "roles/run.invoker" {
-			b.Members = append(b.Members, "allUsers")
-			added = true
+	changed := false
+	err := c.call(ctx, "run.SetIamPolicy", write, nil, func(ctx context.Context) error {
+		// Read again on every attempt: the etag guards the change.
+		policy, err := c.iamPolicy(ctx, resource)
+		if err != nil {
+			return err
 		}
-	}
-	if !added {
-		policy.Bindings = append(policy.Bindings, &iampb.Binding{Role: "roles/run.invoker", Members: []string{"allUsers"}})
-	}
-	if _, err := c.services.SetIamPolicy(ctx, &iampb.SetIamPolicyRequest{Resource: resource, Policy: policy}); err != nil {
-		return false, c.explain(err, op, "run.googleapis.com", roleRunAdmin)
-	}
-	return true, nil
+		if hasMember(policy, "roles/run.invoker", "allUsers") {
+			return nil
+		}
+		added := false
+		for _, b := range policy.Bindings {
+			if b.Role == "roles/run.invoker" {
+				b.Members = append(b.Members, "allUsers")
+				added = true
+			}
+		}
+		if !added {
+			policy.Bindings = append(policy.Bindings, &iampb.Binding{Role: "roles/run.invoker", Members: []string{"allUsers"}})
+		}
+		if _, err := c.services.SetIamPolicy(ctx, &iampb.SetIamPolicyRequest{Resource: resource, Policy: policy}, noRetry); err != nil {
+			return err
+		}
+		changed = true
+		return nil
+	})
+	return changed, c.explain(err, op, runAPI, roleRunAdmin)
+}
+
+// iamPolicy reads a service's IAM policy, retried (Cloud.call).
+func (c *Cloud) iamPolicy(ctx context.Context, resource string) (*iampb.Policy, error) {
+	var policy *iampb.Policy
+	err := c.call(ctx, "run.GetIamPolicy", read, nil, func(ctx context.Context) error {
+		var err error
+		policy, err = c.services.GetIamPolicy(ctx, &iampb.GetIamPolicyRequest{Resource: resource}, noRetry)
+		return err
+	})
+	return policy, err
 }
 
 // PublicInvoker reports whether allUsers may invoke the service.
 func (c *Cloud) PublicInvoker(ctx context.Context, region, name string) (bool, error) {
-	policy, err := c.services.GetIamPolicy(ctx, &iampb.GetIamPolicyRequest{Resource: c.serviceName(region, name)})
+	policy, err := c.iamPolicy(ctx, c.serviceName(region, name))
 	if err != nil {
-		return false, c.explain(err, fmt.Sprintf("read the IAM policy of %s in %s", name, region), "run.googleapis.com", "roles/run.viewer")
+		return false, c.explain(err, fmt.Sprintf("read the IAM policy of %s in %s", name, region), runAPI, "roles/run.viewer")
 	}
 	return hasMember(policy, "roles/run.invoker", "allUsers"), nil
 }
@@ -228,16 +280,18 @@ func hasMember(p *iampb.Policy, role, member string) bool {
 // one to delete.
 func (c *Cloud) DeleteService(ctx context.Context, region, name string, progress Progress) (bool, error) {
 	op := fmt.Sprintf("delete Cloud Run service %s in %s", name, region)
-	del, err := c.services.DeleteService(ctx, &runpb.DeleteServiceRequest{Name: c.serviceName(region, name)})
-	if err != nil {
-		if IsNotFound(err) {
-			return false, nil
+	err := c.call(ctx, "run.DeleteService", remove, progress, func(ctx context.Context) error {
+		del, err := c.services.DeleteService(ctx, &runpb.DeleteServiceRequest{Name: c.serviceName(region, name)}, noRetry)
+		if err != nil {
+			return err
 		}
-		return false, c.explain(err, op, "run.googleapis.com", roleRunAdmin)
-	}
-	err = c.wait(ctx, op, progress, del.Done, func(ctx context.Context) error {
-		_, err := del.Poll(ctx)
-		return err
+		return c.waitOp(ctx, op, "longrunning.GetOperation", progress, del.Done, func(ctx context.Context) error {
+			_, err := del.Poll(ctx, noRetry)
+			return err
+		})
 	})
-	return true, c.explain(err, op, "run.googleapis.com", roleRunAdmin)
+	if IsNotFound(err) {
+		return false, nil
+	}
+	return true, c.explain(err, op, runAPI, roleRunAdmin)
 }

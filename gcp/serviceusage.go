@@ -14,7 +14,12 @@ const roleServiceUsageAdmin = "roles/serviceusage.serviceUsageAdmin"
 func (c *Cloud) EnabledAPIs(ctx context.Context, apis []string) (map[string]bool, error) {
 	enabled := map[string]bool{}
 	for _, api := range apis {
-		s, err := c.usage.GetService(ctx, &serviceusagepb.GetServiceRequest{Name: fmt.Sprintf("projects/%s/services/%s", c.Project, api)})
+		var s *serviceusagepb.Service
+		err := c.call(ctx, "serviceusage.GetService", read, nil, func(ctx context.Context) error {
+			var err error
+			s, err = c.usage.GetService(ctx, &serviceusagepb.GetServiceRequest{Name: fmt.Sprintf("projects/%s/services/%s", c.Project, api)}, noRetry)
+			return err
+		})
 		if err != nil {
 			return nil, c.explain(err, "read the state of "+api, "serviceusage.googleapis.com", "roles/serviceusage.serviceUsageViewer")
 		}
@@ -26,16 +31,18 @@ func (c *Cloud) EnabledAPIs(ctx context.Context, apis []string) (map[string]bool
 // EnableAPIs enables the APIs and waits until they are on.
 func (c *Cloud) EnableAPIs(ctx context.Context, apis []string, progress Progress) error {
 	what := "enable " + strings.Join(apis, ", ")
-	op, err := c.usage.BatchEnableServices(ctx, &serviceusagepb.BatchEnableServicesRequest{
-		Parent:     "projects/" + c.Project,
-		ServiceIds: apis,
-	})
-	if err != nil {
-		return c.explain(err, what, "serviceusage.googleapis.com", roleServiceUsageAdmin)
-	}
-	err = c.wait(ctx, what, progress, op.Done, func(ctx context.Context) error {
-		_, err := op.Poll(ctx)
-		return err
+	err := c.call(ctx, "serviceusage.BatchEnableServices", write, progress, func(ctx context.Context) error {
+		op, err := c.usage.BatchEnableServices(ctx, &serviceusagepb.BatchEnableServicesRequest{
+			Parent:     "projects/" + c.Project,
+			ServiceIds: apis,
+		}, noRetry)
+		if err != nil {
+			return err
+		}
+		return c.waitOp(ctx, what, "longrunning.GetOperation", progress, op.Done, func(ctx context.Context) error {
+			_, err := op.Poll(ctx, noRetry)
+			return err
+		})
 	})
 	return c.explain(err, what, "serviceusage.googleapis.com", roleServiceUsageAdmin)
 }

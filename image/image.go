@@ -1,10 +1,16 @@
 // Package image builds the lab's service into an OCI image without Docker,
 // and pushes it to Artifact Registry or to the simulator's registry.
 //
-// The image is one layer on nothing: the static service binary, Mozilla's CA
-// roots, and an /etc/passwd naming the non-root user it runs as. Every byte
-// is fixed by the source and go.sum (no timestamps, no build IDs, no host
-// files), so the same checkout builds the same digest on any machine.
+// The image is one layer on nothing: a static linux/amd64 binary that serves
+// the lab's Gemini service, Mozilla's CA roots, and an /etc/passwd naming the
+// non-root user it runs as. The binary is, when it can be, a copy of the
+// running beyond itself, started as `beyond gemini-service`: a beyond
+// installed with `go install` then builds the image anywhere, at once, with
+// no source tree and no compiler. Otherwise (a beyond built with cgo, or for
+// another platform) it is ./cmd/gemini-service compiled from the checkout.
+// Nothing else goes in (no timestamps, no build IDs, no host files), so the
+// same beyond executable, or the same checkout, builds the same digest on any
+// machine.
 package image
 
 import (
@@ -12,6 +18,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"debug/elf"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -19,6 +26,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -36,20 +44,40 @@ const Module = "github.com/beyond-lab/beyond"
 
 // Where things are in the image.
 const (
-	BinaryPath = "/app/gemini-service"
+	BinaryPath = "/app/gemini-service" // compiled from the checkout
+	SelfPath   = "/app/beyond"         // a copy of beyond, run with lab.ServiceCommand
 	CertsPath  = "/etc/ssl/certs/ca-certificates.crt"
 	// User is the non-root user and group the service runs as: 65532 is
 	// "nonroot" in Google's distroless images.
 	User = "65532:65532"
 )
 
-// ErrNoToolchain means the image cannot be built here: there is no Go, or
-// no source of beyond to build.
+// ErrNoToolchain means the image cannot be built here: this beyond cannot
+// run in the image, and there is no Go, or no source of beyond, to compile
+// the service with.
 var ErrNoToolchain = errors.New("cannot build the service image here")
 
-// Options configure Build. The zero value builds ./cmd/gemini-service of the
-// module around the working directory.
+// Source says where the image's binary comes from.
+type Source int
+
+const (
+	// Auto copies the running beyond when it can run in the image, and
+	// compiles the service from the checkout otherwise.
+	Auto Source = iota
+	// Self copies a beyond executable (Options.Executable).
+	Self
+	// Compile builds Options.Package of the checkout around Options.Dir.
+	Compile
+)
+
+// Options configure Build. The zero value copies the running beyond, or
+// builds ./cmd/gemini-service of the module around the working directory.
 type Options struct {
+	Source Source
+	// Executable is the beyond to copy; "" is the running one.
+	Executable string
+	// Progress, if set, hears what Build is doing.
+	Progress func(string)
 	// Dir is any directory inside a checkout of beyond; "" is the working
 	// directory.
 	Dir string
@@ -62,25 +90,50 @@ type Options struct {
 	Go string
 }
 
-// Build compiles the service for linux/amd64 and returns it as an image.
+// Build makes the service's image for linux/amd64.
 func Build(ctx context.Context, opts Options) (v1.Image, error) {
 	if opts.Package == "" {
 		opts.Package = "./cmd/gemini-service"
+	}
+	say := func(line string) {
+		if opts.Progress != nil {
+			opts.Progress(line)
+		}
 	}
 	created := opts.Created
 	if created.IsZero() {
 		created = time.Unix(0, 0)
 	}
 	created = created.UTC().Truncate(time.Second)
-	root, gobin, err := moduleRoot(ctx, opts)
-	if err != nil {
-		return nil, err
+	var (
+		bin        []byte
+		path       string
+		entrypoint []string
+		createdBy  string
+	)
+	self, selfErr := selfBinary(opts.Executable)
+	switch {
+	case selfErr == nil && opts.Source != Compile:
+		say("copying this beyond (a static linux/amd64 executable) into the image, to run as `beyond " + lab.ServiceCommand + "`")
+		bin, path, entrypoint = self, SelfPath, []string{SelfPath, lab.ServiceCommand}
+		createdBy = "beyond: a copy of beyond, run as `beyond " + lab.ServiceCommand + "`"
+	case opts.Source == Self:
+		return nil, selfErr
+	default:
+		root, gobin, err := moduleRoot(ctx, opts)
+		if err != nil {
+			if selfErr != nil && opts.Source == Auto {
+				err = fmt.Errorf("%w (%v)", err, selfErr)
+			}
+			return nil, err
+		}
+		say("compiling " + opts.Package + " for linux/amd64 (static, reproducible)")
+		if bin, err = compile(ctx, gobin, root, opts.Package); err != nil {
+			return nil, err
+		}
+		path, entrypoint, createdBy = BinaryPath, []string{BinaryPath}, "beyond: go build "+opts.Package
 	}
-	bin, err := compile(ctx, gobin, root, opts.Package)
-	if err != nil {
-		return nil, err
-	}
-	layerTar, err := rootfs(bin, created)
+	layerTar, err := rootfs(path, bin, created)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +148,7 @@ func Build(ctx context.Context, opts Options) (v1.Image, error) {
 	img, err := mutate.Append(base, mutate.Addendum{
 		Layer:     layer,
 		MediaType: types.OCILayer,
-		History:   v1.History{Created: v1.Time{Time: created}, CreatedBy: "beyond: go build " + opts.Package, Comment: "static binary, CA roots, /etc/passwd"},
+		History:   v1.History{Created: v1.Time{Time: created}, CreatedBy: createdBy, Comment: "static binary, CA roots, /etc/passwd"},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("image layer: %w", err)
@@ -109,7 +162,7 @@ func Build(ctx context.Context, opts Options) (v1.Image, error) {
 	cf.Created = v1.Time{Time: created}
 	cf.Author = Module
 	cf.Config = v1.Config{
-		Entrypoint:   []string{BinaryPath},
+		Entrypoint:   entrypoint,
 		User:         User,
 		WorkingDir:   "/",
 		Env:          []string{"PORT=8080"},
@@ -126,6 +179,46 @@ func Build(ctx context.Context, opts Options) (v1.Image, error) {
 	return img, nil
 }
 
+// selfBinary reads the beyond executable at path ("" is the running one)
+// and checks that it can run in the image: a static linux/amd64 program,
+// with no dynamic loader to ask for (a binary built with cgo has one).
+func selfBinary(path string) ([]byte, error) {
+	if path == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("find this beyond's executable: %w", err)
+		}
+		path = exe
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read this beyond's executable: %w", err)
+	}
+	if err := runsInImage(data); err != nil {
+		return nil, fmt.Errorf("%s cannot run in the image: %w", path, err)
+	}
+	return data, nil
+}
+
+// runsInImage checks that an executable runs on Cloud Run with nothing
+// beside it: ELF, x86-64, no interpreter (statically linked).
+func runsInImage(data []byte) error {
+	f, err := elf.NewFile(bytes.NewReader(data))
+	if err != nil {
+		return fmt.Errorf("it is not a linux executable (built for %s/%s; the image needs linux/amd64)", runtime.GOOS, runtime.GOARCH)
+	}
+	defer f.Close()
+	if f.Machine != elf.EM_X86_64 || f.Class != elf.ELFCLASS64 {
+		return fmt.Errorf("it is built for %s, and Cloud Run runs linux/amd64", f.Machine)
+	}
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return errors.New("it is linked dynamically (built with cgo): install it with `CGO_ENABLED=0 go install " + Module + "/cmd/beyond@latest`")
+		}
+	}
+	return nil
+}
+
 // moduleRoot finds the root of the beyond module around opts.Dir, and the go
 // command to build it with.
 func moduleRoot(ctx context.Context, opts Options) (root, gobin string, err error) {
@@ -133,7 +226,7 @@ func moduleRoot(ctx context.Context, opts Options) (root, gobin string, err erro
 	if gobin == "" {
 		gobin, err = exec.LookPath("go")
 		if err != nil {
-			return "", "", fmt.Errorf("%w: no Go toolchain on PATH: install Go and run from a checkout of beyond, or deploy Google's sample with --image %s", ErrNoToolchain, lab.HelloImage)
+			return "", "", fmt.Errorf("%w: no Go toolchain on PATH: install beyond with `CGO_ENABLED=0 go install %s/cmd/beyond@latest` on linux/amd64 (Cloud Shell is), or run from a checkout with Go, or deploy Google's sample with --image %s", ErrNoToolchain, Module, lab.HelloImage)
 		}
 	}
 	cmd := exec.CommandContext(ctx, gobin, "env", "GOMOD")
@@ -144,7 +237,7 @@ func moduleRoot(ctx context.Context, opts Options) (root, gobin string, err erro
 	}
 	gomod := strings.TrimSpace(string(out))
 	if gomod == "" || gomod == os.DevNull {
-		return "", "", fmt.Errorf("%w: %s is not inside a Go module: run from a checkout of beyond, or use --image %s", ErrNoToolchain, dirName(opts.Dir), lab.HelloImage)
+		return "", "", fmt.Errorf("%w: %s is not inside a Go module: install beyond with `CGO_ENABLED=0 go install %s/cmd/beyond@latest` on linux/amd64 (Cloud Shell is), or run from a checkout of beyond, or use --image %s", ErrNoToolchain, dirName(opts.Dir), Module, lab.HelloImage)
 	}
 	data, err := os.ReadFile(gomod)
 	if err != nil {
@@ -208,7 +301,7 @@ const (
 
 // rootfs writes the layer's tar: the binary, the CA roots and the user
 // database, every entry with fixed times and owners.
-func rootfs(bin []byte, mtime time.Time) ([]byte, error) {
+func rootfs(binPath string, bin []byte, mtime time.Time) ([]byte, error) {
 	certs, err := CACertificates()
 	if err != nil {
 		return nil, err
@@ -227,7 +320,7 @@ func rootfs(bin []byte, mtime time.Time) ([]byte, error) {
 	}
 	steps := []func() error{
 		func() error { return dir("app", 0o755, 0) },
-		func() error { return file("app/gemini-service", 0o755, bin) },
+		func() error { return file(strings.TrimPrefix(binPath, "/"), 0o755, bin) },
 		func() error { return dir("etc", 0o755, 0) },
 		func() error { return file("etc/group", 0o644, []byte(group)) },
 		func() error { return file("etc/passwd", 0o644, []byte(passwd)) },

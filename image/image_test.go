@@ -12,6 +12,9 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -27,7 +30,7 @@ import (
 
 // Building takes a while on a small machine: build once per test binary.
 var built = sync.OnceValues(func() (v1.Image, error) {
-	return Build(context.Background(), Options{})
+	return Build(context.Background(), Options{Source: Compile})
 })
 
 func buildOnce(t *testing.T) v1.Image {
@@ -137,7 +140,7 @@ func TestBuildLayer(t *testing.T) {
 
 func TestBuildIsReproducible(t *testing.T) {
 	img := buildOnce(t)
-	again, err := Build(context.Background(), Options{})
+	again, err := Build(context.Background(), Options{Source: Compile})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,12 +195,12 @@ func TestPushToMissingRepository(t *testing.T) {
 }
 
 func TestBuildOutsideTheModule(t *testing.T) {
-	_, err := Build(context.Background(), Options{Dir: t.TempDir()})
+	_, err := Build(context.Background(), Options{Source: Compile, Dir: t.TempDir()})
 	if !errors.Is(err, ErrNoToolchain) || !strings.Contains(err.Error(), "--image "+lab.HelloImage) {
 		t.Errorf("Build in an empty directory = %v; want ErrNoToolchain suggesting --image", err)
 	}
 	t.Setenv("PATH", "")
-	_, err = Build(context.Background(), Options{})
+	_, err = Build(context.Background(), Options{Source: Compile})
 	if !errors.Is(err, ErrNoToolchain) || !strings.Contains(err.Error(), "no Go toolchain") {
 		t.Errorf("Build without go = %v; want ErrNoToolchain", err)
 	}
@@ -231,5 +234,112 @@ func TestModulePath(t *testing.T) {
 		if got := modulePath([]byte(in)); got != want {
 			t.Errorf("modulePath(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// staticProgram compiles a small static linux/amd64 program, standing in for
+// a beyond installed with CGO_ENABLED=0; cgo set, a dynamic one.
+func staticProgram(t *testing.T, cgo bool) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("compiles a program")
+	}
+	dir := t.TempDir()
+	src := filepath.Join(dir, "main.go")
+	if err := os.WriteFile(src, []byte("package main\n\nimport \"net\"\n\nfunc main() { net.Dial(\"tcp\", \"\") }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "beyond")
+	cmd := exec.Command("go", "build", "-o", out, src)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=amd64", "GOFLAGS=", "GO111MODULE=off")
+	if cgo {
+		cmd.Env = append(cmd.Env, "CGO_ENABLED=1")
+	} else {
+		cmd.Env = append(cmd.Env, "CGO_ENABLED=0")
+	}
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Skipf("cannot build the stand-in: %v\n%s", err, b)
+	}
+	return out
+}
+
+// TestBuildSelf: a static beyond goes into the image as it is, started as
+// `beyond gemini-service`, with no compiler and outside any checkout; the
+// same executable gives the same digest.
+func TestBuildSelf(t *testing.T) {
+	exe := staticProgram(t, false)
+	want, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	t.Setenv("PATH", "") // no go command
+	var said []string
+	img, err := Build(context.Background(), Options{Executable: exe, Progress: func(s string) { said = append(said, s) }})
+	if err != nil {
+		t.Fatalf("Build from a static executable: %v", err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(cf.Config.Entrypoint, []string{SelfPath, lab.ServiceCommand}) || cf.OS != "linux" || cf.Architecture != "amd64" {
+		t.Errorf("entrypoint %v on %s/%s", cf.Config.Entrypoint, cf.OS, cf.Architecture)
+	}
+	layers, _ := img.Layers()
+	rc, err := layers[0].Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	var got []byte
+	for tr := tar.NewReader(rc); ; {
+		h, err := tr.Next()
+		if err != nil {
+			break
+		}
+		if h.Name == strings.TrimPrefix(SelfPath, "/") {
+			got, _ = io.ReadAll(tr)
+		}
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("the image's %s (%d bytes) is not the executable (%d bytes)", SelfPath, len(got), len(want))
+	}
+	if len(said) != 1 || !strings.Contains(said[0], "copying this beyond") {
+		t.Errorf("progress %q", said)
+	}
+	again, err := Build(context.Background(), Options{Executable: exe})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d1, _ := img.Digest()
+	d2, _ := again.Digest()
+	if d1 != d2 {
+		t.Errorf("the same executable built %s and %s", d1, d2)
+	}
+}
+
+// TestBuildSelfRefusesDynamic: a beyond built with cgo cannot run in an
+// image without libc; Self says how to reinstall it, Auto outside a
+// checkout says it too.
+func TestBuildSelfRefusesDynamic(t *testing.T) {
+	exe := staticProgram(t, true)
+	f, err := elf.Open(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dynamic := slices.ContainsFunc(f.Progs, func(p *elf.Prog) bool { return p.Type == elf.PT_INTERP })
+	f.Close()
+	if !dynamic {
+		t.Skip("this machine's cgo build came out static")
+	}
+	_, err = Build(context.Background(), Options{Source: Self, Executable: exe})
+	if err == nil || !strings.Contains(err.Error(), "CGO_ENABLED=0 go install") {
+		t.Errorf("Build of a dynamic beyond = %v; want advice to install with CGO_ENABLED=0", err)
+	}
+	_, err = Build(context.Background(), Options{Executable: exe, Dir: t.TempDir()})
+	if !errors.Is(err, ErrNoToolchain) || !strings.Contains(err.Error(), "linked dynamically") {
+		t.Errorf("Build outside a checkout = %v; want ErrNoToolchain naming the dynamic link", err)
 	}
 }

@@ -42,6 +42,11 @@ const (
 	BrokenImage = "gcr.io/cloudrun/service-broken"
 )
 
+// ServiceCommand is the hidden subcommand that runs beyond as the lab's
+// Gemini service: the image the lab builds holds a copy of beyond and starts
+// it as `beyond gemini-service`, so that no source tree is needed to build it.
+const ServiceCommand = "gemini-service"
+
 // OutageEnv is the environment variable of the service's outage switch: a
 // revision with OutageEnv=1 starts normally and answers 503 to everything,
 // a regional outage the load balancer can see.

@@ -311,11 +311,10 @@ func stepBuildImage() *Step {
 			if s.Cloud.Simulated() && s.Cloud.Endpoints.Registry == "" {
 				return "", errors.New("this simulator has no registry (BEYOND_REGISTRY_ENDPOINT): restart `beyond sim` and export every line it prints")
 			}
-			s.Progress("compiling ./cmd/gemini-service for linux/amd64 (static, reproducible)")
-			img, err := image.Build(ctx, image.Options{})
+			img, err := image.Build(ctx, image.Options{Progress: s.Progress})
 			if err != nil {
 				if errors.Is(err, image.ErrNoToolchain) {
-					return "", failf(err.Error(), "Run beyond from a checkout of its source with Go installed, or pass --image "+lab.HelloImage)
+					return "", failf(err.Error(), "Install beyond with `CGO_ENABLED=0 go install "+image.Module+"/cmd/beyond@latest`, or run it from a checkout of its source with Go installed, or pass --image "+lab.HelloImage)
 				}
 				return "", err
 			}

@@ -311,6 +311,9 @@ func (r *Runner) run(ctx context.Context, s *Step, do bool) Status {
 	sess.progress = func(line string) {
 		r.emit(Event{Kind: EventProgress, Step: s.ID, Text: line, Elapsed: time.Since(start)})
 	}
+	// Every call of the step reports its retries as the step's progress,
+	// the reads that take no Progress of their own included.
+	ctx = gcp.WithProgress(ctx, sess.progress)
 	cmd := ""
 	if s.Command != nil {
 		cmd = s.Command(sess)

@@ -65,7 +65,7 @@ func (c *config) flags(cmd string, out io.Writer) *flag.FlagSet {
 		fs.StringVar(v.Field(&c.vars), v.Flag, *v.Field(&c.vars), fmt.Sprintf("%s (env %s)", v.Usage, v.Env))
 	}
 	fs.StringVar(&c.profile, "sim-profile", c.profile, "simulator latency: instant, lab (seconds) or realistic (Google's minutes)")
-	fs.StringVar(&c.faults, "sim-faults", "", "simulator faults to inject, e.g. run.CreateService=503x2,compute.urlMaps.insert=429")
+	fs.StringVar(&c.faults, "sim-faults", "", "simulator faults to inject, e.g. run.CreateService=503x2,compute.urlMaps.insert=503x1:after, or a random rate: rate=0.1,seed=7")
 	if cmd == "lab" {
 		fs.BoolVar(&c.nonInteractive, "non-interactive", false, "replay the lab unattended, printing each step")
 		fs.BoolVar(&c.json, "json", false, "with --non-interactive: print one JSON object per line")
@@ -142,7 +142,7 @@ func (c *config) check() error {
 		return err
 	}
 	if c.faults != "" {
-		if _, err := sim.ParseFaults(c.faults); err != nil {
+		if _, err := sim.ParseFaultSpec(c.faults); err != nil {
 			return err
 		}
 	}

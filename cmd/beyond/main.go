@@ -19,6 +19,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/beyond-lab/beyond/lab"
+	"github.com/beyond-lab/beyond/service"
 )
 
 // Exit codes.
@@ -39,6 +42,15 @@ func main() {
 // run is main without the process: it returns the exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	cmd := "lab"
+	if len(args) > 0 && args[0] == lab.ServiceCommand {
+		// Hidden: the image the lab builds runs a copy of beyond as the
+		// lab's Gemini service (package image).
+		if err := service.Serve(ctx, stdout, nil); err != nil {
+			fmt.Fprintln(stderr, "beyond "+lab.ServiceCommand+":", err)
+			return exitFailed
+		}
+		return exitOK
+	}
 	if len(args) > 0 && (args[0] == "sim" || args[0] == "cleanup" || args[0] == "help") {
 		cmd, args = args[0], args[1:]
 	}

@@ -76,11 +76,11 @@ func (c *config) startSimAt(host string) (*sim.Sim, error) {
 	}
 	opts := sim.Options{Profile: profile, Host: host}
 	if c.faults != "" {
-		f, err := sim.ParseFaults(c.faults)
+		f, err := sim.ParseFaultSpec(c.faults)
 		if err != nil {
 			return nil, err
 		}
-		opts.Faults = sim.NewFaults(1, 0, f...)
+		opts.Faults = f
 	}
 	s := sim.New(opts)
 	return s, s.Start()

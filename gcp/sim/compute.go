@@ -74,6 +74,7 @@ type computeReq struct {
 	vars   map[string]string // project, region, name
 	body   []byte
 	p      *project
+	late   *computeError // an injected fault answered after the call took effect
 }
 
 // scope is where the request's resources live: "global" or "regions/R".
@@ -197,6 +198,12 @@ func (a *computeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		computeWriteError(w, err)
 		return
 	}
+	if c.late != nil {
+		c.w = discard{}
+		rt.handle(c)
+		computeWriteError(w, c.late)
+		return
+	}
 	rt.handle(c)
 }
 
@@ -204,7 +211,11 @@ func (a *computeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // faults, the body, the project, the API being enabled, the region.
 func (a *computeAPI) admit(c *computeReq) *computeError {
 	if f, hit := a.s.fault(c.method); hit {
-		return &computeError{f.Status, f.Message, computeReason(f.Status)}
+		e := &computeError{f.Status, f.Message, computeReason(f.Status)}
+		if !f.After {
+			return e
+		}
+		c.late = e
 	}
 	if c.r.Method == "POST" || c.r.Method == "PUT" || c.r.Method == "PATCH" {
 		body, err := io.ReadAll(http.MaxBytesReader(c.w, c.r.Body, computeMaxBody))
@@ -519,3 +530,11 @@ func computeMergePatch(doc, patch any) any {
 func computeNew[M proto.Message](m M) M {
 	return m.ProtoReflect().New().Interface().(M)
 }
+
+// discard is a ResponseWriter that drops the answer: a call whose fault is
+// answered after it took effect.
+type discard struct{}
+
+func (discard) Header() http.Header         { return http.Header{} }
+func (discard) Write(b []byte) (int, error) { return len(b), nil }
+func (discard) WriteHeader(int)             {}

@@ -42,7 +42,12 @@ func grpcFaultName(fullMethod string) string {
 // (so before any check or change of state).
 func (s *Sim) injectFaults(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	if f, ok := s.fault(grpcFaultName(info.FullMethod)); ok {
-		return nil, status.Error(grpcCode(f.Status), f.Message)
+		if f.After {
+			if _, err := handler(ctx, req); err != nil {
+				return nil, err
+			}
+		}
+		return nil, faultStatus(f)
 	}
 	return handler(ctx, req)
 }

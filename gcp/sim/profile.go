@@ -2,14 +2,17 @@ package sim
 
 import (
 	"fmt"
-	"math/rand"
+	"math/rand/v2"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // Profile says how long the simulated cloud takes. Durations are how long an
@@ -63,6 +66,10 @@ type Fault struct {
 	// Times is how many matching calls fail before the fault is spent; 0
 	// means every one.
 	Times int
+	// After makes the call take effect first and then answer the error, as
+	// a 503 that Google sends after the change was made: a client that
+	// retries must find its change done (a create answers 409).
+	After bool
 }
 
 // Faults is a set of injected failures: named faults, then a random error
@@ -74,11 +81,12 @@ type Faults struct {
 	rng    *rand.Rand
 }
 
-// NewFaults returns faults that fail a fraction rate of all calls with 503,
-// chosen by a generator seeded with seed (so a run can be repeated), plus the
-// named faults.
+// NewFaults returns faults that fail a fraction rate of all calls, half
+// with 429 (a rate limit) and half with 503 (UNAVAILABLE on gRPC), chosen by
+// a generator seeded with seed (so a run can be repeated), plus the named
+// faults, which come first.
 func NewFaults(seed int64, rate float64, faults ...Fault) *Faults {
-	f := &Faults{rate: rate, rng: rand.New(rand.NewSource(seed))}
+	f := &Faults{rate: rate, rng: rand.New(rand.NewPCG(uint64(seed), 0))}
 	for _, x := range faults {
 		f.Add(x)
 	}
@@ -116,6 +124,9 @@ func (f *Faults) take(method string) (Fault, bool) {
 		return hit, true
 	}
 	if f.rate > 0 && f.rng.Float64() < f.rate {
+		if f.rng.IntN(2) == 0 {
+			return Fault{Method: method, Status: http.StatusTooManyRequests, Message: "Rate limit exceeded: too many requests, try again later. (injected)"}, true
+		}
 		return Fault{Method: method, Status: http.StatusServiceUnavailable, Message: "The service is currently unavailable. (injected)"}, true
 	}
 	return Fault{}, false
@@ -128,9 +139,30 @@ func (s *Sim) fault(method string) (Fault, bool) { return s.opts.Faults.take(met
 
 // ParseFaults reads faults from a flag value such as
 // "compute.backendServices.insert=503x2,run.CreateService=429": method,
-// HTTP status, and optionally how many times.
+// HTTP status, optionally how many times, and optionally ":after" (the call
+// takes effect, then answers the error). It refuses a random rate: see
+// ParseFaultSpec.
 func ParseFaults(spec string) ([]Fault, error) {
-	var out []Fault
+	named, rate, _, err := parseFaultSpec(spec)
+	if err == nil && rate > 0 {
+		err = fmt.Errorf("faults %q: a random rate needs ParseFaultSpec", spec)
+	}
+	return named, err
+}
+
+// ParseFaultSpec reads what --sim-faults takes: named faults as ParseFaults
+// reads them, and a random error rate with its seed, "rate=0.1,seed=7" (the
+// seed defaults to 1, so a run can be repeated), in one comma-separated list.
+func ParseFaultSpec(spec string) (*Faults, error) {
+	named, rate, seed, err := parseFaultSpec(spec)
+	if err != nil {
+		return nil, err
+	}
+	return NewFaults(seed, rate, named...), nil
+}
+
+func parseFaultSpec(spec string) (named []Fault, rate float64, seed int64, err error) {
+	seed = 1
 	for _, part := range strings.Split(spec, ",") {
 		part = strings.TrimSpace(part)
 		if part == "" {
@@ -138,22 +170,53 @@ func ParseFaults(spec string) ([]Fault, error) {
 		}
 		method, rest, ok := strings.Cut(part, "=")
 		if !ok || method == "" {
-			return nil, fmt.Errorf("fault %q: want METHOD=STATUS or METHOD=STATUSxTIMES, e.g. run.CreateService=503x2", part)
+			return nil, 0, 0, fmt.Errorf("fault %q: want METHOD=STATUS, METHOD=STATUSxTIMES or METHOD=STATUSxTIMES:after, e.g. run.CreateService=503x2; or rate=0.1,seed=7", part)
 		}
-		var x Fault
-		x.Method = method
+		switch method {
+		case "rate":
+			r, perr := strconv.ParseFloat(rest, 64)
+			if perr != nil || !(r >= 0 && r <= 1) {
+				return nil, 0, 0, fmt.Errorf("fault %q: the rate is a fraction of calls from 0 to 1, e.g. rate=0.1", part)
+			}
+			rate = r
+			continue
+		case "seed":
+			s, perr := strconv.ParseInt(rest, 10, 64)
+			if perr != nil {
+				return nil, 0, 0, fmt.Errorf("fault %q: the seed is a whole number, e.g. seed=7", part)
+			}
+			seed = s
+			continue
+		}
+		x := Fault{Method: method}
+		rest, x.After = strings.CutSuffix(rest, ":after")
 		status, times, hasTimes := strings.Cut(rest, "x")
-		if _, err := fmt.Sscanf(status, "%d", &x.Status); err != nil || x.Status < 400 || x.Status > 599 {
-			return nil, fmt.Errorf("fault %q: status must be an HTTP error code from 400 to 599", part)
+		if n, perr := strconv.Atoi(status); perr != nil || n < 400 || n > 599 {
+			return nil, 0, 0, fmt.Errorf("fault %q: status must be an HTTP error code from 400 to 599", part)
+		} else {
+			x.Status = n
 		}
 		if hasTimes {
-			if _, err := fmt.Sscanf(times, "%d", &x.Times); err != nil || x.Times < 1 {
-				return nil, fmt.Errorf("fault %q: the count after x must be a positive number", part)
+			if n, perr := strconv.Atoi(times); perr != nil || n < 1 {
+				return nil, 0, 0, fmt.Errorf("fault %q: the count after x must be a positive number", part)
+			} else {
+				x.Times = n
 			}
 		}
-		out = append(out, x)
+		named = append(named, x)
 	}
-	return out, nil
+	return named, rate, seed, nil
+}
+
+// faultStatus is an injected fault as a gRPC status: the code for its HTTP
+// status, and for a 429 the ErrorInfo reason Google gives a rate limit
+// (RATE_LIMIT_EXCEEDED, which a quota's QUOTA_EXCEEDED is not).
+func faultStatus(f Fault) error {
+	st := status.New(grpcCode(f.Status), f.Message)
+	if f.Status == http.StatusTooManyRequests {
+		return grpcWithDetails(st, &errdetails.ErrorInfo{Reason: "RATE_LIMIT_EXCEEDED", Domain: "googleapis.com", Metadata: map[string]string{"method": f.Method}})
+	}
+	return st.Err()
 }
 
 // grpcCode maps an HTTP status to the gRPC code Google's APIs pair with it.

@@ -146,7 +146,13 @@ func (a *restAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		a.s.log.Debug("rest", "api", a.name, "method", rt.fault, "path", r.URL.Path)
 		if f, ok := a.s.opts.Faults.take(rt.fault); ok {
-			restWriteError(w, status.Error(grpcCode(f.Status), f.Message), f.Status)
+			if f.After {
+				if _, err := rt.handle(&restReq{r: r, vars: vars}); err != nil {
+					restWriteError(w, err, 0)
+					return
+				}
+			}
+			restWriteError(w, faultStatus(f), f.Status)
 			return
 		}
 		resp, err := rt.handle(&restReq{r: r, vars: vars})
