@@ -7,10 +7,27 @@ package simtest
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
+	artifactregistry "cloud.google.com/go/artifactregistry/apiv1"
+	"cloud.google.com/go/artifactregistry/apiv1/artifactregistrypb"
+	compute "cloud.google.com/go/compute/apiv1"
+	"cloud.google.com/go/compute/apiv1/computepb"
+	run "cloud.google.com/go/run/apiv2"
+	"cloud.google.com/go/run/apiv2/runpb"
 	"github.com/beyond-lab/beyond/gcp"
 	"github.com/beyond-lab/beyond/gcp/sim"
+	"github.com/beyond-lab/beyond/lab"
+	"github.com/googleapis/gax-go/v2"
+	"google.golang.org/api/iterator"
+	"google.golang.org/api/option"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 )
 
 // Start starts a simulator with opts and closes it when the test ends. Pass
@@ -37,3 +54,133 @@ func Connect(t testing.TB, s *sim.Sim, project string) *gcp.Cloud {
 	t.Cleanup(func() { c.Close() })
 	return c
 }
+
+// Count counts, through Google's official clients (list calls, every page),
+// what the lab creates in project on the simulator at ep: Cloud Run services
+// in every region, serverless NEGs, backend services, URL maps, target HTTP
+// proxies, global forwarding rules, and Artifact Registry repositories in
+// every region of lab.Regions. Keys are those kinds; the
+// values are the resources' names, so a test can say what leaked.
+// A call that meets an injected 429 or 503 is tried again, up to 20 times.
+func Count(ctx context.Context, ep lab.Endpoints, project string) (map[string][]string, error) {
+	plain := []option.ClientOption{
+		option.WithoutAuthentication(),
+		option.WithGRPCDialOption(grpc.WithTransportCredentials(insecure.NewCredentials())),
+	}
+	rest := []option.ClientOption{option.WithEndpoint(ep.Compute), option.WithoutAuthentication()}
+	out := map[string][]string{}
+	var errs []error
+	retry := func(what string, list func() ([]string, error)) {
+		for attempt := 1; ; attempt++ {
+			names, err := list()
+			if err == nil {
+				out[what] = append(out[what], names...)
+				return
+			}
+			if code := status.Code(err); attempt < 20 && (code == codes.Unavailable || code == codes.ResourceExhausted ||
+				strings.Contains(err.Error(), "429") || strings.Contains(err.Error(), "503")) {
+				continue
+			}
+			errs = append(errs, fmt.Errorf("list %s: %w", what, err))
+			return
+		}
+	}
+	names := func(it interface{ Next() (string, error) }) ([]string, error) {
+		var n []string
+		for {
+			name, err := it.Next()
+			if errors.Is(err, iterator.Done) {
+				return n, nil
+			}
+			if err != nil {
+				return nil, err
+			}
+			n = append(n, name)
+		}
+	}
+	regions := lab.Regions
+
+	services, err := run.NewServicesClient(ctx, append([]option.ClientOption{option.WithEndpoint(ep.Run)}, plain...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer services.Close()
+	retry("Cloud Run service", func() ([]string, error) {
+		return names(nameIter(services.ListServices(ctx, &runpb.ListServicesRequest{Parent: "projects/" + project + "/locations/-"}, noRetry)))
+	})
+	repos, err := artifactregistry.NewClient(ctx, append([]option.ClientOption{option.WithEndpoint(ep.ArtifactRegistry)}, plain...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer repos.Close()
+	for _, r := range regions {
+		retry("repository", func() ([]string, error) {
+			return names(nameIter(repos.ListRepositories(ctx, &artifactregistrypb.ListRepositoriesRequest{Parent: "projects/" + project + "/locations/" + r}, noRetry)))
+		})
+	}
+	negs, err := compute.NewRegionNetworkEndpointGroupsRESTClient(ctx, rest...)
+	if err != nil {
+		return nil, err
+	}
+	defer negs.Close()
+	for _, r := range regions {
+		retry("network endpoint group", func() ([]string, error) {
+			return names(nameIter(negs.List(ctx, &computepb.ListRegionNetworkEndpointGroupsRequest{Project: project, Region: r}, noRetry)))
+		})
+	}
+	backends, err := compute.NewBackendServicesRESTClient(ctx, rest...)
+	if err != nil {
+		return nil, err
+	}
+	defer backends.Close()
+	retry("backend service", func() ([]string, error) {
+		return names(nameIter(backends.List(ctx, &computepb.ListBackendServicesRequest{Project: project}, noRetry)))
+	})
+	maps, err := compute.NewUrlMapsRESTClient(ctx, rest...)
+	if err != nil {
+		return nil, err
+	}
+	defer maps.Close()
+	retry("URL map", func() ([]string, error) {
+		return names(nameIter(maps.List(ctx, &computepb.ListUrlMapsRequest{Project: project}, noRetry)))
+	})
+	proxies, err := compute.NewTargetHttpProxiesRESTClient(ctx, rest...)
+	if err != nil {
+		return nil, err
+	}
+	defer proxies.Close()
+	retry("target HTTP proxy", func() ([]string, error) {
+		return names(nameIter(proxies.List(ctx, &computepb.ListTargetHttpProxiesRequest{Project: project}, noRetry)))
+	})
+	rules, err := compute.NewGlobalForwardingRulesRESTClient(ctx, rest...)
+	if err != nil {
+		return nil, err
+	}
+	defer rules.Close()
+	retry("forwarding rule", func() ([]string, error) {
+		return names(nameIter(rules.List(ctx, &computepb.ListGlobalForwardingRulesRequest{Project: project}, noRetry)))
+	})
+	return out, errors.Join(errs...)
+}
+
+// noRetry turns off a client's own retries: Count retries, without sleeping.
+var noRetry = gax.WithRetry(func() gax.Retryer { return nil })
+
+// named is a resource with a name; every listed message has one.
+type named interface{ GetName() string }
+
+// iter is what the clients' list iterators have in common.
+type iter[T named] interface{ Next() (T, error) }
+
+// nameIterator turns a list iterator into one of names.
+type nameIterator[T named] struct{ it iter[T] }
+
+func (n nameIterator[T]) Next() (string, error) {
+	x, err := n.it.Next()
+	if err != nil {
+		return "", err
+	}
+	return x.GetName(), nil
+}
+
+func nameIter[T named](it iter[T]) nameIterator[T] { return nameIterator[T]{it} }
