@@ -117,19 +117,20 @@ func (s *Session) probeConfig(base string) probe.Config {
 	return c
 }
 
-// burst sends requests for d and returns what came back.
+// burst collects the global IP's answers for d, from the runner's one
+// prober (which a front end watching may already run).
 func (s *Session) burst(ctx context.Context, base string, d time.Duration) []Sample {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var mu sync.Mutex
 	var out []Sample
-	report := s.sampler()
-	probe.Run(ctx, s.probeConfig(base), func(sm Sample) {
+	leave := s.feed.join(s.probeConfig(base), s.step, func(sm Sample) {
 		mu.Lock()
 		out = append(out, sm)
 		mu.Unlock()
-		report(sm)
 	})
+	<-ctx.Done()
+	leave()
 	mu.Lock()
 	defer mu.Unlock()
 	return out
@@ -429,12 +430,15 @@ func (s *Session) detachNEGA(ctx context.Context) error {
 // time a reroute may take, so that a forgotten watch ends by itself.
 func (s *Session) startWatch(ctx context.Context, w *watcher, base string) {
 	_, reroute := s.patience()
-	cfg, report := s.probeConfig(base), s.sampler()
+	// The runner's one prober: a front end watching already probes the
+	// same address at the same rate, and this joins it.
+	leave := s.feed.join(s.probeConfig(base), s.step, w.add)
 	go func() {
 		defer close(w.done)
 		ctx, stop := context.WithTimeout(ctx, 2*reroute)
 		defer stop()
-		probe.Run(ctx, cfg, func(sm Sample) { w.add(sm); report(sm) })
+		<-ctx.Done()
+		leave()
 	}()
 	s.watch = w
 }

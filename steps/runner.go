@@ -10,7 +10,6 @@ import (
 
 	"github.com/beyond-lab/beyond/gcp"
 	"github.com/beyond-lab/beyond/lab"
-	"github.com/beyond-lab/beyond/probe"
 )
 
 // Options configure a runner.
@@ -38,6 +37,15 @@ type Runner struct {
 	session *Session
 	saved   Saved
 	target  string
+
+	// view is what the front ends read while a step runs, without waiting
+	// for the step (r.mu is held for the whole of it).
+	view struct {
+		sync.Mutex
+		outputs Outputs     // as of the last step that ended
+		probe   ProbeConfig // where the client stands, at what rate
+	}
+	feed *feed // the one prober of the global IP (Watch and the failover steps)
 }
 
 // New returns a runner for the lab on cloud with vars, and loads progress
@@ -59,7 +67,9 @@ func New(cloud *gcp.Cloud, vars Vars, opts Options) (*Runner, error) {
 		return nil, err
 	}
 	r.saved = saved
-	r.session = &Session{Cloud: cloud, Vars: vars, Outputs: saved.Outputs, Probe: opts.Probe, geminiKey: opts.GeminiKey}
+	r.feed = &feed{emit: r.emit}
+	r.session = &Session{Cloud: cloud, Vars: vars, Outputs: saved.Outputs, Probe: opts.Probe, geminiKey: opts.GeminiKey, feed: r.feed}
+	r.view.outputs, r.view.probe = saved.Outputs, opts.Probe
 	return r, nil
 }
 
@@ -91,11 +101,12 @@ func (r *Runner) Saved() Saved {
 	return s
 }
 
-// Outputs returns the facts earlier steps learned, such as the global IP.
+// Outputs returns the facts earlier steps learned, such as the global IP,
+// as of the last step that ended; it does not wait for a step in flight.
 func (r *Runner) Outputs() Outputs {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.session.Outputs
+	r.view.Lock()
+	defer r.view.Unlock()
+	return r.view.outputs
 }
 
 func cloneMap[V any](m map[string]V) map[string]V {
@@ -108,36 +119,40 @@ func cloneMap[V any](m map[string]V) map[string]V {
 
 // Watch probes the global IP at the configured rate, emitting EventSample,
 // until ctx ends. It reads the client location once, at the start: restart
-// it after SetClientLocation. It runs beside steps, not after them.
+// it after SetClientLocation. It runs beside steps, at once even while one
+// runs, and shares its requests with the failover steps': watching during
+// them does not double the rate.
 func (r *Runner) Watch(ctx context.Context) error {
-	r.mu.Lock()
-	base := r.session.Outputs.GlobalURL
-	sess := *r.session
-	sess.emit, sess.step = r.emit, ""
-	r.mu.Unlock()
+	r.view.Lock()
+	base := r.view.outputs.GlobalURL
+	sess := Session{Cloud: r.session.Cloud, Vars: r.session.Vars, Probe: r.view.probe} // Cloud and Vars never change
+	r.view.Unlock()
 	if base == "" {
 		return errors.New("the global IP is not known yet: run the step " + titleOf(Curl) + " first")
 	}
-	probe.Run(ctx, sess.probeConfig(base), sess.sampler())
+	leave := r.feed.join(sess.probeConfig(base), "", nil)
+	defer leave()
+	<-ctx.Done()
 	return nil
 }
 
-// SetClientLocation moves the simulated client nearest to region.
+// SetClientLocation moves the simulated client nearest to region, for the
+// next step and the next Watch.
 func (r *Runner) SetClientLocation(region string) error {
 	if !lab.IsRegion(region) {
 		return fmt.Errorf("%q is not a region the lab knows", region)
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.session.Probe.ClientLocation = region
+	r.view.Lock()
+	defer r.view.Unlock()
+	r.view.probe.ClientLocation = region
 	return nil
 }
 
 // ClientLocation is where the simulated client stands.
 func (r *Runner) ClientLocation() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.session.Probe.ClientLocation
+	r.view.Lock()
+	defer r.view.Unlock()
+	return r.view.probe.ClientLocation
 }
 
 // Close stops any probing still running in the background.
@@ -308,6 +323,9 @@ func (r *Runner) run(ctx context.Context, s *Step, do bool) Status {
 	sess := r.session
 	sess.step = s.ID
 	sess.emit = r.emit
+	r.view.Lock()
+	sess.Probe = r.view.probe
+	r.view.Unlock()
 	sess.progress = func(line string) {
 		r.emit(Event{Kind: EventProgress, Step: s.ID, Text: line, Elapsed: time.Since(start)})
 	}
@@ -370,6 +388,9 @@ func (r *Runner) finishLocked(s *Step, cmd string, start time.Time, st Status, e
 		r.saved.Steps[s.ID] = SavedState{Status: st, At: time.Now().UTC(), By: e.By}
 	}
 	r.saved.Outputs = r.session.Outputs
+	r.view.Lock()
+	r.view.outputs = r.session.Outputs
+	r.view.Unlock()
 	if err := r.opts.Store.Save(r.saved); err != nil {
 		r.emit(Event{Kind: EventProgress, Step: s.ID, Text: "could not save progress: " + err.Error()})
 	}

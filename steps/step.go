@@ -149,6 +149,7 @@ type Session struct {
 	emit      func(Event)
 	step      string
 	watch     *watcher // probing since the break, until the failover is measured
+	feed      *feed    // the runner's one prober of the global IP
 }
 
 // Progress reports one line about the step in flight.
