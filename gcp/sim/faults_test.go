@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -119,6 +120,9 @@ func fuzzRequest(t *testing.T, h http.Handler, method, host, path, body string) 
 	if strings.ContainsAny(path, " \t\r\n#?") || !strings.HasPrefix(path, "/") {
 		return
 	}
+	if _, err := url.ParseRequestURI("http://" + host + path); err != nil {
+		return // no client can send it
+	}
 	req := httptest.NewRequest(method, "http://"+host+path, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	rec := httptest.NewRecorder()
@@ -126,7 +130,7 @@ func fuzzRequest(t *testing.T, h http.Handler, method, host, path, body string) 
 	if rec.Code < 200 || rec.Code > 599 {
 		t.Fatalf("%s %s%s: status %d", method, host, path, rec.Code)
 	}
-	if rec.Code >= 300 && !json.Valid(rec.Body.Bytes()) {
+	if rec.Code >= 400 && !json.Valid(rec.Body.Bytes()) { // a 3xx is net/http cleaning a path such as /./
 		t.Fatalf("%s %s%s: %d with a body that is not JSON: %q", method, host, path, rec.Code, rec.Body.String())
 	}
 }
@@ -152,6 +156,9 @@ func FuzzComputeREST(f *testing.F) {
 		f.Add(c[0], base+c[1], c[2])
 	}
 	f.Fuzz(func(t *testing.T, method, path, body string) {
+		if !strings.HasPrefix(path, "/compute/v1/") {
+			path = "/compute/v1/" + strings.TrimPrefix(path, "/")
+		}
 		fuzzRequest(t, h, method, "127.0.0.1", path, body)
 	})
 }
