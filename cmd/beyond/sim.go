@@ -25,7 +25,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1", "loopback address to listen on")
 	profile := fs.String("profile", "lab", "latency: instant, lab or realistic")
-	faults := fs.String("faults", "", "faults to inject, e.g. run.CreateService=503x2")
+	faults := fs.String("faults", "", "faults to inject, e.g. run.CreateService=503x2,compute.urlMaps.insert=503x1:after, or a random rate: rate=0.1,seed=7")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
