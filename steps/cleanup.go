@@ -44,6 +44,14 @@ func resources(s *Session) []resource {
 		{"Artifact Registry repository", v.Repository, v.RegionA, func(ctx context.Context, s *Session) (bool, error) {
 			return c.DeleteRepository(ctx, v.RegionA, v.Repository, s.Progress)
 		}},
+		// The account's binding first: Google would keep it in the policy
+		// as a deleted:serviceAccount member otherwise.
+		{"role binding", roleVertexAIUser, "project", func(ctx context.Context, s *Session) (bool, error) {
+			return c.RevokeProjectRole(ctx, roleVertexAIUser, "serviceAccount:"+s.serviceAccountEmail())
+		}},
+		{"service account", c.ServiceAccountEmail(v.ServiceAccount), "project", func(ctx context.Context, s *Session) (bool, error) {
+			return c.DeleteServiceAccount(ctx, v.ServiceAccount)
+		}},
 	}
 }
 
@@ -59,6 +67,9 @@ func cleanupCommand(s *Session) string {
 		"gcloud run services delete " + v.Service + " --region " + v.RegionA + " --quiet",
 		"gcloud run services delete " + v.Service + " --region " + v.RegionB + " --quiet",
 		"gcloud artifacts repositories delete " + v.Repository + " --location " + v.RegionA + " --quiet",
+		"gcloud projects remove-iam-policy-binding " + v.Project + " --member=serviceAccount:" + s.serviceAccountEmail() + " --role=" + roleVertexAIUser + " --condition=None",
+		"gcloud iam service-accounts delete " + s.serviceAccountEmail() + " --quiet",
+		"rm -f " + v.Backend + ".yaml # the file the backend-service step exported, if you ran it by hand",
 	}, "\n")
 }
 
@@ -139,6 +150,10 @@ func Remaining(ctx context.Context, s *Session) ([]string, error) {
 		func() error {
 			_, err := c.GetRepository(ctx, v.RegionA, v.Repository)
 			return add("Artifact Registry repository", v.Repository, v.RegionA, err)
+		},
+		func() error {
+			_, err := c.GetServiceAccount(ctx, v.ServiceAccount)
+			return add("service account", c.ServiceAccountEmail(v.ServiceAccount), "project", err)
 		},
 	}
 	for _, check := range checks {

@@ -190,6 +190,9 @@ func stepCurl() *Step {
 			for {
 				sm, body := probe.Once(ctx, cfg)
 				s.sampler()(sm)
+				if err := serviceFault(sm, body); err != nil {
+					return "", err
+				}
 				if sm.Status == http.StatusOK {
 					if len(body) > 300 {
 						body = body[:300] + "…"
@@ -212,7 +215,10 @@ func stepCurl() *Step {
 			if err != nil {
 				return "", err
 			}
-			sm, _ := probe.Once(ctx, s.probeConfig(base))
+			sm, body := probe.Once(ctx, s.probeConfig(base))
+			if err := serviceFault(sm, body); err != nil {
+				return "", err
+			}
 			if sm.Status != http.StatusOK {
 				return "", failf("Wait for the load balancer and run this step again", "the global IP answered "+describe(sm))
 			}
@@ -637,7 +643,10 @@ func stepRestore() *Step {
 			if err != nil {
 				return "", err
 			}
-			sm, _ := probe.Once(ctx, s.probeConfig(base))
+			sm, body := probe.Once(ctx, s.probeConfig(base))
+			if err := serviceFault(sm, body); err != nil {
+				return "", err
+			}
 			if sm.Status != http.StatusOK {
 				return "", failf("", "the global IP answered "+describe(sm))
 			}

@@ -20,6 +20,8 @@ func Lab() []*Step {
 		// Part 2: Cloud Run.
 		stepProject(),
 		stepEnableAPIs(),
+		stepServiceAccount(),
+		stepGrantVertexAI(),
 		stepRepository(),
 		stepBuildImage(),
 		stepDeploy("deploy-a", "deploy", "Deploy to region A", func(v Vars) string { return v.RegionA }),
@@ -46,7 +48,7 @@ func Lab() []*Step {
 }
 
 // requiredAPIs are the services the lab enables.
-var requiredAPIs = []string{"run.googleapis.com", "compute.googleapis.com", "artifactregistry.googleapis.com", "aiplatform.googleapis.com"}
+var requiredAPIs = []string{"run.googleapis.com", "compute.googleapis.com", "artifactregistry.googleapis.com", "aiplatform.googleapis.com", "iam.googleapis.com", "cloudresourcemanager.googleapis.com"}
 
 func stepProject() *Step {
 	return &Step{
@@ -160,7 +162,7 @@ func envFlag(env map[string]string) string {
 }
 
 func deployCommand(s *Session, region string, env map[string]string, image string) string {
-	cmd := fmt.Sprintf("gcloud run deploy %s \\\n    --image %s \\\n    --region %s \\\n    --allow-unauthenticated \\\n    --ingress all", s.Vars.Service, image, region)
+	cmd := fmt.Sprintf("gcloud run deploy %s \\\n    --image %s \\\n    --region %s \\\n    --service-account %s \\\n    --allow-unauthenticated \\\n    --ingress all", s.Vars.Service, image, region, s.serviceAccountEmail())
 	if len(env) > 0 {
 		cmd += " \\\n    --set-env-vars " + envFlag(env)
 	}
@@ -180,7 +182,7 @@ func stepDeploy(id, part, title string, region func(Vars) string) *Step {
 			if err != nil {
 				return "", err
 			}
-			return deploy(ctx, s, gcp.ServiceSpec{Region: r, Name: s.Vars.Service, Image: img, Env: s.deployEnv(r)})
+			return deploy(ctx, s, gcp.ServiceSpec{Region: r, Name: s.Vars.Service, Image: img, Env: s.deployEnv(r), ServiceAccount: s.serviceAccountEmail()})
 		},
 		Check: func(ctx context.Context, s *Session) (string, error) {
 			r := region(s.Vars)
@@ -203,7 +205,7 @@ func deploy(ctx context.Context, s *Session, spec gcp.ServiceSpec) (string, erro
 	if err != nil {
 		return "", err
 	}
-	did := fmt.Sprintf("Service %s in %s serves revision %s at %s.", spec.Name, spec.Region, svc.LatestReady, svc.URI)
+	did := fmt.Sprintf("Service %s in %s serves revision %s at %s, running as %s.", spec.Name, spec.Region, svc.LatestReady, svc.URI, svc.ServiceAccount)
 	if !changed {
 		did = "Adopted: " + did
 	}
@@ -224,6 +226,8 @@ func checkService(ctx context.Context, s *Session, region, image string, env map
 		return "", failf(fix, fmt.Sprintf("service %s in %s has no ready revision: %s", svc.Name, region, svc.Failure))
 	case svc.Image != image:
 		return "", failf(fix, fmt.Sprintf("service %s in %s runs %s, not %s", svc.Name, region, svc.Image, image))
+	case svc.ServiceAccount != s.serviceAccountEmail():
+		return "", failf(fix, fmt.Sprintf("service %s in %s runs as %s, not the lab's service account %s", svc.Name, region, svc.ServiceAccount, s.serviceAccountEmail()))
 	case svc.Ingress != "INGRESS_TRAFFIC_ALL":
 		return "", failf(fix, fmt.Sprintf("service %s in %s has ingress %s; the load balancer needs ingress all (or internal-and-cloud-load-balancing)", svc.Name, region, svc.Ingress))
 	}
@@ -239,7 +243,7 @@ func checkService(ctx context.Context, s *Session, region, image string, env map
 	if !public {
 		return "", failf(fix, "allUsers may not invoke the service, so the load balancer's requests would be refused with 403")
 	}
-	return fmt.Sprintf("Revision %s of %s is ready in %s with ingress all, public, at %s.", svc.LatestReady, svc.Name, region, svc.URI), nil
+	return fmt.Sprintf("Revision %s of %s is ready in %s, runs as %s, with ingress all, public, at %s.", svc.LatestReady, svc.Name, region, svc.ServiceAccount, svc.URI), nil
 }
 
 func stepNEG(id, title string, which func(Vars) (name, region string)) *Step {

@@ -34,6 +34,9 @@ type Vars struct {
 	// service itself reads it). Models retire: it is a setting, and
 	// confirm-ai checks that it is served before anything is deployed.
 	Model string // GEMINI_MODEL
+	// ServiceAccount is the ID of the service account the service runs as
+	// (the part of its email before the @).
+	ServiceAccount string // SERVICE_ACCOUNT
 }
 
 // HelloImage is the sample the workshop deploys.
@@ -67,6 +70,7 @@ var VarList = []Var{
 	{"FORWARDING_RULE", "forwarding-rule", "gemini-global-ip", "global forwarding rule (the global IP)", func(v *Vars) *string { return &v.Rule }, checkComputeName},
 	{"REPOSITORY", "repository", "beyond", "Artifact Registry repository for the lab's image, in region A", func(v *Vars) *string { return &v.Repository }, checkRepository},
 	{"IMAGE", "image", "", "image to deploy instead of building the Gemini service, e.g. " + HelloImage, func(v *Vars) *string { return &v.Image }, checkImage},
+	{"SERVICE_ACCOUNT", "service-account", "gemini-service-sa", "ID of the service account the service runs as (ID@PROJECT.iam.gserviceaccount.com)", func(v *Vars) *string { return &v.ServiceAccount }, checkAccountID},
 	{"GEMINI_MODEL", "model", service.DefaultModel, "Gemini model the service calls; confirm-ai checks that it is served", func(v *Vars) *string { return &v.Model }, checkModel},
 }
 
@@ -115,6 +119,7 @@ var (
 	computePattern = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$`)
 	runPattern     = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,47}[a-z0-9])?$`)
 	repoPattern    = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	accountPattern = regexp.MustCompile(`^[a-z]([-a-z0-9]{4,28}[a-z0-9])$`)
 	modelPattern   = regexp.MustCompile(`^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$`)
 	imagePattern   = regexp.MustCompile(`^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$`)
 )
@@ -146,6 +151,13 @@ func checkServiceName(s string) error {
 func checkRepository(s string) error {
 	if !repoPattern.MatchString(s) {
 		return errors.New("an Artifact Registry repository ID has 1 to 63 lowercase letters, digits or hyphens, starts with a letter and does not end with a hyphen")
+	}
+	return nil
+}
+
+func checkAccountID(s string) error {
+	if !accountPattern.MatchString(s) {
+		return errors.New("a service account ID has 6 to 30 lowercase letters, digits or hyphens, starts with a letter and does not end with a hyphen")
 	}
 	return nil
 }
