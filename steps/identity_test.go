@@ -5,7 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"cloud.google.com/go/compute/apiv1/computepb"
 	"github.com/beyond-lab/beyond/steps"
+	"google.golang.org/protobuf/proto"
 )
 
 // The lab's service runs as its own account. Skip the grant and the deploys
@@ -68,5 +70,33 @@ func TestDeployWithoutTheServiceAccount(t *testing.T) {
 	msg := strings.Join(failures(l.take()), "\n")
 	if st != steps.StatusFailed || !strings.Contains(msg, "Permission 'iam.serviceaccounts.actAs' denied on service account gemini-service-sa@beyond-steps-test.iam.gserviceaccount.com (or it may not exist)") || !strings.Contains(msg, "Create the service account first") {
 		t.Errorf("deploy-a without the account: %v:\n%s", st, msg)
+	}
+}
+
+// A URL map whose retry policy lost numRetries and perTryTimeout (what
+// `gcloud compute url-maps import` over an existing map does) fails the
+// url-map step, which says why, instead of passing silently.
+func TestURLMapWithoutRetryCountFails(t *testing.T) {
+	l := newLab(t)
+	r := l.runner(t)
+	for _, id := range []string{"project", "enable-apis", "backend-service"} {
+		if st, err := r.RunStep(context.Background(), id); st != steps.StatusPassed {
+			t.Fatalf("%s: %v %v", id, st, err)
+		}
+	}
+	err := l.cloud.CreateURLMap(context.Background(), &computepb.UrlMap{
+		Name:           proto.String(l.vars.URLMap),
+		DefaultService: proto.String(l.cloud.GlobalURL("backendServices", l.vars.Backend)),
+		DefaultRouteAction: &computepb.HttpRouteAction{RetryPolicy: &computepb.HttpRetryPolicy{
+			RetryConditions: []string{"5xx", "gateway-error", "connect-failure"},
+		}},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := r.RunStep(context.Background(), "url-map")
+	msg := strings.Join(failures(l.take()), "\n")
+	if st != steps.StatusFailed || !strings.Contains(msg, "retries 0 times, not 2") || !strings.Contains(msg, "url-maps import over an existing map drops numRetries") {
+		t.Errorf("url-map over a map without numRetries: %v:\n%s", st, msg)
 	}
 }

@@ -454,16 +454,27 @@ func labRetry() *computepb.HttpRetryPolicy {
 func stepURLMap() *Step {
 	return &Step{
 		ID: "url-map", Part: "global", Title: "Create the URL map, with a retry policy",
+		// gcloud's url-maps import over an existing map sends numRetries
+		// null and an empty perTryTimeout, silently dropping them (a
+		// gcloud bug; importing a new map keeps them): import only when
+		// the map does not exist yet.
 		Command: func(s *Session) string {
-			return fmt.Sprintf(`gcloud compute url-maps import %[1]s --global --quiet --source=- <<'EOF'
+			return fmt.Sprintf(`# url-maps import over an EXISTING map drops numRetries and perTryTimeout
+# (a gcloud bug): import only into a new map.
+if gcloud compute url-maps describe %[1]s --global >/dev/null 2>&1; then
+  echo "%[1]s exists: importing again would drop its retry policy; check it:"
+  gcloud compute url-maps describe %[1]s --global --format="yaml(defaultRouteAction)"
+else
+  gcloud compute url-maps import %[1]s --global --quiet --source=- <<'EOF'
 name: %[1]s
 defaultService: global/backendServices/%[2]s
 defaultRouteAction:
   retryPolicy:
-    numRetries: 2
-    perTryTimeout: {seconds: 10}
+    numRetries: %[3]d
+    perTryTimeout: {seconds: %[4]d}
     retryConditions: [5xx, gateway-error, connect-failure]
-EOF`, s.Vars.URLMap, s.Vars.Backend)
+EOF
+fi`, s.Vars.URLMap, s.Vars.Backend, labRetry().GetNumRetries(), labRetry().GetPerTryTimeout().GetSeconds())
 		},
 		Do: func(ctx context.Context, s *Session) (string, error) {
 			m, err := s.Cloud.GetURLMap(ctx, s.Vars.URLMap)
@@ -494,7 +505,8 @@ EOF`, s.Vars.URLMap, s.Vars.Backend)
 			if reason := urlMapDiffers(s, m); reason != "" {
 				return "", failf("Delete it and run this step again", "URL map "+s.Vars.URLMap+" "+reason)
 			}
-			return fmt.Sprintf("URL map %s sends every request to %s and retries on %s.", s.Vars.URLMap, s.Vars.Backend, strings.Join(m.GetDefaultRouteAction().GetRetryPolicy().GetRetryConditions(), ", ")), nil
+			rp := m.GetDefaultRouteAction().GetRetryPolicy()
+			return fmt.Sprintf("URL map %s sends every request to %s and retries up to %d times (%d s a try) on %s.", s.Vars.URLMap, s.Vars.Backend, rp.GetNumRetries(), rp.GetPerTryTimeout().GetSeconds(), strings.Join(rp.GetRetryConditions(), ", ")), nil
 		},
 	}
 }
@@ -503,9 +515,20 @@ func urlMapDiffers(s *Session, m *computepb.UrlMap) string {
 	if !gcp.SameResource(m.GetDefaultService(), s.Cloud.GlobalURL("backendServices", s.Vars.Backend)) {
 		return fmt.Sprintf("sends traffic to %s, not %s", shortName(m.GetDefaultService()), s.Vars.Backend)
 	}
-	conds := m.GetDefaultRouteAction().GetRetryPolicy().GetRetryConditions()
+	rp := m.GetDefaultRouteAction().GetRetryPolicy()
+	conds := rp.GetRetryConditions()
 	if !slices.Contains(conds, "5xx") && !slices.Contains(conds, "gateway-error") {
 		return "has no retry policy on 5xx or gateway errors, so clients would see the failing region's errors"
+	}
+	// What `gcloud compute url-maps import` over an existing map silently
+	// drops (a gcloud bug): without them Google retries once, with no
+	// per-try timeout.
+	want := labRetry()
+	if rp.NumRetries == nil || rp.GetNumRetries() != want.GetNumRetries() {
+		return fmt.Sprintf("retries %d times, not %d (url-maps import over an existing map drops numRetries: delete the map and import it again, before the proxy uses it)", rp.GetNumRetries(), want.GetNumRetries())
+	}
+	if rp.GetPerTryTimeout().GetSeconds() != want.GetPerTryTimeout().GetSeconds() {
+		return fmt.Sprintf("has a per-try timeout of %d s, not %d s (url-maps import over an existing map drops perTryTimeout: delete the map and import it again)", rp.GetPerTryTimeout().GetSeconds(), want.GetPerTryTimeout().GetSeconds())
 	}
 	return ""
 }

@@ -114,6 +114,9 @@ func (f *failover) step(e steps.Event) {
 		f.report = e.Failover
 		r := e.Failover
 		f.mark(e.At, fmt.Sprintf("measured: rerouted in %.1f s, %d/%d failed", r.RerouteSeconds, r.FailedRequests, r.Requests))
+		if r.FailedRequests > 0 {
+			f.mark(e.At, fmt.Sprintf("clients saw failures from +%.1f s for %.1f s", r.FirstFailureSeconds, r.FailingSeconds))
+		}
 	}
 }
 
