@@ -121,15 +121,15 @@ func pages[T any, It iterator.Pageable](ctx context.Context, s *snapshot, newIt 
 
 // notFound is the error a list gives for a name it does not hold: the same
 // kind and fix as a Get that answers 404.
-func (c *Cloud) notFound(op, what string) error {
-	return &Error{Kind: KindNotFound, Op: op, Cause: what + " does not exist", Fix: "Run the earlier step that creates it, or check the name and region"}
+func (c *Cloud) notFound(op string) error {
+	return &Error{Kind: KindNotFound, Op: op, Cause: "not found", Fix: "Run the earlier step that creates it, or check the name and region"}
 }
 
 // snapCompute answers a Compute Get from its collection's list.
 func snapCompute[T interface {
 	proto.Message
 	GetName() string
-}](ctx context.Context, c *Cloud, key, name, op, what string, list func() ([]T, error)) (T, error) {
+}](ctx context.Context, c *Cloud, key, name, op string, list func() ([]T, error)) (T, error) {
 	var zero T
 	v, err := c.snap.read(key, func() (any, error) {
 		items, err := list()
@@ -143,11 +143,11 @@ func snapCompute[T interface {
 			return proto.Clone(item).(T), nil
 		}
 	}
-	return zero, c.notFound(op, what)
+	return zero, c.notFound(op)
 }
 
 func (c *Cloud) snapNEG(ctx context.Context, region, name string) (*computepb.NetworkEndpointGroup, error) {
-	return snapCompute(ctx, c, "negs/"+region, name, fmt.Sprintf("read network endpoint group %s in %s", name, region), "network endpoint group "+name, func() ([]*computepb.NetworkEndpointGroup, error) {
+	return snapCompute(ctx, c, "negs/"+region, name, fmt.Sprintf("read network endpoint group %s in %s", name, region), func() ([]*computepb.NetworkEndpointGroup, error) {
 		return pages[*computepb.NetworkEndpointGroup](ctx, c.snap, func() *compute.NetworkEndpointGroupIterator {
 			return c.negs.List(ctx, &computepb.ListRegionNetworkEndpointGroupsRequest{Project: c.Project, Region: region})
 		})
@@ -155,7 +155,7 @@ func (c *Cloud) snapNEG(ctx context.Context, region, name string) (*computepb.Ne
 }
 
 func (c *Cloud) snapBackendService(ctx context.Context, name string) (*computepb.BackendService, error) {
-	return snapCompute(ctx, c, "backendServices", name, "read backend service "+name, "backend service "+name, func() ([]*computepb.BackendService, error) {
+	return snapCompute(ctx, c, "backendServices", name, "read backend service "+name, func() ([]*computepb.BackendService, error) {
 		return pages[*computepb.BackendService](ctx, c.snap, func() *compute.BackendServiceIterator {
 			return c.backends.List(ctx, &computepb.ListBackendServicesRequest{Project: c.Project})
 		})
@@ -163,7 +163,7 @@ func (c *Cloud) snapBackendService(ctx context.Context, name string) (*computepb
 }
 
 func (c *Cloud) snapURLMap(ctx context.Context, name string) (*computepb.UrlMap, error) {
-	return snapCompute(ctx, c, "urlMaps", name, "read URL map "+name, "URL map "+name, func() ([]*computepb.UrlMap, error) {
+	return snapCompute(ctx, c, "urlMaps", name, "read URL map "+name, func() ([]*computepb.UrlMap, error) {
 		return pages[*computepb.UrlMap](ctx, c.snap, func() *compute.UrlMapIterator {
 			return c.urlMaps.List(ctx, &computepb.ListUrlMapsRequest{Project: c.Project})
 		})
@@ -171,7 +171,7 @@ func (c *Cloud) snapURLMap(ctx context.Context, name string) (*computepb.UrlMap,
 }
 
 func (c *Cloud) snapTargetHTTPProxy(ctx context.Context, name string) (*computepb.TargetHttpProxy, error) {
-	return snapCompute(ctx, c, "targetHttpProxies", name, "read target HTTP proxy "+name, "target HTTP proxy "+name, func() ([]*computepb.TargetHttpProxy, error) {
+	return snapCompute(ctx, c, "targetHttpProxies", name, "read target HTTP proxy "+name, func() ([]*computepb.TargetHttpProxy, error) {
 		return pages[*computepb.TargetHttpProxy](ctx, c.snap, func() *compute.TargetHttpProxyIterator {
 			return c.proxies.List(ctx, &computepb.ListTargetHttpProxiesRequest{Project: c.Project})
 		})
@@ -179,7 +179,7 @@ func (c *Cloud) snapTargetHTTPProxy(ctx context.Context, name string) (*computep
 }
 
 func (c *Cloud) snapForwardingRule(ctx context.Context, name string) (*computepb.ForwardingRule, error) {
-	return snapCompute(ctx, c, "forwardingRules", name, "read forwarding rule "+name, "forwarding rule "+name, func() ([]*computepb.ForwardingRule, error) {
+	return snapCompute(ctx, c, "forwardingRules", name, "read forwarding rule "+name, func() ([]*computepb.ForwardingRule, error) {
 		return pages[*computepb.ForwardingRule](ctx, c.snap, func() *compute.ForwardingRuleIterator {
 			return c.rules.List(ctx, &computepb.ListGlobalForwardingRulesRequest{Project: c.Project})
 		})
@@ -203,7 +203,7 @@ func (c *Cloud) snapService(ctx context.Context, region, name string) (*Service,
 			return serviceFrom(svc, region), nil
 		}
 	}
-	return nil, c.notFound(op, fmt.Sprintf("Cloud Run service %s in %s", name, region))
+	return nil, c.notFound(op)
 }
 
 func (c *Cloud) snapPolicy(ctx context.Context, region, name string) (*iampb.Policy, error) {
