@@ -71,6 +71,9 @@ func stepCleanup() *Step {
 			for _, r := range resources(s) {
 				s.Progress(fmt.Sprintf("deleting %s %s (%s)", r.kind, r.name, r.where))
 				gone, err := r.del(ctx, s)
+				if gcp.KindOf(err) == gcp.KindAPIDisabled {
+					continue // an API that is off holds none of the lab's resources (as Remaining says)
+				}
 				if err != nil {
 					return strings.Join(removed, "; "), err
 				}

@@ -16,6 +16,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/beyond-lab/beyond/steps"
 	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/ansi"
 )
 
 // BoardOptions configure the class board.
@@ -316,20 +317,21 @@ func (b *Board) header() string {
 			}
 		}
 	}
-	left := fmt.Sprintf(" beyond class · %s · %d projects", b.opts.Target, len(b.opts.Projects))
-	right := fmt.Sprintf("%d done · ", holds)
+	left := " beyond class · " + b.opts.Target
+	right := fmt.Sprintf("%d/%d done", holds, len(b.reports))
 	switch {
 	case b.sweeping:
-		right += fmt.Sprintf("checking %d/%d", done, len(b.reports))
+		right += fmt.Sprintf(" · checking %d/%d", done, len(b.reports))
 	case !b.lastDone.IsZero():
-		right += "checked " + b.lastDone.Format("15:04:05") + " · every " + b.opts.Refresh.String()
+		right += " · " + b.lastDone.Format("15:04:05") + " · every " + b.opts.Refresh.String()
 	}
 	if b.byStuck {
 		right += " · by progress"
 	}
 	w := max(b.width, 1)
-	gap := max(1, w-len([]rune(left))-len([]rune(right))-1)
-	return b.styles.Header.Render(pad(left+strings.Repeat(" ", gap)+right+" ", w))
+	right += " "
+	left = pad(left, max(0, w-ansi.StringWidth(right)))
+	return b.styles.Header.Render(fit(left+right, w))
 }
 
 // nameWidth is the width of the project column.

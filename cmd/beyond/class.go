@@ -108,7 +108,7 @@ func (c *config) connectRoom(ctx context.Context, ids []string) (*room, error) {
 	label := "Google Cloud"
 	if c.attached {
 		ep = c.endpoints
-		label = "SIMULATOR (attached at " + ep.Run + ")"
+		label = "SIMULATOR"
 	}
 	r := &room{label: label}
 	for _, id := range ids {
