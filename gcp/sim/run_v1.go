@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -41,6 +42,8 @@ func (s *Sim) runHost(region string) http.Handler {
 			s.serveKnative(w, r, region, segs[3:])
 		case len(segs) >= 1 && segs[0] == "v1":
 			s.serveRunV1(w, r, segs[1:])
+		case len(segs) >= 1 && segs[0] == "v2":
+			s.serveRunV2(w, r)
 		default:
 			runV1Error(w, status.Errorf(codes.NotFound, "The simulator's Cloud Run does not serve %s %s: it serves /apis/serving.knative.dev/v1/..., /v1/projects/... and /v2/projects/....", r.Method, r.URL.Path), 0)
 		}
@@ -151,6 +154,9 @@ func runV1Decode(r *http.Request, v any) error {
 	if len(body) > runV1MaxBody {
 		return status.Errorf(codes.InvalidArgument, "the request body is larger than %d bytes", runV1MaxBody)
 	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil // an empty body is an empty message
+	}
 	if m, ok := v.(proto.Message); ok {
 		err = protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(body, m)
 	} else {
@@ -221,13 +227,7 @@ func (s *Sim) serveKnServices(w http.ResponseWriter, r *http.Request, parent, na
 	case name == "":
 		runV1MethodNotAllowed(w, r, "GET, POST")
 	case r.Method == http.MethodGet:
-		s.runV1Call(w, "run.GetService", func() (any, error) {
-			svc, err := rs.GetService(ctx, &runpb.GetServiceRequest{Name: parent + "/services/" + name})
-			if err != nil {
-				return nil, err
-			}
-			return knServiceOf(svc, s.runProjectNumber(knProjectOf(parent))), nil
-		})
+		s.runV1Call(w, "run.GetService", func() (any, error) { return s.knGetService(parent + "/services/" + name) })
 	case r.Method == http.MethodPut:
 		s.runV1Call(w, "run.UpdateService", func() (any, error) {
 			kn, svc, err := knDecodeService(r)
@@ -283,11 +283,30 @@ func (s *Sim) knServiceAfter(opName, name string, r *http.Request) (any, error) 
 		}
 		return knServiceOf(svc, s.runProjectNumber(proj)), nil
 	}
-	svc, err := (&runServer{s: s}).GetService(context.Background(), &runpb.GetServiceRequest{Name: name})
+	return s.knGetService(name)
+}
+
+// knGetService reads a service for a v1 answer. A service that has just
+// become ready may not have its front on the data plane yet (the data plane
+// reconciles after the change): it is given one first, so that the URL
+// gcloud prints is one the learner can curl.
+func (s *Sim) knGetService(name string) (*knService, error) {
+	get := func() (*runpb.Service, error) {
+		return (&runServer{s: s}).GetService(context.Background(), &runpb.GetServiceRequest{Name: name})
+	}
+	svc, err := get()
 	if err != nil {
 		return nil, err
 	}
-	return knServiceOf(svc, s.runProjectNumber(proj)), nil
+	if svc.GetLatestReadyRevision() != "" && strings.HasSuffix(svc.GetUri(), ".run.app") {
+		proj, region, id, _ := parseRunName(svc.GetName())
+		if _, ok := s.ServiceURL(proj, region, id); ok {
+			if svc, err = get(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return knServiceOf(svc, s.runProjectNumber(knProjectOf(name))), nil
 }
 
 // knDecodeService reads a Knative Service body and its v2 equivalent.
@@ -700,13 +719,7 @@ func (s *Sim) serveRunV1(w http.ResponseWriter, r *http.Request, segs []string) 
 	resource := parent + "/services/" + name
 	switch {
 	case verb == "" && r.Method == http.MethodGet:
-		s.runV1Call(w, "run.GetService", func() (any, error) {
-			svc, err := rs.GetService(ctx, &runpb.GetServiceRequest{Name: resource})
-			if err != nil {
-				return nil, err
-			}
-			return knServiceOf(svc, s.runProjectNumber(proj)), nil
-		})
+		s.runV1Call(w, "run.GetService", func() (any, error) { return s.knGetService(resource) })
 	case verb == "getIamPolicy" && r.Method == http.MethodGet:
 		s.runV1Call(w, "run.GetIamPolicy", func() (any, error) {
 			req := &iampb.GetIamPolicyRequest{Resource: resource}
@@ -779,8 +792,10 @@ func (s *Sim) runLocations(proj string) (any, error) {
 }
 
 // registerRunREST puts Cloud Run's REST surfaces on the front door
-// (run.googleapis.com and its regional hosts).
+// (run.googleapis.com and its regional hosts), and v2 also on the listener's
+// own paths, for the official REST client given an http://127.0.0.1 endpoint.
 func (s *Sim) registerRunREST(mux *http.ServeMux) {
+	mux.HandleFunc("/v2/projects/", s.serveRunV2)
 	s.hosts["run.googleapis.com"] = googleHost{"Cloud Run v1 and v2", s.runHost}
 	s.registerServiceUsageGetREST()
 }
