@@ -8,21 +8,14 @@ import (
 
 	"github.com/beyond-lab/beyond/gcp"
 	"github.com/beyond-lab/beyond/gcp/sim"
+	"github.com/beyond-lab/beyond/gcp/sim/simtest"
 )
 
 // connect starts a simulator with faults and connects to it.
 func connect(t *testing.T, faults ...sim.Fault) *gcp.Cloud {
 	t.Helper()
-	s := sim.New(sim.Options{Faults: sim.NewFaults(1, 0, faults...)})
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	c, err := gcp.Connect(context.Background(), "beyond-gcp-test", s.Endpoints())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	s := simtest.Start(t, sim.Options{Faults: sim.NewFaults(1, 0, faults...)})
+	c := simtest.Connect(t, s, "beyond-gcp-test")
 	if err := c.EnableAPIs(context.Background(), []string{"run.googleapis.com", "compute.googleapis.com", "artifactregistry.googleapis.com"}, nil); err != nil {
 		t.Fatal(err)
 	}

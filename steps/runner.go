@@ -171,6 +171,9 @@ type Range struct {
 	// Resume re-checks steps saved as passed and runs only those whose check
 	// fails, instead of running every step.
 	Resume bool
+	// CheckOnly runs only the checks, never Do, and goes on past a check
+	// that fails: it reports on work done by hand.
+	CheckOnly bool
 }
 
 // Select returns the steps in the range, or an error naming a wrong ID.
@@ -233,6 +236,18 @@ func (r *Runner) Run(ctx context.Context, rg Range) (Summary, error) {
 			continue
 		}
 		var st Status
+		if rg.CheckOnly {
+			switch st = r.run(ctx, s, false); st {
+			case StatusPassed:
+				sum.Passed++
+			case StatusCanceled:
+				sum.Canceled = true
+				stopped = true
+			default:
+				sum.Failed++
+			}
+			continue
+		}
 		if rg.Resume && r.savedStatus(s.ID) == StatusPassed {
 			st = r.recheck(ctx, s)
 		} else {
@@ -306,16 +321,14 @@ func (r *Runner) run(ctx context.Context, s *Step, do bool) Status {
 	}
 	r.emit(Event{Kind: EventStarted, Step: s.ID, Title: s.Title, Command: cmd, Status: StatusRunning})
 
+	by := ByLab
+	if prev := r.saved.Steps[s.ID]; !do && (prev.Status != StatusPassed || prev.By == ByLearner) {
+		// Only checked: a re-check keeps who did the step, and a step the
+		// lab never did that holds was done by hand.
+		by = ByLearner
+	}
 	finish := func(st Status, err error) Status {
-		r.emit(Event{Kind: EventDone, Step: s.ID, Title: s.Title, Command: cmd, Status: st, Elapsed: time.Since(start), Err: err, Fix: fixOf(err)})
-		if st != StatusCanceled {
-			r.saved.Steps[s.ID] = SavedState{Status: st, At: time.Now().UTC()}
-		}
-		r.saved.Outputs = cloneMap(sess.Outputs)
-		if err := r.opts.Store.Save(r.saved); err != nil {
-			r.emit(Event{Kind: EventProgress, Step: s.ID, Text: "could not save progress: " + err.Error()})
-		}
-		return st
+		return r.finishLocked(s, cmd, start, st, err, by)
 	}
 
 	if do && s.Do != nil {
@@ -344,6 +357,24 @@ func (r *Runner) run(ctx context.Context, s *Step, do bool) Status {
 		return finish(StatusFailed, err)
 	}
 	return finish(StatusPassed, nil)
+}
+
+// finishLocked ends a step: it emits EventDone, records the outcome (who
+// did a passed step included) and saves progress. Call with r.mu held.
+func (r *Runner) finishLocked(s *Step, cmd string, start time.Time, st Status, err error, by By) Status {
+	e := Event{Kind: EventDone, Step: s.ID, Title: s.Title, Command: cmd, Status: st, Elapsed: time.Since(start), Err: err, Fix: fixOf(err)}
+	if st == StatusPassed {
+		e.By = by
+	}
+	r.emit(e)
+	if st != StatusCanceled {
+		r.saved.Steps[s.ID] = SavedState{Status: st, At: time.Now().UTC(), By: e.By}
+	}
+	r.saved.Outputs = cloneMap(r.session.Outputs)
+	if err := r.opts.Store.Save(r.saved); err != nil {
+		r.emit(Event{Kind: EventProgress, Step: s.ID, Text: "could not save progress: " + err.Error()})
+	}
+	return st
 }
 
 // fixOf is what err says to do next, if it says.

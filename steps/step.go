@@ -93,6 +93,15 @@ const (
 	EventSample   EventKind = "sample"   // one probe of the global IP; Sample
 	EventFailover EventKind = "failover" // a measured failover; Failover
 	EventFinished EventKind = "finished" // a run ended; Summary
+	EventWaiting  EventKind = "waiting"  // the learner is doing the step by hand; Next is when the check runs again
+)
+
+// By says who did a step.
+type By string
+
+const (
+	ByLab     By = "lab"     // the lab performed the step (Do, then Check)
+	ByLearner By = "learner" // the learner typed it; the lab only checked it
 )
 
 // Event is one thing that happened in a run. Front ends draw these.
@@ -105,6 +114,8 @@ type Event struct {
 	Err      error
 	Fix      string
 	Status   Status
+	By       By        // on EventDone of a passed step: who did it
+	Next     time.Time // on EventWaiting: when the check runs again
 	Elapsed  time.Duration
 	At       time.Time
 	Sample   *Sample

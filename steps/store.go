@@ -24,6 +24,7 @@ type Saved struct {
 type SavedState struct {
 	Status Status    `json:"status"`
 	At     time.Time `json:"at"`
+	By     By        `json:"by,omitempty"` // who did a passed step; empty in files saved before typing mode
 }
 
 // Store keeps saved progress in a directory, one file per target and project.

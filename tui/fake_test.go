@@ -213,6 +213,36 @@ func (l *fakeLab) run(ctx context.Context, id string, do bool) (steps.Status, er
 	return finish(steps.StatusPassed, nil, "")
 }
 
+// Await is typing mode: a check that fails (if the test set one) with a
+// wait, then, once the test says the learner typed it, a check that holds.
+func (l *fakeLab) Await(ctx context.Context, id string, every time.Duration) (steps.Status, error) {
+	l.state.Lock()
+	l.calls = append(l.calls, "await "+id)
+	fail := l.fails[id]
+	delete(l.fails, id)
+	typed := l.block[id]
+	l.state.Unlock()
+	l.send(steps.Event{Kind: steps.EventStarted, Step: id, Command: "gcloud fake " + id, Status: steps.StatusRunning, By: steps.ByLearner})
+	if fail != nil {
+		l.send(steps.Event{Kind: steps.EventChecked, Step: id, Status: steps.StatusFailed, Err: fail, Fix: fail.Fix})
+		l.send(steps.Event{Kind: steps.EventWaiting, Step: id, Next: l.now().Add(every)})
+	}
+	if typed != nil {
+		select {
+		case <-typed:
+		case <-ctx.Done():
+			l.send(steps.Event{Kind: steps.EventDone, Step: id, Status: steps.StatusCanceled, Err: ctx.Err(), By: steps.ByLearner})
+			return steps.StatusCanceled, nil
+		}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.send(steps.Event{Kind: steps.EventChecked, Step: id, Status: steps.StatusPassed, Text: "Verified " + id + "."})
+	l.send(steps.Event{Kind: steps.EventDone, Step: id, Status: steps.StatusPassed, By: steps.ByLearner, Elapsed: 3 * time.Second})
+	l.saved.Steps[id] = steps.SavedState{Status: steps.StatusPassed, At: l.now(), By: steps.ByLearner}
+	return steps.StatusPassed, nil
+}
+
 func (l *fakeLab) Watch(ctx context.Context) error {
 	l.state.Lock()
 	l.watches++

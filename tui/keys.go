@@ -11,6 +11,7 @@ import (
 type KeyMap struct {
 	Next, Prev           key.Binding
 	Run, Check, Copy     key.Binding
+	Type                 key.Binding
 	PageUp, PageDown     key.Binding
 	List, Failover       key.Binding
 	Watch, Break         key.Binding
@@ -27,6 +28,7 @@ func DefaultKeyMap() KeyMap {
 		Run:      key.NewBinding(key.WithKeys("enter", "r"), key.WithHelp("enter", "run")),
 		Check:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "check")),
 		Copy:     key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy")),
+		Type:     key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "type it")),
 		PageUp:   key.NewBinding(key.WithKeys("pgup", "ctrl+u"), key.WithHelp("pgup", "scroll up")),
 		PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+d", "space"), key.WithHelp("pgdn", "scroll")),
 		List:     key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "list")),
@@ -58,6 +60,7 @@ func (k KeyMap) FullHelp() []keyHelp {
 		{k.Run, "run the step: perform it, then check it"},
 		{k.Check, "check the step again, without performing it"},
 		{k.Copy, "copy the step's gcloud command (OSC 52 clipboard)"},
+		{k.Type, "type the step yourself: the lab checks until it holds (t or esc stops waiting)"},
 		{k.PageDown, "scroll the text down"},
 		{k.PageUp, "scroll the text up"},
 		{k.List, "show or hide the list of steps"},

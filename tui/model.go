@@ -71,13 +71,16 @@ type stepRun struct {
 	err      error
 	fix      string
 	skipped  string
-	fresh    bool // set by an event in this session, not only loaded
+	fresh    bool      // set by an event in this session, not only loaded
+	typing   bool      // the learner is typing the step; the lab checks it
+	next     time.Time // while typing: when the check runs again
+	by       steps.By  // who did a passed step
 }
 
 // op is a runner call in flight: a step, a check, or a resumed run.
 type op struct {
 	id     int
-	kind   string // "run", "check", "resume"
+	kind   string // "run", "check", "type", "resume"
 	step   string
 	cancel context.CancelFunc
 }
@@ -206,7 +209,7 @@ func New(ctx context.Context, lab Lab, opts Options) *Model {
 	saved := lab.Saved()
 	for _, it := range m.items {
 		if s, ok := saved.Steps[it.id]; ok && !it.reading {
-			m.runs[it.id] = &stepRun{status: s.Status, at: s.At}
+			m.runs[it.id] = &stepRun{status: s.Status, at: s.At, by: s.By}
 		}
 	}
 	for _, it := range m.items {
@@ -315,6 +318,12 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		return m.startKey(k)
 	}
 	m.note = ""
+	if m.op != nil && m.op.kind == "type" && (key.Matches(k, m.keys.Back) || key.Matches(k, m.keys.Type)) && !m.showHelp {
+		// Leave typing mode: stop waiting; nothing is recorded.
+		m.op.cancel()
+		m.note = "Stopped waiting for " + m.title(m.op.step) + "."
+		return nil
+	}
 	if m.showHelp {
 		// Any key closes the ? page; keys other than ? and esc then act.
 		m.showHelp = false
@@ -343,6 +352,8 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		return m.runCurrent("run")
 	case key.Matches(k, m.keys.Check):
 		return m.runCurrent("check")
+	case key.Matches(k, m.keys.Type):
+		return m.typeCurrent()
 	case key.Matches(k, m.keys.Copy):
 		return m.copy()
 	case key.Matches(k, m.keys.Failover):
@@ -362,7 +373,14 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 }
 
 func (m *Model) startKey(k tea.KeyPressMsg) tea.Cmd {
+	if m.showHelp {
+		// Any key closes the ? page, as in the lab.
+		m.showHelp = false
+		return nil
+	}
 	switch {
+	case key.Matches(k, m.keys.Help):
+		m.showHelp = true
 	case key.Matches(k, m.keys.Quit):
 		return m.quit()
 	case m.resumeTo != "" && key.Matches(k, m.keys.Yes):
@@ -489,14 +507,32 @@ func (m *Model) start(kind, id string) tea.Cmd {
 		defer cancel()
 		var st steps.Status
 		var err error
-		if kind == "check" {
+		switch kind {
+		case "check":
 			st, err = lab.CheckStep(ctx, id)
-		} else {
+		case "type":
+			st, err = lab.Await(ctx, id, steps.DefaultAwaitEvery)
+		default:
 			st, err = lab.RunStep(ctx, id)
 		}
 		return opDoneMsg{id: o.id, status: st, err: err}
 	}
 	return tea.Batch(call, m.startSpinner())
+}
+
+// typeCurrent puts the current step in typing mode: the learner pastes the
+// command in a second terminal, and the lab checks until it holds.
+func (m *Model) typeCurrent() tea.Cmd {
+	it := m.current()
+	if it.reading {
+		m.note = "Nothing to type on this page: n goes to the next step."
+		return nil
+	}
+	if m.commands[it.id] == "" {
+		m.note = "The lab does this step itself: it has no command to type. enter runs it."
+		return nil
+	}
+	return m.start("type", it.id)
 }
 
 // resume re-checks the steps saved as passed, through the last of them, and
@@ -588,7 +624,7 @@ func (m *Model) event(e steps.Event) tea.Cmd {
 	r.fresh = true
 	switch e.Kind {
 	case steps.EventStarted:
-		*r = stepRun{status: steps.StatusRunning, at: e.At, running: true, started: e.At, fresh: true}
+		*r = stepRun{status: steps.StatusRunning, at: e.At, running: true, started: e.At, fresh: true, typing: e.By == steps.ByLearner}
 		if e.Command != "" {
 			m.commands[e.Step] = e.Command
 		}
@@ -623,10 +659,15 @@ func (m *Model) event(e steps.Event) tea.Cmd {
 		if e.Fix != "" {
 			r.fix = e.Fix
 		}
+	case steps.EventWaiting:
+		r.next, r.elapsed = e.Next, e.Elapsed
 	case steps.EventSkipped:
 		r.status, r.skipped, r.running, r.at = steps.StatusSkipped, e.Text, false, e.At
 	case steps.EventDone:
-		r.status, r.running, r.elapsed, r.err, r.at = e.Status, false, e.Elapsed, e.Err, e.At
+		r.status, r.running, r.elapsed, r.err, r.at, r.by = e.Status, false, e.Elapsed, e.Err, e.At, e.By
+		if r.status != steps.StatusCanceled {
+			r.typing = false
+		}
 		if e.Fix != "" {
 			r.fix = e.Fix
 		}

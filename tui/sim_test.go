@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/beyond-lab/beyond/gcp"
@@ -117,4 +118,7 @@ func (l lazyLab) CheckStep(ctx context.Context, id string) (steps.Status, error)
 }
 func (l lazyLab) Run(ctx context.Context, rg steps.Range) (steps.Summary, error) {
 	return (*l.r).Run(ctx, rg)
+}
+func (l lazyLab) Await(ctx context.Context, id string, every time.Duration) (steps.Status, error) {
+	return (*l.r).Await(ctx, id, every)
 }

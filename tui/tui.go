@@ -16,6 +16,7 @@ import (
 	"os"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/beyond-lab/beyond/steps"
@@ -34,6 +35,9 @@ type Lab interface {
 	Command(id string) string
 	RunStep(ctx context.Context, id string) (steps.Status, error)
 	CheckStep(ctx context.Context, id string) (steps.Status, error)
+	// Await waits for the learner to type a step, checking every interval
+	// until it holds or ctx ends.
+	Await(ctx context.Context, id string, every time.Duration) (steps.Status, error)
 	Run(ctx context.Context, rg steps.Range) (steps.Summary, error)
 	Saved() steps.Saved
 	Simulated() bool

@@ -131,9 +131,12 @@ func (m *Model) View() tea.View {
 // Render returns the screen as text, each line at most the screen's width.
 func (m *Model) Render() string {
 	var lines []string
-	if m.screen == screenStart {
+	switch {
+	case m.screen == screenStart && m.showHelp:
+		lines = append([]string{m.header()}, m.helpLines(m.width)...)
+	case m.screen == screenStart:
 		lines = m.startLines()
-	} else {
+	default:
 		lines = m.labLines()
 	}
 	w, h := max(m.width, 1), max(m.height, 1)
@@ -218,7 +221,12 @@ func (m *Model) labLines() []string {
 	var mainCol []string
 	switch {
 	case m.showHelp:
-		mainCol = append(m.topLines(l), clip(m.helpLines(l.mainW), l.prose)...)
+		// The keys take the whole screen, so that each fits on one line.
+		body := clip(m.helpLines(m.width), l.body)
+		for len(body) < l.body {
+			body = append(body, "")
+		}
+		return append(append([]string{m.header()}, body...), m.footer())
 	case !l.wide && l.list:
 		mainCol = append(m.topLines(l), m.listLines(l.mainW, l.prose)...)
 	default:
@@ -300,6 +308,12 @@ func partTitle(id string) string {
 	return ""
 }
 
+// typedByLearner reports whether a step passed, done by the learner.
+func (m *Model) typedByLearner(id string) bool {
+	r := m.runs[id]
+	return r != nil && r.status == steps.StatusPassed && r.by == steps.ByLearner
+}
+
 // glyph returns a state's mark and its word.
 func glyph(s steps.Status) (string, string) {
 	switch s {
@@ -357,10 +371,16 @@ func (m *Model) listLines(w, h int) []string {
 			}
 		case m.plain():
 			g, word := glyph(m.status(it.id))
+			if m.typedByLearner(it.id) {
+				g, word = "✎", "typed"
+			}
 			s = fmt.Sprintf("%s%s %-8s %s", mark, g, word, it.title)
 		default:
 			st := m.status(it.id)
 			g, _ := glyph(st)
+			if m.typedByLearner(it.id) {
+				g = "✎" // done by the learner, checked by the lab
+			}
 			if st == steps.StatusRunning && m.spinning {
 				g = strings.TrimSpace(ansi.Strip(m.spin.View()))
 			}
@@ -438,6 +458,8 @@ func (m *Model) runLines(w int) []string {
 	switch {
 	case r == nil || r.status == steps.StatusTodo && !r.fresh:
 		add("Not run yet: enter runs this step, c only checks it.", m.st.Dim, "", "")
+	case r.running && r.typing:
+		m.typingLines(r, w, add)
 	case r.running:
 		mark := "●"
 		if m.spinning {
@@ -471,6 +493,9 @@ func (m *Model) runLines(w int) []string {
 		switch r.status {
 		case steps.StatusPassed:
 			s := "Check passed"
+			if r.by == steps.ByLearner {
+				s = "You did it: check passed"
+			}
 			if r.verdict != "" {
 				s += ": " + r.verdict
 			}
@@ -491,6 +516,10 @@ func (m *Model) runLines(w int) []string {
 				add("Fix: "+r.fix, m.st.Fix, "", "     ")
 			}
 		case steps.StatusCanceled:
+			if r.typing {
+				add(fmt.Sprintf("%s Stopped waiting after %s: t waits again, enter lets the lab do it.", g, seconds(r.elapsed)), m.st.Dim, "", "  ")
+				break
+			}
 			add(fmt.Sprintf("%s Canceled after %s; run it again with enter.", g, seconds(r.elapsed)), m.st.Failed, "", "  ")
 		case steps.StatusSkipped:
 			add(fmt.Sprintf("%s Skipped: %s", g, r.skipped), m.st.Dim, "", "  ")
@@ -506,6 +535,32 @@ func (m *Model) runLines(w int) []string {
 		}
 	}
 	return out
+}
+
+// typingLines draw typing mode: where to type the command, when the lab
+// checks again, and why the last check did not hold yet.
+func (m *Model) typingLines(r *stepRun, w int, add func(string, interface{ Render(...string) string }, string, string)) {
+	where := "Paste the command above into Cloud Shell (or any terminal with gcloud)."
+	if m.simulated {
+		where = `Paste the command above into a second terminal, after pointing it at the simulator with: eval "$(beyond sim env)"`
+	}
+	add("✎ You type this step. "+where, m.st.Running, "", "  ")
+	every := seconds(steps.DefaultAwaitEvery)
+	switch {
+	case r.next.IsZero():
+		add("Checking…", m.st.Dim, "", "  ")
+	case m.plain():
+		add(fmt.Sprintf("The lab checks every %s; next check at %s. t or esc stops waiting.", every, r.next.Local().Format("15:04:05")), m.st.Dim, "", "  ")
+	default:
+		left := max(0, r.next.Sub(m.now).Round(time.Second))
+		add(fmt.Sprintf("Checking every %s: next check in %s. t or esc stops waiting.", every, seconds(left)), m.st.Dim, "", "  ")
+	}
+	if r.verdict != "" && !r.next.IsZero() {
+		add("Not yet: "+r.verdict, m.st.Failed, "", "  ")
+		if r.fix != "" {
+			add("Fix: "+r.fix, m.st.Fix, "", "     ")
+		}
+	}
 }
 
 // reason is what went wrong, without the fix when the error carries it too

@@ -27,6 +27,7 @@ type config struct {
 	step            string
 	fresh           bool
 	withCleanup     bool
+	checkOnly       bool
 	profile         string
 	faults          string
 	clientLocation  string
@@ -73,6 +74,7 @@ func (c *config) flags(cmd string, out io.Writer) *flag.FlagSet {
 		fs.StringVar(&c.step, "step", "", "run this one step only")
 		fs.BoolVar(&c.fresh, "fresh", false, "ignore saved progress: run every step instead of re-checking passed ones")
 		fs.BoolVar(&c.withCleanup, "cleanup", false, "with --non-interactive: end the replay by deleting everything")
+		fs.BoolVar(&c.checkOnly, "check-only", false, "run only the checks, never a step, on work done by hand (implies --non-interactive); exit 0 only when every check holds")
 		fs.StringVar(&c.clientLocation, "client-location", c.clientLocation, "simulator: the region the probing client stands nearest to")
 		fs.Float64Var(&c.rate, "rate", c.rate, "requests per second the failover steps send")
 		fs.BoolVar(&c.accessible, "accessible", c.accessible, "screen-reader mode: no animation, no box drawing (env BEYOND_ACCESSIBLE=1)")
@@ -87,8 +89,12 @@ func usage(out io.Writer, fs *flag.FlagSet) {
   beyond                      walk the lab on the embedded simulator (nothing billable)
   beyond --project P          walk the lab on Google Cloud project P (billable)
   beyond --non-interactive    replay the lab unattended (add --json for JSON lines)
+  beyond --check-only         check work typed by hand, step by step, changing nothing
   beyond cleanup [--project P] delete everything the lab creates
   beyond sim [--addr HOST]    run the simulator alone and print its endpoints
+  beyond sim env              print exports that point this shell (and gcloud) at
+                              the simulator running on this machine:
+                                eval "$(beyond sim env)"
 
 When the BEYOND_*_ENDPOINT variables that "beyond sim" prints are set, beyond
 attaches to that simulator instead, and --project names the simulated project.

@@ -75,7 +75,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if cmd == "cleanup" {
 		return runCleanup(ctx, cfg, stdout, stderr)
 	}
-	if cfg.nonInteractive {
+	if cfg.nonInteractive || cfg.checkOnly {
 		return runReplay(ctx, cfg, stdout, stderr)
 	}
 	return runTUI(ctx, cfg, stdin, stdout, stderr)

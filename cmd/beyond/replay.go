@@ -26,7 +26,7 @@ func runReplay(ctx context.Context, cfg *config, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "beyond:", err)
 		return exitUsage
 	}
-	rg := steps.Range{From: cfg.from, To: cfg.to, Optional: cfg.withCleanup, Resume: !cfg.fresh}
+	rg := steps.Range{From: cfg.from, To: cfg.to, Optional: cfg.withCleanup, Resume: !cfg.fresh, CheckOnly: cfg.checkOnly}
 	if cfg.step != "" {
 		if cfg.from != "" || cfg.to != "" {
 			fmt.Fprintln(stderr, "beyond: use either --step or --from/--to, not both")
@@ -121,7 +121,11 @@ func (p *printer) event(e steps.Event) {
 		if e.Fix != "" && e.Status == steps.StatusFailed && (e.Err == nil || !strings.Contains(e.Err.Error(), e.Fix)) {
 			p.say("   fix: ", e.Fix)
 		}
-		fmt.Fprintf(p.out, "   %s in %.1fs\n\n", strings.ToUpper(string(e.Status)), e.Elapsed.Seconds())
+		by := ""
+		if e.By == steps.ByLearner {
+			by = " (done by hand)"
+		}
+		fmt.Fprintf(p.out, "   %s%s in %.1fs\n\n", strings.ToUpper(string(e.Status)), by, e.Elapsed.Seconds())
 	case steps.EventFailover:
 		f := e.Failover
 		fmt.Fprintf(p.out, "   failover (%s): %d requests at %.0f/s, %d failed, rerouted in %.2fs, %s → %s\n",
@@ -156,6 +160,9 @@ func (p *printer) jsonEvent(e steps.Event) {
 	case steps.EventDone:
 		v := map[string]any{"event": "step", "id": e.Step, "title": e.Title, "command": e.Command,
 			"status": string(e.Status), "seconds": round(e.Elapsed.Seconds())}
+		if e.By != "" {
+			v["by"] = string(e.By)
+		}
 		if p.did != "" {
 			v["did"] = p.did
 		}

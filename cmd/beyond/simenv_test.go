@@ -1,14 +1,20 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/beyond-lab/beyond/gcp/sim"
+	"github.com/beyond-lab/beyond/lab"
+	"github.com/beyond-lab/beyond/steps"
 )
 
 // syncBuffer is a bytes.Buffer safe to read while another goroutine writes.
@@ -87,5 +93,45 @@ func TestSimEnv(t *testing.T) {
 	code, _, errOut = beyond(t, env, "sim", "env")
 	if code != exitFailed || !strings.Contains(errOut, "no simulator is running") {
 		t.Errorf("beyond sim env with none running: exit %d, %q; want 1 and how to start one", code, errOut)
+	}
+}
+
+// TestCheckOnly checks work done elsewhere on a running simulator: it runs
+// no step, reports every check in range, and exits 1 while any fails.
+func TestCheckOnly(t *testing.T) {
+	s := sim.New(sim.Options{})
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	env := map[string]string{"BEYOND_STATE_DIR": t.TempDir()}
+	for _, line := range s.Endpoints().Env() {
+		k, v, _ := strings.Cut(line, "=")
+		env[k] = v
+	}
+	if code, out, errOut := beyond(t, env, "--non-interactive", "--image", lab.HelloImage, "--to", steps.NEGA); code != exitOK {
+		t.Fatalf("replay to %s: exit %d\n%s\n%s", steps.NEGA, code, out, errOut)
+	}
+	code, out, errOut := beyond(t, env, "--check-only", "--json", "--image", lab.HelloImage, "--fresh", "--to", steps.URLMap)
+	if code != exitFailed {
+		t.Fatalf("check-only with steps left to do: exit %d, want 1\n%s\n%s", code, out, errOut)
+	}
+	status := map[string]string{}
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		var ev map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			t.Fatalf("not a JSON line: %q", sc.Text())
+		}
+		if ev["event"] != "step" {
+			continue
+		}
+		if _, did := ev["did"]; did {
+			t.Errorf("check-only did something: %v", ev)
+		}
+		status[ev["id"].(string)] = ev["status"].(string)
+	}
+	if status[steps.NEGA] != "passed" || status[steps.BackendService] != "failed" || status[steps.URLMap] != "failed" {
+		t.Errorf("check-only statuses = %v; want neg-a passed, backend-service and url-map failed (none skipped)", status)
 	}
 }

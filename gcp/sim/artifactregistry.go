@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"sort"
@@ -11,7 +10,6 @@ import (
 	"cloud.google.com/go/artifactregistry/apiv1/artifactregistrypb"
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"github.com/beyond-lab/beyond/lab"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -22,6 +20,11 @@ import (
 // Artifact Registry v1 (google.devtools.artifactregistry.v1.ArtifactRegistry):
 // repositories only. What is pushed into a Docker repository is served by
 // the simulator's OCI registry, which asks repositoryExistsLocked.
+//
+// The methods arCreateRepository, arGetRepository... are the core's: they
+// take the API's request messages and answer its responses (or operations)
+// with gRPC status errors, whatever wire surface the call came on
+// (artifactregistry_grpc.go is the gRPC one).
 
 // registryMultiRegions are the multi-region locations Artifact Registry
 // offers besides the regions.
@@ -64,15 +67,6 @@ func (s *Sim) repositoryExistsLocked(project, location, repo string) bool {
 	return ok
 }
 
-type arServer struct {
-	artifactregistrypb.UnimplementedArtifactRegistryServer
-	s *Sim
-}
-
-func (s *Sim) registerArtifactRegistry(g *grpc.Server) {
-	artifactregistrypb.RegisterArtifactRegistryServer(g, &arServer{s: s})
-}
-
 // parseARParent splits projects/P/locations/L.
 func parseARParent(parent string) (proj, loc string, err error) {
 	parts := strings.Split(parent, "/")
@@ -113,8 +107,8 @@ func arNotFound() error {
 	return status.Error(codes.NotFound, "Requested entity was not found.")
 }
 
-func (a *arServer) CreateRepository(ctx context.Context, req *artifactregistrypb.CreateRepositoryRequest) (*longrunningpb.Operation, error) {
-	s := a.s
+// arCreateRepository answers CreateRepository.
+func (s *Sim) arCreateRepository(req *artifactregistrypb.CreateRepositoryRequest) (*longrunningpb.Operation, error) {
 	proj, loc, err := parseARParent(req.GetParent())
 	if err != nil {
 		return nil, err
@@ -152,7 +146,7 @@ func (a *arServer) CreateRepository(ctx context.Context, req *artifactregistrypb
 	if spec.Mode == artifactregistrypb.Repository_MODE_UNSPECIFIED {
 		spec.Mode = artifactregistrypb.Repository_STANDARD_REPOSITORY
 	}
-	repo := &arRepo{location: loc, id: id, spec: spec, created: time.Now()}
+	repo := &arRepo{location: loc, id: id, spec: spec, created: s.now()}
 	op := &operation{
 		name: fmt.Sprintf("projects/%s/locations/%s/operations/%s", p.id, loc, s.newUUIDLocked()),
 		meta: func() proto.Message { return &artifactregistrypb.OperationMetadata{} },
@@ -167,8 +161,8 @@ func (a *arServer) CreateRepository(ctx context.Context, req *artifactregistrypb
 	return s.startOpLocked(p, op, 0), nil
 }
 
-func (a *arServer) GetRepository(ctx context.Context, req *artifactregistrypb.GetRepositoryRequest) (*artifactregistrypb.Repository, error) {
-	s := a.s
+// arGetRepository answers GetRepository.
+func (s *Sim) arGetRepository(req *artifactregistrypb.GetRepositoryRequest) (*artifactregistrypb.Repository, error) {
 	proj, loc, id, err := parseARName(req.GetName())
 	if err != nil {
 		return nil, err
@@ -186,8 +180,8 @@ func (a *arServer) GetRepository(ctx context.Context, req *artifactregistrypb.Ge
 	return repo.proto(p), nil
 }
 
-func (a *arServer) ListRepositories(ctx context.Context, req *artifactregistrypb.ListRepositoriesRequest) (*artifactregistrypb.ListRepositoriesResponse, error) {
-	s := a.s
+// arListRepositories answers ListRepositories.
+func (s *Sim) arListRepositories(req *artifactregistrypb.ListRepositoriesRequest) (*artifactregistrypb.ListRepositoriesResponse, error) {
 	proj, loc, err := parseARParent(req.GetParent())
 	if err != nil {
 		return nil, err
@@ -219,8 +213,8 @@ func (a *arServer) ListRepositories(ctx context.Context, req *artifactregistrypb
 	return resp, nil
 }
 
-func (a *arServer) DeleteRepository(ctx context.Context, req *artifactregistrypb.DeleteRepositoryRequest) (*longrunningpb.Operation, error) {
-	s := a.s
+// arDeleteRepository answers DeleteRepository.
+func (s *Sim) arDeleteRepository(req *artifactregistrypb.DeleteRepositoryRequest) (*longrunningpb.Operation, error) {
 	proj, loc, id, err := parseARName(req.GetName())
 	if err != nil {
 		return nil, err

@@ -13,16 +13,6 @@ import (
 	"google.golang.org/grpc/codes"
 )
 
-func newARClient(t *testing.T, s *Sim) *artifactregistry.Client {
-	t.Helper()
-	c, err := artifactregistry.NewClient(context.Background(), clientOptions(s.Endpoints().ArtifactRegistry)...)
-	if err != nil {
-		t.Fatalf("artifactregistry.NewClient: %v", err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
 func createRepo(c *artifactregistry.Client, ctx context.Context, loc, id string) (*artifactregistrypb.Repository, error) {
 	op, err := c.CreateRepository(ctx, &artifactregistrypb.CreateRepositoryRequest{
 		Parent:       parent(testProject, loc),

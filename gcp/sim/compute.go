@@ -203,7 +203,7 @@ func (a *computeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // admit runs the checks every call passes before its handler: injected
 // faults, the body, the project, the API being enabled, the region.
 func (a *computeAPI) admit(c *computeReq) *computeError {
-	if f, hit := a.s.opts.Faults.take(c.method); hit {
+	if f, hit := a.s.fault(c.method); hit {
 		return &computeError{f.Status, f.Message, computeReason(f.Status)}
 	}
 	if c.r.Method == "POST" || c.r.Method == "PUT" || c.r.Method == "PATCH" {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"cloud.google.com/go/compute/apiv1/computepb"
+	"github.com/beyond-lab/beyond/gcp/sim/clock"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 )
@@ -122,7 +123,7 @@ func (a *computeAPI) getOp(c *computeReq) {
 		computeWriteError(c.w, err)
 		return
 	}
-	computeWrite(c.w, op.view(time.Now()))
+	computeWrite(c.w, op.view(a.s.now()))
 }
 
 func (a *computeAPI) listOps(c *computeReq) {
@@ -132,7 +133,7 @@ func (a *computeAPI) listOps(c *computeReq) {
 		return
 	}
 	a.s.mu.Lock()
-	now := time.Now()
+	now := a.s.now()
 	var items []json.RawMessage
 	for _, k := range c.p.compute.opKeys(c.scope() + "/operations/") {
 		v := c.p.compute.ops[k].view(now)
@@ -177,11 +178,11 @@ func (a *computeAPI) waitOp(c *computeReq) {
 	done := op.done
 	a.s.mu.Unlock()
 
-	if d := time.Until(done); d > 0 {
-		t := time.NewTimer(min(d, computeOpWaitMax))
-		defer t.Stop()
+	if d := done.Sub(a.s.now()); d > 0 {
+		due, stop := clock.After(a.s.clock, min(d, computeOpWaitMax))
+		defer stop()
 		select {
-		case <-t.C:
+		case <-due:
 		case <-c.r.Context().Done():
 			return // the caller is gone: nobody reads an answer
 		case <-a.quit:
@@ -190,5 +191,5 @@ func (a *computeAPI) waitOp(c *computeReq) {
 	}
 	a.s.mu.Lock()
 	defer a.s.mu.Unlock()
-	computeWrite(c.w, op.view(time.Now()))
+	computeWrite(c.w, op.view(a.s.now()))
 }

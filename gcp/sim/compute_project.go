@@ -3,10 +3,11 @@ package sim
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/beyond-lab/beyond/lab"
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/beyond-lab/beyond/lab"
 
 	"cloud.google.com/go/compute/apiv1/computepb"
 	"google.golang.org/protobuf/encoding/protojson"

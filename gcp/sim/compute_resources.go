@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/beyond-lab/beyond/lab"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -292,7 +291,7 @@ func (a *computeAPI) inserter(k *computeKind) func(*computeReq) {
 			computeWriteError(c.w, err)
 			return
 		}
-		now := time.Now()
+		now := a.s.now()
 		computeSetStr(m, "kind", k.kind)
 		computeSetStr(m, "self_link", computeURL(c.p, key))
 		computeSetStr(m, "creation_timestamp", computeTime(now))
@@ -363,7 +362,7 @@ func (a *computeAPI) updater(k *computeKind, patch bool) func(*computeReq) {
 		if patch {
 			verb = "patch"
 		}
-		computeWrite(c.w, a.newOpLocked(c, verb, key, m, time.Now()))
+		computeWrite(c.w, a.newOpLocked(c, verb, key, m, a.s.now()))
 	}
 }
 
@@ -434,7 +433,7 @@ func (a *computeAPI) deleter(k *computeKind) func(*computeReq) {
 		}
 		delete(c.p.compute.res, key)
 		a.s.changedLocked()
-		computeWrite(c.w, a.newOpLocked(c, "delete", key, m, time.Now()))
+		computeWrite(c.w, a.newOpLocked(c, "delete", key, m, a.s.now()))
 	}
 }
 

@@ -11,56 +11,8 @@ import (
 	"cloud.google.com/go/compute/apiv1/computepb"
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/iterator"
-	"google.golang.org/api/option"
 	"google.golang.org/protobuf/proto"
 )
-
-// computeClients are the official REST clients, pointed at one simulator.
-type computeClients struct {
-	negs    *compute.RegionNetworkEndpointGroupsClient
-	bs      *compute.BackendServicesClient
-	maps    *compute.UrlMapsClient
-	proxies *compute.TargetHttpProxiesClient
-	rules   *compute.GlobalForwardingRulesClient
-	gops    *compute.GlobalOperationsClient
-	rops    *compute.RegionOperationsClient
-}
-
-func newComputeClients(t *testing.T, s *Sim) *computeClients {
-	t.Helper()
-	ctx := context.Background()
-	opts := []option.ClientOption{option.WithEndpoint(s.Endpoints().Compute), option.WithoutAuthentication()}
-	var c computeClients
-	var errs []error
-	var err error
-	c.negs, err = compute.NewRegionNetworkEndpointGroupsRESTClient(ctx, opts...)
-	errs = append(errs, err)
-	c.bs, err = compute.NewBackendServicesRESTClient(ctx, opts...)
-	errs = append(errs, err)
-	c.maps, err = compute.NewUrlMapsRESTClient(ctx, opts...)
-	errs = append(errs, err)
-	c.proxies, err = compute.NewTargetHttpProxiesRESTClient(ctx, opts...)
-	errs = append(errs, err)
-	c.rules, err = compute.NewGlobalForwardingRulesRESTClient(ctx, opts...)
-	errs = append(errs, err)
-	c.gops, err = compute.NewGlobalOperationsRESTClient(ctx, opts...)
-	errs = append(errs, err)
-	c.rops, err = compute.NewRegionOperationsRESTClient(ctx, opts...)
-	errs = append(errs, err)
-	if err := errors.Join(errs...); err != nil {
-		t.Fatalf("compute clients: %v", err)
-	}
-	t.Cleanup(func() {
-		c.negs.Close()
-		c.bs.Close()
-		c.maps.Close()
-		c.proxies.Close()
-		c.rules.Close()
-		c.gops.Close()
-		c.rops.Close()
-	})
-	return &c
-}
 
 // startCompute starts a simulator with Compute Engine enabled in testProject.
 func startCompute(t *testing.T, opts Options) (*Sim, *computeClients) {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"time"
 
 	"cloud.google.com/go/compute/apiv1/computepb"
 	"google.golang.org/protobuf/proto"
@@ -241,7 +240,7 @@ func (a *computeAPI) setURLMap(c *computeReq) {
 	p.Fingerprint = proto.String(a.s.computeFingerprint())
 	c.p.compute.res[key] = p
 	a.s.changedLocked()
-	computeWrite(c.w, a.newOpLocked(c, "setUrlMap", key, p, time.Now()))
+	computeWrite(c.w, a.newOpLocked(c, "setUrlMap", key, p, a.s.now()))
 }
 
 // rulesUsing returns the forwarding rules whose target is the proxy with key.

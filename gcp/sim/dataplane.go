@@ -58,9 +58,8 @@ type dataPlane struct {
 
 	mu             sync.Mutex
 	closed         bool
-	now            func() time.Time // the load balancers' clock; tests replace it
-	grace          time.Duration    // SIGTERM to SIGKILL
-	startTimeout   time.Duration    // how long a process may take to listen
+	grace          time.Duration // SIGTERM to SIGKILL
+	startTimeout   time.Duration // how long a process may take to listen
 	clientLocation string
 	services       map[string]*serviceRun // by PROJECT/REGION/SERVICE
 	lbs            map[string]*lb         // by PROJECT/IP/PORT
@@ -89,7 +88,6 @@ func newDataPlane(s *Sim) *dataPlane {
 		ctx:            ctx,
 		cancel:         cancel,
 		loopDone:       make(chan struct{}),
-		now:            time.Now,
 		grace:          10 * time.Second, // Cloud Run's SIGTERM-to-SIGKILL
 		startTimeout:   30 * time.Second,
 		clientLocation: DefaultClientLocation,

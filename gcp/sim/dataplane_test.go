@@ -3,12 +3,10 @@ package sim
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,37 +15,10 @@ import (
 	"cloud.google.com/go/iam/apiv1/iampb"
 	run "cloud.google.com/go/run/apiv2"
 	"cloud.google.com/go/run/apiv2/runpb"
+	"github.com/beyond-lab/beyond/gcp/sim/clock"
 	"github.com/beyond-lab/beyond/lab"
-	"google.golang.org/api/option"
 	"google.golang.org/protobuf/proto"
 )
-
-// dpClock is real time plus an offset a test moves forward, so that
-// resource timestamps and the load balancers' clock stay in order.
-type dpClock struct {
-	mu  sync.Mutex
-	off time.Duration
-}
-
-func (c *dpClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.off)
-}
-
-func (c *dpClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.off += d
-}
-
-// useClock makes s's load balancers read clk.
-func useClock(s *Sim, clk *dpClock) {
-	dp := s.dataPlaneOf()
-	dp.mu.Lock()
-	defer dp.mu.Unlock()
-	dp.now = clk.now
-}
 
 // waitDataPlane waits until cond holds, re-checking at every change of the
 // data plane.
@@ -104,7 +75,7 @@ type labRig struct {
 	s        *Sim
 	rc       *run.ServicesClient
 	c        *computeClients
-	clk      *dpClock
+	clk      *clock.Adjustable         // the simulator's clock
 	services map[string]*runpb.Service // by region
 	addr     string                    // where the load balancer listens
 	ip       string                    // the forwarding rule's IP address
@@ -118,6 +89,11 @@ const (
 
 func startLab(t testing.TB, o chainOpts) *labRig {
 	t.Helper()
+	clk, ok := o.sim.Clock.(*clock.Adjustable)
+	if !ok {
+		clk = clock.NewAdjustable()
+		o.sim.Clock = clk
+	}
 	s := startSim(t, o.sim)
 	s.mu.Lock()
 	p, err := s.projectLocked(testProject)
@@ -129,14 +105,9 @@ func startLab(t testing.TB, o chainOpts) *labRig {
 		t.Fatal(err)
 	}
 	ctx := dpCtx(t)
-	rc, err := run.NewServicesClient(ctx, clientOptions(s.Endpoints().Run)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rc.Close() })
-	c := dpComputeClients(t, s)
-	l := &labRig{s: s, rc: rc, c: c, clk: &dpClock{}, services: map[string]*runpb.Service{}}
-	useClock(s, l.clk)
+	rc := newRunClient(t, s)
+	c := newComputeClients(t, s)
+	l := &labRig{s: s, rc: rc, c: c, clk: clk, services: map[string]*runpb.Service{}}
 	for _, region := range []string{labRegionA, labRegionB} {
 		op, err := rc.CreateService(ctx, &runpb.CreateServiceRequest{Parent: parent(testProject, region), ServiceId: labService, Service: helloService(lab.HelloImage)})
 		if err != nil {
@@ -196,31 +167,6 @@ func dpCtx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
 	return ctx
-}
-
-// dpComputeClients are the Compute clients the lab's chain needs.
-func dpComputeClients(t testing.TB, s *Sim) *computeClients {
-	t.Helper()
-	ctx := context.Background()
-	opts := []option.ClientOption{option.WithEndpoint(s.Endpoints().Compute), option.WithoutAuthentication()}
-	var c computeClients
-	var errs [5]error
-	c.negs, errs[0] = compute.NewRegionNetworkEndpointGroupsRESTClient(ctx, opts...)
-	c.bs, errs[1] = compute.NewBackendServicesRESTClient(ctx, opts...)
-	c.maps, errs[2] = compute.NewUrlMapsRESTClient(ctx, opts...)
-	c.proxies, errs[3] = compute.NewTargetHttpProxiesRESTClient(ctx, opts...)
-	c.rules, errs[4] = compute.NewGlobalForwardingRulesRESTClient(ctx, opts...)
-	if err := errors.Join(errs[:]...); err != nil {
-		t.Fatalf("compute clients: %v", err)
-	}
-	t.Cleanup(func() {
-		c.negs.Close()
-		c.bs.Close()
-		c.maps.Close()
-		c.proxies.Close()
-		c.rules.Close()
-	})
-	return &c
 }
 
 // dpWait waits for a Compute operation, failing the test if it fails.
@@ -438,9 +384,12 @@ type dpRecorder struct {
 	body   strings.Builder
 }
 
-func newDPRecorder() *dpRecorder                  { return &dpRecorder{h: http.Header{}} }
-func (r *dpRecorder) Header() http.Header         { return r.h }
+func newDPRecorder() *dpRecorder { return &dpRecorder{h: http.Header{}} }
+
+func (r *dpRecorder) Header() http.Header { return r.h }
+
 func (r *dpRecorder) Write(b []byte) (int, error) { r.WriteHeader(200); return r.body.Write(b) }
+
 func (r *dpRecorder) WriteHeader(s int) {
 	if r.status == 0 {
 		r.status = s

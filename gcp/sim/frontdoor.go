@@ -1,10 +1,11 @@
 package sim
 
 import (
-	"github.com/beyond-lab/beyond/lab"
 	"net/http"
 	"sort"
 	"strings"
+
+	"github.com/beyond-lab/beyond/lab"
 )
 
 // The front door: the simulator's HTTP listener is also the HTTP proxy that

@@ -205,7 +205,7 @@ func (s *Sim) geminiGenerate(w http.ResponseWriter, r *http.Request, model strin
 		geminiError(w, http.StatusBadRequest, msg)
 		return
 	}
-	if f, ok := s.opts.Faults.take("gemini.generateContent"); ok {
+	if f, ok := s.fault("gemini.generateContent"); ok {
 		s.log.Debug("gemini", "model", model, "fault", f.Status)
 		geminiError(w, f.Status, f.Message)
 		return

@@ -41,7 +41,7 @@ func grpcFaultName(fullMethod string) string {
 // injected fault hits fails with the fault's code before any handler runs
 // (so before any check or change of state).
 func (s *Sim) injectFaults(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	if f, ok := s.opts.Faults.take(grpcFaultName(info.FullMethod)); ok {
+	if f, ok := s.fault(grpcFaultName(info.FullMethod)); ok {
 		return nil, status.Error(grpcCode(f.Status), f.Message)
 	}
 	return handler(ctx, req)

@@ -3,11 +3,12 @@ package sim
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/beyond-lab/beyond/service"
 	"html/template"
 	"net/http"
 
 	"github.com/beyond-lab/beyond/lab"
+
+	"github.com/beyond-lab/beyond/service"
 )
 
 // The hello image (us-docker.pkg.dev/cloudrun/container/hello) is built in:

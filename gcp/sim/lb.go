@@ -150,7 +150,7 @@ func (l *lb) serving(f *Frontend, now time.Time) bool {
 
 func (l *lb) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f := l.cfg.Load()
-	now := l.dp.clock()
+	now := l.dp.s.now()
 	if p := l.dp.s.opts.Profile.Propagation; p > 0 && now.Before(f.Created.Add(p)) {
 		googleError(w, r, http.StatusNotFound) // still provisioning
 		return
@@ -554,14 +554,6 @@ func (o *outliers) ejected(region, neg string) bool {
 	return h != nil && h.ejected
 }
 
-// clock is the load balancers' time.
-func (dp *dataPlane) clock() time.Time {
-	dp.mu.Lock()
-	now := dp.now
-	dp.mu.Unlock()
-	return now()
-}
-
 // FrontendAddr returns where the load balancer of a global forwarding rule
 // listens, host:port: the rule's own IP address and port when the host lets
 // the simulator bind them, else a free port on that address or on
@@ -619,5 +611,5 @@ func (s *Sim) serveFrontends(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-	json.NewEncoder(w).Encode(map[string]any{"address": l.addr, "serving": l.serving(l.cfg.Load(), dp.clock())})
+	json.NewEncoder(w).Encode(map[string]any{"address": l.addr, "serving": l.serving(l.cfg.Load(), dp.s.now())})
 }

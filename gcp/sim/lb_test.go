@@ -170,7 +170,7 @@ func TestLBFailoverWithOutlierDetectionAndRetries(t *testing.T) {
 	next(10)
 	// The failing region is still routed to, and every failure retried in
 	// europe-west1. After the next sweep of outlier detection it is ejected.
-	l.clk.advance(time.Second)
+	l.clk.Advance(time.Second)
 	dp := l.s.dataPlaneOf()
 	dp.mu.Lock()
 	lb := dp.lbs[lbKey(testProject, l.ip, 80)]
@@ -186,7 +186,7 @@ func TestLBFailoverWithOutlierDetectionAndRetries(t *testing.T) {
 		t.Fatal("us-central1 came back before its ejection time passed")
 	}
 	restored := len(samples())
-	l.clk.advance(30 * time.Second)
+	l.clk.Advance(30 * time.Second)
 	dpWaitFor(t, "traffic back in us-central1", func() bool {
 		next(1)
 		s := samples()
@@ -222,7 +222,7 @@ func TestLBClassicDoesNotFailOver(t *testing.T) {
 	breakAt := time.Now()
 	l.setOutage(t, labRegionA, true)
 	n := len(samples())
-	l.clk.advance(time.Minute)
+	l.clk.Advance(time.Minute)
 	next(30)
 	stop()
 	after := samples()[n:]
@@ -247,7 +247,7 @@ func TestLBManagedWithoutRetriesFailsOverAfterErrors(t *testing.T) {
 		}
 	}
 	// Three gateway failures in a row, then a sweep: ejected.
-	l.clk.advance(time.Second)
+	l.clk.Advance(time.Second)
 	if a := dpGet(t, url, labRegionA); a.status != http.StatusOK || a.region != labRegionB {
 		t.Fatalf("after the sweep: %d from %q; want 200 from %s", a.status, a.region, labRegionB)
 	}
@@ -281,7 +281,7 @@ func TestLBPropagation(t *testing.T) {
 	if f := frontendsAnswer(t, l, "80"); f.Serving || f.Address != l.addr {
 		t.Errorf("frontends endpoint before propagation = %+v", f)
 	}
-	l.clk.advance(5 * time.Minute)
+	l.clk.Advance(5 * time.Minute)
 	if a := dpGet(t, url, ""); a.status != http.StatusOK || !strings.Contains(a.body, "It's running!") {
 		t.Errorf("after propagation: %d %q", a.status, a.body)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
+	"github.com/beyond-lab/beyond/gcp/sim/clock"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -52,7 +53,7 @@ type operation struct {
 	// cancel, if set, undoes what a cancelled operation left half done.
 	cancel func()
 	result *longrunningpb.Operation // Result field once done
-	timer  *time.Timer
+	timer  clock.Timer
 }
 
 // opStore is the simulator's operations: project ID → full name → operation.
@@ -87,8 +88,8 @@ func (s *Sim) startOpLocked(p *project, op *operation, d time.Duration) *longrun
 		s.finishOpLocked(op)
 		return op.proto()
 	}
-	op.doneAt = time.Now().Add(d)
-	op.timer = time.AfterFunc(d, func() {
+	op.doneAt = s.now().Add(d)
+	op.timer = s.clock.AfterFunc(d, func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if s.closed || op.done {
@@ -126,7 +127,7 @@ func (s *Sim) finishOpLocked(op *operation) {
 // settleLocked finishes every operation of p whose time has come, oldest
 // first. Every RPC that reads p's state calls it first.
 func (s *Sim) settleLocked(p *project) {
-	now := time.Now()
+	now := s.now()
 	var due []*operation
 	for _, op := range s.ops[p.id] {
 		if !op.done && !op.doneAt.After(now) {
@@ -349,8 +350,8 @@ func (s *Sim) waitOperation(ctx context.Context, req *longrunningpb.WaitOperatio
 	if t := req.GetTimeout(); t != nil && t.AsDuration() > 0 && t.AsDuration() < wait {
 		wait = t.AsDuration()
 	}
-	timeout := time.NewTimer(wait)
-	defer timeout.Stop()
+	timeout, stop := clock.After(s.clock, wait)
+	defer stop()
 	for {
 		s.mu.Lock()
 		_, op, err := s.findOpLocked(req.GetName())
@@ -366,7 +367,7 @@ func (s *Sim) waitOperation(ctx context.Context, req *longrunningpb.WaitOperatio
 		}
 		select {
 		case <-changed:
-		case <-timeout.C:
+		case <-timeout:
 			return out, nil
 		case <-ctx.Done():
 			return nil, status.FromContextError(ctx.Err()).Err()

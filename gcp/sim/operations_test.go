@@ -1,13 +1,11 @@
 package sim
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
-	lro "cloud.google.com/go/longrunning/autogen"
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"cloud.google.com/go/run/apiv2/runpb"
 	"cloud.google.com/go/serviceusage/apiv1/serviceusagepb"
@@ -16,16 +14,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
-
-func newOpsClient(t *testing.T, s *Sim) *lro.OperationsClient {
-	t.Helper()
-	c, err := lro.NewOperationsClient(context.Background(), clientOptions(s.Endpoints().Run)...)
-	if err != nil {
-		t.Fatalf("NewOperationsClient: %v", err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
 
 func TestOperationLifecycle(t *testing.T) {
 	s := startSim(t, Options{Profile: Profile{RunDeploy: 50 * time.Millisecond}})

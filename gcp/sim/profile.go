@@ -121,6 +121,11 @@ func (f *Faults) take(method string) (Fault, bool) {
 	return Fault{}, false
 }
 
+// fault reports whether an injected fault hits the call named method
+// ("run.CreateService", "compute.urlMaps.insert"), and how. Every wire
+// surface asks it once per call, before any check, under the same names.
+func (s *Sim) fault(method string) (Fault, bool) { return s.opts.Faults.take(method) }
+
 // ParseFaults reads faults from a flag value such as
 // "compute.backendServices.insert=503x2,run.CreateService=429": method,
 // HTTP status, and optionally how many times.

@@ -15,26 +15,12 @@ import (
 	"cloud.google.com/go/serviceusage/apiv1/serviceusagepb"
 	"github.com/googleapis/gax-go/v2/apierror"
 	"google.golang.org/api/iterator"
-	"google.golang.org/api/option"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
-	serviceusage "cloud.google.com/go/serviceusage/apiv1"
 	"github.com/beyond-lab/beyond/lab"
 )
-
-// clientOptions are what the lab uses to reach the simulator: its address,
-// no credentials, plaintext gRPC.
-func clientOptions(addr string) []option.ClientOption {
-	return []option.ClientOption{
-		option.WithEndpoint(addr),
-		option.WithoutAuthentication(),
-		option.WithGRPCDialOption(grpc.WithTransportCredentials(insecure.NewCredentials())),
-	}
-}
 
 // testCtx is a context that ends with the test, or after 30 s, whichever
 // comes first, so that a bug fails the test instead of hanging it.
@@ -43,26 +29,6 @@ func testCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	return ctx
-}
-
-func newRunClient(t *testing.T, s *Sim) *run.ServicesClient {
-	t.Helper()
-	c, err := run.NewServicesClient(context.Background(), clientOptions(s.Endpoints().Run)...)
-	if err != nil {
-		t.Fatalf("run.NewServicesClient: %v", err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
-func newSUClient(t *testing.T, s *Sim) *serviceusage.Client {
-	t.Helper()
-	c, err := serviceusage.NewClient(context.Background(), clientOptions(s.Endpoints().ServiceUsage)...)
-	if err != nil {
-		t.Fatalf("serviceusage.NewClient: %v", err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
 }
 
 // enableAPIs enables apis in project through Service Usage and waits.

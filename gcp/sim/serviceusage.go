@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -9,7 +8,6 @@ import (
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"cloud.google.com/go/serviceusage/apiv1/serviceusagepb"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -19,21 +17,17 @@ import (
 // project has enabled. The services are those of the catalog (state.go); a
 // new project has enabledAtStart on. Enabling takes Profile.EnableAPI, and
 // until the operation is done the API still answers SERVICE_DISABLED.
+//
+// The methods suEnableService, suGetService... are the core's: they take
+// the API's request messages and answer its responses (or operations) with
+// gRPC status errors, whatever wire surface the call came on
+// (serviceusage_grpc.go is the gRPC one).
 
 const apiServiceUsage = "serviceusage.googleapis.com"
 
 // suNoopOperation is the name Google gives the operation of an enable or
 // disable that had nothing to do; it comes back done.
 const suNoopOperation = "operations/noop.DONE_OPERATION"
-
-type suServer struct {
-	serviceusagepb.UnimplementedServiceUsageServer
-	s *Sim
-}
-
-func (s *Sim) registerServiceUsage(g *grpc.Server) {
-	serviceusagepb.RegisterServiceUsageServer(g, &suServer{s: s})
-}
 
 // parseSUName splits projects/P/services/NAME.
 func parseSUName(name string) (proj, svc string, err error) {
@@ -154,8 +148,8 @@ func (s *Sim) changeServicesLocked(p *project, names []string, on bool, response
 	return s.startOpLocked(p, op, s.opts.Profile.EnableAPI)
 }
 
-func (u *suServer) EnableService(ctx context.Context, req *serviceusagepb.EnableServiceRequest) (*longrunningpb.Operation, error) {
-	s := u.s
+// suEnableService answers EnableService.
+func (s *Sim) suEnableService(req *serviceusagepb.EnableServiceRequest) (*longrunningpb.Operation, error) {
 	proj, name, err := parseSUName(req.GetName())
 	if err != nil {
 		return nil, err
@@ -174,8 +168,8 @@ func (u *suServer) EnableService(ctx context.Context, req *serviceusagepb.Enable
 	}), nil
 }
 
-func (u *suServer) DisableService(ctx context.Context, req *serviceusagepb.DisableServiceRequest) (*longrunningpb.Operation, error) {
-	s := u.s
+// suDisableService answers DisableService.
+func (s *Sim) suDisableService(req *serviceusagepb.DisableServiceRequest) (*longrunningpb.Operation, error) {
 	proj, name, err := parseSUName(req.GetName())
 	if err != nil {
 		return nil, err
@@ -197,8 +191,8 @@ func (u *suServer) DisableService(ctx context.Context, req *serviceusagepb.Disab
 	}), nil
 }
 
-func (u *suServer) BatchEnableServices(ctx context.Context, req *serviceusagepb.BatchEnableServicesRequest) (*longrunningpb.Operation, error) {
-	s := u.s
+// suBatchEnableServices answers BatchEnableServices.
+func (s *Sim) suBatchEnableServices(req *serviceusagepb.BatchEnableServicesRequest) (*longrunningpb.Operation, error) {
 	proj, err := parseSUParent(req.GetParent())
 	if err != nil {
 		return nil, err
@@ -231,8 +225,8 @@ func (u *suServer) BatchEnableServices(ctx context.Context, req *serviceusagepb.
 	}), nil
 }
 
-func (u *suServer) GetService(ctx context.Context, req *serviceusagepb.GetServiceRequest) (*serviceusagepb.Service, error) {
-	s := u.s
+// suGetService answers GetService.
+func (s *Sim) suGetService(req *serviceusagepb.GetServiceRequest) (*serviceusagepb.Service, error) {
 	proj, name, err := parseSUName(req.GetName())
 	if err != nil {
 		return nil, err
@@ -249,8 +243,8 @@ func (u *suServer) GetService(ctx context.Context, req *serviceusagepb.GetServic
 	return suService(p, name), nil
 }
 
-func (u *suServer) BatchGetServices(ctx context.Context, req *serviceusagepb.BatchGetServicesRequest) (*serviceusagepb.BatchGetServicesResponse, error) {
-	s := u.s
+// suBatchGetServices answers BatchGetServices.
+func (s *Sim) suBatchGetServices(req *serviceusagepb.BatchGetServicesRequest) (*serviceusagepb.BatchGetServicesResponse, error) {
 	proj, err := parseSUParent(req.GetParent())
 	if err != nil {
 		return nil, err
@@ -285,8 +279,8 @@ func (u *suServer) BatchGetServices(ctx context.Context, req *serviceusagepb.Bat
 	return resp, nil
 }
 
-func (u *suServer) ListServices(ctx context.Context, req *serviceusagepb.ListServicesRequest) (*serviceusagepb.ListServicesResponse, error) {
-	s := u.s
+// suListServices answers ListServices.
+func (s *Sim) suListServices(req *serviceusagepb.ListServicesRequest) (*serviceusagepb.ListServicesResponse, error) {
 	proj, err := parseSUParent(req.GetParent())
 	if err != nil {
 		return nil, err

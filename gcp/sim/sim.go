@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/beyond-lab/beyond/gcp/sim/clock"
 	"github.com/beyond-lab/beyond/lab"
 	"google.golang.org/grpc"
 )
@@ -39,6 +40,11 @@ type Options struct {
 	Faults *Faults
 	// Logger receives one line per API call; nil discards them.
 	Logger *slog.Logger
+	// Clock is the simulated cloud's time: when operations finish, when a
+	// new load balancer serves, how long an ejection lasts, resources'
+	// timestamps. Nil is the wall clock; tests pass a clock.Adjustable and
+	// move it forward instead of waiting.
+	Clock clock.Clock
 }
 
 // Sim is a running simulator. Its methods are safe for concurrent use.
@@ -58,8 +64,9 @@ type Options struct {
 //     metadata servers) may be held when s.mu is taken. Neither is held
 //     while the other is taken.
 type Sim struct {
-	opts Options
-	log  *slog.Logger
+	opts  Options
+	log   *slog.Logger
+	clock clock.Clock
 
 	mu        sync.Mutex
 	projects  map[string]*project
@@ -88,9 +95,14 @@ func New(opts Options) *Sim {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	clk := opts.Clock
+	if clk == nil {
+		clk = clock.Real()
+	}
 	return &Sim{
 		opts:     opts,
 		log:      log,
+		clock:    clk,
 		projects: map[string]*project{},
 		ops:      opStore{},
 		change:   make(chan struct{}),
@@ -194,6 +206,9 @@ func (s *Sim) changedLocked() {
 	close(s.change)
 	s.change = make(chan struct{})
 }
+
+// now is the simulated cloud's time.
+func (s *Sim) now() time.Time { return s.clock.Now() }
 
 // nextSeq returns a number unique within this simulator. Call with s.mu held.
 func (s *Sim) nextSeq() int64 {

@@ -58,7 +58,7 @@ func (s *Sim) projectLocked(id string) (*project, error) {
 	p := &project{
 		id:       id,
 		number:   100000000000 + int64(len(s.projects)+1)*7919,
-		created:  time.Now(),
+		created:  s.now(),
 		enabled:  map[string]bool{},
 		run:      newRunState(),
 		compute:  newComputeState(),

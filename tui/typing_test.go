@@ -1,0 +1,82 @@
+package tui
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/beyond-lab/beyond/steps"
+)
+
+// TestTypingMode: t puts a step in typing mode; the screen says where to
+// type and when the lab checks again, with the check's reason and fix,
+// and the step ends done by the learner, marked apart in the list. t or
+// esc stops waiting.
+func TestTypingMode(t *testing.T) {
+	for _, accessible := range []bool{false, true} {
+		lab := newFakeLab()
+		lab.fails[steps.DeployA] = &steps.CheckError{Reason: "service gemini-service does not exist in us-central1", Fix: "run the gcloud run deploy command above"}
+		typed := make(chan struct{})
+		lab.block[steps.DeployA] = typed
+		h := fakeHarness(t, lab, Options{Accessible: accessible})
+		h.press("enter")
+		for h.m.current().id != steps.DeployA {
+			h.press("n")
+		}
+		h.press("t")
+		if h.m.op == nil || h.m.op.kind != "type" {
+			t.Fatalf("t started %+v, want typing mode", h.m.op)
+		}
+		h.until("the first check to fail", func() bool { r := h.m.runs[steps.DeployA]; return r != nil && !r.next.IsZero() })
+		h.contains("You type this step", `eval "$(beyond sim env)"`, "Not yet: service gemini-service does not exist", "Fix: run the gcloud run deploy")
+		if accessible {
+			h.contains("next check at")
+		} else {
+			h.contains("next check in")
+		}
+		close(typed)
+		h.idle()
+		if got := h.m.runs[steps.DeployA]; got.status != steps.StatusPassed || got.by != steps.ByLearner {
+			t.Fatalf("after typing: %s by %q, want passed by learner", got.status, got.by)
+		}
+		h.contains("You did it: check passed")
+		mark := "✎ Deploy to region A"
+		if accessible {
+			mark = "✎ typed    Deploy to region A"
+		}
+		if !strings.Contains(h.screen(), mark) {
+			h.press("l") // the list shows instead of the text on this screen
+			h.contains(mark)
+			h.press("l")
+		}
+
+		// Leaving typing mode records nothing.
+		h.press("n")
+		lab.block[steps.DeployB] = make(chan struct{})
+		h.press("t")
+		h.until("typing mode on deploy-b", func() bool { r := h.m.runs[steps.DeployB]; return r != nil && r.typing })
+		h.press("esc")
+		h.idle()
+		if got := h.m.runs[steps.DeployB]; got.status != steps.StatusCanceled {
+			t.Fatalf("after esc: %s, want canceled", got.status)
+		}
+		h.contains("Stopped waiting")
+		if calls := lab.callLog(); !strings.Contains(strings.Join(calls, ","), "await "+steps.DeployA) {
+			t.Errorf("calls %v: typing mode did not call Await", calls)
+		}
+	}
+}
+
+// TestHelpOnStartScreen: the start screen says "Press ? at any time", and
+// ? shows the keys there too; any key closes them.
+func TestHelpOnStartScreen(t *testing.T) {
+	h := fakeHarness(t, newFakeLab(), Options{})
+	h.contains("Press ? at any time")
+	h.press("?")
+	h.contains("Keys (any key closes this page)", "type the step yourself")
+	h.press("x")
+	h.lacks("Keys (any key")
+	h.contains("Press ? at any time")
+	if h.m.screen != screenStart {
+		t.Errorf("closing the keys left the start screen")
+	}
+}
