@@ -2,7 +2,6 @@ package sim
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
@@ -54,7 +53,7 @@ func (s *Sim) runHost(region string) http.Handler {
 // runs the call, answering its result as JSON or its error as Google's.
 func (s *Sim) runV1Call(w http.ResponseWriter, method string, call func() (any, error)) {
 	s.log.Debug("rest", "api", "Cloud Run v1", "method", method)
-	if f, ok := s.opts.Faults.take(method); ok {
+	if f, ok := s.fault(method); ok {
 		runV1Error(w, status.Error(grpcCode(f.Status), f.Message), f.Status)
 		return
 	}
@@ -201,8 +200,6 @@ func (s *Sim) serveKnative(w http.ResponseWriter, r *http.Request, region string
 }
 
 func (s *Sim) serveKnServices(w http.ResponseWriter, r *http.Request, parent, name string) {
-	rs := &runServer{s: s}
-	ctx := context.Background()
 	switch {
 	case name == "" && r.Method == http.MethodGet:
 		s.runV1Call(w, "run.ListServices", func() (any, error) { return s.knListServices(r, parent) })
@@ -218,7 +215,7 @@ func (s *Sim) serveKnServices(w http.ResponseWriter, r *http.Request, parent, na
 			if ns := kn.Metadata.Namespace; ns != "" && ns != knProjectOf(parent) && s.runProjectNumber(ns) != s.runProjectNumber(knProjectOf(parent)) {
 				return nil, grpcInvalid("metadata.namespace %q does not match the namespace of the URL", ns)
 			}
-			op, err := rs.CreateService(ctx, &runpb.CreateServiceRequest{Parent: parent, ServiceId: kn.Metadata.Name, Service: svc, ValidateOnly: r.URL.Query().Get("dryRun") == "all"})
+			op, err := s.runCreateService(&runpb.CreateServiceRequest{Parent: parent, ServiceId: kn.Metadata.Name, Service: svc, ValidateOnly: r.URL.Query().Get("dryRun") == "all"})
 			if err != nil {
 				return nil, err
 			}
@@ -240,7 +237,7 @@ func (s *Sim) serveKnServices(w http.ResponseWriter, r *http.Request, parent, na
 			svc.Name = parent + "/services/" + name
 			// resourceVersion is Knative's optimistic concurrency: the etag.
 			svc.Etag = kn.Metadata.ResourceVersion
-			op, err := rs.UpdateService(ctx, &runpb.UpdateServiceRequest{Service: svc, ValidateOnly: r.URL.Query().Get("dryRun") == "all"})
+			op, err := s.runUpdateService(&runpb.UpdateServiceRequest{Service: svc, ValidateOnly: r.URL.Query().Get("dryRun") == "all"})
 			if err != nil {
 				return nil, err
 			}
@@ -248,7 +245,7 @@ func (s *Sim) serveKnServices(w http.ResponseWriter, r *http.Request, parent, na
 		})
 	case r.Method == http.MethodDelete:
 		s.runV1Call(w, "run.DeleteService", func() (any, error) {
-			op, err := rs.DeleteService(ctx, &runpb.DeleteServiceRequest{Name: parent + "/services/" + name, ValidateOnly: r.URL.Query().Get("dryRun") == "all"})
+			op, err := s.runDeleteService(&runpb.DeleteServiceRequest{Name: parent + "/services/" + name, ValidateOnly: r.URL.Query().Get("dryRun") == "all"})
 			if err != nil {
 				return nil, err
 			}
@@ -292,7 +289,7 @@ func (s *Sim) knServiceAfter(opName, name string, r *http.Request) (any, error) 
 // gcloud prints is one the learner can curl.
 func (s *Sim) knGetService(name string) (*knService, error) {
 	get := func() (*runpb.Service, error) {
-		return (&runServer{s: s}).GetService(context.Background(), &runpb.GetServiceRequest{Name: name})
+		return s.runGetService(&runpb.GetServiceRequest{Name: name})
 	}
 	svc, err := get()
 	if err != nil {
@@ -355,7 +352,7 @@ func (s *Sim) knListServices(r *http.Request, parent string) (any, error) {
 		}
 		req.PageSize = int32(n)
 	}
-	resp, err := (&runServer{s: s}).ListServices(context.Background(), req)
+	resp, err := s.runListServices(req)
 	if err != nil {
 		return nil, err
 	}
@@ -595,20 +592,19 @@ func (s *Sim) serveKnDerived(w http.ResponseWriter, r *http.Request, parent, kin
 		method = "run.ListServices"
 	}
 	s.runV1Call(w, method, func() (any, error) {
-		rs := &runServer{s: s}
 		number := s.runProjectNumber(knProjectOf(parent))
 		view := knConfigurationOf
 		if kind == "routes" {
 			view = knRouteOf
 		}
 		if name != "" {
-			svc, err := rs.GetService(context.Background(), &runpb.GetServiceRequest{Name: parent + "/services/" + name})
+			svc, err := s.runGetService(&runpb.GetServiceRequest{Name: parent + "/services/" + name})
 			if err != nil {
 				return nil, err
 			}
 			return view(knServiceOf(svc, number)), nil
 		}
-		resp, err := rs.ListServices(context.Background(), &runpb.ListServicesRequest{Parent: parent, PageSize: 1000})
+		resp, err := s.runListServices(&runpb.ListServicesRequest{Parent: parent, PageSize: 1000})
 		if err != nil {
 			return nil, err
 		}
@@ -687,8 +683,6 @@ func (s *Sim) serveRunV1(w http.ResponseWriter, r *http.Request, segs []string) 
 		return
 	}
 	proj := segs[1]
-	rs := &runServer{s: s}
-	ctx := context.Background()
 	switch len(segs) {
 	case 3: // projects/P/locations
 		if r.Method != http.MethodGet {
@@ -730,7 +724,7 @@ func (s *Sim) serveRunV1(w http.ResponseWriter, r *http.Request, segs []string) 
 				}
 				req.Options = &iampb.GetPolicyOptions{RequestedPolicyVersion: int32(n)}
 			}
-			return rs.GetIamPolicy(ctx, req)
+			return s.runGetIamPolicy(req)
 		})
 	case verb == "setIamPolicy" && r.Method == http.MethodPost:
 		s.runV1Call(w, "run.SetIamPolicy", func() (any, error) {
@@ -739,7 +733,7 @@ func (s *Sim) serveRunV1(w http.ResponseWriter, r *http.Request, segs []string) 
 				return nil, err
 			}
 			req.Resource = resource
-			return rs.SetIamPolicy(ctx, req)
+			return s.runSetIamPolicy(req)
 		})
 	case verb == "testIamPermissions" && r.Method == http.MethodPost:
 		s.runV1Call(w, "run.TestIamPermissions", func() (any, error) {
@@ -748,7 +742,7 @@ func (s *Sim) serveRunV1(w http.ResponseWriter, r *http.Request, segs []string) 
 				return nil, err
 			}
 			req.Resource = resource
-			return rs.TestIamPermissions(ctx, req)
+			return s.runTestIamPermissions(req)
 		})
 	case verb == "getIamPolicy":
 		runV1MethodNotAllowed(w, r, "GET")

@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -65,8 +64,6 @@ func runV2PageSize(r *http.Request) (int32, error) {
 }
 
 func (s *Sim) serveRunV2Services(w http.ResponseWriter, r *http.Request, parent string, rest []string) {
-	rs := &runServer{s: s}
-	ctx := context.Background()
 	q := r.URL.Query()
 	if len(rest) == 0 {
 		switch r.Method {
@@ -80,7 +77,7 @@ func (s *Sim) serveRunV2Services(w http.ResponseWriter, r *http.Request, parent 
 				if err != nil {
 					return nil, err
 				}
-				return rs.ListServices(ctx, &runpb.ListServicesRequest{Parent: parent, PageSize: size, PageToken: q.Get("pageToken"), ShowDeleted: deleted})
+				return s.runListServices(&runpb.ListServicesRequest{Parent: parent, PageSize: size, PageToken: q.Get("pageToken"), ShowDeleted: deleted})
 			})
 		case http.MethodPost:
 			s.runV1Call(w, "run.CreateService", func() (any, error) {
@@ -92,7 +89,7 @@ func (s *Sim) serveRunV2Services(w http.ResponseWriter, r *http.Request, parent 
 				if err != nil {
 					return nil, err
 				}
-				return rs.CreateService(ctx, &runpb.CreateServiceRequest{Parent: parent, ServiceId: q.Get("serviceId"), Service: svc, ValidateOnly: validate})
+				return s.runCreateService(&runpb.CreateServiceRequest{Parent: parent, ServiceId: q.Get("serviceId"), Service: svc, ValidateOnly: validate})
 			})
 		default:
 			runV1MethodNotAllowed(w, r, "GET, POST")
@@ -104,7 +101,7 @@ func (s *Sim) serveRunV2Services(w http.ResponseWriter, r *http.Request, parent 
 	switch {
 	case verb == "" && r.Method == http.MethodGet:
 		s.runV1Call(w, "run.GetService", func() (any, error) {
-			return rs.GetService(ctx, &runpb.GetServiceRequest{Name: name})
+			return s.runGetService(&runpb.GetServiceRequest{Name: name})
 		})
 	case verb == "" && r.Method == http.MethodPatch:
 		s.runV1Call(w, "run.UpdateService", func() (any, error) {
@@ -127,7 +124,7 @@ func (s *Sim) serveRunV2Services(w http.ResponseWriter, r *http.Request, parent 
 			if m := q.Get("updateMask"); m != "" {
 				req.UpdateMask = &fieldmaskpb.FieldMask{Paths: strings.Split(m, ",")}
 			}
-			return rs.UpdateService(ctx, req)
+			return s.runUpdateService(req)
 		})
 	case verb == "" && r.Method == http.MethodDelete:
 		s.runV1Call(w, "run.DeleteService", func() (any, error) {
@@ -135,7 +132,7 @@ func (s *Sim) serveRunV2Services(w http.ResponseWriter, r *http.Request, parent 
 			if err != nil {
 				return nil, err
 			}
-			return rs.DeleteService(ctx, &runpb.DeleteServiceRequest{Name: name, Etag: q.Get("etag"), ValidateOnly: validate})
+			return s.runDeleteService(&runpb.DeleteServiceRequest{Name: name, Etag: q.Get("etag"), ValidateOnly: validate})
 		})
 	case verb == "":
 		runV1MethodNotAllowed(w, r, "GET, PATCH, DELETE")
@@ -149,7 +146,7 @@ func (s *Sim) serveRunV2Services(w http.ResponseWriter, r *http.Request, parent 
 				}
 				req.Options = &iampb.GetPolicyOptions{RequestedPolicyVersion: int32(n)}
 			}
-			return rs.GetIamPolicy(ctx, req)
+			return s.runGetIamPolicy(req)
 		})
 	case verb == "setIamPolicy" && r.Method == http.MethodPost:
 		s.runV1Call(w, "run.SetIamPolicy", func() (any, error) {
@@ -158,7 +155,7 @@ func (s *Sim) serveRunV2Services(w http.ResponseWriter, r *http.Request, parent 
 				return nil, err
 			}
 			req.Resource = name
-			return rs.SetIamPolicy(ctx, req)
+			return s.runSetIamPolicy(req)
 		})
 	case verb == "testIamPermissions" && r.Method == http.MethodPost:
 		s.runV1Call(w, "run.TestIamPermissions", func() (any, error) {
@@ -167,7 +164,7 @@ func (s *Sim) serveRunV2Services(w http.ResponseWriter, r *http.Request, parent 
 				return nil, err
 			}
 			req.Resource = name
-			return rs.TestIamPermissions(ctx, req)
+			return s.runTestIamPermissions(req)
 		})
 	case verb == "getIamPolicy":
 		runV1MethodNotAllowed(w, r, "GET")
