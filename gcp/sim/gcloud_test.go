@@ -199,6 +199,8 @@ func TestGcloudRun(t *testing.T) {
 			"--allow-unauthenticated", "--platform", "managed", "--ingress", "all", "--set-env-vars", "GREETING=hi")
 	}
 	url, first, _ := strings.Cut(strings.TrimSpace(g.must("run", "services", "describe", "gemini-service", "--region", "us-central1", "--format=value(status.url,status.latestReadyRevisionName)")), "\t")
+	inst := waitServing(t, s, "us-central1", "gemini-service", first)
+	waitDataPlane(t, s, "the service to be public", func() bool { return inst.access.Load().public })
 	if code, body := httpGetStatus(t, url); code != 200 || !strings.Contains(body, first) {
 		t.Fatalf("curl %s = %d, want the hello page of %s", url, code, first)
 	}

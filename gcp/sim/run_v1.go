@@ -44,7 +44,7 @@ func (s *Sim) runHost(region string) http.Handler {
 		case len(segs) >= 1 && segs[0] == "v2":
 			s.serveRunV2(w, r)
 		default:
-			runV1Error(w, status.Errorf(codes.NotFound, "The simulator's Cloud Run does not serve %s %s: it serves /apis/serving.knative.dev/v1/..., /v1/projects/... and /v2/projects/....", r.Method, r.URL.Path), 0)
+			restWriteError(w, status.Errorf(codes.NotFound, "The simulator's Cloud Run does not serve %s %s: it serves /apis/serving.knative.dev/v1/..., /v1/projects/... and /v2/projects/....", r.Method, r.URL.Path), 0)
 		}
 	})
 }
@@ -54,12 +54,12 @@ func (s *Sim) runHost(region string) http.Handler {
 func (s *Sim) runV1Call(w http.ResponseWriter, method string, call func() (any, error)) {
 	s.log.Debug("rest", "api", "Cloud Run v1", "method", method)
 	if f, ok := s.fault(method); ok {
-		runV1Error(w, status.Error(grpcCode(f.Status), f.Message), f.Status)
+		restWriteError(w, status.Error(grpcCode(f.Status), f.Message), f.Status)
 		return
 	}
 	out, err := call()
 	if err != nil {
-		runV1Error(w, err, 0)
+		restWriteError(w, err, 0)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
@@ -70,77 +70,10 @@ func (s *Sim) runV1Call(w http.ResponseWriter, method string, call func() (any, 
 		b, err = json.Marshal(out)
 	}
 	if err != nil {
-		runV1Error(w, status.Errorf(codes.Internal, "encoding the answer: %v", err), 0)
+		restWriteError(w, status.Errorf(codes.Internal, "encoding the answer: %v", err), 0)
 		return
 	}
 	w.Write(b)
-}
-
-// runV1Error answers a gRPC status error as Google's JSON error body, which
-// Cloud Run v1 uses on its managed hosts as every Google API does (not
-// Kubernetes' Status object): {"error": {"code", "message", "status",
-// "details"}}. httpStatus, if not 0, overrides the code's status.
-func runV1Error(w http.ResponseWriter, err error, httpStatus int) {
-	st := status.Convert(err)
-	if httpStatus == 0 {
-		httpStatus = runHTTPStatus(st.Code())
-	}
-	body := map[string]any{"code": httpStatus, "message": st.Message(), "status": runStatusName(st.Code())}
-	var details []json.RawMessage
-	for _, d := range st.Proto().GetDetails() {
-		if b, err := protojson.Marshal(d); err == nil {
-			details = append(details, b)
-		}
-	}
-	if len(details) > 0 {
-		body["details"] = details
-	}
-	b, _ := json.Marshal(map[string]any{"error": body})
-	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-	w.WriteHeader(httpStatus)
-	w.Write(b)
-}
-
-// runStatusName is a code as Google's JSON errors spell it (NOT_FOUND).
-func runStatusName(c codes.Code) string {
-	if c == codes.Canceled {
-		return "CANCELLED"
-	}
-	var b strings.Builder
-	for i, r := range c.String() {
-		if i > 0 && r >= 'A' && r <= 'Z' {
-			b.WriteByte('_')
-		}
-		b.WriteRune(r)
-	}
-	return strings.ToUpper(b.String())
-}
-
-// runHTTPStatus is the HTTP status Google's JSON APIs answer for a code.
-func runHTTPStatus(c codes.Code) int {
-	switch c {
-	case codes.InvalidArgument, codes.FailedPrecondition, codes.OutOfRange:
-		return http.StatusBadRequest
-	case codes.NotFound:
-		return http.StatusNotFound
-	case codes.AlreadyExists, codes.Aborted:
-		return http.StatusConflict
-	case codes.PermissionDenied:
-		return http.StatusForbidden
-	case codes.Unauthenticated:
-		return http.StatusUnauthorized
-	case codes.ResourceExhausted:
-		return http.StatusTooManyRequests
-	case codes.Unimplemented:
-		return http.StatusNotImplemented
-	case codes.Unavailable:
-		return http.StatusServiceUnavailable
-	case codes.DeadlineExceeded:
-		return http.StatusGatewayTimeout
-	case codes.Canceled:
-		return 499
-	}
-	return http.StatusInternalServerError
 }
 
 // runV1Decode reads a JSON body into v; fields it does not know are
@@ -169,17 +102,17 @@ func runV1Decode(r *http.Request, v any) error {
 
 func runV1MethodNotAllowed(w http.ResponseWriter, r *http.Request, allowed string) {
 	w.Header().Set("Allow", allowed)
-	runV1Error(w, status.Errorf(codes.Unimplemented, "Method %s is not allowed on %s: use %s.", r.Method, r.URL.Path, allowed), http.StatusMethodNotAllowed)
+	restWriteError(w, status.Errorf(codes.Unimplemented, "Method %s is not allowed on %s: use %s.", r.Method, r.URL.Path, allowed), http.StatusMethodNotAllowed)
 }
 
 // serveKnative serves apis/serving.knative.dev/v1/namespaces/NS/KIND[/NAME].
 func (s *Sim) serveKnative(w http.ResponseWriter, r *http.Request, region string, segs []string) {
 	if len(segs) < 3 || len(segs) > 4 || segs[0] != "namespaces" || segs[1] == "" {
-		runV1Error(w, status.Errorf(codes.NotFound, "The simulator's Cloud Run v1 does not serve %s: want /apis/serving.knative.dev/v1/namespaces/PROJECT/services[/NAME] (or revisions, configurations, routes).", r.URL.Path), 0)
+		restWriteError(w, status.Errorf(codes.NotFound, "The simulator's Cloud Run v1 does not serve %s: want /apis/serving.knative.dev/v1/namespaces/PROJECT/services[/NAME] (or revisions, configurations, routes).", r.URL.Path), 0)
 		return
 	}
 	if region == "" {
-		runV1Error(w, status.Errorf(codes.InvalidArgument, "Cloud Run's Knative API is regional: send the request to REGION-run.googleapis.com (gcloud does when given --region)."), 0)
+		restWriteError(w, status.Errorf(codes.InvalidArgument, "Cloud Run's Knative API is regional: send the request to REGION-run.googleapis.com (gcloud does when given --region)."), 0)
 		return
 	}
 	ns, kind, name := segs[1], segs[2], ""
@@ -195,7 +128,7 @@ func (s *Sim) serveKnative(w http.ResponseWriter, r *http.Request, region string
 	case "configurations", "routes":
 		s.serveKnDerived(w, r, parent, kind, name)
 	default:
-		runV1Error(w, status.Errorf(codes.NotFound, "The simulator's Cloud Run v1 does not serve %s (only services, revisions, configurations and routes).", kind), 0)
+		restWriteError(w, status.Errorf(codes.NotFound, "The simulator's Cloud Run v1 does not serve %s (only services, revisions, configurations and routes).", kind), 0)
 	}
 }
 
@@ -676,7 +609,7 @@ func knRouteOf(svc *knService) any {
 // projects/P/locations, projects/P/locations/R/services[/S] and IAM.
 func (s *Sim) serveRunV1(w http.ResponseWriter, r *http.Request, segs []string) {
 	bad := func() {
-		runV1Error(w, status.Errorf(codes.NotFound, "The simulator's Cloud Run v1 does not serve %s %s.", r.Method, r.URL.Path), 0)
+		restWriteError(w, status.Errorf(codes.NotFound, "The simulator's Cloud Run v1 does not serve %s %s.", r.Method, r.URL.Path), 0)
 	}
 	if len(segs) < 3 || segs[0] != "projects" || segs[1] == "" || segs[2] != "locations" {
 		bad()
@@ -791,5 +724,4 @@ func (s *Sim) runLocations(proj string) (any, error) {
 func (s *Sim) registerRunREST(mux *http.ServeMux) {
 	mux.HandleFunc("/v2/projects/", s.serveRunV2)
 	s.hosts["run.googleapis.com"] = googleHost{"Cloud Run v1 and v2", s.runHost}
-	s.registerServiceUsageGetREST()
 }

@@ -156,6 +156,7 @@ func TestRunV1Knative(t *testing.T) {
 	if !strings.HasPrefix(svc.Status.URL, "http://127.0.0.1:") || svc.Status.Address.URL != svc.Status.URL {
 		t.Errorf("status.url = %q, address %+v: want the service's front on the data plane", svc.Status.URL, svc.Status.Address)
 	}
+	inst := waitServing(t, s, "us-central1", "hello", first)
 	// Not public yet: the data plane asks for a token, as Google does.
 	if code, _ := httpGetStatus(t, svc.Status.URL); code != http.StatusForbidden {
 		t.Errorf("GET the URL before IAM = %d, want 403", code)
@@ -177,6 +178,7 @@ func TestRunV1Knative(t *testing.T) {
 	}
 	code, raw = knCall(t, s, "POST", "run.googleapis.com", iamPath+":setIamPolicy", set, nil)
 	wantGoogleErr(t, 409, raw, code, "ABORTED", "concurrent policy changes")
+	waitDataPlane(t, s, "the service to be public", func() bool { return inst.access.Load().public })
 	if code, body := httpGetStatus(t, svc.Status.URL); code != 200 || !strings.Contains(body, first) {
 		t.Fatalf("GET the URL after allUsers = %d %q, want the hello page of %s", code, body, first)
 	}

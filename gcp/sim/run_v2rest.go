@@ -23,7 +23,7 @@ import (
 func (s *Sim) serveRunV2(w http.ResponseWriter, r *http.Request) {
 	segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	if len(segs) < 6 || len(segs) > 7 || segs[0] != "v2" || segs[1] != "projects" || segs[3] != "locations" || segs[2] == "" || segs[4] == "" {
-		runV1Error(w, status.Errorf(codes.NotFound, "The simulator's Cloud Run v2 does not serve %s %s: want /v2/projects/P/locations/L/services[/S] or .../operations[/ID].", r.Method, r.URL.Path), 0)
+		restWriteError(w, status.Errorf(codes.NotFound, "The simulator's Cloud Run v2 does not serve %s %s: want /v2/projects/P/locations/L/services[/S] or .../operations[/ID].", r.Method, r.URL.Path), 0)
 		return
 	}
 	parent := strings.Join(segs[1:5], "/")
@@ -33,7 +33,7 @@ func (s *Sim) serveRunV2(w http.ResponseWriter, r *http.Request) {
 	case "operations":
 		s.serveRunV2Operations(w, r, parent, segs[6:])
 	default:
-		runV1Error(w, status.Errorf(codes.NotFound, "The simulator's Cloud Run v2 serves services and operations, not %s.", segs[5]), 0)
+		restWriteError(w, status.Errorf(codes.NotFound, "The simulator's Cloud Run v2 serves services and operations, not %s.", segs[5]), 0)
 	}
 }
 
@@ -171,7 +171,7 @@ func (s *Sim) serveRunV2Services(w http.ResponseWriter, r *http.Request, parent 
 	case verb == "setIamPolicy" || verb == "testIamPermissions":
 		runV1MethodNotAllowed(w, r, "POST")
 	default:
-		runV1Error(w, status.Errorf(codes.NotFound, "The simulator's Cloud Run v2 has no method %q on services.", verb), 0)
+		restWriteError(w, status.Errorf(codes.NotFound, "The simulator's Cloud Run v2 has no method %q on services.", verb), 0)
 	}
 }
 
@@ -216,6 +216,6 @@ func (s *Sim) serveRunV2Operations(w http.ResponseWriter, r *http.Request, paren
 	case verb == "wait":
 		runV1MethodNotAllowed(w, r, "POST")
 	default:
-		runV1Error(w, status.Errorf(codes.NotFound, "The simulator's Cloud Run v2 has no method %q on operations.", verb), 0)
+		restWriteError(w, status.Errorf(codes.NotFound, "The simulator's Cloud Run v2 has no method %q on operations.", verb), 0)
 	}
 }

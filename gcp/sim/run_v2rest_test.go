@@ -120,6 +120,7 @@ func TestRunV2REST(t *testing.T) {
 	if after.GetLatestReadyRevision() != first || after.GetLatestCreatedRevision() == first || after.GetTerminalCondition().GetState() != runpb.Condition_CONDITION_FAILED {
 		t.Errorf("after the broken update = %v, want %s still ready and a failed latest revision", after, first)
 	}
+	inst := waitServing(t, s, "us-central1", "hello", first)
 	url, ok := s.ServiceURL(testProject, "us-central1", "hello")
 	if !ok {
 		t.Fatal("the service has no URL on the data plane")
@@ -134,6 +135,7 @@ func TestRunV2REST(t *testing.T) {
 	if _, err := c.SetIamPolicy(ctx, &iampb.SetIamPolicyRequest{Resource: svc.GetName(), Policy: pol}); err != nil {
 		t.Fatalf("SetIamPolicy: %v", err)
 	}
+	waitDataPlane(t, s, "the service to be public", func() bool { return inst.access.Load().public })
 	if code, body := httpGetStatus(t, url); code != http.StatusOK || !strings.Contains(body, knShort(first)) {
 		t.Errorf("GET %s = %d, want the hello page of %s", url, code, first)
 	}
