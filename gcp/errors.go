@@ -60,9 +60,6 @@ func KindOf(err error) Kind {
 // IsNotFound reports whether err says the resource does not exist.
 func IsNotFound(err error) bool { return KindOf(err) == KindNotFound }
 
-// IsAlreadyExists reports whether err says the resource exists already.
-func IsAlreadyExists(err error) bool { return KindOf(err) == KindAlreadyExists }
-
 // apis names each API the lab uses, for messages.
 var apis = map[string]string{
 	"run.googleapis.com":              "Cloud Run Admin API",

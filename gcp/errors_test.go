@@ -68,7 +68,7 @@ func TestNotFoundAndAlreadyExists(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := c.CreateServerlessNEG(ctx, "us-central1", "neg-a", "svc", nil)
-	if !gcp.IsAlreadyExists(err) {
+	if gcp.KindOf(err) != gcp.KindAlreadyExists {
 		t.Errorf("duplicate NEG: %v", err)
 	}
 	if gone, err := c.DeleteNEG(ctx, "us-central1", "neg-a", nil); !gone || err != nil {

@@ -37,8 +37,7 @@ func stepCleanup() *Step {
 					s.Progress("deleted " + r.String())
 				}
 			}
-			delete(s.Outputs, "global_ip")
-			delete(s.Outputs, "image")
+			s.Outputs.GlobalIP, s.Outputs.Image = "", ""
 			if len(removed) == 0 {
 				return "Nothing to delete: none of the lab's resources exist.", nil
 			}
@@ -50,7 +49,7 @@ func stepCleanup() *Step {
 				return "", err
 			}
 			if len(left) > 0 {
-				return "", failf("Run this step again, or `beyond cleanup`", "still there: "+strings.Join(left, "; "))
+				return "", failf("still there: "+strings.Join(left, "; "), "Run this step again, or `beyond cleanup`")
 			}
 			return "None of the lab's resources remain.", nil
 		},

@@ -2,7 +2,6 @@ package steps
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -84,20 +83,20 @@ func (w *watcher) stop() {
 
 // globalURL finds where the global IP answers, noting it for later steps.
 func (s *Session) globalURL(ctx context.Context) (string, error) {
-	ip := s.Outputs["global_ip"]
+	ip := s.Outputs.GlobalIP
 	if ip == "" {
 		r, err := s.Cloud.GetForwardingRule(ctx, s.Vars.Rule)
 		if err != nil {
 			return "", err
 		}
 		ip = r.GetIPAddress()
-		s.Outputs["global_ip"] = ip
+		s.Outputs.GlobalIP = ip
 	}
 	u, err := s.Cloud.FrontendURL(ctx, ip, 80)
 	if err != nil {
 		return "", err
 	}
-	s.Outputs["global_url"] = u
+	s.Outputs.GlobalURL = u
 	return u, nil
 }
 
@@ -164,10 +163,10 @@ func (s *Session) curlCommand(base string) string {
 }
 
 func (s *Session) baseForCommand() string {
-	if u := s.Outputs["global_url"]; u != "" {
+	if u := s.Outputs.GlobalURL; u != "" {
 		return u
 	}
-	if ip := s.Outputs["global_ip"]; ip != "" {
+	if ip := s.Outputs.GlobalIP; ip != "" {
 		return "http://" + ip
 	}
 	return "http://$GLOBAL_IP"
@@ -197,8 +196,7 @@ func stepCurl() *Step {
 					return fmt.Sprintf("The global IP answered 200 from %s after %s:\n%s", sm.Region, time.Since(start).Round(100*time.Millisecond), strings.TrimSpace(body)), nil
 				}
 				if ctx.Err() != nil {
-					return "", failf("The load balancer can take several minutes to start serving: run this step again in a minute",
-						fmt.Sprintf("the global IP did not serve within %s (last answer: %s)", serve, describe(sm)))
+					return "", failf(fmt.Sprintf("the global IP did not serve within %s (last answer: %s)", serve, describe(sm)), "The load balancer can take several minutes to start serving: run this step again in a minute")
 				}
 				s.Progress(fmt.Sprintf("waiting for the load balancer to serve (%s so far; last answer %s)", time.Since(start).Round(time.Second), describe(sm)))
 				select {
@@ -214,14 +212,14 @@ func stepCurl() *Step {
 			}
 			sm, _ := probe.Once(ctx, s.probeConfig(base))
 			if sm.Status != http.StatusOK {
-				return "", failf("Wait for the load balancer and run this step again", "the global IP answered "+describe(sm))
+				return "", failf("the global IP answered "+describe(sm), "Wait for the load balancer and run this step again")
 			}
 			want := s.nearest()
 			if want == "" && sm.Region != s.Vars.RegionA && sm.Region != s.Vars.RegionB {
-				return "", failf("", fmt.Sprintf("the answer came from %q, neither %s nor %s", sm.Region, s.Vars.RegionA, s.Vars.RegionB))
+				return "", failf(fmt.Sprintf("the answer came from %q, neither %s nor %s", sm.Region, s.Vars.RegionA, s.Vars.RegionB), "")
 			}
 			if want != "" && sm.Region != want {
-				return "", failf("Check that both regions serve", fmt.Sprintf("the answer came from %s, but the nearest region to the client (%s) is %s", sm.Region, s.Probe.ClientLocation, want))
+				return "", failf(fmt.Sprintf("the answer came from %s, but the nearest region to the client (%s) is %s", sm.Region, s.Probe.ClientLocation, want), "Check that both regions serve")
 			}
 			return fmt.Sprintf("%s answered 200 from %s, the region nearest the client.", base, sm.Region), nil
 		},
@@ -282,12 +280,11 @@ func stepBreakWorkshop() *Step {
 			}
 			_, _, err = s.Cloud.DeployService(ctx, gcp.ServiceSpec{Region: s.Vars.RegionA, Name: s.Vars.Service, Image: lab.BrokenImage, Env: s.deployEnv(s.Vars.RegionA)}, s.Progress)
 			if err == nil {
-				return "", failf("", "the update to "+lab.BrokenImage+" succeeded, which Cloud Run does not do: the image cannot serve")
+				return "", failf("the update to "+lab.BrokenImage+" succeeded, which Cloud Run does not do: the image cannot serve", "")
 			}
 			if gcp.KindOf(err) == gcp.KindCanceled {
 				return "", err
 			}
-			s.Outputs["ready_before_break"] = before.LatestReady
 			base, uerr := s.globalURL(ctx)
 			if uerr != nil {
 				return "", uerr
@@ -301,7 +298,7 @@ func stepBreakWorkshop() *Step {
 				return "", err
 			}
 			if svc.LatestCreated == svc.LatestReady {
-				return "", failf("Run this step again", "the latest revision of region A is ready: the broken update did not happen")
+				return "", failf("the latest revision of region A is ready: the broken update did not happen", "Run this step again")
 			}
 			base, err := s.globalURL(ctx)
 			if err != nil {
@@ -309,7 +306,7 @@ func stepBreakWorkshop() *Step {
 			}
 			sm, _ := probe.Once(ctx, s.probeConfig(base))
 			if sm.Status != http.StatusOK || (s.nearest() != "" && sm.Region != s.nearest()) {
-				return "", failf("", "the global IP answered "+describe(sm)+"; with the broken update the old revision should still serve")
+				return "", failf("the global IP answered "+describe(sm)+"; with the broken update the old revision should still serve", "")
 			}
 			return fmt.Sprintf("Revision %s failed and %s still serves region A: the workshop's test shows no failover.", svc.LatestCreated, svc.LatestReady), nil
 		},
@@ -367,7 +364,7 @@ func stepBreakRegion() *Step {
 			w.breakAt = time.Now()
 			w.mu.Unlock()
 			method := s.breakMethod()
-			s.Outputs["break_method"] = method
+			s.Outputs.BreakMethod = method
 			if method == methodDetach {
 				if err := s.detachNEGA(ctx); err != nil {
 					return "", err
@@ -393,7 +390,7 @@ func stepBreakRegion() *Step {
 					return "", err
 				}
 				if hasBackend(bs, s.Cloud.NEGURL(s.Vars.RegionA, s.Vars.NEGA)) {
-					return "", failf("Run this step again", "NEG A is still a backend of "+s.Vars.Backend)
+					return "", failf("NEG A is still a backend of "+s.Vars.Backend, "Run this step again")
 				}
 				return "NEG " + s.Vars.NEGA + " is detached from " + s.Vars.Backend + ".", nil
 			}
@@ -402,7 +399,7 @@ func stepBreakRegion() *Step {
 				return "", err
 			}
 			if svc.Env[lab.OutageEnv] != "1" || !svc.Ready {
-				return "", failf("Run this step again", fmt.Sprintf("region A's serving revision %s does not have %s=1", svc.LatestReady, lab.OutageEnv))
+				return "", failf(fmt.Sprintf("region A's serving revision %s does not have %s=1", svc.LatestReady, lab.OutageEnv), "Run this step again")
 			}
 			return fmt.Sprintf("Region A serves revision %s with the outage switch on.", svc.LatestReady), nil
 		},
@@ -493,8 +490,7 @@ func stepFailover() *Step {
 			deadline := time.Now().Add(reroute)
 			for !settled(w.snapshot(), s.Vars.RegionB, s.window()) {
 				if time.Now().After(deadline) {
-					return "", failf("Check the backend service's outlier detection (step "+titleOf(BackendService)+")",
-						fmt.Sprintf("traffic did not move to %s within %s: %s", s.Vars.RegionB, reroute, share(w.snapshot())))
+					return "", failf(fmt.Sprintf("traffic did not move to %s within %s: %s", s.Vars.RegionB, reroute, share(w.snapshot())), "Check the backend service's outlier detection (step "+titleOf(BackendService)+")")
 				}
 				s.Progress("waiting for traffic to move to " + s.Vars.RegionB + ": " + share(lastN(w.snapshot(), s.window())))
 				select {
@@ -508,7 +504,7 @@ func stepFailover() *Step {
 			w.mu.Unlock()
 			rep := probe.Analyze(w.snapshot(), breakAt)
 			report := &FailoverReport{
-				Method:         s.Outputs["break_method"],
+				Method:         s.Outputs.BreakMethod,
 				Requests:       rep.Requests,
 				FailedRequests: rep.Failed,
 				RerouteSeconds: rep.RerouteSeconds,
@@ -519,7 +515,6 @@ func stepFailover() *Step {
 			if report.Method == "" {
 				report.Method = s.breakMethod()
 			}
-			s.Outputs["failover"] = mustJSON(report)
 			if s.emit != nil {
 				s.emit(Event{Kind: EventFailover, Step: s.step, Failover: report})
 			}
@@ -533,7 +528,7 @@ func stepFailover() *Step {
 			}
 			seen := s.burst(ctx, base, time.Second)
 			if !settled(seen, s.Vars.RegionB, len(seen)) || len(seen) == 0 {
-				return "", failf("Run 'Break region A so that it fails over' and this step again", "not every request was answered from "+s.Vars.RegionB+": "+share(seen))
+				return "", failf("not every request was answered from "+s.Vars.RegionB+": "+share(seen), "Run "+titleOf(BreakRegion)+" and this step again")
 			}
 			return fmt.Sprintf("Every request (%d) was answered from %s.", len(seen), s.Vars.RegionB), nil
 		},
@@ -545,11 +540,6 @@ func lastN(samples []Sample, n int) []Sample {
 		return samples[len(samples)-n:]
 	}
 	return samples
-}
-
-func mustJSON(v any) string {
-	data, _ := json.Marshal(v)
-	return string(data)
 }
 
 func stepRestore() *Step {
@@ -597,8 +587,7 @@ func stepRestore() *Step {
 			var seen []Sample
 			for !settled(seen, want, s.window()) {
 				if time.Since(start) > reroute {
-					return "", failf("Outlier detection keeps a region out for baseEjectionTime × times ejected: wait and check again",
-						fmt.Sprintf("traffic did not return to %s within %s: %s", want, reroute, share(seen)))
+					return "", failf(fmt.Sprintf("traffic did not return to %s within %s: %s", want, reroute, share(seen)), "Outlier detection keeps a region out for baseEjectionTime × times ejected: wait and check again")
 				}
 				seen = append(seen, s.burst(ctx, base, 500*time.Millisecond)...)
 				if ctx.Err() != nil {
@@ -615,7 +604,7 @@ func stepRestore() *Step {
 					return "", err
 				}
 				if !hasBackend(bs, s.Cloud.NEGURL(s.Vars.RegionA, s.Vars.NEGA)) {
-					return "", failf("Run this step again", "NEG A is not a backend of "+s.Vars.Backend)
+					return "", failf("NEG A is not a backend of "+s.Vars.Backend, "Run this step again")
 				}
 			} else {
 				img, err := s.image()
@@ -630,7 +619,7 @@ func stepRestore() *Step {
 					return "", err
 				}
 				if svc.Env[lab.OutageEnv] != "" {
-					return "", failf("Run this step again", "region A still has the outage switch on")
+					return "", failf("region A still has the outage switch on", "Run this step again")
 				}
 			}
 			base, err := s.globalURL(ctx)
@@ -639,10 +628,10 @@ func stepRestore() *Step {
 			}
 			sm, _ := probe.Once(ctx, s.probeConfig(base))
 			if sm.Status != http.StatusOK {
-				return "", failf("", "the global IP answered "+describe(sm))
+				return "", failf("the global IP answered "+describe(sm), "")
 			}
 			if want := s.nearest(); want != "" && sm.Region != want {
-				return "", failf("Wait for the ejection to end and check again", fmt.Sprintf("the answer came from %s, not %s", sm.Region, want))
+				return "", failf(fmt.Sprintf("the answer came from %s, not %s", sm.Region, want), "Wait for the ejection to end and check again")
 			}
 			return fmt.Sprintf("Region A is healthy and the global IP answers 200 from %s.", sm.Region), nil
 		},

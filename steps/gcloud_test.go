@@ -265,7 +265,7 @@ export REGION_B="europe-west1"`)
 			t.Errorf("check %s over the workshop's build = %s, %v; want %s %v", s.ID, st, err, w, failures(l.take()))
 		}
 	}
-	if o := r.Output("global_ip"); o != ip {
+	if o := r.Outputs().GlobalIP; o != ip {
 		t.Errorf("the lab noted global IP %q; gcloud showed %q", o, ip)
 	}
 

@@ -187,10 +187,10 @@ func stepConfirmAI() *Step {
 				return "", geminiError(err)
 			}
 			if res.Sentiment != "negative" {
-				return "", failf("", fmt.Sprintf("a plainly negative text came back %q", res.Sentiment))
+				return "", failf(fmt.Sprintf("a plainly negative text came back %q", res.Sentiment), "")
 			}
 			if res.Usage.TotalTokens == 0 {
-				return "", failf("", "the answer reported no token usage")
+				return "", failf("the answer reported no token usage", "")
 			}
 			where := "in " + strings.Join(s.geminiLocations(), " and ")
 			if s.geminiLocations()[0] == "" {
@@ -205,11 +205,11 @@ func stepConfirmAI() *Step {
 func geminiError(err error) error {
 	switch {
 	case errors.Is(err, service.ErrConfig):
-		return failf("Set GEMINI_API_KEY (from Google AI Studio), or use Vertex AI: `gcloud auth application-default login` and enable aiplatform.googleapis.com", err.Error())
+		return failf(err.Error(), "Set GEMINI_API_KEY (from Google AI Studio), or use Vertex AI: `gcloud auth application-default login` and enable aiplatform.googleapis.com")
 	case errors.Is(err, service.ErrRateLimited):
-		return failf("Wait a minute and run the step again", err.Error())
+		return failf(err.Error(), "Wait a minute and run the step again")
 	case errors.Is(err, service.ErrNotServed):
-		return failf("Models retire on a schedule: run the step again with --model naming one that is served in both regions", err.Error())
+		return failf(err.Error(), "Models retire on a schedule: run the step again with --model naming one that is served in both regions")
 	}
 	return err
 }
@@ -263,7 +263,7 @@ func stepRepository() *Step {
 			repo, err := s.Cloud.GetRepository(ctx, s.Vars.RegionA, s.Vars.Repository)
 			if err == nil {
 				if repo.GetFormat() != artifactregistrypb.Repository_DOCKER {
-					return "", failf("Choose another --repository", fmt.Sprintf("repository %s exists with format %s, not DOCKER", s.Vars.Repository, repo.GetFormat()))
+					return "", failf(fmt.Sprintf("repository %s exists with format %s, not DOCKER", s.Vars.Repository, repo.GetFormat()), "Choose another --repository")
 				}
 				return "Adopted Docker repository " + s.Vars.Repository + " in " + s.Vars.RegionA + ".", nil
 			}
@@ -281,7 +281,7 @@ func stepRepository() *Step {
 				return "", err
 			}
 			if repo.GetFormat() != artifactregistrypb.Repository_DOCKER {
-				return "", failf("Choose another --repository", "repository "+s.Vars.Repository+" is not a Docker repository")
+				return "", failf("repository "+s.Vars.Repository+" is not a Docker repository", "Choose another --repository")
 			}
 			return fmt.Sprintf("Repository %s holds Docker images at %s-docker.pkg.dev/%s/%s.", s.Vars.Repository, s.Vars.RegionA, s.Vars.Project, s.Vars.Repository), nil
 		},
@@ -315,7 +315,7 @@ func stepBuildImage() *Step {
 			img, err := image.Build(ctx, image.Options{})
 			if err != nil {
 				if errors.Is(err, image.ErrNoToolchain) {
-					return "", failf("Run beyond from a checkout of its source with Go installed, or pass --image "+lab.HelloImage, err.Error())
+					return "", failf(err.Error(), "Run beyond from a checkout of its source with Go installed, or pass --image "+lab.HelloImage)
 				}
 				return "", err
 			}
@@ -324,27 +324,27 @@ func stepBuildImage() *Step {
 			s.Progress("pushing to " + ref)
 			digest, err := image.Push(ctx, img, target, opts)
 			if err != nil {
-				return "", failf("Run the step "+titleOf(Repository)+" first; on Google, check `gcloud auth application-default login`", err.Error())
+				return "", failf(err.Error(), "Run the step "+titleOf(Repository)+" first; on Google, check `gcloud auth application-default login`")
 			}
 			byDigest := strings.TrimSuffix(ref, ":latest") + "@" + digest
-			s.Outputs["image"] = byDigest
+			s.Outputs.Image = byDigest
 			return "Pushed " + ref + "\nas " + byDigest + " (the deploy steps use the digest).", nil
 		},
 		Check: func(ctx context.Context, s *Session) (string, error) {
 			if s.Vars.Image != "" {
 				return "Not needed: the lab deploys " + s.Vars.Image + ".", nil
 			}
-			img := s.Outputs["image"]
+			img := s.Outputs.Image
 			if img == "" {
-				return "", failf("Run this step", "no image has been pushed yet")
+				return "", failf("no image has been pushed yet", "Run this step")
 			}
 			target, opts := s.pushTarget(img)
 			digest, err := image.Digest(ctx, target, opts)
 			if err != nil {
-				return "", failf("Run this step again", err.Error())
+				return "", failf(err.Error(), "Run this step again")
 			}
 			if !strings.HasSuffix(img, "@"+digest) {
-				return "", failf("Run this step again", fmt.Sprintf("the registry holds %s, not the pushed digest", digest))
+				return "", failf(fmt.Sprintf("the registry holds %s, not the pushed digest", digest), "Run this step again")
 			}
 			return "The registry holds " + img + ".", nil
 		},

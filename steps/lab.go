@@ -110,7 +110,7 @@ func stepEnableAPIs() *Step {
 			}
 			for _, api := range requiredAPIs {
 				if !on[api] {
-					return "", failf("Run this step again, or `gcloud services enable "+api+"`", api+" is not enabled")
+					return "", failf(api+" is not enabled", "Run this step again, or `gcloud services enable "+api+"`")
 				}
 			}
 			return "Enabled: " + strings.Join(requiredAPIs, ", ") + ".", nil
@@ -124,10 +124,10 @@ func (s *Session) image() (string, error) {
 	if s.Vars.Image != "" {
 		return s.Vars.Image, nil
 	}
-	if img := s.Outputs["image"]; img != "" {
+	if img := s.Outputs.Image; img != "" {
 		return img, nil
 	}
-	return "", failf("Run the step "+titleOf(BuildImage)+", or pass --image "+lab.HelloImage, "there is no image to deploy yet")
+	return "", failf("there is no image to deploy yet", "Run the step "+titleOf(BuildImage)+", or pass --image "+lab.HelloImage)
 }
 
 // imageForCommand is the image as the learner would type it.
@@ -231,15 +231,15 @@ func checkService(ctx context.Context, s *Session, region, image string, env map
 	fix := "Run this step again"
 	switch {
 	case svc.LatestReady == "":
-		return "", failf(fix, fmt.Sprintf("service %s in %s has no ready revision: %s", svc.Name, region, svc.Failure))
+		return "", failf(fmt.Sprintf("service %s in %s has no ready revision: %s", svc.Name, region, svc.Failure), fix)
 	case svc.Image != image:
-		return "", failf(fix, fmt.Sprintf("service %s in %s runs %s, not %s", svc.Name, region, svc.Image, image))
+		return "", failf(fmt.Sprintf("service %s in %s runs %s, not %s", svc.Name, region, svc.Image, image), fix)
 	case svc.Ingress != "INGRESS_TRAFFIC_ALL":
-		return "", failf(fix, fmt.Sprintf("service %s in %s has ingress %s; the load balancer needs ingress all (or internal-and-cloud-load-balancing)", svc.Name, region, svc.Ingress))
+		return "", failf(fmt.Sprintf("service %s in %s has ingress %s; the load balancer needs ingress all (or internal-and-cloud-load-balancing)", svc.Name, region, svc.Ingress), fix)
 	}
 	for k, v := range env {
 		if svc.Env[k] != v {
-			return "", failf(fix, fmt.Sprintf("service %s in %s has %s=%q, want %q", svc.Name, region, k, svc.Env[k], v))
+			return "", failf(fmt.Sprintf("service %s in %s has %s=%q, want %q", svc.Name, region, k, svc.Env[k], v), fix)
 		}
 	}
 	public, err := s.Cloud.PublicInvoker(ctx, region, s.Vars.Service)
@@ -247,7 +247,7 @@ func checkService(ctx context.Context, s *Session, region, image string, env map
 		return "", err
 	}
 	if !public {
-		return "", failf(fix, "allUsers may not invoke the service, so the load balancer's requests would be refused with 403")
+		return "", failf("allUsers may not invoke the service, so the load balancer's requests would be refused with 403", fix)
 	}
 	return fmt.Sprintf("Revision %s of %s is ready in %s with ingress all, public, at %s.", svc.LatestReady, svc.Name, region, svc.URI), nil
 }
@@ -264,8 +264,7 @@ func stepNEG(id string, which func(Vars) (name, region string)) *Step {
 			neg, err := s.Cloud.GetNEG(ctx, region, name)
 			if err == nil {
 				if reason := negDiffers(neg, s.Vars.Service); reason != "" {
-					return "", failf(fmt.Sprintf("Delete it (`gcloud compute network-endpoint-groups delete %s --region %s`) or choose another name with --neg-*", name, region),
-						fmt.Sprintf("NEG %s exists in %s but %s", name, region, reason))
+					return "", failf(fmt.Sprintf("NEG %s exists in %s but %s", name, region, reason), fmt.Sprintf("Delete it (`gcloud compute network-endpoint-groups delete %s --region %s`) or choose another name with --neg-*", name, region))
 				}
 				return fmt.Sprintf("Adopted NEG %s in %s, which already points at %s.", name, region, s.Vars.Service), nil
 			}
@@ -284,10 +283,10 @@ func stepNEG(id string, which func(Vars) (name, region string)) *Step {
 				return "", err
 			}
 			if reason := negDiffers(neg, s.Vars.Service); reason != "" {
-				return "", failf("Delete it and run this step again", "NEG "+name+" "+reason)
+				return "", failf("NEG "+name+" "+reason, "Delete it and run this step again")
 			}
 			if !strings.HasSuffix(neg.GetRegion(), "/regions/"+region) {
-				return "", failf("Delete it and run this step again", fmt.Sprintf("NEG %s is in %s, not %s", name, neg.GetRegion(), region))
+				return "", failf(fmt.Sprintf("NEG %s is in %s, not %s", name, neg.GetRegion(), region), "Delete it and run this step again")
 			}
 			return fmt.Sprintf("NEG %s is serverless, in %s, and points at Cloud Run service %s.", name, region, s.Vars.Service), nil
 		},
@@ -352,8 +351,7 @@ gcloud compute backend-services import %[1]s --global \
 			bs, err := s.Cloud.GetBackendService(ctx, s.Vars.Backend)
 			if err == nil {
 				if reason := backendDiffers(bs); reason != "" {
-					return "", failf(fmt.Sprintf("The scheme cannot change in place: delete it (`beyond cleanup`, or `gcloud compute backend-services delete %s --global`) and run this step again", s.Vars.Backend),
-						fmt.Sprintf("backend service %s exists but %s", s.Vars.Backend, reason))
+					return "", failf(fmt.Sprintf("backend service %s exists but %s", s.Vars.Backend, reason), fmt.Sprintf("The scheme cannot change in place: delete it (`beyond cleanup`, or `gcloud compute backend-services delete %s --global`) and run this step again", s.Vars.Backend))
 				}
 				return fmt.Sprintf("Adopted backend service %s (EXTERNAL_MANAGED, with outlier detection).", s.Vars.Backend), nil
 			}
@@ -377,7 +375,7 @@ gcloud compute backend-services import %[1]s --global \
 				return "", err
 			}
 			if reason := backendDiffers(bs); reason != "" {
-				return "", failf("Delete it and run this step again", "backend service "+s.Vars.Backend+" "+reason)
+				return "", failf("backend service "+s.Vars.Backend+" "+reason, "Delete it and run this step again")
 			}
 			return fmt.Sprintf("Backend service %s is EXTERNAL_MANAGED; outlier detection enforces consecutive errors at 100%%.", s.Vars.Backend), nil
 		},
@@ -430,7 +428,7 @@ func stepAddBackend(id string, which func(Vars) (neg, region string)) *Step {
 			}
 			neg, region := which(s.Vars)
 			if !hasBackend(bs, s.Cloud.NEGURL(region, neg)) {
-				return "", failf("Run this step again", fmt.Sprintf("backend service %s has no backend for NEG %s in %s", s.Vars.Backend, neg, region))
+				return "", failf(fmt.Sprintf("backend service %s has no backend for NEG %s in %s", s.Vars.Backend, neg, region), "Run this step again")
 			}
 			var names []string
 			for _, b := range bs.GetBackends() {
@@ -475,7 +473,7 @@ EOF`, s.Vars.URLMap, s.Vars.Backend)
 			m, err := s.Cloud.GetURLMap(ctx, s.Vars.URLMap)
 			if err == nil {
 				if reason := urlMapDiffers(s, m); reason != "" {
-					return "", failf(fmt.Sprintf("Delete it (`gcloud compute url-maps delete %s`) or choose another --url-map", s.Vars.URLMap), "URL map "+s.Vars.URLMap+" exists but "+reason)
+					return "", failf("URL map "+s.Vars.URLMap+" exists but "+reason, fmt.Sprintf("Delete it (`gcloud compute url-maps delete %s`) or choose another --url-map", s.Vars.URLMap))
 				}
 				return "Adopted URL map " + s.Vars.URLMap + ".", nil
 			}
@@ -498,7 +496,7 @@ EOF`, s.Vars.URLMap, s.Vars.Backend)
 				return "", err
 			}
 			if reason := urlMapDiffers(s, m); reason != "" {
-				return "", failf("Delete it and run this step again", "URL map "+s.Vars.URLMap+" "+reason)
+				return "", failf("URL map "+s.Vars.URLMap+" "+reason, "Delete it and run this step again")
 			}
 			return fmt.Sprintf("URL map %s sends every request to %s and retries on %s.", s.Vars.URLMap, s.Vars.Backend, strings.Join(m.GetDefaultRouteAction().GetRetryPolicy().GetRetryConditions(), ", ")), nil
 		},
@@ -526,8 +524,7 @@ func stepProxy() *Step {
 			p, err := s.Cloud.GetTargetHTTPProxy(ctx, s.Vars.Proxy)
 			if err == nil {
 				if !gcp.SameResource(p.GetUrlMap(), s.Cloud.GlobalURL("urlMaps", s.Vars.URLMap)) {
-					return "", failf(fmt.Sprintf("Run `gcloud compute target-http-proxies update %s --url-map %s`, or delete it and run this step again", s.Vars.Proxy, s.Vars.URLMap),
-						fmt.Sprintf("proxy %s exists but uses URL map %s", s.Vars.Proxy, shortName(p.GetUrlMap())))
+					return "", failf(fmt.Sprintf("proxy %s exists but uses URL map %s", s.Vars.Proxy, shortName(p.GetUrlMap())), fmt.Sprintf("Run `gcloud compute target-http-proxies update %s --url-map %s`, or delete it and run this step again", s.Vars.Proxy, s.Vars.URLMap))
 				}
 				return "Adopted target HTTP proxy " + s.Vars.Proxy + ".", nil
 			}
@@ -545,7 +542,7 @@ func stepProxy() *Step {
 				return "", err
 			}
 			if !gcp.SameResource(p.GetUrlMap(), s.Cloud.GlobalURL("urlMaps", s.Vars.URLMap)) {
-				return "", failf("Point it at the lab's URL map", fmt.Sprintf("proxy %s uses URL map %s, not %s", s.Vars.Proxy, shortName(p.GetUrlMap()), s.Vars.URLMap))
+				return "", failf(fmt.Sprintf("proxy %s uses URL map %s, not %s", s.Vars.Proxy, shortName(p.GetUrlMap()), s.Vars.URLMap), "Point it at the lab's URL map")
 			}
 			return fmt.Sprintf("Target HTTP proxy %s uses URL map %s.", s.Vars.Proxy, s.Vars.URLMap), nil
 		},
@@ -562,7 +559,7 @@ func stepForwardingRule() *Step {
 			r, err := s.Cloud.GetForwardingRule(ctx, s.Vars.Rule)
 			if err == nil {
 				if reason := ruleDiffers(s, r); reason != "" {
-					return "", failf(fmt.Sprintf("Delete it (`gcloud compute forwarding-rules delete %s --global`) and run this step again", s.Vars.Rule), "forwarding rule "+s.Vars.Rule+" exists but "+reason)
+					return "", failf("forwarding rule "+s.Vars.Rule+" exists but "+reason, fmt.Sprintf("Delete it (`gcloud compute forwarding-rules delete %s --global`) and run this step again", s.Vars.Rule))
 				}
 				return fmt.Sprintf("Adopted forwarding rule %s at %s.", s.Vars.Rule, r.GetIPAddress()), nil
 			}
@@ -584,7 +581,7 @@ func stepForwardingRule() *Step {
 				return "", err
 			}
 			if reason := ruleDiffers(s, r); reason != "" {
-				return "", failf("Delete it and run this step again", "forwarding rule "+s.Vars.Rule+" "+reason)
+				return "", failf("forwarding rule "+s.Vars.Rule+" "+reason, "Delete it and run this step again")
 			}
 			return fmt.Sprintf("Forwarding rule %s (%s) sends %s:%s to proxy %s.", s.Vars.Rule, r.GetLoadBalancingScheme(), r.GetIPAddress(), r.GetPortRange(), s.Vars.Proxy), nil
 		},
@@ -616,7 +613,7 @@ func stepGlobalIP() *Step {
 			if err != nil {
 				return "", err
 			}
-			s.Outputs["global_ip"] = r.GetIPAddress()
+			s.Outputs.GlobalIP = r.GetIPAddress()
 			return "The global IP is " + r.GetIPAddress() + ".", nil
 		},
 		Check: func(ctx context.Context, s *Session) (string, error) {
@@ -624,12 +621,12 @@ func stepGlobalIP() *Step {
 			if err != nil {
 				return "", err
 			}
-			if s.Outputs["global_ip"] == "" && r.GetIPAddress() != "" {
+			if s.Outputs.GlobalIP == "" && r.GetIPAddress() != "" {
 				// The learner read it with describe: note it, as Do would.
-				s.Outputs["global_ip"] = r.GetIPAddress()
+				s.Outputs.GlobalIP = r.GetIPAddress()
 			}
-			if r.GetIPAddress() == "" || r.GetIPAddress() != s.Outputs["global_ip"] {
-				return "", failf("Run this step again", fmt.Sprintf("forwarding rule %s has IP %q, the lab noted %q", s.Vars.Rule, r.GetIPAddress(), s.Outputs["global_ip"]))
+			if r.GetIPAddress() == "" || r.GetIPAddress() != s.Outputs.GlobalIP {
+				return "", failf(fmt.Sprintf("forwarding rule %s has IP %q, the lab noted %q", s.Vars.Rule, r.GetIPAddress(), s.Outputs.GlobalIP), "Run this step again")
 			}
 			return "Forwarding rule " + s.Vars.Rule + " holds " + r.GetIPAddress() + ".", nil
 		},

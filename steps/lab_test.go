@@ -121,7 +121,7 @@ func TestReplayPassesAndSecondReplayAdopts(t *testing.T) {
 			t.Error("a full replay must not include cleanup unless asked")
 		}
 	}
-	if ip := r.Output("global_ip"); ip == "" {
+	if ip := r.Outputs().GlobalIP; ip == "" {
 		t.Error("no global IP noted")
 	}
 

@@ -59,10 +59,7 @@ func New(cloud *gcp.Cloud, vars Vars, opts Options) (*Runner, error) {
 		return nil, err
 	}
 	r.saved = saved
-	r.session = &Session{Cloud: cloud, Vars: vars, Outputs: map[string]string{}, Probe: opts.Probe, geminiKey: opts.GeminiKey}
-	for k, v := range saved.Outputs {
-		r.session.Outputs[k] = v
-	}
+	r.session = &Session{Cloud: cloud, Vars: vars, Outputs: saved.Outputs, Probe: opts.Probe, geminiKey: opts.GeminiKey}
 	return r, nil
 }
 
@@ -91,15 +88,14 @@ func (r *Runner) Saved() Saved {
 	defer r.mu.Unlock()
 	s := r.saved
 	s.Steps = cloneMap(r.saved.Steps)
-	s.Outputs = cloneMap(r.saved.Outputs)
 	return s
 }
 
-// Output returns a fact an earlier step learned, such as "global_ip".
-func (r *Runner) Output(key string) string {
+// Outputs returns the facts earlier steps learned, such as the global IP.
+func (r *Runner) Outputs() Outputs {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.session.Outputs[key]
+	return r.session.Outputs
 }
 
 func cloneMap[V any](m map[string]V) map[string]V {
@@ -115,7 +111,7 @@ func cloneMap[V any](m map[string]V) map[string]V {
 // it after SetClientLocation. It runs beside steps, not after them.
 func (r *Runner) Watch(ctx context.Context) error {
 	r.mu.Lock()
-	base := r.session.Outputs["global_url"]
+	base := r.session.Outputs.GlobalURL
 	sess := *r.session
 	sess.emit, sess.step = r.emit, ""
 	r.mu.Unlock()
@@ -370,7 +366,7 @@ func (r *Runner) finishLocked(s *Step, cmd string, start time.Time, st Status, e
 	if st != StatusCanceled {
 		r.saved.Steps[s.ID] = SavedState{Status: st, At: time.Now().UTC(), By: e.By}
 	}
-	r.saved.Outputs = cloneMap(r.session.Outputs)
+	r.saved.Outputs = r.session.Outputs
 	if err := r.opts.Store.Save(r.saved); err != nil {
 		r.emit(Event{Kind: EventProgress, Step: s.ID, Text: "could not save progress: " + err.Error()})
 	}

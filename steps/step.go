@@ -66,7 +66,8 @@ func (e *CheckError) Error() string {
 	return e.Reason + ". " + e.Fix
 }
 
-func failf(fix, reason string) error { return &CheckError{Reason: reason, Fix: fix} }
+// failf is a failed check: what is wrong, then how to fix it.
+func failf(reason, fix string) error { return &CheckError{Reason: reason, Fix: fix} }
 
 // Status is where a step stands.
 type Status string
@@ -138,9 +139,8 @@ func (s Summary) OK() bool { return s.Failed == 0 && !s.Canceled }
 type Session struct {
 	Cloud *gcp.Cloud
 	Vars  Vars
-	// Outputs are facts earlier steps learned: the global IP, the image
-	// digest. They are saved with progress.
-	Outputs map[string]string
+	// Outputs are facts earlier steps learned, saved with progress.
+	Outputs Outputs
 	// Probe configures the failover steps.
 	Probe ProbeConfig
 

@@ -16,8 +16,17 @@ type Saved struct {
 	Target  string                `json:"target"` // "google" or "simulator"
 	Project string                `json:"project"`
 	Steps   map[string]SavedState `json:"steps"`
-	Outputs map[string]string     `json:"outputs,omitempty"`
+	Outputs Outputs               `json:"outputs"`
 	Updated time.Time             `json:"updated"`
+}
+
+// Outputs are the facts steps learn and later steps use. They are saved
+// with progress, and never hold a secret.
+type Outputs struct {
+	GlobalIP    string `json:"global_ip,omitempty"`    // the forwarding rule's address
+	GlobalURL   string `json:"global_url,omitempty"`   // where the global IP answers from here
+	Image       string `json:"image,omitempty"`        // the image the lab pushed, by digest
+	BreakMethod string `json:"break_method,omitempty"` // how region A was broken: methodOutage or methodDetach
 }
 
 // SavedState is one step's saved state.
@@ -54,7 +63,7 @@ func (s Store) path(target, project string) string {
 
 // Load reads saved progress; a missing file is empty progress.
 func (s Store) Load(target, project string) (Saved, error) {
-	saved := Saved{Target: target, Project: project, Steps: map[string]SavedState{}, Outputs: map[string]string{}}
+	saved := Saved{Target: target, Project: project, Steps: map[string]SavedState{}}
 	if s.Dir == "" {
 		return saved, nil
 	}
@@ -66,14 +75,11 @@ func (s Store) Load(target, project string) (Saved, error) {
 		return saved, fmt.Errorf("read saved progress: %w", err)
 	}
 	if err := json.Unmarshal(data, &saved); err != nil {
-		return Saved{Target: target, Project: project, Steps: map[string]SavedState{}, Outputs: map[string]string{}},
+		return Saved{Target: target, Project: project, Steps: map[string]SavedState{}},
 			fmt.Errorf("saved progress in %s is damaged (%v): delete the file to start afresh", s.path(target, project), err)
 	}
 	if saved.Steps == nil {
 		saved.Steps = map[string]SavedState{}
-	}
-	if saved.Outputs == nil {
-		saved.Outputs = map[string]string{}
 	}
 	return saved, nil
 }

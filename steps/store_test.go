@@ -14,7 +14,7 @@ func TestStoreSavesPrivatelyAndLoadsBack(t *testing.T) {
 		t.Fatalf("empty load: %+v %v", saved, err)
 	}
 	saved.Steps[NEGA] = SavedState{Status: StatusPassed}
-	saved.Outputs["global_ip"] = "127.20.0.1"
+	saved.Outputs.GlobalIP = "127.20.0.1"
 	if err := st.Save(saved); err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +26,7 @@ func TestStoreSavesPrivatelyAndLoadsBack(t *testing.T) {
 		t.Errorf("progress file mode %v, want 0600", info.Mode().Perm())
 	}
 	back, err := st.Load("simulator", "p-123456")
-	if err != nil || back.Steps[NEGA].Status != StatusPassed || back.Outputs["global_ip"] != "127.20.0.1" {
+	if err != nil || back.Steps[NEGA].Status != StatusPassed || back.Outputs.GlobalIP != "127.20.0.1" {
 		t.Errorf("loaded %+v %v", back, err)
 	}
 }

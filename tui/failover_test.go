@@ -26,7 +26,7 @@ func (h *harness) feed(start time.Time, n int, gap time.Duration, s steps.Sample
 // restore keys, in NO_COLOR mode where the strip is letters.
 func TestFailoverPanel(t *testing.T) {
 	lab := newFakeLab()
-	lab.output["global_ip"] = "203.0.113.7"
+	lab.outputs.GlobalIP = "203.0.113.7"
 	h := fakeHarness(t, lab, Options{NoColor: true})
 	h.send(tea.WindowSizeMsg{Width: 100, Height: 40})
 	h.press("enter")

@@ -18,13 +18,13 @@ import (
 // the runner, it holds a lock for the whole of a step and emits from the
 // goroutine running it.
 type fakeLab struct {
-	mu     sync.Mutex // held while a step runs, as the runner holds its own
-	emit   func(steps.Event)
-	steps  []*steps.Step
-	vars   steps.Vars
-	sim    bool
-	saved  steps.Saved
-	output map[string]string
+	mu      sync.Mutex // held while a step runs, as the runner holds its own
+	emit    func(steps.Event)
+	steps   []*steps.Step
+	vars    steps.Vars
+	sim     bool
+	saved   steps.Saved
+	outputs steps.Outputs
 
 	state   sync.Mutex // guards what follows, for the test to read
 	clock   time.Time  // the time events carry
@@ -40,13 +40,12 @@ func newFakeLab() *fakeLab {
 	v := steps.DefaultVars()
 	v.Project = "fake-project"
 	l := &fakeLab{
-		vars:   v,
-		sim:    true,
-		saved:  steps.Saved{Steps: map[string]steps.SavedState{}},
-		output: map[string]string{},
-		clock:  time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC),
-		fails:  map[string]*steps.CheckError{},
-		block:  map[string]chan struct{}{},
+		vars:  v,
+		sim:   true,
+		saved: steps.Saved{Steps: map[string]steps.SavedState{}},
+		clock: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC),
+		fails: map[string]*steps.CheckError{},
+		block: map[string]chan struct{}{},
 	}
 	real := map[string]*steps.Step{}
 	for _, s := range steps.Lab() {
@@ -81,8 +80,8 @@ func (l *fakeLab) Vars() steps.Vars     { return l.vars }
 func (l *fakeLab) Command(id string) string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if id == steps.Curl && l.output["global_ip"] != "" {
-		return "curl http://" + l.output["global_ip"] + "/"
+	if id == steps.Curl && l.outputs.GlobalIP != "" {
+		return "curl http://" + l.outputs.GlobalIP + "/"
 	}
 	if id == steps.EnableAPIs {
 		return "gcloud services enable run.googleapis.com \\\n    compute.googleapis.com \\\n    artifactregistry.googleapis.com \\\n    aiplatform.googleapis.com"
@@ -101,10 +100,10 @@ func (l *fakeLab) Saved() steps.Saved {
 	return s
 }
 
-func (l *fakeLab) Output(key string) string {
+func (l *fakeLab) Outputs() steps.Outputs {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.output[key]
+	return l.outputs
 }
 
 func (l *fakeLab) now() time.Time {
@@ -201,7 +200,7 @@ func (l *fakeLab) run(ctx context.Context, id string, do bool) (steps.Status, er
 			}
 		}
 		if id == steps.GlobalIP {
-			l.output["global_ip"] = "203.0.113.7"
+			l.outputs.GlobalIP = "203.0.113.7"
 		}
 		l.send(steps.Event{Kind: steps.EventDid, Step: id, Text: "Did " + id + "."})
 	}

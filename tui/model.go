@@ -204,7 +204,7 @@ func New(ctx context.Context, lab Lab, opts Options) *Model {
 	if !ids[content.Next] && content.Title(content.Next) != "" {
 		add(content.Next, "", "", nil)
 	}
-	m.ip = lab.Output("global_ip")
+	m.ip = lab.Outputs().GlobalIP
 
 	saved := lab.Saved()
 	for _, it := range m.items {
@@ -594,7 +594,7 @@ func (m *Model) refresh() tea.Cmd {
 		}
 	}
 	return func() tea.Msg {
-		r := refreshMsg{commands: map[string]string{}, ip: lab.Output("global_ip")}
+		r := refreshMsg{commands: map[string]string{}, ip: lab.Outputs().GlobalIP}
 		for _, id := range ids {
 			r.commands[id] = lab.Command(id)
 		}

@@ -105,7 +105,7 @@ func (l lazyLab) Command(id string) string        { return (*l.r).Command(id) }
 func (l lazyLab) Saved() steps.Saved              { return (*l.r).Saved() }
 func (l lazyLab) Simulated() bool                 { return (*l.r).Simulated() }
 func (l lazyLab) Vars() steps.Vars                { return (*l.r).Vars() }
-func (l lazyLab) Output(key string) string        { return (*l.r).Output(key) }
+func (l lazyLab) Outputs() steps.Outputs          { return (*l.r).Outputs() }
 func (l lazyLab) Watch(ctx context.Context) error { return (*l.r).Watch(ctx) }
 func (l lazyLab) SetClientLocation(region string) error {
 	return (*l.r).SetClientLocation(region)

@@ -42,8 +42,8 @@ type Lab interface {
 	Saved() steps.Saved
 	Simulated() bool
 	Vars() steps.Vars
-	// Output returns a fact an earlier step learned, such as "global_ip".
-	Output(key string) string
+	// Outputs returns the facts earlier steps learned, such as the global IP.
+	Outputs() steps.Outputs
 	// Watch probes the global IP, emitting EventSample, until ctx ends.
 	Watch(ctx context.Context) error
 	// SetClientLocation moves the simulated client (simulator only). A

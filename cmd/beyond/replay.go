@@ -56,11 +56,9 @@ func runReplay(ctx context.Context, cfg *config, stdout, stderr io.Writer) int {
 
 // printer renders runner events for the replay.
 type printer struct {
-	mu    sync.Mutex
-	out   io.Writer
-	json  bool
-	index int
-	total int
+	mu   sync.Mutex
+	out  io.Writer
+	json bool
 	// per step, what Do and Check said, for the JSON step line
 	did, checked string
 }
@@ -94,7 +92,6 @@ func (p *printer) event(e steps.Event) {
 	}
 	switch e.Kind {
 	case steps.EventStarted:
-		p.index++
 		fmt.Fprintf(p.out, "== %s (%s)\n", e.Title, e.Step)
 		if e.Command != "" {
 			for _, l := range strings.Split(e.Command, "\n") {
