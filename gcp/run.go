@@ -26,6 +26,8 @@ type Service struct {
 	Ready         bool   // the latest created revision is ready and serving
 	Failure       string // why the service is not ready, if it is not
 	Generation    int64
+	// ServiceAccount is the email of the identity its revisions run as.
+	ServiceAccount string
 }
 
 // ServiceSpec is what the lab deploys.
@@ -34,6 +36,10 @@ type ServiceSpec struct {
 	Name   string
 	Image  string
 	Env    map[string]string
+	// ServiceAccount is the email of the identity the service runs as
+	// (`--service-account`); empty leaves Cloud Run's default, the Compute
+	// Engine default service account.
+	ServiceAccount string
 }
 
 func (c *Cloud) serviceName(region, name string) string {
@@ -67,6 +73,8 @@ func serviceFrom(svc *runpb.Service, region string) *Service {
 		LatestReady:   short(svc.GetLatestReadyRevision()),
 		Generation:    svc.GetGeneration(),
 		Env:           map[string]string{},
+
+		ServiceAccount: svc.GetTemplate().GetServiceAccount(),
 	}
 	if cs := svc.GetTemplate().GetContainers(); len(cs) > 0 {
 		s.Image = cs[0].GetImage()
@@ -84,7 +92,8 @@ func serviceFrom(svc *runpb.Service, region string) *Service {
 
 // Matches reports whether the service already runs spec.
 func (s *Service) Matches(spec ServiceSpec) bool {
-	return s.Image == spec.Image && maps.Equal(s.Env, nonNil(spec.Env)) && s.Ingress == runpb.IngressTraffic_INGRESS_TRAFFIC_ALL.String()
+	return s.Image == spec.Image && maps.Equal(s.Env, nonNil(spec.Env)) && s.Ingress == runpb.IngressTraffic_INGRESS_TRAFFIC_ALL.String() &&
+		(spec.ServiceAccount == "" || s.ServiceAccount == spec.ServiceAccount)
 }
 
 func nonNil(m map[string]string) map[string]string {
@@ -116,7 +125,8 @@ func (c *Cloud) DeployService(ctx context.Context, spec ServiceSpec, progress Pr
 		svc := &runpb.Service{
 			Ingress: runpb.IngressTraffic_INGRESS_TRAFFIC_ALL,
 			Template: &runpb.RevisionTemplate{
-				Containers: []*runpb.Container{{Image: spec.Image, Env: env}},
+				Containers:     []*runpb.Container{{Image: spec.Image, Env: env}},
+				ServiceAccount: spec.ServiceAccount,
 			},
 		}
 		created, err := c.services.CreateService(ctx, &runpb.CreateServiceRequest{
@@ -152,6 +162,9 @@ func (c *Cloud) DeployService(ctx context.Context, spec ServiceSpec, progress Pr
 		}
 		existing.Template.Containers[0].Image = spec.Image
 		existing.Template.Containers[0].Env = env
+		if spec.ServiceAccount != "" {
+			existing.Template.ServiceAccount = spec.ServiceAccount
+		}
 		existing.Template.Revision = "" // let Cloud Run name the new revision
 		updated, err := c.services.UpdateService(ctx, &runpb.UpdateServiceRequest{Service: existing})
 		if err != nil {

@@ -14,6 +14,8 @@ func cleanupCommand(s *Session) string {
 			lines = append(lines, r.gcloud)
 		}
 	}
+	// The backend-service step's command exports a local file.
+	lines = append(lines, "rm -f "+s.Vars.Backend+".yaml  # the file the backend-service command wrote, if you ran it by hand")
 	return strings.Join(lines, "\n")
 }
 

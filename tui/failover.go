@@ -116,6 +116,9 @@ func (f *failover) step(e steps.Event, s *steps.Step) {
 		f.report = e.Failover
 		r := e.Failover
 		f.mark(e.At, fmt.Sprintf("measured: rerouted in %.1f s, %d/%d failed", r.RerouteSeconds, r.FailedRequests, r.Requests))
+		if r.FailedRequests > 0 {
+			f.mark(e.At, fmt.Sprintf("clients saw failures from +%.1f s for %.1f s", r.FirstFailureSeconds, r.FailingSeconds))
+		}
 	}
 }
 

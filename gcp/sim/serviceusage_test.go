@@ -38,7 +38,7 @@ func TestServiceUsageListAndGet(t *testing.T) {
 	su := newSUClient(t, s)
 	ctx := testCtx(t)
 
-	if got, want := fmt.Sprint(listServiceNames(t, s, "state:ENABLED", 2)), fmt.Sprint([]string{"iam.googleapis.com", "logging.googleapis.com", "serviceusage.googleapis.com"}); got != want {
+	if got, want := fmt.Sprint(listServiceNames(t, s, "state:ENABLED", 2)), fmt.Sprint([]string{"cloudresourcemanager.googleapis.com", "iam.googleapis.com", "logging.googleapis.com", "serviceusage.googleapis.com"}); got != want {
 		t.Errorf("enabled at start = %v, want %v", got, want)
 	}
 	disabled := listServiceNames(t, s, "state:DISABLED", 0)

@@ -11,6 +11,8 @@ func (s *Sim) registerGRPC(g *grpc.Server) {
 	s.registerRun(g)              // run.go: Cloud Run Admin v2, IAM, longrunning
 	s.registerServiceUsage(g)     // serviceusage.go
 	s.registerArtifactRegistry(g) // artifactregistry.go
+	s.registerIAMAdmin(g)         // iamadmin.go: service accounts
+	s.registerProjects(g)         // projects.go: the project's IAM policy
 }
 
 // registerHTTP puts every REST API on the one HTTP server.
