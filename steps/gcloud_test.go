@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beyond-lab/beyond/gcp"
 	"github.com/beyond-lab/beyond/gcp/sim"
 	"github.com/beyond-lab/beyond/lab"
 	"github.com/beyond-lab/beyond/steps"
@@ -24,6 +25,7 @@ import (
 type terminal struct {
 	t     *testing.T
 	env   []string
+	dir   string // the working directory, where exported files land
 	state string // the file that carries exports from block to block
 	// runREST is whether the simulator answers gcloud run (Cloud Run v1 REST
 	// on REGION-run.googleapis.com), which lands on another branch.
@@ -56,7 +58,7 @@ func newTerminal(t *testing.T, s *sim.Sim, project string) *terminal {
 	if err := os.WriteFile(state, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return &terminal{t: t, env: append(base, env...), state: state, runREST: servesRunREST(t, s)}
+	return &terminal{t: t, env: append(base, env...), dir: t.TempDir(), state: state, runREST: servesRunREST(t, s)}
 }
 
 // servesRunREST asks the front door whether it serves Cloud Run's REST
@@ -84,6 +86,7 @@ func (tm *terminal) run(block string) (string, string, error) {
 	script := "set -e\nsource " + tm.state + "\ntrap 'export -p > " + tm.state + "' EXIT\n" + block + "\n"
 	cmd := exec.CommandContext(ctx, "bash", "-c", script)
 	cmd.Env = tm.env
+	cmd.Dir = tm.dir
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -203,24 +206,29 @@ func TestWorkshopWithGcloud(t *testing.T) {
 
 	tm.must(strings.ReplaceAll(wsSetProject, "[YOUR_PROJECT_ID]", project))
 	tm.must(wsEnable)
-	// Until Cloud Run's REST surface is served, the deploys are done by the
-	// lab's own Go client instead of gcloud run deploy.
-	gcloudRun := func(block, step string) {
+	// Until Cloud Run's REST surface is served, the deploys are done with
+	// the lab's Go client, as gcloud run deploy would do them: the hello
+	// image, Cloud Run's default identity, open to allUsers.
+	gcloudRun := func(block, region string) {
 		t.Helper()
 		if tm.runREST {
 			tm.must(block)
 			return
 		}
-		t.Logf("WAITING for Cloud Run REST: %s done by the lab (Go client) instead of `gcloud run`", step)
-		if st, _ := r.RunStep(ctx, step); st != steps.StatusPassed {
-			t.Fatalf("%s by the lab: %s %v", step, st, failures(l.take()))
+		t.Logf("WAITING for Cloud Run REST: the deploy to %s done by the Go client instead of `gcloud run deploy`", region)
+		spec := gcp.ServiceSpec{Region: region, Name: l.vars.Service, Image: lab.HelloImage}
+		if _, _, err := l.cloud.DeployService(ctx, spec, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.cloud.AllowUnauthenticated(ctx, region, l.vars.Service); err != nil {
+			t.Fatal(err)
 		}
 		tm.must(`export SERVICE_NAME="gemini-service"
 export REGION_A="us-central1"
 export REGION_B="europe-west1"`)
 	}
-	gcloudRun(wsDeployA, steps.DeployA)
-	gcloudRun(wsDeployB, steps.DeployB)
+	gcloudRun(wsDeployA, l.vars.RegionA)
+	gcloudRun(wsDeployB, l.vars.RegionB)
 	tm.must(wsNEGA)
 	tm.must(wsNEGB)
 	tm.must(wsBackend)
@@ -243,9 +251,12 @@ export REGION_B="europe-west1"`)
 	l.take()
 	want := map[string]steps.Status{
 		steps.Project: steps.StatusPassed,
-		// The workshop enables two of the lab's four APIs.
-		steps.EnableAPIs: steps.StatusFailed,
-		steps.DeployA:    steps.StatusPassed, steps.DeployB: steps.StatusPassed,
+		// The workshop enables two of the lab's four APIs, gives the service
+		// no identity of its own (it runs as the Compute Engine default
+		// account) and grants it nothing.
+		steps.EnableAPIs:     steps.StatusFailed,
+		steps.ServiceAccount: steps.StatusFailed, steps.GrantVertexAI: steps.StatusFailed,
+		steps.DeployA: steps.StatusFailed, steps.DeployB: steps.StatusFailed,
 		steps.NEGA: steps.StatusPassed, steps.NEGB: steps.StatusPassed,
 		// The lessons: a classic backend service, no retry policy, a classic rule.
 		steps.BackendService: steps.StatusFailed,
@@ -275,9 +286,10 @@ export REGION_B="europe-west1"`)
 			t.Errorf("the broken-image update: err %v, stderr %q; want Cloud Run's refusal", err, errOut)
 		}
 	} else {
-		t.Logf("WAITING for Cloud Run REST: %s done by the lab (Go client) instead of `gcloud run services update`", steps.BreakWorkshop)
-		if st, _ := r.RunStep(ctx, steps.BreakWorkshop); st != steps.StatusPassed {
-			t.Fatalf("%s by the lab: %s %v", steps.BreakWorkshop, st, failures(l.take()))
+		t.Log("WAITING for Cloud Run REST: the broken-image update done by the Go client instead of `gcloud run services update`")
+		spec := gcp.ServiceSpec{Region: l.vars.RegionA, Name: l.vars.Service, Image: lab.BrokenImage}
+		if _, _, err := l.cloud.DeployService(ctx, spec, nil); err == nil || !strings.Contains(err.Error(), "not ready") {
+			t.Errorf("the broken-image update: %v; want Cloud Run's refusal", err)
 		}
 	}
 	// `sleep 60` is the one thing not typed as written: tests never sleep,

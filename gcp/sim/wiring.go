@@ -20,6 +20,7 @@ func (s *Sim) registerHTTP(mux *http.ServeMux) {
 	s.registerCompute(mux)                                       // compute.go
 	s.registerServiceUsageREST()                                 // serviceusage_rest.go, by Host only
 	s.registerArtifactRegistryREST()                             // artifactregistry_rest.go, by Host only
+	s.registerIAMREST()                                          // iamadmin_rest.go, by Host only
 	mux.HandleFunc("GET /beyond/v1/frontends", s.serveFrontends) // lb.go
 }
 
