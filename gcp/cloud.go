@@ -40,6 +40,7 @@ type Cloud struct {
 	proxies   *compute.TargetHttpProxiesClient
 	rules     *compute.GlobalForwardingRulesClient
 	closeFunc []func() error
+	snap      *snapshot // set on a Snapshot view: reads memoised, counted
 }
 
 // Simulated reports whether c talks to the simulator.

@@ -48,6 +48,9 @@ func (c *Cloud) serviceName(region, name string) string {
 
 // GetService reads a Cloud Run service.
 func (c *Cloud) GetService(ctx context.Context, region, name string) (*Service, error) {
+	if c.snap != nil {
+		return c.snapService(ctx, region, name)
+	}
 	svc, err := c.services.GetService(ctx, &runpb.GetServiceRequest{Name: c.serviceName(region, name)})
 	if err != nil {
 		return nil, c.explain(err, fmt.Sprintf("read Cloud Run service %s in %s", name, region), "run.googleapis.com", "roles/run.viewer")
@@ -221,6 +224,10 @@ func (c *Cloud) AllowUnauthenticated(ctx context.Context, region, name string) (
 
 // PublicInvoker reports whether allUsers may invoke the service.
 func (c *Cloud) PublicInvoker(ctx context.Context, region, name string) (bool, error) {
+	if c.snap != nil {
+		policy, err := c.snapPolicy(ctx, region, name)
+		return hasMember(policy, "roles/run.invoker", "allUsers"), err
+	}
 	policy, err := c.services.GetIamPolicy(ctx, &iampb.GetIamPolicyRequest{Resource: c.serviceName(region, name)})
 	if err != nil {
 		return false, c.explain(err, fmt.Sprintf("read the IAM policy of %s in %s", name, region), "run.googleapis.com", "roles/run.viewer")
