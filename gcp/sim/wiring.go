@@ -21,6 +21,7 @@ func (s *Sim) registerHTTP(mux *http.ServeMux) {
 	s.registerServiceUsageREST()                                 // serviceusage_rest.go, by Host only
 	s.registerArtifactRegistryREST()                             // artifactregistry_rest.go, by Host only
 	s.registerRunREST(mux)                                       // run_v1.go, run_v2rest.go
+	s.registerIAMREST()                                          // iamadmin_rest.go, by Host only
 	mux.HandleFunc("GET /beyond/v1/frontends", s.serveFrontends) // lb.go
 }
 
