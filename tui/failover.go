@@ -261,7 +261,7 @@ func (f *failover) stats(buckets int) stats {
 		cnt := make([]int, buckets)
 		for _, s := range rs {
 			i := buckets - 1 - int(last.Sub(s.At)/width)
-			if i >= 0 && ok(s) {
+			if i >= 0 && i < buckets && ok(s) { // samples may come a little out of order
 				sum[i] += s.Latency
 				cnt[i]++
 			}
