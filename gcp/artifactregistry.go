@@ -18,6 +18,9 @@ func (c *Cloud) repoName(location, repo string) string {
 
 // GetRepository reads an Artifact Registry repository.
 func (c *Cloud) GetRepository(ctx context.Context, location, repo string) (*artifactregistrypb.Repository, error) {
+	if c.snap != nil {
+		return c.snapRepository(ctx, location, repo)
+	}
 	var r *artifactregistrypb.Repository
 	err := c.call(ctx, "artifactregistry.GetRepository", read, nil, func(ctx context.Context) error {
 		var err error

@@ -71,6 +71,9 @@ func computeRead[T any](ctx context.Context, c *Cloud, method, what string, get 
 
 // GetNEG reads a regional network endpoint group.
 func (c *Cloud) GetNEG(ctx context.Context, region, name string) (*computepb.NetworkEndpointGroup, error) {
+	if c.snap != nil {
+		return c.snapNEG(ctx, region, name)
+	}
 	return computeRead(ctx, c, "compute.regionNetworkEndpointGroups.get", fmt.Sprintf("read network endpoint group %s in %s", name, region), func(ctx context.Context) (*computepb.NetworkEndpointGroup, error) {
 		return c.negs.Get(ctx, &computepb.GetRegionNetworkEndpointGroupRequest{Project: c.Project, Region: region, NetworkEndpointGroup: name}, noRetry)
 	})
@@ -104,6 +107,9 @@ func (c *Cloud) DeleteNEG(ctx context.Context, region, name string, progress Pro
 
 // GetBackendService reads a global backend service.
 func (c *Cloud) GetBackendService(ctx context.Context, name string) (*computepb.BackendService, error) {
+	if c.snap != nil {
+		return c.snapBackendService(ctx, name)
+	}
 	return computeRead(ctx, c, "compute.backendServices.get", "read backend service "+name, func(ctx context.Context) (*computepb.BackendService, error) {
 		return c.backends.Get(ctx, &computepb.GetBackendServiceRequest{Project: c.Project, BackendService: name}, noRetry)
 	})
@@ -137,6 +143,9 @@ func (c *Cloud) DeleteBackendService(ctx context.Context, name string, progress 
 
 // GetURLMap reads a global URL map.
 func (c *Cloud) GetURLMap(ctx context.Context, name string) (*computepb.UrlMap, error) {
+	if c.snap != nil {
+		return c.snapURLMap(ctx, name)
+	}
 	return computeRead(ctx, c, "compute.urlMaps.get", "read URL map "+name, func(ctx context.Context) (*computepb.UrlMap, error) {
 		return c.urlMaps.Get(ctx, &computepb.GetUrlMapRequest{Project: c.Project, UrlMap: name}, noRetry)
 	})
@@ -169,6 +178,9 @@ func (c *Cloud) DeleteURLMap(ctx context.Context, name string, progress Progress
 
 // GetTargetHTTPProxy reads a global target HTTP proxy.
 func (c *Cloud) GetTargetHTTPProxy(ctx context.Context, name string) (*computepb.TargetHttpProxy, error) {
+	if c.snap != nil {
+		return c.snapTargetHTTPProxy(ctx, name)
+	}
 	return computeRead(ctx, c, "compute.targetHttpProxies.get", "read target HTTP proxy "+name, func(ctx context.Context) (*computepb.TargetHttpProxy, error) {
 		return c.proxies.Get(ctx, &computepb.GetTargetHttpProxyRequest{Project: c.Project, TargetHttpProxy: name}, noRetry)
 	})
@@ -205,6 +217,9 @@ func (c *Cloud) DeleteTargetHTTPProxy(ctx context.Context, name string, progress
 
 // GetForwardingRule reads a global forwarding rule.
 func (c *Cloud) GetForwardingRule(ctx context.Context, name string) (*computepb.ForwardingRule, error) {
+	if c.snap != nil {
+		return c.snapForwardingRule(ctx, name)
+	}
 	return computeRead(ctx, c, "compute.globalForwardingRules.get", "read forwarding rule "+name, func(ctx context.Context) (*computepb.ForwardingRule, error) {
 		return c.rules.Get(ctx, &computepb.GetGlobalForwardingRuleRequest{Project: c.Project, ForwardingRule: name}, noRetry)
 	})

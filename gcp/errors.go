@@ -62,11 +62,13 @@ func IsNotFound(err error) bool { return KindOf(err) == KindNotFound }
 
 // apis names each API the lab uses, for messages.
 var apis = map[string]string{
-	"run.googleapis.com":              "Cloud Run Admin API",
-	"compute.googleapis.com":          "Compute Engine API",
-	"artifactregistry.googleapis.com": "Artifact Registry API",
-	"serviceusage.googleapis.com":     "Service Usage API",
-	"aiplatform.googleapis.com":       "Vertex AI API",
+	"run.googleapis.com":                  "Cloud Run Admin API",
+	"compute.googleapis.com":              "Compute Engine API",
+	"artifactregistry.googleapis.com":     "Artifact Registry API",
+	"serviceusage.googleapis.com":         "Service Usage API",
+	"aiplatform.googleapis.com":           "Vertex AI API",
+	"iam.googleapis.com":                  "Identity and Access Management (IAM) API",
+	"cloudresourcemanager.googleapis.com": "Cloud Resource Manager API",
 }
 
 type classified struct {
@@ -190,6 +192,11 @@ func (c *Cloud) explain(err error, op, api, role string) error {
 		e.Fix = fmt.Sprintf("Run the step 'Enable the APIs', or `gcloud services enable %s --project %s`, then retry", api, c.Project)
 	case KindPermission:
 		e.Fix = fmt.Sprintf("Your account needs the role %s on project %s: `gcloud projects add-iam-policy-binding %s --member=user:YOU --role=%s`", role, c.Project, c.Project, role)
+		if strings.Contains(e.Cause, "iam.serviceaccounts.actAs") {
+			// Google says the same whether the account is missing or
+			// the deployer may not act as it.
+			e.Fix = fmt.Sprintf("Create the service account first (step 'Create the service's identity'); if it exists, your account needs roles/iam.serviceAccountUser on it: `gcloud projects add-iam-policy-binding %s --member=user:YOU --role=roles/iam.serviceAccountUser`", c.Project)
+		}
 	case KindQuota:
 		e.Fix = "A quota or rate limit was hit: wait a minute and run the step again, or see https://console.cloud.google.com/iam-admin/quotas"
 	case KindNotFound:

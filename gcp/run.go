@@ -31,6 +31,8 @@ type Service struct {
 	Failure       string // why the service is not ready, if it is not
 	Reconciling   bool   // a change is still being rolled out
 	Generation    int64
+	// ServiceAccount is the email of the identity its revisions run as.
+	ServiceAccount string
 }
 
 // ServiceSpec is what the lab deploys.
@@ -39,6 +41,10 @@ type ServiceSpec struct {
 	Name   string
 	Image  string
 	Env    map[string]string
+	// ServiceAccount is the email of the identity the service runs as
+	// (`--service-account`); empty leaves Cloud Run's default, the Compute
+	// Engine default service account.
+	ServiceAccount string
 }
 
 func (c *Cloud) serviceName(region, name string) string {
@@ -47,6 +53,9 @@ func (c *Cloud) serviceName(region, name string) string {
 
 // GetService reads a Cloud Run service.
 func (c *Cloud) GetService(ctx context.Context, region, name string) (*Service, error) {
+	if c.snap != nil {
+		return c.snapService(ctx, region, name)
+	}
 	svc, err := c.getService(ctx, region, name)
 	if err != nil {
 		return nil, c.explain(err, fmt.Sprintf("read Cloud Run service %s in %s", name, region), runAPI, "roles/run.viewer")
@@ -84,6 +93,8 @@ func serviceFrom(svc *runpb.Service, region string) *Service {
 		Generation:    svc.GetGeneration(),
 		Reconciling:   svc.GetReconciling(),
 		Env:           map[string]string{},
+
+		ServiceAccount: svc.GetTemplate().GetServiceAccount(),
 	}
 	if cs := svc.GetTemplate().GetContainers(); len(cs) > 0 {
 		s.Image = cs[0].GetImage()
@@ -101,7 +112,8 @@ func serviceFrom(svc *runpb.Service, region string) *Service {
 
 // Matches reports whether the service already runs spec.
 func (s *Service) Matches(spec ServiceSpec) bool {
-	return s.Image == spec.Image && maps.Equal(s.Env, nonNil(spec.Env)) && s.Ingress == runpb.IngressTraffic_INGRESS_TRAFFIC_ALL.String()
+	return s.Image == spec.Image && maps.Equal(s.Env, nonNil(spec.Env)) && s.Ingress == runpb.IngressTraffic_INGRESS_TRAFFIC_ALL.String() &&
+		(spec.ServiceAccount == "" || s.ServiceAccount == spec.ServiceAccount)
 }
 
 func nonNil(m map[string]string) map[string]string {
@@ -154,7 +166,8 @@ func (c *Cloud) DeployService(ctx context.Context, spec ServiceSpec, progress Pr
 				Service: &runpb.Service{
 					Ingress: runpb.IngressTraffic_INGRESS_TRAFFIC_ALL,
 					Template: &runpb.RevisionTemplate{
-						Containers: []*runpb.Container{{Image: spec.Image, Env: env}},
+						Containers:     []*runpb.Container{{Image: spec.Image, Env: env}},
+						ServiceAccount: spec.ServiceAccount,
 					},
 				},
 			}, noRetry)
@@ -182,6 +195,9 @@ func (c *Cloud) DeployService(ctx context.Context, spec ServiceSpec, progress Pr
 			}
 			existing.Template.Containers[0].Image = spec.Image
 			existing.Template.Containers[0].Env = env
+			if spec.ServiceAccount != "" {
+				existing.Template.ServiceAccount = spec.ServiceAccount
+			}
 			existing.Template.Revision = "" // let Cloud Run name the new revision
 			updated, err := c.services.UpdateService(ctx, &runpb.UpdateServiceRequest{Service: existing}, noRetry)
 			if err != nil {
@@ -260,6 +276,10 @@ func (c *Cloud) iamPolicy(ctx context.Context, resource string) (*iampb.Policy, 
 
 // PublicInvoker reports whether allUsers may invoke the service.
 func (c *Cloud) PublicInvoker(ctx context.Context, region, name string) (bool, error) {
+	if c.snap != nil {
+		policy, err := c.snapPolicy(ctx, region, name)
+		return hasMember(policy, "roles/run.invoker", "allUsers"), err
+	}
 	policy, err := c.iamPolicy(ctx, c.serviceName(region, name))
 	if err != nil {
 		return false, c.explain(err, fmt.Sprintf("read the IAM policy of %s in %s", name, region), runAPI, "roles/run.viewer")

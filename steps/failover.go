@@ -26,6 +26,23 @@ type FailoverReport struct {
 	Before         string  `json:"before"`
 	After          string  `json:"after"`
 	Rate           float64 `json:"rate"`
+	// FirstFailureSeconds is when, after the break, the first failed
+	// request was sent; FailingSeconds how long from it to the last failed
+	// one. Both are 0 when none failed.
+	FirstFailureSeconds float64 `json:"first_failure_seconds"`
+	FailingSeconds      float64 `json:"failing_seconds"`
+}
+
+// Failures says what clients saw: how many requests failed, when, and for
+// how long.
+func (r *FailoverReport) Failures() string {
+	switch r.FailedRequests {
+	case 0:
+		return fmt.Sprintf("no request of %d failed", r.Requests)
+	case 1:
+		return fmt.Sprintf("1 of %d requests failed, %.2f s after the break", r.Requests, r.FirstFailureSeconds)
+	}
+	return fmt.Sprintf("%d of %d requests failed, from %.2f s after the break for %.2f s", r.FailedRequests, r.Requests, r.FirstFailureSeconds, r.FailingSeconds)
 }
 
 // ProbeConfig sets how the failover steps probe the global IP.
@@ -190,6 +207,9 @@ func stepCurl() *Step {
 			for {
 				sm, body := probe.Once(ctx, cfg)
 				s.sampler()(sm)
+				if err := serviceFault(sm, body); err != nil {
+					return "", err
+				}
 				if sm.Status == http.StatusOK {
 					if len(body) > 300 {
 						body = body[:300] + "…"
@@ -211,7 +231,10 @@ func stepCurl() *Step {
 			if err != nil {
 				return "", err
 			}
-			sm, _ := probe.Once(ctx, s.probeConfig(base))
+			sm, body := probe.Once(ctx, s.probeConfig(base))
+			if err := serviceFault(sm, body); err != nil {
+				return "", err
+			}
 			if sm.Status != http.StatusOK {
 				return "", failf("the global IP answered "+describe(sm), "Wait for the load balancer and run this step again")
 			}
@@ -519,11 +542,15 @@ func stepFailover() *Step {
 			if report.Method == "" {
 				report.Method = s.breakMethod()
 			}
+			if rep.Failed > 0 {
+				report.FirstFailureSeconds = max(0, rep.FirstFailure.Sub(breakAt).Seconds())
+				report.FailingSeconds = rep.LastFailure.Sub(rep.FirstFailure).Seconds()
+			}
 			if s.emit != nil {
 				s.emit(Event{Kind: EventFailover, Step: s.step, Failover: report})
 			}
-			return fmt.Sprintf("Traffic moved from %s to %s in %.2f s: %d requests at %.0f/s, %d failed.",
-				report.Before, report.After, report.RerouteSeconds, report.Requests, report.Rate, report.FailedRequests), nil
+			return fmt.Sprintf("Traffic moved from %s to %s in %.2f s, probed at %.0f/s; what clients saw: %s.",
+				report.Before, report.After, report.RerouteSeconds, report.Rate, report.Failures()), nil
 		},
 		Check: func(ctx context.Context, s *Session) (string, error) {
 			base, err := s.globalURL(ctx)
@@ -531,8 +558,24 @@ func stepFailover() *Step {
 				return "", err
 			}
 			seen := s.burst(ctx, base, time.Second)
-			if !settled(seen, s.Vars.RegionB, len(seen)) || len(seen) == 0 {
-				return "", failf("not every request was answered from "+s.Vars.RegionB+": "+share(seen), "Run "+titleOf(BreakRegion)+" and this step again")
+			// Region A may not answer; a few failures are allowed: while A
+			// stays broken, each front end tries it again when its
+			// ejection time runs out, and the request that meets it can
+			// fail, as on Google (its retry is balanced like a first try).
+			fromB, failed := 0, 0
+			for _, sm := range seen {
+				switch {
+				case sm.Status != http.StatusOK:
+					failed++
+				case sm.Region == s.Vars.RegionB:
+					fromB++
+				}
+			}
+			if fromB == 0 || fromB+failed < len(seen) || failed*5 > len(seen) {
+				return "", failf("traffic is not served from "+s.Vars.RegionB+": "+share(seen), "Run "+titleOf(BreakRegion)+" and this step again")
+			}
+			if failed > 0 {
+				return fmt.Sprintf("%d of %d requests were answered from %s and none from %s; %d failed, as a front end tried %s again when its ejection ran out.", fromB, len(seen), s.Vars.RegionB, s.Vars.RegionA, failed, s.Vars.RegionA), nil
 			}
 			return fmt.Sprintf("Every request (%d) was answered from %s.", len(seen), s.Vars.RegionB), nil
 		},
@@ -630,7 +673,10 @@ func stepRestore() *Step {
 			if err != nil {
 				return "", err
 			}
-			sm, _ := probe.Once(ctx, s.probeConfig(base))
+			sm, body := probe.Once(ctx, s.probeConfig(base))
+			if err := serviceFault(sm, body); err != nil {
+				return "", err
+			}
 			if sm.Status != http.StatusOK {
 				return "", failf("the global IP answered "+describe(sm), "")
 			}
