@@ -188,3 +188,19 @@ func FuzzRESTAdapters(f *testing.F) {
 		fuzzRequest(t, h, method, host, path, body)
 	})
 }
+
+// TestRandomFaultsSpareGemini: the random rate is the APIs' bad day; the
+// Gemini endpoint is faulted by name only.
+func TestRandomFaultsSpareGemini(t *testing.T) {
+	f := NewFaults(1, 1)
+	if _, hit := f.take("gemini.generateContent"); hit {
+		t.Error("rate=1 failed a Gemini call")
+	}
+	if _, hit := f.take("run.GetService"); !hit {
+		t.Error("rate=1 spared an API call")
+	}
+	f.Add(Fault{Method: "gemini.generateContent", Status: 429, Times: 1})
+	if _, hit := f.take("gemini.generateContent"); !hit {
+		t.Error("a named Gemini fault did not fire")
+	}
+}
