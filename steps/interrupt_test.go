@@ -69,7 +69,7 @@ func TestInterruptEveryStep(t *testing.T) {
 				}
 				if id == steps.Restore {
 					// The lab is whole: everything it creates, once.
-					checkCount(t, l, map[string]int{"Cloud Run service": 2, "network endpoint group": 2, "backend service": 1, "URL map": 1, "target HTTP proxy": 1, "forwarding rule": 1, "repository": 1})
+					checkCount(t, l, map[string]int{"Cloud Run service": 2, "network endpoint group": 2, "backend service": 1, "URL map": 1, "target HTTP proxy": 1, "forwarding rule": 1, "repository": 1, "service account": 1})
 				}
 			}
 			checkCount(t, l, map[string]int{})

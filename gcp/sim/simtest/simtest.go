@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -16,6 +17,8 @@ import (
 	"cloud.google.com/go/artifactregistry/apiv1/artifactregistrypb"
 	compute "cloud.google.com/go/compute/apiv1"
 	"cloud.google.com/go/compute/apiv1/computepb"
+	admin "cloud.google.com/go/iam/admin/apiv1"
+	"cloud.google.com/go/iam/admin/apiv1/adminpb"
 	run "cloud.google.com/go/run/apiv2"
 	"cloud.google.com/go/run/apiv2/runpb"
 	"github.com/beyond-lab/beyond/gcp"
@@ -58,8 +61,8 @@ func Connect(t testing.TB, s *sim.Sim, project string) *gcp.Cloud {
 // Count counts, through Google's official clients (list calls, every page),
 // what the lab creates in project on the simulator at ep: Cloud Run services
 // in every region, serverless NEGs, backend services, URL maps, target HTTP
-// proxies, global forwarding rules, and Artifact Registry repositories in
-// every region of lab.Regions. Keys are those kinds; the
+// proxies, global forwarding rules, Artifact Registry repositories in every
+// region of lab.Regions, and service accounts (but the project's default ones). Keys are those kinds; the
 // values are the resources' names, so a test can say what leaked.
 // A call that meets an injected 429 or 503 is tried again, up to 20 times.
 func Count(ctx context.Context, ep lab.Endpoints, project string) (map[string][]string, error) {
@@ -159,6 +162,18 @@ func Count(ctx context.Context, ep lab.Endpoints, project string) (map[string][]
 	defer rules.Close()
 	retry("forwarding rule", func() ([]string, error) {
 		return names(nameIter(rules.List(ctx, &computepb.ListGlobalForwardingRulesRequest{Project: project}, noRetry)))
+	})
+	iam, err := admin.NewIamClient(ctx, append([]option.ClientOption{option.WithEndpoint(ep.Run)}, plain...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer iam.Close()
+	retry("service account", func() ([]string, error) {
+		all, err := names(nameIter(iam.ListServiceAccounts(ctx, &adminpb.ListServiceAccountsRequest{Name: "projects/" + project}, noRetry)))
+		// The project's default accounts are Google's, there before the lab.
+		return slices.DeleteFunc(all, func(n string) bool {
+			return strings.HasSuffix(n, "-compute@developer.gserviceaccount.com") || strings.HasSuffix(n, "@appspot.gserviceaccount.com")
+		}), err
 	})
 	return out, errors.Join(errs...)
 }
