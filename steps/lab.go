@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"cloud.google.com/go/compute/apiv1/computepb"
 	"github.com/beyond-lab/beyond/content"
@@ -101,7 +102,15 @@ func stepEnableAPIs() *Step {
 			if err := s.Cloud.EnableAPIs(ctx, missing, s.Progress); err != nil {
 				return "", err
 			}
-			return "Enabled " + strings.Join(missing, ", ") + ".", nil
+			did := "Enabled " + strings.Join(missing, ", ") + "."
+			waited, err := s.awaitAPIs(ctx, missing)
+			if err != nil {
+				return "", err
+			}
+			if waited > 0 {
+				did += fmt.Sprintf(" Google said they were on, but they answered SERVICE_DISABLED for %s more while the change spread; the lab waited until each answered.", waited.Round(time.Second))
+			}
+			return did, nil
 		},
 		Check: func(ctx context.Context, s *Session) (string, error) {
 			on, err := s.Cloud.EnabledAPIs(ctx, requiredAPIs)
@@ -113,8 +122,62 @@ func stepEnableAPIs() *Step {
 					return "", failf(api+" is not enabled", "Run this step again, or `gcloud services enable "+api+"`")
 				}
 			}
-			return "Enabled: " + strings.Join(requiredAPIs, ", ") + ".", nil
+			for _, api := range requiredAPIs {
+				ok, err := s.Cloud.APIAnswers(ctx, api, s.Vars.RegionA)
+				if err != nil {
+					return "", err
+				}
+				if !ok {
+					return "", failf(api+" is enabled but still answers SERVICE_DISABLED: Google is spreading the change", "Wait a minute or two and check again; running this step waits for it")
+				}
+			}
+			return "Enabled and answering: " + strings.Join(requiredAPIs, ", ") + ".", nil
 		},
+	}
+}
+
+// apiReadyWithin bounds the wait for APIs just enabled to answer. Google
+// says a few minutes; past this the step fails with what to do.
+const apiReadyWithin = 5 * time.Minute
+
+// awaitAPIs waits until every API in apis answers calls, not only says it is
+// enabled: for minutes after an enable operation is done, Google can still
+// answer SERVICE_DISABLED, and every step after this one would fail in that
+// window. It reports progress while it waits and returns how long it
+// waited.
+func (s *Session) awaitAPIs(ctx context.Context, apis []string) (time.Duration, error) {
+	start := time.Now()
+	pending := slices.Clone(apis)
+	for {
+		var still []string
+		for _, api := range pending {
+			ok, err := s.Cloud.APIAnswers(ctx, api, s.Vars.RegionA)
+			if err != nil {
+				return 0, err
+			}
+			if !ok {
+				still = append(still, api)
+			}
+		}
+		waited := time.Since(start)
+		if len(still) == 0 {
+			if len(pending) == len(apis) && waited < time.Second {
+				return 0, nil // answered at once
+			}
+			return waited, nil
+		}
+		if waited > apiReadyWithin {
+			return 0, failf(fmt.Sprintf("%s still answered SERVICE_DISABLED %s after being enabled", strings.Join(still, ", "), apiReadyWithin),
+				"Google sometimes takes longer to spread an enable: run this step again in a few minutes")
+		}
+		pending = still
+		s.Progress(fmt.Sprintf("enabled, waiting for %s to answer (SERVICE_DISABLED until the change spreads; %s so far, at most %s)",
+			strings.Join(still, ", "), waited.Round(time.Second), apiReadyWithin))
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(pollEvery(s)):
+		}
 	}
 }
 

@@ -30,10 +30,13 @@ type simLab struct {
 	onEmit func(steps.Event)
 }
 
-func newLab(t *testing.T) *simLab {
+func newLab(t *testing.T) *simLab { return newLabUnder(t, sim.Conditions{}) }
+
+// newLabUnder is newLab on a simulator under cond.
+func newLabUnder(t *testing.T, cond sim.Conditions) *simLab {
 	t.Helper()
 	clk := clock.NewAdjustable()
-	s := simtest.Start(t, sim.Options{Clock: clk})
+	s := simtest.Start(t, sim.Options{Clock: clk, Conditions: &cond})
 	vars := steps.DefaultVars()
 	vars.Project = "beyond-steps-test"
 	vars.Image = lab.HelloImage

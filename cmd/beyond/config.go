@@ -30,6 +30,7 @@ type config struct {
 	checkOnly       bool
 	profile         string
 	faults          string
+	conditions      string // --sim-conditions, on top of the profile's
 	clientLocation  string
 	rate            float64
 	accessible      bool
@@ -66,6 +67,7 @@ func (c *config) flags(cmd string, out io.Writer) *flag.FlagSet {
 	}
 	fs.StringVar(&c.profile, "sim-profile", c.profile, "simulator latency: instant, lab (seconds) or realistic (Google's minutes)")
 	fs.StringVar(&c.faults, "sim-faults", "", "simulator faults to inject, e.g. run.CreateService=503x2,compute.urlMaps.insert=429")
+	fs.StringVar(&c.conditions, "sim-conditions", "", "simulator conditions of a real project, e.g. billing=off,org-policy=domain-restricted-sharing,api-propagation=90s,lb-flap=60s")
 	if cmd == "lab" {
 		fs.BoolVar(&c.nonInteractive, "non-interactive", false, "replay the lab unattended, printing each step")
 		fs.BoolVar(&c.json, "json", false, "with --non-interactive: print one JSON object per line")
@@ -138,8 +140,12 @@ func (c *config) check() error {
 	if c.rate <= 0 || c.rate > 1000 {
 		return fmt.Errorf("--rate %v: give a number of requests per second between 0 and 1000", c.rate)
 	}
-	if _, err := sim.ProfileNamed(c.profile); err != nil {
+	profile, err := sim.ProfileNamed(c.profile)
+	if err != nil {
 		return err
+	}
+	if _, err := sim.ParseConditions(c.conditions, profile.Conditions); err != nil {
+		return fmt.Errorf("--sim-conditions: %w", err)
 	}
 	if c.faults != "" {
 		if _, err := sim.ParseFaults(c.faults); err != nil {
@@ -186,7 +192,11 @@ func (c *config) connect(ctx context.Context) (*target, error) {
 			}
 		}
 	}
-	return &target{cloud: cloud, label: "SIMULATOR", project: c.vars.Project, close: func() { unpublish(); cloud.Close(); s.Close() }}, nil
+	label := "SIMULATOR"
+	if cond := s.Conditions().String(); cond != "" {
+		label += " under " + cond
+	}
+	return &target{cloud: cloud, label: label, project: c.vars.Project, close: func() { unpublish(); cloud.Close(); s.Close() }}, nil
 }
 
 func (c *config) startSim() (*sim.Sim, error) { return c.startSimAt("") }

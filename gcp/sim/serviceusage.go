@@ -54,7 +54,7 @@ func (s *Sim) suProjectLocked(ref string) (*project, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := grpcRequireEnabled(p, apiServiceUsage); err != nil {
+	if err := s.requireEnabledLocked(p, apiServiceUsage); err != nil {
 		return nil, err
 	}
 	s.settleLocked(p)
@@ -128,9 +128,13 @@ func (s *Sim) changeServicesLocked(p *project, names []string, on bool, response
 		finish: func() (proto.Message, error) {
 			for _, n := range names {
 				if on {
+					if !p.enabled[n] {
+						p.enabledAt[n] = s.now()
+					}
 					p.enabled[n] = true
 				} else {
 					delete(p.enabled, n)
+					delete(p.enabledAt, n)
 				}
 			}
 			return response(), nil
