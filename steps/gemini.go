@@ -162,6 +162,7 @@ func stepConfirmAI() *Step {
 			for _, line := range describeRequest(req.Body) {
 				s.Progress(line)
 			}
+			s.countModelCall()
 			res, err := c.Check(ctx, sampleText)
 			if err != nil {
 				return "", geminiError(err)
@@ -182,6 +183,7 @@ func stepConfirmAI() *Step {
 			if err != nil {
 				return "", geminiError(err)
 			}
+			s.countModelCall()
 			res, err := c.Check(ctx, checkWord)
 			if err != nil {
 				return "", geminiError(err)

@@ -216,6 +216,7 @@ func (s *Session) deployEnv(region string) map[string]string {
 		"GOOGLE_GENAI_USE_VERTEXAI": "true",
 		"GOOGLE_CLOUD_PROJECT":      s.Vars.Project,
 		"GOOGLE_CLOUD_LOCATION":     region,
+		"CHECK_TIMEOUT":             serviceCheckTimeout.String(), // under the URL map's per-try timeout: see timeouts.go
 	}
 }
 
@@ -512,8 +513,8 @@ func shortName(url string) string { return url[strings.LastIndex(url, "/")+1:] }
 // region is retried, on another backend when one is healthy.
 func labRetry() *computepb.HttpRetryPolicy {
 	return &computepb.HttpRetryPolicy{
-		NumRetries:      proto.Uint32(2),
-		PerTryTimeout:   &computepb.Duration{Seconds: proto.Int64(10)},
+		NumRetries:      proto.Uint32(numRetries),
+		PerTryTimeout:   &computepb.Duration{Seconds: proto.Int64(int64(perTryTimeout / time.Second))},
 		RetryConditions: []string{"5xx", "gateway-error", "connect-failure"},
 	}
 }
@@ -527,10 +528,10 @@ name: %[1]s
 defaultService: global/backendServices/%[2]s
 defaultRouteAction:
   retryPolicy:
-    numRetries: 2
-    perTryTimeout: {seconds: 10}
+    numRetries: %[3]d
+    perTryTimeout: {seconds: %[4]d}
     retryConditions: [5xx, gateway-error, connect-failure]
-EOF`, s.Vars.URLMap, s.Vars.Backend)
+EOF`, s.Vars.URLMap, s.Vars.Backend, numRetries, int(perTryTimeout/time.Second))
 		},
 		Do: func(ctx context.Context, s *Session) (string, error) {
 			m, err := s.Cloud.GetURLMap(ctx, s.Vars.URLMap)
@@ -551,7 +552,7 @@ EOF`, s.Vars.URLMap, s.Vars.Backend)
 			if err != nil {
 				return "", err
 			}
-			return fmt.Sprintf("Created URL map %s: everything goes to %s, retried up to 2 times on 5xx, gateway errors and connect failures.", s.Vars.URLMap, s.Vars.Backend), nil
+			return fmt.Sprintf("Created URL map %s: everything goes to %s, retried up to %d times on 5xx, gateway errors and connect failures, %s per try.", s.Vars.URLMap, s.Vars.Backend, numRetries, perTryTimeout), nil
 		},
 		Check: func(ctx context.Context, s *Session) (string, error) {
 			m, err := s.Cloud.GetURLMap(ctx, s.Vars.URLMap)

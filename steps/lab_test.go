@@ -28,15 +28,22 @@ type simLab struct {
 	mu     sync.Mutex
 	events []steps.Event
 	onEmit func(steps.Event)
+	probe  steps.ProbeConfig // zero: the replay's default
 }
 
-func newLab(t *testing.T) *simLab { return newLabUnder(t, sim.Conditions{}) }
+func newLab(t *testing.T) *simLab { return newLabWith(t, sim.Options{}) }
 
 // newLabUnder is newLab on a simulator under cond.
 func newLabUnder(t *testing.T, cond sim.Conditions) *simLab {
+	return newLabWith(t, sim.Options{Conditions: &cond})
+}
+
+// newLabWith is newLab on a simulator with opts (its clock is the lab's).
+func newLabWith(t *testing.T, opts sim.Options) *simLab {
 	t.Helper()
 	clk := clock.NewAdjustable()
-	s := simtest.Start(t, sim.Options{Clock: clk, Conditions: &cond})
+	opts.Clock = clk
+	s := simtest.Start(t, opts)
 	vars := steps.DefaultVars()
 	vars.Project = "beyond-steps-test"
 	vars.Image = lab.HelloImage
@@ -46,7 +53,7 @@ func newLabUnder(t *testing.T, cond sim.Conditions) *simLab {
 
 func (l *simLab) runner(t *testing.T) *steps.Runner {
 	t.Helper()
-	r, err := steps.New(l.cloud, l.vars, steps.Options{Store: l.store, Emit: func(e steps.Event) {
+	r, err := steps.New(l.cloud, l.vars, steps.Options{Store: l.store, Probe: l.probe, Emit: func(e steps.Event) {
 		l.mu.Lock()
 		l.events = append(l.events, e)
 		hook := l.onEmit
@@ -438,13 +445,29 @@ func TestFullLabWithTheServiceFailsOverAndBack(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the service image")
 	}
-	l := newLab(t)
+	faults := sim.NewFaults(1, 0)
+	l := newLabWith(t, sim.Options{Faults: faults})
 	l.vars.Image = ""
+	l.onEmit = func(e steps.Event) {
+		if e.Kind == steps.EventDone && e.Step == steps.Curl {
+			// From here on Gemini refuses every call: the failover probes
+			// must not call it, or its 429s would count as region failures.
+			faults.Add(sim.Fault{Method: "gemini.generateContent", Status: 429})
+		}
+	}
 	r := l.runner(t)
 	sum, err := r.Run(context.Background(), steps.Range{Optional: true})
 	events := l.take()
 	if err != nil || !sum.OK() {
 		t.Fatalf("full lab: %+v %v: %v", sum, err, failures(events))
+	}
+	// confirm-ai's two local checks, then the curl step's run of 10 and its
+	// check; the ~100 failover probes asked GET /health instead.
+	if sum.ModelCalls < 2+10+1 || sum.ModelCalls > 2+10+1+5 {
+		t.Errorf("the lab made %d Gemini calls; want 13 (a few more if the global IP was slow to serve)", sum.ModelCalls)
+	}
+	if !strings.Contains(dids(events)[steps.Curl], "Gemini calls made by the lab so far") {
+		t.Errorf("curl did %q; want the count of Gemini calls", dids(events)[steps.Curl])
 	}
 	f := failoverOf(t, events)
 	if f.Method != "outage-switch" || f.Before != "us-central1" || f.After != "europe-west1" {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/beyond-lab/beyond/gcp"
@@ -59,7 +60,7 @@ func New(cloud *gcp.Cloud, vars Vars, opts Options) (*Runner, error) {
 		return nil, err
 	}
 	r.saved = saved
-	r.session = &Session{Cloud: cloud, Vars: vars, Outputs: saved.Outputs, Probe: opts.Probe, geminiKey: opts.GeminiKey}
+	r.session = &Session{Cloud: cloud, Vars: vars, Outputs: saved.Outputs, Probe: opts.Probe, geminiKey: opts.GeminiKey, modelCalls: new(atomic.Int64)}
 	return r, nil
 }
 
@@ -261,6 +262,7 @@ func (r *Runner) Run(ctx context.Context, rg Range) (Summary, error) {
 		}
 	}
 	sum.Elapsed = time.Since(start)
+	sum.ModelCalls = r.session.ModelCalls()
 	r.emit(Event{Kind: EventFinished, Summary: &sum, Elapsed: sum.Elapsed})
 	return sum, nil
 }

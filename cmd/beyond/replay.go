@@ -129,6 +129,9 @@ func (p *printer) event(e steps.Event) {
 			f.Method, f.Requests, f.Rate, f.FailedRequests, f.RerouteSeconds, f.Before, f.After)
 	case steps.EventFinished:
 		s := e.Summary
+		if s.ModelCalls > 0 {
+			fmt.Fprintf(p.out, "Gemini calls made by the lab: %d (each one billed on Google; the failover probes make none)\n", s.ModelCalls)
+		}
 		fmt.Fprintf(p.out, "%d passed, %d failed, %d skipped in %.1fs\n", s.Passed, s.Failed, s.Skipped, s.Elapsed.Seconds())
 		if s.Canceled {
 			fmt.Fprintln(p.out, "interrupted: progress is saved")
@@ -179,7 +182,7 @@ func (p *printer) jsonEvent(e steps.Event) {
 			"reroute_seconds": round(f.RerouteSeconds), "before": f.Before, "after": f.After, "rate": f.Rate})
 	case steps.EventFinished:
 		s := e.Summary
-		v := map[string]any{"event": "summary", "passed": s.Passed, "failed": s.Failed, "skipped": s.Skipped, "seconds": round(s.Elapsed.Seconds())}
+		v := map[string]any{"event": "summary", "passed": s.Passed, "failed": s.Failed, "skipped": s.Skipped, "seconds": round(s.Elapsed.Seconds()), "model_calls": s.ModelCalls}
 		if s.Canceled {
 			v["canceled"] = true
 		}
