@@ -112,7 +112,10 @@ type target struct {
 	cloud   *gcp.Cloud
 	label   string // for banners: "SIMULATOR" or "Google Cloud project P"
 	project string
-	close   func()
+	// conditions are the embedded simulator's conditions of a real project
+	// (--sim-conditions over the profile's), "" for none.
+	conditions string
+	close      func()
 }
 
 // check refuses, before anything starts, every value that cannot work: a
@@ -192,11 +195,7 @@ func (c *config) connect(ctx context.Context) (*target, error) {
 			}
 		}
 	}
-	label := "SIMULATOR"
-	if cond := s.Conditions().String(); cond != "" {
-		label += " under " + cond
-	}
-	return &target{cloud: cloud, label: label, project: c.vars.Project, close: func() { unpublish(); cloud.Close(); s.Close() }}, nil
+	return &target{cloud: cloud, label: "SIMULATOR", project: c.vars.Project, conditions: s.Conditions().String(), close: func() { unpublish(); cloud.Close(); s.Close() }}, nil
 }
 
 func (c *config) startSim() (*sim.Sim, error) { return c.startSimAt("") }

@@ -38,7 +38,7 @@ func runReplay(ctx context.Context, cfg *config, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "beyond:", err)
 		return exitUsage
 	}
-	p.banner(t.label, cfg.vars.Project)
+	p.banner(t.label, cfg.vars.Project, t.conditions)
 	sum, err := r.Run(ctx, rg)
 	if err != nil {
 		fmt.Fprintln(stderr, "beyond:", err)
@@ -63,14 +63,21 @@ type printer struct {
 	did, checked string
 }
 
-func (p *printer) banner(label, project string) {
+func (p *printer) banner(label, project, conditions string) {
 	if p.json {
-		p.line(map[string]any{"event": "target", "target": label, "project": project})
+		v := map[string]any{"event": "target", "target": label, "project": project}
+		if conditions != "" {
+			v["conditions"] = conditions
+		}
+		p.line(v)
 		return
 	}
 	fmt.Fprintf(p.out, "beyond: Beyond the Region, on %s\n", label)
 	if strings.HasPrefix(label, "SIMULATOR") {
 		fmt.Fprintln(p.out, "Nothing billable is created: this is the embedded simulator. Pass --project to use Google Cloud.")
+	}
+	if conditions != "" {
+		fmt.Fprintln(p.out, "Simulated conditions of a real project:", conditions)
 	}
 	fmt.Fprintln(p.out)
 }
