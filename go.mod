@@ -11,6 +11,7 @@ require (
 	cloud.google.com/go/compute/metadata v0.10.0
 	cloud.google.com/go/iam v1.15.1
 	cloud.google.com/go/longrunning v1.5.0
+	cloud.google.com/go/resourcemanager v1.18.1
 	cloud.google.com/go/run v1.25.0
 	cloud.google.com/go/serviceusage v1.16.1
 	github.com/charmbracelet/colorprofile v0.4.3

@@ -15,7 +15,7 @@ import (
 var labIDs = []string{
 	"intro",
 	"confirm-ai",
-	"project", "enable-apis", "repository", "build-image", "deploy-a",
+	"project", "enable-apis", "service-account", "grant-vertex-ai", "repository", "build-image", "deploy-a",
 	"deploy-b", "neg-a", "neg-b", "backend-service", "backend-a", "backend-b",
 	"url-map", "proxy", "forwarding-rule",
 	"global-ip", "curl", "break-workshop", "break-region", "failover", "restore",
@@ -187,7 +187,9 @@ func TestCorrections(t *testing.T) {
 		"build-image":     {"gcloud builds submit --tag", "docker push"},
 		"cleanup":         {"beyond cleanup", "cleanup tip"},
 		"restore":         {"baseEjectionTime", "service health"},
-		"confirm-ai":      {"VADER", "simulated"},
+		"confirm-ai":      {"VADER", "simulated", "retired", "thinkingLevel: MINIMAL", "countTokens"},
+		"project":         {"Service Account Admin", "Project IAM Admin", "Service Account User", "iam.allowedPolicyMemberDomains", "--no-invoker-iam-check"},
+		"grant-vertex-ai": {"roles/aiplatform.user", "403 PERMISSION_DENIED"},
 	}
 	for id, subs := range want {
 		s, err := Step(id)

@@ -18,6 +18,9 @@ func (c *Cloud) repoName(location, repo string) string {
 
 // GetRepository reads an Artifact Registry repository.
 func (c *Cloud) GetRepository(ctx context.Context, location, repo string) (*artifactregistrypb.Repository, error) {
+	if c.snap != nil {
+		return c.snapRepository(ctx, location, repo)
+	}
 	r, err := c.repos.GetRepository(ctx, &artifactregistrypb.GetRepositoryRequest{Name: c.repoName(location, repo)})
 	return r, c.explain(err, fmt.Sprintf("read Artifact Registry repository %s in %s", repo, location), arAPI, "roles/artifactregistry.reader")
 }

@@ -12,6 +12,8 @@ import (
 
 	artifactregistry "cloud.google.com/go/artifactregistry/apiv1"
 	compute "cloud.google.com/go/compute/apiv1"
+	admin "cloud.google.com/go/iam/admin/apiv1"
+	resourcemanager "cloud.google.com/go/resourcemanager/apiv3"
 	run "cloud.google.com/go/run/apiv2"
 	serviceusage "cloud.google.com/go/serviceusage/apiv1"
 	"github.com/beyond-lab/beyond/lab"
@@ -30,12 +32,15 @@ type Cloud struct {
 	services  *run.ServicesClient
 	usage     *serviceusage.Client
 	repos     *artifactregistry.Client
+	iam       *admin.IamClient                // service accounts
+	projects  *resourcemanager.ProjectsClient // the project's IAM policy
 	negs      *compute.RegionNetworkEndpointGroupsClient
 	backends  *compute.BackendServicesClient
 	urlMaps   *compute.UrlMapsClient
 	proxies   *compute.TargetHttpProxiesClient
 	rules     *compute.GlobalForwardingRulesClient
 	closeFunc []func() error
+	snap      *snapshot // set on a Snapshot view: reads memoised, counted
 }
 
 // Simulated reports whether c talks to the simulator.
@@ -88,6 +93,15 @@ func Connect(ctx context.Context, project string, ep lab.Endpoints) (*Cloud, err
 		return fail("Artifact Registry", err)
 	}
 	c.closeFunc = append(c.closeFunc, c.repos.Close)
+	// The simulator serves every gRPC API on one listener, Cloud Run's.
+	if c.iam, err = admin.NewIamClient(ctx, with(grpcOpts, ep.Run)...); err != nil {
+		return fail("IAM", err)
+	}
+	c.closeFunc = append(c.closeFunc, c.iam.Close)
+	if c.projects, err = resourcemanager.NewProjectsClient(ctx, with(grpcOpts, ep.Run)...); err != nil {
+		return fail("Resource Manager", err)
+	}
+	c.closeFunc = append(c.closeFunc, c.projects.Close)
 	if c.negs, err = compute.NewRegionNetworkEndpointGroupsRESTClient(ctx, restOpts...); err != nil {
 		return fail("Compute Engine", err)
 	}

@@ -52,6 +52,9 @@ func (c *Cloud) waitCompute(ctx context.Context, op *compute.Operation, err erro
 
 // GetNEG reads a regional network endpoint group.
 func (c *Cloud) GetNEG(ctx context.Context, region, name string) (*computepb.NetworkEndpointGroup, error) {
+	if c.snap != nil {
+		return c.snapNEG(ctx, region, name)
+	}
 	neg, err := c.negs.Get(ctx, &computepb.GetRegionNetworkEndpointGroupRequest{Project: c.Project, Region: region, NetworkEndpointGroup: name})
 	return neg, c.explain(err, fmt.Sprintf("read network endpoint group %s in %s", name, region), computeAPI, "roles/compute.viewer")
 }
@@ -81,6 +84,9 @@ func (c *Cloud) DeleteNEG(ctx context.Context, region, name string, progress Pro
 
 // GetBackendService reads a global backend service.
 func (c *Cloud) GetBackendService(ctx context.Context, name string) (*computepb.BackendService, error) {
+	if c.snap != nil {
+		return c.snapBackendService(ctx, name)
+	}
 	bs, err := c.backends.Get(ctx, &computepb.GetBackendServiceRequest{Project: c.Project, BackendService: name})
 	return bs, c.explain(err, "read backend service "+name, computeAPI, "roles/compute.viewer")
 }
@@ -109,6 +115,9 @@ func (c *Cloud) DeleteBackendService(ctx context.Context, name string, progress 
 
 // GetURLMap reads a global URL map.
 func (c *Cloud) GetURLMap(ctx context.Context, name string) (*computepb.UrlMap, error) {
+	if c.snap != nil {
+		return c.snapURLMap(ctx, name)
+	}
 	m, err := c.urlMaps.Get(ctx, &computepb.GetUrlMapRequest{Project: c.Project, UrlMap: name})
 	return m, c.explain(err, "read URL map "+name, computeAPI, "roles/compute.viewer")
 }
@@ -136,6 +145,9 @@ func (c *Cloud) DeleteURLMap(ctx context.Context, name string, progress Progress
 
 // GetTargetHTTPProxy reads a global target HTTP proxy.
 func (c *Cloud) GetTargetHTTPProxy(ctx context.Context, name string) (*computepb.TargetHttpProxy, error) {
+	if c.snap != nil {
+		return c.snapTargetHTTPProxy(ctx, name)
+	}
 	p, err := c.proxies.Get(ctx, &computepb.GetTargetHttpProxyRequest{Project: c.Project, TargetHttpProxy: name})
 	return p, c.explain(err, "read target HTTP proxy "+name, computeAPI, "roles/compute.viewer")
 }
@@ -167,6 +179,9 @@ func (c *Cloud) DeleteTargetHTTPProxy(ctx context.Context, name string, progress
 
 // GetForwardingRule reads a global forwarding rule.
 func (c *Cloud) GetForwardingRule(ctx context.Context, name string) (*computepb.ForwardingRule, error) {
+	if c.snap != nil {
+		return c.snapForwardingRule(ctx, name)
+	}
 	r, err := c.rules.Get(ctx, &computepb.GetGlobalForwardingRuleRequest{Project: c.Project, ForwardingRule: name})
 	return r, c.explain(err, "read forwarding rule "+name, computeAPI, "roles/compute.viewer")
 }

@@ -26,6 +26,11 @@ const (
 	KindInUse
 	KindUnavailable
 	KindCanceled
+	// KindBilling: the project has no billing account (enabling an API).
+	KindBilling
+	// KindOrgPolicy: an organisation policy refused the change (allUsers
+	// under domain-restricted sharing, an ingress run.allowedIngress forbids).
+	KindOrgPolicy
 )
 
 // Error is an API error explained for a learner: what was being done, what
@@ -62,17 +67,20 @@ func IsNotFound(err error) bool { return KindOf(err) == KindNotFound }
 
 // apis names each API the lab uses, for messages.
 var apis = map[string]string{
-	"run.googleapis.com":              "Cloud Run Admin API",
-	"compute.googleapis.com":          "Compute Engine API",
-	"artifactregistry.googleapis.com": "Artifact Registry API",
-	"serviceusage.googleapis.com":     "Service Usage API",
-	"aiplatform.googleapis.com":       "Vertex AI API",
+	"run.googleapis.com":                  "Cloud Run Admin API",
+	"compute.googleapis.com":              "Compute Engine API",
+	"artifactregistry.googleapis.com":     "Artifact Registry API",
+	"serviceusage.googleapis.com":         "Service Usage API",
+	"aiplatform.googleapis.com":           "Vertex AI API",
+	"iam.googleapis.com":                  "Identity and Access Management (IAM) API",
+	"cloudresourcemanager.googleapis.com": "Cloud Resource Manager API",
 }
 
 type classified struct {
 	kind    Kind
 	message string
 	api     string // for KindAPIDisabled, the service to enable
+	policy  string // for KindOrgPolicy, the constraint when the error names it
 }
 
 // classify reads an error from either transport (gRPC status or REST
@@ -99,6 +107,14 @@ func classify(err error) classified {
 		}
 		if info := ae.Details().ErrorInfo; info != nil {
 			c.api = info.GetMetadata()["service"]
+		}
+		if pf := ae.Details().PreconditionFailure; pf != nil {
+			for _, v := range pf.GetViolations() {
+				reasons = append(reasons, v.GetType())
+				if strings.HasPrefix(v.GetType(), "constraints/") {
+					c.policy = v.GetType()
+				}
+			}
 		}
 	}
 	// A REST error gax could not parse still has its status and reasons.
@@ -130,6 +146,10 @@ func classify(err error) classified {
 	switch {
 	case has("SERVICE_DISABLED", "accessNotConfigured"):
 		c.kind = KindAPIDisabled
+	case has("UREQ_PROJECT_BILLING_NOT_FOUND", "googleapis.com/billing-enabled"):
+		c.kind = KindBilling
+	case c.policy != "" || strings.Contains(c.message, "do not belong to a permitted customer"):
+		c.kind = KindOrgPolicy
 	case has("resourceInUseByAnotherResource"):
 		c.kind = KindInUse
 	case code == http.StatusConflict || grpc == codes.AlreadyExists || has("alreadyExists"):
@@ -186,6 +206,11 @@ func (c *Cloud) explain(err error, op, api, role string) error {
 		e.Fix = fmt.Sprintf("Run the step 'Enable the APIs', or `gcloud services enable %s --project %s`, then retry", api, c.Project)
 	case KindPermission:
 		e.Fix = fmt.Sprintf("Your account needs the role %s on project %s: `gcloud projects add-iam-policy-binding %s --member=user:YOU --role=%s`", role, c.Project, c.Project, role)
+		if strings.Contains(e.Cause, "iam.serviceaccounts.actAs") {
+			// Google says the same whether the account is missing or
+			// the deployer may not act as it.
+			e.Fix = fmt.Sprintf("Create the service account first (step 'Create the service's identity'); if it exists, your account needs roles/iam.serviceAccountUser on it: `gcloud projects add-iam-policy-binding %s --member=user:YOU --role=roles/iam.serviceAccountUser`", c.Project)
+		}
 	case KindQuota:
 		e.Fix = "A quota or rate limit was hit: wait a minute and run the step again, or see https://console.cloud.google.com/iam-admin/quotas"
 	case KindNotFound:
@@ -200,6 +225,16 @@ func (c *Cloud) explain(err error, op, api, role string) error {
 		e.Fix = "The service did not answer in time or failed on its side: run the step again"
 	case KindCanceled:
 		e.Cause = "canceled"
+	case KindBilling:
+		e.Cause = fmt.Sprintf("project %s has no billing account, so its APIs cannot be enabled (%s)", c.Project, cl.message)
+		e.Fix = fmt.Sprintf("Link a billing account: `gcloud billing accounts list`, then `gcloud billing projects link %s --billing-account=ACCOUNT_ID`; then run the step again", c.Project)
+	case KindOrgPolicy:
+		switch {
+		case strings.Contains(cl.policy, "allowedIngress"):
+			e.Fix = "Your organisation's run.allowedIngress policy forbids this ingress. The load balancer needs ingress all or internal-and-cloud-load-balancing: ask an organisation policy administrator to allow one (`gcloud org-policies describe run.allowedIngress --project " + c.Project + "` shows the policy)"
+		default:
+			e.Fix = "An organisation policy refuses this (for allUsers: domain-restricted sharing, iam.allowedPolicyMemberDomains). `gcloud org-policies list --project " + c.Project + "` shows the policies; an organisation policy administrator can change them"
+		}
 	}
 	return e
 }

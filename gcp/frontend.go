@@ -18,6 +18,13 @@ import (
 // there the lab asks the simulator (GET /beyond/v1/frontends on its Compute
 // endpoint, the one call the lab makes that Google does not have).
 func (c *Cloud) FrontendURL(ctx context.Context, ip string, port int) (string, error) {
+	if c.snap != nil && c.Simulated() {
+		return c.snapFrontendURL(ctx, ip, port)
+	}
+	return c.frontendURL(ctx, ip, port)
+}
+
+func (c *Cloud) frontendURL(ctx context.Context, ip string, port int) (string, error) {
 	if !c.Simulated() {
 		if port == 80 {
 			return "http://" + ip, nil

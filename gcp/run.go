@@ -26,6 +26,12 @@ type Service struct {
 	Ready         bool   // the latest created revision is ready and serving
 	Failure       string // why the service is not ready, if it is not
 	Generation    int64
+	// ServiceAccount is the email of the identity its revisions run as.
+	ServiceAccount string
+	// InvokerIAMDisabled: Cloud Run lets anyone call it without checking
+	// roles/run.invoker, the documented way to a public service where an
+	// organisation policy refuses allUsers.
+	InvokerIAMDisabled bool
 }
 
 // ServiceSpec is what the lab deploys.
@@ -34,6 +40,10 @@ type ServiceSpec struct {
 	Name   string
 	Image  string
 	Env    map[string]string
+	// ServiceAccount is the email of the identity the service runs as
+	// (`--service-account`); empty leaves Cloud Run's default, the Compute
+	// Engine default service account.
+	ServiceAccount string
 }
 
 func (c *Cloud) serviceName(region, name string) string {
@@ -42,6 +52,9 @@ func (c *Cloud) serviceName(region, name string) string {
 
 // GetService reads a Cloud Run service.
 func (c *Cloud) GetService(ctx context.Context, region, name string) (*Service, error) {
+	if c.snap != nil {
+		return c.snapService(ctx, region, name)
+	}
 	svc, err := c.services.GetService(ctx, &runpb.GetServiceRequest{Name: c.serviceName(region, name)})
 	if err != nil {
 		return nil, c.explain(err, fmt.Sprintf("read Cloud Run service %s in %s", name, region), "run.googleapis.com", "roles/run.viewer")
@@ -67,6 +80,9 @@ func serviceFrom(svc *runpb.Service, region string) *Service {
 		LatestReady:   short(svc.GetLatestReadyRevision()),
 		Generation:    svc.GetGeneration(),
 		Env:           map[string]string{},
+
+		ServiceAccount:     svc.GetTemplate().GetServiceAccount(),
+		InvokerIAMDisabled: svc.GetInvokerIamDisabled(),
 	}
 	if cs := svc.GetTemplate().GetContainers(); len(cs) > 0 {
 		s.Image = cs[0].GetImage()
@@ -84,7 +100,8 @@ func serviceFrom(svc *runpb.Service, region string) *Service {
 
 // Matches reports whether the service already runs spec.
 func (s *Service) Matches(spec ServiceSpec) bool {
-	return s.Image == spec.Image && maps.Equal(s.Env, nonNil(spec.Env)) && s.Ingress == runpb.IngressTraffic_INGRESS_TRAFFIC_ALL.String()
+	return s.Image == spec.Image && maps.Equal(s.Env, nonNil(spec.Env)) && s.Ingress == runpb.IngressTraffic_INGRESS_TRAFFIC_ALL.String() &&
+		(spec.ServiceAccount == "" || s.ServiceAccount == spec.ServiceAccount)
 }
 
 func nonNil(m map[string]string) map[string]string {
@@ -116,7 +133,8 @@ func (c *Cloud) DeployService(ctx context.Context, spec ServiceSpec, progress Pr
 		svc := &runpb.Service{
 			Ingress: runpb.IngressTraffic_INGRESS_TRAFFIC_ALL,
 			Template: &runpb.RevisionTemplate{
-				Containers: []*runpb.Container{{Image: spec.Image, Env: env}},
+				Containers:     []*runpb.Container{{Image: spec.Image, Env: env}},
+				ServiceAccount: spec.ServiceAccount,
 			},
 		}
 		created, err := c.services.CreateService(ctx, &runpb.CreateServiceRequest{
@@ -152,6 +170,9 @@ func (c *Cloud) DeployService(ctx context.Context, spec ServiceSpec, progress Pr
 		}
 		existing.Template.Containers[0].Image = spec.Image
 		existing.Template.Containers[0].Env = env
+		if spec.ServiceAccount != "" {
+			existing.Template.ServiceAccount = spec.ServiceAccount
+		}
 		existing.Template.Revision = "" // let Cloud Run name the new revision
 		updated, err := c.services.UpdateService(ctx, &runpb.UpdateServiceRequest{Service: existing})
 		if err != nil {
@@ -206,8 +227,38 @@ func (c *Cloud) AllowUnauthenticated(ctx context.Context, region, name string) (
 	return true, nil
 }
 
+// DisableInvokerCheck turns off the service's invoker IAM check, as `gcloud
+// run services update S --no-invoker-iam-check` does: anyone may call it,
+// with no allUsers binding. Cloud Run documents it for a public service
+// where domain-restricted sharing refuses allUsers. The template is left
+// alone, so no new revision is made.
+func (c *Cloud) DisableInvokerCheck(ctx context.Context, region, name string, progress Progress) error {
+	op := fmt.Sprintf("disable the invoker IAM check of %s in %s", name, region)
+	existing, err := c.services.GetService(ctx, &runpb.GetServiceRequest{Name: c.serviceName(region, name)})
+	if err != nil {
+		return c.explain(err, op, "run.googleapis.com", roleRunAdmin)
+	}
+	if existing.GetInvokerIamDisabled() {
+		return nil
+	}
+	existing.InvokerIamDisabled = true
+	updated, err := c.services.UpdateService(ctx, &runpb.UpdateServiceRequest{Service: existing})
+	if err != nil {
+		return c.explain(err, op, "run.googleapis.com", roleRunAdmin)
+	}
+	err = c.wait(ctx, op, progress, updated.Done, func(ctx context.Context) error {
+		_, err := updated.Poll(ctx)
+		return err
+	})
+	return c.explain(err, op, "run.googleapis.com", roleRunAdmin)
+}
+
 // PublicInvoker reports whether allUsers may invoke the service.
 func (c *Cloud) PublicInvoker(ctx context.Context, region, name string) (bool, error) {
+	if c.snap != nil {
+		policy, err := c.snapPolicy(ctx, region, name)
+		return hasMember(policy, "roles/run.invoker", "allUsers"), err
+	}
 	policy, err := c.services.GetIamPolicy(ctx, &iampb.GetIamPolicyRequest{Resource: c.serviceName(region, name)})
 	if err != nil {
 		return false, c.explain(err, fmt.Sprintf("read the IAM policy of %s in %s", name, region), "run.googleapis.com", "roles/run.viewer")

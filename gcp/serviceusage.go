@@ -18,6 +18,9 @@ const roleServiceUsageAdmin = "roles/serviceusage.serviceUsageAdmin"
 
 // EnabledAPIs reports which of apis are enabled in the project.
 func (c *Cloud) EnabledAPIs(ctx context.Context, apis []string) (map[string]bool, error) {
+	if c.snap != nil {
+		return c.snapEnabledAPIs(ctx, apis)
+	}
 	enabled := map[string]bool{}
 	for _, api := range apis {
 		s, err := c.usage.GetService(ctx, &serviceusagepb.GetServiceRequest{Name: fmt.Sprintf("projects/%s/services/%s", c.Project, api)})

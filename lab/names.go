@@ -26,6 +26,10 @@ var (
 	// RepositoryID is Artifact Registry's rule for repository IDs.
 	RepositoryID = NameRule{regexp.MustCompile(`^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$`),
 		"an Artifact Registry repository ID has 1 to 63 lowercase letters, digits or hyphens, starts with a letter and does not end with a hyphen"}
+	// ServiceAccountID is IAM's rule for the ID of a service account (the
+	// part of its email before @).
+	ServiceAccountID = NameRule{regexp.MustCompile(`^[a-z](?:[-a-z0-9]{4,28}[a-z0-9])$`),
+		"a service account ID has 6 to 30 lowercase letters, digits or hyphens, starts with a letter and does not end with a hyphen"}
 )
 
 // Valid reports whether name follows the rule.

@@ -181,13 +181,15 @@ var (
 	helloRegion   = regexp.MustCompile(`service\s*<code[^>]*>[^<]*</code>\s*in\s*<code[^>]*>([^<]+)</code>`)
 	// The lab service's page: "serving from region <code>R</code>".
 	pageRegion = regexp.MustCompile(`region\s*<code[^>]*>([^<]+)</code>`)
-	// Text answers: "region=R revision=V" or "region: R".
-	textRegion   = regexp.MustCompile(`(?m)(?:^|\s)region[=:]\s*([a-z0-9-]+)`)
-	textRevision = regexp.MustCompile(`(?m)(?:^|\s)revision[=:]\s*([A-Za-z0-9._-]+)`)
+	// Text answers: "region=R revision=V", or the hello sample's
+	// ?format=text lines "Region: R" and "Revision: V": any case.
+	textRegion   = regexp.MustCompile(`(?mi)(?:^|\s)region\s*[=:]\s*([a-z0-9-]+)`)
+	textRevision = regexp.MustCompile(`(?mi)(?:^|\s)revision\s*[=:]\s*([a-z0-9._-]+)`)
 )
 
 // servedBy finds the region and revision that answered: the headers first,
-// then a JSON body's "region" and "revision", then the hello page's text.
+// then a JSON body's "region" and "revision" (any case: Go's decoder
+// matches "Region" too), then the hello page's text.
 func servedBy(h http.Header, body []byte) (region, revision string) {
 	region, revision = h.Get(lab.ServedRegionHeader), h.Get(lab.ServedRevisionHeader)
 	if region != "" && revision != "" {

@@ -153,6 +153,10 @@ func TestServedBy(t *testing.T) {
 		{"service page", nil, `This is revision <code>r4</code> of service <code>s</code>,
 serving from region <code>us-west1</code> of project <code>p</code>.`, "us-west1", "r4"},
 		{"text", nil, "It's running! service=s revision=r5 region=europe-north1\n", "europe-north1", "r5"},
+		// The hello sample's own ?format=text and ?format=json answers,
+		// with its capitalised names.
+		{"hello text", nil, "Service: hello\nRevision: hello-00001-abc\nProject: my-proj\nRegion: us-central1\n", "us-central1", "hello-00001-abc"},
+		{"hello json", nil, `{"Service":"hello","Revision":"hello-00002-def","Project":"my-proj","Region":"europe-west1"}`, "europe-west1", "hello-00002-def"},
 		{"nothing", nil, "Error: Server Error", "", ""},
 	} {
 		region, rev := servedBy(c.header, []byte(c.body))

@@ -467,8 +467,8 @@ func (c *Classifier) classify(ctx context.Context, err error) (*Error, bool) {
 	case 400:
 		e.Kind, e.Msg = ErrRejected, what+": if the key is invalid, fix GEMINI_API_KEY"
 	case 401, 403:
-		if c.cfg.VertexAI {
-			e.Kind, e.Msg = ErrRejected, what+": give the service's identity roles/aiplatform.user and enable aiplatform.googleapis.com"
+		if c.cfg.VertexAI || strings.Contains(api.Message, "aiplatform.") {
+			e.Kind, e.Msg = ErrRejected, what+": give the service's service account roles/aiplatform.user on the project and enable aiplatform.googleapis.com"
 		} else {
 			e.Kind, e.Msg = ErrRejected, what+": check GEMINI_API_KEY and that generativelanguage.googleapis.com is enabled"
 		}

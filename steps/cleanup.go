@@ -14,6 +14,8 @@ func cleanupCommand(s *Session) string {
 			lines = append(lines, r.gcloud)
 		}
 	}
+	// The backend-service step's command exports a local file.
+	lines = append(lines, "rm -f "+s.Vars.Backend+".yaml  # the file the backend-service command wrote, if you ran it by hand")
 	return strings.Join(lines, "\n")
 }
 
@@ -29,6 +31,9 @@ func stepCleanup() *Step {
 				}
 				s.Progress("deleting " + r.String())
 				gone, err := r.del(ctx, s)
+				if gcp.KindOf(err) == gcp.KindAPIDisabled {
+					continue // an API that is off holds none of the lab's resources (as Remaining says)
+				}
 				if err != nil {
 					return strings.Join(removed, "; "), err
 				}
@@ -44,7 +49,7 @@ func stepCleanup() *Step {
 			return "Deleted " + strings.Join(removed, "; ") + ".", nil
 		},
 		Check: func(ctx context.Context, s *Session) (string, error) {
-			left, err := remaining(ctx, s)
+			left, err := Remaining(ctx, s)
 			if err != nil {
 				return "", err
 			}
@@ -56,8 +61,8 @@ func stepCleanup() *Step {
 	}
 }
 
-// remaining lists the lab's resources that still exist.
-func remaining(ctx context.Context, s *Session) ([]string, error) {
+// Remaining lists the lab's resources that still exist.
+func Remaining(ctx context.Context, s *Session) ([]string, error) {
 	var left []string
 	for _, r := range resources(Lab(), s.Vars) {
 		if r.get == nil {

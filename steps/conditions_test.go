@@ -190,3 +190,68 @@ func statuses(samples []steps.Sample) []int {
 	}
 	return out
 }
+
+// TestDomainRestrictedSharingFallsBackToNoInvokerCheck: the organisation
+// refuses allUsers. The lab disables the invoker IAM check instead, says so
+// with its gcloud equivalent, and the whole lab passes, publicly.
+func TestDomainRestrictedSharingFallsBackToNoInvokerCheck(t *testing.T) {
+	l := newLabUnder(t, sim.Conditions{DomainRestrictedSharing: true})
+	r := l.runner(t)
+	sum, err := r.Run(context.Background(), steps.Range{})
+	events := l.take()
+	if err != nil || !sum.OK() {
+		t.Fatalf("run: %+v %v: %v", sum, err, failures(events))
+	}
+	for _, id := range []string{steps.DeployA, steps.DeployB} {
+		if did := dids(events)[id]; !strings.Contains(did, "--no-invoker-iam-check") || strings.Contains(did, "Granted roles/run.invoker to allUsers") {
+			t.Errorf("%s did %q; want the invoker-check fallback with its gcloud command", id, did)
+		}
+	}
+	if f := failoverOf(t, events); f.Before == f.After {
+		t.Errorf("failover %+v", f)
+	}
+}
+
+// TestAllowedIngressIsExplained: an organisation policy on ingress refuses
+// the deploy; the lab names the constraint and what the load balancer needs.
+func TestAllowedIngressIsExplained(t *testing.T) {
+	l := newLabUnder(t, sim.Conditions{AllowedIngress: "internal"})
+	r := l.runner(t)
+	sum, _ := r.Run(context.Background(), steps.Range{To: steps.DeployA})
+	events := l.take()
+	if sum.OK() {
+		t.Fatal("the deploy passed though the organisation allows internal ingress only")
+	}
+	got := strings.Join(failures(events), "\n")
+	for _, want := range []string{steps.DeployA, "constraints/run.allowedIngress", "internal-and-cloud-load-balancing", "gcloud org-policies describe run.allowedIngress"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("failure %q does not say %q", got, want)
+		}
+	}
+}
+
+// TestNoBillingStopsWithTheBillingFix: a project without billing cannot
+// enable APIs. The run stops at the first step that needs billing, with
+// `gcloud billing projects link`.
+func TestNoBillingStopsWithTheBillingFix(t *testing.T) {
+	l := newLabUnder(t, sim.Conditions{BillingOff: true})
+	r := l.runner(t)
+	sum, _ := r.Run(context.Background(), steps.Range{})
+	events := l.take()
+	if sum.OK() || sum.Failed != 1 {
+		t.Fatalf("summary %+v; want one failed step", sum)
+	}
+	got := failures(events)
+	if len(got) != 1 || !strings.HasPrefix(got[0], steps.EnableAPIs+": failed") {
+		t.Fatalf("failures %v; want enable-apis to fail", got)
+	}
+	var fix string
+	for _, e := range events {
+		if e.Kind == steps.EventDone && e.Step == steps.EnableAPIs {
+			fix = e.Fix + " " + errString(e.Err)
+		}
+	}
+	if !strings.Contains(fix, "no billing account") || !strings.Contains(fix, "gcloud billing projects link beyond-steps-test --billing-account=") {
+		t.Errorf("enable-apis said %q; want the billing cause and `gcloud billing projects link`", fix)
+	}
+}

@@ -26,6 +26,23 @@ type FailoverReport struct {
 	Before         string  `json:"before"`
 	After          string  `json:"after"`
 	Rate           float64 `json:"rate"`
+	// FirstFailureSeconds is when, after the break, the first failed
+	// request was sent; FailingSeconds how long from it to the last failed
+	// one. Both are 0 when none failed.
+	FirstFailureSeconds float64 `json:"first_failure_seconds"`
+	FailingSeconds      float64 `json:"failing_seconds"`
+}
+
+// Failures says what clients saw: how many requests failed, when, and for
+// how long.
+func (r *FailoverReport) Failures() string {
+	switch r.FailedRequests {
+	case 0:
+		return fmt.Sprintf("no request of %d failed", r.Requests)
+	case 1:
+		return fmt.Sprintf("1 of %d requests failed, %.2f s after the break", r.Requests, r.FirstFailureSeconds)
+	}
+	return fmt.Sprintf("%d of %d requests failed, from %.2f s after the break for %.2f s", r.FailedRequests, r.Requests, r.FirstFailureSeconds, r.FailingSeconds)
 }
 
 // ProbeConfig sets how the failover steps probe the global IP.
@@ -291,6 +308,9 @@ func stepCurl() *Step {
 			for {
 				sm, b := s.checkOnce(ctx, base)
 				s.sampler()(sm)
+				if err := serviceFault(sm, b); err != nil {
+					return "", err
+				}
 				if sm.Status == http.StatusOK {
 					if len(run) == 0 {
 						body = b
@@ -350,6 +370,9 @@ func stepCurl() *Step {
 				report(sm)
 				return sm
 			})
+			if err := serviceFault(sm, b); err != nil {
+				return "", err
+			}
 			if sm.Status != http.StatusOK {
 				return "", failf("the global IP answered "+describeBody(sm, b), "Wait for the load balancer and run this step again")
 			}
@@ -692,11 +715,15 @@ func stepFailover() *Step {
 				return "", failf(fmt.Sprintf("traffic did not move: it came from %s before the break and from %s after", orNone(report.Before), orNone(report.After)),
 					fmt.Sprintf("Break the region that answers you: the curl step records it (%s); run %s and %s again", orNone(s.Outputs.NearRegion), titleOf(Curl), titleOf(BreakRegion)))
 			}
+			if rep.Failed > 0 {
+				report.FirstFailureSeconds = max(0, rep.FirstFailure.Sub(breakAt).Seconds())
+				report.FailingSeconds = rep.LastFailure.Sub(rep.FirstFailure).Seconds()
+			}
 			if s.emit != nil {
 				s.emit(Event{Kind: EventFailover, Step: s.step, Failover: report})
 			}
-			return fmt.Sprintf("Traffic moved from %s to %s in %.2f s: %d requests at %.0f/s, %d failed.",
-				report.Before, report.After, report.RerouteSeconds, report.Requests, report.Rate, report.FailedRequests), nil
+			return fmt.Sprintf("Traffic moved from %s to %s in %.2f s, probed at %.0f/s; what clients saw: %s.",
+				report.Before, report.After, report.RerouteSeconds, report.Rate, report.Failures()), nil
 		},
 		Check: func(ctx context.Context, s *Session) (string, error) {
 			base, err := s.globalURL(ctx)
@@ -808,7 +835,10 @@ func stepRestore() *Step {
 			if err != nil {
 				return "", err
 			}
-			sm, _ := probe.Once(ctx, s.probeConfig(base))
+			sm, body := probe.Once(ctx, s.probeConfig(base))
+			if err := serviceFault(sm, body); err != nil {
+				return "", err
+			}
 			if sm.Status != http.StatusOK {
 				return "", failf("the global IP answered "+describe(sm), "")
 			}

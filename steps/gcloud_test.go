@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beyond-lab/beyond/gcp"
 	"github.com/beyond-lab/beyond/gcp/sim"
 	"github.com/beyond-lab/beyond/lab"
 	"github.com/beyond-lab/beyond/steps"
@@ -24,6 +25,7 @@ import (
 type terminal struct {
 	t     *testing.T
 	env   []string
+	dir   string // the working directory, where exported files land
 	state string // the file that carries exports from block to block
 	// runREST is whether the simulator answers gcloud run (Cloud Run v1 REST
 	// on REGION-run.googleapis.com), which lands on another branch.
@@ -56,7 +58,7 @@ func newTerminal(t *testing.T, s *sim.Sim, project string) *terminal {
 	if err := os.WriteFile(state, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return &terminal{t: t, env: append(base, env...), state: state, runREST: servesRunREST(t, s)}
+	return &terminal{t: t, env: append(base, env...), dir: t.TempDir(), state: state, runREST: servesRunREST(t, s)}
 }
 
 // servesRunREST asks the front door whether it serves Cloud Run's REST
@@ -84,6 +86,7 @@ func (tm *terminal) run(block string) (string, string, error) {
 	script := "set -e\nsource " + tm.state + "\ntrap 'export -p > " + tm.state + "' EXIT\n" + block + "\n"
 	cmd := exec.CommandContext(ctx, "bash", "-c", script)
 	cmd.Env = tm.env
+	cmd.Dir = tm.dir
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -203,24 +206,29 @@ func TestWorkshopWithGcloud(t *testing.T) {
 
 	tm.must(strings.ReplaceAll(wsSetProject, "[YOUR_PROJECT_ID]", project))
 	tm.must(wsEnable)
-	// Until Cloud Run's REST surface is served, the deploys are done by the
-	// lab's own Go client instead of gcloud run deploy.
-	gcloudRun := func(block, step string) {
+	// Until Cloud Run's REST surface is served, the deploys are done with
+	// the lab's Go client, as gcloud run deploy would do them: the hello
+	// image, Cloud Run's default identity, open to allUsers.
+	gcloudRun := func(block, region string) {
 		t.Helper()
 		if tm.runREST {
 			tm.must(block)
 			return
 		}
-		t.Logf("WAITING for Cloud Run REST: %s done by the lab (Go client) instead of `gcloud run`", step)
-		if st, _ := r.RunStep(ctx, step); st != steps.StatusPassed {
-			t.Fatalf("%s by the lab: %s %v", step, st, failures(l.take()))
+		t.Logf("WAITING for Cloud Run REST: the deploy to %s done by the Go client instead of `gcloud run deploy`", region)
+		spec := gcp.ServiceSpec{Region: region, Name: l.vars.Service, Image: lab.HelloImage}
+		if _, _, err := l.cloud.DeployService(ctx, spec, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.cloud.AllowUnauthenticated(ctx, region, l.vars.Service); err != nil {
+			t.Fatal(err)
 		}
 		tm.must(`export SERVICE_NAME="gemini-service"
 export REGION_A="us-central1"
 export REGION_B="europe-west1"`)
 	}
-	gcloudRun(wsDeployA, steps.DeployA)
-	gcloudRun(wsDeployB, steps.DeployB)
+	gcloudRun(wsDeployA, l.vars.RegionA)
+	gcloudRun(wsDeployB, l.vars.RegionB)
 	tm.must(wsNEGA)
 	tm.must(wsNEGB)
 	tm.must(wsBackend)
@@ -243,9 +251,12 @@ export REGION_B="europe-west1"`)
 	l.take()
 	want := map[string]steps.Status{
 		steps.Project: steps.StatusPassed,
-		// The workshop enables two of the lab's four APIs.
-		steps.EnableAPIs: steps.StatusFailed,
-		steps.DeployA:    steps.StatusPassed, steps.DeployB: steps.StatusPassed,
+		// The workshop enables two of the lab's four APIs, gives the service
+		// no identity of its own (it runs as the Compute Engine default
+		// account) and grants it nothing.
+		steps.EnableAPIs:     steps.StatusFailed,
+		steps.ServiceAccount: steps.StatusFailed, steps.GrantVertexAI: steps.StatusFailed,
+		steps.DeployA: steps.StatusFailed, steps.DeployB: steps.StatusFailed,
 		steps.NEGA: steps.StatusPassed, steps.NEGB: steps.StatusPassed,
 		// The lessons: a classic backend service, no retry policy, a classic rule.
 		steps.BackendService: steps.StatusFailed,
@@ -275,9 +286,10 @@ export REGION_B="europe-west1"`)
 			t.Errorf("the broken-image update: err %v, stderr %q; want Cloud Run's refusal", err, errOut)
 		}
 	} else {
-		t.Logf("WAITING for Cloud Run REST: %s done by the lab (Go client) instead of `gcloud run services update`", steps.BreakWorkshop)
-		if st, _ := r.RunStep(ctx, steps.BreakWorkshop); st != steps.StatusPassed {
-			t.Fatalf("%s by the lab: %s %v", steps.BreakWorkshop, st, failures(l.take()))
+		t.Log("WAITING for Cloud Run REST: the broken-image update done by the Go client instead of `gcloud run services update`")
+		spec := gcp.ServiceSpec{Region: l.vars.RegionA, Name: l.vars.Service, Image: lab.BrokenImage}
+		if _, _, err := l.cloud.DeployService(ctx, spec, nil); err == nil || !strings.Contains(err.Error(), "not ready") {
+			t.Errorf("the broken-image update: %v; want Cloud Run's refusal", err)
 		}
 	}
 	// `sleep 60` is the one thing not typed as written: tests never sleep,
@@ -349,4 +361,65 @@ func servedRegion(t *testing.T, target string) string {
 		}
 	}
 	return ""
+}
+
+// TestDisplayedCommandsRun runs every command the lab displays, rendered
+// with the default variables, exactly as displayed, in a terminal pointed
+// at the simulator, and then the step's check. Two cannot run here as
+// displayed, and the lab's own Do stands in for them: confirm-ai calls
+// https://REGION-aiplatform.googleapis.com with curl (the simulator does
+// not tunnel HTTPS), and build-image runs ko, which is not installed.
+func TestDisplayedCommandsRun(t *testing.T) {
+	l := newLab(t)
+	l.vars = steps.DefaultVars()
+	l.vars.Project = "beyond-steps-test"
+	tm := newTerminal(t, l.sim, "")
+	r := l.runner(t)
+	ctx := context.Background()
+	byLab := map[string]string{
+		steps.ConfirmAI:  "it calls https://REGION-aiplatform.googleapis.com with curl, and the simulator does not tunnel HTTPS",
+		steps.BuildImage: "it runs ko, which builds and pushes the image; the lab builds it in-process",
+	}
+	for _, s := range r.Steps() {
+		cmd := r.Command(s.ID)
+		why, ok := byLab[s.ID]
+		if !ok && strings.Contains(cmd, "gcloud run ") && !tm.runREST {
+			why, ok = "WAITING for Cloud Run REST: gcloud run cannot reach the simulator yet", s.ID != steps.Cleanup
+		}
+		switch {
+		case ok:
+			t.Logf("%s: done by the lab, not as displayed: %s", s.ID, why)
+			if st, _ := r.RunStep(ctx, s.ID); st != steps.StatusPassed {
+				t.Fatalf("%s by the lab: %s %v", s.ID, st, failures(l.take()))
+			}
+			continue
+		case s.ID == steps.Cleanup && !tm.runREST:
+			t.Logf("%s: WAITING for Cloud Run REST: its gcloud run lines replaced by the lab's Go client", s.ID)
+			var keep []string
+			for _, line := range strings.Split(cmd, "\n") {
+				if !strings.HasPrefix(line, "gcloud run ") {
+					keep = append(keep, line)
+				}
+			}
+			tm.must(strings.Join(keep, "\n"))
+			for _, region := range []string{l.vars.RegionA, l.vars.RegionB} {
+				if _, err := l.cloud.DeleteService(ctx, region, l.vars.Service, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+		case s.ID == steps.BreakWorkshop:
+			// Displayed to show that Cloud Run refuses the update.
+			if _, errOut, err := tm.run(cmd); err == nil {
+				t.Errorf("%s: the broken-image update succeeded; want Cloud Run's refusal\n%s", s.ID, errOut)
+			}
+		default:
+			out := tm.must(cmd)
+			if s.ID == steps.GlobalIP {
+				tm.must("export GLOBAL_IP=" + strings.TrimSpace(out))
+			}
+		}
+		if st, err := r.CheckStep(ctx, s.ID); err != nil || st != steps.StatusPassed {
+			t.Errorf("%s: the check after the displayed command = %s, %v\n%s\n%v", s.ID, st, err, cmd, failures(l.take()))
+		}
+	}
 }

@@ -7,6 +7,8 @@ const (
 	ConfirmAI      = "confirm-ai"
 	Project        = "project"
 	EnableAPIs     = "enable-apis"
+	ServiceAccount = "service-account"
+	GrantVertexAI  = "grant-vertex-ai"
 	Repository     = "repository"
 	BuildImage     = "build-image"
 	DeployA        = "deploy-a"

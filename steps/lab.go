@@ -24,6 +24,8 @@ func Lab() []*Step {
 		// Part 2: Cloud Run.
 		stepProject(),
 		stepEnableAPIs(),
+		stepServiceAccount(),
+		stepGrantVertexAI(),
 		stepRepository(),
 		stepBuildImage(),
 		stepDeploy(DeployA, PartDeploy, func(v Vars) string { return v.RegionA }),
@@ -57,7 +59,7 @@ func Lab() []*Step {
 func titleOf(id string) string { return "'" + content.Title(id) + "'" }
 
 // requiredAPIs are the services the lab enables.
-var requiredAPIs = []string{"run.googleapis.com", "compute.googleapis.com", "artifactregistry.googleapis.com", "aiplatform.googleapis.com"}
+var requiredAPIs = []string{"run.googleapis.com", "compute.googleapis.com", "artifactregistry.googleapis.com", "aiplatform.googleapis.com", "iam.googleapis.com", "cloudresourcemanager.googleapis.com"}
 
 func stepProject() *Step {
 	return &Step{
@@ -234,7 +236,7 @@ func envFlag(env map[string]string) string {
 }
 
 func deployCommand(s *Session, region string, env map[string]string, image string) string {
-	cmd := fmt.Sprintf("gcloud run deploy %s \\\n    --image %s \\\n    --region %s \\\n    --allow-unauthenticated \\\n    --ingress all", s.Vars.Service, image, region)
+	cmd := fmt.Sprintf("gcloud run deploy %s \\\n    --image %s \\\n    --region %s \\\n    --service-account %s \\\n    --allow-unauthenticated \\\n    --ingress all", s.Vars.Service, image, region, s.serviceAccountEmail())
 	if len(env) > 0 {
 		cmd += " \\\n    --set-env-vars " + envFlag(env)
 	}
@@ -254,7 +256,7 @@ func stepDeploy(id, part string, region func(Vars) string) *Step {
 			if err != nil {
 				return "", err
 			}
-			return deploy(ctx, s, gcp.ServiceSpec{Region: r, Name: s.Vars.Service, Image: img, Env: s.deployEnv(r)})
+			return deploy(ctx, s, gcp.ServiceSpec{Region: r, Name: s.Vars.Service, Image: img, Env: s.deployEnv(r), ServiceAccount: s.serviceAccountEmail()})
 		},
 		Check: func(ctx context.Context, s *Session) (string, error) {
 			r := region(s.Vars)
@@ -274,17 +276,28 @@ func deploy(ctx context.Context, s *Session, spec gcp.ServiceSpec) (string, erro
 		return "", err
 	}
 	granted, err := s.Cloud.AllowUnauthenticated(ctx, spec.Region, spec.Name)
+	fallback := ""
+	if gcp.KindOf(err) == gcp.KindOrgPolicy && !svc.InvokerIAMDisabled {
+		// Domain-restricted sharing refuses allUsers. Cloud Run's documented
+		// way to a public service under it: no invoker IAM check.
+		s.Progress("an organisation policy refuses allUsers; disabling the invoker IAM check instead")
+		if err = s.Cloud.DisableInvokerCheck(ctx, spec.Region, spec.Name, s.Progress); err == nil {
+			fallback = fmt.Sprintf(" An organisation policy (domain-restricted sharing) refused roles/run.invoker for allUsers, so the lab disabled the invoker IAM check instead, Cloud Run's documented way to a public service under that policy: `gcloud run services update %s --region %s --no-invoker-iam-check`.", spec.Name, spec.Region)
+		}
+	} else if gcp.KindOf(err) == gcp.KindOrgPolicy {
+		err = nil // public already, without allUsers
+	}
 	if err != nil {
 		return "", err
 	}
-	did := fmt.Sprintf("Service %s in %s serves revision %s at %s.", spec.Name, spec.Region, svc.LatestReady, svc.URI)
+	did := fmt.Sprintf("Service %s in %s serves revision %s at %s, running as %s.", spec.Name, spec.Region, svc.LatestReady, svc.URI, svc.ServiceAccount)
 	if !changed {
 		did = "Adopted: " + did
 	}
 	if granted {
 		did += " Granted roles/run.invoker to allUsers."
 	}
-	return did, nil
+	return did + fallback, nil
 }
 
 func checkService(ctx context.Context, s *Session, region, image string, env map[string]string) (string, error) {
@@ -298,6 +311,8 @@ func checkService(ctx context.Context, s *Session, region, image string, env map
 		return "", failf(fmt.Sprintf("service %s in %s has no ready revision: %s", svc.Name, region, svc.Failure), fix)
 	case svc.Image != image:
 		return "", failf(fmt.Sprintf("service %s in %s runs %s, not %s", svc.Name, region, svc.Image, image), fix)
+	case svc.ServiceAccount != s.serviceAccountEmail():
+		return "", failf(fmt.Sprintf("service %s in %s runs as %s, not the lab's service account %s", svc.Name, region, svc.ServiceAccount, s.serviceAccountEmail()), fix)
 	case svc.Ingress != "INGRESS_TRAFFIC_ALL":
 		return "", failf(fmt.Sprintf("service %s in %s has ingress %s; the load balancer needs ingress all (or internal-and-cloud-load-balancing)", svc.Name, region, svc.Ingress), fix)
 	}
@@ -310,10 +325,10 @@ func checkService(ctx context.Context, s *Session, region, image string, env map
 	if err != nil {
 		return "", err
 	}
-	if !public {
-		return "", failf("allUsers may not invoke the service, so the load balancer's requests would be refused with 403", fix)
+	if !public && !svc.InvokerIAMDisabled {
+		return "", failf("allUsers may not invoke the service and its invoker IAM check is on, so the load balancer's requests would be refused with 403", fix)
 	}
-	return fmt.Sprintf("Revision %s of %s is ready in %s with ingress all, public, at %s.", svc.LatestReady, svc.Name, region, svc.URI), nil
+	return fmt.Sprintf("Revision %s of %s is ready in %s, runs as %s, with ingress all, public, at %s.", svc.LatestReady, svc.Name, region, svc.ServiceAccount, svc.URI), nil
 }
 
 func stepNEG(id string, which func(Vars) (name, region string)) *Step {
@@ -522,8 +537,18 @@ func labRetry() *computepb.HttpRetryPolicy {
 func stepURLMap() *Step {
 	return &Step{
 		ID: URLMap, Part: PartGlobal, Creates: createsURLMap,
+		// gcloud's url-maps import over an existing map sends numRetries
+		// null and an empty perTryTimeout, silently dropping them (a
+		// gcloud bug; importing a new map keeps them): import only when
+		// the map does not exist yet.
 		Command: func(s *Session) string {
-			return fmt.Sprintf(`gcloud compute url-maps import %[1]s --global --quiet --source=- <<'EOF'
+			return fmt.Sprintf(`# url-maps import over an EXISTING map drops numRetries and perTryTimeout
+# (a gcloud bug): import only into a new map.
+if gcloud compute url-maps describe %[1]s --global >/dev/null 2>&1; then
+  echo "%[1]s exists: importing again would drop its retry policy; check it:"
+  gcloud compute url-maps describe %[1]s --global --format="yaml(defaultRouteAction)"
+else
+  gcloud compute url-maps import %[1]s --global --quiet --source=- <<'EOF'
 name: %[1]s
 defaultService: global/backendServices/%[2]s
 defaultRouteAction:
@@ -531,7 +556,8 @@ defaultRouteAction:
     numRetries: %[3]d
     perTryTimeout: {seconds: %[4]d}
     retryConditions: [5xx, gateway-error, connect-failure]
-EOF`, s.Vars.URLMap, s.Vars.Backend, numRetries, int(perTryTimeout/time.Second))
+EOF
+fi`, s.Vars.URLMap, s.Vars.Backend, labRetry().GetNumRetries(), labRetry().GetPerTryTimeout().GetSeconds())
 		},
 		Do: func(ctx context.Context, s *Session) (string, error) {
 			m, err := s.Cloud.GetURLMap(ctx, s.Vars.URLMap)
@@ -562,7 +588,8 @@ EOF`, s.Vars.URLMap, s.Vars.Backend, numRetries, int(perTryTimeout/time.Second))
 			if reason := urlMapDiffers(s, m); reason != "" {
 				return "", failf("URL map "+s.Vars.URLMap+" "+reason, "Delete it and run this step again")
 			}
-			return fmt.Sprintf("URL map %s sends every request to %s and retries on %s.", s.Vars.URLMap, s.Vars.Backend, strings.Join(m.GetDefaultRouteAction().GetRetryPolicy().GetRetryConditions(), ", ")), nil
+			rp := m.GetDefaultRouteAction().GetRetryPolicy()
+			return fmt.Sprintf("URL map %s sends every request to %s and retries up to %d times (%d s a try) on %s.", s.Vars.URLMap, s.Vars.Backend, rp.GetNumRetries(), rp.GetPerTryTimeout().GetSeconds(), strings.Join(rp.GetRetryConditions(), ", ")), nil
 		},
 	}
 }
@@ -571,9 +598,20 @@ func urlMapDiffers(s *Session, m *computepb.UrlMap) string {
 	if !gcp.SameResource(m.GetDefaultService(), s.Cloud.GlobalURL("backendServices", s.Vars.Backend)) {
 		return fmt.Sprintf("sends traffic to %s, not %s", shortName(m.GetDefaultService()), s.Vars.Backend)
 	}
-	conds := m.GetDefaultRouteAction().GetRetryPolicy().GetRetryConditions()
+	rp := m.GetDefaultRouteAction().GetRetryPolicy()
+	conds := rp.GetRetryConditions()
 	if !slices.Contains(conds, "5xx") && !slices.Contains(conds, "gateway-error") {
 		return "has no retry policy on 5xx or gateway errors, so clients would see the failing region's errors"
+	}
+	// What `gcloud compute url-maps import` over an existing map silently
+	// drops (a gcloud bug): without them Google retries once, with no
+	// per-try timeout.
+	want := labRetry()
+	if rp.NumRetries == nil || rp.GetNumRetries() != want.GetNumRetries() {
+		return fmt.Sprintf("retries %d times, not %d (url-maps import over an existing map drops numRetries: delete the map and import it again, before the proxy uses it)", rp.GetNumRetries(), want.GetNumRetries())
+	}
+	if rp.GetPerTryTimeout().GetSeconds() != want.GetPerTryTimeout().GetSeconds() {
+		return fmt.Sprintf("has a per-try timeout of %d s, not %d s (url-maps import over an existing map drops perTryTimeout: delete the map and import it again)", rp.GetPerTryTimeout().GetSeconds(), want.GetPerTryTimeout().GetSeconds())
 	}
 	return ""
 }

@@ -60,7 +60,7 @@ func TestStepMetadata(t *testing.T) {
 		{"breaks", breaks, []string{BreakWorkshop, BreakRegion}},
 		{"restores", restores, []string{Restore}},
 		{"optional", optional, []string{Cleanup}},
-		{"creates", creates, []string{Repository, BuildImage, DeployA, DeployB, NEGA, NEGB, BackendService, URLMap, Proxy, ForwardingRule}},
+		{"creates", creates, []string{ServiceAccount, GrantVertexAI, Repository, BuildImage, DeployA, DeployB, NEGA, NEGB, BackendService, URLMap, Proxy, ForwardingRule}},
 	} {
 		if !slices.Equal(c.got, c.want) {
 			t.Errorf("%s steps %v; want %v", c.what, c.got, c.want)
@@ -88,6 +88,10 @@ func TestResources(t *testing.T) {
 		"Cloud Run service gemini-service (us-central1)",
 		"image us-central1-docker.pkg.dev/beyond-test/beyond/gemini-service (us-central1)",
 		"Artifact Registry repository beyond (us-central1)",
+		// The binding before the account, or Google would keep it in the
+		// policy as a deleted member.
+		"role binding roles/aiplatform.user for serviceAccount:gemini-service-sa@beyond-test.iam.gserviceaccount.com (project)",
+		"service account gemini-service-sa@beyond-test.iam.gserviceaccount.com (project)",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("resources:\n%q\nwant\n%q", got, want)

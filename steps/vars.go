@@ -34,6 +34,9 @@ type Vars struct {
 	// service itself reads it). Models retire: it is a setting, and
 	// confirm-ai checks that it is served before anything is deployed.
 	Model string // GEMINI_MODEL
+	// ServiceAccount is the ID of the service account the service runs as
+	// (the part of its email before the @).
+	ServiceAccount string // SERVICE_ACCOUNT
 }
 
 // Var describes one variable: its environment name (the workshop's), its
@@ -61,6 +64,7 @@ var VarList = []Var{
 	{"FORWARDING_RULE", "forwarding-rule", "gemini-global-ip", "global forwarding rule (the global IP)", func(v *Vars) *string { return &v.Rule }, lab.ComputeName.Check},
 	{"REPOSITORY", "repository", "beyond", "Artifact Registry repository for the lab's image, in region A", func(v *Vars) *string { return &v.Repository }, lab.RepositoryID.Check},
 	{"IMAGE", "image", "", "image to deploy instead of building the Gemini service, e.g. " + lab.HelloImage, func(v *Vars) *string { return &v.Image }, checkImage},
+	{"SERVICE_ACCOUNT", "service-account", "gemini-service-sa", "ID of the service account the service runs as (ID@PROJECT.iam.gserviceaccount.com)", func(v *Vars) *string { return &v.ServiceAccount }, lab.ServiceAccountID.Check},
 	{"GEMINI_MODEL", "model", service.DefaultModel, "Gemini model the service calls; confirm-ai checks that it is served", func(v *Vars) *string { return &v.Model }, checkModel},
 }
 

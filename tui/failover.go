@@ -116,6 +116,9 @@ func (f *failover) step(e steps.Event, s *steps.Step) {
 		f.report = e.Failover
 		r := e.Failover
 		f.mark(e.At, fmt.Sprintf("measured: rerouted in %.1f s, %d/%d failed", r.RerouteSeconds, r.FailedRequests, r.Requests))
+		if r.FailedRequests > 0 {
+			f.mark(e.At, fmt.Sprintf("clients saw failures from +%.1f s for %.1f s", r.FirstFailureSeconds, r.FailingSeconds))
+		}
 	}
 }
 
@@ -258,7 +261,7 @@ func (f *failover) stats(buckets int) stats {
 		cnt := make([]int, buckets)
 		for _, s := range rs {
 			i := buckets - 1 - int(last.Sub(s.At)/width)
-			if i >= 0 && ok(s) {
+			if i >= 0 && i < buckets && ok(s) { // samples may come a little out of order
 				sum[i] += s.Latency
 				cnt[i]++
 			}

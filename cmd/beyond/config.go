@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/beyond-lab/beyond/gcp"
 	"github.com/beyond-lab/beyond/gcp/sim"
@@ -35,6 +36,7 @@ type config struct {
 	rate            float64
 	accessible      bool
 	noColor         bool
+	class           classConfig   // beyond class, and cleanup of a room
 	endpoints       lab.Endpoints // set by check
 	attached        bool          // BEYOND_*_ENDPOINT name a running simulator
 }
@@ -47,6 +49,11 @@ func newConfig(getenv func(string) string) *config {
 	c.noColor = getenv("NO_COLOR") != ""
 	c.clientLocation = steps.DefaultProbe().ClientLocation
 	c.rate = steps.DefaultProbe().Rate
+	c.class.refresh = defaultRefresh
+	if d, err := time.ParseDuration(getenv("BEYOND_CLASS_REFRESH")); err == nil {
+		c.class.refresh = d
+	}
+	c.class.parallel = defaultParallel
 	return c
 }
 
@@ -58,7 +65,8 @@ func truthy(s string) bool {
 	return false
 }
 
-// flags declares the flags of a subcommand ("lab" or "cleanup").
+// flags declares the flags of a subcommand ("lab", "cleanup", "class" or
+// "check").
 func (c *config) flags(cmd string, out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("beyond", flag.ContinueOnError)
 	fs.SetOutput(out)
@@ -81,6 +89,22 @@ func (c *config) flags(cmd string, out io.Writer) *flag.FlagSet {
 		fs.Float64Var(&c.rate, "rate", c.rate, "requests per second the failover steps send")
 		fs.BoolVar(&c.accessible, "accessible", c.accessible, "screen-reader mode: no animation, no box drawing (env BEYOND_ACCESSIBLE=1)")
 	}
+	switch cmd {
+	case "class", "cleanup":
+		fs.StringVar(&c.class.projects, "projects", "", "attendee projects, comma-separated")
+		fs.StringVar(&c.class.projectsFile, "projects-file", "", "file of attendee projects, one ID per line, # comments")
+		fs.IntVar(&c.class.parallel, "parallel", c.class.parallel, "projects worked on at once")
+	}
+	switch cmd {
+	case "class":
+		fs.BoolVar(&c.class.once, "once", false, "sweep every project once, print, and exit")
+		fs.DurationVar(&c.class.refresh, "refresh", c.class.refresh, "how often the board sweeps again (env BEYOND_CLASS_REFRESH)")
+		fs.BoolVar(&c.accessible, "accessible", c.accessible, "screen-reader mode: plain lines (env BEYOND_ACCESSIBLE=1)")
+		fallthrough
+	case "check":
+		fs.BoolVar(&c.json, "json", false, "print one JSON object per project")
+		fs.StringVar(&c.clientLocation, "client-location", c.clientLocation, "simulator: the region the probing client stands nearest to")
+	}
 	fs.Usage = func() { usage(out, fs) }
 	return fs
 }
@@ -93,6 +117,10 @@ func usage(out io.Writer, fs *flag.FlagSet) {
   beyond --non-interactive    replay the lab unattended (add --json for JSON lines)
   beyond --check-only         check work typed by hand, step by step, changing nothing
   beyond cleanup [--project P] delete everything the lab creates
+  beyond cleanup --projects-file F   the same in every project of the file, at once
+  beyond class --projects-file F     a board of every attendee's progress, read-only
+  beyond class --once --json ...     one sweep, one JSON object per project
+  beyond check --project P [--json]  where one project stands; exit 0 when every step holds
   beyond sim [--addr HOST]    run the simulator alone and print its endpoints
   beyond sim env              print exports that point this shell (and gcloud) at
                               the simulator running on this machine:
@@ -139,6 +167,12 @@ func (c *config) check() error {
 	}
 	if !lab.IsRegion(c.clientLocation) {
 		return fmt.Errorf("--client-location %q is not a region the lab knows; use one such as us-central1, europe-west1 or asia-east1", c.clientLocation)
+	}
+	if c.class.refresh < minRefresh {
+		return fmt.Errorf("--refresh %s: sweep at most every %s, to be gentle with the APIs", c.class.refresh, minRefresh)
+	}
+	if c.class.parallel < 1 || c.class.parallel > 64 {
+		return fmt.Errorf("--parallel %d: give between 1 and 64 projects at once", c.class.parallel)
 	}
 	if c.rate <= 0 || c.rate > 1000 {
 		return fmt.Errorf("--rate %v: give a number of requests per second between 0 and 1000", c.rate)

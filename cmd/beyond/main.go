@@ -7,6 +7,8 @@
 //	beyond [flags]                   the lab, in the terminal
 //	beyond --non-interactive [flags] the lab replayed unattended (--json for machines)
 //	beyond cleanup [flags]           delete everything the lab creates
+//	beyond class --projects-file F   watch a room of attendee projects, read-only
+//	beyond check --project P         where one project stands
 //	beyond sim [--addr A]            run the simulator alone and print its endpoints
 package main
 
@@ -18,6 +20,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 )
 
@@ -39,7 +42,7 @@ func main() {
 // run is main without the process: it returns the exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	cmd := "lab"
-	if len(args) > 0 && (args[0] == "sim" || args[0] == "cleanup" || args[0] == "help") {
+	if len(args) > 0 && slices.Contains([]string{"sim", "cleanup", "class", "check", "help"}, args[0]) {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
@@ -60,7 +63,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitUsage
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "beyond: unexpected argument %q; the subcommands are `sim` and `cleanup` (see `beyond --help`)\n", fs.Arg(0))
+		fmt.Fprintf(stderr, "beyond: unexpected argument %q; the subcommands are `sim`, `cleanup`, `class` and `check` (see `beyond --help`)\n", fs.Arg(0))
 		return exitUsage
 	}
 	fs.Visit(func(f *flag.Flag) {
@@ -72,7 +75,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintln(stderr, "beyond:", err)
 		return exitUsage
 	}
-	if cmd == "cleanup" {
+	switch {
+	case cmd == "class":
+		return runClass(ctx, cfg, stdin, stdout, stderr)
+	case cmd == "check":
+		return runCheck(ctx, cfg, stdout, stderr)
+	case cmd == "cleanup" && (cfg.class.projects != "" || cfg.class.projectsFile != ""):
+		return runCleanupRoom(ctx, cfg, stdout, stderr)
+	case cmd == "cleanup":
 		return runCleanup(ctx, cfg, stdout, stderr)
 	}
 	if cfg.nonInteractive || cfg.checkOnly {

@@ -139,3 +139,32 @@ func TestProgressFileHoldsNoSecret(t *testing.T) {
 		t.Error("the key reached the screen")
 	}
 }
+
+// The retired workshop model is caught by confirm-ai, on the simulator as on
+// Google, with Google's 404 and the model to use instead; GEMINI_MODEL does
+// the same as --model.
+func TestReplayConfirmAIWithARetiredModel(t *testing.T) {
+	for _, c := range []struct {
+		env  map[string]string
+		args []string
+	}{
+		{nil, []string{"--model", "gemini-2.5-flash"}},
+		{map[string]string{"GEMINI_MODEL": "gemini-2.5-flash"}, nil},
+	} {
+		args := append([]string{"--non-interactive", "--sim-profile", "instant", "--step", "confirm-ai"}, c.args...)
+		code, stdout, _ := beyond(t, c.env, args...)
+		if code != exitFailed {
+			t.Fatalf("exit %d, want 1:\n%s", code, stdout)
+		}
+		for _, want := range []string{"gemini-2.5-flash is not served by Vertex AI in us-central1", "404 NOT_FOUND", "use gemini-3.5-flash instead"} {
+			if !strings.Contains(stdout, want) {
+				t.Errorf("output lacks %q:\n%s", want, stdout)
+			}
+		}
+	}
+	// The default model is served, and the check passes.
+	code, stdout, _ := beyond(t, nil, "--non-interactive", "--sim-profile", "instant", "--step", "confirm-ai")
+	if code != 0 || !strings.Contains(stdout, "gemini-3.5-flash is served by Vertex AI in europe-west1") {
+		t.Errorf("default model: exit %d:\n%s", code, stdout)
+	}
+}

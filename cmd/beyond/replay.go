@@ -132,8 +132,8 @@ func (p *printer) event(e steps.Event) {
 		fmt.Fprintf(p.out, "   %s%s in %.1fs\n\n", strings.ToUpper(string(e.Status)), by, e.Elapsed.Seconds())
 	case steps.EventFailover:
 		f := e.Failover
-		fmt.Fprintf(p.out, "   failover (%s): %d requests at %.0f/s, %d failed, rerouted in %.2fs, %s → %s\n",
-			f.Method, f.Requests, f.Rate, f.FailedRequests, f.RerouteSeconds, f.Before, f.After)
+		fmt.Fprintf(p.out, "   failover (%s): %d requests at %.0f/s, %d failed, rerouted in %.2fs, %s → %s; clients saw: %s\n",
+			f.Method, f.Requests, f.Rate, f.FailedRequests, f.RerouteSeconds, f.Before, f.After, f.Failures())
 	case steps.EventFinished:
 		s := e.Summary
 		if s.ModelCalls > 0 {
@@ -186,7 +186,8 @@ func (p *printer) jsonEvent(e steps.Event) {
 	case steps.EventFailover:
 		f := e.Failover
 		p.line(map[string]any{"event": "failover", "method": f.Method, "requests": f.Requests, "failed_requests": f.FailedRequests,
-			"reroute_seconds": round(f.RerouteSeconds), "before": f.Before, "after": f.After, "rate": f.Rate})
+			"reroute_seconds": round(f.RerouteSeconds), "before": f.Before, "after": f.After, "rate": f.Rate,
+			"first_failure_seconds": round(f.FirstFailureSeconds), "failing_seconds": round(f.FailingSeconds)})
 	case steps.EventFinished:
 		s := e.Summary
 		v := map[string]any{"event": "summary", "passed": s.Passed, "failed": s.Failed, "skipped": s.Skipped, "seconds": round(s.Elapsed.Seconds()), "model_calls": s.ModelCalls}

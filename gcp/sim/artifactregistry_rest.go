@@ -1,8 +1,6 @@
 package sim
 
 import (
-	"context"
-
 	"cloud.google.com/go/artifactregistry/apiv1/artifactregistrypb"
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"github.com/beyond-lab/beyond/lab"
@@ -15,9 +13,6 @@ import (
 // route builds the request message and hands it to the core
 // (artifactregistry.go), under the gRPC surface's fault names.
 func (s *Sim) registerArtifactRegistryREST() {
-	ar := &arServer{s: s}
-	ops := &opsServer{s: s}
-	ctx := context.Background()
 	a := &restAPI{s: s, name: "Artifact Registry v1"}
 	const repos = "v1/projects/{project}/locations/{location}/repositories"
 	parent := func(q *restReq) string {
@@ -28,7 +23,7 @@ func (s *Sim) registerArtifactRegistryREST() {
 		if err := q.decode(repo); err != nil {
 			return nil, err
 		}
-		return ar.CreateRepository(ctx, &artifactregistrypb.CreateRepositoryRequest{
+		return s.arCreateRepository(&artifactregistrypb.CreateRepositoryRequest{
 			Parent: parent(q), RepositoryId: q.query("repositoryId"), Repository: repo,
 		})
 	})
@@ -37,19 +32,19 @@ func (s *Sim) registerArtifactRegistryREST() {
 		if err != nil {
 			return nil, err
 		}
-		return ar.ListRepositories(ctx, &artifactregistrypb.ListRepositoriesRequest{
+		return s.arListRepositories(&artifactregistrypb.ListRepositoriesRequest{
 			Parent: parent(q), PageSize: size, PageToken: q.query("pageToken"),
 			Filter: q.query("filter"), OrderBy: q.query("orderBy"),
 		})
 	})
 	a.add("GET", repos+"/{repository}", "artifactregistry.GetRepository", func(q *restReq) (proto.Message, error) {
-		return ar.GetRepository(ctx, &artifactregistrypb.GetRepositoryRequest{Name: parent(q) + "/repositories/" + q.vars["repository"]})
+		return s.arGetRepository(&artifactregistrypb.GetRepositoryRequest{Name: parent(q) + "/repositories/" + q.vars["repository"]})
 	})
 	a.add("DELETE", repos+"/{repository}", "artifactregistry.DeleteRepository", func(q *restReq) (proto.Message, error) {
-		return ar.DeleteRepository(ctx, &artifactregistrypb.DeleteRepositoryRequest{Name: parent(q) + "/repositories/" + q.vars["repository"]})
+		return s.arDeleteRepository(&artifactregistrypb.DeleteRepositoryRequest{Name: parent(q) + "/repositories/" + q.vars["repository"]})
 	})
 	a.add("GET", "v1/projects/{project}/locations/{location}/operations/{op}", "longrunning.GetOperation", func(q *restReq) (proto.Message, error) {
-		return ops.GetOperation(ctx, &longrunningpb.GetOperationRequest{Name: parent(q) + "/operations/" + q.vars["op"]})
+		return s.getOperation(&longrunningpb.GetOperationRequest{Name: parent(q) + "/operations/" + q.vars["op"]})
 	})
 	// gcloud artifacts repositories list without --location asks v1beta2
 	// for the locations first.

@@ -5,6 +5,12 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"cloud.google.com/go/iam/apiv1/iampb"
+	"cloud.google.com/go/run/apiv2/runpb"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // Conditions are the ways a real project differs from a happy one: each
@@ -149,3 +155,57 @@ func (c Conditions) String() string {
 var publicMembers = []string{"allUsers", "allAuthenticatedUsers"}
 
 func isPublicMember(m string) bool { return slices.Contains(publicMembers, m) }
+
+// runCheckSpecLocked is runCheckSpec, then the organisation's policies
+// (Conditions.AllowedIngress). Call with s.mu held.
+func (s *Sim) runCheckSpecLocked(p *project, in *runpb.Service) (*runpb.Service, error) {
+	spec, err := runCheckSpec(p, in)
+	if err != nil {
+		return nil, err
+	}
+	if allowed := s.cond.AllowedIngress; allowed != "" && ingressName(spec.GetIngress()) != allowed {
+		return nil, orgPolicyViolation(fmt.Sprintf("Operation denied by org policy on resource 'projects/%s': [\"constraints/run.allowedIngress\"]: ingress %q is not allowed; allowed: %q.",
+			p.id, ingressName(spec.GetIngress()), allowed), "constraints/run.allowedIngress", "projects/"+p.id)
+	}
+	return spec, nil
+}
+
+// ingressName is the ingress as gcloud and the policy name it ("all",
+// "internal", "internal-and-cloud-load-balancing").
+func ingressName(i runpb.IngressTraffic) string {
+	switch i {
+	case runpb.IngressTraffic_INGRESS_TRAFFIC_INTERNAL_ONLY:
+		return "internal"
+	case runpb.IngressTraffic_INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER:
+		return "internal-and-cloud-load-balancing"
+	case runpb.IngressTraffic_INGRESS_TRAFFIC_NONE:
+		return "none"
+	}
+	return "all"
+}
+
+// checkPublicMembersLocked refuses a policy that names allUsers or
+// allAuthenticatedUsers when the organisation enforces domain-restricted
+// sharing (Conditions.DomainRestrictedSharing), as IAM does.
+func (s *Sim) checkPublicMembersLocked(pol *iampb.Policy, resource string) error {
+	if !s.cond.DomainRestrictedSharing {
+		return nil
+	}
+	for _, b := range pol.GetBindings() {
+		if slices.ContainsFunc(b.GetMembers(), isPublicMember) {
+			return orgPolicyViolation("One or more users named in the policy do not belong to a permitted customer, perhaps due to an organization policy.",
+				"constraints/iam.allowedPolicyMemberDomains", resource)
+		}
+	}
+	return nil
+}
+
+// orgPolicyViolation is FAILED_PRECONDITION naming the constraint, as
+// Google's APIs answer an organisation policy's refusal.
+func orgPolicyViolation(msg, constraint, subject string) error {
+	return grpcWithDetails(status.New(codes.FailedPrecondition, msg),
+		&errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{{
+			Type: constraint, Subject: subject, Description: msg,
+		}}},
+	)
+}

@@ -65,3 +65,35 @@ func TestGcloudArtifacts(t *testing.T) {
 		t.Errorf("%d repositories left after gcloud's delete", left)
 	}
 }
+
+// TestGcloudIAM runs gcloud iam service-accounts create / describe / list
+// / delete and gcloud projects add-iam-policy-binding / get-iam-policy /
+// remove-iam-policy-binding.
+func TestGcloudIAM(t *testing.T) {
+	s := startSim(t, Options{})
+	g := newGcloud(t, s, testProject)
+	email := "lab-runner@" + testProject + ".iam.gserviceaccount.com"
+
+	g.must("iam", "service-accounts", "create", "lab-runner", "--display-name=The lab's service")
+	if out := g.must("iam", "service-accounts", "describe", email, "--format=value(displayName)"); strings.TrimSpace(out) != "The lab's service" {
+		t.Errorf("describe = %q", out)
+	}
+	if out := g.must("iam", "service-accounts", "list", "--format=value(email)"); !strings.Contains(out, email+"\n") || !strings.Contains(out, "-compute@developer.gserviceaccount.com\n") {
+		t.Errorf("list = %q, want the new account and the Compute Engine default one", out)
+	}
+	member := "serviceAccount:" + email
+	g.must("projects", "add-iam-policy-binding", testProject, "--member="+member, "--role=roles/aiplatform.user", "--condition=None")
+	policy := g.must("projects", "get-iam-policy", testProject, "--flatten=bindings[].members", "--filter=bindings.role:roles/aiplatform.user", "--format=value(bindings.members)")
+	if strings.TrimSpace(policy) != member {
+		t.Errorf("members with roles/aiplatform.user = %q, want %s", policy, member)
+	}
+	g.must("projects", "remove-iam-policy-binding", testProject, "--member="+member, "--role=roles/aiplatform.user", "--condition=None")
+	g.must("iam", "service-accounts", "delete", email)
+	s.mu.Lock()
+	_, left := s.projects[testProject].iam.accounts[email]
+	granted := s.projects[testProject].iam.policy.allows("roles/aiplatform.user", member)
+	s.mu.Unlock()
+	if left || granted {
+		t.Errorf("after gcloud's delete and remove: account left %v, role still granted %v", left, granted)
+	}
+}

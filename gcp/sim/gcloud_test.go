@@ -184,3 +184,47 @@ func TestComputeFingerprintAlphabets(t *testing.T) {
 	_, err = c.bs.Update(ctx, &computepb.UpdateBackendServiceRequest{Project: testProject, BackendService: "web", BackendServiceResource: bs})
 	wantErr(t, err, 412, "conditionNotMet")
 }
+
+// TestGcloudRun runs the workshop's Cloud Run commands with the real
+// gcloud: deploy to two regions, describe, list, the update to a broken
+// image that fails while the old revision keeps serving, revisions, delete.
+// Edge cases are TestRunV1Knative's and TestRunV1Edges' (plain HTTP).
+func TestGcloudRun(t *testing.T) {
+	s := startSim(t, Options{})
+	g := newGcloud(t, s, testProject)
+	enableAPIs(t, s, testProject, APIRun)
+
+	for _, region := range []string{"us-central1", "europe-west1"} {
+		g.must("run", "deploy", "gemini-service", "--image", "us-docker.pkg.dev/cloudrun/container/hello", "--region", region,
+			"--allow-unauthenticated", "--platform", "managed", "--ingress", "all", "--set-env-vars", "GREETING=hi")
+	}
+	url, first, _ := strings.Cut(strings.TrimSpace(g.must("run", "services", "describe", "gemini-service", "--region", "us-central1", "--format=value(status.url,status.latestReadyRevisionName)")), "\t")
+	inst := waitServing(t, s, "us-central1", "gemini-service", first)
+	waitDataPlane(t, s, "the service to be public", func() bool { return inst.access.Load().public })
+	if code, body := httpGetStatus(t, url); code != 200 || !strings.Contains(body, first) {
+		t.Fatalf("curl %s = %d, want the hello page of %s", url, code, first)
+	}
+	out := g.must("run", "services", "list", "--format=value(metadata.name,metadata.labels.'cloud.googleapis.com/location')")
+	if out != "gemini-service\teurope-west1\ngemini-service\tus-central1\n" {
+		t.Errorf("services list = %q, want the service in both regions", out)
+	}
+
+	_, errOut, err := g.run("run", "services", "update", "gemini-service", "--image", "gcr.io/cloudrun/service-broken", "--region", "us-central1")
+	if err == nil || !strings.Contains(errOut, "is not ready and cannot serve traffic") {
+		t.Errorf("update to the broken image: err %v, stderr %q; want Cloud Run's failure", err, errOut)
+	}
+	if code, body := httpGetStatus(t, url); code != 200 || !strings.Contains(body, first) {
+		t.Errorf("after the broken update, curl = %d, want %s still serving", code, first)
+	}
+	revs := g.must("run", "revisions", "list", "--service", "gemini-service", "--region", "us-central1", "--format=value(metadata.name)")
+	if lines := strings.Fields(revs); len(lines) != 2 || lines[1] != first {
+		t.Errorf("revisions list = %q, want the broken revision then %s", revs, first)
+	}
+
+	for _, region := range []string{"us-central1", "europe-west1"} {
+		g.must("run", "services", "delete", "gemini-service", "--region", region, "--quiet")
+	}
+	if _, errOut, err := g.run("run", "services", "describe", "gemini-service", "--region", "us-central1"); err == nil || !strings.Contains(errOut, "Cannot find service [gemini-service]") {
+		t.Errorf("describe after delete: err %v, stderr %q; want gcloud's not found", err, errOut)
+	}
+}

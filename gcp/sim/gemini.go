@@ -31,7 +31,7 @@ import (
 // negative, neutral between; plus a handful of patterns that flag prompt
 // injection. It follows the request's responseSchema and JSON MIME type, counts
 // tokens as an estimate (about 4 characters a token), charges thinking tokens
-// against maxOutputTokens as Gemini 2.5 does, and marks every answer's
+// against maxOutputTokens as Gemini does, and marks every answer's
 // modelVersion as simulated. It never sends a continuation token.
 //
 // Faults: Faults.take("gemini.generateContent") answers with Google's error
@@ -203,6 +203,9 @@ func (s *Sim) geminiGenerate(w http.ResponseWriter, r *http.Request, model strin
 	thinking, msg := info.thinking(gc.ThinkingConfig)
 	if msg != "" {
 		geminiError(w, http.StatusBadRequest, msg)
+		return
+	}
+	if !s.geminiMayPredict(w, model, at) {
 		return
 	}
 	if f, ok := s.fault("gemini.generateContent"); ok {

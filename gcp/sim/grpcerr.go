@@ -24,6 +24,8 @@ var grpcFaultPrefixes = map[string]string{
 	"google.longrunning.Operations":                        "longrunning",
 	"google.api.serviceusage.v1.ServiceUsage":              "serviceusage",
 	"google.devtools.artifactregistry.v1.ArtifactRegistry": "artifactregistry",
+	"google.iam.admin.v1.IAM":                              "iam",
+	"google.cloud.resourcemanager.v3.Projects":             "resourcemanager",
 }
 
 // grpcFaultName is the fault name of a gRPC method, "/SERVICE/METHOD": the

@@ -42,9 +42,9 @@ import (
 // simulator, from a copy of the image's files in a temporary directory
 // (no chroot, no namespaces). Run only images you built.
 
-// InstanceGeminiKey is the Gemini API key every instance gets
-// (GEMINI_API_KEY). It is not a secret: the simulated network routes Gemini
-// calls to the simulator's fake, which takes any key.
+// InstanceGeminiKey starts the Gemini API key every instance gets
+// (GEMINI_API_KEY; see instanceKey). It is not a secret: the simulated
+// network routes Gemini calls to the simulator's fake, which takes any key.
 const InstanceGeminiKey = "beyond-simulator-not-a-secret"
 
 // Limits of unpacking an image.
@@ -157,7 +157,7 @@ func (dp *dataPlane) serviceHandler(rr ReadyRevision) http.Handler {
 	if gemini := dp.s.Endpoints().Gemini; gemini != "" {
 		c, err := service.NewClassifier(dp.ctx, service.Config{
 			Model:   strings.TrimSpace(rr.Env["GEMINI_MODEL"]),
-			APIKey:  InstanceGeminiKey,
+			APIKey:  instanceKey(rr),
 			BaseURL: gemini,
 		})
 		if err != nil {
@@ -233,7 +233,7 @@ func (dp *dataPlane) startProcess(ctx context.Context, inst *instance, log *slog
 	if err != nil {
 		return fmt.Errorf("%w: %w", errCannotRun, err)
 	}
-	md, err := dp.s.metadataHost(rr.Project, rr.Region)
+	md, err := dp.s.metadataHostAs(rr.Project, rr.Region, rr.ServiceAccount)
 	if err != nil {
 		log.Info("instance has no metadata server", "reason", err.Error())
 	}
@@ -280,7 +280,7 @@ func instanceEnv(imageEnv []string, rr ReadyRevision, port int, metadataHost, ge
 	}
 	if gemini != "" {
 		env["GOOGLE_GEMINI_BASE_URL"] = gemini
-		env["GEMINI_API_KEY"] = InstanceGeminiKey
+		env["GEMINI_API_KEY"] = instanceKey(rr)
 		env["GOOGLE_GENAI_USE_VERTEXAI"] = "false"
 		delete(env, "GOOGLE_API_KEY") // it would win over GEMINI_API_KEY
 	}

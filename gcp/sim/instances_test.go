@@ -228,7 +228,7 @@ func TestInstanceProcess(t *testing.T) {
 		"FOO":                       "bar",
 		"FROM_IMAGE":                "yes",
 		"GOOGLE_GEMINI_BASE_URL":    s.Endpoints().Gemini,
-		"GEMINI_API_KEY":            InstanceGeminiKey,
+		"GEMINI_API_KEY":            instanceKey(first.rr),
 		"GOOGLE_GENAI_USE_VERTEXAI": "false",
 	} {
 		if env[k] != want {

@@ -39,9 +39,19 @@ import (
 //   - A classic EXTERNAL backend service neither ejects nor retries: a
 //     failing region keeps its traffic.
 //   - An EXTERNAL_MANAGED one applies the backend service's outlierDetection
-//     (per serverless NEG, swept every interval) and the URL map's
-//     defaultRouteAction.retryPolicy, retrying on another backend when one
-//     is available.
+//     per serverless NEG and the URL map's defaultRouteAction.retryPolicy, as
+//     Envoy (which Google's global external ALB is built on) does by
+//     default: a backend is ejected inline, the moment its consecutive
+//     errors reach the threshold, and returned at the interval's sweeps; a
+//     retry is balanced like a first attempt, so it goes to the nearest
+//     region that is not ejected: the failing one again, until it is
+//     ejected. URL maps expose no "other host" retry predicate, and Google
+//     documents when a request is retried, not where.
+//   - Each rule is served by several Google front ends (gfeCount), each with
+//     its own outlier detection state, and requests are spread over them in
+//     turn (deterministically). A failing region is therefore ejected by
+//     each front end on its own, after errors of its own: clients see a few
+//     failures at the start of an outage even with retries.
 //
 // Requests carry Via: 1.1 google, X-Forwarded-For: CLIENT,LB-IP,
 // X-Forwarded-Proto and X-Cloud-Trace-Context; responses pass through with
@@ -62,7 +72,27 @@ type lb struct {
 	addr   string // host:port it listens on
 	srv    *http.Server
 	cfg    atomic.Pointer[Frontend]
-	health outliers
+	gfes   [gfeCount]outliers // each front end's own outlier detection
+	turn   atomic.Uint64      // which front end takes the next request
+}
+
+// gfeCount is how many Google front ends serve one forwarding rule for a
+// client: a small fixed number, so that tests are deterministic.
+const gfeCount = 3
+
+// gfe picks the front end of the next request, in turn.
+func (l *lb) gfe() *outliers { return &l.gfes[(l.turn.Add(1)-1)%gfeCount] }
+
+// ejected reports how many of the front ends have ejected backend NEG neg
+// of region.
+func (l *lb) ejected(region, neg string) int {
+	n := 0
+	for i := range l.gfes {
+		if l.gfes[i].ejected(region, neg) {
+			n++
+		}
+	}
+	return n
 }
 
 // reconcileLBsLocked opens a listener for every global forwarding rule and
@@ -207,14 +237,12 @@ func (l *lb) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	client := l.dp.clientLocationFor(r)
 	managed := strings.EqualFold(svc.Scheme, "EXTERNAL_MANAGED")
-	order := nearest(svc.Backends, client)
+	byRTT := nearest(svc.Backends, client)
 	var od *FrontendOutlier
 	if managed {
 		od = svc.Outlier
 	}
-	if od != nil {
-		order = l.health.route(now, svc, od, order)
-	}
+	gfe := l.gfe()
 	attempts, perTry, conds := 1, time.Duration(0), []string(nil)
 	if managed && f.Retry != nil {
 		attempts += max(f.Retry.NumRetries, 0)
@@ -224,19 +252,17 @@ func (l *lb) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if trace == "" {
 		trace = newTraceContext()
 	}
-	tried := map[int]bool{}
 	for a := 0; ; a++ {
-		i := order[0]
-		for _, j := range order { // another backend for a retry, if any
-			if !tried[j] {
-				i = j
-				break
-			}
+		// Every attempt, retries included, is balanced afresh: the nearest
+		// backend this front end has not ejected.
+		order := byRTT
+		if od != nil {
+			order = gfe.route(l.dp.s.now(), svc, od, byRTT)
 		}
-		tried[i] = true
+		i := order[0]
 		res := l.try(r, f, svc.Backends[i], body, perTry, client, trace)
 		if od != nil {
-			l.health.record(svc.Backends[i], res)
+			gfe.record(l.dp.s.now(), svc, od, svc.Backends[i], res)
 		}
 		if a+1 < attempts && r.Context().Err() == nil && res.retryable(conds) {
 			res.discard()
@@ -467,7 +493,7 @@ func newTraceContext() string {
 	return hex.EncodeToString(b[:16]) + "/" + strconv.FormatUint(binary.BigEndian.Uint64(b[16:])>>1, 10) + ";o=1"
 }
 
-// outliers is one load balancer's outlier detection state, per backend
+// outliers is one front end's outlier detection state, per backend
 // (serverless NEG). Like each of Google's front ends, it ejects on its own.
 type outliers struct {
 	mu        sync.Mutex
@@ -516,15 +542,29 @@ func (o *outliers) route(now time.Time, svc *FrontendService, od *FrontendOutlie
 	return kept
 }
 
-// sweepLocked returns backends whose ejection time has passed, then ejects
-// those over a threshold, never more than maxEjectionPercent of them.
+// sweepLocked returns backends whose ejection time has passed. Ejection
+// itself happens inline, in record, as Envoy ejects on consecutive errors
+// ("ejection either runs inline, for example in the case of consecutive
+// 5xx, or at a specified interval": Envoy's outlier detection docs).
 func (o *outliers) sweepLocked(now time.Time, svc *FrontendService, od *FrontendOutlier) {
-	ejected := 0
 	for _, h := range o.negs {
 		if h.ejected && !now.Before(h.ejectedAt.Add(od.BaseEjectionTime*time.Duration(h.times))) {
 			h.ejected, h.errors, h.gateway = false, 0, 0
 		}
-		if h.ejected {
+	}
+}
+
+// ejectLocked ejects h if a threshold is reached and enforced, unless
+// maxEjectionPercent of the backends are ejected already.
+func (o *outliers) ejectLocked(now time.Time, svc *FrontendService, od *FrontendOutlier, h *negHealth) {
+	byErrors := od.ConsecutiveErrors > 0 && h.errors >= od.ConsecutiveErrors && enforce(od.EnforcingConsecutiveErrors)
+	byGateway := od.ConsecutiveGatewayFailure > 0 && h.gateway >= od.ConsecutiveGatewayFailure && enforce(od.EnforcingConsecutiveGatewayFailure)
+	if h.ejected || !(byErrors || byGateway) {
+		return
+	}
+	ejected := 0
+	for _, other := range o.negs {
+		if other.ejected {
 			ejected++
 		}
 	}
@@ -532,19 +572,11 @@ func (o *outliers) sweepLocked(now time.Time, svc *FrontendService, od *Frontend
 	if limit == 0 && od.MaxEjectionPercent > 0 {
 		limit = 1 // Envoy ejects at least one host whatever the percentage
 	}
-	for _, b := range svc.Backends {
-		h := o.negs[negKey(b)]
-		if h == nil || h.ejected || ejected >= limit {
-			continue
-		}
-		byErrors := od.ConsecutiveErrors > 0 && h.errors >= od.ConsecutiveErrors && enforce(od.EnforcingConsecutiveErrors)
-		byGateway := od.ConsecutiveGatewayFailure > 0 && h.gateway >= od.ConsecutiveGatewayFailure && enforce(od.EnforcingConsecutiveGatewayFailure)
-		if byErrors || byGateway {
-			h.ejected, h.ejectedAt, h.errors, h.gateway = true, now, 0, 0
-			h.times++
-			ejected++
-		}
+	if ejected >= limit {
+		return
 	}
+	h.ejected, h.ejectedAt, h.errors, h.gateway = true, now, 0, 0
+	h.times++
 }
 
 // enforce rolls the enforcing percentage.
@@ -552,8 +584,9 @@ func enforce(percent int) bool {
 	return percent >= 100 || (percent > 0 && mathrand.IntN(100) < percent)
 }
 
-// record counts a's outcome against backend b.
-func (o *outliers) record(b FrontendBackend, a *attempt) {
+// record counts a's outcome against backend b, and ejects b at once when it
+// reaches a threshold.
+func (o *outliers) record(now time.Time, svc *FrontendService, od *FrontendOutlier, b FrontendBackend, a *attempt) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.negs == nil {
@@ -574,6 +607,7 @@ func (o *outliers) record(b FrontendBackend, a *attempt) {
 	} else {
 		h.gateway = 0
 	}
+	o.ejectLocked(now, svc, od, h)
 }
 
 // ejected reports whether backend NEG neg in region is ejected now.

@@ -165,25 +165,23 @@ func TestLBFailoverWithOutlierDetectionAndRetries(t *testing.T) {
 	l := startLab(t, chainOpts{scheme: "EXTERNAL_MANAGED", outlier: true, retry: true})
 	samples, stop, next := probeLB(t, l, labRegionA)
 	next(10)
-
-	breakAt := time.Now()
-	l.setOutage(t, labRegionA, true)
-	next(10)
-	// The failing region is still routed to, and every failure retried in
-	// europe-west1. After the next sweep of outlier detection it is ejected.
-	l.clk.Advance(time.Second)
 	dp := l.s.dataPlaneOf()
 	dp.mu.Lock()
 	lb := dp.lbs[lbKey(testProject, l.ip, 80)]
 	dp.mu.Unlock()
-	dpWaitFor(t, "us-central1 to be ejected", func() bool { next(1); return lb.health.ejected(labRegionA, "neg-a") })
+
+	breakAt := time.Now()
+	l.setOutage(t, labRegionA, true)
+	// Every front end ejects us-central1 on its own, after failures of its
+	// own: a retry goes to us-central1 again until then.
+	dpWaitFor(t, "us-central1 to be ejected by every front end", func() bool { next(1); return lb.ejected(labRegionA, "neg-a") == gfeCount })
 	ejected := len(samples())
 	next(10)
 
 	// Restored, but ejected for baseEjectionTime (30 s) × 1.
 	l.setOutage(t, labRegionA, false)
 	next(10)
-	if !lb.health.ejected(labRegionA, "neg-a") {
+	if lb.ejected(labRegionA, "neg-a") != gfeCount {
 		t.Fatal("us-central1 came back before its ejection time passed")
 	}
 	restored := len(samples())
@@ -198,21 +196,54 @@ func TestLBFailoverWithOutlierDetectionAndRetries(t *testing.T) {
 
 	all := samples()
 	r := probe.Analyze(all, breakAt)
-	if r.Failed != 0 {
-		t.Errorf("%d of %d requests failed; want none (retries)", r.Failed, r.Requests)
+	// With one retry and three consecutive gateway failures to eject, each
+	// front end lets one request fail: the failing region answered both its
+	// attempts. (More if requests overlapped.)
+	if r.Failed < gfeCount || r.Failed > 3*gfeCount {
+		t.Errorf("%d of %d requests failed; want about %d, one per front end", r.Failed, r.Requests, gfeCount)
+	}
+	for _, s := range all[ejected:] {
+		if s.Failed() {
+			t.Fatalf("a request failed after every front end had ejected us-central1: %+v", s)
+		}
 	}
 	if r.Before != labRegionA || r.After != labRegionA {
 		t.Errorf("Before, After = %q, %q; want %s, %s", r.Before, r.After, labRegionA, labRegionA)
 	}
-	// From ejection until the restored region's ejection time passed,
-	// everything came from europe-west1.
 	for _, s := range all[ejected:restored] {
 		if s.Region != labRegionB {
 			t.Fatalf("while us-central1 was ejected, a request was answered from %q", s.Region)
 		}
 	}
-	if r.Share[labRegionB] == 0 {
-		t.Errorf("Share = %v; want traffic in %s", r.Share, labRegionB)
+}
+
+// Envoy's default: a retry is balanced like a first attempt, so it meets the
+// failing region again until outlier detection ejects it, and each front
+// end ejects on its own. Sequential requests make the count exact.
+func TestLBRetryCanHitTheFailingRegionAgain(t *testing.T) {
+	l := startLab(t, chainOpts{scheme: "EXTERNAL_MANAGED", outlier: true, retry: true})
+	l.setOutage(t, labRegionA, true)
+	url := "http://" + l.addr + "/?format=json"
+	// Front ends take requests in turn. On each, the first request fails
+	// twice in us-central1 (attempt and retry: two gateway failures); the
+	// second fails once more, which ejects us-central1 at once, and its
+	// retry is answered by europe-west1.
+	for i := range gfeCount {
+		if a := dpGet(t, url, labRegionA); a.status != http.StatusServiceUnavailable || a.region != labRegionA {
+			t.Fatalf("request %d: %d from %q; want 503 from %s (its retry hit the failing region again)", i, a.status, a.region, labRegionA)
+		}
+	}
+	for i := range 2 * gfeCount {
+		if a := dpGet(t, url, labRegionA); a.status != http.StatusOK || a.region != labRegionB {
+			t.Fatalf("request %d after the first round: %d from %q; want 200 from %s", gfeCount+i, a.status, a.region, labRegionB)
+		}
+	}
+	dp := l.s.dataPlaneOf()
+	dp.mu.Lock()
+	lb := dp.lbs[lbKey(testProject, l.ip, 80)]
+	dp.mu.Unlock()
+	if n := lb.ejected(labRegionA, "neg-a"); n != gfeCount {
+		t.Errorf("%d front ends ejected us-central1; want all %d", n, gfeCount)
 	}
 }
 
@@ -242,15 +273,17 @@ func TestLBManagedWithoutRetriesFailsOverAfterErrors(t *testing.T) {
 	l := startLab(t, chainOpts{scheme: "EXTERNAL_MANAGED", outlier: true})
 	l.setOutage(t, labRegionA, true)
 	url := "http://" + l.addr + "/?format=json"
-	for i := 0; i < 3; i++ {
+	// Three gateway failures in a row on each front end eject the region
+	// there, at once.
+	for i := 0; i < 3*gfeCount; i++ {
 		if a := dpGet(t, url, labRegionA); a.status != http.StatusServiceUnavailable || a.region != labRegionA {
 			t.Fatalf("request %d: %d from %q; want 503 from %s", i, a.status, a.region, labRegionA)
 		}
 	}
-	// Three gateway failures in a row, then a sweep: ejected.
-	l.clk.Advance(time.Second)
-	if a := dpGet(t, url, labRegionA); a.status != http.StatusOK || a.region != labRegionB {
-		t.Fatalf("after the sweep: %d from %q; want 200 from %s", a.status, a.region, labRegionB)
+	for i := range gfeCount {
+		if a := dpGet(t, url, labRegionA); a.status != http.StatusOK || a.region != labRegionB {
+			t.Fatalf("after ejection, request %d: %d from %q; want 200 from %s", i, a.status, a.region, labRegionB)
+		}
 	}
 }
 
@@ -267,8 +300,10 @@ func TestLBRetryConnectFailure(t *testing.T) {
 	waitDataPlane(t, l.s, "region A to stop", func() bool {
 		return l.s.dataPlaneOf().instanceFor(testProject, labRegionA, labService) == nil
 	})
-	if a := dpGet(t, "http://"+l.addr+"/?format=json", labRegionA); a.status != http.StatusOK || a.region != labRegionB {
-		t.Errorf("got %d from %q; want 200 from %s after a retry", a.status, a.region, labRegionB)
+	// Without outlier detection nothing takes region A out of rotation: the
+	// retry is balanced like the first attempt and meets the same failure.
+	if a := dpGet(t, "http://"+l.addr+"/?format=json", labRegionA); a.status != http.StatusServiceUnavailable || !strings.Contains(a.body, "upstream connect error") {
+		t.Errorf("got %d %q; want 503 upstream connect error (the retry went to the same region)", a.status, a.body)
 	}
 }
 
@@ -347,12 +382,13 @@ func TestLBOutlierMaxEjection(t *testing.T) {
 	o.route(t0, svc, od, []int{0, 1})
 	fail := &attempt{status: http.StatusBadGateway}
 	for range 3 {
-		o.record(svc.Backends[0], fail)
-		o.record(svc.Backends[1], fail)
+		o.record(t0, svc, od, svc.Backends[0], fail)
+		o.record(t0, svc, od, svc.Backends[1], fail)
 	}
-	// Both are over the threshold; 50% of two backends is one.
-	if got := o.route(t0.Add(time.Second), svc, od, []int{0, 1}); len(got) != 1 || got[0] != 1 {
-		t.Fatalf("after the sweep routes to %v; want [1] (a ejected, b kept by maxEjectionPercent)", got)
+	// a reached the threshold first and was ejected at once; b reached it
+	// too, but 50% of two backends is one.
+	if got := o.route(t0, svc, od, []int{0, 1}); len(got) != 1 || got[0] != 1 {
+		t.Fatalf("routes to %v; want [1] (a ejected, b kept by maxEjectionPercent)", got)
 	}
 	if !o.ejected(labRegionA, "a") || o.ejected(labRegionB, "b") {
 		t.Fatal("want a ejected, b not")
@@ -360,24 +396,27 @@ func TestLBOutlierMaxEjection(t *testing.T) {
 	// 500s do not count as gateway failures, and consecutiveErrors is not
 	// enforced by default.
 	for range 10 {
-		o.record(svc.Backends[1], &attempt{status: http.StatusInternalServerError})
+		o.record(t0, svc, od, svc.Backends[1], &attempt{status: http.StatusInternalServerError})
 	}
-	// Back after baseEjectionTime × 1.
-	if got := o.route(t0.Add(30*time.Second), svc, od, []int{0, 1}); len(got) != 1 {
-		t.Fatalf("at 30 s routes to %v; want a still ejected until the sweep", got)
+	if o.ejected(labRegionB, "b") {
+		t.Fatal("b ejected by 500s that nothing enforces")
+	}
+	// Back after baseEjectionTime × 1, at a sweep.
+	if got := o.route(t0.Add(29*time.Second), svc, od, []int{0, 1}); len(got) != 1 {
+		t.Fatalf("at 29 s routes to %v; want a still ejected", got)
 	}
 	if got := o.route(t0.Add(31*time.Second), svc, od, []int{0, 1}); len(got) != 2 {
 		t.Fatalf("at 31 s routes to %v; want both", got)
 	}
 	// Ejected again: for twice as long.
+	t1 := t0.Add(32 * time.Second)
 	for range 3 {
-		o.record(svc.Backends[0], &attempt{connect: true})
+		o.record(t1, svc, od, svc.Backends[0], &attempt{connect: true})
 	}
-	o.route(t0.Add(32*time.Second), svc, od, []int{0, 1})
-	if got := o.route(t0.Add(32*time.Second+59*time.Second), svc, od, []int{0, 1}); len(got) != 1 {
+	if got := o.route(t1.Add(59*time.Second), svc, od, []int{0, 1}); len(got) != 1 {
 		t.Fatalf("59 s into the second ejection routes to %v; want a still ejected", got)
 	}
-	if got := o.route(t0.Add(32*time.Second+61*time.Second), svc, od, []int{0, 1}); len(got) != 2 {
+	if got := o.route(t1.Add(61*time.Second), svc, od, []int{0, 1}); len(got) != 2 {
 		t.Fatalf("61 s into the second ejection routes to %v; want both", got)
 	}
 }

@@ -36,9 +36,16 @@ const (
 var mdRegionPattern = regexp.MustCompile(`^[a-z]+(-[a-z]+)+[0-9]+$`)
 
 // metadataHost returns the host:port of the metadata server for project and
-// region, starting it on first use. It takes s.mu: do not call it with s.mu
-// held.
+// region, for an instance running as the project's default service account.
 func (s *Sim) metadataHost(project, region string) (string, error) {
+	return s.metadataHostAs(project, region, "")
+}
+
+// metadataHostAs returns the host:port of the metadata server for an
+// instance in project and region running as the service account email (the
+// Compute Engine default one if ""), starting it on first use. It takes
+// s.mu: do not call it with s.mu held.
+func (s *Sim) metadataHostAs(project, region, email string) (string, error) {
 	if !lab.ProjectID.Valid(project) {
 		return "", fmt.Errorf("metadata server: invalid project ID %q", project)
 	}
@@ -52,6 +59,9 @@ func (s *Sim) metadataHost(project, region string) (string, error) {
 		return "", errors.New("metadata server: the simulator is closed")
 	}
 	key := project + "/" + region
+	if email != "" {
+		key += "/" + email
+	}
 	s.md.mu.Lock()
 	defer s.md.mu.Unlock()
 	if host, ok := s.md.servers[key]; ok {
@@ -61,7 +71,7 @@ func (s *Sim) metadataHost(project, region string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("simulator: listen for the metadata server of %s on %s: %w", key, s.opts.Host, err)
 	}
-	srv := &http.Server{Handler: s.metadataHandler(project, region), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: s.metadataHandler(project, region, email), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(lis)
 	if !s.onClose(srv.Close) { // Close ran meanwhile
 		srv.Close()
@@ -95,8 +105,9 @@ func (s *Sim) startMetadata() error {
 }
 
 // metadataHandler answers as Cloud Run's metadata server does for an
-// instance of project in region.
-func (s *Sim) metadataHandler(project, region string) http.Handler {
+// instance of project in region running as the service account email (the
+// default one if "").
+func (s *Sim) metadataHandler(project, region, email string) http.Handler {
 	sum := sha256.Sum256([]byte("beyond-instance/" + project + "/" + region))
 	instanceID := "00" + hex.EncodeToString(sum[:])[:62] // the length of Cloud Run's instance IDs
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -128,11 +139,15 @@ func (s *Sim) metadataHandler(project, region string) http.Handler {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
+		account := email
+		if account == "" {
+			account = number + "-compute@developer.gserviceaccount.com"
+		}
 		values := map[string]string{
 			"instance/region": "projects/" + number + "/regions/" + region,
 			"instance/zone":   "projects/" + number + "/zones/" + region + "-1",
 			"instance/id":     instanceID,
-			"instance/service-accounts/default/email":  number + "-compute@developer.gserviceaccount.com",
+			"instance/service-accounts/default/email":  account,
 			"instance/service-accounts/default/scopes": "https://www.googleapis.com/auth/cloud-platform",
 			"project/project-id":                       project,
 			"project/numeric-project-id":               number,

@@ -145,7 +145,7 @@ func (a *restAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		a.s.log.Debug("rest", "api", a.name, "method", rt.fault, "path", r.URL.Path)
-		if f, ok := a.s.opts.Faults.take(rt.fault); ok {
+		if f, ok := a.s.fault(rt.fault); ok {
 			restWriteError(w, status.Error(grpcCode(f.Status), f.Message), f.Status)
 			return
 		}

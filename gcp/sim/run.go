@@ -349,6 +349,8 @@ type ReadyRevision struct {
 	// Public reports whether allUsers holds roles/run.invoker, or the
 	// invoker check is disabled: whether unauthenticated calls get in.
 	Public bool
+	// ServiceAccount is the email of the identity the revision runs as.
+	ServiceAccount string
 }
 
 // readyRevisionsLocked returns, for every project, every Cloud Run service
@@ -379,6 +381,8 @@ func (s *Sim) readyRevisionsLocked() []ReadyRevision {
 				Env:           map[string]string{},
 				Ingress:       rs.spec.GetIngress(),
 				Public:        rs.spec.GetInvokerIamDisabled() || rs.policy.allows("roles/run.invoker", "allUsers"),
+
+				ServiceAccount: rev.template.GetServiceAccount(),
 			}
 			if c := runIngressContainer(rev.template); c != nil {
 				rr.Image = c.GetImage()

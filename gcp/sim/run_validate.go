@@ -227,6 +227,9 @@ func runCheckTemplate(p *project, in *runpb.RevisionTemplate) (*runpb.RevisionTe
 	if t.ServiceAccount == "" {
 		t.ServiceAccount = fmt.Sprintf("%d-compute@developer.gserviceaccount.com", p.number)
 	}
+	if err := p.iam.actAs(t.ServiceAccount); err != nil {
+		return nil, err
+	}
 	if t.MaxInstanceRequestConcurrency == 0 {
 		t.MaxInstanceRequestConcurrency = 80
 	}

@@ -1,8 +1,6 @@
 package sim
 
 import (
-	"context"
-
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"cloud.google.com/go/serviceusage/apiv1/serviceusagepb"
 	"google.golang.org/protobuf/proto"
@@ -13,8 +11,6 @@ import (
 // send it: each route builds the request message and hands it to the core
 // (serviceusage.go), under the gRPC surface's fault names.
 func (s *Sim) registerServiceUsageREST() {
-	u := &suServer{s: s}
-	ctx := context.Background()
 	a := &restAPI{s: s, name: "Service Usage v1"}
 	a.add("POST", "v1/projects/{project}/services:batchEnable", "serviceusage.BatchEnableServices", func(q *restReq) (proto.Message, error) {
 		req := &serviceusagepb.BatchEnableServicesRequest{}
@@ -22,10 +18,10 @@ func (s *Sim) registerServiceUsageREST() {
 			return nil, err
 		}
 		req.Parent = "projects/" + q.vars["project"]
-		return u.BatchEnableServices(ctx, req)
+		return s.suBatchEnableServices(req)
 	})
 	a.add("GET", "v1/projects/{project}/services:batchGet", "serviceusage.BatchGetServices", func(q *restReq) (proto.Message, error) {
-		return u.BatchGetServices(ctx, &serviceusagepb.BatchGetServicesRequest{
+		return s.suBatchGetServices(&serviceusagepb.BatchGetServicesRequest{
 			Parent: "projects/" + q.vars["project"],
 			Names:  q.r.URL.Query()["names"],
 		})
@@ -35,7 +31,7 @@ func (s *Sim) registerServiceUsageREST() {
 		if err != nil {
 			return nil, err
 		}
-		return u.ListServices(ctx, &serviceusagepb.ListServicesRequest{
+		return s.suListServices(&serviceusagepb.ListServicesRequest{
 			Parent:    "projects/" + q.vars["project"],
 			Filter:    q.query("filter"),
 			PageSize:  size,
@@ -43,7 +39,7 @@ func (s *Sim) registerServiceUsageREST() {
 		})
 	})
 	a.add("GET", "v1/projects/{project}/services/{service}", "serviceusage.GetService", func(q *restReq) (proto.Message, error) {
-		return u.GetService(ctx, &serviceusagepb.GetServiceRequest{Name: suRESTName(q)})
+		return s.suGetService(&serviceusagepb.GetServiceRequest{Name: suRESTName(q)})
 	})
 	a.add("POST", "v1/projects/{project}/services/{service}:enable", "serviceusage.EnableService", func(q *restReq) (proto.Message, error) {
 		req := &serviceusagepb.EnableServiceRequest{}
@@ -51,7 +47,7 @@ func (s *Sim) registerServiceUsageREST() {
 			return nil, err
 		}
 		req.Name = suRESTName(q)
-		return u.EnableService(ctx, req)
+		return s.suEnableService(req)
 	})
 	a.add("POST", "v1/projects/{project}/services/{service}:disable", "serviceusage.DisableService", func(q *restReq) (proto.Message, error) {
 		req := &serviceusagepb.DisableServiceRequest{}
@@ -59,18 +55,17 @@ func (s *Sim) registerServiceUsageREST() {
 			return nil, err
 		}
 		req.Name = suRESTName(q)
-		return u.DisableService(ctx, req)
+		return s.suDisableService(req)
 	})
-	ops := &opsServer{s: s}
 	a.add("GET", "v1/operations/{op...}", "longrunning.GetOperation", func(q *restReq) (proto.Message, error) {
-		return ops.GetOperation(ctx, &longrunningpb.GetOperationRequest{Name: "operations/" + q.vars["op"]})
+		return s.getOperation(&longrunningpb.GetOperationRequest{Name: "operations/" + q.vars["op"]})
 	})
 	a.add("GET", "v1/operations", "longrunning.ListOperations", func(q *restReq) (proto.Message, error) {
 		size, err := q.pageSize()
 		if err != nil {
 			return nil, err
 		}
-		return ops.ListOperations(ctx, &longrunningpb.ListOperationsRequest{
+		return s.listOperations(&longrunningpb.ListOperationsRequest{
 			Name:      "operations",
 			Filter:    q.query("filter"),
 			PageSize:  size,

@@ -8,6 +8,7 @@ import (
 
 	"cloud.google.com/go/run/apiv2/runpb"
 	"cloud.google.com/go/serviceusage/apiv1/serviceusagepb"
+	"github.com/beyond-lab/beyond/gcp/sim/clock"
 	"github.com/googleapis/gax-go/v2/apierror"
 	"google.golang.org/api/iterator"
 	"google.golang.org/grpc/codes"
@@ -38,7 +39,7 @@ func TestServiceUsageListAndGet(t *testing.T) {
 	su := newSUClient(t, s)
 	ctx := testCtx(t)
 
-	if got, want := fmt.Sprint(listServiceNames(t, s, "state:ENABLED", 2)), fmt.Sprint([]string{"iam.googleapis.com", "logging.googleapis.com", "serviceusage.googleapis.com"}); got != want {
+	if got, want := fmt.Sprint(listServiceNames(t, s, "state:ENABLED", 2)), fmt.Sprint([]string{"cloudresourcemanager.googleapis.com", "iam.googleapis.com", "logging.googleapis.com", "serviceusage.googleapis.com"}); got != want {
 		t.Errorf("enabled at start = %v, want %v", got, want)
 	}
 	disabled := listServiceNames(t, s, "state:DISABLED", 0)
@@ -138,7 +139,8 @@ func TestServiceUsageEnable(t *testing.T) {
 
 func TestServiceUsageSlowEnable(t *testing.T) {
 	faults := NewFaults(1, 0, Fault{Method: "serviceusage.EnableService", Status: 503, Times: 1})
-	s := startSim(t, Options{Profile: Profile{EnableAPI: 30 * time.Millisecond}, Faults: faults})
+	clk := clock.NewAdjustable() // the enable stays running until the test moves time
+	s := startSim(t, Options{Profile: Profile{EnableAPI: 30 * time.Millisecond}, Faults: faults, Clock: clk})
 	su := newSUClient(t, s)
 	ctx := testCtx(t)
 	req := &serviceusagepb.EnableServiceRequest{Name: "projects/" + testProject + "/services/" + APIRun}
@@ -157,6 +159,7 @@ func TestServiceUsageSlowEnable(t *testing.T) {
 	// Until the operation is done, the API is still off.
 	_, err = newRunClient(t, s).GetService(ctx, &runpb.GetServiceRequest{Name: parent(testProject, "us-central1") + "/services/x"})
 	wantCode(t, err, codes.PermissionDenied, "has not been used")
+	clk.Advance(30 * time.Millisecond)
 	for !op.Done() {
 		if _, err := op.Poll(ctx); err != nil {
 			t.Fatalf("Poll: %v", err)

@@ -24,14 +24,15 @@ var catalog = []struct{ name, title string }{
 	{APICompute, "Compute Engine API"},
 	{APIGenerativeAI, "Generative Language API"},
 	{APIRun, "Cloud Run Admin API"},
-	{"iam.googleapis.com", "Identity and Access Management (IAM) API"},
+	{APIResourceManager, "Cloud Resource Manager API"},
+	{APIIAM, "Identity and Access Management (IAM) API"},
 	{"logging.googleapis.com", "Cloud Logging API"},
 	{"serviceusage.googleapis.com", "Service Usage API"},
 }
 
 // enabledAtStart are the services a new Google project has on: Service Usage
 // itself and the basics, none of the lab's.
-var enabledAtStart = []string{"serviceusage.googleapis.com", "logging.googleapis.com", "iam.googleapis.com"}
+var enabledAtStart = []string{"serviceusage.googleapis.com", "logging.googleapis.com", APIIAM, APIResourceManager}
 
 // project is the whole simulated state of one project.
 type project struct {
@@ -46,6 +47,7 @@ type project struct {
 	run      *runState      // Cloud Run services, revisions, operations (run.go)
 	compute  *computeState  // Compute Engine resources and operations (compute.go)
 	registry *registryState // Artifact Registry repositories (artifactregistry.go)
+	iam      *projectIAM    // service accounts and the project's IAM policy (iamadmin.go)
 }
 
 // projectLocked returns the state of project id, creating it on first use as
@@ -71,6 +73,7 @@ func (s *Sim) projectLocked(id string) (*project, error) {
 	for _, name := range enabledAtStart {
 		p.enabled[name] = true
 	}
+	p.iam = newProjectIAM(p.id, p.number)
 	s.projects[id] = p
 	return p, nil
 }

@@ -11,6 +11,8 @@ func (s *Sim) registerGRPC(g *grpc.Server) {
 	s.registerRun(g)              // run.go: Cloud Run Admin v2, IAM, longrunning
 	s.registerServiceUsage(g)     // serviceusage.go
 	s.registerArtifactRegistry(g) // artifactregistry.go
+	s.registerIAMAdmin(g)         // iamadmin.go: service accounts
+	s.registerProjects(g)         // projects.go: the project's IAM policy
 }
 
 // registerHTTP puts every REST API on the one HTTP server.
@@ -18,6 +20,8 @@ func (s *Sim) registerHTTP(mux *http.ServeMux) {
 	s.registerCompute(mux)                                       // compute.go
 	s.registerServiceUsageREST()                                 // serviceusage_rest.go, by Host only
 	s.registerArtifactRegistryREST()                             // artifactregistry_rest.go, by Host only
+	s.registerRunREST(mux)                                       // run_v1.go, run_v2rest.go
+	s.registerIAMREST()                                          // iamadmin_rest.go, by Host only
 	mux.HandleFunc("GET /beyond/v1/frontends", s.serveFrontends) // lb.go
 }
 

@@ -1,0 +1,133 @@
+package gcp
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"cloud.google.com/go/iam/admin/apiv1/adminpb"
+	"cloud.google.com/go/iam/apiv1/iampb"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Service accounts (IAM admin API, gRPC) and the project's IAM policy
+// (Resource Manager v3, gRPC): the service's own identity and its roles.
+
+const (
+	roleServiceAccountAdmin = "roles/iam.serviceAccountAdmin"
+	roleProjectIAMAdmin     = "roles/resourcemanager.projectIamAdmin"
+)
+
+// ServiceAccountEmail is the email of the service account id of the project.
+func (c *Cloud) ServiceAccountEmail(id string) string {
+	return id + "@" + c.Project + ".iam.gserviceaccount.com"
+}
+
+func (c *Cloud) serviceAccountName(id string) string {
+	return "projects/" + c.Project + "/serviceAccounts/" + c.ServiceAccountEmail(id)
+}
+
+// GetServiceAccount reads the service account id of the project.
+func (c *Cloud) GetServiceAccount(ctx context.Context, id string) (*adminpb.ServiceAccount, error) {
+	sa, err := c.iam.GetServiceAccount(ctx, &adminpb.GetServiceAccountRequest{Name: c.serviceAccountName(id)})
+	if err != nil {
+		return nil, c.explain(err, "read service account "+c.ServiceAccountEmail(id), "iam.googleapis.com", roleServiceAccountAdmin)
+	}
+	return sa, nil
+}
+
+// CreateServiceAccount creates the service account id, as `gcloud iam
+// service-accounts create` does.
+func (c *Cloud) CreateServiceAccount(ctx context.Context, id, displayName string) (*adminpb.ServiceAccount, error) {
+	sa, err := c.iam.CreateServiceAccount(ctx, &adminpb.CreateServiceAccountRequest{
+		Name:           "projects/" + c.Project,
+		AccountId:      id,
+		ServiceAccount: &adminpb.ServiceAccount{DisplayName: displayName},
+	})
+	if err != nil {
+		return nil, c.explain(err, "create service account "+id, "iam.googleapis.com", roleServiceAccountAdmin)
+	}
+	return sa, nil
+}
+
+// DeleteServiceAccount deletes the service account id. It reports whether
+// there was one.
+func (c *Cloud) DeleteServiceAccount(ctx context.Context, id string) (bool, error) {
+	err := c.iam.DeleteServiceAccount(ctx, &adminpb.DeleteServiceAccountRequest{Name: c.serviceAccountName(id)})
+	if IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, c.explain(err, "delete service account "+c.ServiceAccountEmail(id), "iam.googleapis.com", roleServiceAccountAdmin)
+	}
+	return true, nil
+}
+
+// ProjectRoleHolds reports whether member holds role on the project, by a
+// binding without a condition.
+func (c *Cloud) ProjectRoleHolds(ctx context.Context, role, member string) (bool, error) {
+	policy, err := c.projects.GetIamPolicy(ctx, &iampb.GetIamPolicyRequest{Resource: "projects/" + c.Project})
+	if err != nil {
+		return false, c.explain(err, "read the IAM policy of project "+c.Project, "cloudresourcemanager.googleapis.com", "roles/iam.securityReviewer")
+	}
+	return hasMember(policy, role, member), nil
+}
+
+// GrantProjectRole adds member to role on the project, as `gcloud projects
+// add-iam-policy-binding` does: read the policy, add, write it back with
+// its etag, and start again if someone else wrote in between. It reports
+// whether the policy changed.
+func (c *Cloud) GrantProjectRole(ctx context.Context, role, member string) (bool, error) {
+	return c.editProjectPolicy(ctx, fmt.Sprintf("grant %s to %s", role, member), func(p *iampb.Policy) bool {
+		if hasMember(p, role, member) {
+			return false
+		}
+		for _, b := range p.Bindings {
+			if b.GetRole() == role && b.GetCondition() == nil {
+				b.Members = append(b.Members, member)
+				return true
+			}
+		}
+		p.Bindings = append(p.Bindings, &iampb.Binding{Role: role, Members: []string{member}})
+		return true
+	})
+}
+
+// RevokeProjectRole removes member from role on the project. It reports
+// whether the policy changed.
+func (c *Cloud) RevokeProjectRole(ctx context.Context, role, member string) (bool, error) {
+	return c.editProjectPolicy(ctx, fmt.Sprintf("revoke %s from %s", role, member), func(p *iampb.Policy) bool {
+		changed := false
+		for _, b := range p.Bindings {
+			if b.GetRole() == role && b.GetCondition() == nil && slices.Contains(b.Members, member) {
+				b.Members = slices.DeleteFunc(b.Members, func(m string) bool { return m == member })
+				changed = true
+			}
+		}
+		return changed
+	})
+}
+
+// editProjectPolicy applies edit to the project's policy, read-modify-write
+// with the etag, retrying a few times when the write lost a race (ABORTED).
+func (c *Cloud) editProjectPolicy(ctx context.Context, op string, edit func(*iampb.Policy) bool) (bool, error) {
+	res := "projects/" + c.Project
+	for attempt := 0; ; attempt++ {
+		policy, err := c.projects.GetIamPolicy(ctx, &iampb.GetIamPolicyRequest{Resource: res})
+		if err != nil {
+			return false, c.explain(err, op, "cloudresourcemanager.googleapis.com", roleProjectIAMAdmin)
+		}
+		if !edit(policy) {
+			return false, nil
+		}
+		_, err = c.projects.SetIamPolicy(ctx, &iampb.SetIamPolicyRequest{Resource: res, Policy: policy})
+		if status.Code(err) == codes.Aborted && attempt < 3 {
+			continue // someone else changed the policy: read it again
+		}
+		if err != nil {
+			return false, c.explain(err, op, "cloudresourcemanager.googleapis.com", roleProjectIAMAdmin)
+		}
+		return true, nil
+	}
+}

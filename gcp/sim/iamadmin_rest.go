@@ -1,0 +1,69 @@
+package sim
+
+import (
+	"context"
+
+	"cloud.google.com/go/iam/admin/apiv1/adminpb"
+	"cloud.google.com/go/iam/apiv1/iampb"
+	"google.golang.org/protobuf/proto"
+)
+
+// IAM admin v1 (service accounts, iam.googleapis.com) and the project IAM
+// policy (cloudresourcemanager.googleapis.com v1, which gcloud projects
+// get-iam-policy / add-iam-policy-binding / remove-iam-policy-binding use)
+// on REST: each route builds the request message and hands it to the
+// handlers of the gRPC surface (iamadmin.go, projects.go), under its fault
+// names. Resource Manager v1's policy messages are v3's (google.iam.v1).
+func (s *Sim) registerIAMREST() {
+	ctx := context.Background()
+	iam := &iamAdminServer{s: s}
+	a := &restAPI{s: s, name: "IAM v1"}
+	const accounts = "v1/projects/{project}/serviceAccounts"
+	a.add("POST", accounts, "iam.CreateServiceAccount", func(q *restReq) (proto.Message, error) {
+		req := &adminpb.CreateServiceAccountRequest{}
+		if err := q.decode(req); err != nil {
+			return nil, err
+		}
+		req.Name = "projects/" + q.vars["project"]
+		return iam.CreateServiceAccount(ctx, req)
+	})
+	a.add("GET", accounts, "iam.ListServiceAccounts", func(q *restReq) (proto.Message, error) {
+		size, err := q.pageSize()
+		if err != nil {
+			return nil, err
+		}
+		return iam.ListServiceAccounts(ctx, &adminpb.ListServiceAccountsRequest{
+			Name: "projects/" + q.vars["project"], PageSize: size, PageToken: q.query("pageToken"),
+		})
+	})
+	accountName := func(q *restReq) string {
+		return "projects/" + q.vars["project"] + "/serviceAccounts/" + q.vars["account"]
+	}
+	a.add("GET", accounts+"/{account}", "iam.GetServiceAccount", func(q *restReq) (proto.Message, error) {
+		return iam.GetServiceAccount(ctx, &adminpb.GetServiceAccountRequest{Name: accountName(q)})
+	})
+	a.add("DELETE", accounts+"/{account}", "iam.DeleteServiceAccount", func(q *restReq) (proto.Message, error) {
+		return iam.DeleteServiceAccount(ctx, &adminpb.DeleteServiceAccountRequest{Name: accountName(q)})
+	})
+	s.registerREST("iam.googleapis.com", a)
+
+	ps := &projectsServer{s: s}
+	rm := &restAPI{s: s, name: "Resource Manager v1"}
+	rm.add("POST", "v1/projects/{project}:getIamPolicy", "resourcemanager.GetIamPolicy", func(q *restReq) (proto.Message, error) {
+		req := &iampb.GetIamPolicyRequest{}
+		if err := q.decode(req); err != nil {
+			return nil, err
+		}
+		req.Resource = "projects/" + q.vars["project"]
+		return ps.GetIamPolicy(ctx, req)
+	})
+	rm.add("POST", "v1/projects/{project}:setIamPolicy", "resourcemanager.SetIamPolicy", func(q *restReq) (proto.Message, error) {
+		req := &iampb.SetIamPolicyRequest{}
+		if err := q.decode(req); err != nil {
+			return nil, err
+		}
+		req.Resource = "projects/" + q.vars["project"]
+		return ps.SetIamPolicy(ctx, req)
+	})
+	s.registerREST("cloudresourcemanager.googleapis.com", rm)
+}

@@ -1,0 +1,278 @@
+package gcp
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"cloud.google.com/go/artifactregistry/apiv1/artifactregistrypb"
+	compute "cloud.google.com/go/compute/apiv1"
+	"cloud.google.com/go/compute/apiv1/computepb"
+	"cloud.google.com/go/iam/apiv1/iampb"
+	run "cloud.google.com/go/run/apiv2"
+	"cloud.google.com/go/run/apiv2/runpb"
+	serviceusage "cloud.google.com/go/serviceusage/apiv1"
+	"cloud.google.com/go/serviceusage/apiv1/serviceusagepb"
+	"google.golang.org/api/iterator"
+	"google.golang.org/protobuf/proto"
+)
+
+// Snapshot returns a view of c for one read-only sweep of the project (a
+// refresh of the class board). Its reads are answered from one list call per
+// resource collection (Compute's global collections, each region's NEGs and
+// Cloud Run services, the enabled APIs), made on first use and kept for the
+// life of the view; a single resource with no list (an IAM policy, a
+// repository) is read once. A call refused for rate (429 or
+// RESOURCE_EXHAUSTED) is retried with exponential backoff before its error
+// is given. Take a new Snapshot for each refresh; do not perform steps with
+// one.
+func (c *Cloud) Snapshot() *Cloud {
+	view := *c
+	view.closeFunc = nil // the clients belong to c
+	view.snap = &snapshot{entries: map[string]*snapEntry{}, backoff: c.PollInterval, retries: 3}
+	return &view
+}
+
+// Calls is the number of API calls a Snapshot view has made, retries
+// included; 0 for a Cloud that is not a Snapshot.
+func (c *Cloud) Calls() int {
+	if c.snap == nil {
+		return 0
+	}
+	return int(c.snap.calls.Load())
+}
+
+// snapshot memoises a sweep's reads.
+type snapshot struct {
+	calls   atomic.Int64
+	backoff time.Duration // first wait after a 429; it doubles
+	retries int
+
+	mu      sync.Mutex
+	entries map[string]*snapEntry
+}
+
+type snapEntry struct {
+	once sync.Once
+	val  any
+	err  error
+}
+
+// read returns the value memoised under key, calling load the first time.
+func (s *snapshot) read(key string, load func() (any, error)) (any, error) {
+	s.mu.Lock()
+	e, ok := s.entries[key]
+	if !ok {
+		e = &snapEntry{}
+		s.entries[key] = e
+	}
+	s.mu.Unlock()
+	e.once.Do(func() { e.val, e.err = load() })
+	return e.val, e.err
+}
+
+// call makes one API call, counting it, and retries it with backoff while it
+// is refused for rate.
+func (s *snapshot) call(ctx context.Context, fn func() error) error {
+	wait := s.backoff
+	for attempt := 0; ; attempt++ {
+		s.calls.Add(1)
+		err := fn()
+		if err == nil || KindOf(err) != KindQuota || attempt == s.retries {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		wait *= 2
+	}
+}
+
+// pages drains a list page by page, one counted call per page; newIt starts
+// the list afresh, so that a page refused for rate can be asked again.
+func pages[T any, It iterator.Pageable](ctx context.Context, s *snapshot, newIt func() It) ([]T, error) {
+	var all []T
+	token := ""
+	for {
+		var page []T
+		var next string
+		err := s.call(ctx, func() error {
+			page = page[:0]
+			var err error
+			next, err = iterator.NewPager(newIt(), 500, token).NextPage(&page)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page...)
+		if next == "" {
+			return all, nil
+		}
+		token = next
+	}
+}
+
+// notFound is the error a list gives for a name it does not hold: the same
+// kind and fix as a Get that answers 404.
+func (c *Cloud) notFound(op string) error {
+	return &Error{Kind: KindNotFound, Op: op, Cause: "not found", Fix: "Run the earlier step that creates it, or check the name and region"}
+}
+
+// snapCompute answers a Compute Get from its collection's list.
+func snapCompute[T interface {
+	proto.Message
+	GetName() string
+}](ctx context.Context, c *Cloud, key, name, op string, list func() ([]T, error)) (T, error) {
+	var zero T
+	v, err := c.snap.read(key, func() (any, error) {
+		items, err := list()
+		return items, err
+	})
+	if err != nil {
+		return zero, c.explain(err, op, computeAPI, "roles/compute.viewer")
+	}
+	for _, item := range v.([]T) {
+		if item.GetName() == name {
+			return proto.Clone(item).(T), nil
+		}
+	}
+	return zero, c.notFound(op)
+}
+
+func (c *Cloud) snapNEG(ctx context.Context, region, name string) (*computepb.NetworkEndpointGroup, error) {
+	return snapCompute(ctx, c, "negs/"+region, name, fmt.Sprintf("read network endpoint group %s in %s", name, region), func() ([]*computepb.NetworkEndpointGroup, error) {
+		return pages[*computepb.NetworkEndpointGroup](ctx, c.snap, func() *compute.NetworkEndpointGroupIterator {
+			return c.negs.List(ctx, &computepb.ListRegionNetworkEndpointGroupsRequest{Project: c.Project, Region: region})
+		})
+	})
+}
+
+func (c *Cloud) snapBackendService(ctx context.Context, name string) (*computepb.BackendService, error) {
+	return snapCompute(ctx, c, "backendServices", name, "read backend service "+name, func() ([]*computepb.BackendService, error) {
+		return pages[*computepb.BackendService](ctx, c.snap, func() *compute.BackendServiceIterator {
+			return c.backends.List(ctx, &computepb.ListBackendServicesRequest{Project: c.Project})
+		})
+	})
+}
+
+func (c *Cloud) snapURLMap(ctx context.Context, name string) (*computepb.UrlMap, error) {
+	return snapCompute(ctx, c, "urlMaps", name, "read URL map "+name, func() ([]*computepb.UrlMap, error) {
+		return pages[*computepb.UrlMap](ctx, c.snap, func() *compute.UrlMapIterator {
+			return c.urlMaps.List(ctx, &computepb.ListUrlMapsRequest{Project: c.Project})
+		})
+	})
+}
+
+func (c *Cloud) snapTargetHTTPProxy(ctx context.Context, name string) (*computepb.TargetHttpProxy, error) {
+	return snapCompute(ctx, c, "targetHttpProxies", name, "read target HTTP proxy "+name, func() ([]*computepb.TargetHttpProxy, error) {
+		return pages[*computepb.TargetHttpProxy](ctx, c.snap, func() *compute.TargetHttpProxyIterator {
+			return c.proxies.List(ctx, &computepb.ListTargetHttpProxiesRequest{Project: c.Project})
+		})
+	})
+}
+
+func (c *Cloud) snapForwardingRule(ctx context.Context, name string) (*computepb.ForwardingRule, error) {
+	return snapCompute(ctx, c, "forwardingRules", name, "read forwarding rule "+name, func() ([]*computepb.ForwardingRule, error) {
+		return pages[*computepb.ForwardingRule](ctx, c.snap, func() *compute.ForwardingRuleIterator {
+			return c.rules.List(ctx, &computepb.ListGlobalForwardingRulesRequest{Project: c.Project})
+		})
+	})
+}
+
+// snapService answers GetService from the list of the region's services
+// (Cloud Run lists one region at a time: "-" is refused on Google).
+func (c *Cloud) snapService(ctx context.Context, region, name string) (*Service, error) {
+	op := fmt.Sprintf("read Cloud Run service %s in %s", name, region)
+	v, err := c.snap.read("run/"+region, func() (any, error) {
+		return pages[*runpb.Service](ctx, c.snap, func() *run.ServiceIterator {
+			return c.services.ListServices(ctx, &runpb.ListServicesRequest{Parent: fmt.Sprintf("projects/%s/locations/%s", c.Project, region)})
+		})
+	})
+	if err != nil {
+		return nil, c.explain(err, op, "run.googleapis.com", "roles/run.viewer")
+	}
+	for _, svc := range v.([]*runpb.Service) {
+		if short(svc.GetName()) == name {
+			return serviceFrom(svc, region), nil
+		}
+	}
+	return nil, c.notFound(op)
+}
+
+func (c *Cloud) snapPolicy(ctx context.Context, region, name string) (*iampb.Policy, error) {
+	resource := c.serviceName(region, name)
+	v, err := c.snap.read("iam/"+resource, func() (any, error) {
+		var p *iampb.Policy
+		err := c.snap.call(ctx, func() error {
+			var err error
+			p, err = c.services.GetIamPolicy(ctx, &iampb.GetIamPolicyRequest{Resource: resource})
+			return err
+		})
+		return p, err
+	})
+	if err != nil {
+		return nil, c.explain(err, fmt.Sprintf("read the IAM policy of %s in %s", name, region), "run.googleapis.com", "roles/run.viewer")
+	}
+	return v.(*iampb.Policy), nil
+}
+
+// snapEnabledAPIs answers EnabledAPIs from the list of enabled services.
+func (c *Cloud) snapEnabledAPIs(ctx context.Context, apis []string) (map[string]bool, error) {
+	v, err := c.snap.read("apis", func() (any, error) {
+		return pages[*serviceusagepb.Service](ctx, c.snap, func() *serviceusage.ServiceIterator {
+			return c.usage.ListServices(ctx, &serviceusagepb.ListServicesRequest{Parent: "projects/" + c.Project, Filter: "state:ENABLED"})
+		})
+	})
+	if err != nil {
+		return nil, c.explain(err, "list the enabled APIs", "serviceusage.googleapis.com", "roles/serviceusage.serviceUsageViewer")
+	}
+	on := map[string]bool{}
+	for _, s := range v.([]*serviceusagepb.Service) {
+		on[s.GetConfig().GetName()] = true
+		on[short(s.GetName())] = true
+	}
+	enabled := map[string]bool{}
+	for _, api := range apis {
+		enabled[api] = on[api]
+	}
+	return enabled, nil
+}
+
+func (c *Cloud) snapRepository(ctx context.Context, location, repo string) (*artifactregistrypb.Repository, error) {
+	v, err := c.snap.read("repo/"+location+"/"+repo, func() (any, error) {
+		var r *artifactregistrypb.Repository
+		err := c.snap.call(ctx, func() error {
+			var err error
+			r, err = c.repos.GetRepository(ctx, &artifactregistrypb.GetRepositoryRequest{Name: c.repoName(location, repo)})
+			return err
+		})
+		return r, err
+	})
+	if err != nil {
+		return nil, c.explain(err, fmt.Sprintf("read Artifact Registry repository %s in %s", repo, location), arAPI, "roles/artifactregistry.reader")
+	}
+	return v.(*artifactregistrypb.Repository), nil
+}
+
+func (c *Cloud) snapFrontendURL(ctx context.Context, ip string, port int) (string, error) {
+	v, err := c.snap.read(fmt.Sprintf("frontend/%s:%d", ip, port), func() (any, error) {
+		var u string
+		err := c.snap.call(ctx, func() error {
+			var err error
+			u, err = c.frontendURL(ctx, ip, port)
+			return err
+		})
+		return u, err
+	})
+	if err != nil {
+		return "", err
+	}
+	return v.(string), nil
+}

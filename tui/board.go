@@ -1,0 +1,454 @@
+package tui
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/beyond-lab/beyond/steps"
+	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/ansi"
+)
+
+// BoardOptions configure the class board.
+type BoardOptions struct {
+	Projects []string      // one row each, in this order
+	Steps    []*steps.Step // one column each: steps.BoardSteps()
+	Target   string        // "Google Cloud" or "SIMULATOR (...)"
+	// Refresh is how often the board sweeps again by itself.
+	Refresh time.Duration
+	// Sweep sweeps every project once, handing each report to done as it
+	// comes. The board calls it in a command, never in Update, and never
+	// twice at once.
+	Sweep      func(ctx context.Context, done func(i int, r steps.Report))
+	Accessible bool
+	NoColor    bool
+	// Input, Output, Width and Height replace the terminal (tests).
+	Input         io.Reader
+	Output        io.Writer
+	Width, Height int
+}
+
+// boardKeys are the board's keys, for Update and the help bar alike.
+type boardKeys struct {
+	Down, Up, PageDown, PageUp key.Binding
+	Refresh, Sort, Quit        key.Binding
+}
+
+func defaultBoardKeys() boardKeys {
+	return boardKeys{
+		Down:     key.NewBinding(key.WithKeys("j", "down"), key.WithHelp("↓", "next")),
+		Up:       key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("↑", "prev")),
+		PageDown: key.NewBinding(key.WithKeys("pgdown", "space", "ctrl+d"), key.WithHelp("pgdn", "page")),
+		PageUp:   key.NewBinding(key.WithKeys("pgup", "ctrl+u"), key.WithHelp("pgup", "page up")),
+		Refresh:  key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),
+		Sort:     key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort")),
+		Quit:     key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+	}
+}
+
+func (k boardKeys) ShortHelp() []key.Binding {
+	return []key.Binding{k.Down, k.Up, k.PageDown, k.Refresh, k.Sort, k.Quit}
+}
+
+func (k boardKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }
+
+// Messages of the board.
+type (
+	reportMsg struct {
+		i   int
+		rep steps.Report
+	}
+	sweptMsg struct{ seq int }
+	tickMsg  struct{ seq int }
+)
+
+// Board is the class board: one row per project, one column per step.
+type Board struct {
+	opts   BoardOptions
+	ctx    context.Context
+	send   func(tea.Msg) // set by RunBoard once the program exists
+	keys   boardKeys
+	help   help.Model
+	styles Styles
+
+	reports  []*steps.Report // by project index; nil until swept
+	order    []int           // project indexes in display order
+	byStuck  bool            // sorted by progress, least first
+	cursor   int             // position in order
+	top      int             // first row shown
+	sweeping bool
+	seq      int // sweeps started, so that a stale tick is ignored
+	lastDone time.Time
+	width    int
+	height   int
+}
+
+// NewBoard returns the board's model.
+func NewBoard(ctx context.Context, opts BoardOptions) *Board {
+	if opts.Refresh <= 0 {
+		opts.Refresh = 30 * time.Second
+	}
+	b := &Board{opts: opts, ctx: ctx, keys: defaultBoardKeys(), help: help.New(), styles: NewStyles(opts.NoColor),
+		reports: make([]*steps.Report, len(opts.Projects)), width: 80, height: 24}
+	b.help.Styles = b.styles.Help
+	for i := range opts.Projects {
+		b.order = append(b.order, i)
+	}
+	return b
+}
+
+// RunBoard shows the board until the instructor quits.
+func RunBoard(ctx context.Context, opts BoardOptions) error {
+	if opts.Input == nil && opts.Output == nil && !IsTerminal(os.Stdin, os.Stdout) {
+		return ErrNotTerminal
+	}
+	if os.Getenv("NO_COLOR") != "" {
+		opts.NoColor = true
+	}
+	if opts.Output == nil {
+		opts.Output = os.Stdout
+	}
+	b := NewBoard(ctx, opts)
+	popts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithOutput(opts.Output)}
+	if opts.Input != nil {
+		popts = append(popts, tea.WithInput(opts.Input))
+	}
+	if opts.NoColor {
+		popts = append(popts, tea.WithColorProfile(colorprofile.Ascii))
+	}
+	if opts.Width > 0 && opts.Height > 0 {
+		popts = append(popts, tea.WithWindowSize(opts.Width, opts.Height))
+	}
+	p := tea.NewProgram(b, popts...)
+	var prog atomic.Pointer[tea.Program]
+	prog.Store(p)
+	b.send = func(m tea.Msg) { prog.Load().Send(m) }
+	if _, err := p.Run(); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("terminal user interface: %w", err)
+	}
+	return nil
+}
+
+// Init starts the first sweep.
+func (b *Board) Init() tea.Cmd { return b.startSweep() }
+
+// startSweep sweeps every project in a command; reports arrive one by one.
+func (b *Board) startSweep() tea.Cmd {
+	if b.sweeping || b.opts.Sweep == nil {
+		return nil
+	}
+	b.sweeping = true
+	b.seq++
+	seq, send, sweep, ctx := b.seq, b.send, b.opts.Sweep, b.ctx
+	return func() tea.Msg {
+		sweep(ctx, func(i int, r steps.Report) {
+			if send != nil {
+				send(reportMsg{i, r})
+			}
+		})
+		return sweptMsg{seq}
+	}
+}
+
+func (b *Board) tick(seq int) tea.Cmd {
+	return tea.Tick(b.opts.Refresh, func(time.Time) tea.Msg { return tickMsg{seq} })
+}
+
+// Update handles one message.
+func (b *Board) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		b.width, b.height = msg.Width, msg.Height
+	case reportMsg:
+		if msg.i >= 0 && msg.i < len(b.reports) {
+			r := msg.rep
+			b.reports[msg.i] = &r
+			b.resort()
+		}
+	case sweptMsg:
+		b.sweeping = false
+		b.lastDone = time.Now()
+		return b, b.tick(msg.seq)
+	case tickMsg:
+		if msg.seq == b.seq {
+			return b, b.startSweep()
+		}
+	case tea.KeyPressMsg:
+		return b, b.key(msg)
+	}
+	b.scroll()
+	return b, nil
+}
+
+func (b *Board) key(k tea.KeyPressMsg) tea.Cmd {
+	switch {
+	case key.Matches(k, b.keys.Quit):
+		return tea.Quit
+	case key.Matches(k, b.keys.Down):
+		b.cursor = min(b.cursor+1, len(b.order)-1)
+	case key.Matches(k, b.keys.Up):
+		b.cursor = max(b.cursor-1, 0)
+	case key.Matches(k, b.keys.PageDown):
+		b.cursor = min(b.cursor+b.rowsShown(), len(b.order)-1)
+	case key.Matches(k, b.keys.PageUp):
+		b.cursor = max(b.cursor-b.rowsShown(), 0)
+	case key.Matches(k, b.keys.Refresh):
+		return b.startSweep()
+	case key.Matches(k, b.keys.Sort):
+		b.byStuck = !b.byStuck
+		b.resort()
+	}
+	b.scroll()
+	return nil
+}
+
+// resort orders the rows, keeping the selected project selected.
+func (b *Board) resort() {
+	selected := -1
+	if b.cursor < len(b.order) {
+		selected = b.order[b.cursor]
+	}
+	slices.Sort(b.order)
+	if b.byStuck {
+		slices.SortStableFunc(b.order, func(x, y int) int { return cmp.Compare(b.passed(x), b.passed(y)) })
+	}
+	if i := slices.Index(b.order, selected); i >= 0 {
+		b.cursor = i
+	}
+}
+
+func (b *Board) passed(i int) int {
+	if r := b.reports[i]; r != nil {
+		return r.Passed
+	}
+	return -1
+}
+
+// Selected is the project the cursor is on.
+func (b *Board) Selected() string {
+	if len(b.order) == 0 {
+		return ""
+	}
+	return b.opts.Projects[b.order[b.cursor]]
+}
+
+// Layout: a header line, a ruler of parts, the rows, the selected
+// project's detail, the help bar.
+const boardDetailLines = 6
+
+func (b *Board) rowsShown() int {
+	if b.opts.Accessible {
+		return max(1, b.height-boardDetailLines-3)
+	}
+	return max(1, b.height-boardDetailLines-4)
+}
+
+func (b *Board) scroll() {
+	n := b.rowsShown()
+	if b.cursor < b.top {
+		b.top = b.cursor
+	}
+	if b.cursor >= b.top+n {
+		b.top = b.cursor - n + 1
+	}
+	b.top = max(0, min(b.top, len(b.order)-n))
+}
+
+// View draws the board.
+func (b *Board) View() tea.View {
+	v := tea.NewView(b.Render())
+	v.AltScreen = !b.opts.Accessible
+	v.WindowTitle = "beyond class · " + b.opts.Target
+	return v
+}
+
+// Render returns the board as text, each line at most the screen's width
+// and at most the screen's height of lines.
+func (b *Board) Render() string {
+	var lines []string
+	lines = append(lines, b.header())
+	if !b.opts.Accessible {
+		lines = append(lines, b.ruler())
+	}
+	n := b.rowsShown()
+	for i := b.top; i < min(len(b.order), b.top+n); i++ {
+		lines = append(lines, b.row(i))
+	}
+	for len(lines) < n+2-boolInt(b.opts.Accessible) {
+		lines = append(lines, "")
+	}
+	lines = append(lines, b.detail()...)
+	lines = append(lines, b.help.View(b.keys))
+	w, h := max(b.width, 1), max(b.height, 1)
+	lines = clip(lines, h)
+	for i, l := range lines {
+		lines[i] = fit(l, w)
+	}
+	return strings.Join(lines, "\n")
+}
+
+func boolInt(v bool) int {
+	if v {
+		return 1
+	}
+	return 0
+}
+
+func (b *Board) header() string {
+	done, holds := 0, 0
+	for _, r := range b.reports {
+		if r != nil {
+			done++
+			if r.Holds() {
+				holds++
+			}
+		}
+	}
+	left := " beyond class · " + b.opts.Target
+	right := fmt.Sprintf("%d/%d done", holds, len(b.reports))
+	switch {
+	case b.sweeping:
+		right += fmt.Sprintf(" · checking %d/%d", done, len(b.reports))
+	case !b.lastDone.IsZero():
+		right += " · " + b.lastDone.Format("15:04:05") + " · every " + b.opts.Refresh.String()
+	}
+	if b.byStuck {
+		right += " · by progress"
+	}
+	w := max(b.width, 1)
+	right += " "
+	left = pad(left, max(0, w-ansi.StringWidth(right)))
+	return b.styles.Header.Render(fit(left+right, w))
+}
+
+// nameWidth is the width of the project column.
+func (b *Board) nameWidth() int {
+	w := 8
+	for _, p := range b.opts.Projects {
+		w = max(w, len(p))
+	}
+	return min(w, max(8, b.width-len(b.opts.Steps)*2-10))
+}
+
+// ruler numbers each step column with its part, so that a column can be
+// found: 1 the code, 2 Cloud Run, 3 global, 4 verify.
+func (b *Board) ruler() string {
+	var parts strings.Builder
+	for _, s := range b.opts.Steps {
+		n := slices.IndexFunc(steps.Parts, func(p steps.Part) bool { return p.ID == s.Part }) + 1
+		fmt.Fprintf(&parts, "%d ", n)
+	}
+	return b.styles.Dim.Render(fmt.Sprintf("  %-*s %5s %s", b.nameWidth(), "project", "steps", parts.String()))
+}
+
+func (b *Board) mark(s steps.CheckState) string {
+	switch s {
+	case steps.CheckPassed:
+		return b.styles.Passed.Render("✓")
+	case steps.CheckFailed:
+		return b.styles.Failed.Render("✗")
+	case steps.CheckPending:
+		return b.styles.Todo.Render("·")
+	}
+	return b.styles.Running.Render("?")
+}
+
+func (b *Board) row(pos int) string {
+	i := b.order[pos]
+	name := b.opts.Projects[i]
+	r := b.reports[i]
+	cursor := "  "
+	if pos == b.cursor {
+		cursor = "› "
+	}
+	if b.opts.Accessible {
+		if r == nil {
+			return cursor + name + ": not checked yet"
+		}
+		line := fmt.Sprintf("%s%s: %d of %d steps hold", cursor, name, r.Passed, len(r.Steps))
+		if s := r.Stuck(); s != nil {
+			line += fmt.Sprintf("; at %s, %s", s.ID, s.State)
+		}
+		return line
+	}
+	var cells strings.Builder
+	if r == nil {
+		for range b.opts.Steps {
+			cells.WriteString("  ")
+		}
+	} else {
+		for _, c := range r.Steps {
+			cells.WriteString(b.mark(c.State) + " ")
+		}
+	}
+	progress := "  …"
+	if r != nil {
+		progress = fmt.Sprintf("%2d/%d", r.Passed, len(r.Steps))
+	}
+	line := fmt.Sprintf("%s%s %5s %s", cursor, pad(name, b.nameWidth()), progress, cells.String())
+	if pos == b.cursor {
+		return b.styles.Title.Render(cursor) + strings.TrimPrefix(line, cursor)
+	}
+	return line
+}
+
+// detail is the selected project's first step that does not hold, why, and
+// its fix; or that it is done.
+func (b *Board) detail() []string {
+	w := max(b.width-2, 10)
+	out := []string{b.styles.Dim.Render(strings.Repeat("─", max(b.width, 1)))}
+	if len(b.order) == 0 {
+		return out
+	}
+	i := b.order[b.cursor]
+	r := b.reports[i]
+	name := b.opts.Projects[i]
+	switch {
+	case r == nil:
+		out = append(out, name+": not checked yet")
+	case r.Stuck() == nil:
+		out = append(out, b.styles.Passed.Render(fmt.Sprintf("%s: every step holds (%d/%d)", name, r.Passed, len(r.Steps))))
+	default:
+		s := r.Stuck()
+		title := s.ID
+		if j := slices.IndexFunc(b.opts.Steps, func(st *steps.Step) bool { return st.ID == s.ID }); j >= 0 {
+			title = b.opts.Steps[j].Title + " (" + s.ID + ")"
+		}
+		failed := 0
+		for _, c := range r.Steps {
+			if c.State == steps.CheckFailed {
+				failed++
+			}
+		}
+		head := fmt.Sprintf("%s: at %s · %s %s", name, title, b.mark(s.State), s.State)
+		if failed > 1 || (failed == 1 && s.State != steps.CheckFailed) {
+			head += fmt.Sprintf(" · %d failed", failed)
+		}
+		out = append(out, head)
+		for _, l := range wrap(s.Reason, w) {
+			out = append(out, "  "+l)
+		}
+		if s.Fix != "" {
+			for _, l := range wrap("fix: "+s.Fix, w) {
+				out = append(out, "  "+b.styles.Fix.Render(l))
+			}
+		}
+	}
+	for len(out) < boardDetailLines {
+		out = append(out, "")
+	}
+	return out[:boardDetailLines]
+}

@@ -1,0 +1,119 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/beyond-lab/beyond/steps"
+	"github.com/charmbracelet/x/ansi"
+)
+
+// boardWith is a board of n projects, each swept with i+1 steps passing.
+func boardWith(t *testing.T, n int, opts BoardOptions) *Board {
+	t.Helper()
+	for i := range n {
+		opts.Projects = append(opts.Projects, fmt.Sprintf("attendee-%02d", i))
+	}
+	opts.Steps = steps.BoardSteps()
+	b := NewBoard(context.Background(), opts)
+	b.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	for i := range n {
+		r := steps.Report{Project: opts.Projects[i]}
+		for j, s := range opts.Steps {
+			c := steps.StepCheck{ID: s.ID, State: steps.CheckPending, Reason: "not there yet: " + s.ID}
+			if j <= i%len(opts.Steps) {
+				c.State = steps.CheckPassed
+				r.Passed++
+			}
+			r.Steps = append(r.Steps, c)
+		}
+		b.Update(reportMsg{i, r})
+	}
+	b.Update(sweptMsg{})
+	return b
+}
+
+func fits(t *testing.T, screen string, w, h int) {
+	t.Helper()
+	lines := strings.Split(ansi.Strip(screen), "\n")
+	if len(lines) > h {
+		t.Errorf("%d lines on a %d-line screen", len(lines), h)
+	}
+	for _, l := range lines {
+		if n := utf8.RuneCountInString(l); n > w {
+			t.Errorf("a line of %d columns on a %d-column screen: %q", n, w, l)
+		}
+	}
+}
+
+func TestBoardScrollsWithinTheScreen(t *testing.T) {
+	b := boardWith(t, 50, BoardOptions{NoColor: true})
+	screen := ansi.Strip(b.Render())
+	fits(t, screen, 80, 24)
+	if !strings.Contains(screen, "› attendee-00") || strings.Contains(screen, "attendee-49") {
+		t.Fatalf("first screen:\n%s", screen)
+	}
+	for range 49 {
+		b.Update(tea.KeyPressMsg{Code: 'j', Text: "j"})
+	}
+	screen = ansi.Strip(b.Render())
+	fits(t, screen, 80, 24)
+	if b.Selected() != "attendee-49" || !strings.Contains(screen, "› attendee-49") || strings.Contains(screen, "attendee-00") {
+		t.Fatalf("after 49 downs, selected %s:\n%s", b.Selected(), screen)
+	}
+	if !strings.Contains(screen, "attendee-49: at ") || !strings.Contains(screen, "not there yet") {
+		t.Errorf("the detail does not say where the selected project stands:\n%s", screen)
+	}
+	// Sorted by progress, least first, keeping the selection.
+	b.Update(tea.KeyPressMsg{Code: 's', Text: "s"})
+	if b.Selected() != "attendee-49" || b.order[0] != 0 || !strings.Contains(b.Render(), "by progress") {
+		t.Errorf("after s: selected %s, first row %d", b.Selected(), b.order[0])
+	}
+	// A narrow screen still fits.
+	b.Update(tea.WindowSizeMsg{Width: 40, Height: 12})
+	fits(t, b.Render(), 40, 12)
+}
+
+func TestBoardAccessibleSaysItInWords(t *testing.T) {
+	b := boardWith(t, 3, BoardOptions{Accessible: true, NoColor: true})
+	screen := b.Render()
+	fits(t, screen, 80, 24)
+	n := 0
+	for _, s := range steps.Lab() {
+		if !s.Optional {
+			n++
+		}
+	}
+	if plain := ansi.Strip(screen); !strings.Contains(plain, fmt.Sprintf("attendee-00: 1 of %d steps hold; at project, pending", n)) {
+		t.Errorf("accessible rows are not plain sentences:\n%s", plain)
+	}
+	if b.View().AltScreen {
+		t.Error("accessible mode must not use the alternate screen")
+	}
+	if colour := regexp.MustCompile(`\x1b\[[0-9;]*;?(3[0-8]|4[0-8]|9[0-7])m`); colour.MatchString(screen) {
+		t.Errorf("a NO_COLOR board carries colour:\n%q", screen)
+	}
+}
+
+// TestBoardRefreshesOnAKeyNotTwiceAtOnce: r starts a sweep; a second r
+// while one runs starts none.
+func TestBoardRefreshesOnAKeyNotTwiceAtOnce(t *testing.T) {
+	calls := 0
+	b := boardWith(t, 2, BoardOptions{Sweep: func(ctx context.Context, done func(int, steps.Report)) { calls++ }})
+	cmd := b.key(tea.KeyPressMsg{Code: 'r', Text: "r"})
+	if cmd == nil || b.key(tea.KeyPressMsg{Code: 'r', Text: "r"}) != nil {
+		t.Fatal("r must start one sweep, and not a second while it runs")
+	}
+	msg := cmd()
+	if calls != 1 {
+		t.Errorf("the sweep ran %d times", calls)
+	}
+	if _, next := b.Update(msg); next == nil || b.sweeping {
+		t.Error("after a sweep the board must wait for the next refresh")
+	}
+}
