@@ -28,6 +28,10 @@ const (
 	KindCanceled
 	// KindBilling: the project has no billing account (enabling an API).
 	KindBilling
+	// KindChanged: the resource changed since it was read (412
+	// conditionNotMet: a stale fingerprint). Reading it again and retrying
+	// once is the cure; the retry policy is not decided here.
+	KindChanged
 	// KindOrgPolicy: an organisation policy refused the change (allUsers
 	// under domain-restricted sharing, an ingress run.allowedIngress forbids).
 	KindOrgPolicy
@@ -156,7 +160,9 @@ func classify(err error) classified {
 		c.kind = KindAlreadyExists
 	case code == http.StatusNotFound || grpc == codes.NotFound || has("notFound"):
 		c.kind = KindNotFound
-	case code == http.StatusTooManyRequests || grpc == codes.ResourceExhausted || has("rateLimitExceeded", "quotaExceeded", "RATE_LIMIT_EXCEEDED"):
+	case code == http.StatusPreconditionFailed || has("conditionNotMet", "CONDITION_NOT_MET"):
+		c.kind = KindChanged
+	case code == http.StatusTooManyRequests || grpc == codes.ResourceExhausted || has("rateLimitExceeded", "quotaExceeded", "RATE_LIMIT_EXCEEDED", "QUOTA_EXCEEDED"):
 		c.kind = KindQuota
 	case code == http.StatusForbidden || grpc == codes.PermissionDenied || code == http.StatusUnauthorized || grpc == codes.Unauthenticated:
 		c.kind = KindPermission
@@ -225,6 +231,8 @@ func (c *Cloud) explain(err error, op, api, role string) error {
 		e.Fix = "The service did not answer in time or failed on its side: run the step again"
 	case KindCanceled:
 		e.Cause = "canceled"
+	case KindChanged:
+		e.Fix = "It changed since the lab read it (another tab, or gcloud): run the step again, which reads it afresh"
 	case KindBilling:
 		e.Cause = fmt.Sprintf("project %s has no billing account, so its APIs cannot be enabled (%s)", c.Project, cl.message)
 		e.Fix = fmt.Sprintf("Link a billing account: `gcloud billing accounts list`, then `gcloud billing projects link %s --billing-account=ACCOUNT_ID`; then run the step again", c.Project)

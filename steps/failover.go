@@ -835,16 +835,28 @@ func stepRestore() *Step {
 			if err != nil {
 				return "", err
 			}
+			want := s.nearest()
+			if want == "" {
+				want = s.Outputs.NearRegion
+			}
+			// Done by hand, the region may still be ejected for a while:
+			// ask again, for a bounded time, until it answers.
+			deadline := time.Now().Add(checkPatience(s))
 			sm, body := probe.Once(ctx, s.probeConfig(base))
+			for (sm.Status != http.StatusOK || (want != "" && sm.Region != want)) && serviceFault(sm, body) == nil &&
+				time.Now().Before(deadline) && ctx.Err() == nil {
+				s.Progress(fmt.Sprintf("waiting for %s to answer again (its ejection may not have ended): %s", orNone(want), describe(sm)))
+				select {
+				case <-ctx.Done():
+				case <-time.After(runEvery(s)):
+				}
+				sm, body = probe.Once(ctx, s.probeConfig(base))
+			}
 			if err := serviceFault(sm, body); err != nil {
 				return "", err
 			}
 			if sm.Status != http.StatusOK {
 				return "", failf("the global IP answered "+describe(sm), "")
-			}
-			want := s.nearest()
-			if want == "" {
-				want = s.Outputs.NearRegion
 			}
 			if want != "" && sm.Region != want {
 				return "", failf(fmt.Sprintf("the answer came from %s, not %s", sm.Region, want), "Wait for the ejection to end and check again")

@@ -54,6 +54,7 @@ func (s *Session) classifier(ctx context.Context, location string) (*service.Cla
 		cfg.APIKey = s.geminiKey
 	default:
 		cfg.VertexAI, cfg.Project, cfg.Location = true, s.Vars.Project, location
+		cfg.QuotaProject = s.Vars.Project // not the credentials' own, as the other clients do
 	}
 	return service.NewClassifier(ctx, cfg)
 }

@@ -150,6 +150,8 @@ const apiReadyWithin = 5 * time.Minute
 func (s *Session) awaitAPIs(ctx context.Context, apis []string) (time.Duration, error) {
 	start := time.Now()
 	pending := slices.Clone(apis)
+	var said string // the last progress line's list, said again every 5 s
+	var saidAt time.Time
 	for {
 		var still []string
 		for _, api := range pending {
@@ -173,8 +175,11 @@ func (s *Session) awaitAPIs(ctx context.Context, apis []string) (time.Duration, 
 				"Google sometimes takes longer to spread an enable: run this step again in a few minutes")
 		}
 		pending = still
-		s.Progress(fmt.Sprintf("enabled, waiting for %s to answer (SERVICE_DISABLED until the change spreads; %s so far, at most %s)",
-			strings.Join(still, ", "), waited.Round(time.Second), apiReadyWithin))
+		if list := strings.Join(still, ", "); list != said || time.Since(saidAt) >= 5*time.Second {
+			said, saidAt = list, time.Now()
+			s.Progress(fmt.Sprintf("enabled, waiting for %s to answer (SERVICE_DISABLED until the change spreads; %s so far, at most %s)",
+				list, waited.Round(time.Second), apiReadyWithin))
+		}
 		select {
 		case <-ctx.Done():
 			return 0, ctx.Err()
