@@ -255,3 +255,27 @@ func TestNoBillingStopsWithTheBillingFix(t *testing.T) {
 		t.Errorf("enable-apis said %q; want the billing cause and `gcloud billing projects link`", fix)
 	}
 }
+
+// TestDeployedServiceThatCannotAnswerFailsTheDeploy: a service deployed
+// with a model Google no longer serves starts fine but cannot answer. The
+// deploy step calls it once at its own URL and fails with the service's own
+// message, instead of the curl step waiting minutes and blaming the load
+// balancer.
+func TestDeployedServiceThatCannotAnswerFailsTheDeploy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the service image")
+	}
+	l := newLab(t)
+	l.vars.Image = ""
+	l.vars.Model = "gemini-2.5-flash" // retired: the simulator's Gemini answers 404
+	r := l.runner(t)
+	sum, _ := r.Run(context.Background(), steps.Range{From: steps.Project, To: steps.DeployA})
+	events := l.take()
+	if sum.OK() {
+		t.Fatal("deploy-a passed though its service cannot answer")
+	}
+	got := strings.Join(failures(events), "\n")
+	if !strings.Contains(got, steps.DeployA+": failed") || !strings.Contains(got, "answered") || !strings.Contains(got, "not served") {
+		t.Errorf("failures %q; want deploy-a to fail with the service's own answer", got)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -302,7 +303,59 @@ func deploy(ctx context.Context, s *Session, spec gcp.ServiceSpec) (string, erro
 	if granted {
 		did += " Granted roles/run.invoker to allUsers."
 	}
-	return did + fallback, nil
+	did += fallback
+	if s.customImage() {
+		return did, nil
+	}
+	answer, err := s.callService(ctx, spec.Region, svc.URI)
+	if err != nil {
+		return "", err
+	}
+	return did + " " + answer, nil
+}
+
+// callService calls the service just deployed once, at its own URL, with
+// the check the curl step sends later: a service that cannot answer (its
+// identity lacks a role, its model is not served) fails here with its own
+// message, not minutes later at the load balancer. A cold start, or an
+// invoker grant still spreading, gets a bounded second chance.
+func (s *Session) callService(ctx context.Context, region, uri string) (string, error) {
+	deadline := time.Now().Add(checkPatience(s))
+	for {
+		for s.Cloud.Simulated() && strings.HasSuffix(uri, ".run.app") {
+			// The simulator names the service's local URL a moment after
+			// the deploy: never look up Google's host name from here.
+			if time.Now().After(deadline) {
+				return "", failf("the simulator gave service "+s.Vars.Service+" in "+region+" no local URL", "Run this step again")
+			}
+			select {
+			case <-ctx.Done():
+				return "", ctx.Err()
+			case <-time.After(50 * time.Millisecond):
+			}
+			svc, err := s.Cloud.GetService(ctx, region, s.Vars.Service)
+			if err != nil {
+				return "", err
+			}
+			uri = svc.URI
+		}
+		sm, body := s.checkOnce(ctx, uri)
+		if sm.Status == http.StatusOK {
+			return fmt.Sprintf("It answered a check itself (200 from %s, revision %s).", orNone(sm.Region), sm.Revision), nil
+		}
+		if err := serviceFault(sm, body); err != nil {
+			return "", err
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return "", failf(fmt.Sprintf("the service in %s, called at its own URL %s, answered %s", region, uri, describeBody(sm, body)),
+				"Read the service's logs (`gcloud run services logs read "+s.Vars.Service+" --region "+region+"`), fix what they say, and run this step again")
+		}
+		s.Progress("calling the service at its own URL: " + describeBody(sm, body))
+		select {
+		case <-ctx.Done():
+		case <-time.After(runEvery(s)):
+		}
+	}
 }
 
 func checkService(ctx context.Context, s *Session, region, image string, env map[string]string) (string, error) {
