@@ -152,12 +152,15 @@ func (s *Session) checkConfig(base string) probe.Config {
 	return c
 }
 
-// checkOnce sends the curl step's request once, counting a model call.
+// checkOnce sends the curl step's request once, counting a model call when
+// the service answered it (it names its region): a 404 of a load balancer
+// still provisioning never reached the model.
 func (s *Session) checkOnce(ctx context.Context, base string) (Sample, string) {
-	if !s.customImage() {
+	sm, body := probe.Once(ctx, s.checkConfig(base))
+	if !s.customImage() && sm.Region != "" {
 		s.countModelCall()
 	}
-	return probe.Once(ctx, s.checkConfig(base))
+	return sm, body
 }
 
 // burst sends requests for d and returns what came back.

@@ -464,8 +464,8 @@ func TestFullLabWithTheServiceFailsOverAndBack(t *testing.T) {
 	// confirm-ai's two local checks, one call of each deployed service at
 	// its own URL, then the curl step's run of 10 and its check; the ~100
 	// failover probes asked GET /health instead.
-	if want := 2 + 2 + 10 + 1; sum.ModelCalls < want || sum.ModelCalls > want+5 {
-		t.Errorf("the lab made %d Gemini calls; want %d (a few more if the global IP was slow to serve)", sum.ModelCalls, want)
+	if want := 2 + 2 + 10 + 1; sum.ModelCalls < want || sum.ModelCalls > want+3 {
+		t.Errorf("the lab made %d Gemini calls; want %d (a few more if a region answered an error first)", sum.ModelCalls, want)
 	}
 	if !strings.Contains(dids(events)[steps.Curl], "Gemini calls made by the lab so far") {
 		t.Errorf("curl did %q; want the count of Gemini calls", dids(events)[steps.Curl])
