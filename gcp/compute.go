@@ -2,11 +2,13 @@ package gcp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	compute "cloud.google.com/go/compute/apiv1"
 	"cloud.google.com/go/compute/apiv1/computepb"
+	"google.golang.org/api/googleapi"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -53,9 +55,35 @@ func (c *Cloud) computeChange(ctx context.Context, method string, kind callKind,
 		if op.Proto().GetRegion() != "" {
 			opMethod = "compute.regionOperations.get"
 		}
-		return c.waitOp(ctx, what, opMethod, progress, op.Done, func(ctx context.Context) error { return op.Poll(ctx, noRetry) })
+		err = c.waitOp(ctx, what, opMethod, progress, op.Done, func(ctx context.Context) error { return op.Poll(ctx, noRetry) })
+		if err != nil {
+			err = withOperationReasons(err, op.Proto().GetError().GetErrors())
+		}
+		return err
 	})
 	return c.explain(err, what, computeAPI, role)
+}
+
+// withOperationReasons adds a failed operation's own error codes to err. The
+// Compute library's Poll reports a failed operation as a googleapi.Error
+// with the HTTP code and message only, so a quota error inside an operation
+// (QUOTA_EXCEEDED, answered 403) would read as a missing role. The codes
+// are in op.Proto().GetError().GetErrors() (items); classify reads them as
+// reasons.
+func withOperationReasons(err error, items []*computepb.Errors) error {
+	var gerr *googleapi.Error
+	if err == nil || len(items) == 0 || !errors.As(err, &gerr) {
+		return err
+	}
+	out := *gerr
+	out.Errors = append([]googleapi.ErrorItem(nil), gerr.Errors...)
+	for _, it := range items {
+		out.Errors = append(out.Errors, googleapi.ErrorItem{Reason: it.GetCode(), Message: it.GetMessage()})
+	}
+	if out.Message == "" && len(items) > 0 {
+		out.Message = items[0].GetMessage()
+	}
+	return &out
 }
 
 // computeRead makes one Compute Engine read, retried (Cloud.call).

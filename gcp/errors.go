@@ -26,6 +26,15 @@ const (
 	KindInUse
 	KindUnavailable
 	KindCanceled
+	// KindBilling: the project has no billing account (enabling an API).
+	KindBilling
+	// KindChanged: the resource changed since it was read (412
+	// conditionNotMet: a stale fingerprint). Reading it again and retrying
+	// once is the cure; the retry policy is not decided here.
+	KindChanged
+	// KindOrgPolicy: an organisation policy refused the change (allUsers
+	// under domain-restricted sharing, an ingress run.allowedIngress forbids).
+	KindOrgPolicy
 )
 
 // Error is an API error explained for a learner: what was being done, what
@@ -75,6 +84,7 @@ type classified struct {
 	kind    Kind
 	message string
 	api     string // for KindAPIDisabled, the service to enable
+	policy  string // for KindOrgPolicy, the constraint when the error names it
 }
 
 // classify reads an error from either transport (gRPC status or REST
@@ -101,6 +111,14 @@ func classify(err error) classified {
 		}
 		if info := ae.Details().ErrorInfo; info != nil {
 			c.api = info.GetMetadata()["service"]
+		}
+		if pf := ae.Details().PreconditionFailure; pf != nil {
+			for _, v := range pf.GetViolations() {
+				reasons = append(reasons, v.GetType())
+				if strings.HasPrefix(v.GetType(), "constraints/") {
+					c.policy = v.GetType()
+				}
+			}
 		}
 	}
 	// A REST error gax could not parse still has its status and reasons.
@@ -132,13 +150,19 @@ func classify(err error) classified {
 	switch {
 	case has("SERVICE_DISABLED", "accessNotConfigured"):
 		c.kind = KindAPIDisabled
+	case has("UREQ_PROJECT_BILLING_NOT_FOUND", "googleapis.com/billing-enabled"):
+		c.kind = KindBilling
+	case c.policy != "" || strings.Contains(c.message, "do not belong to a permitted customer"):
+		c.kind = KindOrgPolicy
 	case has("resourceInUseByAnotherResource"):
 		c.kind = KindInUse
 	case code == http.StatusConflict || grpc == codes.AlreadyExists || has("alreadyExists"):
 		c.kind = KindAlreadyExists
 	case code == http.StatusNotFound || grpc == codes.NotFound || has("notFound"):
 		c.kind = KindNotFound
-	case code == http.StatusTooManyRequests || grpc == codes.ResourceExhausted || has("rateLimitExceeded", "quotaExceeded", "RATE_LIMIT_EXCEEDED"):
+	case code == http.StatusPreconditionFailed || has("conditionNotMet", "CONDITION_NOT_MET"):
+		c.kind = KindChanged
+	case code == http.StatusTooManyRequests || grpc == codes.ResourceExhausted || has("rateLimitExceeded", "quotaExceeded", "RATE_LIMIT_EXCEEDED", "QUOTA_EXCEEDED"):
 		c.kind = KindQuota
 	case code == http.StatusForbidden || grpc == codes.PermissionDenied || code == http.StatusUnauthorized || grpc == codes.Unauthenticated:
 		c.kind = KindPermission
@@ -211,6 +235,18 @@ func (c *Cloud) explain(err error, op, api, role string) error {
 		e.Fix = "The service did not answer in time or failed on its side: run the step again"
 	case KindCanceled:
 		e.Cause = "canceled"
+	case KindChanged:
+		e.Fix = "It changed since the lab read it (another tab, or gcloud): run the step again, which reads it afresh"
+	case KindBilling:
+		e.Cause = fmt.Sprintf("project %s has no billing account, so its APIs cannot be enabled (%s)", c.Project, cl.message)
+		e.Fix = fmt.Sprintf("Link a billing account: `gcloud billing accounts list`, then `gcloud billing projects link %s --billing-account=ACCOUNT_ID`; then run the step again", c.Project)
+	case KindOrgPolicy:
+		switch {
+		case strings.Contains(cl.policy, "allowedIngress"):
+			e.Fix = "Your organisation's run.allowedIngress policy forbids this ingress. The load balancer needs ingress all or internal-and-cloud-load-balancing: ask an organisation policy administrator to allow one (`gcloud org-policies describe run.allowedIngress --project " + c.Project + "` shows the policy)"
+		default:
+			e.Fix = "An organisation policy refuses this (for allUsers: domain-restricted sharing, iam.allowedPolicyMemberDomains). `gcloud org-policies list --project " + c.Project + "` shows the policies; an organisation policy administrator can change them"
+		}
 	}
 	return e
 }

@@ -33,6 +33,10 @@ type Service struct {
 	Generation    int64
 	// ServiceAccount is the email of the identity its revisions run as.
 	ServiceAccount string
+	// InvokerIAMDisabled: Cloud Run lets anyone call it without checking
+	// roles/run.invoker, the documented way to a public service where an
+	// organisation policy refuses allUsers.
+	InvokerIAMDisabled bool
 }
 
 // ServiceSpec is what the lab deploys.
@@ -94,7 +98,8 @@ func serviceFrom(svc *runpb.Service, region string) *Service {
 		Reconciling:   svc.GetReconciling(),
 		Env:           map[string]string{},
 
-		ServiceAccount: svc.GetTemplate().GetServiceAccount(),
+		ServiceAccount:     svc.GetTemplate().GetServiceAccount(),
+		InvokerIAMDisabled: svc.GetInvokerIamDisabled(),
 	}
 	if cs := svc.GetTemplate().GetContainers(); len(cs) > 0 {
 		s.Image = cs[0].GetImage()
@@ -272,6 +277,32 @@ func (c *Cloud) iamPolicy(ctx context.Context, resource string) (*iampb.Policy, 
 		return err
 	})
 	return policy, err
+}
+
+// DisableInvokerCheck turns off the service's invoker IAM check, as `gcloud
+// run services update S --no-invoker-iam-check` does: anyone may call it,
+// with no allUsers binding. Cloud Run documents it for a public service
+// where domain-restricted sharing refuses allUsers. The template is left
+// alone, so no new revision is made.
+func (c *Cloud) DisableInvokerCheck(ctx context.Context, region, name string, progress Progress) error {
+	op := fmt.Sprintf("disable the invoker IAM check of %s in %s", name, region)
+	existing, err := c.services.GetService(ctx, &runpb.GetServiceRequest{Name: c.serviceName(region, name)})
+	if err != nil {
+		return c.explain(err, op, "run.googleapis.com", roleRunAdmin)
+	}
+	if existing.GetInvokerIamDisabled() {
+		return nil
+	}
+	existing.InvokerIamDisabled = true
+	updated, err := c.services.UpdateService(ctx, &runpb.UpdateServiceRequest{Service: existing})
+	if err != nil {
+		return c.explain(err, op, "run.googleapis.com", roleRunAdmin)
+	}
+	err = c.wait(ctx, op, progress, updated.Done, func(ctx context.Context) error {
+		_, err := updated.Poll(ctx)
+		return err
+	})
+	return c.explain(err, op, "run.googleapis.com", roleRunAdmin)
 }
 
 // PublicInvoker reports whether allUsers may invoke the service.

@@ -2,10 +2,16 @@ package gcp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
+	"cloud.google.com/go/artifactregistry/apiv1/artifactregistrypb"
+	"cloud.google.com/go/compute/apiv1/computepb"
+	"cloud.google.com/go/run/apiv2/runpb"
 	"cloud.google.com/go/serviceusage/apiv1/serviceusagepb"
+	"google.golang.org/api/iterator"
+	"google.golang.org/protobuf/proto"
 )
 
 const roleServiceUsageAdmin = "roles/serviceusage.serviceUsageAdmin"
@@ -48,4 +54,39 @@ func (c *Cloud) EnableAPIs(ctx context.Context, apis []string, progress Progress
 		})
 	})
 	return c.explain(err, what, "serviceusage.googleapis.com", roleServiceUsageAdmin)
+}
+
+// APIAnswers reports whether calls to api reach it yet. For minutes after an
+// enable operation is done, Google can still answer SERVICE_DISABLED: this
+// makes one cheap read of the API (in region, where it needs one) and
+// reports false while that is the answer. Any other error is returned;
+// an answer such as "not found" means the API is serving. APIs the lab
+// has no client for report true.
+func (c *Cloud) APIAnswers(ctx context.Context, api, region string) (bool, error) {
+	if c.snap != nil {
+		// A read-only sweep from a snapshot: its own reads of each API
+		// already answered (or failed and are reported as such).
+		return true, nil
+	}
+	var err error
+	switch api {
+	case "run.googleapis.com":
+		it := c.services.ListServices(ctx, &runpb.ListServicesRequest{Parent: fmt.Sprintf("projects/%s/locations/%s", c.Project, region), PageSize: 1})
+		_, err = it.Next()
+	case "compute.googleapis.com":
+		it := c.backends.List(ctx, &computepb.ListBackendServicesRequest{Project: c.Project, MaxResults: proto.Uint32(1)})
+		_, err = it.Next()
+	case "artifactregistry.googleapis.com":
+		it := c.repos.ListRepositories(ctx, &artifactregistrypb.ListRepositoriesRequest{Parent: fmt.Sprintf("projects/%s/locations/%s", c.Project, region), PageSize: 1})
+		_, err = it.Next()
+	default:
+		return true, nil
+	}
+	if err == nil || errors.Is(err, iterator.Done) {
+		return true, nil
+	}
+	if KindOf(err) == KindAPIDisabled {
+		return false, nil
+	}
+	return false, c.explain(err, "call "+api, api, "roles/viewer")
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/google"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
@@ -46,7 +45,7 @@ func Push(ctx context.Context, img v1.Image, ref string, opts PushOptions) (stri
 		ropts = append(ropts, remote.WithTransport(opts.Transport))
 	}
 	if !opts.Insecure {
-		ropts = append(ropts, remote.WithAuthFromKeychain(google.Keychain))
+		ropts = append(ropts, remote.WithAuthFromKeychain(callKeychain{ctx}))
 	}
 	if err := remote.Write(r, img, ropts...); err != nil {
 		return "", pushError(r, err, opts.Insecure)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/google"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
@@ -25,7 +24,7 @@ func Digest(ctx context.Context, ref string, opts PushOptions) (string, error) {
 		ropts = append(ropts, remote.WithTransport(opts.Transport))
 	}
 	if !opts.Insecure {
-		ropts = append(ropts, remote.WithAuthFromKeychain(google.Keychain))
+		ropts = append(ropts, remote.WithAuthFromKeychain(callKeychain{ctx}))
 	}
 	desc, err := remote.Head(r, ropts...)
 	if err != nil {

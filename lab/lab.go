@@ -70,3 +70,9 @@ const (
 	ServedRegionHeader   = "X-Served-Region"
 	ServedRevisionHeader = "X-Served-Revision"
 )
+
+// HealthPath is the service's cheap page: it names the region and revision
+// that answered and never calls the model, so the failover probes use it.
+// Not /healthz: Cloud Run's front end keeps paths such as /healthz for
+// itself and answers them with its own 404.
+const HealthPath = "/health"

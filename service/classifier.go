@@ -16,6 +16,8 @@
 package service
 
 import (
+	"cloud.google.com/go/auth"
+	"cloud.google.com/go/auth/credentials"
 	"context"
 	"encoding/json"
 	"errors"
@@ -136,6 +138,15 @@ func NewClassifier(ctx context.Context, cfg Config) (*Classifier, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.VertexAI && cfg.HTTPClient == nil && cfg.QuotaProject != "" {
+		creds := cfg.Credentials
+		if creds == nil {
+			if creds, err = credentials.DetectDefault(&credentials.DetectOptions{Scopes: []string{cloudPlatformScope}}); err != nil {
+				return nil, fmt.Errorf("%w: Vertex AI credentials: %v: run `gcloud auth application-default login`", ErrConfig, err)
+			}
+		}
+		cfg.Credentials = withQuotaProject(creds, cfg.QuotaProject)
+	}
 	client, err := genai.NewClient(ctx, clientConfig(cfg, cfg.HTTPClient))
 	if err != nil {
 		// The SDK's messages print its whole configuration, key included.
@@ -155,6 +166,21 @@ func NewClassifier(ctx context.Context, cfg Config) (*Classifier, error) {
 	return &Classifier{client: client, cfg: cfg, host: host, sleep: sleepCtx}, nil
 }
 
+// cloudPlatformScope is the OAuth scope Vertex AI takes.
+const cloudPlatformScope = "https://www.googleapis.com/auth/cloud-platform"
+
+// withQuotaProject is creds billing quota to project: the same token, the
+// same project and universe, another quota project.
+func withQuotaProject(creds *auth.Credentials, project string) *auth.Credentials {
+	return auth.NewCredentials(&auth.CredentialsOptions{
+		TokenProvider:          creds.TokenProvider,
+		JSON:                   creds.JSON(),
+		ProjectIDProvider:      auth.CredentialsPropertyFunc(creds.ProjectID),
+		QuotaProjectIDProvider: auth.CredentialsPropertyFunc(func(context.Context) (string, error) { return project, nil }),
+		UniverseDomainProvider: auth.CredentialsPropertyFunc(creds.UniverseDomain),
+	})
+}
+
 // clientConfig is the SDK's configuration for cfg, carried by hc.
 func clientConfig(cfg Config, hc *http.Client) *genai.ClientConfig {
 	cc := &genai.ClientConfig{
@@ -164,6 +190,9 @@ func clientConfig(cfg Config, hc *http.Client) *genai.ClientConfig {
 	if cfg.VertexAI {
 		cc.Backend = genai.BackendVertexAI
 		cc.Project, cc.Location = cfg.Project, cfg.Location
+		if hc == nil {
+			cc.Credentials = cfg.Credentials
+		}
 	} else {
 		cc.Backend = genai.BackendGeminiAPI
 		cc.APIKey = cfg.APIKey

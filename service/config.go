@@ -1,6 +1,7 @@
 package service
 
 import (
+	"cloud.google.com/go/auth"
 	"errors"
 	"fmt"
 	"net/http"
@@ -61,6 +62,15 @@ type Config struct {
 	// HTTPClient, if set, carries the calls to Gemini (tests, proxies). With
 	// VertexAI it must add credentials itself.
 	HTTPClient *http.Client
+	// Credentials, with VertexAI and no HTTPClient, are who calls; nil is
+	// Application Default Credentials.
+	Credentials *auth.Credentials
+	// QuotaProject, with VertexAI and no HTTPClient, is the project billed
+	// for the calls. User credentials (gcloud auth application-default
+	// login) carry a quota project of their own, which the auth transport
+	// sends on every request: the lab passes its --project here, as its
+	// other clients do, so that it never bills another project.
+	QuotaProject string
 }
 
 // ConfigFromEnv reads a Config from the environment variables Google's SDK

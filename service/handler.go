@@ -92,7 +92,7 @@ func NewHandler(o Options) http.Handler {
 	h := &handler{o: o, log: log, mux: http.NewServeMux()}
 	h.mux.HandleFunc("/v1/check", h.check)
 	h.mux.HandleFunc("/healthz", h.health)
-	h.mux.HandleFunc("/health", h.health)
+	h.mux.HandleFunc(lab.HealthPath, h.health)
 	h.mux.HandleFunc("/{$}", h.root)
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, http.StatusNotFound, fmt.Sprintf("no such path %q: try POST /v1/check", r.URL.Path))

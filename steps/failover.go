@@ -117,21 +117,50 @@ func (s *Session) globalURL(ctx context.Context) (string, error) {
 	return u, nil
 }
 
-// probeConfig is one request of the lab's probe: the Gemini check, or a GET
-// of the sample's page.
+// probeConfig is one request of the failover probes: a cheap page that
+// names the region and revision that answered and never calls the model
+// (the service's GET /health; the sample's page with --image). At 20
+// requests a second for minutes, probing /v1/check would be thousands of
+// billed Gemini calls, and a Gemini 429 would count as a region failure and
+// could eject a healthy region.
 func (s *Session) probeConfig(base string) probe.Config {
 	h := http.Header{}
 	if s.Cloud.Simulated() && s.Probe.ClientLocation != "" {
 		h.Set(lab.ClientLocationHeader, s.Probe.ClientLocation) // Google ignores it
 	}
-	c := probe.Config{URL: base + "/?format=text", Rate: s.Probe.Rate, Header: h, Method: http.MethodGet}
+	c := probe.Config{URL: base + "/?format=text", Rate: s.Probe.Rate, Header: h, Method: http.MethodGet,
+		Client: &http.Client{Timeout: healthProbeTimeout}}
 	if !s.customImage() {
-		c.URL = base + "/v1/check"
-		c.Method = http.MethodPost
-		c.Body = `{"text":"` + checkText + `"}`
-		h.Set("Content-Type", "application/json")
+		c.URL = base + lab.HealthPath
 	}
 	return c
+}
+
+// checkConfig is the curl step's request: the service's real work, one
+// Gemini check through the global IP (the sample's page with --image). The
+// lab counts these calls.
+func (s *Session) checkConfig(base string) probe.Config {
+	c := s.probeConfig(base)
+	if s.customImage() {
+		return c
+	}
+	c.URL = base + "/v1/check"
+	c.Method = http.MethodPost
+	c.Body = `{"text":"` + checkText + `"}`
+	c.Header.Set("Content-Type", "application/json")
+	c.Client = &http.Client{Timeout: checkProbeTimeout}
+	return c
+}
+
+// checkOnce sends the curl step's request once, counting a model call when
+// the service answered it (it names its region): a 404 of a load balancer
+// still provisioning never reached the model.
+func (s *Session) checkOnce(ctx context.Context, base string) (Sample, string) {
+	sm, body := probe.Once(ctx, s.checkConfig(base))
+	if !s.customImage() && sm.Region != "" {
+		s.countModelCall()
+	}
+	return sm, body
 }
 
 // burst collects the global IP's answers for d, from the runner's one
@@ -172,6 +201,42 @@ func (s *Session) nearest() string {
 	return ""
 }
 
+// broken is the region the lab breaks: the one that answered the curl step,
+// nearest the learner. Breaking the other would change nothing they see (a
+// learner in Europe reaches region B from the start). Region A unless the
+// curl step saw region B.
+func (s *Session) broken() string {
+	if s.Outputs.NearRegion == s.Vars.RegionB {
+		return s.Vars.RegionB
+	}
+	return s.Vars.RegionA
+}
+
+// survivor is the region traffic must move to: the other one.
+func (s *Session) survivor() string {
+	if s.broken() == s.Vars.RegionB {
+		return s.Vars.RegionA
+	}
+	return s.Vars.RegionB
+}
+
+// brokenNEG is the NEG of the broken region.
+func (s *Session) brokenNEG() string {
+	if s.broken() == s.Vars.RegionB {
+		return s.Vars.NEGB
+	}
+	return s.Vars.NEGA
+}
+
+// whichRegion names the broken region for a learner: "region A", or
+// "region B (europe-west1), the one nearest you".
+func (s *Session) whichRegion() string {
+	if s.broken() == s.Vars.RegionB {
+		return "region B (" + s.Vars.RegionB + ", the one that answered you)"
+	}
+	return "region A"
+}
+
 // curlCommand is how a learner asks the global IP the same question.
 func (s *Session) curlCommand(base string) string {
 	if s.customImage() {
@@ -190,6 +255,44 @@ func (s *Session) baseForCommand() string {
 	return "http://$GLOBAL_IP"
 }
 
+// A load balancer whose configuration is still spreading flaps: some of
+// Google's front ends route, others answer 404 or 502, for minutes. One 200
+// proves nothing, so the curl step wants stableRun answers of 200 in a row,
+// spaced by runEvery (on Google 10 over 13.5 s).
+const stableRun = 10
+
+func runEvery(s *Session) time.Duration {
+	if s.Cloud.Simulated() {
+		return 200 * time.Millisecond
+	}
+	return 1500 * time.Millisecond
+}
+
+// checkPatience bounds how long a Check of the global IP retries before it
+// fails: long enough to ride out a flap, short enough to answer.
+func checkPatience(s *Session) time.Duration {
+	if s.Cloud.Simulated() {
+		return 15 * time.Second
+	}
+	return time.Minute
+}
+
+// answerOK asks the global IP until it answers 200, for at most
+// checkPatience, and returns the last answer.
+func (s *Session) answerOK(ctx context.Context, send func() Sample) Sample {
+	deadline := time.Now().Add(checkPatience(s))
+	for {
+		sm := send()
+		if sm.Status == http.StatusOK || time.Now().After(deadline) || ctx.Err() != nil {
+			return sm
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(runEvery(s)):
+		}
+	}
+}
+
 func stepCurl() *Step {
 	return &Step{
 		ID: Curl, Part: PartVerify, Live: true,
@@ -203,40 +306,79 @@ func stepCurl() *Step {
 			ctx, cancel := context.WithTimeout(ctx, serve)
 			defer cancel()
 			start := time.Now()
-			cfg := s.probeConfig(base)
+			var run []Sample // the 200s in a row so far
+			var first, body string
+			flaps := 0
 			for {
-				sm, body := probe.Once(ctx, cfg)
+				sm, b := s.checkOnce(ctx, base)
 				s.sampler()(sm)
-				if err := serviceFault(sm, body); err != nil {
+				if err := serviceFault(sm, b); err != nil {
 					return "", err
 				}
 				if sm.Status == http.StatusOK {
-					if len(body) > 300 {
-						body = body[:300] + "…"
+					if len(run) == 0 {
+						body = b
 					}
-					return fmt.Sprintf("The global IP answered 200 from %s after %s:\n%s", sm.Region, time.Since(start).Round(100*time.Millisecond), strings.TrimSpace(body)), nil
+					if first == "" {
+						first = time.Since(start).Round(100 * time.Millisecond).String()
+					}
+					run = append(run, sm)
+					if len(run) >= stableRun {
+						break
+					}
+				} else {
+					if len(run) > 0 {
+						flaps++
+						s.Progress(fmt.Sprintf("the load balancer flapped: %s after %d answers of 200 in a row; its configuration is still spreading, counting again", describeBody(sm, b), len(run)))
+					} else {
+						s.Progress(fmt.Sprintf("waiting for the load balancer to serve (%s so far; last answer %s)", time.Since(start).Round(time.Second), describeBody(sm, b)))
+					}
+					run = run[:0]
 				}
 				if ctx.Err() != nil {
-					return "", failf(fmt.Sprintf("the global IP did not serve within %s (last answer: %s)", serve, describe(sm)), "The load balancer can take several minutes to start serving: run this step again in a minute")
+					return "", failf(fmt.Sprintf("the global IP did not answer %d times in a row within %s (last answer: %s)", stableRun, serve, describeBody(sm, b)), "The load balancer can take several minutes to start serving: run this step again in a minute")
 				}
-				s.Progress(fmt.Sprintf("waiting for the load balancer to serve (%s so far; last answer %s)", time.Since(start).Round(time.Second), describe(sm)))
 				select {
 				case <-ctx.Done():
-				case <-time.After(pollEvery(s)):
+				case <-time.After(runEvery(s)):
 				}
 			}
+			region := mostOf(run)
+			s.Outputs.NearRegion = region
+			if len(body) > 300 {
+				body = body[:300] + "…"
+			}
+			did := fmt.Sprintf("The global IP answered 200 from %s (first after %s), then %d times in a row over %s:\n%s",
+				region, first, len(run), run[len(run)-1].At.Sub(run[0].At).Round(100*time.Millisecond), strings.TrimSpace(body))
+			if flaps > 0 {
+				did += fmt.Sprintf("\nIt flapped %d times before that (200, then 404 or 502): one 200 proves nothing while the configuration spreads.", flaps)
+			}
+			if region == s.Vars.RegionB {
+				did += fmt.Sprintf("\nYou are nearest region B (%s): the failover steps break that region, since breaking region A would change nothing you see.", region)
+			}
+			if !s.customImage() {
+				did += fmt.Sprintf("\nGemini calls made by the lab so far: %d.", s.ModelCalls())
+			}
+			return did, nil
 		},
 		Check: func(ctx context.Context, s *Session) (string, error) {
 			base, err := s.globalURL(ctx)
 			if err != nil {
 				return "", err
 			}
-			sm, body := probe.Once(ctx, s.probeConfig(base))
-			if err := serviceFault(sm, body); err != nil {
+			var b string
+			report := s.sampler()
+			sm := s.answerOK(ctx, func() Sample {
+				var sm Sample
+				sm, b = s.checkOnce(ctx, base)
+				report(sm)
+				return sm
+			})
+			if err := serviceFault(sm, b); err != nil {
 				return "", err
 			}
 			if sm.Status != http.StatusOK {
-				return "", failf("the global IP answered "+describe(sm), "Wait for the load balancer and run this step again")
+				return "", failf("the global IP answered "+describeBody(sm, b), "Wait for the load balancer and run this step again")
 			}
 			want := s.nearest()
 			if want == "" && sm.Region != s.Vars.RegionA && sm.Region != s.Vars.RegionB {
@@ -245,9 +387,37 @@ func stepCurl() *Step {
 			if want != "" && sm.Region != want {
 				return "", failf(fmt.Sprintf("the answer came from %s, but the nearest region to the client (%s) is %s", sm.Region, s.Probe.ClientLocation, want), "Check that both regions serve")
 			}
+			if s.Outputs.NearRegion == "" {
+				s.Outputs.NearRegion = sm.Region // done by hand: note it, as Do would
+			}
 			return fmt.Sprintf("%s answered 200 from %s, the region nearest the client.", base, sm.Region), nil
 		},
 	}
+}
+
+// mostOf is the region that answered most of samples.
+func mostOf(samples []Sample) string {
+	count := map[string]int{}
+	best := ""
+	for _, sm := range samples {
+		count[sm.Region]++
+		if count[sm.Region] > count[best] {
+			best = sm.Region
+		}
+	}
+	return best
+}
+
+// describeBody is describe with the start of a failed answer's body, which
+// often says why (the service's own error, Google's error page).
+func describeBody(sm Sample, body string) string {
+	d := describe(sm)
+	if sm.Status >= 400 {
+		if b := strings.Join(strings.Fields(body), " "); b != "" {
+			d += ": " + truncate(b, 160)
+		}
+	}
+	return d
 }
 
 func describe(sm Sample) string {
@@ -357,11 +527,11 @@ func stepBreakRegion() *Step {
 		ID: BreakRegion, Part: PartVerify, Live: true, Breaks: true,
 		Command: func(s *Session) string {
 			if s.breakMethod() == methodDetach {
-				return fmt.Sprintf("gcloud compute backend-services remove-backend %s \\\n    --global \\\n    --network-endpoint-group %s \\\n    --network-endpoint-group-region %s", s.Vars.Backend, s.Vars.NEGA, s.Vars.RegionA)
+				return fmt.Sprintf("gcloud compute backend-services remove-backend %s \\\n    --global \\\n    --network-endpoint-group %s \\\n    --network-endpoint-group-region %s", s.Vars.Backend, s.brokenNEG(), s.broken())
 			}
-			env := s.deployEnv(s.Vars.RegionA)
+			env := s.deployEnv(s.broken())
 			env[lab.OutageEnv] = "1"
-			return deployCommand(s, s.Vars.RegionA, env, s.imageForCommand())
+			return deployCommand(s, s.broken(), env, s.imageForCommand())
 		},
 		Do: func(ctx context.Context, s *Session) (string, error) {
 			base, err := s.globalURL(ctx)
@@ -390,22 +560,22 @@ func stepBreakRegion() *Step {
 			method := s.breakMethod()
 			s.Outputs.BreakMethod = method
 			if method == methodDetach {
-				if err := s.detachNEGA(ctx); err != nil {
+				if err := s.detachBroken(ctx); err != nil {
 					return "", err
 				}
-				return fmt.Sprintf("Removed NEG %s from %s: region A gets no traffic. (The hello image has no outage switch.)", s.Vars.NEGA, s.Vars.Backend), nil
+				return fmt.Sprintf("Removed NEG %s from %s: %s gets no traffic. (The hello image has no outage switch.)", s.brokenNEG(), s.Vars.Backend, s.whichRegion()), nil
 			}
 			img, err := s.image()
 			if err != nil {
 				return "", err
 			}
-			env := s.deployEnv(s.Vars.RegionA)
+			env := s.deployEnv(s.broken())
 			env[lab.OutageEnv] = "1"
-			svc, _, err := s.Cloud.DeployService(ctx, gcp.ServiceSpec{Region: s.Vars.RegionA, Name: s.Vars.Service, Image: img, Env: env}, s.Progress)
+			svc, _, err := s.Cloud.DeployService(ctx, gcp.ServiceSpec{Region: s.broken(), Name: s.Vars.Service, Image: img, Env: env}, s.Progress)
 			if err != nil {
 				return "", err
 			}
-			return fmt.Sprintf("Revision %s of region A started fine and answers 503 to everything (%s=1).", svc.LatestReady, lab.OutageEnv), nil
+			return fmt.Sprintf("Revision %s of %s started fine and answers 503 to everything (%s=1).", svc.LatestReady, s.whichRegion(), lab.OutageEnv), nil
 		},
 		Check: func(ctx context.Context, s *Session) (string, error) {
 			if s.breakMethod() == methodDetach {
@@ -413,29 +583,29 @@ func stepBreakRegion() *Step {
 				if err != nil {
 					return "", err
 				}
-				if hasBackend(bs, s.Cloud.NEGURL(s.Vars.RegionA, s.Vars.NEGA)) {
-					return "", failf("NEG A is still a backend of "+s.Vars.Backend, "Run this step again")
+				if hasBackend(bs, s.Cloud.NEGURL(s.broken(), s.brokenNEG())) {
+					return "", failf("NEG "+s.brokenNEG()+" is still a backend of "+s.Vars.Backend, "Run this step again")
 				}
-				return "NEG " + s.Vars.NEGA + " is detached from " + s.Vars.Backend + ".", nil
+				return "NEG " + s.brokenNEG() + " is detached from " + s.Vars.Backend + ".", nil
 			}
-			svc, err := s.Cloud.GetService(ctx, s.Vars.RegionA, s.Vars.Service)
+			svc, err := s.Cloud.GetService(ctx, s.broken(), s.Vars.Service)
 			if err != nil {
 				return "", err
 			}
 			if svc.Env[lab.OutageEnv] != "1" || !svc.Ready {
-				return "", failf(fmt.Sprintf("region A's serving revision %s does not have %s=1", svc.LatestReady, lab.OutageEnv), "Run this step again")
+				return "", failf(fmt.Sprintf("the serving revision %s of %s does not have %s=1", svc.LatestReady, s.broken(), lab.OutageEnv), "Run this step again")
 			}
-			return fmt.Sprintf("Region A serves revision %s with the outage switch on.", svc.LatestReady), nil
+			return fmt.Sprintf("%s serves revision %s with the outage switch on.", s.broken(), svc.LatestReady), nil
 		},
 	}
 }
 
-func (s *Session) detachNEGA(ctx context.Context) error {
+func (s *Session) detachBroken(ctx context.Context) error {
 	bs, err := s.Cloud.GetBackendService(ctx, s.Vars.Backend)
 	if err != nil {
 		return err
 	}
-	url := s.Cloud.NEGURL(s.Vars.RegionA, s.Vars.NEGA)
+	url := s.Cloud.NEGURL(s.broken(), s.brokenNEG())
 	var keep []*computepb.Backend
 	for _, b := range bs.GetBackends() {
 		if !gcp.SameResource(b.GetGroup(), url) {
@@ -515,11 +685,11 @@ func stepFailover() *Step {
 			defer s.stopWatch()
 			_, reroute := s.patience()
 			deadline := time.Now().Add(reroute)
-			for !settled(w.snapshot(), s.Vars.RegionB, s.window()) {
+			for !settled(w.snapshot(), s.survivor(), s.window()) {
 				if time.Now().After(deadline) {
-					return "", failf(fmt.Sprintf("traffic did not move to %s within %s: %s", s.Vars.RegionB, reroute, share(w.snapshot())), "Check the backend service's outlier detection (step "+titleOf(BackendService)+")")
+					return "", failf(fmt.Sprintf("traffic did not move to %s within %s: %s", s.survivor(), reroute, share(w.snapshot())), "Check the backend service's outlier detection (step "+titleOf(BackendService)+")")
 				}
-				s.Progress("waiting for traffic to move to " + s.Vars.RegionB + ": " + share(lastN(w.snapshot(), s.window())))
+				s.Progress("waiting for traffic to move to " + s.survivor() + ": " + share(lastN(w.snapshot(), s.window())))
 				select {
 				case <-ctx.Done():
 					return "", ctx.Err()
@@ -542,6 +712,16 @@ func stepFailover() *Step {
 			if report.Method == "" {
 				report.Method = s.breakMethod()
 			}
+			if report.Before == "" {
+				// Probing began after the break (a resumed run): where the
+				// curl step was answered is where traffic was.
+				report.Before = s.Outputs.NearRegion
+			}
+			if report.Before == report.After || report.After != s.survivor() {
+				// The client never reached the broken region: nothing moved.
+				return "", failf(fmt.Sprintf("traffic did not move: it came from %s before the break and from %s after", orNone(report.Before), orNone(report.After)),
+					fmt.Sprintf("Break the region that answers you: the curl step records it (%s); run %s and %s again", orNone(s.Outputs.NearRegion), titleOf(Curl), titleOf(BreakRegion)))
+			}
 			if rep.Failed > 0 {
 				report.FirstFailureSeconds = max(0, rep.FirstFailure.Sub(breakAt).Seconds())
 				report.FailingSeconds = rep.LastFailure.Sub(rep.FirstFailure).Seconds()
@@ -558,26 +738,26 @@ func stepFailover() *Step {
 				return "", err
 			}
 			seen := s.burst(ctx, base, time.Second)
-			// Region A may not answer; a few failures are allowed: while A
-			// stays broken, each front end tries it again when its
+			// The broken region may not answer; a few failures are allowed:
+			// while it stays broken, each front end tries it again when its
 			// ejection time runs out, and the request that meets it can
 			// fail, as on Google (its retry is balanced like a first try).
-			fromB, failed := 0, 0
+			fromSurvivor, failed := 0, 0
 			for _, sm := range seen {
 				switch {
 				case sm.Status != http.StatusOK:
 					failed++
-				case sm.Region == s.Vars.RegionB:
-					fromB++
+				case sm.Region == s.survivor():
+					fromSurvivor++
 				}
 			}
-			if fromB == 0 || fromB+failed < len(seen) || failed*5 > len(seen) {
-				return "", failf("traffic is not served from "+s.Vars.RegionB+": "+share(seen), "Run "+titleOf(BreakRegion)+" and this step again")
+			if fromSurvivor == 0 || fromSurvivor+failed < len(seen) || failed*5 > len(seen) {
+				return "", failf("traffic is not served from "+s.survivor()+": "+share(seen), "Run "+titleOf(BreakRegion)+" and this step again")
 			}
 			if failed > 0 {
-				return fmt.Sprintf("%d of %d requests were answered from %s and none from %s; %d failed, as a front end tried %s again when its ejection ran out.", fromB, len(seen), s.Vars.RegionB, s.Vars.RegionA, failed, s.Vars.RegionA), nil
+				return fmt.Sprintf("%d of %d requests were answered from %s and none from %s; %d failed, as a front end tried %s again when its ejection ran out.", fromSurvivor, len(seen), s.survivor(), s.broken(), failed, s.broken()), nil
 			}
-			return fmt.Sprintf("Every request (%d) was answered from %s.", len(seen), s.Vars.RegionB), nil
+			return fmt.Sprintf("Every request (%d) was answered from %s.", len(seen), s.survivor()), nil
 		},
 	}
 }
@@ -594,9 +774,9 @@ func stepRestore() *Step {
 		ID: Restore, Part: PartVerify, Live: true, Restores: true,
 		Command: func(s *Session) string {
 			if s.breakMethod() == methodDetach {
-				return fmt.Sprintf("gcloud compute backend-services add-backend %s \\\n    --global \\\n    --network-endpoint-group %s \\\n    --network-endpoint-group-region %s", s.Vars.Backend, s.Vars.NEGA, s.Vars.RegionA)
+				return fmt.Sprintf("gcloud compute backend-services add-backend %s \\\n    --global \\\n    --network-endpoint-group %s \\\n    --network-endpoint-group-region %s", s.Vars.Backend, s.brokenNEG(), s.broken())
 			}
-			return deployCommand(s, s.Vars.RegionA, s.deployEnv(s.Vars.RegionA), s.imageForCommand())
+			return deployCommand(s, s.broken(), s.deployEnv(s.broken()), s.imageForCommand())
 		},
 		Do: func(ctx context.Context, s *Session) (string, error) {
 			s.stopWatch()
@@ -605,7 +785,7 @@ func stepRestore() *Step {
 				if err != nil {
 					return "", err
 				}
-				url := s.Cloud.NEGURL(s.Vars.RegionA, s.Vars.NEGA)
+				url := s.Cloud.NEGURL(s.broken(), s.brokenNEG())
 				if !hasBackend(bs, url) {
 					bs.Backends = append(bs.Backends, &computepb.Backend{Group: &url})
 					if err := s.Cloud.UpdateBackendService(ctx, bs, s.Progress); err != nil {
@@ -617,13 +797,18 @@ func stepRestore() *Step {
 				if err != nil {
 					return "", err
 				}
-				if _, _, err := s.Cloud.DeployService(ctx, gcp.ServiceSpec{Region: s.Vars.RegionA, Name: s.Vars.Service, Image: img, Env: s.deployEnv(s.Vars.RegionA)}, s.Progress); err != nil {
+				if _, _, err := s.Cloud.DeployService(ctx, gcp.ServiceSpec{Region: s.broken(), Name: s.Vars.Service, Image: img, Env: s.deployEnv(s.broken())}, s.Progress); err != nil {
 					return "", err
 				}
 			}
+			// Traffic returns to the region that answered the curl step once
+			// its ejection ends: wait for it, on Google as on the simulator.
 			want := s.nearest()
 			if want == "" {
-				return "Region A is restored; traffic returns to it once its ejection time has passed.", nil
+				want = s.Outputs.NearRegion
+			}
+			if want == "" {
+				return fmt.Sprintf("%s is restored; traffic returns to it once its ejection time has passed.", s.broken()), nil
 			}
 			base, err := s.globalURL(ctx)
 			if err != nil {
@@ -640,9 +825,9 @@ func stepRestore() *Step {
 				if ctx.Err() != nil {
 					return "", ctx.Err()
 				}
-				s.Progress(fmt.Sprintf("waiting for region A's ejection to end (%s so far): %s", time.Since(start).Round(time.Second), share(lastN(seen, s.window()))))
+				s.Progress(fmt.Sprintf("waiting for %s's ejection to end (%s so far): %s", s.broken(), time.Since(start).Round(time.Second), share(lastN(seen, s.window()))))
 			}
-			return fmt.Sprintf("Region A is back: traffic returned to %s after %.1f s.", want, time.Since(start).Seconds()), nil
+			return fmt.Sprintf("%s is back: traffic returned to %s after %.1f s.", s.broken(), want, time.Since(start).Seconds()), nil
 		},
 		Check: func(ctx context.Context, s *Session) (string, error) {
 			if s.breakMethod() == methodDetach {
@@ -650,40 +835,63 @@ func stepRestore() *Step {
 				if err != nil {
 					return "", err
 				}
-				if !hasBackend(bs, s.Cloud.NEGURL(s.Vars.RegionA, s.Vars.NEGA)) {
-					return "", failf("NEG A is not a backend of "+s.Vars.Backend, "Run this step again")
+				if !hasBackend(bs, s.Cloud.NEGURL(s.broken(), s.brokenNEG())) {
+					return "", failf("NEG "+s.brokenNEG()+" is not a backend of "+s.Vars.Backend, "Run this step again")
 				}
 			} else {
 				img, err := s.image()
 				if err != nil {
 					return "", err
 				}
-				if _, err := checkService(ctx, s, s.Vars.RegionA, img, s.deployEnv(s.Vars.RegionA)); err != nil {
+				if _, err := checkService(ctx, s, s.broken(), img, s.deployEnv(s.broken())); err != nil {
 					return "", err
 				}
-				svc, err := s.Cloud.GetService(ctx, s.Vars.RegionA, s.Vars.Service)
+				svc, err := s.Cloud.GetService(ctx, s.broken(), s.Vars.Service)
 				if err != nil {
 					return "", err
 				}
 				if svc.Env[lab.OutageEnv] != "" {
-					return "", failf("region A still has the outage switch on", "Run this step again")
+					return "", failf(s.broken()+" still has the outage switch on", "Run this step again")
 				}
 			}
 			base, err := s.globalURL(ctx)
 			if err != nil {
 				return "", err
 			}
+			want := s.nearest()
+			if want == "" {
+				want = s.Outputs.NearRegion
+			}
+			// Done by hand, the region may still be ejected for a while:
+			// ask again, for a bounded time, until it answers.
+			deadline := time.Now().Add(checkPatience(s))
 			sm, body := probe.Once(ctx, s.probeConfig(base))
+			for (sm.Status != http.StatusOK || (want != "" && sm.Region != want)) && serviceFault(sm, body) == nil &&
+				time.Now().Before(deadline) && ctx.Err() == nil {
+				s.Progress(fmt.Sprintf("waiting for %s to answer again (its ejection may not have ended): %s", orNone(want), describe(sm)))
+				select {
+				case <-ctx.Done():
+				case <-time.After(runEvery(s)):
+				}
+				sm, body = probe.Once(ctx, s.probeConfig(base))
+			}
 			if err := serviceFault(sm, body); err != nil {
 				return "", err
 			}
 			if sm.Status != http.StatusOK {
 				return "", failf("the global IP answered "+describe(sm), "")
 			}
-			if want := s.nearest(); want != "" && sm.Region != want {
+			if want != "" && sm.Region != want {
 				return "", failf(fmt.Sprintf("the answer came from %s, not %s", sm.Region, want), "Wait for the ejection to end and check again")
 			}
-			return fmt.Sprintf("Region A is healthy and the global IP answers 200 from %s.", sm.Region), nil
+			return fmt.Sprintf("%s is healthy and the global IP answers 200 from %s.", s.broken(), sm.Region), nil
 		},
 	}
+}
+
+func orNone(region string) string {
+	if region == "" {
+		return "nowhere"
+	}
+	return region
 }

@@ -54,6 +54,7 @@ func (s *Session) classifier(ctx context.Context, location string) (*service.Cla
 		cfg.APIKey = s.geminiKey
 	default:
 		cfg.VertexAI, cfg.Project, cfg.Location = true, s.Vars.Project, location
+		cfg.QuotaProject = s.Vars.Project // not the credentials' own, as the other clients do
 	}
 	return service.NewClassifier(ctx, cfg)
 }
@@ -162,6 +163,7 @@ func stepConfirmAI() *Step {
 			for _, line := range describeRequest(req.Body) {
 				s.Progress(line)
 			}
+			s.countModelCall()
 			res, err := c.Check(ctx, sampleText)
 			if err != nil {
 				return "", geminiError(err)
@@ -182,6 +184,7 @@ func stepConfirmAI() *Step {
 			if err != nil {
 				return "", geminiError(err)
 			}
+			s.countModelCall()
 			res, err := c.Check(ctx, checkWord)
 			if err != nil {
 				return "", geminiError(err)

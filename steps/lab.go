@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"cloud.google.com/go/compute/apiv1/computepb"
 	"github.com/beyond-lab/beyond/content"
@@ -103,7 +105,15 @@ func stepEnableAPIs() *Step {
 			if err := s.Cloud.EnableAPIs(ctx, missing, s.Progress); err != nil {
 				return "", err
 			}
-			return "Enabled " + strings.Join(missing, ", ") + ".", nil
+			did := "Enabled " + strings.Join(missing, ", ") + "."
+			waited, err := s.awaitAPIs(ctx, missing)
+			if err != nil {
+				return "", err
+			}
+			if waited > 0 {
+				did += fmt.Sprintf(" Google said they were on, but they answered SERVICE_DISABLED for %s more while the change spread; the lab waited until each answered.", waited.Round(time.Second))
+			}
+			return did, nil
 		},
 		Check: func(ctx context.Context, s *Session) (string, error) {
 			on, err := s.Cloud.EnabledAPIs(ctx, requiredAPIs)
@@ -115,8 +125,67 @@ func stepEnableAPIs() *Step {
 					return "", failf(api+" is not enabled", "Run this step again, or `gcloud services enable "+api+"`")
 				}
 			}
-			return "Enabled: " + strings.Join(requiredAPIs, ", ") + ".", nil
+			for _, api := range requiredAPIs {
+				ok, err := s.Cloud.APIAnswers(ctx, api, s.Vars.RegionA)
+				if err != nil {
+					return "", err
+				}
+				if !ok {
+					return "", failf(api+" is enabled but still answers SERVICE_DISABLED: Google is spreading the change", "Wait a minute or two and check again; running this step waits for it")
+				}
+			}
+			return "Enabled and answering: " + strings.Join(requiredAPIs, ", ") + ".", nil
 		},
+	}
+}
+
+// apiReadyWithin bounds the wait for APIs just enabled to answer. Google
+// says a few minutes; past this the step fails with what to do.
+const apiReadyWithin = 5 * time.Minute
+
+// awaitAPIs waits until every API in apis answers calls, not only says it is
+// enabled: for minutes after an enable operation is done, Google can still
+// answer SERVICE_DISABLED, and every step after this one would fail in that
+// window. It reports progress while it waits and returns how long it
+// waited.
+func (s *Session) awaitAPIs(ctx context.Context, apis []string) (time.Duration, error) {
+	start := time.Now()
+	pending := slices.Clone(apis)
+	var said string // the last progress line's list, said again every 5 s
+	var saidAt time.Time
+	for {
+		var still []string
+		for _, api := range pending {
+			ok, err := s.Cloud.APIAnswers(ctx, api, s.Vars.RegionA)
+			if err != nil {
+				return 0, err
+			}
+			if !ok {
+				still = append(still, api)
+			}
+		}
+		waited := time.Since(start)
+		if len(still) == 0 {
+			if len(pending) == len(apis) && waited < time.Second {
+				return 0, nil // answered at once
+			}
+			return waited, nil
+		}
+		if waited > apiReadyWithin {
+			return 0, failf(fmt.Sprintf("%s still answered SERVICE_DISABLED %s after being enabled", strings.Join(still, ", "), apiReadyWithin),
+				"Google sometimes takes longer to spread an enable: run this step again in a few minutes")
+		}
+		pending = still
+		if list := strings.Join(still, ", "); list != said || time.Since(saidAt) >= 5*time.Second {
+			said, saidAt = list, time.Now()
+			s.Progress(fmt.Sprintf("enabled, waiting for %s to answer (SERVICE_DISABLED until the change spreads; %s so far, at most %s)",
+				list, waited.Round(time.Second), apiReadyWithin))
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(pollEvery(s)):
+		}
 	}
 }
 
@@ -155,6 +224,7 @@ func (s *Session) deployEnv(region string) map[string]string {
 		"GOOGLE_GENAI_USE_VERTEXAI": "true",
 		"GOOGLE_CLOUD_PROJECT":      s.Vars.Project,
 		"GOOGLE_CLOUD_LOCATION":     region,
+		"CHECK_TIMEOUT":             serviceCheckTimeout.String(), // under the URL map's per-try timeout: see timeouts.go
 	}
 }
 
@@ -212,6 +282,17 @@ func deploy(ctx context.Context, s *Session, spec gcp.ServiceSpec) (string, erro
 		return "", err
 	}
 	granted, err := s.Cloud.AllowUnauthenticated(ctx, spec.Region, spec.Name)
+	fallback := ""
+	if gcp.KindOf(err) == gcp.KindOrgPolicy && !svc.InvokerIAMDisabled {
+		// Domain-restricted sharing refuses allUsers. Cloud Run's documented
+		// way to a public service under it: no invoker IAM check.
+		s.Progress("an organisation policy refuses allUsers; disabling the invoker IAM check instead")
+		if err = s.Cloud.DisableInvokerCheck(ctx, spec.Region, spec.Name, s.Progress); err == nil {
+			fallback = fmt.Sprintf(" An organisation policy (domain-restricted sharing) refused roles/run.invoker for allUsers, so the lab disabled the invoker IAM check instead, Cloud Run's documented way to a public service under that policy: `gcloud run services update %s --region %s --no-invoker-iam-check`.", spec.Name, spec.Region)
+		}
+	} else if gcp.KindOf(err) == gcp.KindOrgPolicy {
+		err = nil // public already, without allUsers
+	}
 	if err != nil {
 		return "", err
 	}
@@ -222,7 +303,59 @@ func deploy(ctx context.Context, s *Session, spec gcp.ServiceSpec) (string, erro
 	if granted {
 		did += " Granted roles/run.invoker to allUsers."
 	}
-	return did, nil
+	did += fallback
+	if s.customImage() {
+		return did, nil
+	}
+	answer, err := s.callService(ctx, spec.Region, svc.URI)
+	if err != nil {
+		return "", err
+	}
+	return did + " " + answer, nil
+}
+
+// callService calls the service just deployed once, at its own URL, with
+// the check the curl step sends later: a service that cannot answer (its
+// identity lacks a role, its model is not served) fails here with its own
+// message, not minutes later at the load balancer. A cold start, or an
+// invoker grant still spreading, gets a bounded second chance.
+func (s *Session) callService(ctx context.Context, region, uri string) (string, error) {
+	deadline := time.Now().Add(checkPatience(s))
+	for {
+		for s.Cloud.Simulated() && strings.HasSuffix(uri, ".run.app") {
+			// The simulator names the service's local URL a moment after
+			// the deploy: never look up Google's host name from here.
+			if time.Now().After(deadline) {
+				return "", failf("the simulator gave service "+s.Vars.Service+" in "+region+" no local URL", "Run this step again")
+			}
+			select {
+			case <-ctx.Done():
+				return "", ctx.Err()
+			case <-time.After(50 * time.Millisecond):
+			}
+			svc, err := s.Cloud.GetService(ctx, region, s.Vars.Service)
+			if err != nil {
+				return "", err
+			}
+			uri = svc.URI
+		}
+		sm, body := s.checkOnce(ctx, uri)
+		if sm.Status == http.StatusOK {
+			return fmt.Sprintf("It answered a check itself (200 from %s, revision %s).", orNone(sm.Region), sm.Revision), nil
+		}
+		if err := serviceFault(sm, body); err != nil {
+			return "", err
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return "", failf(fmt.Sprintf("the service in %s, called at its own URL %s, answered %s", region, uri, describeBody(sm, body)),
+				"Read the service's logs (`gcloud run services logs read "+s.Vars.Service+" --region "+region+"`), fix what they say, and run this step again")
+		}
+		s.Progress("calling the service at its own URL: " + describeBody(sm, body))
+		select {
+		case <-ctx.Done():
+		case <-time.After(runEvery(s)):
+		}
+	}
 }
 
 func checkService(ctx context.Context, s *Session, region, image string, env map[string]string) (string, error) {
@@ -250,8 +383,8 @@ func checkService(ctx context.Context, s *Session, region, image string, env map
 	if err != nil {
 		return "", err
 	}
-	if !public {
-		return "", failf("allUsers may not invoke the service, so the load balancer's requests would be refused with 403", fix)
+	if !public && !svc.InvokerIAMDisabled {
+		return "", failf("allUsers may not invoke the service and its invoker IAM check is on, so the load balancer's requests would be refused with 403", fix)
 	}
 	return fmt.Sprintf("Revision %s of %s is ready in %s, runs as %s, with ingress all, public, at %s.", svc.LatestReady, svc.Name, region, svc.ServiceAccount, svc.URI), nil
 }
@@ -453,8 +586,8 @@ func shortName(url string) string { return url[strings.LastIndex(url, "/")+1:] }
 // region is retried, on another backend when one is healthy.
 func labRetry() *computepb.HttpRetryPolicy {
 	return &computepb.HttpRetryPolicy{
-		NumRetries:      proto.Uint32(2),
-		PerTryTimeout:   &computepb.Duration{Seconds: proto.Int64(10)},
+		NumRetries:      proto.Uint32(numRetries),
+		PerTryTimeout:   &computepb.Duration{Seconds: proto.Int64(int64(perTryTimeout / time.Second))},
 		RetryConditions: []string{"5xx", "gateway-error", "connect-failure"},
 	}
 }
@@ -503,7 +636,7 @@ fi`, s.Vars.URLMap, s.Vars.Backend, labRetry().GetNumRetries(), labRetry().GetPe
 			if err != nil {
 				return "", err
 			}
-			return fmt.Sprintf("Created URL map %s: everything goes to %s, retried up to 2 times on 5xx, gateway errors and connect failures.", s.Vars.URLMap, s.Vars.Backend), nil
+			return fmt.Sprintf("Created URL map %s: everything goes to %s, retried up to %d times on 5xx, gateway errors and connect failures, %s per try.", s.Vars.URLMap, s.Vars.Backend, numRetries, perTryTimeout), nil
 		},
 		Check: func(ctx context.Context, s *Session) (string, error) {
 			m, err := s.Cloud.GetURLMap(ctx, s.Vars.URLMap)

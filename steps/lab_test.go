@@ -28,12 +28,22 @@ type simLab struct {
 	mu     sync.Mutex
 	events []steps.Event
 	onEmit func(steps.Event)
+	probe  steps.ProbeConfig // zero: the replay's default
 }
 
-func newLab(t *testing.T) *simLab {
+func newLab(t *testing.T) *simLab { return newLabWith(t, sim.Options{}) }
+
+// newLabUnder is newLab on a simulator under cond.
+func newLabUnder(t *testing.T, cond sim.Conditions) *simLab {
+	return newLabWith(t, sim.Options{Conditions: &cond})
+}
+
+// newLabWith is newLab on a simulator with opts (its clock is the lab's).
+func newLabWith(t *testing.T, opts sim.Options) *simLab {
 	t.Helper()
 	clk := clock.NewAdjustable()
-	s := simtest.Start(t, sim.Options{Clock: clk})
+	opts.Clock = clk
+	s := simtest.Start(t, opts)
 	vars := steps.DefaultVars()
 	vars.Project = "beyond-steps-test"
 	vars.Image = lab.HelloImage
@@ -43,7 +53,7 @@ func newLab(t *testing.T) *simLab {
 
 func (l *simLab) runner(t *testing.T) *steps.Runner {
 	t.Helper()
-	r, err := steps.New(l.cloud, l.vars, steps.Options{Store: l.store, Emit: func(e steps.Event) {
+	r, err := steps.New(l.cloud, l.vars, steps.Options{Store: l.store, Probe: l.probe, Emit: func(e steps.Event) {
 		l.mu.Lock()
 		l.events = append(l.events, e)
 		hook := l.onEmit
@@ -435,13 +445,30 @@ func TestFullLabWithTheServiceFailsOverAndBack(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the service image")
 	}
-	l := newLab(t)
+	faults := sim.NewFaults(1, 0)
+	l := newLabWith(t, sim.Options{Faults: faults})
 	l.vars.Image = ""
+	l.onEmit = func(e steps.Event) {
+		if e.Kind == steps.EventDone && e.Step == steps.Curl {
+			// From here on Gemini refuses every call: the failover probes
+			// must not call it, or its 429s would count as region failures.
+			faults.Add(sim.Fault{Method: "gemini.generateContent", Status: 429})
+		}
+	}
 	r := l.runner(t)
 	sum, err := r.Run(context.Background(), steps.Range{Optional: true})
 	events := l.take()
 	if err != nil || !sum.OK() {
 		t.Fatalf("full lab: %+v %v: %v", sum, err, failures(events))
+	}
+	// confirm-ai's two local checks, one call of each deployed service at
+	// its own URL, then the curl step's run of 10 and its check; the ~100
+	// failover probes asked GET /health instead.
+	if want := 2 + 2 + 10 + 1; sum.ModelCalls < want || sum.ModelCalls > want+3 {
+		t.Errorf("the lab made %d Gemini calls; want %d (a few more if a region answered an error first)", sum.ModelCalls, want)
+	}
+	if !strings.Contains(dids(events)[steps.Curl], "Gemini calls made by the lab so far") {
+		t.Errorf("curl did %q; want the count of Gemini calls", dids(events)[steps.Curl])
 	}
 	f := failoverOf(t, events)
 	if f.Method != "outage-switch" || f.Before != "us-central1" || f.After != "europe-west1" {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/beyond-lab/beyond/gcp"
@@ -68,7 +69,7 @@ func New(cloud *gcp.Cloud, vars Vars, opts Options) (*Runner, error) {
 	}
 	r.saved = saved
 	r.feed = &feed{emit: r.emit}
-	r.session = &Session{Cloud: cloud, Vars: vars, Outputs: saved.Outputs, Probe: opts.Probe, geminiKey: opts.GeminiKey, feed: r.feed}
+	r.session = &Session{Cloud: cloud, Vars: vars, Outputs: saved.Outputs, Probe: opts.Probe, geminiKey: opts.GeminiKey, feed: r.feed, modelCalls: new(atomic.Int64)}
 	r.view.outputs, r.view.probe = saved.Outputs, opts.Probe
 	return r, nil
 }
@@ -276,6 +277,7 @@ func (r *Runner) Run(ctx context.Context, rg Range) (Summary, error) {
 		}
 	}
 	sum.Elapsed = time.Since(start)
+	sum.ModelCalls = r.session.ModelCalls()
 	r.emit(Event{Kind: EventFinished, Summary: &sum, Elapsed: sum.Elapsed})
 	return sum, nil
 }

@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/beyond-lab/beyond/gcp"
@@ -129,6 +130,10 @@ type Summary struct {
 	Passed, Failed, Skipped int
 	Canceled                bool
 	Elapsed                 time.Duration
+	// ModelCalls is how many Gemini calls the lab made (billed on Google):
+	// the local check's and every /v1/check it sent to the service. The
+	// failover probes make none.
+	ModelCalls int
 }
 
 // OK reports whether every step that ran passed and nothing was canceled.
@@ -144,12 +149,30 @@ type Session struct {
 	// Probe configures the failover steps.
 	Probe ProbeConfig
 
-	geminiKey string // the learner's GEMINI_API_KEY, if any: never saved or shown
-	progress  func(string)
-	emit      func(Event)
-	step      string
-	watch     *watcher // probing since the break, until the failover is measured
-	feed      *feed    // the runner's one prober of the global IP
+	geminiKey  string // the learner's GEMINI_API_KEY, if any: never saved or shown
+	progress   func(string)
+	emit       func(Event)
+	step       string
+	watch      *watcher      // probing since the break, until the failover is measured
+	feed       *feed         // the runner's one prober of the global IP
+	modelCalls *atomic.Int64 // Gemini calls the lab made (billed on Google); shared by copies
+}
+
+// countModelCall notes one Gemini call the lab made, directly or through
+// the service.
+func (s *Session) countModelCall() {
+	if s.modelCalls != nil {
+		s.modelCalls.Add(1)
+	}
+}
+
+// ModelCalls is how many Gemini calls the lab has made in this process,
+// locally and through the deployed service: each is billed on Google.
+func (s *Session) ModelCalls() int {
+	if s.modelCalls == nil {
+		return 0
+	}
+	return int(s.modelCalls.Load())
 }
 
 // Progress reports one line about the step in flight.

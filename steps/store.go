@@ -27,6 +27,7 @@ type Outputs struct {
 	GlobalURL   string `json:"global_url,omitempty"`   // where the global IP answers from here
 	Image       string `json:"image,omitempty"`        // the image the lab pushed, by digest
 	BreakMethod string `json:"break_method,omitempty"` // how region A was broken: methodOutage or methodDetach
+	NearRegion  string `json:"near_region,omitempty"`  // the region that answered the curl step: the one nearest the learner, which the lab breaks
 }
 
 // SavedState is one step's saved state.

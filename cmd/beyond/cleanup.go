@@ -22,7 +22,7 @@ func runCleanup(ctx context.Context, cfg *config, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "beyond:", err)
 		return exitUsage
 	}
-	p.banner(t.label, cfg.vars.Project)
+	p.banner(t.label, cfg.vars.Project, t.conditions)
 	st, err := r.RunStep(ctx, steps.Cleanup)
 	switch {
 	case err != nil:

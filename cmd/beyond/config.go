@@ -31,6 +31,7 @@ type config struct {
 	checkOnly       bool
 	profile         string
 	faults          string
+	conditions      string // --sim-conditions, on top of the profile's
 	clientLocation  string
 	rate            float64
 	accessible      bool
@@ -74,6 +75,7 @@ func (c *config) flags(cmd string, out io.Writer) *flag.FlagSet {
 	}
 	fs.StringVar(&c.profile, "sim-profile", c.profile, "simulator latency: instant, lab (seconds) or realistic (Google's minutes)")
 	fs.StringVar(&c.faults, "sim-faults", "", "simulator faults to inject, e.g. run.CreateService=503x2,compute.urlMaps.insert=503x1:after, or a random rate: rate=0.1,seed=7")
+	fs.StringVar(&c.conditions, "sim-conditions", "", "simulator conditions of a real project, e.g. billing=off,org-policy=domain-restricted-sharing,api-propagation=90s,lb-flap=60s")
 	if cmd == "lab" {
 		fs.BoolVar(&c.nonInteractive, "non-interactive", false, "replay the lab unattended, printing each step")
 		fs.BoolVar(&c.json, "json", false, "with --non-interactive: print one JSON object per line")
@@ -138,7 +140,10 @@ type target struct {
 	cloud   *gcp.Cloud
 	label   string // for banners: "SIMULATOR" or "Google Cloud project P"
 	project string
-	close   func()
+	// conditions are the embedded simulator's conditions of a real project
+	// (--sim-conditions over the profile's), "" for none.
+	conditions string
+	close      func()
 }
 
 // check refuses, before anything starts, every value that cannot work: a
@@ -172,8 +177,12 @@ func (c *config) check() error {
 	if c.rate <= 0 || c.rate > 1000 {
 		return fmt.Errorf("--rate %v: give a number of requests per second between 0 and 1000", c.rate)
 	}
-	if _, err := sim.ProfileNamed(c.profile); err != nil {
+	profile, err := sim.ProfileNamed(c.profile)
+	if err != nil {
 		return err
+	}
+	if _, err := sim.ParseConditions(c.conditions, profile.Conditions); err != nil {
+		return fmt.Errorf("--sim-conditions: %w", err)
 	}
 	if c.faults != "" {
 		if _, err := sim.ParseFaultSpec(c.faults); err != nil {
@@ -220,7 +229,7 @@ func (c *config) connect(ctx context.Context) (*target, error) {
 			}
 		}
 	}
-	return &target{cloud: cloud, label: "SIMULATOR", project: c.vars.Project, close: func() { unpublish(); cloud.Close(); s.Close() }}, nil
+	return &target{cloud: cloud, label: "SIMULATOR", project: c.vars.Project, conditions: s.Conditions().String(), close: func() { unpublish(); cloud.Close(); s.Close() }}, nil
 }
 
 func (c *config) startSim() (*sim.Sim, error) { return c.startSimAt("") }

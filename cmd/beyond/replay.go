@@ -38,7 +38,7 @@ func runReplay(ctx context.Context, cfg *config, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "beyond:", err)
 		return exitUsage
 	}
-	p.banner(t.label, cfg.vars.Project)
+	p.banner(t.label, cfg.vars.Project, t.conditions)
 	sum, err := r.Run(ctx, rg)
 	if err != nil {
 		fmt.Fprintln(stderr, "beyond:", err)
@@ -63,14 +63,21 @@ type printer struct {
 	did, checked string
 }
 
-func (p *printer) banner(label, project string) {
+func (p *printer) banner(label, project, conditions string) {
 	if p.json {
-		p.line(map[string]any{"event": "target", "target": label, "project": project})
+		v := map[string]any{"event": "target", "target": label, "project": project}
+		if conditions != "" {
+			v["conditions"] = conditions
+		}
+		p.line(v)
 		return
 	}
 	fmt.Fprintf(p.out, "beyond: Beyond the Region, on %s\n", label)
 	if strings.HasPrefix(label, "SIMULATOR") {
 		fmt.Fprintln(p.out, "Nothing billable is created: this is the embedded simulator. Pass --project to use Google Cloud.")
+	}
+	if conditions != "" {
+		fmt.Fprintln(p.out, "Simulated conditions of a real project:", conditions)
 	}
 	fmt.Fprintln(p.out)
 }
@@ -129,6 +136,9 @@ func (p *printer) event(e steps.Event) {
 			f.Method, f.Requests, f.Rate, f.FailedRequests, f.RerouteSeconds, f.Before, f.After, f.Failures())
 	case steps.EventFinished:
 		s := e.Summary
+		if s.ModelCalls > 0 {
+			fmt.Fprintf(p.out, "Gemini calls made by the lab: %d (each one billed on Google; the failover probes make none)\n", s.ModelCalls)
+		}
 		fmt.Fprintf(p.out, "%d passed, %d failed, %d skipped in %.1fs\n", s.Passed, s.Failed, s.Skipped, s.Elapsed.Seconds())
 		if s.Canceled {
 			fmt.Fprintln(p.out, "interrupted: progress is saved")
@@ -180,7 +190,7 @@ func (p *printer) jsonEvent(e steps.Event) {
 			"first_failure_seconds": round(f.FirstFailureSeconds), "failing_seconds": round(f.FailingSeconds)})
 	case steps.EventFinished:
 		s := e.Summary
-		v := map[string]any{"event": "summary", "passed": s.Passed, "failed": s.Failed, "skipped": s.Skipped, "seconds": round(s.Elapsed.Seconds())}
+		v := map[string]any{"event": "summary", "passed": s.Passed, "failed": s.Failed, "skipped": s.Skipped, "seconds": round(s.Elapsed.Seconds()), "model_calls": s.ModelCalls}
 		if s.Canceled {
 			v["canceled"] = true
 		}

@@ -26,6 +26,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	addr := fs.String("addr", "127.0.0.1", "loopback address to listen on")
 	profile := fs.String("profile", "lab", "latency: instant, lab or realistic")
 	faults := fs.String("faults", "", "faults to inject, e.g. run.CreateService=503x2,compute.urlMaps.insert=503x1:after, or a random rate: rate=0.1,seed=7")
+	conditions := fs.String("conditions", "", "conditions of a real project, e.g. billing=off,org-policy=domain-restricted-sharing,api-propagation=90s")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -35,7 +36,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 		return exitUsage
 	}
 	cfg := newConfig(getenv)
-	cfg.profile, cfg.faults = *profile, *faults
+	cfg.profile, cfg.faults, cfg.conditions = *profile, *faults, *conditions
 	s, err := cfg.startSimAt(*addr)
 	if err != nil {
 		fmt.Fprintln(stderr, "beyond sim:", err)
@@ -74,7 +75,11 @@ func (c *config) startSimAt(host string) (*sim.Sim, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := sim.Options{Profile: profile, Host: host}
+	cond, err := sim.ParseConditions(c.conditions, profile.Conditions)
+	if err != nil {
+		return nil, fmt.Errorf("conditions: %w", err)
+	}
+	opts := sim.Options{Profile: profile, Host: host, Conditions: &cond}
 	if c.faults != "" {
 		f, err := sim.ParseFaultSpec(c.faults)
 		if err != nil {

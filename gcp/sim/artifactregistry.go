@@ -93,7 +93,7 @@ func (s *Sim) arProjectLocked(proj, loc string) (*project, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := grpcRequireEnabled(p, APIArtifactRegistry); err != nil {
+	if err := s.requireEnabledLocked(p, APIArtifactRegistry); err != nil {
 		return nil, err
 	}
 	if !lab.IsRegion(loc) && !slices.Contains(registryMultiRegions, loc) {

@@ -65,7 +65,7 @@ func (s *Sim) arListLocations(proj string) (*location.ListLocationsResponse, err
 	if err != nil {
 		return nil, err
 	}
-	if err := grpcRequireEnabled(p, APIArtifactRegistry); err != nil {
+	if err := s.requireEnabledLocked(p, APIArtifactRegistry); err != nil {
 		return nil, err
 	}
 	resp := &location.ListLocationsResponse{}

@@ -238,7 +238,7 @@ func (a *computeAPI) admit(c *computeReq) *computeError {
 		return computeNotFound("projects/" + id)
 	}
 	c.p = p
-	if !p.enabled[APICompute] {
+	if !a.s.answersLocked(p, APICompute) {
 		return &computeError{http.StatusForbidden, "", "accessNotConfigured"}
 	}
 	if r, ok := c.vars["region"]; ok && !lab.IsRegion(r) {

@@ -145,9 +145,11 @@ func (s *Sim) projectByNumberLocked(num string) *project {
 	return nil
 }
 
-// grpcRequireEnabled fails with SERVICE_DISABLED unless api is enabled in p.
-func grpcRequireEnabled(p *project, api string) error {
-	if p.enabled[api] {
+// requireEnabledLocked fails with SERVICE_DISABLED unless api is enabled in
+// p and, under Conditions.APIPropagation, the enable has spread. Call with
+// s.mu held.
+func (s *Sim) requireEnabledLocked(p *project, api string) error {
+	if s.answersLocked(p, api) {
 		return nil
 	}
 	return grpcServiceDisabled(p, api, catalogTitle(api))

@@ -128,7 +128,7 @@ func (s *Sim) iamProjectLocked(ref, email string) (*project, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := grpcRequireEnabled(p, APIIAM); err != nil {
+	if err := s.requireEnabledLocked(p, APIIAM); err != nil {
 		return nil, err
 	}
 	return p, nil

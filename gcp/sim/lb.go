@@ -30,7 +30,9 @@ import (
 //
 //   - It serves only once Profile.Propagation has passed since the rule was
 //     made; until then it answers 404 with Google's plain "Error: Not Found"
-//     page, as a new load balancer does while it provisions.
+//     page, as a new load balancer does while it provisions. Under
+//     Conditions.LBFlap it then flaps for a while (404, 502, 200, on and
+//     off).
 //   - A request goes to the nearest region with a usable backend, nearest by
 //     round-trip time (latency.go) from the client's location: the
 //     simulator's default, or the request's X-Beyond-Client-Location.
@@ -178,11 +180,39 @@ func (l *lb) serving(f *Frontend, now time.Time) bool {
 	return f.Service != nil && len(f.Service.Backends) > 0
 }
 
+// flapPeriod is how long each phase of a flapping load balancer lasts.
+const flapPeriod = time.Second
+
+// flap is the error a load balancer whose configuration is still spreading
+// answers instead of routing (Conditions.LBFlap), or 0. For LBFlap after it
+// first serves, Google's front ends disagree: some route, some answer 404 as
+// if the map did not exist yet, some 502. The simulator cycles through the
+// three a second each on its clock, so that one 200 proves nothing but a
+// run of answers over a few seconds does.
+func (l *lb) flap(f *Frontend, now time.Time) int {
+	d := l.dp.s.cond.LBFlap
+	since := now.Sub(f.Created.Add(l.dp.s.opts.Profile.Propagation))
+	if d <= 0 || since < 0 || since >= d {
+		return 0
+	}
+	switch (since / flapPeriod) % 3 {
+	case 1:
+		return http.StatusNotFound
+	case 2:
+		return http.StatusBadGateway
+	}
+	return 0
+}
+
 func (l *lb) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f := l.cfg.Load()
 	now := l.dp.s.now()
 	if p := l.dp.s.opts.Profile.Propagation; p > 0 && now.Before(f.Created.Add(p)) {
 		googleError(w, r, http.StatusNotFound) // still provisioning
+		return
+	}
+	if status := l.flap(f, now); status != 0 {
+		googleError(w, r, status) // configuration still spreading
 		return
 	}
 	svc := f.Service

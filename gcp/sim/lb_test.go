@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -540,4 +541,31 @@ type zeros struct{}
 func (zeros) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
+}
+
+// TestLBFlap: under Conditions.LBFlap a new load balancer, once it first
+// serves, answers 200, 404 and 502 on and off until the flap time is over.
+func TestLBFlap(t *testing.T) {
+	l := startLab(t, chainOpts{scheme: "EXTERNAL_MANAGED", sim: Options{
+		Profile:    Profile{Propagation: time.Minute},
+		Conditions: &Conditions{LBFlap: 30 * time.Second},
+	}})
+	url := "http://" + l.addr + "/"
+	l.clk.Advance(time.Minute + flapPeriod/2) // the middle of the first phase
+	var got []int
+	for range 6 {
+		got = append(got, dpGet(t, url, "").status)
+		l.clk.Advance(flapPeriod)
+	}
+	want := []int{200, 404, 502, 200, 404, 502}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("while flapping, a second apart: %v; want %v", got, want)
+	}
+	l.clk.Advance(30 * time.Second)
+	for range 5 {
+		if a := dpGet(t, url, ""); a.status != http.StatusOK {
+			t.Fatalf("after the flap time: %d %q", a.status, a.body)
+		}
+		l.clk.Advance(flapPeriod / 2)
+	}
 }

@@ -26,6 +26,9 @@ type Profile struct {
 	Propagation time.Duration // a new forwarding rule until its load balancer serves
 	// NetworkLatency adds real inter-region round-trip times on the data plane.
 	NetworkLatency bool
+	// Conditions are the profile's departures from a happy project, used
+	// unless Options.Conditions says otherwise.
+	Conditions Conditions
 }
 
 // The profiles. Instant is for tests. Lab keeps a replay to seconds while
@@ -35,11 +38,15 @@ type Profile struct {
 // minute; and a new global load balancer serves only after several minutes
 // (Google's load balancing docs: "wait several minutes"; the workshop says
 // the same). These are typical figures from the documentation and common
-// experience, not measurements.
+// experience, not measurements. The realistic profile also has the two
+// conditions every new project meets: an API answers SERVICE_DISABLED for a
+// while after it is enabled, and a new load balancer flaps while its
+// configuration spreads.
 var (
 	ProfileInstant   = Profile{Name: "instant"}
 	ProfileLab       = Profile{Name: "lab", RunDeploy: 1500 * time.Millisecond, RunDelete: 300 * time.Millisecond, ComputeOp: 300 * time.Millisecond, EnableAPI: 500 * time.Millisecond, Propagation: 3 * time.Second}
-	ProfileRealistic = Profile{Name: "realistic", RunDeploy: 15 * time.Second, RunDelete: 5 * time.Second, ComputeOp: 12 * time.Second, EnableAPI: 30 * time.Second, Propagation: 4 * time.Minute, NetworkLatency: true}
+	ProfileRealistic = Profile{Name: "realistic", RunDeploy: 15 * time.Second, RunDelete: 5 * time.Second, ComputeOp: 12 * time.Second, EnableAPI: 30 * time.Second, Propagation: 4 * time.Minute, NetworkLatency: true,
+		Conditions: Conditions{APIPropagation: 2 * time.Minute, LBFlap: time.Minute}}
 )
 
 // ProfileNamed returns the profile with that name.

@@ -36,7 +36,7 @@ func (s *Sim) projectsLocked(resource string) (*project, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := grpcRequireEnabled(p, APIResourceManager); err != nil {
+	if err := s.requireEnabledLocked(p, APIResourceManager); err != nil {
 		return nil, err
 	}
 	return p, nil

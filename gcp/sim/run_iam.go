@@ -41,6 +41,9 @@ func (s *Sim) runSetIamPolicy(req *iampb.SetIamPolicyRequest) (*iampb.Policy, er
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkPublicMembersLocked(req.GetPolicy(), req.GetResource()); err != nil {
+		return nil, err
+	}
 	out, err := rs.policy.set(req.GetPolicy(), "roles/run.")
 	if err != nil {
 		return nil, err

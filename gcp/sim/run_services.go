@@ -40,7 +40,7 @@ func (s *Sim) runCreateService(req *runpb.CreateServiceRequest) (*longrunningpb.
 	if n := req.GetService().GetName(); n != "" && n != req.GetParent()+"/services/"+id {
 		return nil, grpcInvalid("service.name %q does not match the parent and service_id: leave it empty", n)
 	}
-	spec, err := runCheckSpec(p, req.GetService())
+	spec, err := s.runCheckSpecLocked(p, req.GetService())
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +148,7 @@ func (s *Sim) runUpdateService(req *runpb.UpdateServiceRequest) (*longrunningpb.
 		if !req.GetAllowMissing() {
 			return nil, runNotFound(p, region, id)
 		}
-		spec, err := runCheckSpec(p, req.GetService())
+		spec, err := s.runCheckSpecLocked(p, req.GetService())
 		if err != nil {
 			return nil, err
 		}
@@ -164,7 +164,7 @@ func (s *Sim) runUpdateService(req *runpb.UpdateServiceRequest) (*longrunningpb.
 	if err != nil {
 		return nil, err
 	}
-	spec, err := runCheckSpec(p, in)
+	spec, err := s.runCheckSpecLocked(p, in)
 	if err != nil {
 		return nil, err
 	}

@@ -694,7 +694,7 @@ func (s *Sim) runLocations(proj string) (any, error) {
 	s.mu.Lock()
 	p, err := s.lookupProjectLocked(proj, APIRun)
 	if err == nil {
-		err = grpcRequireEnabled(p, APIRun)
+		err = s.requireEnabledLocked(p, APIRun)
 	}
 	s.mu.Unlock()
 	if err != nil {

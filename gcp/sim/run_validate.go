@@ -54,7 +54,7 @@ func (s *Sim) runProjectLocked(proj, region string, anyRegion bool) (*project, e
 	if err != nil {
 		return nil, err
 	}
-	if err := grpcRequireEnabled(p, APIRun); err != nil {
+	if err := s.requireEnabledLocked(p, APIRun); err != nil {
 		return nil, err
 	}
 	if !(anyRegion && region == "-") && !lab.IsRegion(region) {

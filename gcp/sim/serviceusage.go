@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
@@ -54,7 +55,7 @@ func (s *Sim) suProjectLocked(ref string) (*project, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := grpcRequireEnabled(p, apiServiceUsage); err != nil {
+	if err := s.requireEnabledLocked(p, apiServiceUsage); err != nil {
 		return nil, err
 	}
 	s.settleLocked(p)
@@ -128,9 +129,13 @@ func (s *Sim) changeServicesLocked(p *project, names []string, on bool, response
 		finish: func() (proto.Message, error) {
 			for _, n := range names {
 				if on {
+					if !p.enabled[n] {
+						p.enabledAt[n] = s.now()
+					}
 					p.enabled[n] = true
 				} else {
 					delete(p.enabled, n)
+					delete(p.enabledAt, n)
 				}
 			}
 			return response(), nil
@@ -161,6 +166,9 @@ func (s *Sim) suEnableService(req *serviceusagepb.EnableServiceRequest) (*longru
 		return nil, err
 	}
 	if err := suCheckCatalog([]string{name}); err != nil {
+		return nil, err
+	}
+	if err := s.billingLocked(p, []string{name}); err != nil {
 		return nil, err
 	}
 	return s.changeServicesLocked(p, []string{name}, true, func() proto.Message {
@@ -215,6 +223,9 @@ func (s *Sim) suBatchEnableServices(req *serviceusagepb.BatchEnableServicesReque
 		if !slices.Contains(names, id) {
 			names = append(names, id)
 		}
+	}
+	if err := s.billingLocked(p, names); err != nil {
+		return nil, err
 	}
 	return s.changeServicesLocked(p, names, true, func() proto.Message {
 		resp := &serviceusagepb.BatchEnableServicesResponse{}
@@ -314,4 +325,42 @@ func (s *Sim) suListServices(req *serviceusagepb.ListServicesRequest) (*serviceu
 		return nil, err
 	}
 	return &serviceusagepb.ListServicesResponse{Services: page, NextPageToken: next}, nil
+}
+
+// billingLocked refuses to enable names in p when the project has no billing
+// account (Conditions.BillingOff), as Service Usage does: FAILED_PRECONDITION
+// with ErrorInfo reason UREQ_PROJECT_BILLING_NOT_FOUND and a precondition
+// violation of type googleapis.com/billing-enabled. Services already on
+// (those a project starts with) need no billing. Call with s.mu held.
+func (s *Sim) billingLocked(p *project, names []string) error {
+	if !s.cond.BillingOff {
+		return nil
+	}
+	var off []string
+	for _, n := range names {
+		if !p.enabled[n] {
+			off = append(off, n)
+		}
+	}
+	if len(off) == 0 {
+		return nil
+	}
+	list := strings.Join(off, ",")
+	msg := fmt.Sprintf("Billing account for project '%d' is not found. Billing must be enabled for activation of service(s) '%s' to proceed.", p.number, list)
+	return grpcWithDetails(status.New(codes.FailedPrecondition, msg),
+		&errdetails.ErrorInfo{
+			Reason:   "UREQ_PROJECT_BILLING_NOT_FOUND",
+			Domain:   apiServiceUsage,
+			Metadata: map[string]string{"project": strconv.FormatInt(p.number, 10), "services": list},
+		},
+		&errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{{
+			Type:        "googleapis.com/billing-enabled",
+			Subject:     "projects/" + strconv.FormatInt(p.number, 10),
+			Description: "Billing must be enabled for activation of service(s) '" + list + "' to proceed.",
+		}}},
+		&errdetails.Help{Links: []*errdetails.Help_Link{{
+			Description: "Google developers console billing",
+			Url:         "https://console.developers.google.com/project/" + strconv.FormatInt(p.number, 10) + "/billing/enable",
+		}}},
+	)
 }

@@ -38,6 +38,11 @@ type Options struct {
 	Profile Profile
 	// Faults, if set, makes chosen calls fail.
 	Faults *Faults
+	// Conditions, if set, are the ways this project differs from a happy
+	// one (no billing, an organisation policy, slow propagation); nil takes
+	// the Profile's. ParseConditions builds them from a flag on top of a
+	// profile's.
+	Conditions *Conditions
 	// Logger receives one line per API call; nil discards them.
 	Logger *slog.Logger
 	// Clock is the simulated cloud's time: when operations finish, when a
@@ -67,6 +72,7 @@ type Sim struct {
 	opts  Options
 	log   *slog.Logger
 	clock clock.Clock
+	cond  Conditions // Options.Conditions, else the profile's; fixed for the simulator's life
 
 	mu        sync.Mutex
 	projects  map[string]*project
@@ -99,7 +105,12 @@ func New(opts Options) *Sim {
 	if clk == nil {
 		clk = clock.Real()
 	}
+	cond := opts.Profile.Conditions
+	if opts.Conditions != nil {
+		cond = *opts.Conditions
+	}
 	return &Sim{
+		cond:     cond,
 		opts:     opts,
 		log:      log,
 		clock:    clk,
@@ -221,3 +232,6 @@ func (s *Sim) logCall(ctx context.Context, req any, info *grpc.UnaryServerInfo, 
 	s.log.Debug("grpc", "method", info.FullMethod, "err", err)
 	return resp, err
 }
+
+// Conditions returns the conditions the simulator runs under.
+func (s *Sim) Conditions() Conditions { return s.cond }

@@ -40,6 +40,9 @@ type project struct {
 	number  int64
 	created time.Time
 	enabled map[string]bool
+	// enabledAt is when each API's enable operation was done, for
+	// Conditions.APIPropagation.
+	enabledAt map[string]time.Time
 
 	run      *runState      // Cloud Run services, revisions, operations (run.go)
 	compute  *computeState  // Compute Engine resources and operations (compute.go)
@@ -58,13 +61,14 @@ func (s *Sim) projectLocked(id string) (*project, error) {
 		return nil, fmt.Errorf("invalid project ID %q: it must be 6 to 30 lowercase letters, digits or hyphens, start with a letter and not end with a hyphen", id)
 	}
 	p := &project{
-		id:       id,
-		number:   100000000000 + int64(len(s.projects)+1)*7919,
-		created:  s.now(),
-		enabled:  map[string]bool{},
-		run:      newRunState(),
-		compute:  newComputeState(),
-		registry: newRegistryState(),
+		id:        id,
+		number:    100000000000 + int64(len(s.projects)+1)*7919,
+		created:   s.now(),
+		enabled:   map[string]bool{},
+		enabledAt: map[string]time.Time{},
+		run:       newRunState(),
+		compute:   newComputeState(),
+		registry:  newRegistryState(),
 	}
 	for _, name := range enabledAtStart {
 		p.enabled[name] = true
@@ -83,4 +87,15 @@ func activationURL(api string, projectNumber int64) string {
 func disabledMessage(title, api string, projectNumber int64) string {
 	return fmt.Sprintf("%s has not been used in project %d before or it is disabled. Enable it by visiting %s then retry. If you enabled this API recently, wait a few minutes for the action to propagate to our systems and retry.",
 		title, projectNumber, activationURL(api, projectNumber))
+}
+
+// answersLocked reports whether calls to api reach it in p: it is enabled
+// and, under Conditions.APIPropagation, its enable has spread. Service Usage
+// already says ENABLED in that window, as on Google. Call with s.mu held.
+func (s *Sim) answersLocked(p *project, api string) bool {
+	if !p.enabled[api] {
+		return false
+	}
+	at, ok := p.enabledAt[api]
+	return !ok || !s.now().Before(at.Add(s.cond.APIPropagation))
 }

@@ -1,0 +1,29 @@
+package steps
+
+import "time"
+
+// The timeouts on the way from the lab to Gemini, written down once. Inner
+// ones must end first, so that a slow model call is answered by the service
+// itself, inside one try, instead of being cut by the load balancer,
+// retried, counted against a healthy region and ejected:
+//
+//	serviceCheckTimeout   8 s  the service's bound on one check, its own model
+//	                           retries included (CHECK_TIMEOUT in its env)
+//	  <  perTryTimeout   10 s  the URL map's bound on one attempt
+//	(1 + numRetries) × perTryTimeout = 30 s
+//	  <= lbServerlessTimeout 30 s  the load balancer's timeout for a
+//	                           serverless backend: fixed, not settable
+//	  <  checkProbeTimeout 35 s  how long the curl step waits for one
+//	                           /v1/check through the global IP
+//
+// The failover probes ask GET /health, which never calls the model, and wait
+// healthProbeTimeout for it: an answer that takes longer is a real failure.
+// README's "Timeouts" section repeats this order; TestTimeoutsOrdered keeps it.
+const (
+	serviceCheckTimeout = 8 * time.Second
+	perTryTimeout       = 10 * time.Second
+	numRetries          = 2
+	lbServerlessTimeout = 30 * time.Second
+	checkProbeTimeout   = 35 * time.Second
+	healthProbeTimeout  = 5 * time.Second
+)
