@@ -286,23 +286,26 @@ func (c *Cloud) iamPolicy(ctx context.Context, resource string) (*iampb.Policy, 
 // alone, so no new revision is made.
 func (c *Cloud) DisableInvokerCheck(ctx context.Context, region, name string, progress Progress) error {
 	op := fmt.Sprintf("disable the invoker IAM check of %s in %s", name, region)
-	existing, err := c.services.GetService(ctx, &runpb.GetServiceRequest{Name: c.serviceName(region, name)})
-	if err != nil {
-		return c.explain(err, op, "run.googleapis.com", roleRunAdmin)
-	}
-	if existing.GetInvokerIamDisabled() {
-		return nil
-	}
-	existing.InvokerIamDisabled = true
-	updated, err := c.services.UpdateService(ctx, &runpb.UpdateServiceRequest{Service: existing})
-	if err != nil {
-		return c.explain(err, op, "run.googleapis.com", roleRunAdmin)
-	}
-	err = c.wait(ctx, op, progress, updated.Done, func(ctx context.Context) error {
-		_, err := updated.Poll(ctx)
-		return err
+	err := c.call(ctx, "run.UpdateService", write, progress, func(ctx context.Context) error {
+		// Read again on every attempt, for the etag.
+		existing, err := c.getService(ctx, region, name)
+		if err != nil {
+			return err
+		}
+		if existing.GetInvokerIamDisabled() {
+			return nil
+		}
+		existing.InvokerIamDisabled = true
+		updated, err := c.services.UpdateService(ctx, &runpb.UpdateServiceRequest{Service: existing}, noRetry)
+		if err != nil {
+			return err
+		}
+		return c.waitOp(ctx, op, "longrunning.GetOperation", progress, updated.Done, func(ctx context.Context) error {
+			_, err := updated.Poll(ctx, noRetry)
+			return err
+		})
 	})
-	return c.explain(err, op, "run.googleapis.com", roleRunAdmin)
+	return c.explain(err, op, runAPI, roleRunAdmin)
 }
 
 // PublicInvoker reports whether allUsers may invoke the service.

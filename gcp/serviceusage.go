@@ -68,20 +68,36 @@ func (c *Cloud) APIAnswers(ctx context.Context, api, region string) (bool, error
 		// already answered (or failed and are reported as such).
 		return true, nil
 	}
-	var err error
+	var list func(ctx context.Context) error
+	method := ""
 	switch api {
 	case "run.googleapis.com":
-		it := c.services.ListServices(ctx, &runpb.ListServicesRequest{Parent: fmt.Sprintf("projects/%s/locations/%s", c.Project, region), PageSize: 1})
-		_, err = it.Next()
+		method = "run.ListServices"
+		list = func(ctx context.Context) error {
+			_, err := c.services.ListServices(ctx, &runpb.ListServicesRequest{Parent: fmt.Sprintf("projects/%s/locations/%s", c.Project, region), PageSize: 1}, noRetry).Next()
+			return err
+		}
 	case "compute.googleapis.com":
-		it := c.backends.List(ctx, &computepb.ListBackendServicesRequest{Project: c.Project, MaxResults: proto.Uint32(1)})
-		_, err = it.Next()
+		method = "compute.backendServices.list"
+		list = func(ctx context.Context) error {
+			_, err := c.backends.List(ctx, &computepb.ListBackendServicesRequest{Project: c.Project, MaxResults: proto.Uint32(1)}, noRetry).Next()
+			return err
+		}
 	case "artifactregistry.googleapis.com":
-		it := c.repos.ListRepositories(ctx, &artifactregistrypb.ListRepositoriesRequest{Parent: fmt.Sprintf("projects/%s/locations/%s", c.Project, region), PageSize: 1})
-		_, err = it.Next()
+		method = "artifactregistry.ListRepositories"
+		list = func(ctx context.Context) error {
+			_, err := c.repos.ListRepositories(ctx, &artifactregistrypb.ListRepositoriesRequest{Parent: fmt.Sprintf("projects/%s/locations/%s", c.Project, region), PageSize: 1}, noRetry).Next()
+			return err
+		}
 	default:
 		return true, nil
 	}
+	err := c.call(ctx, method, read, nil, func(ctx context.Context) error {
+		if err := list(ctx); !errors.Is(err, iterator.Done) {
+			return err
+		}
+		return nil
+	})
 	if err == nil || errors.Is(err, iterator.Done) {
 		return true, nil
 	}
