@@ -647,13 +647,31 @@ func (s *Sim) serveRunV1(w http.ResponseWriter, r *http.Request, segs []string) 
 	switch {
 	case verb == "" && r.Method == http.MethodGet:
 		s.runV1Call(w, "run.GetService", func() (any, error) { return s.knGetService(resource) })
+	case isIAMVerb(verb):
+		s.serveRunIAM(w, r, verb, resource)
+	case verb == "":
+		runV1MethodNotAllowed(w, r, "GET")
+	default:
+		bad()
+	}
+}
+
+// isIAMVerb reports whether verb is one of a resource's IAM methods.
+func isIAMVerb(verb string) bool {
+	return verb == "getIamPolicy" || verb == "setIamPolicy" || verb == "testIamPermissions"
+}
+
+// serveRunIAM answers a service's IAM methods, the same on v1 and v2 REST:
+// getIamPolicy (GET), setIamPolicy and testIamPermissions (POST).
+func (s *Sim) serveRunIAM(w http.ResponseWriter, r *http.Request, verb, resource string) {
+	switch {
 	case verb == "getIamPolicy" && r.Method == http.MethodGet:
 		s.runV1Call(w, "run.GetIamPolicy", func() (any, error) {
 			req := &iampb.GetIamPolicyRequest{Resource: resource}
 			if v := r.URL.Query().Get("options.requestedPolicyVersion"); v != "" {
-				n, err := strconv.Atoi(v)
+				n, err := strconv.ParseInt(v, 10, 32)
 				if err != nil {
-					return nil, grpcInvalid("options.requestedPolicyVersion %q is not a number", v)
+					return nil, grpcInvalid("Invalid value at 'options.requested_policy_version' (TYPE_INT32), %q", v)
 				}
 				req.Options = &iampb.GetPolicyOptions{RequestedPolicyVersion: int32(n)}
 			}
@@ -679,12 +697,8 @@ func (s *Sim) serveRunV1(w http.ResponseWriter, r *http.Request, segs []string) 
 		})
 	case verb == "getIamPolicy":
 		runV1MethodNotAllowed(w, r, "GET")
-	case verb == "setIamPolicy" || verb == "testIamPermissions":
-		runV1MethodNotAllowed(w, r, "POST")
-	case verb == "":
-		runV1MethodNotAllowed(w, r, "GET")
 	default:
-		bad()
+		runV1MethodNotAllowed(w, r, "POST")
 	}
 }
 

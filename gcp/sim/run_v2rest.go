@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-	"cloud.google.com/go/iam/apiv1/iampb"
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"cloud.google.com/go/run/apiv2/runpb"
 	"google.golang.org/grpc/codes"
@@ -136,40 +135,8 @@ func (s *Sim) serveRunV2Services(w http.ResponseWriter, r *http.Request, parent 
 		})
 	case verb == "":
 		runV1MethodNotAllowed(w, r, "GET, PATCH, DELETE")
-	case verb == "getIamPolicy" && r.Method == http.MethodGet:
-		s.runV1Call(w, "run.GetIamPolicy", func() (any, error) {
-			req := &iampb.GetIamPolicyRequest{Resource: name}
-			if v := q.Get("options.requestedPolicyVersion"); v != "" {
-				n, err := strconv.ParseInt(v, 10, 32)
-				if err != nil {
-					return nil, grpcInvalid("Invalid value at 'options.requested_policy_version' (TYPE_INT32), %q", v)
-				}
-				req.Options = &iampb.GetPolicyOptions{RequestedPolicyVersion: int32(n)}
-			}
-			return s.runGetIamPolicy(req)
-		})
-	case verb == "setIamPolicy" && r.Method == http.MethodPost:
-		s.runV1Call(w, "run.SetIamPolicy", func() (any, error) {
-			req := &iampb.SetIamPolicyRequest{}
-			if err := runV1Decode(r, req); err != nil {
-				return nil, err
-			}
-			req.Resource = name
-			return s.runSetIamPolicy(req)
-		})
-	case verb == "testIamPermissions" && r.Method == http.MethodPost:
-		s.runV1Call(w, "run.TestIamPermissions", func() (any, error) {
-			req := &iampb.TestIamPermissionsRequest{}
-			if err := runV1Decode(r, req); err != nil {
-				return nil, err
-			}
-			req.Resource = name
-			return s.runTestIamPermissions(req)
-		})
-	case verb == "getIamPolicy":
-		runV1MethodNotAllowed(w, r, "GET")
-	case verb == "setIamPolicy" || verb == "testIamPermissions":
-		runV1MethodNotAllowed(w, r, "POST")
+	case isIAMVerb(verb):
+		s.serveRunIAM(w, r, verb, name)
 	default:
 		restWriteError(w, status.Errorf(codes.NotFound, "The simulator's Cloud Run v2 has no method %q on services.", verb), 0)
 	}
