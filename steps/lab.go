@@ -553,7 +553,21 @@ func stepAddBackend(id string, which func(Vars) (neg, region string)) *Step {
 			}
 			// As gcloud does: read, append, write back with the fingerprint.
 			bs.Backends = append(bs.Backends, &computepb.Backend{Group: proto.String(url)})
-			if err := s.Cloud.UpdateBackendService(ctx, bs, s.Progress); err != nil {
+			err = s.Cloud.UpdateBackendService(ctx, bs, s.Progress)
+			if gcp.KindOf(err) == gcp.KindChanged {
+				// 412 conditionNotMet: someone changed the service since
+				// it was read (another tab, gcloud). Read it again, once.
+				s.Progress("backend service " + s.Vars.Backend + " changed since it was read: reading it again")
+				if bs, err = s.Cloud.GetBackendService(ctx, s.Vars.Backend); err != nil {
+					return "", err
+				}
+				if hasBackend(bs, url) {
+					return fmt.Sprintf("Adopted: %s already has NEG %s as a backend.", s.Vars.Backend, neg), nil
+				}
+				bs.Backends = append(bs.Backends, &computepb.Backend{Group: proto.String(url)})
+				err = s.Cloud.UpdateBackendService(ctx, bs, s.Progress)
+			}
+			if err != nil {
 				return "", err
 			}
 			return fmt.Sprintf("Added NEG %s (%s) to backend service %s.", neg, region, s.Vars.Backend), nil

@@ -524,3 +524,28 @@ func TestFullLabWithHelloDetachesTheNEG(t *testing.T) {
 		t.Errorf("curl did %q; want the hello sample's answer", did)
 	}
 }
+
+// TestAddBackendRereadsAfterAChange: a 412 conditionNotMet on the write
+// back (someone changed the backend service since it was read) makes the
+// step read it again and write once more, instead of failing.
+func TestAddBackendRereadsAfterAChange(t *testing.T) {
+	l := newLabWith(t, sim.Options{Faults: sim.NewFaults(1, 0, sim.Fault{Method: "compute.backendServices.update", Status: 412, Times: 1})})
+	r := l.runner(t)
+	ctx := context.Background()
+	if sum, _ := r.Run(ctx, steps.Range{To: steps.BackendA}); !sum.OK() {
+		t.Fatalf("run to %s: %v", steps.BackendA, failures(l.take()))
+	}
+	reread := false
+	for _, e := range l.take() {
+		if e.Kind == steps.EventProgress && e.Step == steps.BackendA && strings.Contains(e.Text, "changed since it was read") {
+			reread = true
+		}
+	}
+	if !reread {
+		t.Error("the 412 was not met by reading the backend service again")
+	}
+	bs, err := l.cloud.GetBackendService(ctx, l.vars.Backend)
+	if err != nil || len(bs.GetBackends()) != 1 {
+		t.Errorf("backend service after the retry: %d backends, %v; want exactly 1", len(bs.GetBackends()), err)
+	}
+}
