@@ -185,21 +185,31 @@ func (a *iamAdminServer) CreateServiceAccount(ctx context.Context, req *adminpb.
 	return proto.Clone(sa).(*adminpb.ServiceAccount), nil
 }
 
-func (a *iamAdminServer) GetServiceAccount(ctx context.Context, req *adminpb.GetServiceAccountRequest) (*adminpb.ServiceAccount, error) {
-	s := a.s
-	ref, account, err := parseAccountName(req.GetName())
+// namedAccountLocked finds the service account projects/P/serviceAccounts/
+// EMAIL (or unique ID), or answers Google's NOT_FOUND. Call with s.mu held.
+func (s *Sim) namedAccountLocked(name string) (*project, *adminpb.ServiceAccount, error) {
+	ref, account, err := parseAccountName(name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	p, err := s.iamProjectLocked(ref, account)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sa, ok := p.iam.accountLocked(account)
 	if !ok {
-		return nil, status.Error(codes.NotFound, "Unknown service account")
+		return nil, nil, status.Error(codes.NotFound, "Unknown service account")
+	}
+	return p, sa, nil
+}
+
+func (a *iamAdminServer) GetServiceAccount(ctx context.Context, req *adminpb.GetServiceAccountRequest) (*adminpb.ServiceAccount, error) {
+	s := a.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, sa, err := s.namedAccountLocked(req.GetName())
+	if err != nil {
+		return nil, err
 	}
 	return proto.Clone(sa).(*adminpb.ServiceAccount), nil
 }
@@ -233,19 +243,11 @@ func (a *iamAdminServer) ListServiceAccounts(ctx context.Context, req *adminpb.L
 // no roles.
 func (a *iamAdminServer) DeleteServiceAccount(ctx context.Context, req *adminpb.DeleteServiceAccountRequest) (*emptypb.Empty, error) {
 	s := a.s
-	ref, account, err := parseAccountName(req.GetName())
-	if err != nil {
-		return nil, err
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, err := s.iamProjectLocked(ref, account)
+	p, sa, err := s.namedAccountLocked(req.GetName())
 	if err != nil {
 		return nil, err
-	}
-	sa, ok := p.iam.accountLocked(account)
-	if !ok {
-		return nil, status.Error(codes.NotFound, "Unknown service account")
 	}
 	delete(p.iam.accounts, sa.GetEmail())
 	member := "serviceAccount:" + sa.GetEmail()

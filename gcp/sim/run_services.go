@@ -78,19 +78,30 @@ func (s *Sim) validatedOpLocked(p *project, region string, svc *runpb.Service) *
 	return s.startOpLocked(p, op, 0)
 }
 
-// runGetService reads a service (GetService).
-func (s *Sim) runGetService(req *runpb.GetServiceRequest) (*runpb.Service, error) {
-	proj, region, id, err := parseRunName(req.GetName())
+// namedServiceLocked finds the service projects/P/locations/R/services/S,
+// checking in Google's order the name, the project, the API and the region.
+// Call with s.mu held.
+func (s *Sim) namedServiceLocked(name string) (*project, *runService, error) {
+	proj, region, id, err := parseRunName(name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	p, err := s.runProjectLocked(proj, region, false)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rs, err := s.findServiceLocked(p, region, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, rs, nil
+}
+
+// runGetService reads a service (GetService).
+func (s *Sim) runGetService(req *runpb.GetServiceRequest) (*runpb.Service, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, rs, err := s.namedServiceLocked(req.GetName())
 	if err != nil {
 		return nil, err
 	}
@@ -190,17 +201,9 @@ func (s *Sim) runUpdateService(req *runpb.UpdateServiceRequest) (*longrunningpb.
 
 // runDeleteService deletes a service (DeleteService).
 func (s *Sim) runDeleteService(req *runpb.DeleteServiceRequest) (*longrunningpb.Operation, error) {
-	proj, region, id, err := parseRunName(req.GetName())
-	if err != nil {
-		return nil, err
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, err := s.runProjectLocked(proj, region, false)
-	if err != nil {
-		return nil, err
-	}
-	rs, err := s.findServiceLocked(p, region, id)
+	p, rs, err := s.namedServiceLocked(req.GetName())
 	if err != nil {
 		return nil, err
 	}
@@ -208,12 +211,12 @@ func (s *Sim) runDeleteService(req *runpb.DeleteServiceRequest) (*longrunningpb.
 		return nil, status.Errorf(codes.Aborted, "The etag %q does not match the current one: the service changed since you read it. Read it again and retry.", e)
 	}
 	if req.GetValidateOnly() {
-		return s.validatedOpLocked(p, region, rs.protoLocked(p)), nil
+		return s.validatedOpLocked(p, rs.region, rs.protoLocked(p)), nil
 	}
 	rs.deleting = true
 	rs.version++
 	op := &operation{
-		name: fmt.Sprintf("projects/%s/locations/%s/operations/%s", p.id, region, s.newUUIDLocked()),
+		name: fmt.Sprintf("projects/%s/locations/%s/operations/%s", p.id, rs.region, s.newUUIDLocked()),
 		meta: func() proto.Message { return rs.protoLocked(p) },
 		finish: func() (proto.Message, error) {
 			if p.run.services[rs.key()] == rs {
