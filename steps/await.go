@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/beyond-lab/beyond/gcp"
 )
 
 // DefaultAwaitEvery is how often Await runs a step's check while the
@@ -71,6 +73,11 @@ func (r *Runner) checkTyped(ctx context.Context, s *Step, cmd string, start time
 	ev := Event{Kind: EventChecked, Step: s.ID, Text: verified, Err: err, Fix: fixOf(err), Status: StatusPassed, Elapsed: time.Since(start)}
 	if err != nil {
 		ev.Status = StatusFailed
+	}
+	if gcp.IsNotFound(err) {
+		// The generic fix ("run the earlier step that creates it") is
+		// wrong here: this step creates it, by the learner's hand.
+		ev.Fix = "Not there yet: run the command above in your second terminal; the next check will see it"
 	}
 	r.emit(ev)
 	if err != nil {

@@ -52,6 +52,9 @@ func TestAwaitTypedStep(t *testing.T) {
 		case steps.EventChecked:
 			if e.Status == steps.StatusFailed && e.Err != nil && e.Fix != "" {
 				sawReason = true
+				if !strings.Contains(e.Fix, "second terminal") {
+					t.Errorf("fix while typing = %q, want it to say to run the command in the second terminal", e.Fix)
+				}
 			}
 		case steps.EventWaiting:
 			sawWaiting = sawWaiting || !e.Next.IsZero()
