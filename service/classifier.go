@@ -26,10 +26,14 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
+	"github.com/beyond-lab/beyond/lab"
 	"google.golang.org/genai"
 )
 
@@ -119,8 +123,11 @@ type Result struct {
 	// Simulated reports that the beyond simulator answered, not Google.
 	Simulated bool
 	Usage     Usage
-	Attempts  int           // calls made: 1, or more after retries
-	Latency   time.Duration // the whole check, retries included
+	// Adjusted says which settings Gemini refused in this check and what
+	// the classifier sent instead (see Classifier.Adjustments).
+	Adjusted []string
+	Attempts int           // calls made: 1, or more after retries
+	Latency  time.Duration // the whole check, retries included
 }
 
 // Classifier checks texts with Gemini. It is safe for concurrent use.
@@ -129,6 +136,10 @@ type Classifier struct {
 	cfg    Config
 	host   string // where Gemini is, for messages
 	sleep  func(context.Context, time.Duration) error
+
+	mu    sync.Mutex
+	set   settings // what the next check sends; adjust changes it
+	notes []string // what adjust changed, and why
 }
 
 // NewClassifier returns a classifier for cfg. It fails with ErrConfig when
@@ -163,7 +174,7 @@ func NewClassifier(ctx context.Context, cfg Config) (*Classifier, error) {
 	if u, err := url.Parse(client.ClientConfig().HTTPOptions.BaseURL); err == nil && u.Host != "" {
 		host = u.Host
 	}
-	return &Classifier{client: client, cfg: cfg, host: host, sleep: sleepCtx}, nil
+	return &Classifier{client: client, cfg: cfg, host: host, sleep: sleepCtx, set: settingsFor(cfg.Model)}, nil
 }
 
 // cloudPlatformScope is the OAuth scope Vertex AI takes.
@@ -240,7 +251,7 @@ func (c *Classifier) Request(ctx context.Context, text string) (*WireRequest, er
 		return nil, fmt.Errorf("%w: Gemini client: %s", ErrConfig, redact(err.Error(), c.cfg.APIKey))
 	}
 	contents := []*genai.Content{genai.NewContentFromText(text, genai.RoleUser)}
-	_, err = client.Models.GenerateContent(ctx, c.cfg.Model, contents, generateConfig(c.cfg.Model))
+	_, err = client.Models.GenerateContent(ctx, c.cfg.Model, contents, c.current().generateConfig())
 	if capture.req == nil {
 		return nil, fmt.Errorf("build the Gemini request: %s", redact(fmt.Sprint(err), c.cfg.APIKey))
 	}
@@ -281,15 +292,24 @@ func (c *Classifier) Check(ctx context.Context, text string) (Result, error) {
 	defer cancel()
 
 	contents := []*genai.Content{genai.NewContentFromText(text, genai.RoleUser)}
+	adjusted := 0
 	for attempt := 0; ; attempt++ {
 		res.Attempts = attempt + 1
-		resp, err := c.client.Models.GenerateContent(ctx, c.cfg.Model, contents, generateConfig(c.cfg.Model))
+		resp, err := c.client.Models.GenerateContent(ctx, c.cfg.Model, contents, c.current().generateConfig())
 		if err == nil {
 			res.Latency = time.Since(start)
 			return c.interpret(res, resp)
 		}
+		var api genai.APIError
+		if errors.As(err, &api) && adjusted < maxAdjustments {
+			if note, ok := c.adjust(api); ok {
+				adjusted++
+				res.Adjusted = append(res.Adjusted, note)
+				continue
+			}
+		}
 		cerr, retry := c.classify(ctx, err)
-		if !retry || attempt >= c.cfg.Retries {
+		if !retry || attempt >= c.cfg.Retries+adjusted {
 			return res, cerr
 		}
 		wait := backoff(attempt)
@@ -306,37 +326,123 @@ func (c *Classifier) Check(ctx context.Context, text string) (Result, error) {
 	}
 }
 
-// generateConfig returns the request's configuration for model. A fresh
-// value per call: the SDK writes defaults into the one it is given.
-func generateConfig(model string) *genai.GenerateContentConfig {
-	return &genai.GenerateContentConfig{
+// settings are the generation settings a check sends for one model: the
+// least thinking it accepts and the temperature Google advises for it.
+type settings struct {
+	level       string // thinkingLevel; "" for none
+	budget      *int32 // thinkingBudget; nil for none
+	temperature *float32
+}
+
+// settingsFor reads model's settings from the catalogue. A model the
+// catalogue does not know gets its family's (Gemini 3 and later: the lowest
+// level, no temperature; 2.x: budget 0, temperature 0); what Gemini refuses
+// is then dropped (Classifier.adjust).
+func settingsFor(model string) settings {
+	m, known := lab.Models.Lookup(model)
+	if !known {
+		if TakesThinkingLevel(model) {
+			return settings{level: lab.ThinkingLevels[0]}
+		}
+		return settings{budget: genai.Ptr[int32](0), temperature: genai.Ptr[float32](0)}
+	}
+	var s settings
+	if m.Thinking.Control == lab.ThinkingLevel {
+		s.level = m.LowestLevel()
+	} else {
+		s.budget = genai.Ptr(int32(m.Thinking.MinBudget))
+	}
+	if t, err := strconv.ParseFloat(m.Sampling.Temperature, 32); err == nil {
+		s.temperature = genai.Ptr(float32(t))
+	}
+	return s
+}
+
+// generateConfig returns the request's configuration. A fresh value per
+// call: the SDK writes defaults into the one it is given.
+func (s settings) generateConfig() *genai.GenerateContentConfig {
+	c := &genai.GenerateContentConfig{
 		SystemInstruction: &genai.Content{Parts: []*genai.Part{{Text: SystemInstruction}}},
-		Temperature:       genai.Ptr[float32](0),
+		Temperature:       s.temperature,
 		MaxOutputTokens:   MaxOutputTokens,
 		ResponseMIMEType:  "application/json",
 		ResponseSchema:    VerdictSchema(),
-		ThinkingConfig:    ThinkingConfig(model),
 		// One check is one call: never send the request again on a
 		// continuation token.
 		AutomaticContinuation: genai.Ptr(false),
 	}
-}
-
-// ThinkingConfig is the least thinking model allows. Gemini 3 models take a
-// thinking level (MINIMAL: no thinking for a task like this one); Gemini 2.x
-// models take a thinking budget (0: off) and refuse a level. Google refuses
-// a request that sets both, so exactly one is set, chosen by model family.
-func ThinkingConfig(model string) *genai.ThinkingConfig {
-	if TakesThinkingLevel(model) {
-		return &genai.ThinkingConfig{ThinkingLevel: genai.ThinkingLevelMinimal}
+	switch {
+	case s.level != "":
+		c.ThinkingConfig = &genai.ThinkingConfig{ThinkingLevel: genai.ThinkingLevel(s.level)}
+	case s.budget != nil:
+		c.ThinkingConfig = &genai.ThinkingConfig{ThinkingBudget: s.budget}
 	}
-	return &genai.ThinkingConfig{ThinkingBudget: genai.Ptr[int32](0)}
+	return c
 }
 
-// TakesThinkingLevel reports whether model is of the Gemini 3 family or
-// later, which is configured with thinkingLevel: gemini-3.5-flash,
-// gemini-3.1-flash-lite, and the -latest aliases, which point at current
-// models. gemini-2.5-flash and older take thinkingBudget.
+// ThinkingConfig is the least thinking the catalogue says model accepts:
+// the lowest thinking level for Gemini 3 (MINIMAL where accepted, else
+// LOW), a budget of 0 (or the model's minimum) for 2.x. Never both: Google
+// refuses that.
+func ThinkingConfig(model string) *genai.ThinkingConfig {
+	return settingsFor(model).generateConfig().ThinkingConfig
+}
+
+// adjust learns from a 400: when Gemini's message names a setting it
+// refuses, the classifier stops sending it (a thinking level steps up to
+// the next one first), and says what it changed. ok is false when the 400
+// names no setting the classifier sends.
+func (c *Classifier) adjust(api genai.APIError) (note string, ok bool) {
+	if api.Code != 400 {
+		return "", false
+	}
+	msg := strings.ToLower(strings.NewReplacer("_", "", " ", "").Replace(api.Message))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.set
+	why := fmt.Sprintf("Gemini refused it (400: %s)", truncate(redact(api.Message, c.cfg.APIKey), 160))
+	switch {
+	case s.level != "" && strings.Contains(msg, "thinkinglevel"):
+		i := slices.Index(lab.ThinkingLevels, s.level)
+		if i >= 0 && i+1 < len(lab.ThinkingLevels) {
+			c.set.level = lab.ThinkingLevels[i+1]
+			note = fmt.Sprintf("%s does not take thinkingLevel %s: %s; sending %s instead", c.cfg.Model, s.level, why, c.set.level)
+		} else {
+			c.set.level = ""
+			note = fmt.Sprintf("%s takes no thinkingLevel: %s; sending none", c.cfg.Model, why)
+		}
+	case s.budget != nil && strings.Contains(msg, "budget"):
+		c.set.budget = nil
+		note = fmt.Sprintf("%s does not take thinkingBudget %d: %s; sending none (the model's default thinking)", c.cfg.Model, *s.budget, why)
+	case s.temperature != nil && strings.Contains(msg, "temperature"):
+		c.set.temperature = nil
+		note = fmt.Sprintf("%s does not take temperature %g: %s; sending none", c.cfg.Model, *s.temperature, why)
+	default:
+		return "", false
+	}
+	c.notes = append(c.notes, note)
+	return note, true
+}
+
+// current is the settings the next check sends.
+func (c *Classifier) current() settings {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.set
+}
+
+// Adjustments says what the classifier stopped sending because Gemini
+// refused it, oldest first.
+func (c *Classifier) Adjustments() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.notes)
+}
+
+// TakesThinkingLevel guesses, for a model the catalogue does not know,
+// whether it is of the Gemini 3 family or later, configured with
+// thinkingLevel (the -latest aliases point at current models); 2.x and
+// older take thinkingBudget.
 func TakesThinkingLevel(model string) bool {
 	rest, ok := strings.CutPrefix(model, "gemini-")
 	if !ok {
@@ -532,6 +638,10 @@ func retryDelay(api genai.APIError) time.Duration {
 	}
 	return 0
 }
+
+// maxAdjustments bounds how many refused settings one check learns from:
+// a thinking level can step up twice, then temperature goes.
+const maxAdjustments = 4
 
 // maxRetryWait is the longest a check waits before a retry.
 const maxRetryWait = 2 * time.Second

@@ -64,9 +64,11 @@ func TestCheckRequestOnTheWire(t *testing.T) {
 	gc := body.GenerationConfig
 	wantRaw := map[string]string{
 		"responseMimeType": `"application/json"`,
-		"temperature":      `0`,
 		"maxOutputTokens":  `128`,
-		"thinkingConfig":   `{"thinkingLevel":"MINIMAL"}`,
+		// The default model's lowest accepted level; no temperature on
+		// Gemini 3 (see TestSettingsFromCatalogue).
+		"thinkingConfig": string(must(json.Marshal(ThinkingConfig(DefaultModel)))),
+		"temperature":    "",
 	}
 	for k, want := range wantRaw {
 		if string(gc[k]) != want {
@@ -130,7 +132,7 @@ func TestCheckResult(t *testing.T) {
 	want := Result{Sentiment: Negative, Allowed: true, Reason: "complaint about delivery", Model: DefaultModel,
 		ModelVersion: "gemini-3.5-flash", ResponseID: "resp-1", Usage: Usage{142, 17, 159}, Attempts: 1}
 	res.Latency = 0
-	if res != want {
+	if !reflect.DeepEqual(res, want) {
 		t.Errorf("got  %+v\nwant %+v", res, want)
 	}
 }
@@ -434,4 +436,11 @@ func TestClassifierRequest(t *testing.T) {
 	if _, err := c.Request(context.Background(), ""); !errors.Is(err, ErrInvalidText) {
 		t.Errorf("Request(\"\") = %v", err)
 	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

@@ -4,6 +4,7 @@ import (
 	"cloud.google.com/go/auth"
 	"errors"
 	"fmt"
+	"github.com/beyond-lab/beyond/lab"
 	"net/http"
 	"os"
 	"strconv"
@@ -12,12 +13,11 @@ import (
 )
 
 // DefaultModel is the Gemini model a check uses unless GEMINI_MODEL names
-// another: the current GA Flash model, served by the Gemini API and from
-// regional Vertex AI locations. Google retires model versions on a schedule
-// (gemini-2.5-flash: Vertex AI on 2026-10-16, the Gemini API on 2026-12-01),
-// which is why it is a setting, and why the lab asks whether a model is
-// served before it deploys (Classifier.Served).
-const DefaultModel = "gemini-3.5-flash"
+// another: the lab catalogue's choice (lab.DefaultModel). Google retires
+// and moves models every few weeks, which is why it is a setting, and why
+// the lab asks whether a model is served before it deploys
+// (Classifier.Served).
+var DefaultModel = lab.DefaultModel
 
 // Limits of one check.
 const (

@@ -3,13 +3,16 @@ package service
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
+	"github.com/beyond-lab/beyond/lab"
 	"google.golang.org/genai"
 )
 
 // ModelVersionsURL is Google's list of Gemini models, their retirement dates
 // and their recommended replacements on Vertex AI.
-const ModelVersionsURL = "https://cloud.google.com/vertex-ai/generative-ai/docs/learn/model-versions"
+var ModelVersionsURL = lab.ModelVersionsURL
 
 // ModelInfo is what Gemini says about a model it serves.
 type ModelInfo struct {
@@ -53,20 +56,63 @@ func (c *Classifier) Where() string {
 	return "the Gemini API"
 }
 
-// notServed explains a 404 for the classifier's model and names what to use
-// instead.
+// Location is where the classifier calls Vertex AI ("" on the Gemini API).
+func (c *Classifier) Location() string {
+	if c.cfg.VertexAI {
+		return c.cfg.Location
+	}
+	return ""
+}
+
+// ListModels returns the IDs of the Gemini models Google lists: Vertex AI's
+// publisher models, or the Gemini API's models. It generates nothing.
+func (c *Classifier) ListModels(ctx context.Context) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	var ids []string
+	for m, err := range c.client.Models.All(ctx) {
+		if err != nil {
+			cerr, _ := c.classify(ctx, err)
+			return ids, cerr
+		}
+		id := m.Name[strings.LastIndex(m.Name, "/")+1:]
+		if strings.HasPrefix(id, "gemini-") && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+		if len(ids) >= 50 {
+			break
+		}
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// notServed explains a 404 for the classifier's model with what the
+// catalogue knows about it, and names what to use instead.
 func (c *Classifier) notServed(api genai.APIError) string {
 	msg := fmt.Sprintf("model %s is not served by %s (Gemini answered %d %s: %s)",
 		c.cfg.Model, c.Where(), api.Code, api.Status, truncate(redact(api.Message, c.cfg.APIKey), 300))
+	m, known := lab.Models.Lookup(c.cfg.Model)
+	switch {
+	case known && m.Vertex.Retired != "" && c.cfg.VertexAI:
+		msg += fmt.Sprintf(": Vertex AI retired it on %s", m.Vertex.Retired)
+	case known && !m.GeminiAPI.Served && m.GeminiAPI.Shutdown != "" && !c.cfg.VertexAI:
+		msg += fmt.Sprintf(": the Gemini API shut it down on %s", m.GeminiAPI.Shutdown)
+	case known && c.cfg.VertexAI && len(m.Vertex.Locations) > 0:
+		msg += fmt.Sprintf(": Google's pages (read %s) list it at %s only", lab.Models.Checked, strings.Join(m.Vertex.Locations, ", "))
+	}
+	if known && len(m.Vertex.Replacements) > 0 {
+		msg += fmt.Sprintf("; Google names %s as its replacement", strings.Join(m.Vertex.Replacements, " or "))
+	}
 	if r := Replacement(c.cfg.Model); r != "" {
-		return msg + fmt.Sprintf(": it may be retired (%s); use %s instead: --model %s, or GEMINI_MODEL=%s", ModelVersionsURL, r, r, r)
+		return msg + fmt.Sprintf(" (%s); the lab's default is %s: --model %s, or GEMINI_MODEL=%s", ModelVersionsURL, r, r, r)
 	}
 	return msg + ": check that it is offered in this location and not retired (" + ModelVersionsURL + "), and choose a model that is with --model or GEMINI_MODEL"
 }
 
 // Replacement is the model to use when model is not served: the lab's
-// default, the current GA Flash model; "" when model is that default
-// already, since then only Google's list can say what replaced it.
+// default; "" when model is that default already, since then only
+// Google's list can say what replaced it.
 func Replacement(model string) string {
 	if model == DefaultModel {
 		return ""
