@@ -27,8 +27,7 @@ type ModelInfo struct {
 // models.get (the model's catalog entry; on Vertex AI through the location's
 // own endpoint), then a countTokens of one word at the very path a check
 // posts to (on Vertex AI: the project and location), which Google answers
-// 404 for a retired model or one not offered there. countTokens is not
-// billed. A model that is not served fails with ErrNotServed and a message
+// 404 for a retired model or one not offered there. A model that is not served fails with ErrNotServed and a message
 // that names a replacement; other failures are *Error as for Check.
 //
 // Models are retired faster than code is rewritten: ask before deploying.

@@ -1,11 +1,11 @@
 package steps
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 
@@ -36,60 +36,152 @@ func (simulatedCredentials) RoundTrip(r *http.Request) (*http.Response, error) {
 	return http.DefaultTransport.RoundTrip(r)
 }
 
-// classifier builds the Gemini check as the lab runs it locally, calling
-// Gemini from location: on Google, the Developer API when the learner has a
-// key in the environment (location then plays no part), else Vertex AI in
-// location with their credentials, as the deployed service does; on the
-// simulator, its Vertex AI, the same way.
+// classifier builds the Gemini check as the lab runs it locally: on
+// Google, the Gemini API when the learner has a key in the environment
+// (location then plays no part), else Vertex AI at location with their
+// credentials, as the deployed service does; on the simulator, its Vertex
+// AI, the same way.
 func (s *Session) classifier(ctx context.Context, location string) (*service.Classifier, error) {
-	cfg := service.Config{Model: s.Vars.Model, Retries: 2}
-	switch {
-	case s.Cloud.Simulated():
+	if s.geminiKey != "" && !s.Cloud.Simulated() {
+		return service.NewClassifier(ctx, service.Config{Model: s.Vars.Model, Retries: 2, APIKey: s.geminiKey})
+	}
+	return s.vertexClassifier(ctx, location)
+}
+
+// vertexClassifier calls Vertex AI at location, as the deployed service
+// does, whatever key the learner has: where the service can call the model
+// is Vertex AI's answer, not the Gemini API's.
+func (s *Session) vertexClassifier(ctx context.Context, location string) (*service.Classifier, error) {
+	cfg := service.Config{Model: s.Vars.Model, Retries: 2, VertexAI: true, Project: s.Vars.Project, Location: location}
+	if s.Cloud.Simulated() {
 		if s.Cloud.Endpoints.Gemini == "" {
 			return nil, errors.New("this simulator has no Gemini endpoint (BEYOND_GEMINI_ENDPOINT): restart `beyond sim` and export every line it prints")
 		}
-		cfg.VertexAI, cfg.Project, cfg.Location = true, s.Vars.Project, location
 		cfg.BaseURL, cfg.HTTPClient = s.Cloud.Endpoints.Gemini, &http.Client{Transport: simulatedCredentials{}}
-	case s.geminiKey != "":
-		cfg.APIKey = s.geminiKey
-	default:
-		cfg.VertexAI, cfg.Project, cfg.Location = true, s.Vars.Project, location
+	} else {
 		cfg.QuotaProject = s.Vars.Project // not the credentials' own, as the other clients do
 	}
 	return service.NewClassifier(ctx, cfg)
 }
 
-// geminiLocations are where the lab calls Gemini from: the service calls
-// Vertex AI in its own region, so both regions; with an API key, the Gemini
-// API, which has no location.
-func (s *Session) geminiLocations() []string {
-	if s.geminiKey != "" && !s.Cloud.Simulated() {
-		return []string{""}
-	}
-	return []string{s.Vars.RegionA, s.Vars.RegionB}
+// ModelPlacement is where each region's service calls the model: Vertex AI
+// in the region itself where Google serves it there, else at the global
+// location. confirm-ai decides it from Google's answers; the deploys pass
+// it to the service (GOOGLE_CLOUD_LOCATION).
+type ModelPlacement struct {
+	Model     string            `json:"model"`
+	Locations map[string]string `json:"locations"` // region → Vertex AI location
 }
 
-// modelServed asks, for every location the lab calls Gemini from, whether
-// the model is served there, and reports each answer.
-func (s *Session) modelServed(ctx context.Context) error {
-	for _, loc := range s.geminiLocations() {
-		c, err := s.classifier(ctx, loc)
-		if err != nil {
-			return geminiError(err)
+// modelLocation is where the service in region calls the model: the
+// decision confirm-ai saved for this model, else the region itself.
+func (s *Session) modelLocation(region string) string {
+	if p := s.Outputs.ModelPlacement; p != nil && p.Model == s.Vars.Model {
+		if loc := p.Locations[region]; loc != "" {
+			return loc
 		}
-		info, err := c.Served(ctx)
-		if err != nil {
-			return geminiError(err)
-		}
-		s.Progress(fmt.Sprintf("%s is served by %s (%s)", c.Model(), c.Where(), info.Name))
 	}
+	return region
+}
+
+// placeModel asks Vertex AI, for each region's service, whether the model
+// is served in that region, and where it is not, whether it is served at
+// the global location; it reports each answer and returns the decision. A
+// model served at neither fails with Google's answers and the models Google
+// lists.
+func (s *Session) placeModel(ctx context.Context) (ModelPlacement, error) {
+	p := ModelPlacement{Model: s.Vars.Model, Locations: map[string]string{}}
+	var globalErr error
+	askedGlobal := false
+	var refusals []string
+	for _, region := range []string{s.Vars.RegionA, s.Vars.RegionB} {
+		if _, done := p.Locations[region]; done {
+			continue
+		}
+		err := s.servedAt(ctx, region)
+		if err == nil {
+			p.Locations[region] = region
+			continue
+		}
+		if !errors.Is(err, service.ErrNotServed) {
+			return p, geminiError(err)
+		}
+		refusals = append(refusals, err.Error())
+		if !askedGlobal {
+			askedGlobal = true
+			globalErr = s.servedAt(ctx, lab.GlobalLocation)
+			if globalErr != nil && !errors.Is(globalErr, service.ErrNotServed) {
+				return p, geminiError(globalErr)
+			}
+			if globalErr != nil {
+				refusals = append(refusals, globalErr.Error())
+			}
+		}
+		if globalErr != nil {
+			return p, s.servedNowhere(ctx, refusals)
+		}
+		p.Locations[region] = lab.GlobalLocation
+	}
+	return p, nil
+}
+
+// servedAt asks Vertex AI whether the model is served at location, and
+// reports the answer.
+func (s *Session) servedAt(ctx context.Context, location string) error {
+	c, err := s.vertexClassifier(ctx, location)
+	if err != nil {
+		return err
+	}
+	info, err := c.Served(ctx)
+	if err != nil {
+		if errors.Is(err, service.ErrNotServed) {
+			var se *service.Error
+			if errors.As(err, &se) {
+				s.Progress(fmt.Sprintf("%s at %s: not served (Google answered %d)", c.Model(), location, se.Upstream))
+			}
+		}
+		return err
+	}
+	s.Progress(fmt.Sprintf("%s at %s: served (%s)", c.Model(), location, info.Name))
 	return nil
 }
 
-// vertexReady enables the Vertex AI API when the local check will use it
-// (on Google, without an API key): this step comes before 'Enable the APIs'.
+// servedNowhere is the failure of a model Vertex AI serves neither in the
+// regions nor at global: Google's answers, and the models Google lists.
+func (s *Session) servedNowhere(ctx context.Context, refusals []string) error {
+	msg := strings.Join(refusals, "\n")
+	fix := "Run the step again with --model naming a model Google serves, e.g. --model " + service.Replacement(s.Vars.Model)
+	if c, err := s.vertexClassifier(ctx, lab.GlobalLocation); err == nil {
+		if ids, err := c.ListModels(ctx); err == nil && len(ids) > 0 {
+			msg += "\nGoogle lists these Gemini models: " + strings.Join(ids, ", ")
+		}
+	}
+	return failf(msg, fix)
+}
+
+// describe says the decision in one line, with its trade-off when a region
+// calls the global location.
+func (p ModelPlacement) describe(regions ...string) string {
+	var parts []string
+	global := false
+	for _, r := range regions {
+		loc := p.Locations[r]
+		if loc == lab.GlobalLocation {
+			global = true
+		}
+		parts = append(parts, r+" → "+loc)
+	}
+	line := fmt.Sprintf("Decided where each region's service calls %s (Vertex AI location): %s.", p.Model, strings.Join(parts, ", "))
+	if global {
+		line += " Trade-off: at the global location the model is one shared dependency of both regions, so Cloud Run's regional failover does not cover it, and Google does not say where the request is processed; in exchange Google promises higher availability and fewer 429s than one region."
+	}
+	return line
+}
+
+// vertexReady enables the Vertex AI API on Google, which this step asks
+// before 'Enable the APIs' runs.
 func (s *Session) vertexReady(ctx context.Context) error {
-	if s.Cloud.Simulated() || s.geminiKey != "" {
+	if s.Cloud.Simulated() {
 		return nil
 	}
 	const api = "aiplatform.googleapis.com"
@@ -97,47 +189,27 @@ func (s *Session) vertexReady(ctx context.Context) error {
 	if err != nil || on[api] {
 		return err
 	}
-	s.Progress("enabling " + api + " for the Gemini call (set GEMINI_API_KEY to use an AI Studio key instead)")
+	s.Progress("enabling " + api + ": the lab asks Vertex AI where the model is served")
 	return s.Cloud.EnableAPIs(ctx, []string{api}, s.Progress)
 }
 
-// geminiCommand is the curl a learner can paste: a models.get per region,
-// then the very request a check sends, schema and thinking settings
-// included (built by the service's own code, not written by hand).
+// geminiCommand is what a learner can type to ask the same question: one
+// countTokens per location (200: served there; 404: not), then the lab's
+// own step, which also sends one check.
 func (s *Session) geminiCommand() string {
-	body := "{}"
-	if c, err := service.NewClassifier(context.Background(), service.Config{Model: s.Vars.Model, APIKey: "unused", BaseURL: "http://capture.invalid"}); err == nil {
-		if req, err := c.Request(context.Background(), sampleText); err == nil {
-			var b bytes.Buffer
-			if json.Indent(&b, req.Body, "", "  ") == nil {
-				body = strings.TrimSpace(b.String())
-			}
-		}
+	cmd := fmt.Sprintf(`# Is %[4]s served where each region's service calls it? (200 yes, 404 no)
+for loc in %[1]s %[2]s global; do
+  host=aiplatform.googleapis.com; [ $loc = global ] || host=$loc-$host
+  curl -so /dev/null -w "$loc %%{http_code}\n" -H "Authorization: Bearer $(gcloud auth print-access-token)" \
+    -H 'Content-Type: application/json' -d '{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}' \
+    https://$host/v1/projects/%[3]s/locations/$loc/publishers/google/models/%[4]s:countTokens
+done`, s.Vars.RegionA, s.Vars.RegionB, s.Vars.Project, s.Vars.Model)
+	if s.geminiKey != "" && !s.Cloud.Simulated() {
+		cmd += fmt.Sprintf(`
+# Which model answers on the Gemini API (it may forward a deprecated one):
+curl -s -H "x-goog-api-key: $GEMINI_API_KEY" https://generativelanguage.googleapis.com/v1beta/models/%s`, s.Vars.Model)
 	}
-	m := s.Vars.Model
-	if s.geminiKey == "" || s.Cloud.Simulated() {
-		return fmt.Sprintf(`# Is the model served where the service will call it?
-for r in %[1]s %[2]s; do
-  curl -s -o /dev/null -w "$r %%{http_code}\n" \
-      -H "Authorization: Bearer $(gcloud auth print-access-token)" \
-      -H 'Content-Type: application/json' -d '{"contents":[{"role":"user","parts":[{"text":"ping"}]}]}' \
-      https://$r-aiplatform.googleapis.com/v1/projects/%[3]s/locations/$r/publishers/google/models/%[4]s:countTokens
-done
-# The check itself, exactly as the service sends it:
-curl -s https://%[1]s-aiplatform.googleapis.com/v1/projects/%[3]s/locations/%[1]s/publishers/google/models/%[4]s:generateContent \
-    -H "Authorization: Bearer $(gcloud auth print-access-token)" \
-    -H 'Content-Type: application/json' -d @- <<'EOF'
-%[5]s
-EOF`, s.Vars.RegionA, s.Vars.RegionB, s.Vars.Project, m, body)
-	}
-	return fmt.Sprintf(`# Is the model served?
-curl -s -H "x-goog-api-key: $GEMINI_API_KEY" https://generativelanguage.googleapis.com/v1beta/models/%[1]s
-# The check itself, exactly as the service sends it:
-curl -s https://generativelanguage.googleapis.com/v1beta/models/%[1]s:generateContent \
-    -H "x-goog-api-key: $GEMINI_API_KEY" \
-    -H 'Content-Type: application/json' -d @- <<'EOF'
-%[2]s
-EOF`, m, body)
+	return cmd + "\n# The same questions and one check, as the lab asks them: beyond --step confirm-ai"
 }
 
 func stepConfirmAI() *Step {
@@ -148,10 +220,14 @@ func stepConfirmAI() *Step {
 			if err := s.vertexReady(ctx); err != nil {
 				return "", err
 			}
-			if err := s.modelServed(ctx); err != nil {
+			p, err := s.placeModel(ctx)
+			if err != nil {
 				return "", err
 			}
-			c, err := s.classifier(ctx, s.Vars.RegionA)
+			s.Outputs.ModelPlacement = &p
+			decision := p.describe(s.Vars.RegionA, s.Vars.RegionB)
+			s.Progress(decision)
+			c, err := s.classifier(ctx, p.Locations[s.Vars.RegionA])
 			if err != nil {
 				return "", geminiError(err)
 			}
@@ -168,19 +244,20 @@ func stepConfirmAI() *Step {
 			if err != nil {
 				return "", geminiError(err)
 			}
-			who := res.ModelVersion
-			if res.Simulated {
-				who += " — SIMULATED: a local lexicon model (VADER) answers offline"
-			}
-			return fmt.Sprintf("%q\n→ sentiment %s, allowed %t (%s)\nmodel %s; tokens: %d prompt + %d output = %d; %s",
-				sampleText, res.Sentiment, res.Allowed, res.Reason, who,
+			return fmt.Sprintf("%s\n%q\n→ sentiment %s, allowed %t (%s)\n%s; tokens: %d prompt + %d output = %d; %s",
+				decision, sampleText, res.Sentiment, res.Allowed, res.Reason, answeredBy(c, res),
 				res.Usage.PromptTokens, res.Usage.OutputTokens, res.Usage.TotalTokens, res.Latency.Round(1e6)), nil
 		},
 		Check: func(ctx context.Context, s *Session) (string, error) {
-			if err := s.modelServed(ctx); err != nil {
+			p, err := s.placeModel(ctx)
+			if err != nil {
 				return "", err
 			}
-			c, err := s.classifier(ctx, s.Vars.RegionA)
+			if saved := s.Outputs.ModelPlacement; saved == nil || saved.Model != p.Model || !maps.Equal(saved.Locations, p.Locations) {
+				s.Outputs.ModelPlacement = &p
+				s.Progress("Google's answer differs from the decision saved before: the deploys now follow this one")
+			}
+			c, err := s.classifier(ctx, p.Locations[s.Vars.RegionA])
 			if err != nil {
 				return "", geminiError(err)
 			}
@@ -195,13 +272,30 @@ func stepConfirmAI() *Step {
 			if res.Usage.TotalTokens == 0 {
 				return "", failf("the answer reported no token usage", "")
 			}
-			where := "in " + strings.Join(s.geminiLocations(), " and ")
-			if s.geminiLocations()[0] == "" {
-				where = "by the Gemini API"
-			}
-			return fmt.Sprintf("%s is served %s; a plainly negative text is labelled %s, schema-valid, for %d tokens.", s.Vars.Model, where, res.Sentiment, res.Usage.TotalTokens), nil
+			return fmt.Sprintf("%s A plainly negative text is labelled %s, schema-valid, for %d tokens; %s.",
+				p.describe(s.Vars.RegionA, s.Vars.RegionB), res.Sentiment, res.Usage.TotalTokens, answeredBy(c, res)), nil
 		},
 	}
+}
+
+// answeredBy says which model answered and where, and what the classifier
+// stopped sending because Gemini refused it.
+func answeredBy(c *service.Classifier, res service.Result) string {
+	who := "answered by " + res.ModelVersion
+	if res.ModelVersion == "" {
+		who = "answered (no modelVersion reported)"
+	}
+	if asked := c.Model(); res.ModelVersion != "" && !strings.HasPrefix(res.ModelVersion, asked) {
+		who += " (asked for " + asked + ": Google forwarded the request to another model)"
+	}
+	who += " via " + c.Where()
+	if res.Simulated {
+		who += " — SIMULATED: a local lexicon model (VADER) answers offline"
+	}
+	for _, n := range res.Adjusted {
+		who += "; " + n
+	}
+	return who
 }
 
 // geminiError gives a Gemini failure its fix.
@@ -212,7 +306,7 @@ func geminiError(err error) error {
 	case errors.Is(err, service.ErrRateLimited):
 		return failf(err.Error(), "Wait a minute and run the step again")
 	case errors.Is(err, service.ErrNotServed):
-		return failf(err.Error(), "Models retire on a schedule: run the step again with --model naming one that is served in both regions")
+		return failf(err.Error(), "Models retire and move on a schedule: run the step again with --model naming one Google serves (confirm-ai lists them)")
 	}
 	return err
 }

@@ -223,7 +223,7 @@ func (s *Session) deployEnv(region string) map[string]string {
 		"GEMINI_MODEL":              s.Vars.Model,
 		"GOOGLE_GENAI_USE_VERTEXAI": "true",
 		"GOOGLE_CLOUD_PROJECT":      s.Vars.Project,
-		"GOOGLE_CLOUD_LOCATION":     region,
+		"GOOGLE_CLOUD_LOCATION":     s.modelLocation(region),      // where confirm-ai found the model served
 		"CHECK_TIMEOUT":             serviceCheckTimeout.String(), // under the URL map's per-try timeout: see timeouts.go
 	}
 }

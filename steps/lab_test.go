@@ -14,6 +14,7 @@ import (
 	"github.com/beyond-lab/beyond/gcp/sim/clock"
 	"github.com/beyond-lab/beyond/gcp/sim/simtest"
 	"github.com/beyond-lab/beyond/lab"
+	"github.com/beyond-lab/beyond/service"
 	"github.com/beyond-lab/beyond/steps"
 	"google.golang.org/protobuf/proto"
 )
@@ -350,20 +351,14 @@ func TestConfirmAIShowsRequestAnswerAndTokens(t *testing.T) {
 	if err != nil || st != steps.StatusPassed {
 		t.Fatalf("confirm-ai: %v %v: %v", st, err, failures(events))
 	}
-	var progress []string
-	for _, e := range events {
-		if e.Kind == steps.EventProgress {
-			progress = append(progress, e.Text)
-		}
-	}
-	all := strings.Join(progress, "\n")
-	for _, want := range []string{"is served by Vertex AI in us-central1", "is served by Vertex AI in europe-west1", "generateContent", "thinkingLevel", "responseMimeType", "responseSchema"} {
+	all := strings.Join(progressOf(events, steps.ConfirmAI), "\n")
+	for _, want := range []string{"generateContent", "thinkingLevel", "responseMimeType", "responseSchema"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("the request shown lacks %q:\n%s", want, all)
 		}
 	}
 	did := dids(events)[steps.ConfirmAI]
-	for _, want := range []string{"sentiment positive", "SIMULATED", "tokens:"} {
+	for _, want := range []string{"Decided where each region's service calls " + l.vars.Model, "sentiment positive", "SIMULATED", "tokens:", "answered by " + l.vars.Model} {
 		if !strings.Contains(did, want) {
 			t.Errorf("confirm-ai did %q; want %q in it", did, want)
 		}
@@ -373,23 +368,73 @@ func TestConfirmAIShowsRequestAnswerAndTokens(t *testing.T) {
 	}
 }
 
-// A retired model is caught before anything is deployed: confirm-ai says it
-// is not served, quotes Google's 404, and names the replacement.
+// confirmAI runs confirm-ai with model (for the lab's own service, not
+// the hello image) and returns its events and runner.
+func confirmAI(t *testing.T, l *simLab, model string) (steps.Status, []steps.Event, *steps.Runner) {
+	t.Helper()
+	l.vars.Model, l.vars.Image = model, ""
+	r := l.runner(t)
+	st, _ := r.RunStep(context.Background(), steps.ConfirmAI)
+	return st, l.take(), r
+}
+
+// Where each region's service calls the model is decided from Google's
+// answers, per region: the region itself where the model is served there,
+// else global, with the trade-off said; the deploys pass the decision on.
+func TestConfirmAIDecidesWhereTheModelIsCalled(t *testing.T) {
+	for _, tc := range []struct {
+		model        string
+		location     map[string]string // region → location
+		tradeOffSaid bool
+	}{
+		{"gemini-2.5-flash-lite", map[string]string{"us-central1": "us-central1", "europe-west1": "europe-west1"}, false},
+		{"gemini-3.5-flash", map[string]string{"us-central1": "global", "europe-west1": "global"}, true}, // multi-region and global only
+		{"gemini-3.8-flash", map[string]string{"us-central1": "global", "europe-west1": "global"}, true},
+	} {
+		l := newLab(t)
+		st, events, r := confirmAI(t, l, tc.model)
+		if st != steps.StatusPassed {
+			t.Fatalf("%s: %v: %v", tc.model, st, failures(events))
+		}
+		did := dids(events)[steps.ConfirmAI]
+		for region, loc := range tc.location {
+			if !strings.Contains(did, region+" → "+loc) {
+				t.Errorf("%s: did lacks %s → %s:\n%s", tc.model, region, loc, did)
+			}
+		}
+		if got := strings.Contains(did, "regional failover does not cover it"); got != tc.tradeOffSaid {
+			t.Errorf("%s: trade-off said: %t, want %t:\n%s", tc.model, got, tc.tradeOffSaid, did)
+		}
+		progress := strings.Join(progressOf(events, steps.ConfirmAI), "\n")
+		if tc.tradeOffSaid && !strings.Contains(progress, tc.model+" at us-central1: not served (Google answered 404)") {
+			t.Errorf("%s: Google's regional answer not reported:\n%s", tc.model, progress)
+		}
+		// The deploy's command carries the decision to the service.
+		cmd := r.Command(steps.DeployB)
+		if want := "GOOGLE_CLOUD_LOCATION=" + tc.location["europe-west1"]; !strings.Contains(cmd, want) {
+			t.Errorf("%s: deploy-b command lacks %s:\n%s", tc.model, want, cmd)
+		}
+	}
+}
+
+// A model served nowhere is caught before anything is deployed: confirm-ai
+// quotes Google's answers, names the replacement and lists what Google
+// serves.
 func TestConfirmAIRetiredModel(t *testing.T) {
 	l := newLab(t)
-	l.vars.Model = "gemini-2.5-flash"
-	r := l.runner(t)
-	st, _ := r.RunStep(context.Background(), "confirm-ai")
+	st, events, _ := confirmAI(t, l, "gemini-2.5-flash")
 	if st != steps.StatusFailed {
 		t.Fatalf("confirm-ai with a retired model: %v, want failed", st)
 	}
-	msg := strings.Join(failures(l.take()), "\n")
+	msg := strings.Join(failures(events), "\n")
 	for _, want := range []string{
 		"gemini-2.5-flash is not served by Vertex AI in us-central1",
+		"gemini-2.5-flash is not served by Vertex AI in global",
 		"404 NOT_FOUND",
-		"Publisher Model `publishers/google/models/gemini-2.5-flash` not found",
-		"use gemini-3.5-flash instead",
-		"--model",
+		"retired it on",
+		"Google names gemini-3.8-flash or gemini-3.5-flash-lite as its replacement",
+		"Google lists these Gemini models: ",
+		"--model " + service.DefaultModel,
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("failure lacks %q:\n%s", want, msg)
@@ -397,23 +442,34 @@ func TestConfirmAIRetiredModel(t *testing.T) {
 	}
 }
 
-// The command shown carries the request the service really sends.
-func TestConfirmAICommandShowsTheRealRequest(t *testing.T) {
+// The command shown is short: one countTokens per location, as the lab
+// asks.
+func TestConfirmAICommandIsShort(t *testing.T) {
 	l := newLab(t)
 	var cmd string
 	for _, st := range steps.Lab() {
-		if st.ID == "confirm-ai" {
+		if st.ID == steps.ConfirmAI {
 			cmd = st.Command(&steps.Session{Cloud: l.cloud, Vars: l.vars})
 		}
 	}
-	for _, want := range []string{"responseSchema", `"sentiment"`, `"thinkingLevel": "MINIMAL"`, ":countTokens", "europe-west1", "models/gemini-3.5-flash:generateContent"} {
+	for _, want := range []string{"for loc in us-central1 europe-west1 global", ":countTokens", "models/" + l.vars.Model, "beyond --step confirm-ai"} {
 		if !strings.Contains(cmd, want) {
 			t.Errorf("command lacks %q:\n%s", want, cmd)
 		}
 	}
-	if strings.Contains(cmd, "thinkingBudget") {
-		t.Errorf("command sends thinkingBudget with a Gemini 3 model:\n%s", cmd)
+	if n := strings.Count(cmd, "\n") + 1; n > 10 {
+		t.Errorf("command is %d lines long, want at most 10:\n%s", n, cmd)
 	}
+}
+
+func progressOf(events []steps.Event, step string) []string {
+	var out []string
+	for _, e := range events {
+		if e.Kind == steps.EventProgress && e.Step == step {
+			out = append(out, e.Text)
+		}
+	}
+	return out
 }
 
 // failoverOf returns the failover event of a run.

@@ -61,6 +61,9 @@ func (s *Sim) startGemini() error {
 	mux.HandleFunc("GET /v1beta/models/{model}", s.geminiDeveloperAPIGet)
 	mux.HandleFunc("GET /v1/models/{model}", s.geminiDeveloperAPIGet)
 	mux.HandleFunc("GET /{version}/publishers/google/models/{model}", s.geminiVertexAIGet)
+	mux.HandleFunc("GET /{version}/publishers/google/models", s.geminiVertexAIList)
+	mux.HandleFunc("GET /v1beta/models", s.geminiDeveloperAPIList)
+	mux.HandleFunc("GET /v1/models", s.geminiDeveloperAPIList)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		geminiError(w, http.StatusNotFound, fmt.Sprintf("%s %s is not served by the simulated Gemini endpoint: use POST /v1beta/models/MODEL:generateContent", r.Method, r.URL.Path))
 	})
@@ -179,7 +182,7 @@ type geminiSchema struct {
 }
 
 func (s *Sim) geminiGenerate(w http.ResponseWriter, r *http.Request, model string, at geminiAt) {
-	info, ok := s.geminiServed(w, model, "generateContent", at)
+	gm, ok := s.geminiServed(w, model, "generateContent", at)
 	if !ok {
 		return
 	}
@@ -200,7 +203,7 @@ func (s *Sim) geminiGenerate(w http.ResponseWriter, r *http.Request, model strin
 		return
 	}
 	gc := req.GenerationConfig
-	thinking, msg := info.thinking(gc.ThinkingConfig)
+	thinking, msg := gm.thinking(gc.ThinkingConfig)
 	if msg != "" {
 		geminiError(w, http.StatusBadRequest, msg)
 		return
@@ -274,7 +277,7 @@ func (s *Sim) geminiGenerate(w http.ResponseWriter, r *http.Request, model strin
 			"index":        0,
 		}},
 		"usageMetadata": usage,
-		"modelVersion":  model + geminiSimulatedMark,
+		"modelVersion":  gm.answerer.ID + geminiSimulatedMark,
 		"responseId":    geminiResponseID(),
 	}
 	s.log.Debug("gemini", "model", model, "sentiment", label, "allowed", allowed, "prompt_tokens", prompt, "finish", finish)

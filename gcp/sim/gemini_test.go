@@ -91,7 +91,7 @@ func TestGeminiThinkingEatsTheCap(t *testing.T) {
 		t.Errorf("text %q finish %s thoughts %d; want no text, MAX_TOKENS, 32 thought tokens",
 			resp.Text(), resp.Candidates[0].FinishReason, resp.UsageMetadata.ThoughtsTokenCount)
 	}
-	_, err = geminiClient(t, s).Models.GenerateContent(geminiCtx(t), "gemini-2.5-pro", genai.Text("hi"),
+	_, err = vertexClient(t, s, "global").Models.GenerateContent(geminiCtx(t), "gemini-2.5-pro", genai.Text("hi"),
 		&genai.GenerateContentConfig{ThinkingConfig: &genai.ThinkingConfig{ThinkingBudget: genai.Ptr[int32](0)}})
 	geminiWantAPIError(t, err, 400, "INVALID_ARGUMENT", "only works in thinking mode")
 }
@@ -146,7 +146,7 @@ func TestGeminiErrors(t *testing.T) {
 	if code, body := post("/v1beta/models/gemini-3.5-flash:generateContent", map[string]string{"x-goog-api-key": "k"}, `{"contents":[]}`); code != 400 {
 		t.Errorf("no contents: %d %s", code, body)
 	}
-	vertex := "/v1beta1/projects/p/locations/us-central1/publishers/google/models/gemini-3.5-flash:generateContent"
+	vertex := "/v1beta1/projects/p/locations/global/publishers/google/models/gemini-3.5-flash:generateContent"
 	if code, body := post(vertex, nil, ok); code != 401 || !strings.Contains(body, "UNAUTHENTICATED") {
 		t.Errorf("Vertex AI without a token: %d %s", code, body)
 	}

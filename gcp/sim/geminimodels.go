@@ -1,75 +1,62 @@
 package sim
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
+
+	"github.com/beyond-lab/beyond/lab"
 )
 
-// The simulated Gemini's model catalog, and the calls that read it:
-// models.get on both backends and countTokens. A retired model answers 404
-// with Google's text on every call, so that a learner who asks for one sees
-// exactly what they would see on Google; a model Vertex AI serves only from
-// the global location answers 404 in a regional one.
+// The simulated Gemini's models, and the calls that read them: models.get
+// and models.list on both backends, and countTokens. They come from the
+// lab's catalogue (lab.Models), so the simulator serves what Google's
+// pages said on the date they were read:
+//   - Vertex AI serves a model only at the locations the catalogue lists: a
+//     model served at global only answers 404 in a region, with Google's
+//     text; a retired one answers 404 everywhere;
+//   - the Gemini API forwards a deprecated or shut-down model to the one
+//     Google names, and the answer's modelVersion says which model answered;
+//   - a thinking level the model does not accept is refused with a 400.
+// A model the catalogue lacks is not served.
 
-// geminiModel is one model of the catalog.
+// geminiModel is a model as a call meets it: the one asked for, and the
+// one that answers (another one when the Gemini API forwards the call).
 type geminiModel struct {
-	display string
-	// levels: a Gemini 3 model, configured with thinkingLevel (default
-	// MEDIUM); otherwise a Gemini 2.x model, configured with thinkingBudget
-	// (default dynamic), which refuses a level.
-	levels bool
-	// thinkingOnly models refuse a thinking budget of 0 (gemini-2.5-pro).
-	thinkingOnly bool
-	// retired is the date Google retired the model; it is then not served.
-	retired string
-	// globalOnly models are served by Vertex AI from the global location
-	// only (gemini-3.1-flash-lite), not from a region.
-	globalOnly bool
-}
-
-// geminiModels is the catalog. Sources: the Gemini API deprecations page and
-// Vertex AI's model versions page (gemini-2.5-flash retired on Vertex AI on
-// 2026-10-16, shut down on the Gemini API 2026-12-01; the 2.0 models shut
-// down 2026-06-01). gemini-2.5-flash-lite and gemini-2.5-pro have no
-// retirement date checked here and are still served.
-var geminiModels = map[string]geminiModel{
-	"gemini-3.5-flash":         {display: "Gemini 3.5 Flash", levels: true},
-	"gemini-3.6-flash":         {display: "Gemini 3.6 Flash", levels: true},
-	"gemini-3.7-flash":         {display: "Gemini 3.7 Flash", levels: true},
-	"gemini-3.8-flash":         {display: "Gemini 3.8 Flash", levels: true},
-	"gemini-3.5-flash-lite":    {display: "Gemini 3.5 Flash-Lite", levels: true},
-	"gemini-3.1-flash-lite":    {display: "Gemini 3.1 Flash-Lite", levels: true, globalOnly: true},
-	"gemini-flash-latest":      {display: "Gemini Flash Latest", levels: true},
-	"gemini-flash-lite-latest": {display: "Gemini Flash-Lite Latest", levels: true},
-	"gemini-2.5-flash":         {display: "Gemini 2.5 Flash", retired: "2026-10-16"},
-	"gemini-2.5-flash-lite":    {display: "Gemini 2.5 Flash-Lite"},
-	"gemini-2.5-pro":           {display: "Gemini 2.5 Pro", thinkingOnly: true},
-	"gemini-2.0-flash":         {display: "Gemini 2.0 Flash", retired: "2026-06-01"},
-	"gemini-2.0-flash-lite":    {display: "Gemini 2.0 Flash-Lite", retired: "2026-06-01"},
+	asked    lab.Model
+	answerer lab.Model
 }
 
 // geminiVertexNotFound is Vertex AI's 404 for a publisher model a project
 // cannot use in a location: retired, not offered there, or misspelt.
 func geminiVertexNotFound(project, location, model string) string {
-	return fmt.Sprintf("Publisher Model `projects/%s/locations/%s/publishers/google/models/%s` was not found or your project does not have access to it. Please ensure you are using a valid model version. For more information, see: https://cloud.google.com/vertex-ai/generative-ai/docs/learn/model-versions", project, location, model)
+	return fmt.Sprintf("Publisher Model `projects/%s/locations/%s/publishers/google/models/%s` was not found or your project does not have access to it. Please ensure you are using a valid model version. For more information, see: %s", project, location, model, lab.ModelVersionsURL)
 }
 
 // geminiServed looks model up for a call of method at at, answering
 // Google's 404 when it is not served there.
 func (s *Sim) geminiServed(w http.ResponseWriter, model, method string, at geminiAt) (geminiModel, bool) {
-	m, ok := geminiModels[model]
-	if ok && m.retired == "" && !(at.vertex && m.globalOnly && at.location != "global") {
-		return m, true
+	m, ok := lab.Models.Lookup(model)
+	switch {
+	case ok && at.vertex && m.ServedAt(at.location):
+		return geminiModel{asked: m, answerer: m}, true
+	case ok && !at.vertex && m.GeminiAPI.ForwardedTo != "":
+		if to, found := lab.Models.Lookup(m.GeminiAPI.ForwardedTo); found {
+			return geminiModel{asked: m, answerer: to}, true
+		}
+	case ok && !at.vertex && m.GeminiAPI.Served:
+		return geminiModel{asked: m, answerer: m}, true
 	}
 	if at.vertex {
 		geminiError(w, http.StatusNotFound, geminiVertexNotFound(at.project, at.location, model))
 	} else {
 		geminiError(w, http.StatusNotFound, fmt.Sprintf("models/%s is not found for API version %s, or is not supported for %s. Call ListModels to see the list of available models and their supported methods.", model, at.version, method))
 	}
-	if ok && m.retired != "" {
-		s.log.Debug("gemini: a retired model was asked for", "model", model, "retired", m.retired)
+	if ok && m.Vertex.Retired != "" {
+		s.log.Debug("gemini: a retired model was asked for", "model", model, "retired", m.Vertex.Retired)
 	}
 	return geminiModel{}, false
 }
@@ -86,12 +73,17 @@ type geminiThinking struct {
 	level  string // "" with a budget
 }
 
-// thinking checks tc against the model's rules, returning Google's 400
-// message when it breaks one.
-func (m geminiModel) thinking(tc *geminiThinkingConfig) (geminiThinking, string) {
+// thinking checks tc against the answering model's rules, returning a
+// 400 message when it breaks one. Google's texts where known: both fields
+// together, a level on a 2.x model, budget 0 on a model that only thinks;
+// the text for a level the model does not take is the simulator's own, and
+// names the field, as Google's field errors do.
+func (gm geminiModel) thinking(tc *geminiThinkingConfig) (geminiThinking, string) {
+	m := gm.answerer
 	t := geminiThinking{budget: -1}
-	if m.levels {
-		t.level = "MEDIUM" // Gemini 3 Flash's default
+	byLevel := m.Thinking.Control == lab.ThinkingLevel
+	if byLevel {
+		t.level = cmp.Or(m.Thinking.Default, "MEDIUM")
 	}
 	if tc == nil {
 		return t, ""
@@ -100,21 +92,23 @@ func (m geminiModel) thinking(tc *geminiThinkingConfig) (geminiThinking, string)
 		return t, "Unable to submit request because thinking_budget and thinking_level are not supported together."
 	}
 	if tc.ThinkingLevel != nil {
-		if !m.levels {
+		if !byLevel {
 			return t, "Thinking level is not supported for this model."
 		}
-		switch l := strings.ToUpper(*tc.ThinkingLevel); l {
-		case "MINIMAL", "LOW", "MEDIUM", "HIGH":
-			t.level = l
-		default:
-			return t, fmt.Sprintf("Invalid value at 'generation_config.thinking_config.thinking_level', %q: use MINIMAL, LOW, MEDIUM or HIGH", *tc.ThinkingLevel)
+		l := strings.ToUpper(*tc.ThinkingLevel)
+		if !slices.Contains(lab.ThinkingLevels, l) {
+			return t, fmt.Sprintf("Invalid value at 'generation_config.thinking_config.thinking_level', %q: use one of %s", *tc.ThinkingLevel, strings.Join(lab.ThinkingLevels, ", "))
 		}
+		if !slices.Contains(m.Thinking.Levels, l) {
+			return t, fmt.Sprintf("Invalid value at 'generation_config.thinking_config.thinking_level' (%s): %s accepts %s.", l, m.ID, strings.Join(m.Thinking.Levels, ", "))
+		}
+		t.level = l
 	}
 	if tc.ThinkingBudget != nil {
 		// Gemini 3 models honour a budget too; it replaces the level.
 		t.budget, t.level = *tc.ThinkingBudget, ""
-		if t.budget == 0 && m.thinkingOnly {
-			return t, "Budget 0 is invalid. This model only works in thinking mode."
+		if t.budget >= 0 && t.budget < m.Thinking.MinBudget {
+			return t, fmt.Sprintf("Budget %d is invalid. This model only works in thinking mode.", t.budget)
 		}
 	}
 	return t, ""
@@ -171,7 +165,7 @@ func (sc *geminiSchema) words(b *strings.Builder) {
 	}
 }
 
-// geminiCountTokens serves countTokens, which Google does not bill.
+// geminiCountTokens serves countTokens.
 func (s *Sim) geminiCountTokens(w http.ResponseWriter, r *http.Request, model string, at geminiAt) {
 	if _, ok := s.geminiServed(w, model, "countTokens", at); !ok {
 		return
@@ -198,17 +192,36 @@ func (s *Sim) geminiDeveloperAPIGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	version, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
-	model := r.PathValue("model")
-	m, ok := s.geminiServed(w, model, "get", geminiAt{version: version})
+	gm, ok := s.geminiServed(w, r.PathValue("model"), "get", geminiAt{version: version})
 	if !ok {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-	json.NewEncoder(w).Encode(map[string]any{
-		"name": "models/" + model, "baseModelId": model, "version": "001", "displayName": m.display,
+	json.NewEncoder(w).Encode(geminiDeveloperModel(gm.asked))
+}
+
+func geminiDeveloperModel(m lab.Model) map[string]any {
+	return map[string]any{
+		"name": "models/" + m.ID, "baseModelId": m.ID, "version": "001", "displayName": m.Display,
 		"inputTokenLimit": 1048576, "outputTokenLimit": 65536, "thinking": true,
 		"supportedGenerationMethods": []string{"generateContent", "countTokens"},
-	})
+	}
+}
+
+// geminiDeveloperAPIList serves models.list on the Gemini API: the models
+// it answers for, forwarded ones included.
+func (s *Sim) geminiDeveloperAPIList(w http.ResponseWriter, r *http.Request) {
+	if !geminiDeveloperAuth(w, r) {
+		return
+	}
+	models := []any{}
+	for _, m := range lab.Models.Models {
+		if m.GeminiAPI.Served || m.GeminiAPI.ForwardedTo != "" {
+			models = append(models, geminiDeveloperModel(m))
+		}
+	}
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	json.NewEncoder(w).Encode(map[string]any{"models": models})
 }
 
 // geminiVertexAIGet serves Vertex AI's publisher model get, which names no
@@ -219,15 +232,35 @@ func (s *Sim) geminiVertexAIGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	model := r.PathValue("model")
-	m, ok := geminiModels[model]
-	if !ok || m.retired != "" {
+	m, ok := lab.Models.Lookup(model)
+	if !ok || m.Vertex.Retired != "" {
 		geminiError(w, http.StatusNotFound, fmt.Sprintf("Publisher Model `publishers/google/models/%s` not found.", model))
 		return
 	}
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-	json.NewEncoder(w).Encode(map[string]any{
-		"name": "publishers/google/models/" + model, "versionId": "001", "openSourceCategory": "PROPRIETARY",
+	json.NewEncoder(w).Encode(geminiPublisherModel(m))
+}
+
+func geminiPublisherModel(m lab.Model) map[string]any {
+	return map[string]any{
+		"name": "publishers/google/models/" + m.ID, "versionId": "001", "openSourceCategory": "PROPRIETARY",
 		"launchStage": "GA", "versionState": "VERSION_STATE_STABLE",
-		"publisherModelTemplate": "projects/{project}/locations/{location}/publishers/google/models/" + model,
-	})
+		"publisherModelTemplate": "projects/{project}/locations/{location}/publishers/google/models/" + m.ID,
+	}
+}
+
+// geminiVertexAIList serves Vertex AI's list of publisher models: those not
+// retired, wherever they are served.
+func (s *Sim) geminiVertexAIList(w http.ResponseWriter, r *http.Request) {
+	if !geminiVertexAuth(w, r) {
+		return
+	}
+	models := []any{}
+	for _, m := range lab.Models.Models {
+		if m.Vertex.Retired == "" && len(m.Vertex.Locations) > 0 {
+			models = append(models, geminiPublisherModel(m))
+		}
+	}
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	json.NewEncoder(w).Encode(map[string]any{"publisherModels": models})
 }

@@ -3,11 +3,13 @@ package sim
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
 	"google.golang.org/genai"
 
+	"github.com/beyond-lab/beyond/lab"
 	"github.com/beyond-lab/beyond/service"
 )
 
@@ -38,10 +40,10 @@ func vertexClient(t *testing.T, s *Sim, location string) *genai.Client {
 func TestGeminiRetiredModel(t *testing.T) {
 	s := startSim(t, Options{})
 	dev := geminiClient(t, s)
-	_, err := dev.Models.GenerateContent(geminiCtx(t), "gemini-2.5-flash", genai.Text("hi"), nil)
-	geminiWantAPIError(t, err, 404, "NOT_FOUND", "models/gemini-2.5-flash is not found for API version v1beta, or is not supported for generateContent")
-	_, err = dev.Models.Get(geminiCtx(t), "gemini-2.5-flash", nil)
-	geminiWantAPIError(t, err, 404, "NOT_FOUND", "models/gemini-2.5-flash is not found")
+	_, err := dev.Models.GenerateContent(geminiCtx(t), "gemini-2.0-flash", genai.Text("hi"), nil)
+	geminiWantAPIError(t, err, 404, "NOT_FOUND", "models/gemini-2.0-flash is not found for API version v1beta, or is not supported for generateContent")
+	_, err = dev.Models.Get(geminiCtx(t), "gemini-2.0-flash", nil)
+	geminiWantAPIError(t, err, 404, "NOT_FOUND", "models/gemini-2.0-flash is not found")
 
 	vx := vertexClient(t, s, "us-central1")
 	_, err = vx.Models.GenerateContent(geminiCtx(t), "gemini-2.5-flash", genai.Text("hi"), nil)
@@ -52,6 +54,7 @@ func TestGeminiRetiredModel(t *testing.T) {
 	geminiWantAPIError(t, err, 404, "NOT_FOUND", "Publisher Model `publishers/google/models/gemini-2.5-flash` not found.")
 
 	// The current model is served: get and countTokens answer.
+	vx = vertexClient(t, s, lab.GlobalLocation)
 	m, err := vx.Models.Get(geminiCtx(t), service.DefaultModel, nil)
 	if err != nil || !strings.HasSuffix(m.Name, service.DefaultModel) {
 		t.Errorf("get %s: %+v, %v", service.DefaultModel, m, err)
@@ -59,6 +62,51 @@ func TestGeminiRetiredModel(t *testing.T) {
 	n, err := vx.Models.CountTokens(geminiCtx(t), service.DefaultModel, genai.Text("one two three four five six"), nil)
 	if err != nil || n.TotalTokens <= 0 {
 		t.Errorf("countTokens: %+v, %v", n, err)
+	}
+}
+
+// The Gemini API forwards a deprecated or shut-down model to the one the
+// catalogue names, and modelVersion says which model answered; the
+// forwarded model's thinking rules apply.
+func TestGeminiAPIForwarding(t *testing.T) {
+	s := startSim(t, Options{})
+	dev := geminiClient(t, s)
+	for _, m := range lab.Models.Models {
+		to := m.GeminiAPI.ForwardedTo
+		if to == "" {
+			continue
+		}
+		resp, err := dev.Models.GenerateContent(geminiCtx(t), m.ID, genai.Text("I love it"), nil)
+		if err != nil {
+			t.Errorf("%s: %v", m.ID, err)
+			continue
+		}
+		if !strings.HasPrefix(resp.ModelVersion, to+" ") {
+			t.Errorf("%s answered as %q, want %s", m.ID, resp.ModelVersion, to)
+		}
+	}
+	// Not forwarded: the model itself answers.
+	resp, err := dev.Models.GenerateContent(geminiCtx(t), "gemini-3.8-flash", genai.Text("I love it"), nil)
+	if err != nil || !strings.HasPrefix(resp.ModelVersion, "gemini-3.8-flash ") {
+		t.Errorf("gemini-3.8-flash: %v, %q", err, resp.ModelVersion)
+	}
+}
+
+// models.list on both backends names what is served, never a retired model.
+func TestGeminiListModels(t *testing.T) {
+	s := startSim(t, Options{})
+	for name, c := range map[string]*genai.Client{"gemini api": geminiClient(t, s), "vertex": vertexClient(t, s, "global")} {
+		var ids []string
+		for m, err := range c.Models.All(geminiCtx(t)) {
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			ids = append(ids, m.Name)
+		}
+		if !slices.ContainsFunc(ids, func(id string) bool { return strings.HasSuffix(id, "/"+lab.DefaultModel) }) ||
+			slices.ContainsFunc(ids, func(id string) bool { return strings.HasSuffix(id, "/gemini-2.0-flash") }) {
+			t.Errorf("%s lists %q", name, ids)
+		}
 	}
 }
 
@@ -75,6 +123,14 @@ func TestGeminiGlobalOnlyModel(t *testing.T) {
 	}
 	_, err := vx.Models.CountTokens(geminiCtx(t), "gemini-3.1-flash-lite", genai.Text("hi"), nil)
 	geminiWantAPIError(t, err, 404, "NOT_FOUND", "locations/europe-west1/publishers/google/models/gemini-3.1-flash-lite` was not found")
+
+	// gemini-3.5-flash: multi-regions and global, no single region.
+	for loc, served := range map[string]bool{"global": true, "us": true, "eu": true, "us-central1": false, "europe-west1": false} {
+		_, err := vertexClient(t, s, loc).Models.CountTokens(geminiCtx(t), "gemini-3.5-flash", genai.Text("hi"), nil)
+		if (err == nil) != served {
+			t.Errorf("gemini-3.5-flash at %s: %v, want served %t", loc, err, served)
+		}
+	}
 }
 
 // Gemini 3 takes a thinking level, Gemini 2.x a budget; both together are
@@ -97,5 +153,13 @@ func TestGeminiThinkingRules(t *testing.T) {
 	resp, err = c.Models.GenerateContent(geminiCtx(t), "gemini-3.5-flash", genai.Text("hi"), nil)
 	if err != nil || resp.UsageMetadata.ThoughtsTokenCount == 0 {
 		t.Errorf("default (MEDIUM): %v; want thoughts", err)
+	}
+
+	// 3.8 Flash takes LOW, MEDIUM and HIGH only.
+	_, err = c.Models.GenerateContent(geminiCtx(t), "gemini-3.8-flash", genai.Text("hi"), level)
+	geminiWantAPIError(t, err, 400, "INVALID_ARGUMENT", "'generation_config.thinking_config.thinking_level' (MINIMAL): gemini-3.8-flash accepts LOW, MEDIUM, HIGH")
+	low := &genai.GenerateContentConfig{ThinkingConfig: &genai.ThinkingConfig{ThinkingLevel: genai.ThinkingLevelLow}}
+	if _, err := c.Models.GenerateContent(geminiCtx(t), "gemini-3.8-flash", genai.Text("hi"), low); err != nil {
+		t.Errorf("LOW: %v", err)
 	}
 }
