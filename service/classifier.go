@@ -81,8 +81,10 @@ type Error struct {
 	Kind       error
 	Msg        string
 	RetryAfter time.Duration
-	// Upstream is the HTTP status Gemini answered, 0 if it did not answer.
+	// Upstream is the HTTP status Gemini answered, 0 if it did not answer;
+	// Answer is Gemini's own message then, key removed.
 	Upstream int
+	Answer   string
 	cause    error // a context error, kept for errors.Is
 }
 
@@ -587,7 +589,7 @@ func (c *Classifier) classify(ctx context.Context, err error) (*Error, bool) {
 			Msg:  fmt.Sprintf("cannot reach Gemini at %s: %s", c.host, redact(lastLine(err.Error()), c.cfg.APIKey)),
 		}, true
 	}
-	e := &Error{Upstream: api.Code, RetryAfter: retryDelay(api)}
+	e := &Error{Upstream: api.Code, Answer: truncate(redact(api.Message, c.cfg.APIKey), 300), RetryAfter: retryDelay(api)}
 	what := fmt.Sprintf("Gemini answered %d %s: %s", api.Code, api.Status, truncate(redact(api.Message, c.cfg.APIKey), 300))
 	switch api.Code {
 	case 429:

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"slices"
 	"strings"
 
 	"cloud.google.com/go/artifactregistry/apiv1/artifactregistrypb"
@@ -91,88 +92,110 @@ func (s *Session) modelLocation(region string) string {
 // lists.
 func (s *Session) placeModel(ctx context.Context) (ModelPlacement, error) {
 	p := ModelPlacement{Model: s.Vars.Model, Locations: map[string]string{}}
-	var globalErr error
-	askedGlobal := false
-	var refusals []string
+	var refused []refusal
+	global := ""
 	for _, region := range []string{s.Vars.RegionA, s.Vars.RegionB} {
 		if _, done := p.Locations[region]; done {
 			continue
 		}
-		err := s.servedAt(ctx, region)
-		if err == nil {
+		r, err := s.servedAt(ctx, region)
+		if err != nil {
+			return p, err
+		}
+		if r == nil {
 			p.Locations[region] = region
 			continue
 		}
-		if !errors.Is(err, service.ErrNotServed) {
-			return p, geminiError(err)
-		}
-		refusals = append(refusals, err.Error())
-		if !askedGlobal {
-			askedGlobal = true
-			globalErr = s.servedAt(ctx, lab.GlobalLocation)
-			if globalErr != nil && !errors.Is(globalErr, service.ErrNotServed) {
-				return p, geminiError(globalErr)
+		refused = append(refused, *r)
+		if global == "" {
+			g, err := s.servedAt(ctx, lab.GlobalLocation)
+			if err != nil {
+				return p, err
 			}
-			if globalErr != nil {
-				refusals = append(refusals, globalErr.Error())
+			global = "served"
+			if g != nil {
+				refused = append(refused, *g)
+				global = "refused"
 			}
 		}
-		if globalErr != nil {
-			return p, s.servedNowhere(ctx, refusals)
+		if global == "refused" {
+			return p, s.servedNowhere(ctx, refused)
 		}
 		p.Locations[region] = lab.GlobalLocation
 	}
 	return p, nil
 }
 
-// servedAt asks Vertex AI whether the model is served at location, and
-// reports the answer.
-func (s *Session) servedAt(ctx context.Context, location string) error {
+// refusal is Google's answer where a model is not served.
+type refusal struct {
+	location string
+	status   int
+	answer   string
+}
+
+// servedAt asks Vertex AI whether the model is served at location and
+// reports the answer: nil when it is, Google's refusal when it is not, an
+// error when Google could not say.
+func (s *Session) servedAt(ctx context.Context, location string) (*refusal, error) {
 	c, err := s.vertexClassifier(ctx, location)
 	if err != nil {
-		return err
+		return nil, geminiError(err)
 	}
 	info, err := c.Served(ctx)
-	if err != nil {
-		if errors.Is(err, service.ErrNotServed) {
-			var se *service.Error
-			if errors.As(err, &se) {
-				s.Progress(fmt.Sprintf("%s at %s: not served (Google answered %d)", c.Model(), location, se.Upstream))
-			}
-		}
-		return err
+	var se *service.Error
+	switch {
+	case err == nil:
+		s.Progress(fmt.Sprintf("%s at %s: served (%s)", c.Model(), location, info.Name))
+		return nil, nil
+	case errors.Is(err, service.ErrNotServed) && errors.As(err, &se):
+		s.Progress(fmt.Sprintf("%s at %s: not served (Google answered %d)", c.Model(), location, se.Upstream))
+		return &refusal{location: location, status: se.Upstream, answer: se.Answer}, nil
 	}
-	s.Progress(fmt.Sprintf("%s at %s: served (%s)", c.Model(), location, info.Name))
-	return nil
+	return nil, geminiError(err)
 }
 
 // servedNowhere is the failure of a model Vertex AI serves neither in the
-// regions nor at global: Google's answers, and the models Google lists.
-func (s *Session) servedNowhere(ctx context.Context, refusals []string) error {
-	msg := strings.Join(refusals, "\n")
-	fix := "Run the step again with --model naming a model Google serves, e.g. --model " + service.Replacement(s.Vars.Model)
+// regions nor at global: Google's answers, what the catalogue knows, and
+// the models Google lists.
+func (s *Session) servedNowhere(ctx context.Context, refused []refusal) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s is not served where the lab's services would call it. Google answered:", s.Vars.Model)
+	for _, r := range refused {
+		fmt.Fprintf(&b, "\n  at %s: %d %q", r.location, r.status, r.answer)
+	}
+	if m, ok := lab.Models.Lookup(s.Vars.Model); ok && m.Vertex.Retired != "" {
+		fmt.Fprintf(&b, "\nVertex AI retired it on %s", m.Vertex.Retired)
+		if len(m.Vertex.Replacements) > 0 {
+			fmt.Fprintf(&b, "; Google names %s as its replacement", strings.Join(m.Vertex.Replacements, " or "))
+		}
+		fmt.Fprintf(&b, " (%s).", lab.ModelVersionsURL)
+	}
 	if c, err := s.vertexClassifier(ctx, lab.GlobalLocation); err == nil {
 		if ids, err := c.ListModels(ctx); err == nil && len(ids) > 0 {
-			msg += "\nGoogle lists these Gemini models: " + strings.Join(ids, ", ")
+			fmt.Fprintf(&b, "\nGoogle lists these Gemini models: %s", strings.Join(ids, ", "))
 		}
 	}
-	return failf(msg, fix)
+	fix := "Run the step again with --model naming a model Google lists"
+	if r := service.Replacement(s.Vars.Model); r != "" {
+		fix += ", e.g. the lab's default: --model " + r
+	}
+	return failf(b.String(), fix)
+}
+
+// short says the decision: "us-central1 → global, europe-west1 → global".
+func (p ModelPlacement) short(regions ...string) string {
+	var parts []string
+	for _, r := range regions {
+		parts = append(parts, r+" → "+p.Locations[r])
+	}
+	return strings.Join(parts, ", ")
 }
 
 // describe says the decision in one line, with its trade-off when a region
 // calls the global location.
 func (p ModelPlacement) describe(regions ...string) string {
-	var parts []string
-	global := false
-	for _, r := range regions {
-		loc := p.Locations[r]
-		if loc == lab.GlobalLocation {
-			global = true
-		}
-		parts = append(parts, r+" → "+loc)
-	}
-	line := fmt.Sprintf("Decided where each region's service calls %s (Vertex AI location): %s.", p.Model, strings.Join(parts, ", "))
-	if global {
+	line := fmt.Sprintf("Decided where each region's service calls %s (Vertex AI location): %s.", p.Model, p.short(regions...))
+	if slices.ContainsFunc(regions, func(r string) bool { return p.Locations[r] == lab.GlobalLocation }) {
 		line += " Trade-off: at the global location the model is one shared dependency of both regions, so Cloud Run's regional failover does not cover it, and Google does not say where the request is processed; in exchange Google promises higher availability and fewer 429s than one region."
 	}
 	return line
@@ -272,8 +295,8 @@ func stepConfirmAI() *Step {
 			if res.Usage.TotalTokens == 0 {
 				return "", failf("the answer reported no token usage", "")
 			}
-			return fmt.Sprintf("%s A plainly negative text is labelled %s, schema-valid, for %d tokens; %s.",
-				p.describe(s.Vars.RegionA, s.Vars.RegionB), res.Sentiment, res.Usage.TotalTokens, answeredBy(c, res)), nil
+			return fmt.Sprintf("%s is served where each region's service calls it (%s). A plainly negative text is labelled %s, schema-valid, for %d tokens; %s.",
+				p.Model, p.short(s.Vars.RegionA, s.Vars.RegionB), res.Sentiment, res.Usage.TotalTokens, answeredBy(c, res)), nil
 		},
 	}
 }

@@ -428,9 +428,9 @@ func TestConfirmAIRetiredModel(t *testing.T) {
 	}
 	msg := strings.Join(failures(events), "\n")
 	for _, want := range []string{
-		"gemini-2.5-flash is not served by Vertex AI in us-central1",
-		"gemini-2.5-flash is not served by Vertex AI in global",
-		"404 NOT_FOUND",
+		"gemini-2.5-flash is not served where the lab's services would call it",
+		"at us-central1: 404 \"Publisher Model",
+		"at global: 404 \"Publisher Model",
 		"retired it on",
 		"Google names gemini-3.8-flash or gemini-3.5-flash-lite as its replacement",
 		"Google lists these Gemini models: ",

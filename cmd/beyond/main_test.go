@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/beyond-lab/beyond/lab"
 )
 
 // beyond runs the command in-process with a private state directory and
@@ -156,7 +158,7 @@ func TestReplayConfirmAIWithARetiredModel(t *testing.T) {
 		if code != exitFailed {
 			t.Fatalf("exit %d, want 1:\n%s", code, stdout)
 		}
-		for _, want := range []string{"gemini-2.5-flash is not served by Vertex AI in us-central1", "404 NOT_FOUND", "use gemini-3.5-flash instead"} {
+		for _, want := range []string{"gemini-2.5-flash is not served where the lab's services would call it", "at us-central1: 404", "--model " + lab.DefaultModel} {
 			if !strings.Contains(stdout, want) {
 				t.Errorf("output lacks %q:\n%s", want, stdout)
 			}
@@ -164,7 +166,7 @@ func TestReplayConfirmAIWithARetiredModel(t *testing.T) {
 	}
 	// The default model is served, and the check passes.
 	code, stdout, _ := beyond(t, nil, "--non-interactive", "--sim-profile", "instant", "--step", "confirm-ai")
-	if code != 0 || !strings.Contains(stdout, "gemini-3.5-flash is served by Vertex AI in europe-west1") {
+	if code != 0 || !strings.Contains(stdout, lab.DefaultModel+" is served where each region's service calls it") {
 		t.Errorf("default model: exit %d:\n%s", code, stdout)
 	}
 }
