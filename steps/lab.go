@@ -307,6 +307,7 @@ func deploy(ctx context.Context, s *Session, spec gcp.ServiceSpec) (string, erro
 	if s.customImage() {
 		return did, nil
 	}
+	did += fmt.Sprintf(" It calls %s through Vertex AI at %s (confirm-ai's decision).", spec.Env["GEMINI_MODEL"], spec.Env["GOOGLE_CLOUD_LOCATION"])
 	answer, err := s.callService(ctx, spec.Region, svc.URI)
 	if err != nil {
 		return "", err

@@ -124,8 +124,15 @@ func (s *Sim) geminiVertexAI(w http.ResponseWriter, r *http.Request) {
 	if !geminiVertexAuth(w, r) {
 		return
 	}
+	key := geminiKey(r)
+	if token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && key == "" {
+		// An instance's token from its metadata server names who calls.
+		if _, _, _, ok := parseInstanceKey(token); ok {
+			key = token
+		}
+	}
 	s.geminiCall(w, r, r.PathValue("call"), geminiAt{version: r.PathValue("version"), vertex: true,
-		project: r.PathValue("project"), location: r.PathValue("location"), key: geminiKey(r)})
+		project: r.PathValue("project"), location: r.PathValue("location"), key: key})
 }
 
 // geminiCall serves POST .../models/MODEL:METHOD.

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -162,4 +163,38 @@ func TestGeminiThinkingRules(t *testing.T) {
 	if _, err := c.Models.GenerateContent(geminiCtx(t), "gemini-3.8-flash", genai.Text("hi"), low); err != nil {
 		t.Errorf("LOW: %v", err)
 	}
+}
+
+// A Cloud Run instance calls Vertex AI with its metadata server's token, at
+// the location its revision names: the model's locations and the service
+// account's roles both apply, as on Google.
+func TestGeminiInstanceCallsVertexAtItsLocation(t *testing.T) {
+	s := startSim(t, Options{})
+	host, err := s.metadataHostAs(testProject, "europe-west1", "nobody@"+testProject+".iam.gserviceaccount.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := dpGet(t, "http://"+host+"/computeMetadata/v1/instance/service-accounts/default/token", "", "Metadata-Flavor", "Google")
+	var token struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal([]byte(tok.body), &token); err != nil {
+		t.Fatalf("token %q: %v", tok.body, err)
+	}
+	call := func(location string) error {
+		c, err := genai.NewClient(geminiCtx(t), &genai.ClientConfig{
+			Backend: genai.BackendVertexAI, Project: testProject, Location: location,
+			HTTPClient:  &http.Client{Transport: bearerTransport(token.AccessToken)},
+			HTTPOptions: genai.HTTPOptions{BaseURL: s.Endpoints().Gemini},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.Models.GenerateContent(geminiCtx(t), "gemini-3.5-flash", genai.Text("hi"), nil)
+		return err
+	}
+	// Not served in the region: 404 before any permission is checked.
+	geminiWantAPIError(t, call("europe-west1"), 404, "NOT_FOUND", "locations/europe-west1/publishers/google/models/gemini-3.5-flash` was not found")
+	// Served at global, but the account holds no role there.
+	geminiWantAPIError(t, call("global"), 403, "PERMISSION_DENIED", "Permission 'aiplatform.endpoints.predict' denied on resource '//aiplatform.googleapis.com/projects/"+testProject+"/locations/global/publishers/google/models/gemini-3.5-flash'")
 }

@@ -155,11 +155,15 @@ func (dp *dataPlane) serviceHandler(rr ReadyRevision) http.Handler {
 		Logger:        dp.log.With("revision", rr.Revision),
 	}
 	if gemini := dp.s.Endpoints().Gemini; gemini != "" {
-		c, err := service.NewClassifier(dp.ctx, service.Config{
-			Model:   strings.TrimSpace(rr.Env["GEMINI_MODEL"]),
-			APIKey:  instanceKey(rr),
-			BaseURL: gemini,
-		})
+		cfg := service.Config{Model: strings.TrimSpace(rr.Env["GEMINI_MODEL"]), APIKey: instanceKey(rr), BaseURL: gemini}
+		if geminiVertexEnv(rr.Env) {
+			// Vertex AI at the location the revision names, as its
+			// service account, as the image would.
+			cfg = service.Config{Model: cfg.Model, VertexAI: true, BaseURL: gemini,
+				Project: rr.Env["GOOGLE_CLOUD_PROJECT"], Location: rr.Env["GOOGLE_CLOUD_LOCATION"],
+				HTTPClient: &http.Client{Transport: bearerTransport(instanceKey(rr))}}
+		}
+		c, err := service.NewClassifier(dp.ctx, cfg)
 		if err != nil {
 			dp.log.Warn("in-process service has no classifier: checks answer 503", "revision", rr.Revision, "reason", err.Error())
 		} else {
@@ -278,7 +282,12 @@ func instanceEnv(imageEnv []string, rr ReadyRevision, port int, metadataHost, ge
 	if metadataHost != "" {
 		env["GCE_METADATA_HOST"] = metadataHost
 	}
-	if gemini != "" {
+	switch {
+	case gemini != "" && geminiVertexEnv(env):
+		// Vertex AI at the location the revision names, with the token
+		// of its metadata server, as on Cloud Run.
+		env["GOOGLE_VERTEX_BASE_URL"] = gemini
+	case gemini != "":
 		env["GOOGLE_GEMINI_BASE_URL"] = gemini
 		env["GEMINI_API_KEY"] = instanceKey(rr)
 		env["GOOGLE_GENAI_USE_VERTEXAI"] = "false"
@@ -682,4 +691,21 @@ func entryName(name string) (string, error) {
 		clean = "."
 	}
 	return clean, nil
+}
+
+// geminiVertexEnv reports whether a revision's environment asks for Vertex
+// AI (GOOGLE_GENAI_USE_VERTEXAI, as Google's SDK reads it).
+func geminiVertexEnv(env map[string]string) bool {
+	v := strings.ToLower(strings.TrimSpace(env["GOOGLE_GENAI_USE_VERTEXAI"]))
+	return v == "true" || v == "1"
+}
+
+// bearerTransport adds an instance's access token to every request, as
+// Google's credentials transport does on Cloud Run.
+type bearerTransport string
+
+func (t bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+string(t))
+	return http.DefaultTransport.RoundTrip(r)
 }

@@ -227,9 +227,11 @@ func TestInstanceProcess(t *testing.T) {
 		"K_CONFIGURATION":           "echo",
 		"FOO":                       "bar",
 		"FROM_IMAGE":                "yes",
-		"GOOGLE_GEMINI_BASE_URL":    s.Endpoints().Gemini,
-		"GEMINI_API_KEY":            instanceKey(first.rr),
-		"GOOGLE_GENAI_USE_VERTEXAI": "false",
+		// Vertex AI, as the revision asks, at the simulator's endpoint,
+		// with the metadata server's token (below): no key.
+		"GOOGLE_VERTEX_BASE_URL":    s.Endpoints().Gemini,
+		"GEMINI_API_KEY":            "",
+		"GOOGLE_GENAI_USE_VERTEXAI": "true",
 	} {
 		if env[k] != want {
 			t.Errorf("child's %s = %q; want %q", k, env[k], want)
@@ -241,6 +243,16 @@ func TestInstanceProcess(t *testing.T) {
 	md := dpGet(t, "http://"+env["GCE_METADATA_HOST"]+"/computeMetadata/v1/instance/region", "", "Metadata-Flavor", "Google")
 	if !strings.HasSuffix(md.body, "/regions/"+labRegionB) {
 		t.Errorf("the child's metadata server says region %q; want .../regions/%s", md.body, labRegionB)
+	}
+	tok := dpGet(t, "http://"+env["GCE_METADATA_HOST"]+"/computeMetadata/v1/instance/service-accounts/default/token", "", "Metadata-Flavor", "Google")
+	var token struct {
+		AccessToken string `json:"access_token"`
+		ExpiresIn   int    `json:"expires_in"`
+	}
+	if err := json.Unmarshal([]byte(tok.body), &token); err != nil || token.ExpiresIn <= 0 {
+		t.Errorf("token: %q: %v", tok.body, err)
+	} else if p, r, _, ok := parseInstanceKey(token.AccessToken); !ok || p != testProject || r != labRegionB {
+		t.Errorf("the token %q does not name the instance's project and region", token.AccessToken)
 	}
 	pid1 := readPID(t, filepath.Join(dir, "1"))
 	if env["pid"] != strconv.Itoa(pid1) {

@@ -149,8 +149,13 @@ func (s *Sim) metadataHandler(project, region, email string) http.Handler {
 			"instance/id":     instanceID,
 			"instance/service-accounts/default/email":  account,
 			"instance/service-accounts/default/scopes": "https://www.googleapis.com/auth/cloud-platform",
-			"project/project-id":                       project,
-			"project/numeric-project-id":               number,
+			// An access token names the instance's identity, so that the
+			// simulated Vertex AI can apply the service account's roles
+			// (see instanceKey); it is not a secret.
+			"instance/service-accounts/default/token": fmt.Sprintf(`{"access_token":%q,"expires_in":3599,"token_type":"Bearer"}`,
+				strings.Join([]string{InstanceGeminiKey, project, region, account}, ":")),
+			"project/project-id":         project,
+			"project/numeric-project-id": number,
 		}
 		key, _ := strings.CutPrefix(r.URL.Path, "/computeMetadata/v1/")
 		v, ok := values[strings.TrimSuffix(key, "/")]
@@ -161,6 +166,9 @@ func (s *Sim) metadataHandler(project, region, email string) http.Handler {
 			return
 		}
 		w.Header().Set("Content-Type", "application/text")
+		if strings.HasSuffix(key, "/token") {
+			w.Header().Set("Content-Type", "application/json")
+		}
 		io.WriteString(w, v)
 	})
 }
