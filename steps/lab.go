@@ -489,7 +489,7 @@ gcloud compute backend-services import %[1]s --global \
 			bs, err := s.Cloud.GetBackendService(ctx, s.Vars.Backend)
 			if err == nil {
 				if reason := backendDiffers(bs); reason != "" {
-					return "", failf(fmt.Sprintf("backend service %s exists but %s", s.Vars.Backend, reason), fmt.Sprintf("The scheme cannot change in place: delete it (`beyond cleanup`, or `gcloud compute backend-services delete %s --global`) and run this step again", s.Vars.Backend))
+					return "", failf(fmt.Sprintf("backend service %s exists but %s", s.Vars.Backend, reason), backendFix(bs, s.Vars.Backend))
 				}
 				return fmt.Sprintf("Adopted backend service %s (EXTERNAL_MANAGED, with outlier detection).", s.Vars.Backend), nil
 			}
@@ -521,6 +521,17 @@ gcloud compute backend-services import %[1]s --global \
 }
 
 // backendDiffers says how a backend service falls short of the lab's, or "".
+// backendFix says how to fix a backend service backendDiffers refuses. A
+// classic one migrates in place, in stages (Compute API reference,
+// BackendService.externalManagedMigrationState); the lab never changes a
+// resource it did not make as wanted.
+func backendFix(bs *computepb.BackendService, name string) string {
+	if bs.GetLoadBalancingScheme() != labScheme {
+		return fmt.Sprintf("Migrate it in place, in stages: `gcloud compute backend-services update %[1]s --global --external-managed-migration-state=PREPARE`, then `=TEST_ALL_TRAFFIC` (or TEST_BY_PERCENTAGE first), then `--load-balancing-scheme=%[2]s`, and run this step again; or delete it (`beyond cleanup`, or `gcloud compute backend-services delete %[1]s --global`) and let the lab create it", name, labScheme)
+	}
+	return fmt.Sprintf("Add the outlier detection the lab sets (this step's command shows it), or delete the backend service (`gcloud compute backend-services delete %s --global`) and run this step again", name)
+}
+
 func backendDiffers(bs *computepb.BackendService) string {
 	if got := bs.GetLoadBalancingScheme(); got != labScheme {
 		return fmt.Sprintf("has scheme %s (classic), which cannot do outlier detection, so a failing region would keep its traffic", got)

@@ -9,16 +9,13 @@ import (
 
 // TestTimeoutsOrdered keeps the order written down in timeouts.go: a slow
 // model call is answered by the service inside one try, the tries fit in
-// the load balancer's fixed timeout, and the curl step waits for all of it.
+// and the curl step waits for every try.
 func TestTimeoutsOrdered(t *testing.T) {
 	if !(serviceCheckTimeout < perTryTimeout) {
 		t.Errorf("the service's deadline %s must be under the URL map's per-try timeout %s, or the load balancer cuts a slow model call and retries it", serviceCheckTimeout, perTryTimeout)
 	}
-	if total := time.Duration(1+numRetries) * perTryTimeout; total > lbServerlessTimeout {
-		t.Errorf("%d tries of %s (%s) exceed the load balancer's %s for serverless backends", 1+numRetries, perTryTimeout, total, lbServerlessTimeout)
-	}
-	if !(lbServerlessTimeout < checkProbeTimeout) {
-		t.Errorf("the curl step waits %s for /v1/check, under the load balancer's %s: a slow answer would count as a failed sample", checkProbeTimeout, lbServerlessTimeout)
+	if total := time.Duration(1+numRetries) * perTryTimeout; !(total < checkProbeTimeout) {
+		t.Errorf("the curl step waits %s for /v1/check, under the %d tries of %s (%s) the load balancer may make: a slow answer would count as a failed sample", checkProbeTimeout, 1+numRetries, perTryTimeout, total)
 	}
 	if serviceCheckTimeout > service.DefaultTimeout {
 		t.Errorf("the lab's CHECK_TIMEOUT %s is above the service's own default %s", serviceCheckTimeout, service.DefaultTimeout)
