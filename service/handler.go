@@ -183,6 +183,11 @@ func (h *handler) check(w http.ResponseWriter, r *http.Request) {
 	if res.Sentiment != "" {
 		out.Sentiment = &res.Sentiment
 	}
+	for _, note := range res.Adjusted {
+		// A setting Gemini refused: the classifier sends without it from
+		// now on; say so once, where the operator looks.
+		h.log.LogAttrs(r.Context(), slog.LevelWarn, "gemini refused a setting", slog.String("change", note))
+	}
 	h.log.LogAttrs(r.Context(), slog.LevelInfo, "check",
 		slog.String("sentiment", res.Sentiment), slog.Bool("allowed", res.Allowed), slog.String("blocked", res.Blocked),
 		slog.Int("text_chars", len([]rune(*req.Text))),

@@ -192,8 +192,9 @@ func statuses(samples []steps.Sample) []int {
 }
 
 // TestDomainRestrictedSharingFallsBackToNoInvokerCheck: the organisation
-// refuses allUsers. The lab disables the invoker IAM check instead, says so
-// with its gcloud equivalent, and the whole lab passes, publicly.
+// refuses allUsers. The lab never needs it: it disables the invoker IAM
+// check, Google's recommended way, says so with its gcloud equivalent, and
+// the whole lab passes, publicly.
 func TestDomainRestrictedSharingFallsBackToNoInvokerCheck(t *testing.T) {
 	l := newLabUnder(t, sim.Conditions{DomainRestrictedSharing: true})
 	r := l.runner(t)

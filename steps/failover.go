@@ -336,7 +336,7 @@ func stepCurl() *Step {
 					run = run[:0]
 				}
 				if ctx.Err() != nil {
-					return "", failf(fmt.Sprintf("the global IP did not answer %d times in a row within %s (last answer: %s)", stableRun, serve, describeBody(sm, b)), "The load balancer can take several minutes to start serving: run this step again in a minute")
+					return "", failf(fmt.Sprintf("the global IP did not answer %d times in a row within %s (last answer: %s)", stableRun, serve, describeBody(sm, b)), "A new load balancer answers 404 or 502 until its configuration reaches Google's front ends, and Google gives no figure for how long that takes: run this step again in a minute")
 				}
 				select {
 				case <-ctx.Done():

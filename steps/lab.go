@@ -242,7 +242,7 @@ func envFlag(env map[string]string) string {
 }
 
 func deployCommand(s *Session, region string, env map[string]string, image string) string {
-	cmd := fmt.Sprintf("gcloud run deploy %s \\\n    --image %s \\\n    --region %s \\\n    --service-account %s \\\n    --allow-unauthenticated \\\n    --ingress all", s.Vars.Service, image, region, s.serviceAccountEmail())
+	cmd := fmt.Sprintf("gcloud run deploy %s \\\n    --image %s \\\n    --region %s \\\n    --service-account %s \\\n    --no-invoker-iam-check \\\n    --ingress all", s.Vars.Service, image, region, s.serviceAccountEmail())
 	if len(env) > 0 {
 		cmd += " \\\n    --set-env-vars " + envFlag(env)
 	}
@@ -281,29 +281,31 @@ func deploy(ctx context.Context, s *Session, spec gcp.ServiceSpec) (string, erro
 	if err != nil {
 		return "", err
 	}
-	granted, err := s.Cloud.AllowUnauthenticated(ctx, spec.Region, spec.Name)
-	fallback := ""
-	if gcp.KindOf(err) == gcp.KindOrgPolicy && !svc.InvokerIAMDisabled {
-		// Domain-restricted sharing refuses allUsers. Cloud Run's documented
-		// way to a public service under it: no invoker IAM check.
-		s.Progress("an organisation policy refuses allUsers; disabling the invoker IAM check instead")
-		if err = s.Cloud.DisableInvokerCheck(ctx, spec.Region, spec.Name, s.Progress); err == nil {
-			fallback = fmt.Sprintf(" An organisation policy (domain-restricted sharing) refused roles/run.invoker for allUsers, so the lab disabled the invoker IAM check instead, Cloud Run's documented way to a public service under that policy: `gcloud run services update %s --region %s --no-invoker-iam-check`.", spec.Name, spec.Region)
+	// Google recommends disabling the invoker IAM check to make a service
+	// public (run/docs/authenticating/public); an allUsers binding is the
+	// older way, kept for an organisation policy that requires the check.
+	public := ""
+	if !svc.InvokerIAMDisabled {
+		err = s.Cloud.DisableInvokerCheck(ctx, spec.Region, spec.Name, s.Progress)
+		public = " Disabled its invoker IAM check (`--no-invoker-iam-check`, Google's recommended way to a public service)."
+		if gcp.KindOf(err) == gcp.KindOrgPolicy {
+			s.Progress("an organisation policy keeps the invoker IAM check on; granting roles/run.invoker to allUsers instead")
+			var granted bool
+			granted, err = s.Cloud.AllowUnauthenticated(ctx, spec.Region, spec.Name)
+			public = " An organisation policy keeps the invoker IAM check on, so the lab granted roles/run.invoker to allUsers instead (`--allow-unauthenticated`)."
+			if !granted {
+				public = " allUsers may invoke it already."
+			}
 		}
-	} else if gcp.KindOf(err) == gcp.KindOrgPolicy {
-		err = nil // public already, without allUsers
-	}
-	if err != nil {
-		return "", err
+		if err != nil {
+			return "", err
+		}
 	}
 	did := fmt.Sprintf("Service %s in %s serves revision %s at %s, running as %s.", spec.Name, spec.Region, svc.LatestReady, svc.URI, svc.ServiceAccount)
 	if !changed {
 		did = "Adopted: " + did
 	}
-	if granted {
-		did += " Granted roles/run.invoker to allUsers."
-	}
-	did += fallback
+	did += public
 	if s.customImage() {
 		return did, nil
 	}
