@@ -180,16 +180,17 @@ func TestCorrections(t *testing.T) {
 		},
 		"forwarding-rule": {"--load-balancing-scheme=EXTERNAL_MANAGED", "--ports 80"},
 		"url-map":         {"retryPolicy", "5xx, gateway-error, connect-failure"},
-		"enable-apis":     {"artifactregistry.googleapis.com", "aiplatform.googleapis.com"},
+		"enable-apis":     {"artifactregistry.googleapis.com", "aiplatform.googleapis.com", "iam.googleapis.com", "cloudresourcemanager.googleapis.com"},
 		"break-workshop":  {"gcr.io/cloudrun/service-broken", "ready"},
 		"break-region":    {"BEYOND_OUTAGE=1", "remove-backend"},
 		"curl":            {"It's running!", "Hello World!", "/v1/check"},
 		"build-image":     {"gcloud builds submit --tag", "docker push"},
 		"cleanup":         {"beyond cleanup", "cleanup tip"},
 		"restore":         {"baseEjectionTime", "service health"},
-		"confirm-ai":      {"VADER", "simulated", "retired", "thinkingLevel: MINIMAL", "countTokens"},
-		"project":         {"Service Account Admin", "Project IAM Admin", "Service Account User", "iam.allowedPolicyMemberDomains", "--no-invoker-iam-check"},
-		"grant-vertex-ai": {"roles/aiplatform.user", "403 PERMISSION_DENIED"},
+		"confirm-ai":      {"VADER", "simulated", "retired", "`global`", "GOOGLE_CLOUD_LOCATION", "regional failover does not cover", "`thinkingLevel`", "no temperature"},
+		"project":         {"Service Account Admin", "Project IAM Admin", "Service Account User", "Vertex AI User", "iam.allowedPolicyMemberDomains", "--no-invoker-iam-check", "recommends"},
+		"grant-vertex-ai": {"roles/aiplatform.user", "403 PERMISSION_DENIED", "custom role", "7 minutes"},
+		"deploy-a":        {"--no-invoker-iam-check", "allUsers", "GOOGLE_CLOUD_LOCATION"},
 	}
 	for id, subs := range want {
 		s, err := Step(id)
