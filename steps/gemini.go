@@ -43,11 +43,23 @@ func (simulatedCredentials) RoundTrip(r *http.Request) (*http.Response, error) {
 // credentials, as the deployed service does; on the simulator, its Vertex
 // AI, the same way.
 func (s *Session) classifier(ctx context.Context, location string) (*service.Classifier, error) {
-	if s.geminiKey != "" && !s.Cloud.Simulated() {
-		return service.NewClassifier(ctx, service.Config{Model: s.Vars.Model, Retries: 2, APIKey: s.geminiKey})
+	switch {
+	case s.geminiKey == "":
+		return s.vertexClassifier(ctx, location)
+	case s.Cloud.Simulated():
+		// The simulator's Gemini API, with a stand-in: the learner's key
+		// never leaves for a simulator.
+		if s.Cloud.Endpoints.Gemini == "" {
+			return nil, errors.New("this simulator has no Gemini endpoint (BEYOND_GEMINI_ENDPOINT): restart `beyond sim` and export every line it prints")
+		}
+		return service.NewClassifier(ctx, service.Config{Model: s.Vars.Model, Retries: 2, APIKey: simulatedKey, BaseURL: s.Cloud.Endpoints.Gemini})
 	}
-	return s.vertexClassifier(ctx, location)
+	return service.NewClassifier(ctx, service.Config{Model: s.Vars.Model, Retries: 2, APIKey: s.geminiKey})
 }
+
+// simulatedKey is the API key the lab hands the simulator's Gemini API in
+// place of the learner's: it is not a secret.
+const simulatedKey = "simulator-key"
 
 // vertexClassifier calls Vertex AI at location, as the deployed service
 // does, whatever key the learner has: where the service can call the model

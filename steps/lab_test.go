@@ -417,6 +417,40 @@ func TestConfirmAIDecidesWhereTheModelIsCalled(t *testing.T) {
 	}
 }
 
+// With a Gemini API key the local check goes through the Gemini API, which
+// forwards a deprecated model: the step reports the model that answered,
+// and where the deploys call the model is still Vertex AI's answer. The
+// learner's key never reaches the simulator or an event.
+func TestConfirmAIWithAKeyReportsTheModelThatAnswered(t *testing.T) {
+	const key = "AIzaSy-learners-own-key-0123456789"
+	l := newLab(t)
+	l.vars.Model = "gemini-3.5-flash"
+	r, err := steps.New(l.cloud, l.vars, steps.Options{Store: l.store, GeminiKey: key, Emit: func(e steps.Event) {
+		l.mu.Lock()
+		l.events = append(l.events, e)
+		l.mu.Unlock()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := r.RunStep(context.Background(), steps.ConfirmAI)
+	events := l.take()
+	if st != steps.StatusPassed {
+		t.Fatalf("confirm-ai: %v: %v", st, failures(events))
+	}
+	did := dids(events)[steps.ConfirmAI]
+	for _, want := range []string{"answered by gemini-3.6-flash", "asked for gemini-3.5-flash: Google forwarded the request", "us-central1 → global"} {
+		if !strings.Contains(did, want) {
+			t.Errorf("did lacks %q:\n%s", want, did)
+		}
+	}
+	for _, e := range events {
+		if strings.Contains(e.Text+e.Command+e.Fix, key) {
+			t.Fatalf("the learner's key reached an event: %+v", e)
+		}
+	}
+}
+
 // A model served nowhere is caught before anything is deployed: confirm-ai
 // quotes Google's answers, names the replacement and lists what Google
 // serves.
