@@ -281,9 +281,10 @@ func (c *Cloud) iamPolicy(ctx context.Context, resource string) (*iampb.Policy, 
 
 // DisableInvokerCheck turns off the service's invoker IAM check, as `gcloud
 // run services update S --no-invoker-iam-check` does: anyone may call it,
-// with no allUsers binding. Cloud Run documents it for a public service
-// where domain-restricted sharing refuses allUsers. The template is left
-// alone, so no new revision is made.
+// with no allUsers binding. Google recommends it to make a service public
+// (run/docs/authenticating/public), and it works where domain-restricted
+// sharing refuses allUsers. The template is left alone, so no new revision
+// is made.
 func (c *Cloud) DisableInvokerCheck(ctx context.Context, region, name string, progress Progress) error {
 	op := fmt.Sprintf("disable the invoker IAM check of %s in %s", name, region)
 	err := c.call(ctx, "run.UpdateService", write, progress, func(ctx context.Context) error {

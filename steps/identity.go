@@ -80,7 +80,7 @@ func stepGrantVertexAI() *Step {
 			if !changed {
 				return fmt.Sprintf("Adopted: %s already holds %s on %s.", s.serviceAccountEmail(), roleVertexAIUser, s.Vars.Project), nil
 			}
-			return fmt.Sprintf("Granted %s on project %s to %s (IAM changes can take a minute or two to reach every region).", roleVertexAIUser, s.Vars.Project, s.serviceAccountEmail()), nil
+			return fmt.Sprintf("Granted %s on project %s to %s (Google says an IAM change typically applies within 2 minutes, and can take 7 minutes or longer).", roleVertexAIUser, s.Vars.Project, s.serviceAccountEmail()), nil
 		},
 		Check: func(ctx context.Context, s *Session) (string, error) {
 			ok, err := s.Cloud.ProjectRoleHolds(ctx, roleVertexAIUser, "serviceAccount:"+s.serviceAccountEmail())

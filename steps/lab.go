@@ -387,7 +387,8 @@ func checkService(ctx context.Context, s *Session, region, image string, env map
 		return "", err
 	}
 	if !public && !svc.InvokerIAMDisabled {
-		return "", failf("allUsers may not invoke the service and its invoker IAM check is on, so the load balancer's requests would be refused with 403", fix)
+		return "", failf("the service's invoker IAM check is on and allUsers may not invoke it, so the load balancer's requests would be refused with 403",
+			fmt.Sprintf("Run this step again, or `gcloud run services update %s --region %s --no-invoker-iam-check` (Google's recommended way to a public service)", s.Vars.Service, region))
 	}
 	return fmt.Sprintf("Revision %s of %s is ready in %s, runs as %s, with ingress all, public, at %s.", svc.LatestReady, svc.Name, region, svc.ServiceAccount, svc.URI), nil
 }
