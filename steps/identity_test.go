@@ -21,7 +21,7 @@ func TestSkippingTheGrantGivesGoogles403(t *testing.T) {
 	l := newLab(t)
 	l.vars.Image = ""
 	r := l.runner(t)
-	for _, id := range []string{"project", "enable-apis", steps.ServiceAccount, "repository", "build-image"} {
+	for _, id := range []string{steps.ConfirmAI, "project", "enable-apis", steps.ServiceAccount, "repository", "build-image"} {
 		if st, err := r.RunStep(context.Background(), id); st != steps.StatusPassed {
 			t.Fatalf("%s: %v %v: %v", id, st, err, failures(l.take()))
 		}
