@@ -221,12 +221,12 @@ func TestInstanceProcess(t *testing.T) {
 	}
 	_, port, _ := net.SplitHostPort(first.addr)
 	for k, want := range map[string]string{
-		"PORT":                      port,
-		"K_SERVICE":                 "echo",
-		"K_REVISION":                first.rr.Revision,
-		"K_CONFIGURATION":           "echo",
-		"FOO":                       "bar",
-		"FROM_IMAGE":                "yes",
+		"PORT":            port,
+		"K_SERVICE":       "echo",
+		"K_REVISION":      first.rr.Revision,
+		"K_CONFIGURATION": "echo",
+		"FOO":             "bar",
+		"FROM_IMAGE":      "yes",
 		// Vertex AI, as the revision asks, at the simulator's endpoint,
 		// with the metadata server's token (below): no key.
 		"GOOGLE_VERTEX_BASE_URL":    s.Endpoints().Gemini,
