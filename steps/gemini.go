@@ -194,6 +194,14 @@ func (s *Session) servedNowhere(ctx context.Context, refused []refusal) error {
 	return failf(b.String(), fix)
 }
 
+// decided tells the front ends where each region's service calls the
+// model, as data (the JSON replay prints it).
+func (s *Session) decided(p ModelPlacement) {
+	if s.emit != nil {
+		s.emit(Event{Kind: EventDecided, Step: s.step, Placement: &p})
+	}
+}
+
 // short says the decision: "us-central1 → global, europe-west1 → global".
 func (p ModelPlacement) short(regions ...string) string {
 	var parts []string
@@ -260,6 +268,7 @@ func stepConfirmAI() *Step {
 				return "", err
 			}
 			s.Outputs.ModelPlacement = &p
+			s.decided(p)
 			decision := p.describe(s.Vars.RegionA, s.Vars.RegionB)
 			s.Progress(decision)
 			c, err := s.classifier(ctx, p.Locations[s.Vars.RegionA])
@@ -292,6 +301,7 @@ func stepConfirmAI() *Step {
 				s.Outputs.ModelPlacement = &p
 				s.Progress("Google's answer differs from the decision saved before: the deploys now follow this one")
 			}
+			s.decided(p)
 			c, err := s.classifier(ctx, p.Locations[s.Vars.RegionA])
 			if err != nil {
 				return "", geminiError(err)

@@ -3,6 +3,7 @@ package steps_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -404,6 +405,15 @@ func TestConfirmAIDecidesWhereTheModelIsCalled(t *testing.T) {
 		}
 		if got := strings.Contains(did, "regional failover does not cover it"); got != tc.tradeOffSaid {
 			t.Errorf("%s: trade-off said: %t, want %t:\n%s", tc.model, got, tc.tradeOffSaid, did)
+		}
+		var decided *steps.ModelPlacement
+		for _, e := range events {
+			if e.Kind == steps.EventDecided {
+				decided = e.Placement
+			}
+		}
+		if decided == nil || decided.Model != tc.model || !maps.Equal(decided.Locations, tc.location) {
+			t.Errorf("%s: decided event %+v, want %v", tc.model, decided, tc.location)
 		}
 		progress := strings.Join(progressOf(events, steps.ConfirmAI), "\n")
 		if tc.tradeOffSaid && !strings.Contains(progress, tc.model+" at us-central1: not served (Google answered 404)") {

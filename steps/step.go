@@ -96,6 +96,7 @@ const (
 	EventFailover EventKind = "failover" // a measured failover; Failover
 	EventFinished EventKind = "finished" // a run ended; Summary
 	EventWaiting  EventKind = "waiting"  // the learner is doing the step by hand; Next is when the check runs again
+	EventDecided  EventKind = "decided"  // confirm-ai decided where each region's service calls the model; Placement
 )
 
 // By says who did a step.
@@ -123,6 +124,9 @@ type Event struct {
 	Sample   *Sample
 	Failover *FailoverReport
 	Summary  *Summary
+	// Placement, on EventDecided: where each region's service calls the
+	// model (the step's text says it too).
+	Placement *ModelPlacement
 }
 
 // Summary counts a run's steps.

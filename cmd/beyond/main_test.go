@@ -164,8 +164,22 @@ func TestReplayConfirmAIWithARetiredModel(t *testing.T) {
 			}
 		}
 	}
+	// The JSON replay carries the decision as data.
+	code, stdout, _ := beyond(t, nil, "--non-interactive", "--json", "--sim-profile", "instant", "--step", "confirm-ai")
+	var decided struct {
+		Event, ID, Model string
+		Locations        map[string]string
+	}
+	for _, l := range strings.Split(stdout, "\n") {
+		if strings.Contains(l, `"event":"decided"`) {
+			json.Unmarshal([]byte(l), &decided)
+		}
+	}
+	if code != 0 || decided.ID != "confirm-ai" || decided.Model != lab.DefaultModel || decided.Locations["us-central1"] == "" || decided.Locations["europe-west1"] == "" {
+		t.Errorf("JSON replay: exit %d, decided %+v:\n%s", code, decided, stdout)
+	}
 	// The default model is served, and the check passes.
-	code, stdout, _ := beyond(t, nil, "--non-interactive", "--sim-profile", "instant", "--step", "confirm-ai")
+	code, stdout, _ = beyond(t, nil, "--non-interactive", "--sim-profile", "instant", "--step", "confirm-ai")
 	if code != 0 || !strings.Contains(stdout, lab.DefaultModel+" is served where each region's service calls it") {
 		t.Errorf("default model: exit %d:\n%s", code, stdout)
 	}

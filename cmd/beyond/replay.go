@@ -183,6 +183,8 @@ func (p *printer) jsonEvent(e steps.Event) {
 			v["fix"] = e.Fix
 		}
 		p.line(v)
+	case steps.EventDecided:
+		p.line(map[string]any{"event": "decided", "id": e.Step, "model": e.Placement.Model, "locations": e.Placement.Locations})
 	case steps.EventFailover:
 		f := e.Failover
 		p.line(map[string]any{"event": "failover", "method": f.Method, "requests": f.Requests, "failed_requests": f.FailedRequests,
