@@ -263,7 +263,7 @@ func stepDeploy(id, part string, region func(Vars) string) *Step {
 				return "", err
 			}
 			if p := s.Outputs.ModelPlacement; !s.customImage() && (p == nil || p.Model != s.Vars.Model) {
-				s.Progress(fmt.Sprintf("'%s' has not asked Google where %s is served: the service calls it in %s; run that step first if it may be served at global only", titleOf(ConfirmAI), s.Vars.Model, r))
+				s.Progress(fmt.Sprintf("%s has not asked Google where %s is served: the service calls it in %s; run that step first if it may be served at global only", titleOf(ConfirmAI), s.Vars.Model, r))
 			}
 			return deploy(ctx, s, gcp.ServiceSpec{Region: r, Name: s.Vars.Service, Image: img, Env: s.deployEnv(r), ServiceAccount: s.serviceAccountEmail()})
 		},
