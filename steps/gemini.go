@@ -97,6 +97,13 @@ func (s *Session) modelLocation(region string) string {
 	return region
 }
 
+// placementSaved reports whether confirm-ai's decision for the model is
+// known to this session.
+func (s *Session) placementSaved() bool {
+	p := s.Outputs.ModelPlacement
+	return p != nil && p.Model == s.Vars.Model
+}
+
 // placeModel asks Vertex AI, for each region's service, whether the model
 // is served in that region, and where it is not, whether it is served at
 // the global location; it reports each answer and returns the decision. A

@@ -381,6 +381,9 @@ func checkService(ctx context.Context, s *Session, region, image string, env map
 		return "", failf(fmt.Sprintf("service %s in %s has ingress %s; the load balancer needs ingress all (or internal-and-cloud-load-balancing)", svc.Name, region, svc.Ingress), fix)
 	}
 	for k, v := range env {
+		if k == "GOOGLE_CLOUD_LOCATION" && !s.placementSaved() && (svc.Env[k] == region || svc.Env[k] == lab.GlobalLocation) {
+			continue // no decision here to hold it to (a sweep): either is one confirm-ai makes
+		}
 		if svc.Env[k] != v {
 			return "", failf(fmt.Sprintf("service %s in %s has %s=%q, want %q", svc.Name, region, k, svc.Env[k], v), fix)
 		}

@@ -186,3 +186,18 @@ func TestSweepFollowsTheOutageSwitch(t *testing.T) {
 		passedThrough(t, rep, "restore")
 	}
 }
+
+// A sweep has no saved progress, so no decision of confirm-ai: a service
+// of the lab's own image that calls the model at global (the default
+// model's decision on the simulator) still passes, and so would one that
+// calls it in its region.
+func TestSweepAcceptsEitherModelLocation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the service image")
+	}
+	room := newClassRoom(t, "attendee-one")
+	room.targets[0].Vars.Image = ""
+	room.replay(t, 0, "", steps.DeployA)
+	rep := room.sweep(0)
+	passedThrough(t, rep, steps.DeployA)
+}
