@@ -37,11 +37,10 @@ func (simulatedCredentials) RoundTrip(r *http.Request) (*http.Response, error) {
 	return http.DefaultTransport.RoundTrip(r)
 }
 
-// classifier builds the Gemini check as the lab runs it locally: on
-// Google, the Gemini API when the learner has a key in the environment
-// (location then plays no part), else Vertex AI at location with their
-// credentials, as the deployed service does; on the simulator, its Vertex
-// AI, the same way.
+// classifier builds the Gemini check as the lab runs it locally: the
+// Gemini API when the learner has a key in the environment (location then
+// plays no part; on the simulator, its Gemini API with a stand-in key),
+// else Vertex AI at location, as the deployed service calls it.
 func (s *Session) classifier(ctx context.Context, location string) (*service.Classifier, error) {
 	switch {
 	case s.geminiKey == "":
@@ -112,7 +111,7 @@ func (s *Session) placementSaved() bool {
 func (s *Session) placeModel(ctx context.Context) (ModelPlacement, error) {
 	p := ModelPlacement{Model: s.Vars.Model, Locations: map[string]string{}}
 	var refused []refusal
-	global := ""
+	askedGlobal, servedGlobally := false, false
 	for _, region := range []string{s.Vars.RegionA, s.Vars.RegionB} {
 		if _, done := p.Locations[region]; done {
 			continue
@@ -126,18 +125,17 @@ func (s *Session) placeModel(ctx context.Context) (ModelPlacement, error) {
 			continue
 		}
 		refused = append(refused, *r)
-		if global == "" {
+		if !askedGlobal {
+			askedGlobal = true
 			g, err := s.servedAt(ctx, lab.GlobalLocation)
 			if err != nil {
 				return p, err
 			}
-			global = "served"
-			if g != nil {
+			if servedGlobally = g == nil; !servedGlobally {
 				refused = append(refused, *g)
-				global = "refused"
 			}
 		}
-		if global == "refused" {
+		if !servedGlobally {
 			return p, s.servedNowhere(ctx, refused)
 		}
 		p.Locations[region] = lab.GlobalLocation
