@@ -365,7 +365,7 @@ func settingsFor(model string) settings {
 func (s settings) generateConfig() *genai.GenerateContentConfig {
 	c := &genai.GenerateContentConfig{
 		SystemInstruction: &genai.Content{Parts: []*genai.Part{{Text: SystemInstruction}}},
-		Temperature:       s.temperature,
+		Temperature:       copyOf(s.temperature),
 		MaxOutputTokens:   MaxOutputTokens,
 		ResponseMIMEType:  "application/json",
 		ResponseSchema:    VerdictSchema(),
@@ -377,9 +377,19 @@ func (s settings) generateConfig() *genai.GenerateContentConfig {
 	case s.level != "":
 		c.ThinkingConfig = &genai.ThinkingConfig{ThinkingLevel: genai.ThinkingLevel(s.level)}
 	case s.budget != nil:
-		c.ThinkingConfig = &genai.ThinkingConfig{ThinkingBudget: s.budget}
+		c.ThinkingConfig = &genai.ThinkingConfig{ThinkingBudget: copyOf(s.budget)}
 	}
 	return c
+}
+
+// copyOf is a pointer to a copy of *p, nil for nil: the SDK may write into
+// the configuration it is given, never into the classifier's settings.
+func copyOf[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
 }
 
 // ThinkingConfig is the least thinking the catalogue says model accepts:
