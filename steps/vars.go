@@ -32,7 +32,7 @@ type Vars struct {
 	Image string // IMAGE
 	// Model is the Gemini model the service calls (GEMINI_MODEL, as the
 	// service itself reads it). Models retire: it is a setting, and
-	// confirm-ai checks that it is served before anything is deployed.
+	// confirm-ai asks where it is served before anything is deployed.
 	Model string // GEMINI_MODEL
 	// ServiceAccount is the ID of the service account the service runs as
 	// (the part of its email before the @).
@@ -65,7 +65,7 @@ var VarList = []Var{
 	{"REPOSITORY", "repository", "beyond", "Artifact Registry repository for the lab's image, in region A", func(v *Vars) *string { return &v.Repository }, lab.RepositoryID.Check},
 	{"IMAGE", "image", "", "image to deploy instead of building the Gemini service, e.g. " + lab.HelloImage, func(v *Vars) *string { return &v.Image }, checkImage},
 	{"SERVICE_ACCOUNT", "service-account", "gemini-service-sa", "ID of the service account the service runs as (ID@PROJECT.iam.gserviceaccount.com)", func(v *Vars) *string { return &v.ServiceAccount }, lab.ServiceAccountID.Check},
-	{"GEMINI_MODEL", "model", service.DefaultModel, "Gemini model the service calls; confirm-ai checks that it is served", func(v *Vars) *string { return &v.Model }, checkModel},
+	{"GEMINI_MODEL", "model", service.DefaultModel, "Gemini model the service calls; confirm-ai asks Google where it is served (each region, else global)", func(v *Vars) *string { return &v.Model }, checkModel},
 }
 
 // DefaultVars returns the workshop's defaults, with no project.
