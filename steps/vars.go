@@ -54,8 +54,8 @@ type Var struct {
 var VarList = []Var{
 	{"PROJECT_ID", "project", "", "Google Cloud project ID; on Google, nothing is created without it", func(v *Vars) *string { return &v.Project }, checkProject},
 	{"SERVICE_NAME", "service", "gemini-service", "Cloud Run service name", func(v *Vars) *string { return &v.Service }, lab.ServiceName.Check},
-	{"REGION_A", "region-a", "us-central1", "first region", func(v *Vars) *string { return &v.RegionA }, checkRegion},
-	{"REGION_B", "region-b", "europe-west1", "second region", func(v *Vars) *string { return &v.RegionB }, checkRegion},
+	{"REGION_A", "region-a", lab.DefaultRegionA, "first region", func(v *Vars) *string { return &v.RegionA }, checkRegion},
+	{"REGION_B", "region-b", lab.DefaultRegionB, "second region", func(v *Vars) *string { return &v.RegionB }, checkRegion},
 	{"NEG_A_NAME", "neg-a", "neg-us-central1", "serverless NEG in region A", func(v *Vars) *string { return &v.NEGA }, lab.ComputeName.Check},
 	{"NEG_B_NAME", "neg-b", "neg-europe-west1", "serverless NEG in region B", func(v *Vars) *string { return &v.NEGB }, lab.ComputeName.Check},
 	{"BACKEND_NAME", "backend", "global-backend", "global backend service", func(v *Vars) *string { return &v.Backend }, lab.ComputeName.Check},
