@@ -1,7 +1,8 @@
 // Package lab holds the facts about the lab that several packages need: the
 // regions it may use, Google's rules for resource names, the images it
-// deploys, and the names of the headers and environment variables that the
-// lab, its service and the simulator share. Each fact is written here once.
+// deploys, the names of the headers and environment variables that the
+// lab, its service and the simulator share, and the catalogue of Gemini
+// models (models.json). Each fact is written here once.
 //
 // It imports nothing of this module, so every package may import it.
 package lab
