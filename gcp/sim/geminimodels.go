@@ -32,8 +32,11 @@ type geminiModel struct {
 
 // geminiVertexNotFound is Vertex AI's 404 for a publisher model a project
 // cannot use in a location: retired, not offered there, or misspelt.
+// Google's text as the simulator had it, link included: the page has moved
+// since (lab.ModelVersionsURL), and whether Google's message followed is
+// not known.
 func geminiVertexNotFound(project, location, model string) string {
-	return fmt.Sprintf("Publisher Model `projects/%s/locations/%s/publishers/google/models/%s` was not found or your project does not have access to it. Please ensure you are using a valid model version. For more information, see: %s", project, location, model, lab.ModelVersionsURL)
+	return fmt.Sprintf("Publisher Model `projects/%s/locations/%s/publishers/google/models/%s` was not found or your project does not have access to it. Please ensure you are using a valid model version. For more information, see: https://cloud.google.com/vertex-ai/generative-ai/docs/learn/model-versions", project, location, model)
 }
 
 // geminiServed looks model up for a call of method at at, answering
