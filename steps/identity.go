@@ -107,10 +107,10 @@ func serviceFault(sm Sample, body string) error {
 	switch {
 	case strings.Contains(body, "aiplatform.endpoints.predict") || strings.Contains(body, "PERMISSION_DENIED"):
 		return failf(fmt.Sprintf("the service in %s answered %d: Gemini refused its service account: %s", sm.Region, sm.Status, truncate(strings.TrimSpace(body), 400)),
-			"Run the step '"+titleOf(GrantVertexAI)+"' (it grants "+roleVertexAIUser+" to the service's account), then this one")
+			"Run the step "+titleOf(GrantVertexAI)+" (it grants "+roleVertexAIUser+" to the service's account), then this one")
 	case strings.Contains(body, "not served"):
 		return failf(fmt.Sprintf("the service in %s answered %d: %s", sm.Region, sm.Status, truncate(strings.TrimSpace(body), 400)),
-			"Run '"+titleOf(ConfirmAI)+"' with --model naming a model that is served, then deploy again")
+			"Run "+titleOf(ConfirmAI)+": it asks Google where the model is served, and the deploys then call it there (or choose a served model with --model); then deploy again")
 	}
 	return nil
 }
