@@ -144,6 +144,7 @@ const (
 	knAnnIngressStatus  = "run.googleapis.com/ingress-status"
 	knAnnLaunchStage    = "run.googleapis.com/launch-stage"
 	knAnnInvokerIAM     = "run.googleapis.com/invoker-iam-disabled"
+	knAnnDefaultURL     = "run.googleapis.com/default-url-disabled"
 	knAnnClientName     = "run.googleapis.com/client-name"
 	knAnnClientVersion  = "run.googleapis.com/client-version"
 	knAnnDescription    = "run.googleapis.com/description"
@@ -241,6 +242,9 @@ func knServiceOf(svc *runpb.Service, number int64) *knService {
 	}
 	if svc.GetInvokerIamDisabled() {
 		a[knAnnInvokerIAM] = "true"
+	}
+	if svc.GetDefaultUriDisabled() {
+		a[knAnnDefaultURL] = "true"
 	}
 	if c := svc.GetClient(); c != "" {
 		a[knAnnClientName] = c
@@ -443,6 +447,9 @@ func runServiceFromKn(kn *knService) (*runpb.Service, error) {
 			svc.LaunchStage = api.LaunchStage(ls)
 		case knAnnInvokerIAM:
 			svc.InvokerIamDisabled = strings.EqualFold(v, "true")
+		case knAnnDefaultURL:
+			// gcloud beta --no-default-url writes Python's "True".
+			svc.DefaultUriDisabled = strings.EqualFold(v, "true")
 		case knAnnClientName:
 			svc.Client = v
 		case knAnnClientVersion:
