@@ -127,7 +127,7 @@ type armorKey struct {
 
 // armorVerdict is what the policy decided for one request.
 type armorVerdict struct {
-	status   int    // the deny status to answer, 0 to route the request
+	status    int    // the deny status to answer, 0 to route the request
 	previewed string // what a preview rule would have done, for the log
 }
 
