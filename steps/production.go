@@ -453,7 +453,7 @@ func stepMaxInstances() *Step {
 		Command: func(s *Session) string {
 			var cmds []string
 			for _, r := range []string{s.Vars.RegionA, s.Vars.RegionB} {
-				cmds = append(cmds, fmt.Sprintf("gcloud run services update %s \\\n    --region %s \\\n    --max-instances %d", s.Vars.Service, r, labMaxInstances))
+				cmds = append(cmds, fmt.Sprintf("gcloud beta run services update %s \\\n    --region %s \\\n    --max %d", s.Vars.Service, r, labMaxInstances))
 			}
 			return strings.Join(cmds, "\n")
 		},
@@ -471,7 +471,7 @@ func stepMaxInstances() *Step {
 			if len(did) == 0 {
 				return fmt.Sprintf("Adopted: both services already run at most %d instances.", labMaxInstances), nil
 			}
-			return fmt.Sprintf("Capped the service at %d instances in %s (a new revision each).", labMaxInstances, strings.Join(did, " and ")), nil
+			return fmt.Sprintf("Capped the service at %d instances in %s, across its revisions (no new revision).", labMaxInstances, strings.Join(did, " and ")), nil
 		},
 		Check: func(ctx context.Context, s *Session) (string, error) {
 			var got []string
@@ -480,19 +480,29 @@ func stepMaxInstances() *Step {
 				if err != nil {
 					return "", err
 				}
-				if n := svc.MaxInstances; n < 1 || n > labMaxInstances {
+				if n := ceiling(svc); n < 1 || n > labMaxInstances {
 					max := "Cloud Run's default of 100"
 					if n > 0 {
 						max = fmt.Sprint(n)
 					}
 					return "", failf(fmt.Sprintf("service %s in %s may scale to %s instances, above the lab's ceiling of %d: a burst would cost up to %d times as much", svc.Name, r, max, labMaxInstances, max100(n)/labMaxInstances),
-						fmt.Sprintf("Run this step again, or `gcloud run services update %s --region %s --max-instances %d`", s.Vars.Service, r, labMaxInstances))
+						fmt.Sprintf("Run this step again, or `gcloud beta run services update %s --region %s --max %d`", s.Vars.Service, r, labMaxInstances))
 				}
-				got = append(got, fmt.Sprintf("%s: %d", r, svc.MaxInstances))
+				got = append(got, fmt.Sprintf("%s: %d", r, ceiling(svc)))
 			}
 			return "Each region runs at most its ceiling of instances (" + strings.Join(got, ", ") + ").", nil
 		},
 	}
+}
+
+// ceiling is the most instances a service may run: its service-level
+// maximum, else its revision's (which a learner may have set with
+// --max-instances).
+func ceiling(svc *gcp.Service) int {
+	if svc.MaxInstances > 0 {
+		return svc.MaxInstances
+	}
+	return svc.RevisionMaxInstances
 }
 
 // max100 is a max-instances setting, 100 (Cloud Run's default) when unset.
