@@ -213,3 +213,30 @@ func TestCleanupDetachesThePolicy(t *testing.T) {
 		t.Errorf("after cleanup the policy: %v", err)
 	}
 }
+
+// TestProductionCommandsRunWithGcloud runs the production part's commands,
+// as displayed, with the real gcloud against the simulator, and then each
+// step's check.
+func TestProductionCommandsRunWithGcloud(t *testing.T) {
+	l := newLab(t)
+	tm := newTerminal(t, l.sim, l.vars.Project)
+	r := l.runner(t)
+	ctx := context.Background()
+	if sum, err := r.Run(ctx, steps.Range{To: steps.Restore}); err != nil || !sum.OK() {
+		t.Fatalf("replay to restore: %+v %v: %v", sum, err, failures(l.take()))
+	}
+	for _, id := range []string{steps.Ingress, steps.ArmorPreview, steps.ArmorEnforce, steps.MaxInstances} {
+		cmd := r.Command(id)
+		if strings.Contains(cmd, "run services") && !tm.runREST {
+			t.Logf("%s: WAITING for Cloud Run REST: done by the lab, not as displayed", id)
+			if st, _ := r.RunStep(ctx, id); st != steps.StatusPassed {
+				t.Fatalf("%s by the lab: %s %v", id, st, failures(l.take()))
+			}
+			continue
+		}
+		tm.must(cmd)
+		if st, err := r.CheckStep(ctx, id); err != nil || st != steps.StatusPassed {
+			t.Errorf("%s: the check after the displayed command = %s, %v\n%s\n%v", id, st, err, cmd, failures(l.take()))
+		}
+	}
+}
