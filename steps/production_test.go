@@ -240,3 +240,20 @@ func TestProductionCommandsRunWithGcloud(t *testing.T) {
 		}
 	}
 }
+
+// TestProductionReplayAdopts: a second, fresh replay of the production part
+// adopts what the first made.
+func TestProductionReplayAdopts(t *testing.T) {
+	l, _ := productionLab(t)
+	r := l.runner(t)
+	sum, err := r.Run(context.Background(), steps.Range{From: steps.Ingress, To: steps.MaxInstances})
+	events := l.take()
+	if err != nil || !sum.OK() || sum.Passed != 4 {
+		t.Fatalf("second replay: %+v %v: %v", sum, err, failures(events))
+	}
+	for id, did := range dids(events) {
+		if !strings.Contains(did, "Adopted") {
+			t.Errorf("second replay, step %s did %q; want it adopted", id, did)
+		}
+	}
+}
