@@ -239,6 +239,20 @@ func TestProductionCommandsRunWithGcloud(t *testing.T) {
 			t.Errorf("%s: the check after the displayed command = %s, %v\n%s\n%v", id, st, err, cmd, failures(l.take()))
 		}
 	}
+	// Cleanup's lines for the policy: detach, then delete.
+	var lines []string
+	for _, line := range strings.Split(r.Command(steps.Cleanup), "\n") {
+		if strings.Contains(line, "security-polic") {
+			lines = append(lines, line)
+		}
+	}
+	if len(lines) != 2 {
+		t.Fatalf("cleanup's lines for the policy: %q; want detach and delete", lines)
+	}
+	tm.must(strings.Join(lines, "\n"))
+	if _, err := l.cloud.GetSecurityPolicy(ctx, l.vars.SecurityPolicy); !gcp.IsNotFound(err) {
+		t.Errorf("after cleanup's gcloud lines, the policy: %v", err)
+	}
 }
 
 // TestProductionReplayAdopts: a second, fresh replay of the production part
