@@ -271,3 +271,38 @@ func TestProductionReplayAdopts(t *testing.T) {
 		}
 	}
 }
+
+// TestSweepJudgesTheProductionPart: the board shows the production part;
+// a sweep reads configuration only (no burst), and a policy detached behind
+// the learner's back fails its steps while the later ceiling holds.
+func TestSweepJudgesTheProductionPart(t *testing.T) {
+	room := newClassRoom(t, "attendee-prod")
+	room.replay(t, 0, "", "")
+	rep := room.sweep(0)
+	if !rep.Holds() {
+		passedThrough(t, rep, "")
+	}
+	got := map[string]steps.StepCheck{}
+	for _, c := range rep.Steps {
+		got[c.ID] = c
+	}
+	if r := got[steps.ArmorEnforce].Reason; !strings.Contains(r, "a sweep sends no burst") {
+		t.Errorf("armor-enforce on the board: %q; want the configuration read, no burst", r)
+	}
+	tg := room.targets[0]
+	if err := tg.Cloud.SetBackendSecurityPolicy(context.Background(), tg.Vars.Backend, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	rep = room.sweep(0)
+	for _, c := range rep.Steps {
+		got[c.ID] = c
+	}
+	for _, id := range []string{steps.ArmorPreview, steps.ArmorEnforce} {
+		if c := got[id]; c.State != steps.CheckFailed || !strings.Contains(c.Reason, "not attached") {
+			t.Errorf("%s after the detach: %+v; want failed, not attached", id, c)
+		}
+	}
+	if got[steps.MaxInstances].State != steps.CheckPassed || got[steps.Ingress].State != steps.CheckPassed {
+		t.Errorf("ingress %s, max-instances %s; want both passed", got[steps.Ingress].State, got[steps.MaxInstances].State)
+	}
+}
