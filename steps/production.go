@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"cloud.google.com/go/compute/apiv1/computepb"
@@ -448,11 +449,21 @@ func (s *Session) burstClients(base string) (first, second *http.Client) {
 	if err != nil || !ip.IsLoopback() || !loopbackSources() {
 		return first, nil
 	}
-	x := 10 + rand.IntN(240)
-	a := netip.AddrFrom4([4]byte{127, 0, byte(x), 10})
-	b := netip.AddrFrom4([4]byte{127, 0, byte(x), 11})
+	n := burstSeq.Add(1)
+	a := netip.AddrFrom4([4]byte{127, byte(1 + n/256%250), byte(n % 256), 10})
+	b := netip.AddrFrom4([4]byte{127, byte(1 + n/256%250), byte(n % 256), 11})
 	return probe.SourceClient(a, healthProbeTimeout), probe.SourceClient(b, healthProbeTimeout)
 }
+
+// burstSeq numbers the bursts of this process, so that each leaves from
+// addresses no earlier burst used (a rate limit's interval outlives a
+// check); it starts at random, so that another process checking the same
+// simulator a moment ago most likely used others.
+var burstSeq = func() *atomic.Uint32 {
+	var n atomic.Uint32
+	n.Store(rand.Uint32N(60000))
+	return &n
+}()
 
 // loopbackSources reports whether this machine can send from loopback
 // addresses other than 127.0.0.1 (Linux can; macOS has only 127.0.0.1).
