@@ -120,13 +120,15 @@ func checkIngress(ctx context.Context, s *Session) (string, error) {
 			continue
 		}
 		// A default URL is left (where --no-default-url is not offered):
-		// it must refuse a request from outside, as Google does with 404.
+		// it must refuse a request from outside. Google answers 404 (its
+		// plain page, as the simulator does); the ingress page names no
+		// status, so a 403 counts as refused too.
 		sm, body := probe.Once(ctx, probe.Config{URL: strings.TrimSuffix(svc.URI, "/") + s.healthPath(), Client: &http.Client{Timeout: healthProbeTimeout}})
-		if sm.Status != http.StatusNotFound {
+		if sm.Status != http.StatusNotFound && sm.Status != http.StatusForbidden {
 			return "", failf(fmt.Sprintf("service %s in %s has ingress internal-and-cloud-load-balancing, but its own URL %s answered %s", svc.Name, r, svc.URI, describeBody(sm, body)),
 				"Google applies an ingress change within a minute or so: check again shortly")
 		}
-		notes = append(notes, fmt.Sprintf("%s: its own URL answered 404", r))
+		notes = append(notes, fmt.Sprintf("%s: its own URL answered %d", r, sm.Status))
 	}
 	base, err := s.globalURL(ctx)
 	if err != nil {
