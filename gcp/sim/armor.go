@@ -118,7 +118,13 @@ type armorState struct {
 	mu          sync.Mutex
 	fingerprint string // the policy the counters belong to
 	seen        map[armorKey][]time.Time
+	evaluated   int // requests since the last sweep of idle keys
 }
+
+// armorSweepEvery is how many requests pass between sweeps that drop the
+// counters of clients idle for longer than their rule's interval, so that
+// many one-off clients do not pile up.
+const armorSweepEvery = 1024
 
 type armorKey struct {
 	priority int32
@@ -143,6 +149,10 @@ func (st *armorState) evaluate(fa *FrontendArmor, r *http.Request, now time.Time
 	if st.fingerprint != fa.Fingerprint || st.seen == nil {
 		st.fingerprint, st.seen = fa.Fingerprint, map[armorKey][]time.Time{}
 	}
+	if st.evaluated++; st.evaluated >= armorSweepEvery {
+		st.evaluated = 0
+		st.sweepLocked(fa, now)
+	}
 	var v armorVerdict
 	for i := range fa.Rules {
 		rule := &fa.Rules[i]
@@ -163,6 +173,20 @@ func (st *armorState) evaluate(fa *FrontendArmor, r *http.Request, now time.Time
 		return v
 	}
 	return v
+}
+
+// sweepLocked drops the counters whose last request is older than their
+// rule's interval: they no longer hold anything back.
+func (st *armorState) sweepLocked(fa *FrontendArmor, now time.Time) {
+	interval := map[int32]time.Duration{}
+	for _, r := range fa.Rules {
+		interval[r.Priority] = r.Interval
+	}
+	for k, times := range st.seen {
+		if len(times) == 0 || !times[len(times)-1].After(now.Add(-interval[k.priority])) {
+			delete(st.seen, k)
+		}
+	}
 }
 
 // decide applies a matching rule, counting the request for a throttle; it

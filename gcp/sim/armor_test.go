@@ -5,7 +5,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -243,5 +245,49 @@ func TestFrontRefusesDisabledDefaultURL(t *testing.T) {
 	})
 	if st, _ := fromAddr(t, "127.0.0.1", "http://"+l.addr+"/"); st != http.StatusOK {
 		t.Errorf("the global IP: %d; want 200", st)
+	}
+}
+
+// TestArmorForgetsIdleClients: counters of clients idle past their rule's
+// interval are dropped, so many one-off clients do not pile up.
+func TestArmorForgetsIdleClients(t *testing.T) {
+	fa := &FrontendArmor{Fingerprint: "f", Rules: []FrontendArmorRule{{Priority: 1, Action: "throttle", All: true, Count: 5, Interval: 10 * time.Second, ExceedAction: "deny(429)", Key: "IP"}}}
+	var st armorState
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	for i := range armorSweepEvery - 1 {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.RemoteAddr = netip.AddrFrom4([4]byte{10, 0, byte(i / 256), byte(i)}).String() + ":1234"
+		if v := st.evaluate(fa, r, t0); v.status != 0 {
+			t.Fatalf("client %d refused", i)
+		}
+	}
+	if len(st.seen) != armorSweepEvery-1 {
+		t.Fatalf("%d counters; want one per client", len(st.seen))
+	}
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.RemoteAddr = "10.9.9.9:1234"
+	st.evaluate(fa, r, t0.Add(11*time.Second))
+	if len(st.seen) != 1 {
+		t.Errorf("%d counters after the sweep; want only the active client's", len(st.seen))
+	}
+}
+
+// BenchmarkArmorEvaluate is the load balancer's cost per request of a
+// throttle rule over many clients.
+func BenchmarkArmorEvaluate(b *testing.B) {
+	fa := &FrontendArmor{Fingerprint: "f", Rules: []FrontendArmorRule{
+		{Priority: 1000, Action: "throttle", Path: regexp.MustCompile("/v1/check"), Count: 20, Interval: time.Minute, ExceedAction: "deny(429)", Key: "IP"},
+		{Priority: 2147483647, Action: "allow", All: true},
+	}}
+	var st armorState
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	reqs := make([]*http.Request, 256)
+	for i := range reqs {
+		reqs[i] = httptest.NewRequest(http.MethodGet, "/v1/check", nil)
+		reqs[i].RemoteAddr = netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}).String() + ":1234"
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		st.evaluate(fa, reqs[i%len(reqs)], t0.Add(time.Duration(i)*time.Millisecond))
 	}
 }
