@@ -191,6 +191,10 @@ func TestCorrections(t *testing.T) {
 		"confirm-ai":      {"VADER", "simulated", "retired", "thinkingLevel: MINIMAL", "countTokens"},
 		"project":         {"Service Account Admin", "Project IAM Admin", "Service Account User", "iam.allowedPolicyMemberDomains", "--no-invoker-iam-check"},
 		"grant-vertex-ai": {"roles/aiplatform.user", "403 PERMISSION_DENIED"},
+		"ingress":         {"internal-and-cloud-load-balancing", "--no-default-url", "Not `--ingress internal`"},
+		"armor-preview":   {"--action throttle", "--exceed-action deny-429", "--enforce-on-key IP --preview", "/health"},
+		"armor-enforce":   {"--no-preview", "429"},
+		"max-instances":   {"cloud.google.com/run/pricing", "--max 5", "Vertex AI quota"},
 	}
 	for id, subs := range want {
 		s, err := Step(id)
