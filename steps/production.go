@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"cloud.google.com/go/compute/apiv1/computepb"
+	"cloud.google.com/go/run/apiv2/runpb"
 	"github.com/beyond-lab/beyond/gcp"
 	"github.com/beyond-lab/beyond/lab"
 	"github.com/beyond-lab/beyond/probe"
@@ -112,7 +113,11 @@ func checkIngress(ctx context.Context, s *Session) (string, error) {
 			return "", err
 		}
 		if !svc.LBOnly() {
-			return "", failf(fmt.Sprintf("service %s in %s has ingress %s: anyone can call it at its own URL, around the load balancer and Cloud Armor", svc.Name, r, strings.TrimPrefix(svc.Ingress, "INGRESS_TRAFFIC_")),
+			why := "anyone can call it at its own URL, around the load balancer and Cloud Armor"
+			if svc.Ingress != runpb.IngressTraffic_INGRESS_TRAFFIC_ALL.String() {
+				why = "it refuses the external load balancer too, so the global IP cannot reach it"
+			}
+			return "", failf(fmt.Sprintf("service %s in %s has ingress %s: %s", svc.Name, r, strings.TrimPrefix(svc.Ingress, "INGRESS_TRAFFIC_"), why),
 				fmt.Sprintf("Run this step again, or `gcloud run services update %s --region %s --ingress internal-and-cloud-load-balancing`", s.Vars.Service, r))
 		}
 		if svc.URI == "" {
