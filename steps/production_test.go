@@ -134,6 +134,17 @@ func TestIngressRefusesTheServicesOwnURL(t *testing.T) {
 	if !strings.Contains(text, "europe-west1: its own URL answered 404") {
 		t.Errorf("ingress check said %q; want region B's URL refused", text)
 	}
+
+	// Internal only: the load balancer is refused too.
+	svc, _ = rc.GetService(ctx, &runpb.GetServiceRequest{Name: name})
+	svc.Ingress = runpb.IngressTraffic_INGRESS_TRAFFIC_INTERNAL_ONLY
+	if op, err = rc.UpdateService(ctx, &runpb.UpdateServiceRequest{Service: svc}); err == nil {
+		_, err = op.Wait(ctx)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkFails(t, l, r, steps.Ingress, "refuses the external load balancer too")
 }
 
 // TestArmorRateLimitsPerClient: enforced, the rule lets one client's
