@@ -92,6 +92,16 @@ func TestSecurityPolicyAPI(t *testing.T) {
 	if rule.GetPreview() || rule.GetAction() != "throttle" || rule.GetRateLimitOptions().GetExceedAction() != "deny(429)" {
 		t.Errorf("after patchRule preview=false: %v; want the rest kept", rule)
 	}
+	// updateMask clears a field the body leaves out.
+	op, err = ac.PatchRule(ctx, &computepb.PatchRuleSecurityPolicyRequest{Project: testProject, SecurityPolicy: "armor", Priority: proto.Int32(1000),
+		SecurityPolicyRuleResource: &computepb.SecurityPolicyRule{Priority: proto.Int32(1000), Description: proto.String("burst guard")}})
+	wait(t, op, err)
+	op, err = ac.PatchRule(ctx, &computepb.PatchRuleSecurityPolicyRequest{Project: testProject, SecurityPolicy: "armor", Priority: proto.Int32(1000), UpdateMask: proto.String("description"),
+		SecurityPolicyRuleResource: &computepb.SecurityPolicyRule{Priority: proto.Int32(1000)}})
+	wait(t, op, err)
+	if rule, _ = ac.GetRule(ctx, &computepb.GetRuleSecurityPolicyRequest{Project: testProject, SecurityPolicy: "armor", Priority: proto.Int32(1000)}); rule.Description != nil || rule.GetAction() != "throttle" {
+		t.Errorf("after patchRule with updateMask=description: %v; want the description cleared, the rest kept", rule)
+	}
 	_, err = ac.RemoveRule(ctx, &computepb.RemoveRuleSecurityPolicyRequest{Project: testProject, SecurityPolicy: "armor", Priority: proto.Int32(2147483647)})
 	wantErr(t, err, http.StatusBadRequest, "invalid")
 	_, err = ac.GetRule(ctx, &computepb.GetRuleSecurityPolicyRequest{Project: testProject, SecurityPolicy: "armor", Priority: proto.Int32(7)})

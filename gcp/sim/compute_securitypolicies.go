@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"regexp"
@@ -305,9 +306,17 @@ func (a *computeAPI) patchRule(c *computeReq) {
 	}
 	rule := m.(*computepb.SecurityPolicyRule)
 	if mask := c.r.URL.Query().Get("updateMask"); mask != "" {
+		// gcloud names fields to clear in updateMask (top-level ones, by
+		// their JSON names) and leaves them out of the body.
+		var sent map[string]any
+		json.Unmarshal(c.body, &sent)
 		for _, f := range strings.Split(mask, ",") {
-			if !strings.Contains(string(c.body), `"`+strings.TrimSpace(f)+`"`) {
-				computeClear(rule, strings.TrimSpace(f))
+			f = strings.TrimSpace(f)
+			if _, ok := sent[f]; ok {
+				continue
+			}
+			if fd := rule.ProtoReflect().Descriptor().Fields().ByJSONName(f); fd != nil {
+				rule.ProtoReflect().Clear(fd)
 			}
 		}
 	}
