@@ -189,6 +189,27 @@ func TestArmorRateLimitsPerClient(t *testing.T) {
 // limit does not match), and the protections still hold after it.
 func TestFailoverHoldsWithProtectionsOn(t *testing.T) {
 	l, r := productionLab(t)
+	failoverAgain(t, l, r)
+}
+
+// TestFailoverHoldsWithProtectionsOnWithTheService is the same with the
+// lab's own service, whose break and restore redeploy region A (the
+// outage switch): the redeploys keep the closed ingress and the ceiling.
+func TestFailoverHoldsWithProtectionsOnWithTheService(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the service image")
+	}
+	l := newLab(t)
+	l.vars.Image = ""
+	r := l.runner(t)
+	if sum, err := r.Run(context.Background(), steps.Range{}); err != nil || !sum.OK() {
+		t.Fatalf("replay: %+v %v: %v", sum, err, failures(l.take()))
+	}
+	failoverAgain(t, l, r)
+}
+
+func failoverAgain(t *testing.T, l *simLab, r *steps.Runner) {
+	t.Helper()
 	ctx := context.Background()
 	sum, err := r.Run(ctx, steps.Range{From: steps.BreakWorkshop, To: steps.Restore})
 	if events := l.take(); err != nil || !sum.OK() {
