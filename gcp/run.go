@@ -10,6 +10,7 @@ import (
 	"cloud.google.com/go/iam/apiv1/iampb"
 	"cloud.google.com/go/run/apiv2/runpb"
 	"github.com/googleapis/gax-go/v2"
+	"google.golang.org/genproto/googleapis/api"
 )
 
 const (
@@ -386,6 +387,7 @@ func (c *Cloud) RestrictIngress(ctx context.Context, region, name string, noDefa
 		}
 		svc.Ingress = runpb.IngressTraffic_INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER
 		svc.DefaultUriDisabled = noDefaultURL
+		betaLaunchStage(svc)
 		return true
 	})
 }
@@ -404,8 +406,19 @@ func (c *Cloud) SetMaxInstances(ctx context.Context, region, name string, n int,
 			svc.Scaling = &runpb.ServiceScaling{}
 		}
 		svc.Scaling.MaxInstanceCount = int32(n)
+		betaLaunchStage(svc)
 		return true
 	})
+}
+
+// betaLaunchStage marks a GA service BETA, as every `gcloud beta run`
+// command does (its launch-stage annotation): the default URL switch and
+// the service-level maximum are on gcloud's beta track, and Cloud Run may
+// refuse a field of a later stage than the service's.
+func betaLaunchStage(svc *runpb.Service) {
+	if svc.LaunchStage == api.LaunchStage_LAUNCH_STAGE_UNSPECIFIED || svc.LaunchStage == api.LaunchStage_GA {
+		svc.LaunchStage = api.LaunchStage_BETA
+	}
 }
 
 // updateService reads the service, lets change edit it (false: nothing to
