@@ -301,7 +301,11 @@ func deploy(ctx context.Context, s *Session, spec gcp.ServiceSpec) (string, erro
 	if err != nil {
 		return "", err
 	}
-	did := fmt.Sprintf("Service %s in %s serves revision %s at %s, running as %s.", spec.Name, spec.Region, svc.LatestReady, svc.URI, svc.ServiceAccount)
+	uri := svc.URI
+	if uri == "" {
+		uri = "no URL of its own (the load balancer only)" // the production part disabled it
+	}
+	did := fmt.Sprintf("Service %s in %s serves revision %s at %s, running as %s.", spec.Name, spec.Region, svc.LatestReady, uri, svc.ServiceAccount)
 	if !changed {
 		did = "Adopted: " + did
 	}
