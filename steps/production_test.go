@@ -302,6 +302,14 @@ func TestProductionReplayAdopts(t *testing.T) {
 			t.Errorf("second replay, step %s did %q; want it adopted", id, did)
 		}
 	}
+	// A deploy step run again adopts the service and keeps it closed.
+	if st, err := r.RunStep(context.Background(), steps.DeployB); st != steps.StatusPassed {
+		t.Fatalf("deploy-b again: %s %v: %v", st, err, failures(l.take()))
+	}
+	if did := dids(l.take())[steps.DeployB]; !strings.Contains(did, "Adopted") || !strings.Contains(did, "no URL of its own") {
+		t.Errorf("deploy-b again did %q", did)
+	}
+	checkHolds(t, l, r, steps.Ingress)
 }
 
 // TestSweepJudgesTheProductionPart: the board shows the production part;
