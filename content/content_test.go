@@ -19,6 +19,7 @@ var labIDs = []string{
 	"deploy-b", "neg-a", "neg-b", "backend-service", "backend-a", "backend-b",
 	"url-map", "proxy", "forwarding-rule",
 	"global-ip", "curl", "break-workshop", "break-region", "failover", "restore",
+	"ingress", "armor-preview", "armor-enforce", "max-instances",
 	"cleanup",
 	"next",
 }
@@ -191,6 +192,10 @@ func TestCorrections(t *testing.T) {
 		"project":         {"Service Account Admin", "Project IAM Admin", "Service Account User", "Vertex AI User", "iam.allowedPolicyMemberDomains", "--no-invoker-iam-check", "recommends"},
 		"grant-vertex-ai": {"roles/aiplatform.user", "403 PERMISSION_DENIED", "custom role", "7 minutes"},
 		"deploy-a":        {"--no-invoker-iam-check", "allUsers", "GOOGLE_CLOUD_LOCATION"},
+		"ingress":         {"internal-and-cloud-load-balancing", "--no-default-url", "Not `--ingress internal`"},
+		"armor-preview":   {"--action throttle", "--exceed-action deny-429", "--enforce-on-key IP --preview", "/health"},
+		"armor-enforce":   {"--no-preview", "429"},
+		"max-instances":   {"cloud.google.com/run/pricing", "--max 5", "Vertex AI quota"},
 	}
 	for id, subs := range want {
 		s, err := Step(id)

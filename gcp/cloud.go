@@ -41,6 +41,7 @@ type Cloud struct {
 	urlMaps   *compute.UrlMapsClient
 	proxies   *compute.TargetHttpProxiesClient
 	rules     *compute.GlobalForwardingRulesClient
+	armor     *compute.SecurityPoliciesClient
 	closeFunc []func() error
 	snap      *snapshot // set on a Snapshot view: reads memoised, counted
 }
@@ -125,6 +126,10 @@ func Connect(ctx context.Context, project string, ep lab.Endpoints) (*Cloud, err
 		return fail("Compute Engine", err)
 	}
 	c.closeFunc = append(c.closeFunc, c.rules.Close)
+	if c.armor, err = compute.NewSecurityPoliciesRESTClient(ctx, restOpts...); err != nil {
+		return fail("Compute Engine", err)
+	}
+	c.closeFunc = append(c.closeFunc, c.armor.Close)
 	return c, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"cloud.google.com/go/iam/apiv1/iampb"
 	"cloud.google.com/go/run/apiv2/runpb"
 	"github.com/googleapis/gax-go/v2"
+	"google.golang.org/genproto/googleapis/api"
 )
 
 const (
@@ -37,6 +38,19 @@ type Service struct {
 	// roles/run.invoker, the documented way to a public service where an
 	// organisation policy refuses allUsers.
 	InvokerIAMDisabled bool
+	// DefaultURLDisabled: the service has no run.app URL; only a load
+	// balancer (or a domain mapping) reaches it.
+	DefaultURLDisabled bool
+	// MaxInstances is the service-level ceiling on instances (across its
+	// revisions), 0 if unset; RevisionMaxInstances the revision
+	// template's, 0 if unset. Cloud Run's default is 100.
+	MaxInstances, RevisionMaxInstances int
+}
+
+// LBOnly reports whether the service takes requests from the internet only
+// through a load balancer: ingress internal-and-cloud-load-balancing.
+func (s *Service) LBOnly() bool {
+	return s.Ingress == runpb.IngressTraffic_INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER.String()
 }
 
 // ServiceSpec is what the lab deploys.
@@ -100,6 +114,10 @@ func serviceFrom(svc *runpb.Service, region string) *Service {
 
 		ServiceAccount:     svc.GetTemplate().GetServiceAccount(),
 		InvokerIAMDisabled: svc.GetInvokerIamDisabled(),
+		DefaultURLDisabled: svc.GetDefaultUriDisabled(),
+		MaxInstances:       int(svc.GetScaling().GetMaxInstanceCount()),
+
+		RevisionMaxInstances: int(svc.GetTemplate().GetScaling().GetMaxInstanceCount()),
 	}
 	if cs := svc.GetTemplate().GetContainers(); len(cs) > 0 {
 		s.Image = cs[0].GetImage()
@@ -115,9 +133,11 @@ func serviceFrom(svc *runpb.Service, region string) *Service {
 	return s
 }
 
-// Matches reports whether the service already runs spec.
+// Matches reports whether the service already runs spec. Ingress through
+// the load balancer only (the production part's) counts as a match: a
+// deploy keeps it.
 func (s *Service) Matches(spec ServiceSpec) bool {
-	return s.Image == spec.Image && maps.Equal(s.Env, nonNil(spec.Env)) && s.Ingress == runpb.IngressTraffic_INGRESS_TRAFFIC_ALL.String() &&
+	return s.Image == spec.Image && maps.Equal(s.Env, nonNil(spec.Env)) && (s.Ingress == runpb.IngressTraffic_INGRESS_TRAFFIC_ALL.String() || s.LBOnly()) &&
 		(spec.ServiceAccount == "" || s.ServiceAccount == spec.ServiceAccount)
 }
 
@@ -191,7 +211,11 @@ func (c *Cloud) DeployService(ctx context.Context, spec ServiceSpec, progress Pr
 			if err != nil {
 				return err
 			}
-			existing.Ingress = runpb.IngressTraffic_INGRESS_TRAFFIC_ALL
+			if existing.Ingress != runpb.IngressTraffic_INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER {
+				// Keep the production part's ingress: a redeploy (the
+				// failover part's break and restore) must not reopen it.
+				existing.Ingress = runpb.IngressTraffic_INGRESS_TRAFFIC_ALL
+			}
 			if existing.Template == nil {
 				existing.Template = &runpb.RevisionTemplate{}
 			}
@@ -349,4 +373,88 @@ func (c *Cloud) DeleteService(ctx context.Context, region, name string, progress
 		return false, nil
 	}
 	return true, c.explain(err, op, runAPI, roleRunAdmin)
+}
+
+// RestrictIngress lets the service take requests from the internet only
+// through a load balancer (ingress internal-and-cloud-load-balancing) and,
+// with noDefaultURL, disables its run.app URL, as `gcloud beta run services
+// update S --ingress internal-and-cloud-load-balancing --no-default-url`
+// does. Neither touches the template, so no new revision is made. It
+// reports whether anything changed.
+func (c *Cloud) RestrictIngress(ctx context.Context, region, name string, noDefaultURL bool, progress Progress) (bool, error) {
+	return c.updateService(ctx, region, name, "restrict the ingress of", progress, func(svc *runpb.Service) bool {
+		if svc.Ingress == runpb.IngressTraffic_INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER && svc.DefaultUriDisabled == noDefaultURL {
+			return false
+		}
+		svc.Ingress = runpb.IngressTraffic_INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER
+		svc.DefaultUriDisabled = noDefaultURL
+		betaLaunchStage(svc)
+		return true
+	})
+}
+
+// SetMaxInstances caps the instances of the whole service, across its
+// revisions, as `gcloud beta run services update S --max N` does. Unlike
+// the revision's --max-instances it makes no new revision: a template left
+// broken (the workshop's failed update) is not deployed again. It reports
+// whether anything changed.
+func (c *Cloud) SetMaxInstances(ctx context.Context, region, name string, n int, progress Progress) (bool, error) {
+	return c.updateService(ctx, region, name, "set the maximum instances of", progress, func(svc *runpb.Service) bool {
+		if svc.GetScaling().GetMaxInstanceCount() == int32(n) {
+			return false
+		}
+		if svc.Scaling == nil {
+			svc.Scaling = &runpb.ServiceScaling{}
+		}
+		svc.Scaling.MaxInstanceCount = int32(n)
+		betaLaunchStage(svc)
+		return true
+	})
+}
+
+// betaLaunchStage marks a GA service BETA, as every `gcloud beta run`
+// command does (its launch-stage annotation): the default URL switch and
+// the service-level maximum are on gcloud's beta track, and Cloud Run may
+// refuse a field of a later stage than the service's.
+func betaLaunchStage(svc *runpb.Service) {
+	if svc.LaunchStage == api.LaunchStage_LAUNCH_STAGE_UNSPECIFIED || svc.LaunchStage == api.LaunchStage_GA {
+		svc.LaunchStage = api.LaunchStage_BETA
+	}
+}
+
+// updateService reads the service, lets change edit it (false: nothing to
+// do), writes it back with its etag and waits for the operation.
+func (c *Cloud) updateService(ctx context.Context, region, name, verb string, progress Progress, change func(*runpb.Service) bool) (bool, error) {
+	op := fmt.Sprintf("%s Cloud Run service %s in %s", verb, name, region)
+	changed := false
+	err := c.call(ctx, "run.UpdateService", write, progress, func(ctx context.Context) error {
+		// Read again on every attempt, for the etag.
+		existing, err := c.getService(ctx, region, name)
+		if err != nil {
+			return err
+		}
+		if !change(existing) {
+			return nil
+		}
+		updated, err := c.services.UpdateService(ctx, &runpb.UpdateServiceRequest{Service: existing}, noRetry)
+		if err != nil {
+			return err
+		}
+		changed = true
+		err = c.waitOp(ctx, op, "longrunning.GetOperation", progress, updated.Done, func(ctx context.Context) error {
+			_, err := updated.Poll(ctx, noRetry)
+			return err
+		})
+		if err != nil && KindOf(err) != KindCanceled {
+			// The operation reports the service's condition, which a failed
+			// latest revision (the workshop's broken update, which Cloud
+			// Run keeps beside the one serving) makes false although this
+			// change, which touches no revision, took effect.
+			if now, rerr := c.getService(ctx, region, name); rerr == nil && !change(now) {
+				return nil
+			}
+		}
+		return err
+	})
+	return changed, c.explain(err, op, runAPI, roleRunAdmin)
 }

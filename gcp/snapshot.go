@@ -36,6 +36,10 @@ func (c *Cloud) Snapshot() *Cloud {
 	return &view
 }
 
+// IsSnapshot reports whether c is a Snapshot view: a read-only sweep, whose
+// checks should read the project and send it no traffic of their own.
+func (c *Cloud) IsSnapshot() bool { return c.snap != nil }
+
 // Calls is the number of API calls a Snapshot view has made, retries
 // included; 0 for a Cloud that is not a Snapshot.
 func (c *Cloud) Calls() int {

@@ -10,7 +10,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -46,6 +48,11 @@ type Config struct {
 	Header http.Header
 	Method string // GET if empty
 	Body   string // sent with every request, if not empty
+	// Sources, if set, are local addresses the requests leave from, in
+	// turn: each is a distinct client to a server that keys on the client
+	// IP (Cloud Armor's per-IP rate limits). Loopback addresses
+	// (127.0.0.x) reach a target on loopback. Client's timeout applies.
+	Sources []netip.Addr
 	// MaxInFlight bounds the requests outstanding at once; 64 if zero. A
 	// tick that finds that many outstanding sends nothing, so a target that
 	// hangs slows the probe down instead of piling up requests.
@@ -79,6 +86,14 @@ func Run(ctx context.Context, cfg Config, fn func(Sample)) error {
 	if client == nil {
 		client = &http.Client{Timeout: 5 * time.Second}
 	}
+	clients := []*http.Client{client}
+	if len(cfg.Sources) > 0 {
+		clients = clients[:0]
+		for _, src := range cfg.Sources {
+			clients = append(clients, SourceClient(src, client.Timeout))
+		}
+	}
+	var turn int
 	limit := cfg.MaxInFlight
 	if limit <= 0 {
 		limit = 64
@@ -100,10 +115,12 @@ func Run(ctx context.Context, cfg Config, fn func(Sample)) error {
 			return // MaxInFlight outstanding: skip this tick
 		}
 		wg.Add(1)
+		c := clients[turn%len(clients)]
+		turn++
 		go func() {
 			defer wg.Done()
 			defer func() { <-slots }()
-			s := do(ctx, client, method, cfg)
+			s := do(ctx, c, method, cfg)
 			if ctx.Err() != nil && s.Err != "" {
 				return // cancelled by the end of the run, not a failure
 			}
@@ -127,6 +144,16 @@ func Run(ctx context.Context, cfg Config, fn func(Sample)) error {
 			send()
 		}
 	}
+}
+
+// SourceClient is a client whose connections leave from the local address
+// source, so that a server keying on the client IP, as Cloud Armor's rate
+// limits do, sees a client of its own. On Linux every 127.0.0.0/8 address is
+// the loopback interface's; elsewhere only 127.0.0.1 may be, and a dial from
+// another fails with the system's error.
+func SourceClient(source netip.Addr, timeout time.Duration) *http.Client {
+	d := &net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: source.AsSlice()}}
+	return &http.Client{Timeout: timeout, Transport: &http.Transport{Proxy: nil, DialContext: d.DialContext, MaxIdleConnsPerHost: 4}}
 }
 
 // do sends one request and describes its outcome.

@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -183,4 +186,39 @@ func ExampleAnalyze() {
 	fmt.Printf("%s → %s in %.1f s, %d of %d failed\n", r.Before, r.After, r.RerouteSeconds, r.Failed, r.Requests)
 	// Output:
 	// us-central1 → europe-west1 in 0.2 s, 2 of 10 failed
+}
+
+// TestRunSendsFromEachSource: with Sources, requests leave from each
+// address in turn, so a server keying on the client IP sees several
+// clients.
+func TestRunSendsFromEachSource(t *testing.T) {
+	if l, err := net.Listen("tcp", "127.0.0.2:0"); err != nil {
+		t.Skip("this system cannot send from loopback addresses other than 127.0.0.1")
+	} else {
+		l.Close()
+	}
+	var mu sync.Mutex
+	seen := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, _ := net.SplitHostPort(r.RemoteAddr)
+		mu.Lock()
+		seen[host]++
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	n := 0
+	err := Run(ctx, Config{URL: srv.URL, Rate: 200, Sources: []netip.Addr{netip.MustParseAddr("127.0.0.5"), netip.MustParseAddr("127.0.0.6")}}, func(s Sample) {
+		if n++; n == 6 {
+			cancel()
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 2 || seen["127.0.0.5"] < 2 || seen["127.0.0.6"] < 2 {
+		t.Errorf("requests by source: %v; want both sources, in turn", seen)
+	}
 }

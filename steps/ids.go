@@ -27,14 +27,19 @@ const (
 	BreakRegion    = "break-region"
 	Failover       = "failover"
 	Restore        = "restore"
+	Ingress        = "ingress"
+	ArmorPreview   = "armor-preview"
+	ArmorEnforce   = "armor-enforce"
+	MaxInstances   = "max-instances"
 	Cleanup        = "cleanup"
 )
 
 // The IDs of the workshop's parts, in order.
 const (
-	PartCode    = "code"
-	PartDeploy  = "deploy"
-	PartGlobal  = "global"
-	PartVerify  = "verify"
-	PartCleanup = "cleanup"
+	PartCode       = "code"
+	PartDeploy     = "deploy"
+	PartGlobal     = "global"
+	PartVerify     = "verify"
+	PartProduction = "production"
+	PartCleanup    = "cleanup"
 )

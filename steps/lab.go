@@ -47,7 +47,12 @@ func Lab() []*Step {
 		stepBreakRegion(),
 		stepFailover(),
 		stepRestore(),
-		// Part 5: cleanup.
+		// Part 5: production practice.
+		stepIngress(),
+		stepArmorPreview(),
+		stepArmorEnforce(),
+		stepMaxInstances(),
+		// Part 6: cleanup.
 		stepCleanup(),
 	}
 	for _, s := range list {
@@ -304,7 +309,11 @@ func deploy(ctx context.Context, s *Session, spec gcp.ServiceSpec) (string, erro
 			return "", err
 		}
 	}
-	did := fmt.Sprintf("Service %s in %s serves revision %s at %s, running as %s.", spec.Name, spec.Region, svc.LatestReady, svc.URI, svc.ServiceAccount)
+	uri := svc.URI
+	if uri == "" {
+		uri = "no URL of its own (the load balancer only)" // the production part disabled it
+	}
+	did := fmt.Sprintf("Service %s in %s serves revision %s at %s, running as %s.", spec.Name, spec.Region, svc.LatestReady, uri, svc.ServiceAccount)
 	if !changed {
 		did = "Adopted: " + did
 	}
@@ -313,6 +322,11 @@ func deploy(ctx context.Context, s *Session, spec gcp.ServiceSpec) (string, erro
 		return did, nil
 	}
 	did += fmt.Sprintf(" It calls %s through Vertex AI at %s (confirm-ai's decision).", spec.Env["GEMINI_MODEL"], spec.Env["GOOGLE_CLOUD_LOCATION"])
+	if svc.LBOnly() || svc.DefaultURLDisabled {
+		// The production part closed its own URL: the call would be
+		// refused. The curl step calls it through the global IP.
+		return did + " It takes requests through the load balancer only, so the lab does not call it at its own URL.", nil
+	}
 	answer, err := s.callService(ctx, spec.Region, svc.URI)
 	if err != nil {
 		return "", err
@@ -377,7 +391,7 @@ func checkService(ctx context.Context, s *Session, region, image string, env map
 		return "", failf(fmt.Sprintf("service %s in %s runs %s, not %s", svc.Name, region, svc.Image, image), fix)
 	case svc.ServiceAccount != s.serviceAccountEmail():
 		return "", failf(fmt.Sprintf("service %s in %s runs as %s, not the lab's service account %s", svc.Name, region, svc.ServiceAccount, s.serviceAccountEmail()), fix)
-	case svc.Ingress != "INGRESS_TRAFFIC_ALL":
+	case svc.Ingress != "INGRESS_TRAFFIC_ALL" && !svc.LBOnly(): // the production part's ingress holds too
 		return "", failf(fmt.Sprintf("service %s in %s has ingress %s; the load balancer needs ingress all (or internal-and-cloud-load-balancing)", svc.Name, region, svc.Ingress), fix)
 	}
 	for k, v := range env {
@@ -395,6 +409,9 @@ func checkService(ctx context.Context, s *Session, region, image string, env map
 	if !public && !svc.InvokerIAMDisabled {
 		return "", failf("the service's invoker IAM check is on and allUsers may not invoke it, so the load balancer's requests would be refused with 403",
 			fmt.Sprintf("Run this step again, or `gcloud run services update %s --region %s --no-invoker-iam-check` (Google's recommended way to a public service)", s.Vars.Service, region))
+	}
+	if svc.LBOnly() {
+		return fmt.Sprintf("Revision %s of %s is ready in %s, runs as %s, public through the load balancer only (production practice).", svc.LatestReady, svc.Name, region, svc.ServiceAccount), nil
 	}
 	return fmt.Sprintf("Revision %s of %s is ready in %s, runs as %s, with ingress all, public, at %s.", svc.LatestReady, svc.Name, region, svc.ServiceAccount, svc.URI), nil
 }

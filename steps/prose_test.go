@@ -60,7 +60,7 @@ func TestStepMetadata(t *testing.T) {
 		{"breaks", breaks, []string{BreakWorkshop, BreakRegion}},
 		{"restores", restores, []string{Restore}},
 		{"optional", optional, []string{Cleanup}},
-		{"creates", creates, []string{ServiceAccount, GrantVertexAI, Repository, BuildImage, DeployA, DeployB, NEGA, NEGB, BackendService, URLMap, Proxy, ForwardingRule}},
+		{"creates", creates, []string{ServiceAccount, GrantVertexAI, Repository, BuildImage, DeployA, DeployB, NEGA, NEGB, BackendService, URLMap, Proxy, ForwardingRule, ArmorPreview}},
 	} {
 		if !slices.Equal(c.got, c.want) {
 			t.Errorf("%s steps %v; want %v", c.what, c.got, c.want)
@@ -78,6 +78,8 @@ func TestResources(t *testing.T) {
 		got = append(got, r.String())
 	}
 	want := []string{
+		// Detached, then deleted, before the backend service it guards.
+		"Cloud Armor security policy gemini-rate-limit (global)",
 		"forwarding rule gemini-global-ip (global)",
 		"target HTTP proxy gemini-target-proxy (global)",
 		"URL map gemini-url-map (global)",

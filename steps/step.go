@@ -15,7 +15,8 @@ var Parts = []Part{
 	{PartDeploy, "Part 2 · Cloud Run"},
 	{PartGlobal, "Part 3 · Global resilience"},
 	{PartVerify, "Part 4 · Verification and failover"},
-	{PartCleanup, "Part 5 · Cleanup"},
+	{PartProduction, "Part 5 · Production practice"},
+	{PartCleanup, "Part 6 · Cleanup"},
 }
 
 // Part is one part of the workshop.

@@ -37,6 +37,9 @@ type Vars struct {
 	// ServiceAccount is the ID of the service account the service runs as
 	// (the part of its email before the @).
 	ServiceAccount string // SERVICE_ACCOUNT
+	// SecurityPolicy is the Cloud Armor security policy of the production
+	// part.
+	SecurityPolicy string // SECURITY_POLICY
 }
 
 // Var describes one variable: its environment name (the workshop's), its
@@ -65,6 +68,7 @@ var VarList = []Var{
 	{"REPOSITORY", "repository", "beyond", "Artifact Registry repository for the lab's image, in region A", func(v *Vars) *string { return &v.Repository }, lab.RepositoryID.Check},
 	{"IMAGE", "image", "", "image to deploy instead of building the Gemini service, e.g. " + lab.HelloImage, func(v *Vars) *string { return &v.Image }, checkImage},
 	{"SERVICE_ACCOUNT", "service-account", "gemini-service-sa", "ID of the service account the service runs as (ID@PROJECT.iam.gserviceaccount.com)", func(v *Vars) *string { return &v.ServiceAccount }, lab.ServiceAccountID.Check},
+	{"SECURITY_POLICY", "security-policy", "gemini-rate-limit", "Cloud Armor security policy (production practice)", func(v *Vars) *string { return &v.SecurityPolicy }, lab.ComputeName.Check},
 	{"GEMINI_MODEL", "model", service.DefaultModel, "Gemini model the service calls; confirm-ai asks Google where it is served (each region, else global)", func(v *Vars) *string { return &v.Model }, checkModel},
 }
 

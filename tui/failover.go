@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -25,6 +26,7 @@ type failover struct {
 	regionA, regionB string
 	samples          []steps.Sample
 	total, failed    int
+	limited          int    // 429s (a rate limit such as Cloud Armor's), counted apart from failures
 	marks            []mark // the timeline, oldest first
 	phase            *phase // the break or restore in progress, if any
 	report           *steps.FailoverReport
@@ -58,6 +60,13 @@ func ok(s steps.Sample) bool { return s.Status >= 200 && s.Status < 400 && s.Err
 
 // add records one sample.
 func (f *failover) add(s steps.Sample) {
+	if s.Status == http.StatusTooManyRequests {
+		// Refused by a rate limit (Cloud Armor's): it says nothing of a
+		// region's health, so it is counted apart, not drawn as a failure.
+		f.total++
+		f.limited++
+		return
+	}
 	f.samples = append(f.samples, s)
 	if n := len(f.samples); n > 2*keepSamples {
 		// Trim now and then, not on every sample.
@@ -306,8 +315,11 @@ func (f *failover) view(pv panelView, st Styles) []string {
 	out = append(out, fit(head+" · "+state, w))
 	s := f.stats(max(0, min(20, w-36)))
 	where := ""
+	if f.limited > 0 {
+		where = fmt.Sprintf(" · %d limited (429)", f.limited)
+	}
 	if pv.simulated && pv.client != "" {
-		where = " · client " + pv.client
+		where += " · client " + pv.client
 	}
 	out = append(out, first(w,
 		fmt.Sprintf("%.1f req/s · %d sent · %d failed%s", s.rate, f.total, f.failed, where),

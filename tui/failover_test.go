@@ -133,6 +133,27 @@ func TestFailoverPanelColour(t *testing.T) {
 	}
 }
 
+// TestFailoverPanelCountsRateLimitsApart: a 429 (Cloud Armor's rate
+// limit) is counted on its own, not as a failure of a region.
+func TestFailoverPanelCountsRateLimitsApart(t *testing.T) {
+	f := newFailover(steps.DefaultVars())
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	for i, s := range []steps.Sample{{Status: 200, Region: "us-central1"}, {Status: 429}, {Status: 429}, {Status: 503, Region: "us-central1"}} {
+		s.At = t0.Add(time.Duration(i) * time.Second)
+		f.add(s)
+	}
+	if f.total != 4 || f.failed != 1 || f.limited != 2 {
+		t.Errorf("total %d, failed %d, limited %d; want 4, 1, 2", f.total, f.failed, f.limited)
+	}
+	if st := f.stats(0); st.fails != 1 || st.a != 1 {
+		t.Errorf("stats %+v; want one failure, one answer from A", st)
+	}
+	lines := f.view(panelView{width: 80, height: 6, canWatch: true}, NewStyles(true))
+	if !strings.Contains(strings.Join(lines, "\n"), "1 failed · 2 limited (429)") {
+		t.Errorf("panel:\n%s\nwant the 429s counted apart", strings.Join(lines, "\n"))
+	}
+}
+
 // TestWatchError shows why watching stopped.
 func TestWatchError(t *testing.T) {
 	h := fakeHarness(t, newFakeLab(), Options{})

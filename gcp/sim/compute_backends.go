@@ -26,6 +26,9 @@ var backendServiceKind = &computeKind{
 		for _, b := range bs.GetBackends() {
 			keys = append(keys, computeKeyOf(b.GetGroup()))
 		}
+		if sp := bs.GetSecurityPolicy(); sp != "" {
+			keys = append(keys, computeKeyOf(sp))
+		}
 		return keys
 	},
 }
@@ -48,6 +51,12 @@ const serverlessTimeoutSec = 30
 
 func prepareBackendService(a *computeAPI, c *computeReq, r, old proto.Message) *computeError {
 	bs := r.(*computepb.BackendService)
+	// securityPolicy is output only: setSecurityPolicy changes it, and an
+	// update or patch keeps what is there.
+	bs.SecurityPolicy = nil
+	if o, ok := old.(*computepb.BackendService); ok {
+		bs.SecurityPolicy = o.SecurityPolicy
+	}
 	if bs.LoadBalancingScheme == nil {
 		bs.LoadBalancingScheme = proto.String("EXTERNAL") // what gcloud and the API default to: the classic load balancer
 	}

@@ -45,6 +45,9 @@ type FrontendService struct {
 	// if the service has none.
 	Outlier  *FrontendOutlier
 	Backends []FrontendBackend // in the service's order
+	// Armor is the Cloud Armor security policy attached to the service
+	// (securityPolicy), nil if none.
+	Armor *FrontendArmor
 }
 
 // FrontendOutlier is outlier detection settings.
@@ -139,6 +142,9 @@ func frontendService(cs *computeState, bs *computepb.BackendService) *FrontendSe
 			BaseEjectionTime:                   frontendDuration(od.GetBaseEjectionTime()),
 			MaxEjectionPercent:                 int(od.GetMaxEjectionPercent()),
 		}
+	}
+	if sp, ok := cs.res[computeKeyOf(bs.GetSecurityPolicy())].(*computepb.SecurityPolicy); ok && bs.GetSecurityPolicy() != "" {
+		svc.Armor = frontendArmor(sp)
 	}
 	for _, b := range bs.GetBackends() {
 		neg, ok := cs.res[computeKeyOf(b.GetGroup())].(*computepb.NetworkEndpointGroup)

@@ -46,7 +46,7 @@ var (
 )
 
 func init() {
-	computeKinds = []*computeKind{negKind, backendServiceKind, urlMapKind, targetHTTPProxyKind, forwardingRuleKind}
+	computeKinds = []*computeKind{negKind, backendServiceKind, urlMapKind, targetHTTPProxyKind, forwardingRuleKind, securityPolicyKind}
 	for _, k := range computeKinds {
 		computeKindByCollection[k.collection] = k
 	}

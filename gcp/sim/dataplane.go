@@ -432,9 +432,11 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		googleError(w, r, http.StatusServiceUnavailable)
 		return
 	}
-	// Reached directly, Cloud Run checks ingress and the invoker role.
+	// Reached directly, Cloud Run checks ingress and the invoker role. A
+	// request from the internet that the ingress setting forbids, or to a
+	// disabled default URL, gets Google's plain 404 page.
 	access := inst.access.Load()
-	if access.ingress != runpb.IngressTraffic_INGRESS_TRAFFIC_ALL && access.ingress != runpb.IngressTraffic_INGRESS_TRAFFIC_UNSPECIFIED {
+	if access.noDefault || access.ingress != runpb.IngressTraffic_INGRESS_TRAFFIC_ALL && access.ingress != runpb.IngressTraffic_INGRESS_TRAFFIC_UNSPECIFIED {
 		googleError(w, r, http.StatusNotFound)
 		return
 	}
@@ -494,6 +496,9 @@ func googleError(w http.ResponseWriter, r *http.Request, status int) {
 		title, detail = "Not Found", fmt.Sprintf("The requested URL <code>%s</code> was not found on this server.", path)
 	case http.StatusRequestEntityTooLarge:
 		title, detail = "Request Entity Too Large", "Your client issued a request that was too large."
+	case http.StatusTooManyRequests:
+		// What a Cloud Armor deny(429) answers.
+		title, detail = "Too Many Requests", "Your client has sent too many requests. Please try again later."
 	case http.StatusServiceUnavailable:
 		title, detail = "Service Unavailable", "The service you requested is not available at this time.<p>Please try again in 30 seconds."
 	case http.StatusGatewayTimeout:

@@ -60,8 +60,9 @@ var errCannotRun = errors.New("cannot run the image as a process on this host")
 // instanceAccess is who may reach an instance: Cloud Run's ingress setting
 // and whether allUsers may invoke. They change without a new revision.
 type instanceAccess struct {
-	public  bool
-	ingress runpb.IngressTraffic
+	public    bool
+	ingress   runpb.IngressTraffic
+	noDefault bool // the default run.app URL is disabled
 }
 
 // instance is one running revision.
@@ -86,7 +87,7 @@ func (dp *dataPlane) newInstance(rr ReadyRevision) *instance {
 }
 
 func (inst *instance) setAccess(rr ReadyRevision) {
-	inst.access.Store(&instanceAccess{public: rr.Public, ingress: rr.Ingress})
+	inst.access.Store(&instanceAccess{public: rr.Public, ingress: rr.Ingress, noDefault: rr.DefaultURLDisabled})
 }
 
 // isHelloImage reports whether ref is Google's hello sample.

@@ -74,6 +74,7 @@ type lb struct {
 	cfg    atomic.Pointer[Frontend]
 	gfes   [gfeCount]outliers // each front end's own outlier detection
 	turn   atomic.Uint64      // which front end takes the next request
+	armor  armorState         // Cloud Armor's rate-limit counters (armor.go)
 }
 
 // gfeCount is how many Google front ends serve one forwarding rule for a
@@ -219,6 +220,17 @@ func (l *lb) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if svc == nil || len(svc.Backends) == 0 {
 		googleError(w, r, http.StatusBadGateway)
 		return
+	}
+	if svc.Armor != nil {
+		v := l.armor.evaluate(svc.Armor, r, now)
+		if v.previewed != "" {
+			l.dp.log.Debug("cloud armor preview: not enforced", "policy", svc.Armor.Name, "would", v.previewed, "client", r.RemoteAddr)
+		}
+		if v.status != 0 {
+			w.Header().Add("Via", "1.1 google")
+			googleError(w, r, v.status)
+			return
+		}
 	}
 	if r.ContentLength > maxLBBody {
 		googleError(w, r, http.StatusRequestEntityTooLarge)

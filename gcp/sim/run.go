@@ -162,6 +162,10 @@ func (rs *runService) protoLocked(p *project) *runpb.Service {
 	out.LastModifier = runPrincipal
 	out.Uri = rs.uri(p)
 	out.Urls = []string{out.Uri}
+	if rs.spec.GetDefaultUriDisabled() {
+		// gcloud then shows the URL as None: the service has none to give.
+		out.Uri, out.Urls = "", nil
+	}
 	out.Reconciling = rs.reconciling()
 	out.Etag = rs.etag()
 	if rs.terminal != nil {
@@ -349,6 +353,9 @@ type ReadyRevision struct {
 	// Public reports whether allUsers holds roles/run.invoker, or the
 	// invoker check is disabled: whether unauthenticated calls get in.
 	Public bool
+	// DefaultURLDisabled: the run.app URL answers nothing; only the load
+	// balancer reaches the service.
+	DefaultURLDisabled bool
 	// ServiceAccount is the email of the identity the revision runs as.
 	ServiceAccount string
 }
@@ -381,6 +388,8 @@ func (s *Sim) readyRevisionsLocked() []ReadyRevision {
 				Env:           map[string]string{},
 				Ingress:       rs.spec.GetIngress(),
 				Public:        rs.spec.GetInvokerIamDisabled() || rs.policy.allows("roles/run.invoker", "allUsers"),
+
+				DefaultURLDisabled: rs.spec.GetDefaultUriDisabled(),
 
 				ServiceAccount: rev.template.GetServiceAccount(),
 			}

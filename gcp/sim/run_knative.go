@@ -144,6 +144,8 @@ const (
 	knAnnIngressStatus  = "run.googleapis.com/ingress-status"
 	knAnnLaunchStage    = "run.googleapis.com/launch-stage"
 	knAnnInvokerIAM     = "run.googleapis.com/invoker-iam-disabled"
+	knAnnDefaultURL     = "run.googleapis.com/default-url-disabled"
+	knAnnServiceMax     = "run.googleapis.com/maxScale" // service-level, across revisions (gcloud beta --max)
 	knAnnClientName     = "run.googleapis.com/client-name"
 	knAnnClientVersion  = "run.googleapis.com/client-version"
 	knAnnDescription    = "run.googleapis.com/description"
@@ -241,6 +243,12 @@ func knServiceOf(svc *runpb.Service, number int64) *knService {
 	}
 	if svc.GetInvokerIamDisabled() {
 		a[knAnnInvokerIAM] = "true"
+	}
+	if svc.GetDefaultUriDisabled() {
+		a[knAnnDefaultURL] = "true"
+	}
+	if n := svc.GetScaling().GetMaxInstanceCount(); n > 0 {
+		a[knAnnServiceMax] = strconv.Itoa(int(n))
 	}
 	if c := svc.GetClient(); c != "" {
 		a[knAnnClientName] = c
@@ -443,6 +451,18 @@ func runServiceFromKn(kn *knService) (*runpb.Service, error) {
 			svc.LaunchStage = api.LaunchStage(ls)
 		case knAnnInvokerIAM:
 			svc.InvokerIamDisabled = strings.EqualFold(v, "true")
+		case knAnnServiceMax:
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return nil, grpcInvalid("metadata.annotations[%s]: %q is not a number of instances; use a positive integer", k, v)
+			}
+			if svc.Scaling == nil {
+				svc.Scaling = &runpb.ServiceScaling{}
+			}
+			svc.Scaling.MaxInstanceCount = int32(n)
+		case knAnnDefaultURL:
+			// gcloud beta --no-default-url writes Python's "True".
+			svc.DefaultUriDisabled = strings.EqualFold(v, "true")
 		case knAnnClientName:
 			svc.Client = v
 		case knAnnClientVersion:
