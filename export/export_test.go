@@ -1,0 +1,53 @@
+package export_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/beyond-lab/beyond/export"
+	"github.com/beyond-lab/beyond/gcp"
+	"github.com/beyond-lab/beyond/gcp/sim"
+	"github.com/beyond-lab/beyond/gcp/sim/simtest"
+	"github.com/beyond-lab/beyond/lab"
+	"github.com/beyond-lab/beyond/steps"
+)
+
+// built is the lab built on a fresh simulator by the runner, up to the
+// forwarding rule, with the workshop's hello image (no build).
+type built struct {
+	sim   *sim.Sim
+	cloud *gcp.Cloud
+	vars  steps.Vars
+	lab   *export.Lab
+}
+
+func build(t *testing.T, project string) *built {
+	t.Helper()
+	s := simtest.Start(t, sim.Options{})
+	vars := steps.DefaultVars()
+	vars.Project = project
+	vars.Image = lab.HelloImage
+	cloud := simtest.Connect(t, s, project)
+	r, err := steps.New(cloud, vars, steps.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	sum, err := r.Run(ctx, steps.Range{From: steps.Project, To: steps.ForwardingRule})
+	if err != nil || !sum.OK() {
+		t.Fatalf("building the lab: %+v %v", sum, err)
+	}
+	l, err := export.Read(ctx, cloud, vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &built{sim: s, cloud: cloud, vars: vars, lab: l}
+}
+
+func TestDump(t *testing.T) {
+	b := build(t, "beyond-export-test")
+	for name, data := range export.Terraform(b.lab) {
+		t.Logf("== %s\n%s", name, data)
+	}
+	t.Logf("== script\n%s", export.Script(b.lab))
+}
