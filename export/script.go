@@ -79,6 +79,9 @@ export CLOUDSDK_CORE_PROJECT="$PROJECT_ID"
 			region = "$REGION_B"
 		}
 		section("Cloud Run in " + s.Region)
+		if s.failed() {
+			b.WriteString("# " + strings.ReplaceAll(s.failedNote(), "\n", "\n# ") + "\n")
+		}
 		fmt.Fprintf(&b, "gcloud run services describe \"$SERVICE_NAME\" --region=\"%s\" >/dev/null 2>&1 ||\n  %s\n", region, deployLine(l, s, region))
 	}
 	for _, neg := range l.NEGs {

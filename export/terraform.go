@@ -44,15 +44,31 @@ func (l *Lab) variables() []variable {
 	}
 }
 
-// image is what region A's service runs ("" without one).
+// image is the image of the first service whose latest revision is the
+// one serving: a failed update (the workshop's broken image) leaves its
+// image in the template while the previous revision serves.
 func (l *Lab) image() string {
-	if len(l.Services) == 0 {
-		return ""
+	for _, s := range l.Services {
+		if cs := s.GetTemplate().GetContainers(); len(cs) > 0 && !s.failed() {
+			return cs[0].GetImage()
+		}
 	}
-	if cs := l.Services[0].GetTemplate().GetContainers(); len(cs) > 0 {
-		return cs[0].GetImage()
+	if len(l.Services) > 0 && len(l.Services[0].GetTemplate().GetContainers()) > 0 {
+		return l.Services[0].GetTemplate().GetContainers()[0].GetImage()
 	}
 	return ""
+}
+
+// failed reports whether the service's latest revision failed, so that
+// another, older one serves: its template is not what serves.
+func (s Service) failed() bool {
+	return s.GetLatestCreatedRevision() != "" && s.GetLatestCreatedRevision() != s.GetLatestReadyRevision()
+}
+
+// failedNote says so, for the configuration and the script.
+func (s Service) failedNote() string {
+	return fmt.Sprintf("In %s the latest revision (%s) failed to start: the previous one (%s) serves, but this\nis the template Cloud Run holds. Deploying it again fails the same way: fix the image first.",
+		s.Region, lastSegment(s.GetLatestCreatedRevision()), lastSegment(s.GetLatestReadyRevision()))
 }
 
 // refs resolves what the cloud names by URL or value to Terraform
@@ -379,6 +395,9 @@ func (l *Lab) runService(r *refs, s Service, regionVar, image string) Resource {
 		})
 	}
 	var notes []string
+	if s.failed() {
+		notes = append(notes, s.failedNote())
+	}
 	w.block("template", func(w *body) {
 		t := s.GetTemplate()
 		if sa := t.GetServiceAccount(); sa != "" {

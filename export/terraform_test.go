@@ -329,3 +329,24 @@ func TestTerraformOfPart6(t *testing.T) {
 		}
 	}
 }
+
+// TestTerraformOfAFailedUpdate: after the workshop's broken update, region
+// A's template names the broken image while its previous revision serves:
+// the export says so, and var.image is what actually serves.
+func TestTerraformOfAFailedUpdate(t *testing.T) {
+	b := build(t, "beyond-export-failed")
+	a := b.lab.Services[0]
+	a.LatestCreatedRevision = a.GetName() + "/revisions/gemini-service-00002-bad"
+	a.Template.Containers[0].Image = "us-docker.pkg.dev/cloudrun/container/broken"
+	files := export.Terraform(b.lab)
+	if main := string(files[export.FileMain]); !strings.Contains(main, "latest revision (gemini-service-00002-bad) failed to start") {
+		t.Errorf("main.tf does not say region A's latest revision failed:\n%s", main)
+	}
+	c := parse(t, files)
+	if v, _ := c.value(&hclsyntax.Body{Attributes: hclsyntax.Attributes{"i": {Expr: &hclsyntax.ScopeTraversalExpr{Traversal: hcl.Traversal{hcl.TraverseRoot{Name: "var"}, hcl.TraverseAttr{Name: "image"}}}}}}, "i"); v != b.vars.Image {
+		t.Errorf("var.image = %q; want the image that serves, %q", v, b.vars.Image)
+	}
+	if s := string(export.Script(b.lab)); !strings.Contains(s, "# In us-central1 the latest revision") {
+		t.Errorf("the script does not say region A's latest revision failed")
+	}
+}
