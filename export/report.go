@@ -40,7 +40,11 @@ func Report(run Run, chart string) []byte {
 	for _, c := range run.Check.Steps {
 		checks[c.ID] = c
 	}
-	fmt.Fprintf(&b, "## Steps\n\n%d of %d steps hold now. *Done by* says who did each step: the lab, or you by hand (typing mode).\n\n", run.Check.Passed, len(run.Check.Steps))
+	b.WriteString("## Steps\n\n")
+	if len(run.Check.Steps) > 0 {
+		fmt.Fprintf(&b, "%d of %d steps hold now (checked read-only when this report was made). ", run.Check.Passed, len(run.Check.Steps))
+	}
+	b.WriteString("*Done by* says who did each step: the lab, or you by hand (typing mode).\n\n")
 	b.WriteString("| step | done by | when | its check now |\n|---|---|---|---|\n")
 	for _, s := range run.Steps {
 		saved, ok := run.Saved.Steps[s.ID]
@@ -56,7 +60,7 @@ func Report(run Run, chart string) []byte {
 				by = "the lab"
 			}
 		}
-		check := "not checked (optional step)"
+		check := "—"
 		if c, ok := checks[s.ID]; ok {
 			check = string(c.State)
 			if c.Reason != "" {
@@ -243,14 +247,19 @@ func Chart(rec steps.Record, vars steps.Vars) []byte {
 	b.WriteString("</g>\n")
 
 	// Breaks and restores.
-	for _, m := range rec.Marks {
+	for i, m := range rec.Marks {
 		off := m.At.Sub(start).Seconds()
 		c := colourBreak
 		if m.Kind == steps.MarkRestore {
 			c = colourRestore
 		}
-		fmt.Fprintf(&b, `<g class="mark" data-kind="%s" data-step="%s" data-offset="%.3f"><line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="%s" stroke-dasharray="4 3"/><text x="%.1f" y="%d" fill="%s">%s</text></g>`+"\n",
-			m.Kind, esc(m.Step), off, x(off), padT, x(off), padT+plotH, c, x(off)+3, padT+10, c, esc(m.Kind+": "+m.Title))
+		// Labels one under the other, on the side of the line with room.
+		tx, anchor := x(off)+3, "start"
+		if x(off) > padL+plotW/2 {
+			tx, anchor = x(off)-3, "end"
+		}
+		fmt.Fprintf(&b, `<g class="mark" data-kind="%s" data-step="%s" data-offset="%.3f"><line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="%s" stroke-dasharray="4 3"/><text x="%.1f" y="%d" fill="%s" text-anchor="%s">%s</text></g>`+"\n",
+			m.Kind, esc(m.Step), off, x(off), padT, x(off), padT+plotH, c, tx, padT+12+14*i, c, anchor, esc(m.Kind+": "+m.Title))
 	}
 
 	// Legend.
