@@ -5,7 +5,6 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -182,14 +181,3 @@ func TestReportShowsWhatTheEventsMeasured(t *testing.T) {
 	}
 }
 
-func TestDumpReport(t *testing.T) {
-	if testing.Short() {
-		t.Skip()
-	}
-	vars, store, _, r := replay(t, "beyond-report-dump")
-	rec, _ := store.LoadRecord("simulator", vars.Project)
-	dir := "/tmp/e22-report"
-	_ = os.MkdirAll(dir, 0o755)
-	_ = os.WriteFile(dir+"/failover.svg", export.Chart(rec, vars), 0o644)
-	_ = os.WriteFile(dir+"/report.md", export.Report(export.Run{Label: "SIMULATOR", Vars: vars, Steps: r.Steps(), Saved: r.Saved(), Record: rec, At: time.Now()}, export.ChartFile), 0o644)
-}
