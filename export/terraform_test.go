@@ -12,6 +12,7 @@ import (
 
 	"cloud.google.com/go/compute/apiv1/computepb"
 	"github.com/beyond-lab/beyond/export"
+	"github.com/beyond-lab/beyond/steps"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
@@ -348,5 +349,49 @@ func TestTerraformOfAFailedUpdate(t *testing.T) {
 	}
 	if s := string(export.Script(b.lab)); !strings.Contains(s, "# In us-central1 the latest revision") {
 		t.Errorf("the script does not say region A's latest revision failed")
+	}
+}
+
+// TestTerraformImportsEveryCreatedResource: every resource a step says it
+// creates (Step.Creates, what cleanup deletes) is adopted by an import
+// block, under its name and in its region.
+func TestTerraformImportsEveryCreatedResource(t *testing.T) {
+	b := build(t, "beyond-export-all")
+	c := parse(t, export.Terraform(b.lab))
+	var ids []string
+	for _, blk := range c.blocks("import") {
+		id, diags := blk.Body.Attributes["id"].Expr.Value(c.ctx)
+		if diags.HasErrors() {
+			t.Fatal(diags.Error())
+		}
+		ids = append(ids, id.AsString())
+	}
+	n := 0
+	for _, s := range steps.Lab() {
+		if s.Creates == nil {
+			continue
+		}
+		for _, r := range s.Creates(b.vars) {
+			if r.Kind == "image" {
+				continue // it lives in the repository
+			}
+			n++
+			// A name such as "roles/aiplatform.user for serviceAccount:…"
+			// names a binding: its role and member are both in the ID.
+			parts := strings.Split(r.Name, " for ")
+			if !slices.ContainsFunc(ids, func(id string) bool {
+				for _, p := range parts {
+					if !strings.Contains(id, p) {
+						return false
+					}
+				}
+				return r.Where == "global" || r.Where == "project" || strings.Contains(id, "/"+r.Where+"/")
+			}) {
+				t.Errorf("no import block adopts %s; the imports are %v", r, ids)
+			}
+		}
+	}
+	if n < 9 {
+		t.Errorf("only %d resources created by the steps were checked", n)
 	}
 }
