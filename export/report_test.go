@@ -180,4 +180,3 @@ func TestReportShowsWhatTheEventsMeasured(t *testing.T) {
 		}
 	}
 }
-
