@@ -44,10 +44,14 @@ func build(t *testing.T, project string) *built {
 	return &built{sim: s, cloud: cloud, vars: vars, lab: l}
 }
 
-func TestDump(t *testing.T) {
-	b := build(t, "beyond-export-test")
-	for name, data := range export.Terraform(b.lab) {
-		t.Logf("== %s\n%s", name, data)
+// TestReadOfAnEmptyProject: a project where the lab never ran (its APIs
+// off) reads as empty, not as an error about the APIs.
+func TestReadOfAnEmptyProject(t *testing.T) {
+	s := simtest.Start(t, sim.Options{})
+	vars := steps.DefaultVars()
+	vars.Project = "beyond-export-empty"
+	l, err := export.Read(context.Background(), simtest.Connect(t, s, vars.Project), vars)
+	if err != nil || !l.Empty() {
+		t.Errorf("Read of an empty project = %+v, %v; want empty, no error", l, err)
 	}
-	t.Logf("== script\n%s", export.Script(b.lab))
 }

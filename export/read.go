@@ -80,6 +80,11 @@ func Read(ctx context.Context, cloud *gcp.Cloud, vars steps.Vars) (*Lab, error) 
 			l.APIs = append(l.APIs, api)
 		}
 	}
+	// Nothing of an API that is off can exist, and reading it would only
+	// answer that the API is off.
+	if !on["iam.googleapis.com"] {
+		return l, nil
+	}
 	if l.ServiceAccount, err = found(cloud.GetServiceAccount(ctx, vars.ServiceAccount)); err != nil {
 		return nil, err
 	}
@@ -94,10 +99,15 @@ func Read(ctx context.Context, cloud *gcp.Cloud, vars steps.Vars) (*Lab, error) 
 			}
 		}
 	}
-	if l.Repository, err = found(cloud.GetRepository(ctx, vars.RegionA, vars.Repository)); err != nil {
-		return nil, err
+	if on["artifactregistry.googleapis.com"] {
+		if l.Repository, err = found(cloud.GetRepository(ctx, vars.RegionA, vars.Repository)); err != nil {
+			return nil, err
+		}
 	}
 	for _, region := range []string{vars.RegionA, vars.RegionB} {
+		if !on["run.googleapis.com"] {
+			break
+		}
 		svc, err := found(cloud.RunService(ctx, region, vars.Service))
 		if err != nil {
 			return nil, err
@@ -113,6 +123,9 @@ func Read(ctx context.Context, cloud *gcp.Cloud, vars steps.Vars) (*Lab, error) 
 			return b.GetRole() == "roles/run.invoker" && slices.Contains(b.GetMembers(), "allUsers")
 		})
 		l.Services = append(l.Services, Service{Region: region, Service: svc, Public: public})
+	}
+	if !on["compute.googleapis.com"] {
+		return l, nil
 	}
 	for _, n := range []struct{ region, name string }{{vars.RegionA, vars.NEGA}, {vars.RegionB, vars.NEGB}} {
 		neg, err := found(cloud.GetNEG(ctx, n.region, n.name))

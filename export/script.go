@@ -158,7 +158,10 @@ func deployLine(l *Lab, s Service, region string) string {
 	t := s.GetTemplate()
 	cmd := "gcloud run deploy \"$SERVICE_NAME\""
 	var flags []string
-	c := t.GetContainers()[0]
+	c := &runpb.Container{}
+	if cs := t.GetContainers(); len(cs) > 0 {
+		c = cs[0]
+	}
 	hasReadiness := c.GetReadinessProbe() != nil
 	if hasReadiness || s.GetScaling().GetMinInstanceCount() > 0 {
 		// Readiness probes and service-level minimum instances are on the

@@ -239,12 +239,12 @@ func (l *Lab) resources() []Resource {
 	}
 
 	image := l.image()
-	for i, s := range l.Services {
+	for _, s := range l.Services {
 		regionVar := "region_a"
 		if s.Region == l.Vars.RegionB && s.Region != l.Vars.RegionA {
 			regionVar = "region_b"
 		}
-		name := "region_" + string(rune('a'+i))
+		name := regionVar
 		res := l.runService(r, s, regionVar, image)
 		res.Name = name
 		add(res, fmt.Sprintf("projects/%s/locations/%s/services/%s", p, s.Region, l.Vars.Service))

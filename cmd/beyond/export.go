@@ -15,8 +15,8 @@ import (
 // embeddedEmpty is what export and report say on an embedded simulator,
 // which starts empty in every process.
 const embeddedEmpty = "the embedded simulator starts empty in every process, so there is nothing of your run to read: " +
-	"export at the end of the replay (`beyond --non-interactive --export DIR`), or run the lab against `beyond sim` " +
-	"(in another terminal) and export from it, or name your project with --project"
+	"while the guide runs, export from a second terminal pointed at its simulator (`eval \"$(beyond sim env)\"`, then this command again); " +
+	"or export at the end of a replay (`beyond --non-interactive --export DIR`); or name your Google project with --project"
 
 // runExport writes what the lab built in the project as Terraform or as
 // a gcloud script, read from the cloud.
