@@ -21,7 +21,7 @@ type built struct {
 	lab   *export.Lab
 }
 
-func build(t *testing.T, project string) *built {
+func build(t testing.TB, project string) *built {
 	t.Helper()
 	s := simtest.Start(t, sim.Options{})
 	vars := steps.DefaultVars()
