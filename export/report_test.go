@@ -180,3 +180,39 @@ func TestReportShowsWhatTheEventsMeasured(t *testing.T) {
 		}
 	}
 }
+
+// TestReportSaysWhoDidEachStep: a step typed by the learner is theirs, a
+// step that fails now says why and how to fix it, and a run with no
+// failover measured says what to run.
+func TestReportSaysWhoDidEachStep(t *testing.T) {
+	at := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	vars := steps.DefaultVars()
+	vars.Project = "beyond-report-unit"
+	run := export.Run{Label: "SIMULATOR", Vars: vars, Steps: steps.Lab(), At: at,
+		Saved: steps.Saved{Steps: map[string]steps.SavedState{
+			steps.NEGA:   {Status: steps.StatusPassed, At: at, By: steps.ByLearner},
+			steps.NEGB:   {Status: steps.StatusPassed, At: at, By: steps.ByLab},
+			steps.URLMap: {Status: steps.StatusFailed, At: at},
+		}},
+		Check: steps.Report{Passed: 1, Steps: []steps.StepCheck{
+			{ID: steps.NEGA, State: steps.CheckPassed, Reason: "NEG neg-us-central1 points at gemini-service."},
+			{ID: steps.URLMap, State: steps.CheckFailed, Reason: "URL map gemini-url-map retries 0 times, not 2", Fix: "Delete it | import it again"},
+		}},
+	}
+	md := string(export.Report(run, export.ChartFile))
+	for _, s := range []string{
+		"| A serverless NEG for region A (`neg-a`) | you ✎ | 12:00:00 | passed: NEG neg-us-central1 points at gemini-service. |",
+		"| A serverless NEG for region B (`neg-b`) | the lab | 12:00:00 | — |",
+		"(`url-map`) | failed | 12:00:00 | failed: URL map gemini-url-map retries 0 times, not 2 Fix: Delete it \\| import it again |",
+		"| Clean up (`cleanup`) | not done |",
+		"1 of 2 steps hold now",
+		"No failover was measured in this project yet",
+	} {
+		if !strings.Contains(md, s) {
+			t.Errorf("the report lacks %q:\n%s", s, md)
+		}
+	}
+	if strings.Contains(md, "failover.svg") {
+		t.Errorf("the report shows a chart of no measurement:\n%s", md)
+	}
+}
