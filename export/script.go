@@ -190,6 +190,26 @@ func deployLine(l *Lab, s Service, region string) string {
 	default:
 		flags = append(flags, "--no-allow-unauthenticated")
 	}
+	for _, p := range c.GetPorts() {
+		if n := p.GetContainerPort(); n != 0 && n != 8080 {
+			flags = append(flags, fmt.Sprintf("--port=%d", n))
+		}
+	}
+	if v := c.GetResources().GetLimits()["cpu"]; v != "" {
+		flags = append(flags, "--cpu="+shellQuote(v))
+	}
+	if v := c.GetResources().GetLimits()["memory"]; v != "" {
+		flags = append(flags, "--memory="+shellQuote(v))
+	}
+	if c.GetResources() != nil {
+		// gcloud turns startup CPU boost on for a new service unless told;
+		// the Go client (and so a service the lab deployed) leaves it off.
+		if c.GetResources().GetStartupCpuBoost() {
+			flags = append(flags, "--cpu-boost")
+		} else {
+			flags = append(flags, "--no-cpu-boost")
+		}
+	}
 	if n := t.GetScaling().GetMinInstanceCount(); n > 0 {
 		flags = append(flags, fmt.Sprintf("--min-instances=%d", n))
 	}

@@ -3,6 +3,7 @@ package export
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -425,6 +426,27 @@ func (l *Lab) runService(r *refs, s Service, regionVar, image string) Resource {
 					w.str("image", c.GetImage())
 				}
 				w.str("name", c.GetName())
+				w.list("command", c.GetCommand())
+				w.list("args", c.GetArgs())
+				for _, p := range c.GetPorts() {
+					w.block("ports", func(w *body) {
+						w.str("name", p.GetName())
+						w.num("container_port", int64(p.GetContainerPort()))
+					})
+				}
+				if res := c.GetResources(); res != nil {
+					w.block("resources", func(w *body) {
+						if lim := res.GetLimits(); len(lim) > 0 {
+							var kv []string
+							for _, k := range slices.Sorted(maps.Keys(lim)) {
+								kv = append(kv, quote(k)+" = "+quote(lim[k]))
+							}
+							w.attr("limits", "{ "+strings.Join(kv, ", ")+" }")
+						}
+						w.flag("cpu_idle", res.GetCpuIdle())
+						w.flag("startup_cpu_boost", res.GetStartupCpuBoost())
+					})
+				}
 				for _, e := range c.GetEnv() {
 					if e.GetValueSource() != nil {
 						notes = append(notes, "Environment variable "+e.GetName()+" comes from Secret Manager: add its value_source by hand.")
