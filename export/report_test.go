@@ -216,3 +216,38 @@ func TestReportSaysWhoDidEachStep(t *testing.T) {
 		t.Errorf("the report shows a chart of no measurement:\n%s", md)
 	}
 }
+
+// TestChartCountsFailuresPerSecond: failed answers stack in red on top of
+// the regions' in the second they were sent; a long run is drawn in wider
+// buckets, never more than 240 bars; text is escaped.
+func TestChartCountsFailuresPerSecond(t *testing.T) {
+	vars := steps.DefaultVars()
+	t0 := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+	rec := steps.Record{Project: "p<&>", Samples: []steps.RecordedSample{
+		{At: ms(0), Status: 200, Region: vars.RegionA},
+		{At: ms(500), Status: 503},
+		{At: ms(1100), Error: "connection refused"},
+		{At: ms(1200), Status: 200, Region: vars.RegionB},
+	}, Marks: []steps.Mark{{Step: steps.BreakRegion, Title: `Break "A" <now>`, Kind: steps.MarkBreak, At: ms(400)}},
+		Failovers: []steps.FailoverReport{{Method: "outage-switch", Requests: 4, FailedRequests: 2, Before: vars.RegionA, After: vars.RegionB}}}
+	c := readChart(t, export.Chart(rec, vars))
+	if c.failed != 2 || c.perRegion[vars.RegionA] != 1 || c.perRegion[vars.RegionB] != 1 {
+		t.Errorf("chart %+v; want 1 from each region and 2 failed", c)
+	}
+	if len(c.marks) != 1 || len(c.captions) != 1 || !strings.Contains(c.captions[0]["text"], "2 of 4 requests failed") {
+		t.Errorf("marks %v, captions %v", c.marks, c.captions)
+	}
+
+	var long steps.Record
+	for i := range 6000 {
+		long.Samples = append(long.Samples, steps.RecordedSample{At: ms(i * 100), Status: 200, Region: vars.RegionA})
+	}
+	data := export.Chart(long, vars)
+	if n := strings.Count(string(data), `class="bar"`); n > 240 || n < 200 {
+		t.Errorf("a 10-minute run is drawn in %d bars; want at most 240", n)
+	}
+	if c := readChart(t, data); c.perRegion[vars.RegionA] != 6000 {
+		t.Errorf("the long chart counts %d answers, want 6000", c.perRegion[vars.RegionA])
+	}
+}
