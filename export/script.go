@@ -387,7 +387,7 @@ func securityPolicyScript(sp *computepb.SecurityPolicy) string {
 			continue // the default rule comes with the policy
 		}
 		fmt.Fprintf(&b, "gcloud compute security-policies rules describe %[1]d --security-policy=%[2]s >/dev/null 2>&1 ||\n  gcloud compute security-policies rules create %[1]d --security-policy=%[2]s --action=%[3]s",
-			r.GetPriority(), sp.GetName(), r.GetAction())
+			r.GetPriority(), sp.GetName(), gcloudAction(r.GetAction()))
 		if e := r.GetMatch().GetExpr().GetExpression(); e != "" {
 			fmt.Fprintf(&b, " --expression=%s", shellQuote(e))
 		} else if ips := r.GetMatch().GetConfig().GetSrcIpRanges(); len(ips) > 0 {
@@ -396,7 +396,7 @@ func securityPolicyScript(sp *computepb.SecurityPolicy) string {
 		if ro := r.GetRateLimitOptions(); ro != nil {
 			t := ro.GetRateLimitThreshold()
 			fmt.Fprintf(&b, " \\\n    --rate-limit-threshold-count=%d --rate-limit-threshold-interval-sec=%d --conform-action=%s --exceed-action=%s",
-				t.GetCount(), t.GetIntervalSec(), ro.GetConformAction(), ro.GetExceedAction())
+				t.GetCount(), t.GetIntervalSec(), gcloudAction(ro.GetConformAction()), gcloudAction(ro.GetExceedAction()))
 			if k := ro.GetEnforceOnKey(); k != "" {
 				fmt.Fprintf(&b, " --enforce-on-key=%s", k)
 			}
@@ -404,6 +404,15 @@ func securityPolicyScript(sp *computepb.SecurityPolicy) string {
 		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+// gcloudAction is a Cloud Armor action as gcloud's flags spell it: the
+// API's deny(429) is deny-429, rate_based_ban is rate-based-ban.
+func gcloudAction(a string) string {
+	if strings.HasPrefix(a, "deny(") && strings.HasSuffix(a, ")") {
+		return "deny-" + strings.TrimSuffix(strings.TrimPrefix(a, "deny("), ")")
+	}
+	return strings.ReplaceAll(a, "_", "-")
 }
 
 // shellName is "$VAR" for a value one of the script's variables holds, else
