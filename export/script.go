@@ -162,11 +162,14 @@ func deployLine(l *Lab, s Service, region string) string {
 	if cs := t.GetContainers(); len(cs) > 0 {
 		c = cs[0]
 	}
-	hasReadiness := c.GetReadinessProbe() != nil
-	if hasReadiness || s.GetScaling().GetMinInstanceCount() > 0 {
-		// Readiness probes and service-level minimum instances are on the
-		// alpha track of gcloud (Cloud Run service health is Preview).
+	// gcloud 528: --min (service-level minimum instances) is GA,
+	// --max and --[no-]default-url are beta, --readiness-probe (Cloud Run
+	// service health, Preview) is alpha.
+	switch {
+	case c.GetReadinessProbe() != nil:
 		cmd = "gcloud alpha run deploy \"$SERVICE_NAME\""
+	case s.GetDefaultUriDisabled() || s.GetScaling().GetMaxInstanceCount() > 0:
+		cmd = "gcloud beta run deploy \"$SERVICE_NAME\""
 	}
 	if c.GetImage() == l.image() {
 		flags = append(flags, `--image="$IMAGE"`)

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"cloud.google.com/go/compute/apiv1/computepb"
+	"cloud.google.com/go/run/apiv2/runpb"
 	"github.com/beyond-lab/beyond/export"
 	"github.com/beyond-lab/beyond/steps"
 	"github.com/hashicorp/hcl/v2"
@@ -393,5 +394,43 @@ func TestTerraformImportsEveryCreatedResource(t *testing.T) {
 	}
 	if n < 9 {
 		t.Errorf("only %d resources created by the steps were checked", n)
+	}
+}
+
+// TestExportOfServiceHealth: what #19's steps set (Cloud Run service
+// health: a readiness probe and a minimum instance in each region) and
+// #20's (ingress through the load balancer only, a maximum) are exported
+// as Cloud Run holds them, in the Terraform and in the script, on the
+// gcloud track that has each flag.
+func TestExportOfServiceHealth(t *testing.T) {
+	b := build(t, "beyond-export-health")
+	for _, s := range b.lab.Services {
+		s.Ingress = runpb.IngressTraffic_INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER
+		s.Scaling = &runpb.ServiceScaling{MinInstanceCount: 1}
+		s.Template.Scaling = &runpb.RevisionScaling{MaxInstanceCount: 4}
+		s.Template.Containers[0].ReadinessProbe = &runpb.Probe{PeriodSeconds: 5, FailureThreshold: 2,
+			ProbeType: &runpb.Probe_HttpGet{HttpGet: &runpb.HTTPGetAction{Path: "/health", Port: 8080}}}
+	}
+	files := export.Terraform(b.lab)
+	parse(t, files)
+	fmtCheck(t, files)
+	main := string(files[export.FileMain])
+	for _, s := range []string{
+		`ingress  = "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"`,
+		"scaling {\n    min_instance_count = 1\n  }",
+		"readiness_probe {\n        period_seconds    = 5\n        failure_threshold = 2\n        http_get {\n          path = \"/health\"\n          port = 8080",
+		"max_instance_count = 4",
+		"readiness_probe (Cloud Run service health, Preview)",
+	} {
+		if !strings.Contains(main, s) {
+			t.Errorf("main.tf lacks %q:\n%s", s, main)
+		}
+	}
+	script := string(export.Script(b.lab))
+	for _, s := range []string{"gcloud alpha run deploy", "--ingress=internal-and-cloud-load-balancing", "--min=1", "--max-instances=4",
+		"--readiness-probe='periodSeconds=5,failureThreshold=2,httpGet.path=/health,httpGet.port=8080'"} {
+		if !strings.Contains(script, s) {
+			t.Errorf("the script lacks %q:\n%s", s, script)
+		}
 	}
 }
