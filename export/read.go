@@ -59,23 +59,15 @@ type Service struct {
 	Public bool
 }
 
-// The lab's APIs and the role it grants the service account, as the steps
-// use them (steps/lab.go, steps/identity.go).
-var (
-	labAPIs = []string{"run.googleapis.com", "compute.googleapis.com", "artifactregistry.googleapis.com", "aiplatform.googleapis.com", "iam.googleapis.com", "cloudresourcemanager.googleapis.com"}
-	// labRoles are the project roles the lab grants the service's account.
-	labRoles = []string{"roles/aiplatform.user"}
-)
-
 // Read reads, through cloud, everything the lab creates under vars' names.
 // What does not exist is left out; any other error stops the read.
 func Read(ctx context.Context, cloud *gcp.Cloud, vars steps.Vars) (*Lab, error) {
 	l := &Lab{Vars: vars}
-	on, err := cloud.EnabledAPIs(ctx, labAPIs)
+	on, err := cloud.EnabledAPIs(ctx, steps.APIs())
 	if err != nil {
 		return nil, err
 	}
-	for _, api := range labAPIs {
+	for _, api := range steps.APIs() {
 		if on[api] {
 			l.APIs = append(l.APIs, api)
 		}
@@ -89,7 +81,7 @@ func Read(ctx context.Context, cloud *gcp.Cloud, vars steps.Vars) (*Lab, error) 
 		return nil, err
 	}
 	if l.ServiceAccount != nil {
-		for _, role := range labRoles {
+		for _, role := range steps.ServiceRoles() {
 			ok, err := cloud.ProjectRoleHolds(ctx, role, "serviceAccount:"+l.ServiceAccount.GetEmail())
 			if err != nil {
 				return nil, err

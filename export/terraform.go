@@ -76,9 +76,8 @@ func (s Service) failedNote() string {
 // expressions: a NEG a backend service holds becomes a reference to the
 // NEG's block, a name the lab's variable holds becomes var.X.
 type refs struct {
-	byPath map[string]string // "projects/P/global/urlMaps/M" → google_compute_url_map.m.id
-	vars   map[string]string // value → var.name
-	kind   map[string]string // "region"/"project"/"name" values → var
+	byPath map[string]string // "projects/P/global/urlMaps/M" → google_compute_url_map.m
+	vars   map[string]string // value → var.name (or another resource's attribute)
 }
 
 // path trims a resource URL to its "projects/…" path.
