@@ -87,24 +87,13 @@ func Report(run Run, chart string) []byte {
 			first, failing = fmt.Sprintf("%.2f s", f.FirstFailureSeconds), fmt.Sprintf("%.2f s", f.FailingSeconds)
 		}
 		fmt.Fprintf(&b, "| %s | %d at %.0f/s | %d | %s → %s | %.2f s | %s | %s |\n",
-			signalName(f.Method), f.Requests, f.Rate, f.FailedRequests, f.Before, f.After, f.RerouteSeconds, first, failing)
+			steps.Signal(f.Method), f.Requests, f.Rate, f.FailedRequests, f.Before, f.After, f.RerouteSeconds, first, failing)
 	}
 	if len(rec.Samples) > 0 && chart != "" {
 		fmt.Fprintf(&b, "\n![Requests per second by region, failures, the break and the restore](%s)\n\n", chart)
 		fmt.Fprintf(&b, "The chart counts the %d answers of the global IP recorded from the first break to the end of the restore, second by second: each region's share, failures in red, the break and the restore marked.\n", len(rec.Samples))
 	}
 	return b.Bytes()
-}
-
-// signalName says what a failover measurement's method means.
-func signalName(method string) string {
-	switch method {
-	case "outage-switch":
-		return "outlier detection (the region answers 503)"
-	case "detach-neg":
-		return "NEG detached from the backend service"
-	}
-	return method
 }
 
 // cell makes text fit a Markdown table cell.
@@ -277,7 +266,7 @@ func Chart(rec steps.Record, vars steps.Vars) []byte {
 	for i, f := range rec.Failovers {
 		fmt.Fprintf(&b, `<text class="failover" x="%d" y="%d" data-method="%s" data-requests="%d" data-failed="%d" data-reroute="%.3f">%s</text>`+"\n",
 			padL, chartH+i*captionLine-10, esc(f.Method), f.Requests, f.FailedRequests, f.RerouteSeconds,
-			esc(fmt.Sprintf("%s: traffic moved %s → %s in %.2f s; %s.", signalName(f.Method), f.Before, f.After, f.RerouteSeconds, f.Failures())))
+			esc(fmt.Sprintf("%s: traffic moved %s → %s in %.2f s; %s.", steps.Signal(f.Method), f.Before, f.After, f.RerouteSeconds, f.Failures())))
 	}
 	b.WriteString("</svg>\n")
 	return b.Bytes()

@@ -161,3 +161,15 @@ func (s Store) LoadRecord(target, project string) (Record, error) {
 	}
 	return r, nil
 }
+
+// Signal says, for a learner, what a failover measurement's Method made the
+// load balancer see.
+func Signal(method string) string {
+	switch method {
+	case methodOutage:
+		return "outlier detection (the region answers 503)"
+	case methodDetach:
+		return "NEG detached from the backend service"
+	}
+	return method
+}
