@@ -47,6 +47,7 @@ type Runner struct {
 		probe   ProbeConfig // where the client stands, at what rate
 	}
 	feed *feed // the one prober of the global IP (Watch and the failover steps)
+	rec  *recorder
 }
 
 // New returns a runner for the lab on cloud with vars, and loads progress
@@ -69,6 +70,15 @@ func New(cloud *gcp.Cloud, vars Vars, opts Options) (*Runner, error) {
 	}
 	r.saved = saved
 	r.feed = &feed{emit: r.emit}
+	r.rec = &recorder{steps: map[string]*Step{}, save: func(rec Record) {
+		rec.Target, rec.Project = target, vars.Project
+		if err := opts.Store.SaveRecord(rec); err != nil && opts.Emit != nil {
+			opts.Emit(Event{Kind: EventProgress, Text: "could not save the run's measurements: " + err.Error(), At: time.Now()})
+		}
+	}}
+	for _, s := range r.steps {
+		r.rec.steps[s.ID] = s
+	}
 	r.session = &Session{Cloud: cloud, Vars: vars, Outputs: saved.Outputs, Probe: opts.Probe, geminiKey: opts.GeminiKey, feed: r.feed, modelCalls: new(atomic.Int64)}
 	r.view.outputs, r.view.probe = saved.Outputs, opts.Probe
 	return r, nil
@@ -416,6 +426,7 @@ func (r *Runner) emit(e Event) {
 	if e.At.IsZero() {
 		e.At = time.Now()
 	}
+	r.rec.observe(e)
 	if r.opts.Emit != nil {
 		r.opts.Emit(e)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/beyond-lab/beyond/export"
 	"github.com/beyond-lab/beyond/gcp"
 	"github.com/beyond-lab/beyond/gcp/sim"
 	"github.com/beyond-lab/beyond/lab"
@@ -38,6 +39,8 @@ type config struct {
 	noColor         bool
 	class           classConfig   // beyond class, and cleanup of a room
 	endpoints       lab.Endpoints // set by check
+	out             string        // export and report: where to write
+	exportDir       string        // --export: the replay writes the exports here
 	attached        bool          // BEYOND_*_ENDPOINT name a running simulator
 }
 
@@ -88,6 +91,16 @@ func (c *config) flags(cmd string, out io.Writer) *flag.FlagSet {
 		fs.StringVar(&c.clientLocation, "client-location", c.clientLocation, "simulator: the region the probing client stands nearest to")
 		fs.Float64Var(&c.rate, "rate", c.rate, "requests per second the failover steps send")
 		fs.BoolVar(&c.accessible, "accessible", c.accessible, "screen-reader mode: no animation, no box drawing (env BEYOND_ACCESSIBLE=1)")
+		fs.StringVar(&c.exportDir, "export", "", "with --non-interactive: at the end, write the Terraform, the script and the report into this directory")
+	}
+	switch cmd {
+	case "export terraform":
+		fs.StringVar(&c.out, "dir", export.TerraformDir, "directory to write the Terraform configuration in")
+	case "export script":
+		fs.StringVar(&c.out, "out", export.ScriptFile, "file to write the gcloud script to")
+	case "report":
+		fs.StringVar(&c.out, "out", export.ReportFile, "file to write the report to; its failover chart goes beside it")
+		fs.StringVar(&c.clientLocation, "client-location", c.clientLocation, "simulator: the region the probing client stands nearest to")
 	}
 	switch cmd {
 	case "class", "cleanup":
@@ -121,6 +134,9 @@ func usage(out io.Writer, fs *flag.FlagSet) {
   beyond class --projects-file F     a board of every attendee's progress, read-only
   beyond class --once --json ...     one sweep, one JSON object per project
   beyond check --project P [--json]  where one project stands; exit 0 when every step holds
+  beyond export terraform [--dir D]  what the lab built, as Terraform with import blocks
+  beyond export script [--out F]     ... as a bash script of gcloud commands, for any project
+  beyond report [--out report.md]    a Markdown report of the run and an SVG of its failover
   beyond sim [--addr HOST]    run the simulator alone and print its endpoints
   beyond sim env              print exports that point this shell (and gcloud) at
                               the simulator running on this machine:
@@ -164,6 +180,9 @@ func (c *config) check() error {
 	}
 	if err := c.vars.Validate(); err != nil {
 		return err
+	}
+	if c.exportDir != "" && !c.nonInteractive && !c.checkOnly {
+		return fmt.Errorf("--export DIR writes the exports at the end of a replay: add --non-interactive, or after the guide run `beyond export terraform`, `beyond export script` and `beyond report`")
 	}
 	if !lab.IsRegion(c.clientLocation) {
 		return fmt.Errorf("--client-location %q is not a region the lab knows; use one such as us-central1, europe-west1 or asia-east1", c.clientLocation)

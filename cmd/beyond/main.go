@@ -9,6 +9,8 @@
 //	beyond cleanup [flags]           delete everything the lab creates
 //	beyond class --projects-file F   watch a room of attendee projects, read-only
 //	beyond check --project P         where one project stands
+//	beyond export terraform|script   what the lab built, as Terraform or a gcloud script
+//	beyond report [--out F]          a Markdown report of the run, with a failover chart
 //	beyond sim [--addr A]            run the simulator alone and print its endpoints
 package main
 
@@ -21,6 +23,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/beyond-lab/beyond/lab"
@@ -54,8 +57,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return exitOK
 	}
-	if len(args) > 0 && slices.Contains([]string{"sim", "cleanup", "class", "check", "help"}, args[0]) {
+	if len(args) > 0 && slices.Contains([]string{"sim", "cleanup", "class", "check", "help", "export", "report"}, args[0]) {
 		cmd, args = args[0], args[1:]
+	}
+	if cmd == "export" {
+		if len(args) == 0 || (args[0] != "terraform" && args[0] != "script") {
+			fmt.Fprintln(stderr, "beyond export: say what to export: `beyond export terraform [--dir D]` or `beyond export script [--out F]`")
+			return exitUsage
+		}
+		cmd, args = "export "+args[0], args[1:]
 	}
 	switch cmd {
 	case "sim":
@@ -75,7 +85,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitUsage
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "beyond: unexpected argument %q; the subcommands are `sim`, `cleanup`, `class` and `check` (see `beyond --help`)\n", fs.Arg(0))
+		fmt.Fprintf(stderr, "beyond: unexpected argument %q; the subcommands are `sim`, `cleanup`, `class`, `check`, `export` and `report` (see `beyond --help`)\n", fs.Arg(0))
 		return exitUsage
 	}
 	fs.Visit(func(f *flag.Flag) {
@@ -92,6 +102,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runClass(ctx, cfg, stdin, stdout, stderr)
 	case cmd == "check":
 		return runCheck(ctx, cfg, stdout, stderr)
+	case cmd == "export terraform", cmd == "export script":
+		return runExport(ctx, cfg, strings.TrimPrefix(cmd, "export "), stdout, stderr)
+	case cmd == "report":
+		return runReport(ctx, cfg, stdout, stderr)
 	case cmd == "cleanup" && (cfg.class.projects != "" || cfg.class.projectsFile != ""):
 		return runCleanupRoom(ctx, cfg, stdout, stderr)
 	case cmd == "cleanup":

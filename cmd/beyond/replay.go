@@ -44,6 +44,16 @@ func runReplay(ctx context.Context, cfg *config, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "beyond:", err)
 		return exitFailed
 	}
+	if cfg.exportDir != "" && !sum.Canceled {
+		// What was built, read from the cloud before an embedded
+		// simulator goes away with this process.
+		paths, err := writeExports(ctx, t, cfg, r, cfg.exportDir)
+		if err != nil {
+			fmt.Fprintln(stderr, "beyond: --export:", err)
+			return exitFailed
+		}
+		p.exported(paths)
+	}
 	switch {
 	case sum.Canceled:
 		fmt.Fprintln(stderr, "beyond: interrupted; progress is saved, run the same command to resume")
@@ -80,6 +90,20 @@ func (p *printer) banner(label, project, conditions string) {
 		fmt.Fprintln(p.out, "Simulated conditions of a real project:", conditions)
 	}
 	fmt.Fprintln(p.out)
+}
+
+// exported says what the replay wrote with --export.
+func (p *printer) exported(paths []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.json {
+		p.line(map[string]any{"event": "export", "files": paths})
+		return
+	}
+	fmt.Fprintln(p.out, "Exported:")
+	for _, path := range paths {
+		fmt.Fprintln(p.out, "  "+path)
+	}
 }
 
 func (p *printer) line(v map[string]any) {

@@ -1,0 +1,178 @@
+// Package export turns what the lab built in a project into files the
+// learner keeps: a Terraform configuration, a bash script of gcloud
+// commands that builds the same lab in another project, and a Markdown
+// report of the run with an SVG chart of its failover. The configuration
+// and the script are written from the cloud, read through package gcp, not
+// from the lab's memory: a step the learner typed by hand is kept as typed.
+package export
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"cloud.google.com/go/artifactregistry/apiv1/artifactregistrypb"
+	"cloud.google.com/go/compute/apiv1/computepb"
+	"cloud.google.com/go/iam/admin/apiv1/adminpb"
+	"cloud.google.com/go/iam/apiv1/iampb"
+	"cloud.google.com/go/run/apiv2/runpb"
+	"github.com/beyond-lab/beyond/gcp"
+	"github.com/beyond-lab/beyond/steps"
+)
+
+// Lab is what the lab created in one project, as the cloud has it. A nil
+// field (or a missing entry) is a resource that does not exist.
+type Lab struct {
+	Vars steps.Vars
+	// APIs are the lab's APIs that are enabled.
+	APIs           []string
+	ServiceAccount *adminpb.ServiceAccount
+	// Roles are the project roles the service account holds (of those the
+	// lab grants).
+	Roles      []string
+	Repository *artifactregistrypb.Repository
+	// Services holds the Cloud Run service of each region, A then B.
+	Services []Service
+	NEGs     []*computepb.NetworkEndpointGroup
+	// The load balancer. Read fills in the lab's one backend service, URL
+	// map, HTTP proxy and forwarding rule; Part 6's (a redirect map, an
+	// HTTPS proxy, a rule on 443, a global address, a Cloud Armor policy)
+	// are added by whoever reads them, and rendered the same way.
+	Backends         []*computepb.BackendService
+	URLMaps          []*computepb.UrlMap
+	HTTPProxies      []*computepb.TargetHttpProxy
+	HTTPSProxies     []*computepb.TargetHttpsProxy
+	Rules            []*computepb.ForwardingRule
+	Addresses        []*computepb.Address
+	SecurityPolicies []*computepb.SecurityPolicy
+	// Extra are parts of the lab this package does not read itself
+	// (Part 6: Cloud DNS, Certificate Manager, HTTPS): whoever reads them
+	// adds them here, and they are exported with the rest.
+	Extra []Part
+}
+
+// Service is one region's Cloud Run service and who may invoke it.
+type Service struct {
+	Region string
+	*runpb.Service
+	// Public is whether allUsers holds roles/run.invoker on it.
+	Public bool
+}
+
+// Read reads, through cloud, everything the lab creates under vars' names.
+// What does not exist is left out; any other error stops the read.
+func Read(ctx context.Context, cloud *gcp.Cloud, vars steps.Vars) (*Lab, error) {
+	l := &Lab{Vars: vars}
+	on, err := cloud.EnabledAPIs(ctx, steps.APIs())
+	if err != nil {
+		return nil, err
+	}
+	for _, api := range steps.APIs() {
+		if on[api] {
+			l.APIs = append(l.APIs, api)
+		}
+	}
+	// Nothing of an API that is off can exist, and reading it would only
+	// answer that the API is off.
+	if !on["iam.googleapis.com"] {
+		return l, nil
+	}
+	if l.ServiceAccount, err = found(cloud.GetServiceAccount(ctx, vars.ServiceAccount)); err != nil {
+		return nil, err
+	}
+	if l.ServiceAccount != nil {
+		for _, role := range steps.ServiceRoles() {
+			ok, err := cloud.ProjectRoleHolds(ctx, role, "serviceAccount:"+l.ServiceAccount.GetEmail())
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				l.Roles = append(l.Roles, role)
+			}
+		}
+	}
+	if on["artifactregistry.googleapis.com"] {
+		if l.Repository, err = found(cloud.GetRepository(ctx, vars.RegionA, vars.Repository)); err != nil {
+			return nil, err
+		}
+	}
+	for _, region := range []string{vars.RegionA, vars.RegionB} {
+		if !on["run.googleapis.com"] {
+			break
+		}
+		svc, err := found(cloud.RunService(ctx, region, vars.Service))
+		if err != nil {
+			return nil, err
+		}
+		if svc == nil {
+			continue
+		}
+		p, err := cloud.ServicePolicy(ctx, region, vars.Service)
+		if err != nil {
+			return nil, err
+		}
+		public := slices.ContainsFunc(p.GetBindings(), func(b *iampb.Binding) bool {
+			return b.GetRole() == "roles/run.invoker" && slices.Contains(b.GetMembers(), "allUsers")
+		})
+		l.Services = append(l.Services, Service{Region: region, Service: svc, Public: public})
+	}
+	if !on["compute.googleapis.com"] {
+		return l, nil
+	}
+	for _, n := range []struct{ region, name string }{{vars.RegionA, vars.NEGA}, {vars.RegionB, vars.NEGB}} {
+		neg, err := found(cloud.GetNEG(ctx, n.region, n.name))
+		if err != nil {
+			return nil, err
+		}
+		if neg != nil {
+			l.NEGs = append(l.NEGs, neg)
+		}
+	}
+	if l.Backends, err = one(cloud.GetBackendService(ctx, vars.Backend)); err != nil {
+		return nil, err
+	}
+	if l.URLMaps, err = one(cloud.GetURLMap(ctx, vars.URLMap)); err != nil {
+		return nil, err
+	}
+	if l.HTTPProxies, err = one(cloud.GetTargetHTTPProxy(ctx, vars.Proxy)); err != nil {
+		return nil, err
+	}
+	if l.Rules, err = one(cloud.GetForwardingRule(ctx, vars.Rule)); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// found is a read's value, nil without an error when it was not found.
+func found[T any](v *T, err error) (*T, error) {
+	if gcp.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// one is found as a list of none or one.
+func one[T any](v *T, err error) ([]*T, error) {
+	v, err = found(v, err)
+	if v == nil || err != nil {
+		return nil, err
+	}
+	return []*T{v}, nil
+}
+
+// Empty reports whether nothing of the lab exists.
+func (l *Lab) Empty() bool {
+	return l.ServiceAccount == nil && l.Repository == nil && len(l.Services) == 0 && len(l.NEGs) == 0 &&
+		len(l.Backends) == 0 && len(l.URLMaps) == 0 && len(l.HTTPProxies) == 0 && len(l.HTTPSProxies) == 0 &&
+		len(l.Rules) == 0 && len(l.Addresses) == 0 && len(l.SecurityPolicies) == 0 && len(l.Extra) == 0
+}
+
+func (l *Lab) saEmail() string {
+	if l.ServiceAccount != nil {
+		return l.ServiceAccount.GetEmail()
+	}
+	return fmt.Sprintf("%s@%s.iam.gserviceaccount.com", l.Vars.ServiceAccount, l.Vars.Project)
+}

@@ -1,0 +1,435 @@
+package export
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"cloud.google.com/go/compute/apiv1/computepb"
+	"cloud.google.com/go/run/apiv2/runpb"
+)
+
+// Script renders a bash script of gcloud commands that builds what l holds
+// in any project: its variables first (each overridable from the
+// environment), then one block a resource, in the lab's order. Every block
+// asks whether its resource exists (describe) and creates it only if not,
+// so running the script twice changes nothing the second time.
+func Script(l *Lab) []byte {
+	v := l.Vars
+	var b strings.Builder
+	fmt.Fprintf(&b, `#!/usr/bin/env bash
+# Beyond the Region: the lab as gcloud commands, read from project %s by
+# beyond export script. It builds the same lab in any project:
+#
+#   PROJECT_ID=my-other-project bash %s
+#
+# Safe to run twice: every resource is described first and created only when
+# it is missing. What exists is left as it is, even where it differs.
+set -euo pipefail
+
+`, v.Project, ScriptFile)
+	vars := [][2]string{
+		{"PROJECT_ID", v.Project}, {"REGION_A", v.RegionA}, {"REGION_B", v.RegionB},
+		{"SERVICE_NAME", v.Service}, {"SERVICE_ACCOUNT", v.ServiceAccount}, {"REPOSITORY", v.Repository},
+		{"NEG_A_NAME", v.NEGA}, {"NEG_B_NAME", v.NEGB}, {"BACKEND_NAME", v.Backend}, {"URL_MAP_NAME", v.URLMap},
+		{"TARGET_HTTP_PROXY", v.Proxy}, {"FORWARDING_RULE", v.Rule},
+	}
+	if img := l.image(); img != "" {
+		vars = append(vars, [2]string{"IMAGE", img})
+	}
+	for _, kv := range vars {
+		fmt.Fprintf(&b, "%s=\"${%s:-%s}\"\n", kv[0], kv[0], kv[1])
+	}
+	if l.image() != "" {
+		b.WriteString(`# IMAGE is what the services ran in the project it was read from. In another
+# project, Cloud Run must be able to pull it: push it to that project's
+# repository, or grant that project's Cloud Run service agent
+# roles/artifactregistry.reader on this one.
+`)
+	}
+	b.WriteString(`SA_EMAIL="${SERVICE_ACCOUNT}@${PROJECT_ID}.iam.gserviceaccount.com"
+export CLOUDSDK_CORE_PROJECT="$PROJECT_ID"
+`)
+
+	section := func(title string) { fmt.Fprintf(&b, "\n# %s\n", title) }
+	if len(l.APIs) > 0 {
+		section("APIs (enabling one that is on changes nothing)")
+		fmt.Fprintf(&b, "gcloud services enable %s\n", strings.Join(l.APIs, " \\\n    "))
+	}
+	if sa := l.ServiceAccount; sa != nil {
+		section("The service's own identity")
+		fmt.Fprintf(&b, "gcloud iam service-accounts describe \"$SA_EMAIL\" >/dev/null 2>&1 ||\n  gcloud iam service-accounts create \"$SERVICE_ACCOUNT\" --display-name=%s\n", shellQuote(sa.GetDisplayName()))
+		for _, role := range l.Roles {
+			fmt.Fprintf(&b, "gcloud projects add-iam-policy-binding \"$PROJECT_ID\" \\\n    --member=\"serviceAccount:$SA_EMAIL\" --role=%s --condition=None >/dev/null\n", role)
+		}
+	}
+	if repo := l.Repository; repo != nil {
+		section("The image repository")
+		fmt.Fprintf(&b, "gcloud artifacts repositories describe \"$REPOSITORY\" --location=\"$REGION_A\" >/dev/null 2>&1 ||\n  gcloud artifacts repositories create \"$REPOSITORY\" --location=\"$REGION_A\" --repository-format=%s",
+			strings.ToLower(repo.GetFormat().String()))
+		if d := repo.GetDescription(); d != "" {
+			fmt.Fprintf(&b, " --description=%s", shellQuote(d))
+		}
+		b.WriteString("\n")
+	}
+	for _, s := range l.Services {
+		region := "$REGION_A"
+		if s.Region == v.RegionB && s.Region != v.RegionA {
+			region = "$REGION_B"
+		}
+		section("Cloud Run in " + s.Region)
+		if s.failed() {
+			b.WriteString("# " + strings.ReplaceAll(s.failedNote(), "\n", "\n# ") + "\n")
+		}
+		fmt.Fprintf(&b, "gcloud run services describe \"$SERVICE_NAME\" --region=\"%s\" >/dev/null 2>&1 ||\n  %s\n", region, deployLine(l, s, region))
+	}
+	for _, neg := range l.NEGs {
+		name, region := shellName(neg.GetName(), map[string]string{v.NEGA: "$NEG_A_NAME", v.NEGB: "$NEG_B_NAME"}), lastSegment(neg.GetRegion())
+		rv := shellName(region, map[string]string{v.RegionA: "$REGION_A", v.RegionB: "$REGION_B"})
+		section("Serverless NEG in " + region)
+		svc := neg.GetCloudRun().GetService()
+		if svc == v.Service {
+			svc = "$SERVICE_NAME"
+		}
+		fmt.Fprintf(&b, "gcloud compute network-endpoint-groups describe \"%s\" --region=\"%s\" >/dev/null 2>&1 ||\n  gcloud compute network-endpoint-groups create \"%s\" --region=\"%s\" \\\n    --network-endpoint-type=%s --cloud-run-service=\"%s\"\n",
+			name, rv, name, rv, strings.ToLower(neg.GetNetworkEndpointType()), svc)
+	}
+	for _, sp := range l.SecurityPolicies {
+		section("Cloud Armor policy " + sp.GetName())
+		b.WriteString(securityPolicyScript(sp))
+	}
+	for _, bs := range l.Backends {
+		backendScript(&b, l, bs)
+	}
+	for _, m := range l.URLMaps {
+		urlMapScript(&b, l, m)
+	}
+	for _, a := range l.Addresses {
+		section("Global address " + a.GetName())
+		fmt.Fprintf(&b, "gcloud compute addresses describe %s --global >/dev/null 2>&1 ||\n  gcloud compute addresses create %s --global\n", a.GetName(), a.GetName())
+	}
+	for _, part := range l.Extra {
+		section("Part 6")
+		b.WriteString(part.Script())
+	}
+	for _, px := range l.HTTPProxies {
+		name := shellName(px.GetName(), map[string]string{v.Proxy: "$TARGET_HTTP_PROXY"})
+		section("Target HTTP proxy " + px.GetName())
+		fmt.Fprintf(&b, "gcloud compute target-http-proxies describe \"%s\" >/dev/null 2>&1 ||\n  gcloud compute target-http-proxies create \"%s\" --url-map=\"%s\"\n",
+			name, name, shellName(lastSegment(px.GetUrlMap()), map[string]string{v.URLMap: "$URL_MAP_NAME"}))
+	}
+	for _, px := range l.HTTPSProxies {
+		section("Target HTTPS proxy " + px.GetName())
+		fmt.Fprintf(&b, "gcloud compute target-https-proxies describe %s >/dev/null 2>&1 ||\n  gcloud compute target-https-proxies create %s --url-map=%s", px.GetName(), px.GetName(), lastSegment(px.GetUrlMap()))
+		if cm := px.GetCertificateMap(); cm != "" {
+			fmt.Fprintf(&b, " --certificate-map=%s", lastSegment(cm))
+		}
+		b.WriteString("\n")
+	}
+	for _, fr := range l.Rules {
+		name := shellName(fr.GetName(), map[string]string{v.Rule: "$FORWARDING_RULE"})
+		section("Global forwarding rule " + fr.GetName())
+		target := "--target-http-proxy=\"" + shellName(lastSegment(fr.GetTarget()), map[string]string{v.Proxy: "$TARGET_HTTP_PROXY"}) + "\""
+		if strings.Contains(fr.GetTarget(), "/targetHttpsProxies/") {
+			target = "--target-https-proxy=" + lastSegment(fr.GetTarget())
+		}
+		fmt.Fprintf(&b, "gcloud compute forwarding-rules describe \"%s\" --global >/dev/null 2>&1 ||\n  gcloud compute forwarding-rules create \"%s\" --global \\\n    --load-balancing-scheme=%s %s --ports=%s",
+			name, name, fr.GetLoadBalancingScheme(), target, strings.SplitN(fr.GetPortRange(), "-", 2)[0])
+		for _, a := range l.Addresses {
+			if a.GetAddress() == fr.GetIPAddress() {
+				fmt.Fprintf(&b, " --address=%s", a.GetName())
+			}
+		}
+		b.WriteString("\n")
+	}
+	if len(l.Rules) > 0 {
+		b.WriteString("\necho \"The global IP: $(gcloud compute forwarding-rules describe \"$FORWARDING_RULE\" --global --format='value(IPAddress)')\"\n")
+		b.WriteString("echo \"The load balancer takes a few minutes to serve after it is created.\"\n")
+	}
+	return []byte(b.String())
+}
+
+// ScriptFile is the name the script is written under.
+const ScriptFile = "beyond-lab.sh"
+
+// deployLine is the gcloud run deploy of one region's service as it is.
+func deployLine(l *Lab, s Service, region string) string {
+	t := s.GetTemplate()
+	cmd := "gcloud run deploy \"$SERVICE_NAME\""
+	var flags []string
+	c := &runpb.Container{}
+	if cs := t.GetContainers(); len(cs) > 0 {
+		c = cs[0]
+	}
+	// gcloud 528: --min (service-level minimum instances) is GA,
+	// --max and --[no-]default-url are beta, --readiness-probe (Cloud Run
+	// service health, Preview) is alpha.
+	switch {
+	case c.GetReadinessProbe() != nil:
+		cmd = "gcloud alpha run deploy \"$SERVICE_NAME\""
+	case s.GetDefaultUriDisabled() || s.GetScaling().GetMaxInstanceCount() > 0:
+		cmd = "gcloud beta run deploy \"$SERVICE_NAME\""
+	}
+	if c.GetImage() == l.image() {
+		flags = append(flags, `--image="$IMAGE"`)
+	} else {
+		flags = append(flags, "--image="+shellQuote(c.GetImage()))
+	}
+	flags = append(flags, `--region="`+region+`"`)
+	if sa := t.GetServiceAccount(); sa != "" {
+		if sa == l.saEmail() {
+			flags = append(flags, `--service-account="$SA_EMAIL"`)
+		} else {
+			flags = append(flags, "--service-account="+shellQuote(sa))
+		}
+	}
+	flags = append(flags, "--ingress="+ingressFlag(s.GetIngress()))
+	switch {
+	case s.GetInvokerIamDisabled():
+		flags = append(flags, "--no-invoker-iam-check")
+	case s.Public:
+		flags = append(flags, "--allow-unauthenticated")
+	default:
+		flags = append(flags, "--no-allow-unauthenticated")
+	}
+	for _, p := range c.GetPorts() {
+		if n := p.GetContainerPort(); n != 0 && n != 8080 {
+			flags = append(flags, fmt.Sprintf("--port=%d", n))
+		}
+	}
+	if v := c.GetResources().GetLimits()["cpu"]; v != "" {
+		flags = append(flags, "--cpu="+shellQuote(v))
+	}
+	if v := c.GetResources().GetLimits()["memory"]; v != "" {
+		flags = append(flags, "--memory="+shellQuote(v))
+	}
+	if c.GetResources() != nil {
+		// gcloud turns startup CPU boost on for a new service unless told;
+		// the Go client (and so a service the lab deployed) leaves it off.
+		if c.GetResources().GetStartupCpuBoost() {
+			flags = append(flags, "--cpu-boost")
+		} else {
+			flags = append(flags, "--no-cpu-boost")
+		}
+	}
+	if n := t.GetScaling().GetMinInstanceCount(); n > 0 {
+		flags = append(flags, fmt.Sprintf("--min-instances=%d", n))
+	}
+	if n := t.GetScaling().GetMaxInstanceCount(); n > 0 {
+		flags = append(flags, fmt.Sprintf("--max-instances=%d", n))
+	}
+	if n := s.GetScaling().GetMinInstanceCount(); n > 0 {
+		flags = append(flags, fmt.Sprintf("--min=%d", n))
+	}
+	if n := s.GetScaling().GetMaxInstanceCount(); n > 0 {
+		flags = append(flags, fmt.Sprintf("--max=%d", n))
+	}
+	if s.GetDefaultUriDisabled() {
+		flags = append(flags, "--no-default-url")
+	}
+	if p := c.GetReadinessProbe(); p != nil {
+		flags = append(flags, "--readiness-probe="+probeFlag(p))
+	}
+	env := map[string]string{}
+	for _, e := range c.GetEnv() {
+		if e.GetValueSource() == nil {
+			env[e.GetName()] = e.GetValue()
+		}
+	}
+	if len(env) > 0 {
+		var kv []string
+		for _, k := range slices.Sorted(maps.Keys(env)) {
+			val := env[k]
+			switch val {
+			case l.Vars.Project:
+				val = "$PROJECT_ID"
+			case s.Region:
+				val = strings.Trim(region, `"`)
+			}
+			kv = append(kv, k+"="+val)
+		}
+		flags = append(flags, `--set-env-vars="`+strings.Join(kv, ",")+`"`)
+	}
+	return cmd + " \\\n    " + strings.Join(flags, " \\\n    ")
+}
+
+func ingressFlag(i runpb.IngressTraffic) string {
+	switch i {
+	case runpb.IngressTraffic_INGRESS_TRAFFIC_INTERNAL_ONLY:
+		return "internal"
+	case runpb.IngressTraffic_INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER:
+		return "internal-and-cloud-load-balancing"
+	}
+	return "all"
+}
+
+func probeFlag(p *runpb.Probe) string {
+	var kv []string
+	add := func(k string, n int32) {
+		if n != 0 {
+			kv = append(kv, fmt.Sprintf("%s=%d", k, n))
+		}
+	}
+	add("timeoutSeconds", p.GetTimeoutSeconds())
+	add("periodSeconds", p.GetPeriodSeconds())
+	add("failureThreshold", p.GetFailureThreshold())
+	switch {
+	case p.GetHttpGet() != nil:
+		if path := p.GetHttpGet().GetPath(); path != "" {
+			kv = append(kv, "httpGet.path="+path)
+		}
+		add("httpGet.port", p.GetHttpGet().GetPort())
+	case p.GetGrpc() != nil:
+		add("grpc.port", p.GetGrpc().GetPort())
+		if s := p.GetGrpc().GetService(); s != "" {
+			kv = append(kv, "grpc.service="+s)
+		}
+	}
+	return shellQuote(strings.Join(kv, ","))
+}
+
+func backendScript(b *strings.Builder, l *Lab, bs *computepb.BackendService) {
+	v := l.Vars
+	name := shellName(bs.GetName(), map[string]string{v.Backend: "$BACKEND_NAME"})
+	fmt.Fprintf(b, "\n# Backend service %s\n", bs.GetName())
+	fmt.Fprintf(b, "gcloud compute backend-services describe \"%s\" --global >/dev/null 2>&1 ||\n  gcloud compute backend-services create \"%s\" --global \\\n    --load-balancing-scheme=%s --protocol=%s\n",
+		name, name, bs.GetLoadBalancingScheme(), bs.GetProtocol())
+	if od := bs.GetOutlierDetection(); od != nil {
+		// gcloud has no flags for outlier detection: export, add it, import.
+		fmt.Fprintf(b, `if [ -z "$(gcloud compute backend-services describe "%[1]s" --global --format='value(outlierDetection)')" ]; then
+  tmp="$(mktemp)"
+  gcloud compute backend-services export "%[1]s" --global --destination="$tmp"
+  cat >> "$tmp" <<'EOF'
+outlierDetection:
+%[2]sEOF
+  gcloud compute backend-services import "%[1]s" --global --source="$tmp" --quiet
+  rm -f "$tmp"
+fi
+`, name, outlierYAML(od))
+	}
+	for _, be := range bs.GetBackends() {
+		neg, region := lastSegment(be.GetGroup()), lastSegment(strings.Split(path(be.GetGroup()), "/networkEndpointGroups/")[0])
+		negVar := shellName(neg, map[string]string{v.NEGA: "$NEG_A_NAME", v.NEGB: "$NEG_B_NAME"})
+		regionVar := shellName(region, map[string]string{v.RegionA: "$REGION_A", v.RegionB: "$REGION_B"})
+		fmt.Fprintf(b, `gcloud compute backend-services describe "%[1]s" --global --format='value(backends[].group)' | tr ';' '\n' | grep -q "/regions/%[3]s/networkEndpointGroups/%[2]s$" ||
+  gcloud compute backend-services add-backend "%[1]s" --global \
+    --network-endpoint-group="%[2]s" --network-endpoint-group-region="%[3]s"
+`, name, negVar, regionVar)
+	}
+	if sp := bs.GetSecurityPolicy(); sp != "" {
+		fmt.Fprintf(b, "gcloud compute backend-services update \"%s\" --global --security-policy=%s\n", name, lastSegment(sp))
+	}
+}
+
+func outlierYAML(od *computepb.OutlierDetection) string {
+	var b strings.Builder
+	num := func(k string, p *int32) {
+		if p != nil {
+			fmt.Fprintf(&b, "  %s: %d\n", k, *p)
+		}
+	}
+	num("consecutiveErrors", od.ConsecutiveErrors)
+	num("enforcingConsecutiveErrors", od.EnforcingConsecutiveErrors)
+	num("consecutiveGatewayFailure", od.ConsecutiveGatewayFailure)
+	num("enforcingConsecutiveGatewayFailure", od.EnforcingConsecutiveGatewayFailure)
+	num("enforcingSuccessRate", od.EnforcingSuccessRate)
+	num("maxEjectionPercent", od.MaxEjectionPercent)
+	dur := func(k string, d *computepb.Duration) {
+		if d != nil {
+			fmt.Fprintf(&b, "  %s: {seconds: %d", k, d.GetSeconds())
+			if d.GetNanos() != 0 {
+				fmt.Fprintf(&b, ", nanos: %d", d.GetNanos())
+			}
+			b.WriteString("}\n")
+		}
+	}
+	dur("interval", od.GetInterval())
+	dur("baseEjectionTime", od.GetBaseEjectionTime())
+	return b.String()
+}
+
+func urlMapScript(b *strings.Builder, l *Lab, m *computepb.UrlMap) {
+	v := l.Vars
+	name := shellName(m.GetName(), map[string]string{v.URLMap: "$URL_MAP_NAME"})
+	fmt.Fprintf(b, "\n# URL map %s. url-maps import over an existing map drops numRetries and\n# perTryTimeout (a gcloud bug): import only when the map is missing.\n", m.GetName())
+	fmt.Fprintf(b, "if ! gcloud compute url-maps describe \"%s\" --global >/dev/null 2>&1; then\n  gcloud compute url-maps import \"%s\" --global --quiet --source=- <<EOF\nname: %s\n", name, name, name)
+	if ds := m.GetDefaultService(); ds != "" {
+		fmt.Fprintf(b, "defaultService: global/backendServices/%s\n", shellName(lastSegment(ds), map[string]string{v.Backend: "$BACKEND_NAME"}))
+	}
+	if rp := m.GetDefaultRouteAction().GetRetryPolicy(); rp != nil {
+		b.WriteString("defaultRouteAction:\n  retryPolicy:\n")
+		if rp.NumRetries != nil {
+			fmt.Fprintf(b, "    numRetries: %d\n", rp.GetNumRetries())
+		}
+		if d := rp.GetPerTryTimeout(); d != nil {
+			fmt.Fprintf(b, "    perTryTimeout: {seconds: %d}\n", d.GetSeconds())
+		}
+		if len(rp.GetRetryConditions()) > 0 {
+			fmt.Fprintf(b, "    retryConditions: [%s]\n", strings.Join(rp.GetRetryConditions(), ", "))
+		}
+	}
+	if red := m.GetDefaultUrlRedirect(); red != nil {
+		b.WriteString("defaultUrlRedirect:\n")
+		if red.HttpsRedirect != nil {
+			fmt.Fprintf(b, "  httpsRedirect: %v\n", red.GetHttpsRedirect())
+		}
+		fmt.Fprintf(b, "  stripQuery: %v\n", red.GetStripQuery())
+		if c := red.GetRedirectResponseCode(); c != "" {
+			fmt.Fprintf(b, "  redirectResponseCode: %s\n", c)
+		}
+	}
+	b.WriteString("EOF\nfi\n")
+}
+
+func securityPolicyScript(sp *computepb.SecurityPolicy) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "gcloud compute security-policies describe %[1]s >/dev/null 2>&1 ||\n  gcloud compute security-policies create %[1]s\n", sp.GetName())
+	for _, r := range sp.GetRules() {
+		if r.GetPriority() == 2147483647 {
+			continue // the default rule comes with the policy
+		}
+		fmt.Fprintf(&b, "gcloud compute security-policies rules describe %[1]d --security-policy=%[2]s >/dev/null 2>&1 ||\n  gcloud compute security-policies rules create %[1]d --security-policy=%[2]s --action=%[3]s",
+			r.GetPriority(), sp.GetName(), gcloudAction(r.GetAction()))
+		if e := r.GetMatch().GetExpr().GetExpression(); e != "" {
+			fmt.Fprintf(&b, " --expression=%s", shellQuote(e))
+		} else if ips := r.GetMatch().GetConfig().GetSrcIpRanges(); len(ips) > 0 {
+			fmt.Fprintf(&b, " --src-ip-ranges=%s", strings.Join(ips, ","))
+		}
+		if ro := r.GetRateLimitOptions(); ro != nil {
+			t := ro.GetRateLimitThreshold()
+			fmt.Fprintf(&b, " \\\n    --rate-limit-threshold-count=%d --rate-limit-threshold-interval-sec=%d --conform-action=%s --exceed-action=%s",
+				t.GetCount(), t.GetIntervalSec(), gcloudAction(ro.GetConformAction()), gcloudAction(ro.GetExceedAction()))
+			if k := ro.GetEnforceOnKey(); k != "" {
+				fmt.Fprintf(&b, " --enforce-on-key=%s", k)
+			}
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// gcloudAction is a Cloud Armor action as gcloud's flags spell it: the
+// API's deny(429) is deny-429, rate_based_ban is rate-based-ban.
+func gcloudAction(a string) string {
+	if strings.HasPrefix(a, "deny(") && strings.HasSuffix(a, ")") {
+		return "deny-" + strings.TrimSuffix(strings.TrimPrefix(a, "deny("), ")")
+	}
+	return strings.ReplaceAll(a, "_", "-")
+}
+
+// shellName is "$VAR" for a value one of the script's variables holds, else
+// the value itself.
+func shellName(value string, vars map[string]string) string {
+	if v, ok := vars[value]; ok {
+		return v
+	}
+	return value
+}
+
+func lastSegment(url string) string { return url[strings.LastIndex(url, "/")+1:] }
+
+// shellQuote quotes s for bash, in single quotes.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

@@ -1,0 +1,78 @@
+package steps
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+// TestRecorderKeepsTheVerification: the recorder keeps the global IP's
+// answers from the first breaking step to the end of the restoring one,
+// the breaks and restores that took effect, and each failover measured,
+// saving it at each failover and at the end; the store gives it back.
+func TestRecorderKeepsTheVerification(t *testing.T) {
+	store := Store{Dir: t.TempDir()}
+	byID := map[string]*Step{}
+	for _, s := range Lab() {
+		byID[s.ID] = s
+	}
+	saves := 0
+	rc := &recorder{steps: byID, save: func(r Record) {
+		saves++
+		r.Target, r.Project = "simulator", "p-record"
+		if err := store.SaveRecord(r); err != nil {
+			t.Fatal(err)
+		}
+	}}
+	t0 := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	sample := func(ms, status int, region string) Event {
+		return Event{Kind: EventSample, At: at(ms), Sample: &Sample{At: at(ms), Status: status, Region: region, Latency: 2 * time.Millisecond}}
+	}
+	for _, e := range []Event{
+		sample(0, 200, "us-central1"), // before any break: not kept
+		{Kind: EventStarted, Step: BreakWorkshop, At: at(10)},
+		sample(20, 200, "us-central1"),
+		{Kind: EventDid, Step: BreakWorkshop, At: at(30)},
+		{Kind: EventStarted, Step: BreakRegion, At: at(40)},
+		{Kind: EventDid, Step: BreakRegion, At: at(50), Err: errors.New("refused")}, // did not take effect
+		{Kind: EventDid, Step: BreakRegion, At: at(60)},
+		sample(70, 503, ""),
+		sample(80, 200, "europe-west1"),
+		{Kind: EventFailover, Step: Failover, At: at(90), Failover: &FailoverReport{Method: methodOutage, Requests: 2, FailedRequests: 1}},
+		{Kind: EventDid, Step: Restore, At: at(100)},
+		sample(110, 200, "us-central1"),
+		{Kind: EventDone, Step: Restore, At: at(120)},
+		sample(130, 200, "us-central1"), // after the restore: not kept
+	} {
+		rc.observe(e)
+	}
+	if saves != 2 {
+		t.Errorf("saved %d times; want at the failover and at the end of the restore", saves)
+	}
+	r, err := store.LoadRecord("simulator", "p-record")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Samples) != 4 || r.Samples[1].Status != 503 || !r.Samples[1].Failed() || r.Samples[2].Region != "europe-west1" || r.Samples[0].LatencyMS != 2 {
+		t.Errorf("samples %+v; want the 4 from the first break to the end of the restore", r.Samples)
+	}
+	want := []string{"break " + BreakWorkshop, "break " + BreakRegion, "restore " + Restore}
+	if len(r.Marks) != len(want) {
+		t.Fatalf("marks %+v; want %v", r.Marks, want)
+	}
+	for i, m := range r.Marks {
+		if m.Kind+" "+m.Step != want[i] {
+			t.Errorf("mark %d = %s %s; want %s", i, m.Kind, m.Step, want[i])
+		}
+	}
+	if !r.Marks[1].At.Equal(at(60)) {
+		t.Errorf("the break took effect at %v; want the Did without an error, %v", r.Marks[1].At, at(60))
+	}
+	if len(r.Failovers) != 1 || r.Failovers[0].FailedRequests != 1 {
+		t.Errorf("failovers %+v", r.Failovers)
+	}
+	if empty, err := (Store{Dir: t.TempDir()}).LoadRecord("simulator", "none"); err != nil || len(empty.Samples) != 0 {
+		t.Errorf("no record saved: %+v, %v; want an empty one", empty, err)
+	}
+}
