@@ -121,6 +121,8 @@ func usage(out io.Writer, fs *flag.FlagSet) {
   beyond class --projects-file F     a board of every attendee's progress, read-only
   beyond class --once --json ...     one sweep, one JSON object per project
   beyond check --project P [--json]  where one project stands; exit 0 when every step holds
+  beyond show STEP [flags]    print a step's command with your variables and
+                              what your progress learned: beyond show deploy-b | bash
   beyond sim [--addr HOST]    run the simulator alone and print its endpoints
   beyond sim env              print exports that point this shell (and gcloud) at
                               the simulator running on this machine:

@@ -9,6 +9,7 @@
 //	beyond cleanup [flags]           delete everything the lab creates
 //	beyond class --projects-file F   watch a room of attendee projects, read-only
 //	beyond check --project P         where one project stands
+//	beyond show STEP                 print a step's command, with your variables
 //	beyond sim [--addr A]            run the simulator alone and print its endpoints
 package main
 
@@ -21,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/beyond-lab/beyond/lab"
@@ -54,7 +56,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return exitOK
 	}
-	if len(args) > 0 && slices.Contains([]string{"sim", "cleanup", "class", "check", "help"}, args[0]) {
+	if len(args) > 0 && slices.Contains([]string{"sim", "cleanup", "class", "check", "show", "help"}, args[0]) {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
@@ -66,6 +68,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		usage(stdout, fs)
 		return exitOK
 	}
+	if cmd == "show" && len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		// beyond show STEP --flags: the flag package stops at STEP.
+		args = append(args[1:], args[0])
+	}
 	cfg := newConfig(getenv)
 	fs := cfg.flags(cmd, stderr)
 	if err := fs.Parse(args); err != nil {
@@ -74,7 +80,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return exitUsage
 	}
-	if fs.NArg() > 0 {
+	if cmd == "show" && fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "beyond show: name one step, e.g. `beyond show deploy-b`; `beyond show --help` lists the flags, and the README the step IDs")
+		return exitUsage
+	}
+	if fs.NArg() > 0 && cmd != "show" {
 		fmt.Fprintf(stderr, "beyond: unexpected argument %q; the subcommands are `sim`, `cleanup`, `class` and `check` (see `beyond --help`)\n", fs.Arg(0))
 		return exitUsage
 	}
@@ -88,6 +98,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitUsage
 	}
 	switch {
+	case cmd == "show":
+		return runShow(cfg, fs.Arg(0), stdout, stderr)
 	case cmd == "class":
 		return runClass(ctx, cfg, stdin, stdout, stderr)
 	case cmd == "check":
