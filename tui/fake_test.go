@@ -34,6 +34,7 @@ type fakeLab struct {
 	ranges  []steps.Range
 	client  string
 	watches int
+	long    map[string]string // commands other than the fake's one-liners
 }
 
 func newFakeLab() *fakeLab {
@@ -80,6 +81,9 @@ func (l *fakeLab) Vars() steps.Vars     { return l.vars }
 func (l *fakeLab) Command(id string) string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if c, ok := l.long[id]; ok {
+		return c
+	}
 	if id == steps.Curl && l.outputs.GlobalIP != "" {
 		return "curl http://" + l.outputs.GlobalIP + "/"
 	}
@@ -221,7 +225,7 @@ func (l *fakeLab) Await(ctx context.Context, id string, every time.Duration) (st
 	delete(l.fails, id)
 	typed := l.block[id]
 	l.state.Unlock()
-	l.send(steps.Event{Kind: steps.EventStarted, Step: id, Command: "gcloud fake " + id, Status: steps.StatusRunning, By: steps.ByLearner})
+	l.send(steps.Event{Kind: steps.EventStarted, Step: id, Command: l.Command(id), Status: steps.StatusRunning, By: steps.ByLearner})
 	if fail != nil {
 		l.send(steps.Event{Kind: steps.EventChecked, Step: id, Status: steps.StatusFailed, Err: fail, Fix: fail.Fix})
 		l.send(steps.Event{Kind: steps.EventWaiting, Step: id, Next: l.now().Add(every)})

@@ -128,6 +128,10 @@ type Model struct {
 	quitting     bool
 	flipList     bool // l pressed: the list hidden beside, or shown instead of the text
 	showHelp     bool
+	showCommand  bool           // the current step's command, full screen (v)
+	cmdView      viewport.Model // what showCommand shows
+	cmdKey       string         // which step and width cmdView holds
+	boxTop       int            // the first command line the box shows
 	showFailover bool
 	fo           *failover
 	client       int
@@ -150,6 +154,7 @@ func New(ctx context.Context, lab Lab, opts Options) *Model {
 		st:        NewStyles(opts.NoColor),
 		help:      help.New(),
 		prose:     viewport.New(),
+		cmdView:   viewport.New(),
 		vars:      lab.Vars(),
 		simulated: lab.Simulated(),
 		target:    opts.Target,
@@ -318,16 +323,21 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		return m.startKey(k)
 	}
 	m.note = ""
-	if m.op != nil && m.op.kind == "type" && (key.Matches(k, m.keys.Back) || key.Matches(k, m.keys.Type)) && !m.showHelp {
+	if m.showCommand {
+		return m.commandKey(k)
+	}
+	if m.op != nil && m.op.kind == "type" && key.Matches(k, m.keys.Stop) && !m.showHelp {
 		// Leave typing mode: stop waiting; nothing is recorded.
 		m.op.cancel()
 		m.note = "Stopped waiting for " + m.title(m.op.step) + "."
 		return nil
 	}
 	if m.showHelp {
-		// Any key closes the ? page; keys other than ? and esc then act.
+		// Any key closes the ? page; keys other than ?, esc and q then
+		// act. q closes the page, as it does on the start screen: the page
+		// says any key closes it, so q must not quit from under it.
 		m.showHelp = false
-		if key.Matches(k, m.keys.Help) || key.Matches(k, m.keys.Back) {
+		if key.Matches(k, m.keys.Help) || key.Matches(k, m.keys.Back) || k.String() == "q" {
 			return nil
 		}
 	}
@@ -356,6 +366,16 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		return m.typeCurrent()
 	case key.Matches(k, m.keys.Copy):
 		return m.copy()
+	case key.Matches(k, m.keys.View):
+		if m.commands[m.current().id] == "" {
+			m.note = "This page has no command to show."
+			return nil
+		}
+		m.showCommand = true
+	case key.Matches(k, m.keys.BoxDown):
+		m.boxTop++
+	case key.Matches(k, m.keys.BoxUp):
+		m.boxTop = max(0, m.boxTop-1)
 	case key.Matches(k, m.keys.Failover):
 		m.showFailover = !m.showFailover
 	case key.Matches(k, m.keys.Watch):
@@ -368,6 +388,28 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		return m.start("run", steps.Restore)
 	case key.Matches(k, m.keys.Move):
 		return m.moveClient()
+	}
+	return nil
+}
+
+// commandKey handles a key while the command shows full screen: it
+// scrolls, copies, or closes the view; ctrl+c still quits.
+func (m *Model) commandKey(k tea.KeyPressMsg) tea.Cmd {
+	switch {
+	case k.String() == "ctrl+c":
+		return m.askQuit()
+	case key.Matches(k, m.keys.Close):
+		m.showCommand = false
+	case key.Matches(k, m.keys.Next):
+		m.cmdView.ScrollDown(1)
+	case key.Matches(k, m.keys.Prev):
+		m.cmdView.ScrollUp(1)
+	case key.Matches(k, m.keys.PageDown):
+		m.cmdView.PageDown()
+	case key.Matches(k, m.keys.PageUp):
+		m.cmdView.PageUp()
+	case key.Matches(k, m.keys.Copy):
+		return m.copy()
 	}
 	return nil
 }
@@ -432,6 +474,7 @@ func (m *Model) selectItem(i int) {
 		return
 	}
 	m.cursor = i
+	m.boxTop = 0
 	m.showFailover = m.items[i].step != nil && m.items[i].step.Live
 }
 

@@ -65,13 +65,21 @@ func (m *Model) layout() layout {
 	}
 	avail := max(0, l.body-l.top)
 	// First keep some prose (two fifths of the room, or three lines beside
-	// the failover panel), then give it up too.
+	// the failover panel), then give it up too. While the learner types
+	// the step, the command is what they read: it comes first.
 	keep := max(3, avail*2/5)
 	if m.showFailover {
 		keep = 3
 	}
+	typing := m.typing(m.current().id)
+	if typing {
+		keep = 1
+	}
 	if over := l.box + l.run + l.panel + l.note - (avail - keep); over > 0 {
-		if m.showFailover {
+		if typing && !m.showFailover {
+			over = reduce(&l.run, 3, over)
+			reduce(&l.box, 4, over)
+		} else if m.showFailover {
 			// The live panel is the point of the verify steps: the command
 			// and the verdict give up room first.
 			over = reduce(&l.box, 3, over)
@@ -118,6 +126,36 @@ func (m *Model) sync() {
 	}
 	m.prose.SetWidth(l.mainW)
 	m.prose.SetHeight(l.prose)
+
+	c := m.commands[id]
+	m.boxTop = min(m.boxTop, max(0, len(m.commandLines(c, l.mainW))-m.boxRoom(l)))
+	if k := fmt.Sprint(id, "/", m.width, "/", c); k != m.cmdKey {
+		m.cmdKey = k
+		var lines []string
+		for _, line := range strings.Split(c, "\n") {
+			lines = append(lines, codeLines(line, m.width)...)
+		}
+		m.cmdView.SetContentLines(lines)
+		m.cmdView.SetYOffset(0)
+	}
+	m.cmdView.SetWidth(m.width)
+	m.cmdView.SetHeight(max(1, l.body-1))
+}
+
+// typing reports whether the learner is typing step id while the lab waits.
+func (m *Model) typing(id string) bool {
+	r := m.runs[id]
+	return r != nil && r.running && r.typing
+}
+
+// boxRoom is how many lines of the command the box shows at once when the
+// command is longer than the box (one line goes to saying so).
+func (m *Model) boxRoom(l layout) int {
+	room := l.box - 2
+	if m.plain() {
+		room = l.box - 1
+	}
+	return max(1, room-1)
 }
 
 // View draws the screen.
@@ -220,6 +258,8 @@ func (m *Model) labLines() []string {
 	l := m.layout()
 	var mainCol []string
 	switch {
+	case m.showCommand:
+		return append(append([]string{m.header()}, m.commandView(l)...), m.footer())
 	case m.showHelp:
 		// The keys take the whole screen, so that each fits on one line.
 		body := clip(m.helpLines(m.width), l.body)
@@ -256,6 +296,28 @@ func (m *Model) labLines() []string {
 	}
 	out := append([]string{m.header()}, body...)
 	return append(out, m.footer())
+}
+
+// commandView is the current step's command, full screen, unframed, so
+// that what the learner selects with the mouse is the command itself.
+func (m *Model) commandView(l layout) []string {
+	v := m.cmdView
+	n := v.TotalLineCount()
+	first, last := v.YOffset()+1, min(n, v.YOffset()+v.Height())
+	where := fmt.Sprintf("lines %d–%d of %d", first, last, n)
+	if m.plain() {
+		where = fmt.Sprintf("lines %d to %d of %d", first, last, n)
+	}
+	top := spread(m.st.Title.Render(m.current().title), m.st.Dim.Render(where), m.width)
+	body := []string{top}
+	for _, line := range strings.Split(v.View(), "\n") {
+		body = append(body, m.st.Command.Render(line))
+	}
+	body = clip(body, l.body)
+	for len(body) < l.body {
+		body = append(body, "")
+	}
+	return body
 }
 
 func (m *Model) viewProse(l layout) []string {
@@ -423,16 +485,35 @@ func (m *Model) commandBox(l layout) []string {
 	if m.plain() {
 		room = l.box - 1
 	}
+	var more string
 	switch inner := l.mainW - 4; {
 	case len(lines) <= room:
 	case room == 1:
-		more := fmt.Sprintf(" … +%d lines", len(lines)-1)
-		lines = []string{fit(lines[0], inner-ansi.StringWidth(more)) + more}
+		more = fmt.Sprintf(" … +%d lines: v shows all", len(lines)-1)
+		lines = []string{fit(lines[0], inner-ansi.StringWidth(more))}
 	default:
-		lines = append(clip(lines, room-1), fmt.Sprintf("… %d more lines: y copies them all", len(lines)-room+1))
+		// A window on the command, scrolled with [ and ]; the last line
+		// says where it stands.
+		n, view := len(lines), m.boxRoom(l)
+		top := min(m.boxTop, n-view)
+		lines = lines[top : top+view]
+		more = fmt.Sprintf("lines %d–%d of %d: ] scrolls, v shows all", top+1, top+view, n)
+		if top+view == n {
+			more = fmt.Sprintf("lines %d–%d of %d: [ scrolls back, v shows all", top+1, top+view, n)
+		}
+		if m.plain() {
+			more = strings.ReplaceAll(more, "–", " to ")
+		}
 	}
 	for i, s := range lines {
 		lines[i] = m.st.Command.Render(s)
+	}
+	switch {
+	case more == "":
+	case len(lines) == 1:
+		lines[0] += m.st.Dim.Render(more)
+	default:
+		lines = append(lines, m.st.Dim.Render(more))
 	}
 	title := " gcloud equivalent · y copies "
 	if m.plain() {
@@ -644,6 +725,12 @@ func (m *Model) footer() string {
 		return m.st.Dialog.Render("Stopping the running step, then quitting…")
 	}
 	var b []key.Binding
+	if m.showCommand {
+		down, up := m.keys.Next, m.keys.Prev
+		down.SetHelp("↓", "line")
+		up.SetHelp("↑", "line")
+		return m.help.ShortHelpView([]key.Binding{down, up, m.keys.PageDown, m.keys.PageUp, m.keys.Copy, m.keys.Close})
+	}
 	if m.showFailover {
 		b = []key.Binding{m.keys.Watch, m.keys.Break, m.keys.Restore}
 		if m.simulated {
@@ -651,7 +738,10 @@ func (m *Model) footer() string {
 		}
 		b = append(b, m.keys.Failover, m.keys.Help, m.keys.Quit)
 	} else {
-		b = []key.Binding{m.keys.Next, m.keys.Prev, m.keys.Run, m.keys.Check, m.keys.Copy, m.keys.PageDown, m.keys.Help, m.keys.Quit}
+		b = []key.Binding{m.keys.Next, m.keys.Run, m.keys.Check, m.keys.Copy, m.keys.View, m.keys.PageDown, m.keys.Help, m.keys.Quit}
+		if m.typing(m.current().id) {
+			b = []key.Binding{m.keys.View, m.keys.BoxDown, m.keys.BoxUp, m.keys.Copy, m.keys.Stop, m.keys.Help, m.keys.Quit}
+		}
 	}
 	return m.help.ShortHelpView(b)
 }
