@@ -285,6 +285,11 @@ func cannotTell(err error) bool {
 	return true
 }
 
+// Reason is what an error of a step or check says went wrong, without the
+// fix it carries: front ends show the fix on a line of its own, and typing
+// mode replaces the generic one.
+func Reason(err error) string { return reasonOf(err) }
+
 // reasonOf is an error without its fix.
 func reasonOf(err error) string {
 	var ce *CheckError

@@ -693,11 +693,8 @@ func (m *Model) event(e steps.Event) tea.Cmd {
 	case steps.EventChecked:
 		r.verdict, r.elapsed = e.Text, e.Elapsed
 		if e.Err != nil {
-			r.verdict = e.Err.Error()
-			var ce *steps.CheckError
-			if errors.As(e.Err, &ce) {
-				r.verdict = ce.Reason
-			}
+			// The reason alone: the fix has its own line.
+			r.verdict = steps.Reason(e.Err)
 		}
 		if e.Fix != "" {
 			r.fix = e.Fix

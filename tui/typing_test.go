@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/beyond-lab/beyond/gcp"
 	"github.com/beyond-lab/beyond/steps"
 )
 
@@ -153,4 +154,32 @@ func TestHelpClosesWithQ(t *testing.T) {
 	}
 	h.press("q")
 	h.until("q to quit", func() bool { return h.quit })
+}
+
+// TestTypingNotFound: while the learner types a step, a check that finds
+// nothing yet says what is missing once, with one period, and the fix for
+// typing mode alone (not the generic "run the earlier step").
+func TestTypingNotFound(t *testing.T) {
+	lab := newFakeLab()
+	lab.block[steps.DeployA] = make(chan struct{})
+	h := fakeHarness(t, lab, Options{})
+	h.press("enter")
+	for h.m.current().id != steps.DeployA {
+		h.press("n")
+	}
+	h.press("t")
+	h.until("typing mode", func() bool { return h.m.typing(steps.DeployA) })
+	notFound := &gcp.Error{Kind: gcp.KindNotFound, Op: "get service gemini-service in us-central1", Cause: "Resource 'gemini-service' does not exist.",
+		Fix: "Run the earlier step that creates it, or check the name and region"}
+	h.send(eventMsg{steps.Event{Kind: steps.EventChecked, Step: steps.DeployA, Status: steps.StatusFailed, Err: notFound,
+		Fix: "Not there yet: run the command above in your second terminal; the next check will see it"}})
+	h.send(eventMsg{steps.Event{Kind: steps.EventWaiting, Step: steps.DeployA, Next: lab.now().Add(steps.DefaultAwaitEvery)}})
+	h.contains("Not yet: get service gemini-service in", "does not", "Fix: Not there yet: run the command above")
+	h.lacks("..", "earlier step")
+	if got := notFound.Error(); strings.Contains(got, "..") {
+		t.Errorf("gcp.Error says %q: two periods", got)
+	}
+	h.press("esc")
+	h.idle()
+	close(lab.block[steps.DeployA])
 }
