@@ -109,3 +109,21 @@ func TestEmptyLab(t *testing.T) {
 	h.press("q")
 	h.until("q to quit", func() bool { return h.quit })
 }
+
+// TestListTitlesFit: at 80 columns the step list cuts no title: a step
+// whose title is too long shows its short title, and a part's title wraps.
+func TestListTitlesFit(t *testing.T) {
+	h := fakeHarness(t, newFakeLab(), Options{})
+	h.send(tea.WindowSizeMsg{Width: 80, Height: 30})
+	h.press("enter")
+	for i := 0; i < 9; i++ { // to Curl the global IP, so the list shows Part 4
+		h.press("n")
+	}
+	h.contains("URL map, retries", "Forwarding rule", "Part 4 · Verification and", "  failover")
+	for _, line := range strings.Split(h.screen(), "\n")[1:] {
+		list, _, ok := strings.Cut(line, "│")
+		if ok && strings.Contains(list, "…") {
+			t.Errorf("the list cuts a title: %q", list)
+		}
+	}
+}

@@ -52,6 +52,7 @@ var clientLocations = []string{"us-central1", "europe-west1", "asia-east1"}
 // nothing to run (the introduction, the closing words).
 type item struct {
 	id, part, title string
+	short           string // the title for a narrow list, if the lab has one
 	reading         bool
 	step            *steps.Step // nil for a reading page
 }
@@ -194,7 +195,7 @@ func New(ctx context.Context, lab Lab, opts Options) *Model {
 		if title == "" {
 			title = id
 		}
-		m.items = append(m.items, item{id: id, part: part, title: title, reading: reading, step: step})
+		m.items = append(m.items, item{id: id, part: part, title: title, short: steps.ShortTitle(id), reading: reading, step: step})
 		if md, err := content.Step(id); err == nil {
 			m.markdown[id] = expand(md, m.vars)
 		}

@@ -358,6 +358,9 @@ func (m *Model) topLines(l layout) []string {
 	}
 	g, word := glyph(m.status(it.id))
 	state := m.styleFor(m.status(it.id)).Render(g + " " + word)
+	if it.short != "" && ansi.StringWidth(title)+1+ansi.StringWidth(state) > l.mainW {
+		title = m.st.Title.Render(it.short) // beside its state, which must show
+	}
 	return append(out, spread(title, state, l.mainW))
 }
 
@@ -413,7 +416,10 @@ func (m *Model) listLines(w, h int) []string {
 	part := ""
 	for i, it := range m.items {
 		if it.part != part && it.part != "" {
-			lines = append(lines, m.st.Part.Render(fit(partTitle(it.part), w)))
+			// A part's title wraps rather than being cut: it is read once.
+			for _, l := range wrapIndent(partTitle(it.part), w, "", "  ") {
+				lines = append(lines, m.st.Part.Render(l))
+			}
 		}
 		part = it.part
 		mark := "  "
@@ -425,9 +431,13 @@ func (m *Model) listLines(w, h int) []string {
 			sel = len(lines)
 		}
 		var s string
+		title := it.title
+		if it.short != "" && ansi.StringWidth(title)+4 > w && !m.plain() {
+			title = it.short
+		}
 		switch {
 		case it.reading:
-			s = mark + "· " + it.title
+			s = mark + "· " + title
 			if m.plain() {
 				s = mark + "· read     " + it.title
 			}
@@ -446,7 +456,7 @@ func (m *Model) listLines(w, h int) []string {
 			if st == steps.StatusRunning && m.spinning {
 				g = strings.TrimSpace(ansi.Strip(m.spin.View()))
 			}
-			s = mark + m.styleFor(st).Render(g) + " " + it.title
+			s = mark + m.styleFor(st).Render(g) + " " + title
 		}
 		s = fit(s, w)
 		if i == m.cursor && !m.plain() {
