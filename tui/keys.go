@@ -11,6 +11,7 @@ import (
 type KeyMap struct {
 	Next, Prev           key.Binding
 	Run, Check, Copy     key.Binding
+	RunRest              key.Binding // run the remaining steps until one fails
 	Type                 key.Binding
 	View                 key.Binding // the command, full screen
 	BoxUp, BoxDown       key.Binding // scroll the command box
@@ -30,6 +31,7 @@ func DefaultKeyMap() KeyMap {
 		Next:     key.NewBinding(key.WithKeys("j", "down", "n"), key.WithHelp("n", "next")),
 		Prev:     key.NewBinding(key.WithKeys("k", "up", "p"), key.WithHelp("p", "prev")),
 		Run:      key.NewBinding(key.WithKeys("enter", "r"), key.WithHelp("enter", "run")),
+		RunRest:  key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "run the rest")),
 		Check:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "check")),
 		Copy:     key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy")),
 		Type:     key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "type it")),
@@ -67,6 +69,7 @@ func (k KeyMap) FullHelp() []keyHelp {
 		{k.Next, "next step"},
 		{k.Prev, "previous step"},
 		{k.Run, "run the step: perform it, then check it"},
+		{k.RunRest, "run this step and every one after it, until one fails (steps saved as passed are checked again)"},
 		{k.Check, "check the step again, without performing it"},
 		{k.Copy, "copy the step's gcloud command (OSC 52 clipboard)"},
 		{k.Type, "type the step yourself: the lab checks until it holds (t or esc stops waiting)"},

@@ -81,10 +81,22 @@ type stepRun struct {
 // op is a runner call in flight: a step, a check, or a resumed run.
 type op struct {
 	id     int
-	kind   string // "run", "check", "type", "resume"
+	kind   opKind
 	step   string
 	cancel context.CancelFunc
 }
+
+// opKind is what a runner call in flight does.
+type opKind string
+
+const (
+	opRun    opKind = "run"    // perform a step, then check it
+	opCheck  opKind = "check"  // check a step only
+	opType   opKind = "type"   // the learner types a step; the lab checks until it holds
+	opResume opKind = "resume" // re-check the steps saved as passed, run those that fail
+	opRest   opKind = "rest"   // run the remaining steps until one fails (R)
+	opWatch  opKind = "watch"  // probe the global IP
+)
 
 type screen int
 
@@ -250,6 +262,18 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		m.width, m.height = msg.Width, msg.Height
 	case tea.KeyPressMsg:
 		return m.key(msg)
+	case tea.MouseWheelMsg:
+		// Only with Options.Mouse: the wheel scrolls what is read.
+		v := &m.prose
+		if m.showCommand {
+			v = &m.cmdView
+		}
+		switch msg.Button {
+		case tea.MouseWheelDown:
+			v.ScrollDown(3)
+		case tea.MouseWheelUp:
+			v.ScrollUp(3)
+		}
 	case tea.InterruptMsg:
 		return m.askQuit()
 	case spinner.TickMsg:
@@ -327,7 +351,7 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 	if m.showCommand {
 		return m.commandKey(k)
 	}
-	if m.op != nil && m.op.kind == "type" && key.Matches(k, m.keys.Stop) && !m.showHelp {
+	if m.op != nil && m.op.kind == opType && key.Matches(k, m.keys.Stop) && !m.showHelp {
 		// Leave typing mode: stop waiting; nothing is recorded.
 		m.op.cancel()
 		m.note = "Stopped waiting for " + m.title(m.op.step) + "."
@@ -360,9 +384,11 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(k, m.keys.List):
 		m.flipList = !m.flipList
 	case key.Matches(k, m.keys.Run):
-		return m.runCurrent("run")
+		return m.runCurrent(opRun)
 	case key.Matches(k, m.keys.Check):
-		return m.runCurrent("check")
+		return m.runCurrent(opCheck)
+	case key.Matches(k, m.keys.RunRest):
+		return m.runRest()
 	case key.Matches(k, m.keys.Type):
 		return m.typeCurrent()
 	case key.Matches(k, m.keys.Copy):
@@ -383,10 +409,10 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		return m.toggleWatch()
 	case key.Matches(k, m.keys.Break):
 		m.showFailover = true
-		return m.start("run", steps.BreakRegion)
+		return m.start(opRun, steps.BreakRegion)
 	case key.Matches(k, m.keys.Restore):
 		m.showFailover = true
-		return m.start("run", steps.Restore)
+		return m.start(opRun, steps.Restore)
 	case key.Matches(k, m.keys.Move):
 		return m.moveClient()
 	}
@@ -523,7 +549,7 @@ func (m *Model) run(id string) *stepRun {
 	return r
 }
 
-func (m *Model) runCurrent(kind string) tea.Cmd {
+func (m *Model) runCurrent(kind opKind) tea.Cmd {
 	it := m.current()
 	if it.reading {
 		m.note = "Nothing to run on this page: n goes to the next step."
@@ -533,7 +559,7 @@ func (m *Model) runCurrent(kind string) tea.Cmd {
 }
 
 // start calls the runner for one step, in a command.
-func (m *Model) start(kind, id string) tea.Cmd {
+func (m *Model) start(kind opKind, id string) tea.Cmd {
 	if m.indexOf(id) < 0 {
 		m.note = fmt.Sprintf("This lab has no step %q.", id)
 		return nil
@@ -552,9 +578,9 @@ func (m *Model) start(kind, id string) tea.Cmd {
 		var st steps.Status
 		var err error
 		switch kind {
-		case "check":
+		case opCheck:
 			st, err = lab.CheckStep(ctx, id)
-		case "type":
+		case opType:
 			st, err = lab.Await(ctx, id, steps.DefaultAwaitEvery)
 		default:
 			st, err = lab.RunStep(ctx, id)
@@ -576,7 +602,7 @@ func (m *Model) typeCurrent() tea.Cmd {
 		m.note = "The lab does this step itself: it has no command to type. enter runs it."
 		return nil
 	}
-	return m.start("type", it.id)
+	return m.start(opType, it.id)
 }
 
 // resume re-checks the steps saved as passed, through the last of them, and
@@ -584,13 +610,45 @@ func (m *Model) typeCurrent() tea.Cmd {
 func (m *Model) resume() tea.Cmd {
 	ctx, cancel := context.WithCancel(m.ctx)
 	m.seq++
-	o := &op{id: m.seq, kind: "resume", step: m.resumeTo, cancel: cancel}
+	o := &op{id: m.seq, kind: opResume, step: m.resumeTo, cancel: cancel}
 	m.op = o
 	m.selectItem(m.indexOf(m.resumeTo))
 	lab, to := m.lab, m.resumeTo
 	call := func() tea.Msg {
 		defer cancel()
 		sum, err := lab.Run(ctx, steps.Range{Resume: true, To: to})
+		return opDoneMsg{id: o.id, sum: sum, err: err}
+	}
+	return tea.Batch(call, m.startSpinner())
+}
+
+// runRest runs the steps from the current one (or the next, on a page of
+// reading) to the end, until one fails: for a learner catching up. Steps
+// saved as passed are checked again rather than performed.
+func (m *Model) runRest() tea.Cmd {
+	if m.op != nil {
+		m.note = m.title(m.op.step) + " is running: wait for it, or q to stop it and quit."
+		return nil
+	}
+	from := ""
+	for _, it := range m.items[m.cursor:] {
+		if !it.reading && !it.step.Optional {
+			from = it.id
+			break
+		}
+	}
+	if from == "" {
+		m.note = "No step left to run from here."
+		return nil
+	}
+	ctx, cancel := context.WithCancel(m.ctx)
+	m.seq++
+	o := &op{id: m.seq, kind: opRest, step: from, cancel: cancel}
+	m.op = o
+	lab := m.lab
+	call := func() tea.Msg {
+		defer cancel()
+		sum, err := lab.Run(ctx, steps.Range{From: from, Resume: true})
 		return opDoneMsg{id: o.id, sum: sum, err: err}
 	}
 	return tea.Batch(call, m.startSpinner())
@@ -613,12 +671,22 @@ func (m *Model) opDone(msg opDoneMsg) tea.Cmd {
 	if msg.err != nil && !errors.Is(msg.err, context.Canceled) {
 		m.note = msg.err.Error()
 	}
-	if o.kind == "resume" && msg.err == nil {
+	if o.kind == opResume && msg.err == nil {
 		if msg.sum.OK() {
 			m.note = fmt.Sprintf("Resumed: %d steps re-checked and passed.", msg.sum.Passed)
 			if i := m.indexOf(o.step); i >= 0 && i+1 < len(m.items) {
 				m.selectItem(i + 1)
 			}
+		}
+	}
+	if o.kind == opRest && msg.err == nil {
+		switch s := msg.sum; {
+		case s.Canceled:
+			m.note = fmt.Sprintf("Stopped: %d steps passed before.", s.Passed)
+		case s.OK():
+			m.note = fmt.Sprintf("Caught up: %d steps passed.", s.Passed)
+		default:
+			m.note = fmt.Sprintf("%d steps passed, then %s failed; R carries on from there.", s.Passed, m.title(m.current().id))
 		}
 	}
 	if m.quitting {
@@ -672,7 +740,7 @@ func (m *Model) event(e steps.Event) tea.Cmd {
 		if e.Command != "" {
 			m.commands[e.Step] = e.Command
 		}
-		if m.op != nil && m.op.kind == "resume" {
+		if m.op != nil && (m.op.kind == opResume || m.op.kind == opRest) {
 			m.selectItem(m.indexOf(e.Step))
 		}
 	case steps.EventProgress:
@@ -752,7 +820,7 @@ func (m *Model) toggleWatch() tea.Cmd {
 func (m *Model) startWatch() tea.Cmd {
 	ctx, cancel := context.WithCancel(m.ctx)
 	m.seq++
-	w := &op{id: m.seq, kind: "watch", cancel: cancel}
+	w := &op{id: m.seq, kind: opWatch, cancel: cancel}
 	m.watch = w
 	lab := m.lab
 	return func() tea.Msg {

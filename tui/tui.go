@@ -68,6 +68,10 @@ type Options struct {
 	Target string
 	// Width and Height set the screen size when Output is not a terminal.
 	Width, Height int
+	// Mouse scrolls the text with the mouse wheel. It is off by default:
+	// mouse mode takes the terminal's own selection away, and the learner
+	// selects commands to paste them.
+	Mouse bool
 }
 
 // ErrNotTerminal is returned by Run when stdin or stdout is not a terminal.

@@ -163,6 +163,12 @@ func (m *Model) View() tea.View {
 	v := tea.NewView(m.Render())
 	v.AltScreen = !m.plain()
 	v.WindowTitle = "beyond · " + m.target
+	if m.screen == screenLab {
+		v.WindowTitle = "beyond · " + m.current().title
+	}
+	if m.opts.Mouse {
+		v.MouseMode = tea.MouseModeCellMotion
+	}
 	return v
 }
 

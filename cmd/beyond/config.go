@@ -35,6 +35,7 @@ type config struct {
 	clientLocation  string
 	rate            float64
 	accessible      bool
+	mouse           bool // the mouse wheel scrolls the guide's text
 	noColor         bool
 	class           classConfig   // beyond class, and cleanup of a room
 	endpoints       lab.Endpoints // set by check
@@ -88,6 +89,7 @@ func (c *config) flags(cmd string, out io.Writer) *flag.FlagSet {
 		fs.StringVar(&c.clientLocation, "client-location", c.clientLocation, "simulator: the region the probing client stands nearest to")
 		fs.Float64Var(&c.rate, "rate", c.rate, "requests per second the failover steps send")
 		fs.BoolVar(&c.accessible, "accessible", c.accessible, "screen-reader mode: no animation, no box drawing (env BEYOND_ACCESSIBLE=1)")
+		fs.BoolVar(&c.mouse, "mouse", false, "scroll the guide's text with the mouse wheel (takes the terminal's own text selection away)")
 	}
 	switch cmd {
 	case "class", "cleanup":
