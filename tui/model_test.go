@@ -54,6 +54,8 @@ func TestWalkLab(t *testing.T) {
 			t.Errorf("%s: failover panel shown %v, want %v", it.id, h.m.showFailover, wantPanel)
 		}
 		if wantPanel {
+			// The commands and the IP come back after the step, in a command.
+			h.until("the global IP", func() bool { return h.m.ip != "" })
 			h.contains("Live 203.0.113.7")
 		}
 		ran = append(ran, "run "+it.id)

@@ -146,7 +146,7 @@ func TestHelpClosesWithQ(t *testing.T) {
 	h.press("q")
 	h.contains("Press ? at any time")
 	h.press("enter", "n", "?")
-	h.contains("Keys (any key closes this page)", "show the whole command full screen")
+	h.contains("Keys (any key closes this page)", "show the whole command, full screen")
 	h.press("q")
 	h.lacks("Keys (any key")
 	if h.quit {
