@@ -141,10 +141,7 @@ type Model struct {
 	quitting     bool
 	flipList     bool // l pressed: the list hidden beside, or shown instead of the text
 	showHelp     bool
-	showCommand  bool           // the current step's command, full screen (v)
-	cmdView      viewport.Model // what showCommand shows
-	cmdKey       string         // which step and width cmdView holds
-	boxTop       int            // the first command line the box shows
+	cmd          commandPane // the current step's command: its box, and full screen (v)
 	showFailover bool
 	fo           *failover
 	client       int
@@ -167,7 +164,6 @@ func New(ctx context.Context, lab Lab, opts Options) *Model {
 		st:        NewStyles(opts.NoColor),
 		help:      help.New(),
 		prose:     viewport.New(),
-		cmdView:   viewport.New(),
 		vars:      lab.Vars(),
 		simulated: lab.Simulated(),
 		target:    opts.Target,
@@ -186,6 +182,7 @@ func New(ctx context.Context, lab Lab, opts Options) *Model {
 		m.help.ShortSeparator = " | "
 		m.help.Ellipsis = "..."
 	}
+	m.cmd = newCommandPane(m.keys, m.st, opts.Accessible)
 	m.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(m.st.Running))
 	m.fo = newFailover(m.vars)
 	if m.target == "" {
@@ -264,15 +261,15 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return m.key(msg)
 	case tea.MouseWheelMsg:
 		// Only with Options.Mouse: the wheel scrolls what is read.
-		v := &m.prose
-		if m.showCommand {
-			v = &m.cmdView
-		}
-		switch msg.Button {
-		case tea.MouseWheelDown:
-			v.ScrollDown(3)
-		case tea.MouseWheelUp:
-			v.ScrollUp(3)
+		down := msg.Button == tea.MouseWheelDown
+		switch {
+		case msg.Button != tea.MouseWheelDown && msg.Button != tea.MouseWheelUp:
+		case m.cmd.IsOpen():
+			m.cmd.Wheel(down)
+		case down:
+			m.prose.ScrollDown(3)
+		default:
+			m.prose.ScrollUp(3)
 		}
 	case tea.InterruptMsg:
 		return m.askQuit()
@@ -348,8 +345,16 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		return m.startKey(k)
 	}
 	m.note = ""
-	if m.showCommand {
-		return m.commandKey(k)
+	if m.cmd.IsOpen() {
+		// The full view takes the keys but ctrl+c and y.
+		switch {
+		case k.String() == "ctrl+c":
+			return m.askQuit()
+		case key.Matches(k, m.keys.Copy):
+			return m.copy()
+		}
+		m.cmd.Update(k)
+		return nil
 	}
 	if m.op != nil && m.op.kind == opType && key.Matches(k, m.keys.Stop) && !m.showHelp {
 		// Leave typing mode: stop waiting; nothing is recorded.
@@ -394,15 +399,11 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(k, m.keys.Copy):
 		return m.copy()
 	case key.Matches(k, m.keys.View):
-		if m.commands[m.current().id] == "" {
+		if !m.cmd.Open() {
 			m.note = "This page has no command to show."
-			return nil
 		}
-		m.showCommand = true
-	case key.Matches(k, m.keys.BoxDown):
-		m.boxTop++
-	case key.Matches(k, m.keys.BoxUp):
-		m.boxTop = max(0, m.boxTop-1)
+	case key.Matches(k, m.keys.BoxDown), key.Matches(k, m.keys.BoxUp):
+		m.cmd.Update(k)
 	case key.Matches(k, m.keys.Failover):
 		m.showFailover = !m.showFailover
 	case key.Matches(k, m.keys.Watch):
@@ -415,28 +416,6 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		return m.start(opRun, steps.Restore)
 	case key.Matches(k, m.keys.Move):
 		return m.moveClient()
-	}
-	return nil
-}
-
-// commandKey handles a key while the command shows full screen: it
-// scrolls, copies, or closes the view; ctrl+c still quits.
-func (m *Model) commandKey(k tea.KeyPressMsg) tea.Cmd {
-	switch {
-	case k.String() == "ctrl+c":
-		return m.askQuit()
-	case key.Matches(k, m.keys.Close):
-		m.showCommand = false
-	case key.Matches(k, m.keys.Next):
-		m.cmdView.ScrollDown(1)
-	case key.Matches(k, m.keys.Prev):
-		m.cmdView.ScrollUp(1)
-	case key.Matches(k, m.keys.PageDown):
-		m.cmdView.PageDown()
-	case key.Matches(k, m.keys.PageUp):
-		m.cmdView.PageUp()
-	case key.Matches(k, m.keys.Copy):
-		return m.copy()
 	}
 	return nil
 }
@@ -501,7 +480,6 @@ func (m *Model) selectItem(i int) {
 		return
 	}
 	m.cursor = i
-	m.boxTop = 0
 	m.showFailover = m.items[i].step != nil && m.items[i].step.Live
 }
 

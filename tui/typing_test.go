@@ -122,14 +122,14 @@ func TestLongCommandWhileTyping(t *testing.T) {
 		h.press("v")
 		h.contains("Deploy to region A", "lines 1"+to+"21 of 40", "echo line 01", "echo line 21")
 		for !strings.Contains(h.screen(), "echo line 40") {
-			if h.m.cmdView.AtBottom() {
+			if h.m.cmd.full.AtBottom() {
 				t.Fatalf("the view ends before the command does:\n%s", h.screen())
 			}
 			h.press("pgdown")
 		}
 		h.press("q")
-		if h.m.showCommand || h.quit || !h.m.typing(steps.DeployA) {
-			t.Fatalf("q in the view: view %v, quit %v, typing %v; want back in typing mode", h.m.showCommand, h.quit, h.m.typing(steps.DeployA))
+		if h.m.cmd.IsOpen() || h.quit || !h.m.typing(steps.DeployA) {
+			t.Fatalf("q in the view: view %v, quit %v, typing %v; want back in typing mode", h.m.cmd.IsOpen(), h.quit, h.m.typing(steps.DeployA))
 		}
 		h.press("esc")
 		h.idle()

@@ -49,12 +49,8 @@ func (m *Model) layout() layout {
 	if m.note != "" {
 		l.note = min(2, len(wrap(m.note, l.mainW)))
 	}
-	if c := m.commands[m.current().id]; c != "" {
-		l.box = len(m.commandLines(c, l.mainW)) + 2
-		if m.plain() {
-			l.box--
-		}
-	}
+	m.cmd.SetCommand(m.commands[m.current().id])
+	l.box = m.cmd.Height(l.mainW)
 	if m.showFailover {
 		l.panel = m.fo.height()
 	}
@@ -127,35 +123,14 @@ func (m *Model) sync() {
 	m.prose.SetWidth(l.mainW)
 	m.prose.SetHeight(l.prose)
 
-	c := m.commands[id]
-	m.boxTop = min(m.boxTop, max(0, len(m.commandLines(c, l.mainW))-m.boxRoom(l)))
-	if k := fmt.Sprint(id, "/", m.width, "/", c); k != m.cmdKey {
-		m.cmdKey = k
-		var lines []string
-		for _, line := range strings.Split(c, "\n") {
-			lines = append(lines, codeLines(line, m.width)...)
-		}
-		m.cmdView.SetContentLines(lines)
-		m.cmdView.SetYOffset(0)
-	}
-	m.cmdView.SetWidth(m.width)
-	m.cmdView.SetHeight(max(1, l.body-1))
+	m.cmd.SetCommand(m.commands[id])
+	m.cmd.SetSize(m.width, l.body-1)
 }
 
 // typing reports whether the learner is typing step id while the lab waits.
 func (m *Model) typing(id string) bool {
 	r := m.runs[id]
 	return r != nil && r.running && r.typing
-}
-
-// boxRoom is how many lines of the command the box shows at once when the
-// command is longer than the box (one line goes to saying so).
-func (m *Model) boxRoom(l layout) int {
-	room := l.box - 2
-	if m.plain() {
-		room = l.box - 1
-	}
-	return max(1, room-1)
 }
 
 // View draws the screen.
@@ -264,8 +239,8 @@ func (m *Model) labLines() []string {
 	l := m.layout()
 	var mainCol []string
 	switch {
-	case m.showCommand:
-		return append(append([]string{m.header()}, m.commandView(l)...), m.footer())
+	case m.cmd.IsOpen():
+		return append(append([]string{m.header()}, m.cmd.View(m.current().title, m.width, l.body)...), m.footer())
 	case m.showHelp:
 		// The keys take the whole screen, so that each fits on one line.
 		body := clip(m.helpLines(m.width), l.body)
@@ -282,7 +257,7 @@ func (m *Model) labLines() []string {
 			mainCol = append(mainCol, m.fo.view(m.panelView(l), m.st)...)
 		}
 		if l.box > 0 {
-			mainCol = append(mainCol, m.commandBox(l)...)
+			mainCol = append(mainCol, m.cmd.Box(l.mainW, l.box)...)
 		}
 		mainCol = append(mainCol, clip(m.runLines(l.mainW), l.run)...)
 		if l.note > 0 {
@@ -302,28 +277,6 @@ func (m *Model) labLines() []string {
 	}
 	out := append([]string{m.header()}, body...)
 	return append(out, m.footer())
-}
-
-// commandView is the current step's command, full screen, unframed, so
-// that what the learner selects with the mouse is the command itself.
-func (m *Model) commandView(l layout) []string {
-	v := m.cmdView
-	n := v.TotalLineCount()
-	first, last := v.YOffset()+1, min(n, v.YOffset()+v.Height())
-	where := fmt.Sprintf("lines %d–%d of %d", first, last, n)
-	if m.plain() {
-		where = fmt.Sprintf("lines %d to %d of %d", first, last, n)
-	}
-	top := spread(m.st.Title.Render(m.current().title), m.st.Dim.Render(where), m.width)
-	body := []string{top}
-	for _, line := range strings.Split(v.View(), "\n") {
-		body = append(body, m.st.Command.Render(line))
-	}
-	body = clip(body, l.body)
-	for len(body) < l.body {
-		body = append(body, "")
-	}
-	return body
 }
 
 func (m *Model) viewProse(l layout) []string {
@@ -478,64 +431,6 @@ func (m *Model) listLines(w, h int) []string {
 	}
 	top := min(max(0, sel-h/2), len(lines)-h)
 	return lines[top : top+h]
-}
-
-// commandLines are the command as it shows in the box: long lines broken
-// the way a shell continues them, so what the learner selects still runs.
-func (m *Model) commandLines(c string, w int) []string {
-	inner := w - 4
-	if m.plain() {
-		inner = w - 2
-	}
-	var out []string
-	for _, line := range strings.Split(c, "\n") {
-		out = append(out, codeLines(line, inner)...)
-	}
-	return out
-}
-
-func (m *Model) commandBox(l layout) []string {
-	c := m.commands[m.current().id]
-	lines := m.commandLines(c, l.mainW)
-	room := l.box - 2
-	if m.plain() {
-		room = l.box - 1
-	}
-	var more string
-	switch inner := l.mainW - 4; {
-	case len(lines) <= room:
-	case room == 1:
-		more = fmt.Sprintf(" … +%d lines: v shows all", len(lines)-1)
-		lines = []string{fit(lines[0], inner-ansi.StringWidth(more))}
-	default:
-		// A window on the command, scrolled with [ and ]; the last line
-		// says where it stands.
-		n, view := len(lines), m.boxRoom(l)
-		top := min(m.boxTop, n-view)
-		lines = lines[top : top+view]
-		more = fmt.Sprintf("lines %d–%d of %d: ] scrolls, v shows all", top+1, top+view, n)
-		if top+view == n {
-			more = fmt.Sprintf("lines %d–%d of %d: [ scrolls back, v shows all", top+1, top+view, n)
-		}
-		if m.plain() {
-			more = strings.ReplaceAll(more, "–", " to ")
-		}
-	}
-	for i, s := range lines {
-		lines[i] = m.st.Command.Render(s)
-	}
-	switch {
-	case more == "":
-	case len(lines) == 1:
-		lines[0] += m.st.Dim.Render(more)
-	default:
-		lines = append(lines, m.st.Dim.Render(more))
-	}
-	title := " gcloud equivalent · y copies "
-	if m.plain() {
-		title = "gcloud equivalent (y copies it)"
-	}
-	return box(title, lines, l.mainW, m.st, m.plain())
 }
 
 // runLines draw what the last run of the step said: progress while it
@@ -741,11 +636,8 @@ func (m *Model) footer() string {
 		return m.st.Dialog.Render("Stopping the running step, then quitting…")
 	}
 	var b []key.Binding
-	if m.showCommand {
-		down, up := m.keys.Next, m.keys.Prev
-		down.SetHelp("↓", "line")
-		up.SetHelp("↑", "line")
-		return m.help.ShortHelpView([]key.Binding{down, up, m.keys.PageDown, m.keys.PageUp, m.keys.Copy, m.keys.Close})
+	if m.cmd.IsOpen() {
+		return m.help.ShortHelpView(m.cmd.ShortHelp())
 	}
 	if m.showFailover {
 		b = []key.Binding{m.keys.Watch, m.keys.Break, m.keys.Restore}
