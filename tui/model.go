@@ -11,7 +11,6 @@ import (
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/spinner"
-	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 	"github.com/beyond-lab/beyond/content"
 	"github.com/beyond-lab/beyond/steps"
@@ -115,7 +114,7 @@ type Model struct {
 	st        Styles
 	help      help.Model
 	spin      spinner.Model
-	prose     viewport.Model
+	prose     prosePane
 	vars      steps.Vars
 	simulated bool
 	target    string
@@ -147,7 +146,6 @@ type Model struct {
 	client       int
 	note         string
 	copied       string
-	proseKey     string // which step and width the prose viewport holds
 }
 
 // New returns the model for lab. It reads the lab's steps, saved progress
@@ -163,7 +161,6 @@ func New(ctx context.Context, lab Lab, opts Options) *Model {
 		keys:      DefaultKeyMap(),
 		st:        NewStyles(opts.NoColor),
 		help:      help.New(),
-		prose:     viewport.New(),
 		vars:      lab.Vars(),
 		simulated: lab.Simulated(),
 		target:    opts.Target,
@@ -183,6 +180,7 @@ func New(ctx context.Context, lab Lab, opts Options) *Model {
 		m.help.Ellipsis = "..."
 	}
 	m.cmd = newCommandPane(m.keys, m.st, opts.Accessible)
+	m.prose = newProsePane(m.st, opts.Accessible)
 	m.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(m.st.Running))
 	m.fo = newFailover(m.vars)
 	if m.target == "" {

@@ -1,9 +1,11 @@
 package tui
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 
+	"charm.land/bubbles/v2/viewport"
 	"charm.land/glamour/v2"
 	gansi "charm.land/glamour/v2/ansi"
 	"github.com/beyond-lab/beyond/steps"
@@ -14,6 +16,41 @@ import (
 // lab's own: the terminal's 16 colours, so it follows the terminal's theme
 // without asking the terminal which one it has; none under NO_COLOR; no
 // marks but words for a screen reader (--accessible).
+
+// prosePane is the step's text, a component: its Markdown rendered to the
+// pane's width (again only when the step or the width changes) in a
+// viewport that scrolls with pgup and pgdn, keeping its place when the
+// width changes.
+type prosePane struct {
+	viewport.Model
+	st    Styles
+	plain bool
+	shown string // the step and width the viewport holds
+}
+
+func newProsePane(st Styles, plain bool) prosePane {
+	return prosePane{Model: viewport.New(), st: st, plain: plain}
+}
+
+// Show puts step id's Markdown in the pane, w wide and h lines tall.
+func (p *prosePane) Show(id, md string, w, h int) {
+	if k := fmt.Sprint(id, "/", w); k != p.shown {
+		sameStep := strings.HasPrefix(p.shown, id+"/")
+		off := p.YOffset()
+		p.shown = k
+		p.SetWidth(w)
+		p.SetContentLines(renderMarkdown(md, w, p.st, p.plain))
+		p.SetYOffset(0)
+		if sameStep {
+			p.SetYOffset(off)
+		}
+	}
+	p.SetWidth(w)
+	p.SetHeight(h)
+}
+
+// Lines is what the pane shows, one string a line.
+func (p *prosePane) Lines() []string { return strings.Split(p.View(), "\n") }
 
 var varRef = regexp.MustCompile(`\$[A-Z][A-Z0-9_]*`)
 

@@ -104,24 +104,11 @@ func (m *Model) sync() {
 	l := m.layout()
 	m.help.SetWidth(m.width)
 	id := m.current().id
-	k := fmt.Sprint(id, "/", l.mainW)
-	if k != m.proseKey {
-		sameStep := strings.HasPrefix(m.proseKey, id+"/")
-		off := m.prose.YOffset()
-		m.proseKey = k
-		m.prose.SetWidth(l.mainW)
-		md, ok := m.markdown[id]
-		if !ok {
-			md = "There is no text for this step yet."
-		}
-		m.prose.SetContentLines(renderMarkdown(md, l.mainW, m.st, m.plain()))
-		m.prose.SetYOffset(0)
-		if sameStep {
-			m.prose.SetYOffset(off)
-		}
+	md, ok := m.markdown[id]
+	if !ok {
+		md = "There is no text for this step yet."
 	}
-	m.prose.SetWidth(l.mainW)
-	m.prose.SetHeight(l.prose)
+	m.prose.Show(id, md, l.mainW, l.prose)
 
 	m.cmd.SetCommand(m.commands[id])
 	m.cmd.SetSize(m.width, l.body-1)
@@ -283,7 +270,7 @@ func (m *Model) viewProse(l layout) []string {
 	if l.prose <= 0 {
 		return nil
 	}
-	return strings.Split(m.prose.View(), "\n")
+	return m.prose.Lines()
 }
 
 // topLines are the step's title with its state, and in one column where it
