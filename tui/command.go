@@ -160,7 +160,7 @@ func (c *commandPane) Box(w, h int) []string {
 	case len(lines) <= room:
 	case room == 1:
 		more = fmt.Sprintf(" … +%d lines: v shows all", len(lines)-1)
-		lines = []string{fit(lines[0], inner-ansi.StringWidth(more))}
+		lines = []string{ansi.Truncate(lines[0], inner-ansi.StringWidth(more), "")}
 	default:
 		// A window on the command, scrolled with [ and ]; the last line
 		// says where it stands.
