@@ -141,6 +141,7 @@ type Model struct {
 	flipList     bool // l pressed: the list hidden beside, or shown instead of the text
 	showHelp     bool
 	cmd          commandPane // the current step's command: its box, and full screen (v)
+	list         stepList
 	showFailover bool
 	fo           *failover
 	client       int
@@ -181,6 +182,7 @@ func New(ctx context.Context, lab Lab, opts Options) *Model {
 	}
 	m.cmd = newCommandPane(m.keys, m.st, opts.Accessible)
 	m.prose = newProsePane(m.st, opts.Accessible)
+	m.list = newStepList(m.st, opts.Accessible)
 	m.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(m.st.Running))
 	m.fo = newFailover(m.vars)
 	if m.target == "" {

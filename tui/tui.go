@@ -2,11 +2,12 @@
 // the runner's events and sends the runner commands; it never talks to Google
 // Cloud itself, so what it shows is what a non-interactive replay reports.
 //
-// One model (Model) owns the screen and lays it out. The prose (prosePane)
-// and the command with its full-screen view (commandPane) are components
-// with their own keys, size and scroll; the step list, the run panel with
-// the check's verdict, the live failover panel, the help bar and the
-// questions it asks are still plain methods. Every key is in one KeyMap,
+// One model (Model) owns the screen and lays it out. The step list
+// (stepList), the prose (prosePane) and the command with its full-screen
+// view (commandPane) are components with their own size, and keys and
+// scroll where they have them; the run panel with the check's verdict, the
+// live failover panel, the help bar and the questions it asks are still
+// plain methods. Every key is in one KeyMap,
 // which both the footer and the ? page are drawn from. Runner calls happen
 // in commands, never in Update.
 package tui

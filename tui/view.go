@@ -343,81 +343,37 @@ func glyph(s steps.Status) (string, string) {
 }
 
 func (m *Model) styleFor(s steps.Status) interface{ Render(...string) string } {
-	switch s {
-	case steps.StatusRunning:
-		return m.st.Running
-	case steps.StatusPassed:
-		return m.st.Passed
-	case steps.StatusFailed, steps.StatusCanceled:
-		return m.st.Failed
-	}
-	return m.st.Todo
+	return statusStyle(m.st, s)
 }
 
-// listLines draws the steps grouped by part, h lines tall, scrolled so the
-// selected step shows.
+// statusStyle is the style a step's state is drawn in.
+func statusStyle(st Styles, s steps.Status) interface{ Render(...string) string } {
+	switch s {
+	case steps.StatusRunning:
+		return st.Running
+	case steps.StatusPassed:
+		return st.Passed
+	case steps.StatusFailed, steps.StatusCanceled:
+		return st.Failed
+	}
+	return st.Todo
+}
+
+// listLines draws the step list, w wide and h lines tall.
 func (m *Model) listLines(w, h int) []string {
-	var lines []string
-	sel := 0
-	part := ""
+	rows := make([]listRow, len(m.items))
 	for i, it := range m.items {
-		if it.part != part && it.part != "" {
-			// A part's title wraps rather than being cut: it is read once.
-			for _, l := range wrapIndent(partTitle(it.part), w, "", "  ") {
-				lines = append(lines, m.st.Part.Render(l))
-			}
+		r := listRow{part: partTitle(it.part), title: it.title, short: it.short, reading: it.reading}
+		if !it.reading {
+			r.status, r.typed = m.status(it.id), m.typedByLearner(it.id)
 		}
-		part = it.part
-		mark := "  "
-		if i == m.cursor {
-			mark = "› "
-			if m.plain() {
-				mark = "> "
-			}
-			sel = len(lines)
+		if r.status == steps.StatusRunning && m.spinning {
+			r.spin = strings.TrimSpace(ansi.Strip(m.spin.View()))
 		}
-		var s string
-		title := it.title
-		if it.short != "" && ansi.StringWidth(title)+4 > w && !m.plain() {
-			title = it.short
-		}
-		switch {
-		case it.reading:
-			s = mark + "· " + title
-			if m.plain() {
-				s = mark + "· read     " + it.title
-			}
-		case m.plain():
-			g, word := glyph(m.status(it.id))
-			if m.typedByLearner(it.id) {
-				g, word = "✎", "typed"
-			}
-			s = fmt.Sprintf("%s%s %-8s %s", mark, g, word, it.title)
-		default:
-			st := m.status(it.id)
-			g, _ := glyph(st)
-			if m.typedByLearner(it.id) {
-				g = "✎" // done by the learner, checked by the lab
-			}
-			if st == steps.StatusRunning && m.spinning {
-				g = strings.TrimSpace(ansi.Strip(m.spin.View()))
-			}
-			s = mark + m.styleFor(st).Render(g) + " " + title
-		}
-		s = fit(s, w)
-		if i == m.cursor && !m.plain() {
-			s = m.st.Cursor.Render(pad(ansi.Strip(s), w))
-		}
-		lines = append(lines, s)
+		rows[i] = r
 	}
-	if h <= 0 {
-		return nil
-	}
-	if len(lines) <= h {
-		return lines
-	}
-	top := min(max(0, sel-h/2), len(lines)-h)
-	return lines[top : top+h]
+	m.list.SetSize(w, h)
+	return m.list.View(rows, m.cursor)
 }
 
 // runLines draw what the last run of the step said: progress while it
