@@ -109,7 +109,7 @@ func (c *commandPane) ShortHelp() []key.Binding {
 	down, up := c.keys.Next, c.keys.Prev
 	down.SetHelp("↓", "line")
 	up.SetHelp("↑", "line")
-	return []key.Binding{down, up, c.keys.PageDown, c.keys.PageUp, c.keys.Copy, c.keys.Close}
+	return []key.Binding{c.keys.Close, down, up, c.keys.PageDown, c.keys.PageUp, c.keys.Copy} // the way out first: a narrow footer cuts the end
 }
 
 // lines are the command as the box shows it, w cells wide with its frame:

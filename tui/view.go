@@ -591,7 +591,7 @@ func (m *Model) footer() string {
 	} else {
 		b = []key.Binding{m.keys.Next, m.keys.Run, m.keys.Check, m.keys.Copy, m.keys.View, m.keys.PageDown, m.keys.Help, m.keys.Quit}
 		if m.typing(m.current().id) {
-			b = []key.Binding{m.keys.View, m.keys.BoxDown, m.keys.BoxUp, m.keys.Copy, m.keys.Stop, m.keys.Help, m.keys.Quit}
+			b = []key.Binding{m.keys.Stop, m.keys.View, m.keys.BoxDown, m.keys.BoxUp, m.keys.Copy, m.keys.Help, m.keys.Quit}
 		}
 	}
 	return m.help.ShortHelpView(b)
