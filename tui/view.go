@@ -73,7 +73,7 @@ func (m *Model) layout() layout {
 	}
 	if over := l.box + l.run + l.panel + l.note - (avail - keep); over > 0 {
 		if typing && !m.showFailover {
-			over = reduce(&l.run, 3, over)
+			over = reduce(&l.run, 4, over)
 			reduce(&l.box, 4, over)
 		} else if m.showFailover {
 			// The live panel is the point of the verify steps: the command
@@ -475,20 +475,18 @@ func (m *Model) runLines(w int) []string {
 // typingLines draw typing mode: where to type the command, when the lab
 // checks again, and why the last check did not hold yet.
 func (m *Model) typingLines(r *stepRun, w int, add func(string, interface{ Render(...string) string }, string, string)) {
-	where := "Paste the command above into Cloud Shell (or any terminal with gcloud)."
-	if m.simulated {
-		where = `Paste the command above into a second terminal, after pointing it at the simulator with: eval "$(beyond sim env)"`
-	}
-	add("✎ You type this step. "+where, m.st.Running, "", "  ")
+	// What matters most comes first, since a long command leaves this
+	// panel few lines: that the lab waits, and why the step does not hold
+	// yet; where to paste comes last.
 	every := seconds(steps.DefaultAwaitEvery)
 	switch {
 	case r.next.IsZero():
-		add("Checking…", m.st.Dim, "", "  ")
+		add("✎ You type this step. Checking…", m.st.Running, "", "  ")
 	case m.plain():
-		add(fmt.Sprintf("The lab checks every %s; next check at %s. t or esc stops waiting.", every, r.next.Local().Format("15:04:05")), m.st.Dim, "", "  ")
+		add(fmt.Sprintf("✎ You type this step: next check at %s (every %s; t or esc stops waiting).", r.next.Local().Format("15:04:05"), every), m.st.Running, "", "  ")
 	default:
 		left := max(0, r.next.Sub(m.now).Round(time.Second))
-		add(fmt.Sprintf("Checking every %s: next check in %s. t or esc stops waiting.", every, seconds(left)), m.st.Dim, "", "  ")
+		add(fmt.Sprintf("✎ You type this step: next check in %s (every %s; t or esc stops waiting).", seconds(left), every), m.st.Running, "", "  ")
 	}
 	if r.verdict != "" && !r.next.IsZero() {
 		add("Not yet: "+r.verdict, m.st.Failed, "", "  ")
@@ -496,6 +494,13 @@ func (m *Model) typingLines(r *stepRun, w int, add func(string, interface{ Rende
 			add("Fix: "+r.fix, m.st.Fix, "", "     ")
 		}
 	}
+	if !m.simulated {
+		add("Paste the command above into Cloud Shell (or any terminal with gcloud).", m.st.Dim, "", "  ")
+		return
+	}
+	// The line to type on a line of its own, so that it is never split.
+	add("Paste the command above into a second terminal, pointed at the simulator first with:", m.st.Dim, "", "  ")
+	add(`eval "$(beyond sim env)"`, m.st.Command, "  ", "  ")
 }
 
 // reason is what went wrong, without the fix when the error carries it too
