@@ -97,3 +97,20 @@ func TestCodeLines(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRenderMarkdown renders the longest page of content/ at 80
+// columns in colour: the cost of moving to a step, or of a resize.
+func BenchmarkRenderMarkdown(b *testing.B) {
+	v := steps.DefaultVars()
+	longest := ""
+	for _, id := range content.IDs() {
+		if md, _ := content.Step(id); len(md) > len(longest) {
+			longest = md
+		}
+	}
+	md := expand(longest, v)
+	st := NewStyles(false)
+	for b.Loop() {
+		renderMarkdown(md, 80, st, false)
+	}
+}
