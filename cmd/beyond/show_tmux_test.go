@@ -18,6 +18,7 @@ import (
 // longest command in full while typing it: the command box scrolls with ]
 // and v shows the whole command, page by page. What the pages show, less
 // the line breaks the screen adds, is exactly what `beyond show` prints.
+// Then ? and q close the keys page without quitting.
 func TestTmuxLongestCommand(t *testing.T) {
 	tmux, err := exec.LookPath("tmux")
 	if err != nil {
@@ -127,6 +128,14 @@ func TestTmuxLongestCommand(t *testing.T) {
 	}
 	p.keys("v")
 	p.wait("n next")
+	// ? then q closes the keys page and quits nothing.
+	p.keys("?")
+	p.wait("Keys (any key closes this page)")
+	p.keys("q")
+	p.waitFor("the keys page to close", func(s string) bool { return !strings.Contains(s, "Keys (any key") && strings.Contains(s, "q quit") })
+	if _, err := os.Stat(p.exit); err == nil {
+		t.Fatal("q on the keys page quit beyond")
+	}
 	p.keys("q")
 	if code := p.waitExit(); code != "0" {
 		t.Fatalf("beyond exited %s, want 0", code)
