@@ -51,7 +51,7 @@ func (e *Error) Error() string {
 	msg := e.Op + ": " + e.Cause
 	if e.Fix != "" {
 		// Google's messages often end in a period already.
-		msg = strings.TrimRight(msg, ". ") + ". " + e.Fix
+		msg = strings.TrimSuffix(msg, ".") + ". " + e.Fix
 	}
 	return msg
 }
