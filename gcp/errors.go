@@ -50,7 +50,8 @@ type Error struct {
 func (e *Error) Error() string {
 	msg := e.Op + ": " + e.Cause
 	if e.Fix != "" {
-		msg += ". " + e.Fix
+		// Google's messages often end in a period already.
+		msg = strings.TrimSuffix(msg, ".") + ". " + e.Fix
 	}
 	return msg
 }

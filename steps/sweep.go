@@ -10,6 +10,7 @@ import (
 
 	"github.com/beyond-lab/beyond/gcp"
 	"github.com/beyond-lab/beyond/image"
+	"github.com/beyond-lab/beyond/lab"
 )
 
 // A sweep runs every step's Check, read-only, against one project, and says
@@ -166,7 +167,7 @@ func Sweep(ctx context.Context, cloud *gcp.Cloud, vars Vars, probe ProbeConfig) 
 		if v.err != nil {
 			c.Reason, c.Fix = reasonOf(v.err), fixOf(v.err)
 		}
-		leavesNoTrace := traceless[st.ID] || (st.ID == BuildImage && vars.Image != "")
+		leavesNoTrace := traceless[st.ID] || (st.ID == BuildImage && s.Vars.Image != "")
 		undone := false
 		for _, later := range undoneBy[st.ID] {
 			undone = undone || holds[later]
@@ -285,6 +286,11 @@ func cannotTell(err error) bool {
 	return true
 }
 
+// Reason is what an error of a step or check says went wrong, without the
+// fix it carries: front ends show the fix on a line of its own, and typing
+// mode replaces the generic one.
+func Reason(err error) string { return reasonOf(err) }
+
 // reasonOf is an error without its fix.
 func reasonOf(err error) string {
 	var ce *CheckError
@@ -309,11 +315,27 @@ func (s *Session) deriveOutputs(ctx context.Context) (calls int) {
 		return 0
 	}
 	repo := strings.TrimSuffix(s.plannedImage(), ":latest")
+	other := ""
 	for _, region := range []string{s.Vars.RegionA, s.Vars.RegionB} {
-		if svc, err := s.Cloud.GetService(ctx, region, s.Vars.Service); err == nil && strings.HasPrefix(svc.Image, repo+"@") {
+		svc, err := s.Cloud.GetService(ctx, region, s.Vars.Service)
+		if err != nil {
+			continue
+		}
+		if strings.HasPrefix(svc.Image, repo+"@") {
 			s.Outputs.Image = svc.Image
 			return 0
 		}
+		if svc.Image != "" && svc.Image != lab.BrokenImage && (other == "" || region == s.Vars.RegionB) {
+			other = svc.Image
+		}
+	}
+	if other != "" {
+		// The attendee deployed an image of their own (--image, such as
+		// the workshop's hello sample), a path the lab offers: judge what
+		// serves, as if the board had been told. Region B's wins, since
+		// the workshop's break leaves region A on its broken update.
+		s.Vars.Image = other
+		return 0
 	}
 	// Not deployed yet: what the registry holds under the lab's tag.
 	if s.Cloud.Simulated() && s.Cloud.Endpoints.Registry == "" {

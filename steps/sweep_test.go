@@ -201,3 +201,18 @@ func TestSweepAcceptsEitherModelLocation(t *testing.T) {
 	rep := room.sweep(0)
 	passedThrough(t, rep, steps.DeployA)
 }
+
+// TestSweepJudgesAnImageAttendeeByWhatServes: an attendee who ran the lab
+// with --image (the workshop's hello sample) is judged by what serves, on a
+// board that was not told: building the image, the deploys and everything
+// after them pass.
+func TestSweepJudgesAnImageAttendeeByWhatServes(t *testing.T) {
+	room := newClassRoom(t, "attendee-hello")
+	room.replay(t, 0, "", "")
+	room.targets[0].Vars.Image = "" // the board knows the project, not the flags
+	rep := room.sweep(0)
+	passedThrough(t, rep, steps.BoardSteps()[len(steps.BoardSteps())-1].ID)
+	if !rep.Holds() {
+		t.Errorf("%d/%d passed; want all", rep.Passed, len(rep.Steps))
+	}
+}

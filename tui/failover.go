@@ -29,6 +29,7 @@ type failover struct {
 	limited          int    // 429s (a rate limit such as Cloud Armor's), counted apart from failures
 	marks            []mark // the timeline, oldest first
 	phase            *phase // the break or restore in progress, if any
+	broke            *phase // the last break, settled: the timeline's origin for the report
 	report           *steps.FailoverReport
 }
 
@@ -126,7 +127,14 @@ func (f *failover) step(e steps.Event, s *steps.Step) {
 		r := e.Failover
 		f.mark(e.At, fmt.Sprintf("measured: rerouted in %.1f s, %d/%d failed", r.RerouteSeconds, r.FailedRequests, r.Requests))
 		if r.FailedRequests > 0 {
-			f.mark(e.At, fmt.Sprintf("clients saw failures from +%.1f s for %.1f s", r.FirstFailureSeconds, r.FailingSeconds))
+			// One origin on the timeline, the break's start: the report
+			// counts from a moment of its own, so its first failure is
+			// the panel's first error, already on the timeline.
+			from := ""
+			if b := f.broke; b != nil && !b.firstErr.IsZero() {
+				from = " from " + since(b.start, b.firstErr)
+			}
+			f.mark(e.At, fmt.Sprintf("clients saw failures%s for %.1fs", from, r.FailingSeconds))
 		}
 	}
 }
@@ -138,6 +146,7 @@ func (f *failover) settle() {
 		return
 	}
 	f.phase = nil
+	f.broke = p
 	if p.firstB.IsZero() {
 		return
 	}

@@ -79,8 +79,11 @@ func TestFailoverPanel(t *testing.T) {
 	h.feed(at, 5, 100*time.Millisecond, a)
 	h.contains("+0.1s region A serving again")
 
-	h.send(eventMsg{steps.Event{Kind: steps.EventFailover, At: at, Failover: &steps.FailoverReport{Requests: 80, FailedRequests: 3, RerouteSeconds: 0.3, FirstFailureSeconds: 0.1, FailingSeconds: 0.2}}})
-	h.contains("measured: rerouted in 0.3 s, 3/80 failed", "clients saw failures from +0.1 s for 0.2 s")
+	h.send(eventMsg{steps.Event{Kind: steps.EventFailover, At: at, Failover: &steps.FailoverReport{Requests: 80, FailedRequests: 3, RerouteSeconds: 0.3, FirstFailureSeconds: 1.6, FailingSeconds: 0.2}}})
+	// The report counts from a moment of its own (1.6 s): the timeline
+	// keeps one origin, the break, where the first error came at +0.1s.
+	h.contains("measured: rerouted in 0.3 s, 3/80 failed", "clients saw failures from +0.1s for 0.2s")
+	h.lacks("1.6")
 
 	h.press("m")
 	h.until("the client to move", func() bool { return strings.Contains(h.screen(), "client moved to europe-west1") })

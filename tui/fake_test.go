@@ -34,6 +34,7 @@ type fakeLab struct {
 	ranges  []steps.Range
 	client  string
 	watches int
+	long    map[string]string // commands other than the fake's one-liners
 }
 
 func newFakeLab() *fakeLab {
@@ -80,6 +81,9 @@ func (l *fakeLab) Vars() steps.Vars     { return l.vars }
 func (l *fakeLab) Command(id string) string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if c, ok := l.long[id]; ok {
+		return c
+	}
 	if id == steps.Curl && l.outputs.GlobalIP != "" {
 		return "curl http://" + l.outputs.GlobalIP + "/"
 	}
@@ -142,7 +146,12 @@ func (l *fakeLab) Run(ctx context.Context, rg steps.Range) (steps.Summary, error
 	l.ranges = append(l.ranges, rg)
 	l.state.Unlock()
 	var sum steps.Summary
+	started := rg.From == ""
 	for _, s := range l.steps {
+		started = started || s.ID == rg.From
+		if !started || s.Optional && !rg.Optional {
+			continue
+		}
 		st, _ := l.run(ctx, s.ID, !rg.Resume || l.saved.Steps[s.ID].Status != steps.StatusPassed)
 		if st == steps.StatusPassed {
 			sum.Passed++
@@ -221,7 +230,7 @@ func (l *fakeLab) Await(ctx context.Context, id string, every time.Duration) (st
 	delete(l.fails, id)
 	typed := l.block[id]
 	l.state.Unlock()
-	l.send(steps.Event{Kind: steps.EventStarted, Step: id, Command: "gcloud fake " + id, Status: steps.StatusRunning, By: steps.ByLearner})
+	l.send(steps.Event{Kind: steps.EventStarted, Step: id, Command: l.Command(id), Status: steps.StatusRunning, By: steps.ByLearner})
 	if fail != nil {
 		l.send(steps.Event{Kind: steps.EventChecked, Step: id, Status: steps.StatusFailed, Err: fail, Fix: fail.Fix})
 		l.send(steps.Event{Kind: steps.EventWaiting, Step: id, Next: l.now().Add(every)})

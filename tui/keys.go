@@ -11,12 +11,17 @@ import (
 type KeyMap struct {
 	Next, Prev           key.Binding
 	Run, Check, Copy     key.Binding
+	RunRest              key.Binding // run the remaining steps until one fails
 	Type                 key.Binding
+	View                 key.Binding // the command, full screen
+	BoxUp, BoxDown       key.Binding // scroll the command box
 	PageUp, PageDown     key.Binding
 	List, Failover       key.Binding
 	Watch, Break         key.Binding
 	Restore, Move        key.Binding
 	Help, Quit           key.Binding
+	Close                key.Binding // closes the full-screen command
+	Stop                 key.Binding // leaves typing mode
 	Yes, No, Begin, Back key.Binding
 }
 
@@ -26,9 +31,13 @@ func DefaultKeyMap() KeyMap {
 		Next:     key.NewBinding(key.WithKeys("j", "down", "n"), key.WithHelp("n", "next")),
 		Prev:     key.NewBinding(key.WithKeys("k", "up", "p"), key.WithHelp("p", "prev")),
 		Run:      key.NewBinding(key.WithKeys("enter", "r"), key.WithHelp("enter", "run")),
+		RunRest:  key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "run the rest")),
 		Check:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "check")),
 		Copy:     key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy")),
 		Type:     key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "type it")),
+		View:     key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "view")),
+		BoxUp:    key.NewBinding(key.WithKeys("["), key.WithHelp("[", "back")),
+		BoxDown:  key.NewBinding(key.WithKeys("]"), key.WithHelp("]", "more")),
 		PageUp:   key.NewBinding(key.WithKeys("pgup", "ctrl+u"), key.WithHelp("pgup", "scroll up")),
 		PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+d", "space"), key.WithHelp("pgdn", "scroll")),
 		List:     key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "list")),
@@ -39,6 +48,8 @@ func DefaultKeyMap() KeyMap {
 		Move:     key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "move")),
 		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "keys")),
 		Quit:     key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+		Stop:     key.NewBinding(key.WithKeys("t", "esc"), key.WithHelp("t/esc", "stop waiting")),
+		Close:    key.NewBinding(key.WithKeys("v", "esc", "q"), key.WithHelp("v/esc", "close")),
 		Yes:      key.NewBinding(key.WithKeys("y", "Y"), key.WithHelp("y", "yes")),
 		No:       key.NewBinding(key.WithKeys("n", "N", "esc"), key.WithHelp("n", "no")),
 		Begin:    key.NewBinding(key.WithKeys("enter", "space"), key.WithHelp("enter", "begin")),
@@ -58,9 +69,12 @@ func (k KeyMap) FullHelp() []keyHelp {
 		{k.Next, "next step"},
 		{k.Prev, "previous step"},
 		{k.Run, "run the step: perform it, then check it"},
+		{k.RunRest, "run this step and the rest, until one fails"},
 		{k.Check, "check the step again, without performing it"},
 		{k.Copy, "copy the step's gcloud command (OSC 52 clipboard)"},
-		{k.Type, "type the step yourself: the lab checks until it holds (t or esc stops waiting)"},
+		{k.Type, "type the step yourself; the lab checks until it holds (t stops)"},
+		{k.View, "show the whole command, full screen (v, esc or q closes it)"},
+		{key.NewBinding(key.WithKeys(append(k.BoxDown.Keys(), k.BoxUp.Keys()...)...)), "scroll the command box down, up"},
 		{k.PageDown, "scroll the text down"},
 		{k.PageUp, "scroll the text up"},
 		{k.List, "show or hide the list of steps"},
@@ -69,7 +83,7 @@ func (k KeyMap) FullHelp() []keyHelp {
 		{k.Break, "break region A (runs the break-region step)"},
 		{k.Restore, "restore region A (runs the restore step)"},
 		{k.Move, "move the simulated client to another region"},
-		{k.Help, "show or hide this page"},
+		{k.Help, "show or hide this page (q closes it too)"},
 		{k.Quit, "quit; progress is saved (asks first if a step is running)"},
 	}
 }

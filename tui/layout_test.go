@@ -20,6 +20,7 @@ func TestFitsEverySize(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			lab := newFakeLab()
 			lab.fails[steps.DeployA] = &steps.CheckError{Reason: strings.Repeat("a long reason ", 20), Fix: strings.Repeat("a long fix ", 20)}
+			lab.long = map[string]string{steps.Cleanup: strings.Repeat("gcloud compute backend-services delete global-backend --global --quiet\n", 30)}
 			h := fakeHarness(t, lab, opts)
 			resize := func() {
 				t.Helper()
@@ -44,6 +45,13 @@ func TestFitsEverySize(t *testing.T) {
 			h.press("esc", "l")
 			resize()
 			h.press("y")
+			h.press("l", "p", "v") // the cleanup step's command, full screen
+			if !h.m.cmd.IsOpen() {
+				t.Fatal("v did not open the command")
+			}
+			resize()
+			h.press("esc", "]", "]")
+			resize()
 			t0 := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 			for i := range 300 {
 				s := steps.Sample{At: t0.Add(time.Duration(i) * 50 * time.Millisecond), Status: 200, Region: []string{"us-central1", "europe-west1", "asia-east1"}[i%3], Latency: time.Duration(i) * time.Millisecond}
@@ -108,4 +116,22 @@ func TestEmptyLab(t *testing.T) {
 	h.contains("This lab has no step \"restore\"")
 	h.press("q")
 	h.until("q to quit", func() bool { return h.quit })
+}
+
+// TestListTitlesFit: at 80 columns the step list cuts no title: a step
+// whose title is too long shows its short title, and a part's title wraps.
+func TestListTitlesFit(t *testing.T) {
+	h := fakeHarness(t, newFakeLab(), Options{})
+	h.send(tea.WindowSizeMsg{Width: 80, Height: 30})
+	h.press("enter")
+	for i := 0; i < 9; i++ { // to Curl the global IP, so the list shows Part 4
+		h.press("n")
+	}
+	h.contains("URL map, retries", "Forwarding rule", "Part 4 · Verification and", "  failover")
+	for _, line := range strings.Split(h.screen(), "\n")[1:] {
+		list, _, ok := strings.Cut(line, "│")
+		if ok && strings.Contains(list, "…") {
+			t.Errorf("the list cuts a title: %q", list)
+		}
+	}
 }

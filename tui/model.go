@@ -11,7 +11,6 @@ import (
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/spinner"
-	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
 	"github.com/beyond-lab/beyond/content"
 	"github.com/beyond-lab/beyond/steps"
@@ -52,6 +51,7 @@ var clientLocations = []string{"us-central1", "europe-west1", "asia-east1"}
 // nothing to run (the introduction, the closing words).
 type item struct {
 	id, part, title string
+	short           string // the title for a narrow list, if the lab has one
 	reading         bool
 	step            *steps.Step // nil for a reading page
 }
@@ -80,10 +80,22 @@ type stepRun struct {
 // op is a runner call in flight: a step, a check, or a resumed run.
 type op struct {
 	id     int
-	kind   string // "run", "check", "type", "resume"
+	kind   opKind
 	step   string
 	cancel context.CancelFunc
 }
+
+// opKind is what a runner call in flight does.
+type opKind string
+
+const (
+	opRun    opKind = "run"    // perform a step, then check it
+	opCheck  opKind = "check"  // check a step only
+	opType   opKind = "type"   // the learner types a step; the lab checks until it holds
+	opResume opKind = "resume" // re-check the steps saved as passed, run those that fail
+	opRest   opKind = "rest"   // run the remaining steps until one fails (R)
+	opWatch  opKind = "watch"  // probe the global IP
+)
 
 type screen int
 
@@ -102,7 +114,7 @@ type Model struct {
 	st        Styles
 	help      help.Model
 	spin      spinner.Model
-	prose     viewport.Model
+	prose     prosePane
 	vars      steps.Vars
 	simulated bool
 	target    string
@@ -128,12 +140,13 @@ type Model struct {
 	quitting     bool
 	flipList     bool // l pressed: the list hidden beside, or shown instead of the text
 	showHelp     bool
+	cmd          commandPane // the current step's command: its box, and full screen (v)
+	list         stepList
 	showFailover bool
 	fo           *failover
 	client       int
 	note         string
 	copied       string
-	proseKey     string // which step and width the prose viewport holds
 }
 
 // New returns the model for lab. It reads the lab's steps, saved progress
@@ -149,7 +162,6 @@ func New(ctx context.Context, lab Lab, opts Options) *Model {
 		keys:      DefaultKeyMap(),
 		st:        NewStyles(opts.NoColor),
 		help:      help.New(),
-		prose:     viewport.New(),
 		vars:      lab.Vars(),
 		simulated: lab.Simulated(),
 		target:    opts.Target,
@@ -168,6 +180,9 @@ func New(ctx context.Context, lab Lab, opts Options) *Model {
 		m.help.ShortSeparator = " | "
 		m.help.Ellipsis = "..."
 	}
+	m.cmd = newCommandPane(m.keys, m.st, opts.Accessible)
+	m.prose = newProsePane(m.st, opts.Accessible)
+	m.list = newStepList(m.st, opts.Accessible)
 	m.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(m.st.Running))
 	m.fo = newFailover(m.vars)
 	if m.target == "" {
@@ -189,7 +204,7 @@ func New(ctx context.Context, lab Lab, opts Options) *Model {
 		if title == "" {
 			title = id
 		}
-		m.items = append(m.items, item{id: id, part: part, title: title, reading: reading, step: step})
+		m.items = append(m.items, item{id: id, part: part, title: title, short: steps.ShortTitle(id), reading: reading, step: step})
 		if md, err := content.Step(id); err == nil {
 			m.markdown[id] = expand(md, m.vars)
 		}
@@ -244,6 +259,18 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		m.width, m.height = msg.Width, msg.Height
 	case tea.KeyPressMsg:
 		return m.key(msg)
+	case tea.MouseWheelMsg:
+		// Only with Options.Mouse: the wheel scrolls what is read.
+		down := msg.Button == tea.MouseWheelDown
+		switch {
+		case msg.Button != tea.MouseWheelDown && msg.Button != tea.MouseWheelUp:
+		case m.cmd.IsOpen():
+			m.cmd.Wheel(down)
+		case down:
+			m.prose.ScrollDown(3)
+		default:
+			m.prose.ScrollUp(3)
+		}
 	case tea.InterruptMsg:
 		return m.askQuit()
 	case spinner.TickMsg:
@@ -318,16 +345,29 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		return m.startKey(k)
 	}
 	m.note = ""
-	if m.op != nil && m.op.kind == "type" && (key.Matches(k, m.keys.Back) || key.Matches(k, m.keys.Type)) && !m.showHelp {
+	if m.cmd.IsOpen() {
+		// The full view takes the keys but ctrl+c and y.
+		switch {
+		case k.String() == "ctrl+c":
+			return m.askQuit()
+		case key.Matches(k, m.keys.Copy):
+			return m.copy()
+		}
+		m.cmd.Update(k)
+		return nil
+	}
+	if m.op != nil && m.op.kind == opType && key.Matches(k, m.keys.Stop) && !m.showHelp {
 		// Leave typing mode: stop waiting; nothing is recorded.
 		m.op.cancel()
 		m.note = "Stopped waiting for " + m.title(m.op.step) + "."
 		return nil
 	}
 	if m.showHelp {
-		// Any key closes the ? page; keys other than ? and esc then act.
+		// Any key closes the ? page; keys other than ?, esc and q then
+		// act. q closes the page, as it does on the start screen: the page
+		// says any key closes it, so q must not quit from under it.
 		m.showHelp = false
-		if key.Matches(k, m.keys.Help) || key.Matches(k, m.keys.Back) {
+		if key.Matches(k, m.keys.Help) || key.Matches(k, m.keys.Back) || k.String() == "q" {
 			return nil
 		}
 	}
@@ -349,23 +389,31 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(k, m.keys.List):
 		m.flipList = !m.flipList
 	case key.Matches(k, m.keys.Run):
-		return m.runCurrent("run")
+		return m.runCurrent(opRun)
 	case key.Matches(k, m.keys.Check):
-		return m.runCurrent("check")
+		return m.runCurrent(opCheck)
+	case key.Matches(k, m.keys.RunRest):
+		return m.runRest()
 	case key.Matches(k, m.keys.Type):
 		return m.typeCurrent()
 	case key.Matches(k, m.keys.Copy):
 		return m.copy()
+	case key.Matches(k, m.keys.View):
+		if !m.cmd.Open() {
+			m.note = "This page has no command to show."
+		}
+	case key.Matches(k, m.keys.BoxDown), key.Matches(k, m.keys.BoxUp):
+		m.cmd.Update(k)
 	case key.Matches(k, m.keys.Failover):
 		m.showFailover = !m.showFailover
 	case key.Matches(k, m.keys.Watch):
 		return m.toggleWatch()
 	case key.Matches(k, m.keys.Break):
 		m.showFailover = true
-		return m.start("run", steps.BreakRegion)
+		return m.start(opRun, steps.BreakRegion)
 	case key.Matches(k, m.keys.Restore):
 		m.showFailover = true
-		return m.start("run", steps.Restore)
+		return m.start(opRun, steps.Restore)
 	case key.Matches(k, m.keys.Move):
 		return m.moveClient()
 	}
@@ -479,7 +527,7 @@ func (m *Model) run(id string) *stepRun {
 	return r
 }
 
-func (m *Model) runCurrent(kind string) tea.Cmd {
+func (m *Model) runCurrent(kind opKind) tea.Cmd {
 	it := m.current()
 	if it.reading {
 		m.note = "Nothing to run on this page: n goes to the next step."
@@ -489,7 +537,7 @@ func (m *Model) runCurrent(kind string) tea.Cmd {
 }
 
 // start calls the runner for one step, in a command.
-func (m *Model) start(kind, id string) tea.Cmd {
+func (m *Model) start(kind opKind, id string) tea.Cmd {
 	if m.indexOf(id) < 0 {
 		m.note = fmt.Sprintf("This lab has no step %q.", id)
 		return nil
@@ -508,9 +556,9 @@ func (m *Model) start(kind, id string) tea.Cmd {
 		var st steps.Status
 		var err error
 		switch kind {
-		case "check":
+		case opCheck:
 			st, err = lab.CheckStep(ctx, id)
-		case "type":
+		case opType:
 			st, err = lab.Await(ctx, id, steps.DefaultAwaitEvery)
 		default:
 			st, err = lab.RunStep(ctx, id)
@@ -532,7 +580,7 @@ func (m *Model) typeCurrent() tea.Cmd {
 		m.note = "The lab does this step itself: it has no command to type. enter runs it."
 		return nil
 	}
-	return m.start("type", it.id)
+	return m.start(opType, it.id)
 }
 
 // resume re-checks the steps saved as passed, through the last of them, and
@@ -540,13 +588,45 @@ func (m *Model) typeCurrent() tea.Cmd {
 func (m *Model) resume() tea.Cmd {
 	ctx, cancel := context.WithCancel(m.ctx)
 	m.seq++
-	o := &op{id: m.seq, kind: "resume", step: m.resumeTo, cancel: cancel}
+	o := &op{id: m.seq, kind: opResume, step: m.resumeTo, cancel: cancel}
 	m.op = o
 	m.selectItem(m.indexOf(m.resumeTo))
 	lab, to := m.lab, m.resumeTo
 	call := func() tea.Msg {
 		defer cancel()
 		sum, err := lab.Run(ctx, steps.Range{Resume: true, To: to})
+		return opDoneMsg{id: o.id, sum: sum, err: err}
+	}
+	return tea.Batch(call, m.startSpinner())
+}
+
+// runRest runs the steps from the current one (or the next, on a page of
+// reading) to the end, until one fails: for a learner catching up. Steps
+// saved as passed are checked again rather than performed.
+func (m *Model) runRest() tea.Cmd {
+	if m.op != nil {
+		m.note = m.title(m.op.step) + " is running: wait for it, or q to stop it and quit."
+		return nil
+	}
+	from := ""
+	for _, it := range m.items[m.cursor:] {
+		if !it.reading && !it.step.Optional {
+			from = it.id
+			break
+		}
+	}
+	if from == "" {
+		m.note = "No step left to run from here."
+		return nil
+	}
+	ctx, cancel := context.WithCancel(m.ctx)
+	m.seq++
+	o := &op{id: m.seq, kind: opRest, step: from, cancel: cancel}
+	m.op = o
+	lab := m.lab
+	call := func() tea.Msg {
+		defer cancel()
+		sum, err := lab.Run(ctx, steps.Range{From: from, Resume: true})
 		return opDoneMsg{id: o.id, sum: sum, err: err}
 	}
 	return tea.Batch(call, m.startSpinner())
@@ -569,12 +649,22 @@ func (m *Model) opDone(msg opDoneMsg) tea.Cmd {
 	if msg.err != nil && !errors.Is(msg.err, context.Canceled) {
 		m.note = msg.err.Error()
 	}
-	if o.kind == "resume" && msg.err == nil {
+	if o.kind == opResume && msg.err == nil {
 		if msg.sum.OK() {
 			m.note = fmt.Sprintf("Resumed: %d steps re-checked and passed.", msg.sum.Passed)
 			if i := m.indexOf(o.step); i >= 0 && i+1 < len(m.items) {
 				m.selectItem(i + 1)
 			}
+		}
+	}
+	if o.kind == opRest && msg.err == nil {
+		switch s := msg.sum; {
+		case s.Canceled:
+			m.note = fmt.Sprintf("Stopped: %d steps passed before.", s.Passed)
+		case s.OK():
+			m.note = fmt.Sprintf("Caught up: %d steps passed.", s.Passed)
+		default:
+			m.note = fmt.Sprintf("%d steps passed, then %s failed; R carries on from there.", s.Passed, m.title(m.current().id))
 		}
 	}
 	if m.quitting {
@@ -628,7 +718,7 @@ func (m *Model) event(e steps.Event) tea.Cmd {
 		if e.Command != "" {
 			m.commands[e.Step] = e.Command
 		}
-		if m.op != nil && m.op.kind == "resume" {
+		if m.op != nil && (m.op.kind == opResume || m.op.kind == opRest) {
 			m.selectItem(m.indexOf(e.Step))
 		}
 	case steps.EventProgress:
@@ -650,11 +740,8 @@ func (m *Model) event(e steps.Event) tea.Cmd {
 	case steps.EventChecked:
 		r.verdict, r.elapsed = e.Text, e.Elapsed
 		if e.Err != nil {
-			r.verdict = e.Err.Error()
-			var ce *steps.CheckError
-			if errors.As(e.Err, &ce) {
-				r.verdict = ce.Reason
-			}
+			// The reason alone: the fix has its own line.
+			r.verdict = steps.Reason(e.Err)
 		}
 		if e.Fix != "" {
 			r.fix = e.Fix
@@ -711,7 +798,7 @@ func (m *Model) toggleWatch() tea.Cmd {
 func (m *Model) startWatch() tea.Cmd {
 	ctx, cancel := context.WithCancel(m.ctx)
 	m.seq++
-	w := &op{id: m.seq, kind: "watch", cancel: cancel}
+	w := &op{id: m.seq, kind: opWatch, cancel: cancel}
 	m.watch = w
 	lab := m.lab
 	return func() tea.Msg {

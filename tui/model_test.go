@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
 	"github.com/beyond-lab/beyond/steps"
 )
 
@@ -53,6 +54,8 @@ func TestWalkLab(t *testing.T) {
 			t.Errorf("%s: failover panel shown %v, want %v", it.id, h.m.showFailover, wantPanel)
 		}
 		if wantPanel {
+			// The commands and the IP come back after the step, in a command.
+			h.until("the global IP", func() bool { return h.m.ip != "" })
 			h.contains("Live 203.0.113.7")
 		}
 		ran = append(ran, "run "+it.id)
@@ -274,3 +277,58 @@ func TestFarewell(t *testing.T) {
 }
 
 func ansiStrip(s string) string { return strings.Join(strings.Fields(stripANSI(s)), " ") }
+
+// TestRunRest: R runs the current step and every one after it until one
+// fails, selecting each as it runs; the steps after the failure are left.
+func TestRunRest(t *testing.T) {
+	lab := newFakeLab()
+	lab.fails[steps.URLMap] = &steps.CheckError{Reason: "the URL map has no retry policy", Fix: "Run this step again"}
+	h := fakeHarness(t, lab, Options{})
+	h.press("enter")
+	for h.m.current().id != steps.DeployA {
+		h.press("n")
+	}
+	h.press("R")
+	h.idle()
+	if got := lab.ranges; len(got) != 1 || got[0].From != steps.DeployA || !got[0].Resume {
+		t.Fatalf("R ran %+v, want one run from %s", got, steps.DeployA)
+	}
+	want := []string{"run " + steps.DeployA, "run " + steps.DeployB, "run " + steps.URLMap}
+	if got := lab.callLog(); !slices.Equal(got, want) {
+		t.Errorf("R made the calls %v, want %v", got, want)
+	}
+	if id := h.m.current().id; id != steps.URLMap {
+		t.Errorf("after R the list is at %s, want the failed step %s", id, steps.URLMap)
+	}
+	h.contains("2 steps passed, then Create the URL map", "the URL map has no retry policy")
+	if st := h.m.status(steps.ForwardingRule); st != steps.StatusTodo {
+		t.Errorf("a step after the failure is %s, want todo", st)
+	}
+	h.contains("Fix: Run this step again")
+}
+
+// TestMouseAndTitle: the mouse is off unless asked for; with it the wheel
+// scrolls the text. The window title names the step.
+func TestMouseAndTitle(t *testing.T) {
+	off := fakeHarness(t, newFakeLab(), Options{})
+	if mode := off.m.View().MouseMode; mode != tea.MouseModeNone {
+		t.Errorf("mouse mode %v without Options.Mouse, want none", mode)
+	}
+	h := fakeHarness(t, newFakeLab(), Options{Mouse: true})
+	h.send(tea.WindowSizeMsg{Width: 60, Height: 14})
+	if mode := h.m.View().MouseMode; mode != tea.MouseModeCellMotion {
+		t.Errorf("mouse mode %v with Options.Mouse, want cell motion", mode)
+	}
+	h.press("enter", "n", "n", "n") // Deploy to region A: a long text
+	if title := h.m.View().WindowTitle; !strings.Contains(title, "Deploy to region A") {
+		t.Errorf("window title %q does not name the step", title)
+	}
+	h.send(tea.MouseWheelMsg{Button: tea.MouseWheelDown})
+	if off := h.m.prose.YOffset(); off != 3 {
+		t.Errorf("the wheel scrolled the text to line %d, want 3", off)
+	}
+	h.send(tea.MouseWheelMsg{Button: tea.MouseWheelUp})
+	if off := h.m.prose.YOffset(); off != 0 {
+		t.Errorf("the wheel back up left the text at line %d, want 0", off)
+	}
+}

@@ -1,16 +1,56 @@
 package tui
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 
+	"charm.land/bubbles/v2/viewport"
+	"charm.land/glamour/v2"
+	gansi "charm.land/glamour/v2/ansi"
 	"github.com/beyond-lab/beyond/steps"
 	"github.com/charmbracelet/x/ansi"
 )
 
-// The prose is Markdown of a small kind (content/ keeps to it): headings,
-// paragraphs, lists, block quotes and fenced code. It is rendered here rather
-// than with glamour, which sizes and colours itself by querying the terminal.
+// The prose is Markdown (content/), rendered by glamour with a style of the
+// lab's own: the terminal's 16 colours, so it follows the terminal's theme
+// without asking the terminal which one it has; none under NO_COLOR; no
+// marks but words for a screen reader (--accessible).
+
+// prosePane is the step's text, a component: its Markdown rendered to the
+// pane's width (again only when the step or the width changes) in a
+// viewport that scrolls with pgup and pgdn, keeping its place when the
+// width changes.
+type prosePane struct {
+	viewport.Model
+	st    Styles
+	plain bool
+	shown string // the step and width the viewport holds
+}
+
+func newProsePane(st Styles, plain bool) prosePane {
+	return prosePane{Model: viewport.New(), st: st, plain: plain}
+}
+
+// Show puts step id's Markdown in the pane, w wide and h lines tall.
+func (p *prosePane) Show(id, md string, w, h int) {
+	if k := fmt.Sprint(id, "/", w); k != p.shown {
+		sameStep := strings.HasPrefix(p.shown, id+"/")
+		off := p.YOffset()
+		p.shown = k
+		p.SetWidth(w)
+		p.SetContentLines(renderMarkdown(md, w, p.st, p.plain))
+		p.SetYOffset(0)
+		if sameStep {
+			p.SetYOffset(off)
+		}
+	}
+	p.SetWidth(w)
+	p.SetHeight(h)
+}
+
+// Lines is what the pane shows, one string a line.
+func (p *prosePane) Lines() []string { return strings.Split(p.View(), "\n") }
 
 var varRef = regexp.MustCompile(`\$[A-Z][A-Z0-9_]*`)
 
@@ -30,100 +70,199 @@ func expand(md string, v steps.Vars) string {
 	})
 }
 
-var (
-	listItem = regexp.MustCompile(`^(\s*)([-*+]|\d+[.)])\s+`)
-	link     = regexp.MustCompile(`\[([^\]]+)\]\(([^)\s]+)\)`)
-)
-
 // renderMarkdown renders md to lines at most w cells wide. The first line,
 // if it is a "# " heading, is left out: the screen shows the title already.
-// With plain set, inline code keeps its backticks instead of a colour.
+// Code blocks are broken beforehand the way a shell continues a line (see
+// codeLines), so that a command selected with the mouse still runs. With
+// plain set (screen readers), inline code keeps its backticks.
 func renderMarkdown(md string, w int, st Styles, plain bool) []string {
 	w = max(w, 8)
 	md = strings.ReplaceAll(md, "\r\n", "\n")
-	src := strings.Split(md, "\n")
-	if len(src) > 0 && strings.HasPrefix(src[0], "# ") {
-		src = src[1:]
+	if first, rest, ok := strings.Cut(md, "\n"); ok && strings.HasPrefix(first, "# ") {
+		md = rest
+	} else if strings.HasPrefix(md, "# ") {
+		md = ""
 	}
+	r, err := glamour.NewTermRenderer(glamour.WithStyles(proseStyle(st.colorless, plain)), glamour.WithWordWrap(w))
+	if err != nil {
+		return wrap(md, w) // the style is ours and fixed: this does not happen
+	}
+	out, err := r.Render(keepHyphens(joinItems(breakCode(md, w-codeMargin))))
+	if err != nil {
+		return wrap(md, w)
+	}
+	out = strings.ReplaceAll(out, hyphen, "-")
+	lines := strings.Split(out, "\n")
+	for i, l := range lines {
+		// glamour pads every line to the full width: keep the text only.
+		lines[i] = trimRightSpace(l)
+	}
+	for len(lines) > 0 && lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	}
+	for len(lines) > 0 && lines[0] == "" {
+		lines = lines[1:]
+	}
+	return lines
+}
+
+// codeMargin is how far code blocks are indented.
+const codeMargin = 2
+
+// breakCode breaks the lines of md's fenced code blocks to w cells with
+// codeLines; glamour would cut them.
+func breakCode(md string, w int) string {
+	var b strings.Builder
+	in := false
+	for _, line := range strings.Split(md, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "```") {
+			in = !in
+			b.WriteString(line + "\n")
+			continue
+		}
+		if !in {
+			b.WriteString(line + "\n")
+			continue
+		}
+		for _, l := range codeLines(line, w) {
+			b.WriteString(l + "\n")
+		}
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+var listItem = regexp.MustCompile(`^\s*([-*+]|\d+[.)])\s+`)
+
+// joinItems puts each list item of md on one line: glamour keeps the line
+// breaks inside a list item, where it joins those of a paragraph.
+func joinItems(md string) string {
 	var out []string
-	blank := func() {
-		if len(out) > 0 && out[len(out)-1] != "" {
-			out = append(out, "")
-		}
-	}
-	var para []string
-	indent, hang := "", ""
-	flush := func() {
-		if len(para) == 0 {
-			return
-		}
-		text := link.ReplaceAllString(strings.Join(para, " "), "$1 ($2)")
-		text = strings.ReplaceAll(text, "**", "")
-		out = append(out, inline(wrapIndent(text, w, indent, hang), st, plain)...)
-		para, indent, hang = nil, "", ""
-	}
-	inFence := false
-	for _, line := range src {
-		trimmed := strings.TrimSpace(line)
+	in, item := false, false
+	for _, line := range strings.Split(md, "\n") {
+		t := strings.TrimSpace(line)
 		switch {
-		case strings.HasPrefix(trimmed, "```"):
-			flush()
-			if !inFence {
-				blank()
-			}
-			inFence = !inFence
-			if !inFence {
-				out = append(out, "")
-			}
-		case inFence:
-			for _, l := range codeLines(line, w-2) {
-				out = append(out, "  "+styled(st.Code, l, plain))
-			}
-		case trimmed == "":
-			flush()
-			blank()
-		case strings.HasPrefix(trimmed, "#"):
-			flush()
-			blank()
-			h := strings.TrimSpace(strings.TrimLeft(trimmed, "#"))
-			for _, l := range wrap(h, w) {
-				out = append(out, styled(st.Heading, l, plain))
-			}
-			out = append(out, "")
-		case strings.HasPrefix(trimmed, ">"):
-			flush()
-			q := strings.TrimSpace(strings.TrimPrefix(trimmed, ">"))
-			mark := "│ "
-			if plain {
-				mark = "> "
-			}
-			para, indent, hang = []string{q}, mark, mark
-			flush()
+		case strings.HasPrefix(t, "```"):
+			in, item = !in, false
+		case in:
+		case t == "":
+			item = false
 		case listItem.MatchString(line):
-			flush()
-			m := listItem.FindStringSubmatch(line)
-			bullet := m[2]
-			if bullet == "-" || bullet == "*" || bullet == "+" {
-				bullet = "•"
-				if plain {
-					bullet = "-"
-				}
-			}
-			lead := strings.Repeat(" ", len(m[1])) + bullet + " "
-			para = []string{strings.TrimSpace(line[len(m[0]):])}
-			indent, hang = lead, strings.Repeat(" ", ansi.StringWidth(lead))
+			item = true
+		case item && len(out) > 0 && !strings.HasPrefix(t, "#") && !strings.HasPrefix(t, ">"):
+			// A continuation, indented or lazy.
+			out[len(out)-1] += " " + t
+			continue
 		default:
-			para = append(para, trimmed)
+			item = false
 		}
+		out = append(out, line)
 	}
-	flush()
-	for len(out) > 0 && out[len(out)-1] == "" {
-		out = out[:len(out)-1]
+	return strings.Join(out, "\n")
+}
+
+// hyphen stands in for "-" while glamour wraps: it breaks lines after a
+// hyphen, and the prose is full of flags (--allow-unauthenticated) and names
+// (internal-and-cloud-load-balancing) that must not be split. It is a
+// private-use character, one cell wide, that content/ never holds.
+const hyphen = "\ue000"
+
+// keepHyphens hides from the wrapping every hyphen of md that joins two
+// characters, outside code blocks (codeLines broke them already) and
+// Markdown's own syntax: list items ("- "), rules and tables.
+func keepHyphens(md string) string {
+	lines := strings.Split(md, "\n")
+	in := false
+	for i, line := range lines {
+		t := strings.TrimSpace(line)
+		if strings.HasPrefix(t, "```") {
+			in = !in
+		}
+		if in || strings.Trim(t, "-") == "" || strings.HasPrefix(t, "|") {
+			continue
+		}
+		var b strings.Builder
+		for j := 0; j < len(line); j++ {
+			if line[j] == '-' && j+1 < len(line) && line[j+1] != ' ' {
+				b.WriteString(hyphen)
+				continue
+			}
+			b.WriteByte(line[j])
+		}
+		lines[i] = b.String()
 	}
-	for len(out) > 0 && out[0] == "" {
-		out = out[1:]
+	return strings.Join(lines, "\n")
+}
+
+// trimRightSpace removes trailing spaces from a line that may hold styles,
+// keeping the styles' resets.
+func trimRightSpace(l string) string {
+	if !strings.Contains(l, "\x1b") {
+		return strings.TrimRight(l, " ")
 	}
-	return out
+	for strings.HasSuffix(ansi.Strip(l), " ") {
+		// Cut one cell at a time from the plain width: ansi.Truncate keeps
+		// the escape codes.
+		l = ansi.Truncate(l, ansi.StringWidth(l)-1, "")
+	}
+	return l
+}
+
+// proseStyle is the lab's Markdown style: bold headings without #s, bullets,
+// quotes with a bar, code in yellow (in colour) or between backticks (in
+// NO_COLOR and plain), links in blue with their address.
+func proseStyle(noColor, plain bool) gansi.StyleConfig {
+	str := func(s string) *string { return &s }
+	yes := func() *bool { b := true; return &b }
+	zero := func() *uint { u := uint(0); return &u }
+	margin := uint(codeMargin)
+	color := func(c string) *string {
+		if noColor || plain {
+			return nil
+		}
+		return str(c)
+	}
+	var bold, italic *bool
+	if !plain {
+		bold, italic = yes(), yes()
+	}
+	heading := gansi.StyleBlock{StylePrimitive: gansi.StylePrimitive{Bold: bold, BlockSuffix: "\n"}}
+	code := gansi.StylePrimitive{Color: color("3")}
+	if noColor || plain {
+		code.Prefix, code.Suffix = "`", "`"
+	}
+	bullet, quote := "• ", "│ "
+	if plain {
+		bullet, quote = "- ", "> "
+	}
+	return gansi.StyleConfig{
+		Document:       gansi.StyleBlock{Margin: zero()},
+		BlockQuote:     gansi.StyleBlock{Indent: func() *uint { u := uint(1); return &u }(), IndentToken: str(quote)},
+		Paragraph:      gansi.StyleBlock{},
+		List:           gansi.StyleList{LevelIndent: 2},
+		Heading:        heading,
+		H1:             heading,
+		H2:             heading,
+		H3:             heading,
+		H4:             heading,
+		H5:             heading,
+		H6:             heading,
+		Emph:           gansi.StylePrimitive{Italic: italic},
+		Strong:         gansi.StylePrimitive{Bold: bold},
+		HorizontalRule: gansi.StylePrimitive{Format: "\n" + strings.Repeat("─", 8) + "\n"},
+		Item:           gansi.StylePrimitive{BlockPrefix: bullet},
+		Enumeration:    gansi.StylePrimitive{BlockPrefix: ". "},
+		Task:           gansi.StyleTask{Ticked: "[x] ", Unticked: "[ ] "},
+		Link: gansi.StylePrimitive{Prefix: "(", Suffix: ")", Color: color("4"), Underline: func() *bool {
+			if noColor || plain {
+				return nil
+			}
+			return yes()
+		}()},
+		LinkText:  gansi.StylePrimitive{Bold: bold},
+		Code:      gansi.StyleBlock{StylePrimitive: code},
+		CodeBlock: gansi.StyleCodeBlock{StyleBlock: gansi.StyleBlock{StylePrimitive: gansi.StylePrimitive{Color: color("3")}, Margin: &margin}},
+		Table:     gansi.StyleTable{CenterSeparator: str("┼"), ColumnSeparator: str("│"), RowSeparator: str("─")},
+	}
 }
 
 // codeLines breaks a line of code that is wider than w so that what the
@@ -159,48 +298,4 @@ func codeLines(line string, w int) []string {
 		line = line[len(head):]
 	}
 	return append(out, line)
-}
-
-func styled(s interface{ Render(...string) string }, text string, plain bool) string {
-	if plain || text == "" {
-		return text
-	}
-	return s.Render(text)
-}
-
-// inline styles `code` spans line by line, carrying a span that wraps across
-// lines over to the next. In plain mode the backticks stay as they are.
-func inline(lines []string, st Styles, plain bool) []string {
-	if plain || st.colorless {
-		return lines
-	}
-	in := false
-	for i, l := range lines {
-		if !in && !strings.Contains(l, "`") {
-			continue
-		}
-		var b, seg strings.Builder
-		emit := func() {
-			if seg.Len() == 0 {
-				return
-			}
-			if in {
-				b.WriteString(st.Code.Render(seg.String()))
-			} else {
-				b.WriteString(seg.String())
-			}
-			seg.Reset()
-		}
-		for _, r := range l {
-			if r == '`' {
-				emit()
-				in = !in
-				continue
-			}
-			seg.WriteRune(r)
-		}
-		emit()
-		lines[i] = b.String()
-	}
-	return lines
 }

@@ -15,7 +15,7 @@ func TestRenderMarkdown(t *testing.T) {
 		"```bash\ngcloud run deploy $SERVICE_NAME --region $REGION_A --allow-unauthenticated --ingress all\n```\n\n[docs](https://cloud.google.com/run)\n"
 	v := steps.DefaultVars()
 	got := renderMarkdown(expand(md, v), 40, NewStyles(true), true)
-	text := strings.Join(got, "\n")
+	text := ansi.Strip(strings.Join(got, "\n")) // links carry OSC 8 hyperlinks
 	for _, want := range []string{
 		"A paragraph that goes on across lines,\nwith `inline code` in it.",
 		"Heading",
@@ -95,5 +95,22 @@ func TestCodeLines(t *testing.T) {
 				t.Errorf("line %q wider than 20", l)
 			}
 		}
+	}
+}
+
+// BenchmarkRenderMarkdown renders the longest page of content/ at 80
+// columns in colour: the cost of moving to a step, or of a resize.
+func BenchmarkRenderMarkdown(b *testing.B) {
+	v := steps.DefaultVars()
+	longest := ""
+	for _, id := range content.IDs() {
+		if md, _ := content.Step(id); len(md) > len(longest) {
+			longest = md
+		}
+	}
+	md := expand(longest, v)
+	st := NewStyles(false)
+	for b.Loop() {
+		renderMarkdown(md, 80, st, false)
 	}
 }

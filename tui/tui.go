@@ -2,10 +2,14 @@
 // the runner's events and sends the runner commands; it never talks to Google
 // Cloud itself, so what it shows is what a non-interactive replay reports.
 //
-// One model (Model) owns the screen. Its parts are plain methods: the step
-// list, the prose, the command box, the run panel with the check's verdict,
-// the live failover panel, the help bar and the questions it asks. Runner
-// calls happen in commands, never in Update.
+// One model (Model) owns the screen and lays it out. The step list
+// (stepList), the prose (prosePane) and the command with its full-screen
+// view (commandPane) are components with their own size, and keys and
+// scroll where they have them; the run panel with the check's verdict, the
+// live failover panel, the help bar and the questions it asks are still
+// plain methods. Every key is in one KeyMap,
+// which both the footer and the ? page are drawn from. Runner calls happen
+// in commands, never in Update.
 package tui
 
 import (
@@ -68,6 +72,10 @@ type Options struct {
 	Target string
 	// Width and Height set the screen size when Output is not a terminal.
 	Width, Height int
+	// Mouse scrolls the text with the mouse wheel. It is off by default:
+	// mouse mode takes the terminal's own selection away, and the learner
+	// selects commands to paste them.
+	Mouse bool
 }
 
 // ErrNotTerminal is returned by Run when stdin or stdout is not a terminal.

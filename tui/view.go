@@ -49,12 +49,8 @@ func (m *Model) layout() layout {
 	if m.note != "" {
 		l.note = min(2, len(wrap(m.note, l.mainW)))
 	}
-	if c := m.commands[m.current().id]; c != "" {
-		l.box = len(m.commandLines(c, l.mainW)) + 2
-		if m.plain() {
-			l.box--
-		}
-	}
+	m.cmd.SetCommand(m.commands[m.current().id])
+	l.box = m.cmd.Height(l.mainW)
 	if m.showFailover {
 		l.panel = m.fo.height()
 	}
@@ -65,13 +61,21 @@ func (m *Model) layout() layout {
 	}
 	avail := max(0, l.body-l.top)
 	// First keep some prose (two fifths of the room, or three lines beside
-	// the failover panel), then give it up too.
+	// the failover panel), then give it up too. While the learner types
+	// the step, the command is what they read: it comes first.
 	keep := max(3, avail*2/5)
 	if m.showFailover {
 		keep = 3
 	}
+	typing := m.typing(m.current().id)
+	if typing {
+		keep = 1
+	}
 	if over := l.box + l.run + l.panel + l.note - (avail - keep); over > 0 {
-		if m.showFailover {
+		if typing && !m.showFailover {
+			over = reduce(&l.run, 4, over)
+			reduce(&l.box, 4, over)
+		} else if m.showFailover {
 			// The live panel is the point of the verify steps: the command
 			// and the verdict give up room first.
 			over = reduce(&l.box, 3, over)
@@ -100,24 +104,20 @@ func (m *Model) sync() {
 	l := m.layout()
 	m.help.SetWidth(m.width)
 	id := m.current().id
-	k := fmt.Sprint(id, "/", l.mainW)
-	if k != m.proseKey {
-		sameStep := strings.HasPrefix(m.proseKey, id+"/")
-		off := m.prose.YOffset()
-		m.proseKey = k
-		m.prose.SetWidth(l.mainW)
-		md, ok := m.markdown[id]
-		if !ok {
-			md = "There is no text for this step yet."
-		}
-		m.prose.SetContentLines(renderMarkdown(md, l.mainW, m.st, m.plain()))
-		m.prose.SetYOffset(0)
-		if sameStep {
-			m.prose.SetYOffset(off)
-		}
+	md, ok := m.markdown[id]
+	if !ok {
+		md = "There is no text for this step yet."
 	}
-	m.prose.SetWidth(l.mainW)
-	m.prose.SetHeight(l.prose)
+	m.prose.Show(id, md, l.mainW, l.prose)
+
+	m.cmd.SetCommand(m.commands[id])
+	m.cmd.SetSize(m.width, l.body-1)
+}
+
+// typing reports whether the learner is typing step id while the lab waits.
+func (m *Model) typing(id string) bool {
+	r := m.runs[id]
+	return r != nil && r.running && r.typing
 }
 
 // View draws the screen.
@@ -125,6 +125,12 @@ func (m *Model) View() tea.View {
 	v := tea.NewView(m.Render())
 	v.AltScreen = !m.plain()
 	v.WindowTitle = "beyond · " + m.target
+	if m.screen == screenLab {
+		v.WindowTitle = "beyond · " + m.current().title
+	}
+	if m.opts.Mouse {
+		v.MouseMode = tea.MouseModeCellMotion
+	}
 	return v
 }
 
@@ -220,6 +226,8 @@ func (m *Model) labLines() []string {
 	l := m.layout()
 	var mainCol []string
 	switch {
+	case m.cmd.IsOpen():
+		return append(append([]string{m.header()}, m.cmd.View(m.current().title, m.width, l.body)...), m.footer())
 	case m.showHelp:
 		// The keys take the whole screen, so that each fits on one line.
 		body := clip(m.helpLines(m.width), l.body)
@@ -236,7 +244,7 @@ func (m *Model) labLines() []string {
 			mainCol = append(mainCol, m.fo.view(m.panelView(l), m.st)...)
 		}
 		if l.box > 0 {
-			mainCol = append(mainCol, m.commandBox(l)...)
+			mainCol = append(mainCol, m.cmd.Box(l.mainW, l.box)...)
 		}
 		mainCol = append(mainCol, clip(m.runLines(l.mainW), l.run)...)
 		if l.note > 0 {
@@ -262,7 +270,7 @@ func (m *Model) viewProse(l layout) []string {
 	if l.prose <= 0 {
 		return nil
 	}
-	return strings.Split(m.prose.View(), "\n")
+	return m.prose.Lines()
 }
 
 // topLines are the step's title with its state, and in one column where it
@@ -296,6 +304,9 @@ func (m *Model) topLines(l layout) []string {
 	}
 	g, word := glyph(m.status(it.id))
 	state := m.styleFor(m.status(it.id)).Render(g + " " + word)
+	if it.short != "" && ansi.StringWidth(title)+1+ansi.StringWidth(state) > l.mainW {
+		title = m.st.Title.Render(it.short) // beside its state, which must show
+	}
 	return append(out, spread(title, state, l.mainW))
 }
 
@@ -332,113 +343,37 @@ func glyph(s steps.Status) (string, string) {
 }
 
 func (m *Model) styleFor(s steps.Status) interface{ Render(...string) string } {
+	return statusStyle(m.st, s)
+}
+
+// statusStyle is the style a step's state is drawn in.
+func statusStyle(st Styles, s steps.Status) interface{ Render(...string) string } {
 	switch s {
 	case steps.StatusRunning:
-		return m.st.Running
+		return st.Running
 	case steps.StatusPassed:
-		return m.st.Passed
+		return st.Passed
 	case steps.StatusFailed, steps.StatusCanceled:
-		return m.st.Failed
+		return st.Failed
 	}
-	return m.st.Todo
+	return st.Todo
 }
 
-// listLines draws the steps grouped by part, h lines tall, scrolled so the
-// selected step shows.
+// listLines draws the step list, w wide and h lines tall.
 func (m *Model) listLines(w, h int) []string {
-	var lines []string
-	sel := 0
-	part := ""
+	rows := make([]listRow, len(m.items))
 	for i, it := range m.items {
-		if it.part != part && it.part != "" {
-			lines = append(lines, m.st.Part.Render(fit(partTitle(it.part), w)))
+		r := listRow{part: partTitle(it.part), title: it.title, short: it.short, reading: it.reading}
+		if !it.reading {
+			r.status, r.typed = m.status(it.id), m.typedByLearner(it.id)
 		}
-		part = it.part
-		mark := "  "
-		if i == m.cursor {
-			mark = "› "
-			if m.plain() {
-				mark = "> "
-			}
-			sel = len(lines)
+		if r.status == steps.StatusRunning && m.spinning {
+			r.spin = strings.TrimSpace(ansi.Strip(m.spin.View()))
 		}
-		var s string
-		switch {
-		case it.reading:
-			s = mark + "· " + it.title
-			if m.plain() {
-				s = mark + "· read     " + it.title
-			}
-		case m.plain():
-			g, word := glyph(m.status(it.id))
-			if m.typedByLearner(it.id) {
-				g, word = "✎", "typed"
-			}
-			s = fmt.Sprintf("%s%s %-8s %s", mark, g, word, it.title)
-		default:
-			st := m.status(it.id)
-			g, _ := glyph(st)
-			if m.typedByLearner(it.id) {
-				g = "✎" // done by the learner, checked by the lab
-			}
-			if st == steps.StatusRunning && m.spinning {
-				g = strings.TrimSpace(ansi.Strip(m.spin.View()))
-			}
-			s = mark + m.styleFor(st).Render(g) + " " + it.title
-		}
-		s = fit(s, w)
-		if i == m.cursor && !m.plain() {
-			s = m.st.Cursor.Render(pad(ansi.Strip(s), w))
-		}
-		lines = append(lines, s)
+		rows[i] = r
 	}
-	if h <= 0 {
-		return nil
-	}
-	if len(lines) <= h {
-		return lines
-	}
-	top := min(max(0, sel-h/2), len(lines)-h)
-	return lines[top : top+h]
-}
-
-// commandLines are the command as it shows in the box: long lines broken
-// the way a shell continues them, so what the learner selects still runs.
-func (m *Model) commandLines(c string, w int) []string {
-	inner := w - 4
-	if m.plain() {
-		inner = w - 2
-	}
-	var out []string
-	for _, line := range strings.Split(c, "\n") {
-		out = append(out, codeLines(line, inner)...)
-	}
-	return out
-}
-
-func (m *Model) commandBox(l layout) []string {
-	c := m.commands[m.current().id]
-	lines := m.commandLines(c, l.mainW)
-	room := l.box - 2
-	if m.plain() {
-		room = l.box - 1
-	}
-	switch inner := l.mainW - 4; {
-	case len(lines) <= room:
-	case room == 1:
-		more := fmt.Sprintf(" … +%d lines", len(lines)-1)
-		lines = []string{fit(lines[0], inner-ansi.StringWidth(more)) + more}
-	default:
-		lines = append(clip(lines, room-1), fmt.Sprintf("… %d more lines: y copies them all", len(lines)-room+1))
-	}
-	for i, s := range lines {
-		lines[i] = m.st.Command.Render(s)
-	}
-	title := " gcloud equivalent · y copies "
-	if m.plain() {
-		title = "gcloud equivalent (y copies it)"
-	}
-	return box(title, lines, l.mainW, m.st, m.plain())
+	m.list.SetSize(w, h)
+	return m.list.View(rows, m.cursor)
 }
 
 // runLines draw what the last run of the step said: progress while it
@@ -540,20 +475,18 @@ func (m *Model) runLines(w int) []string {
 // typingLines draw typing mode: where to type the command, when the lab
 // checks again, and why the last check did not hold yet.
 func (m *Model) typingLines(r *stepRun, w int, add func(string, interface{ Render(...string) string }, string, string)) {
-	where := "Paste the command above into Cloud Shell (or any terminal with gcloud)."
-	if m.simulated {
-		where = `Paste the command above into a second terminal, after pointing it at the simulator with: eval "$(beyond sim env)"`
-	}
-	add("✎ You type this step. "+where, m.st.Running, "", "  ")
+	// What matters most comes first, since a long command leaves this
+	// panel few lines: that the lab waits, and why the step does not hold
+	// yet; where to paste comes last.
 	every := seconds(steps.DefaultAwaitEvery)
 	switch {
 	case r.next.IsZero():
-		add("Checking…", m.st.Dim, "", "  ")
+		add("✎ You type this step. Checking…", m.st.Running, "", "  ")
 	case m.plain():
-		add(fmt.Sprintf("The lab checks every %s; next check at %s. t or esc stops waiting.", every, r.next.Local().Format("15:04:05")), m.st.Dim, "", "  ")
+		add(fmt.Sprintf("✎ You type this step: next check at %s (every %s; t or esc stops waiting).", r.next.Local().Format("15:04:05"), every), m.st.Running, "", "  ")
 	default:
 		left := max(0, r.next.Sub(m.now).Round(time.Second))
-		add(fmt.Sprintf("Checking every %s: next check in %s. t or esc stops waiting.", every, seconds(left)), m.st.Dim, "", "  ")
+		add(fmt.Sprintf("✎ You type this step: next check in %s (every %s; t or esc stops waiting).", seconds(left), every), m.st.Running, "", "  ")
 	}
 	if r.verdict != "" && !r.next.IsZero() {
 		add("Not yet: "+r.verdict, m.st.Failed, "", "  ")
@@ -561,6 +494,13 @@ func (m *Model) typingLines(r *stepRun, w int, add func(string, interface{ Rende
 			add("Fix: "+r.fix, m.st.Fix, "", "     ")
 		}
 	}
+	if !m.simulated {
+		add("Paste the command above into Cloud Shell (or any terminal with gcloud).", m.st.Dim, "", "  ")
+		return
+	}
+	// The line to type on a line of its own, so that it is never split.
+	add("Paste the command above into a second terminal, pointed at the simulator first with:", m.st.Dim, "", "  ")
+	add(`eval "$(beyond sim env)"`, m.st.Command, "  ", "  ")
 }
 
 // reason is what went wrong, without the fix when the error carries it too
@@ -644,6 +584,9 @@ func (m *Model) footer() string {
 		return m.st.Dialog.Render("Stopping the running step, then quitting…")
 	}
 	var b []key.Binding
+	if m.cmd.IsOpen() {
+		return m.help.ShortHelpView(m.cmd.ShortHelp())
+	}
 	if m.showFailover {
 		b = []key.Binding{m.keys.Watch, m.keys.Break, m.keys.Restore}
 		if m.simulated {
@@ -651,7 +594,10 @@ func (m *Model) footer() string {
 		}
 		b = append(b, m.keys.Failover, m.keys.Help, m.keys.Quit)
 	} else {
-		b = []key.Binding{m.keys.Next, m.keys.Prev, m.keys.Run, m.keys.Check, m.keys.Copy, m.keys.PageDown, m.keys.Help, m.keys.Quit}
+		b = []key.Binding{m.keys.Next, m.keys.Run, m.keys.Check, m.keys.Copy, m.keys.View, m.keys.PageDown, m.keys.Help, m.keys.Quit}
+		if m.typing(m.current().id) {
+			b = []key.Binding{m.keys.Stop, m.keys.View, m.keys.BoxDown, m.keys.BoxUp, m.keys.Copy, m.keys.Help, m.keys.Quit}
+		}
 	}
 	return m.help.ShortHelpView(b)
 }

@@ -169,10 +169,7 @@ func TestTmuxClassBoard(t *testing.T) {
 	env := classSim(t)
 	file := replayRoom(t, env)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "beyond")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := beyondBinary(t)
 	p := &tmuxPane{t: t, tmux: tmux, socket: fmt.Sprintf("beyond-class-test-%d", os.Getpid())}
 	t.Cleanup(func() { p.cmd("kill-server") })
 	p.exit, p.stderr = filepath.Join(dir, "exit"), filepath.Join(dir, "stderr")

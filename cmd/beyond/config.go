@@ -36,6 +36,7 @@ type config struct {
 	clientLocation  string
 	rate            float64
 	accessible      bool
+	mouse           bool // the mouse wheel scrolls the guide's text
 	noColor         bool
 	class           classConfig   // beyond class, and cleanup of a room
 	endpoints       lab.Endpoints // set by check
@@ -91,6 +92,7 @@ func (c *config) flags(cmd string, out io.Writer) *flag.FlagSet {
 		fs.StringVar(&c.clientLocation, "client-location", c.clientLocation, "simulator: the region the probing client stands nearest to")
 		fs.Float64Var(&c.rate, "rate", c.rate, "requests per second the failover steps send")
 		fs.BoolVar(&c.accessible, "accessible", c.accessible, "screen-reader mode: no animation, no box drawing (env BEYOND_ACCESSIBLE=1)")
+		fs.BoolVar(&c.mouse, "mouse", false, "scroll the guide's text with the mouse wheel (takes the terminal's own text selection away)")
 		fs.StringVar(&c.exportDir, "export", "", "with --non-interactive: at the end, write the Terraform, the script and the report into this directory")
 	}
 	switch cmd {
@@ -137,6 +139,8 @@ func usage(out io.Writer, fs *flag.FlagSet) {
   beyond export terraform [--dir D]  what the lab built, as Terraform with import blocks
   beyond export script [--out F]     ... as a bash script of gcloud commands, for any project
   beyond report [--out report.md]    a Markdown report of the run and an SVG of its failover
+  beyond show STEP [flags]    print a step's command with your variables and
+                              what your progress learned: beyond show deploy-b | bash
   beyond sim [--addr HOST]    run the simulator alone and print its endpoints
   beyond sim env              print exports that point this shell (and gcloud) at
                               the simulator running on this machine:

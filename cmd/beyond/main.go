@@ -11,6 +11,7 @@
 //	beyond check --project P         where one project stands
 //	beyond export terraform|script   what the lab built, as Terraform or a gcloud script
 //	beyond report [--out F]          a Markdown report of the run, with a failover chart
+//	beyond show STEP                 print a step's command, with your variables
 //	beyond sim [--addr A]            run the simulator alone and print its endpoints
 package main
 
@@ -57,7 +58,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return exitOK
 	}
-	if len(args) > 0 && slices.Contains([]string{"sim", "cleanup", "class", "check", "help", "export", "report"}, args[0]) {
+	if len(args) > 0 && slices.Contains([]string{"sim", "cleanup", "class", "check", "show", "help", "export", "report"}, args[0]) {
 		cmd, args = args[0], args[1:]
 	}
 	if cmd == "export" {
@@ -76,6 +77,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		usage(stdout, fs)
 		return exitOK
 	}
+	if cmd == "show" && len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		// beyond show STEP --flags: the flag package stops at STEP.
+		args = append(args[1:], args[0])
+	}
 	cfg := newConfig(getenv)
 	fs := cfg.flags(cmd, stderr)
 	if err := fs.Parse(args); err != nil {
@@ -84,8 +89,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return exitUsage
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "beyond: unexpected argument %q; the subcommands are `sim`, `cleanup`, `class`, `check`, `export` and `report` (see `beyond --help`)\n", fs.Arg(0))
+	if cmd == "show" && fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "beyond show: name one step, e.g. `beyond show deploy-b`; `beyond show --help` lists the flags, and the README the step IDs")
+		return exitUsage
+	}
+	if fs.NArg() > 0 && cmd != "show" {
+		fmt.Fprintf(stderr, "beyond: unexpected argument %q; the subcommands are `sim`, `cleanup`, `class`, `check`, `show`, `export` and `report` (see `beyond --help`)\n", fs.Arg(0))
 		return exitUsage
 	}
 	fs.Visit(func(f *flag.Flag) {
@@ -98,6 +107,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitUsage
 	}
 	switch {
+	case cmd == "show":
+		return runShow(cfg, fs.Arg(0), stdout, stderr)
 	case cmd == "class":
 		return runClass(ctx, cfg, stdin, stdout, stderr)
 	case cmd == "check":

@@ -29,7 +29,7 @@ func runTUI(ctx context.Context, cfg *config, stdin io.Reader, stdout, stderr io
 			return nil, err
 		}
 		return r, nil
-	}, tui.Options{Accessible: cfg.accessible, NoColor: cfg.noColor, Target: t.label})
+	}, tui.Options{Accessible: cfg.accessible, NoColor: cfg.noColor, Target: t.label, Mouse: cfg.mouse})
 	if r != nil {
 		r.Close()
 	}

@@ -111,10 +111,7 @@ func TestTmux(t *testing.T) {
 		t.Skip("builds the binary and runs it in tmux")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "beyond")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := beyondBinary(t)
 	p := &tmuxPane{t: t, tmux: tmux, socket: fmt.Sprintf("beyond-test-%d", os.Getpid())}
 	t.Cleanup(func() { p.cmd("kill-server") })
 
