@@ -76,3 +76,8 @@ const (
 // Not /healthz: Cloud Run's front end keeps paths such as /healthz for
 // itself and answers them with its own 404.
 const HealthPath = "/health"
+
+// ReadyPath is the service's readiness endpoint, the path of the readiness
+// probe the lab deploys for Cloud Run service health. It never calls the
+// model: it answers from what recent requests saw.
+const ReadyPath = "/ready"
