@@ -37,6 +37,48 @@ type Service struct {
 	// roles/run.invoker, the documented way to a public service where an
 	// organisation policy refuses allUsers.
 	InvokerIAMDisabled bool
+	// Readiness is the ingress container's HTTP readiness probe, or nil;
+	// MinInstances the larger of the service's and the template's minimum
+	// instances. Cloud Run service health needs both.
+	Readiness    *Readiness
+	MinInstances int32
+}
+
+// Readiness is an HTTP readiness probe (Preview): Cloud Run runs it on
+// every instance and rolls the results up into each region's service
+// health.
+type Readiness struct {
+	Path             string
+	PeriodSeconds    int32
+	FailureThreshold int32
+	TimeoutSeconds   int32
+}
+
+func (r *Readiness) probe() *runpb.Probe {
+	return &runpb.Probe{PeriodSeconds: r.PeriodSeconds, FailureThreshold: r.FailureThreshold, TimeoutSeconds: r.TimeoutSeconds,
+		ProbeType: &runpb.Probe_HttpGet{HttpGet: &runpb.HTTPGetAction{Path: r.Path}}}
+}
+
+func readinessFrom(p *runpb.Probe) *Readiness {
+	g := p.GetHttpGet()
+	if g == nil {
+		return nil
+	}
+	return &Readiness{Path: g.GetPath(), PeriodSeconds: p.GetPeriodSeconds(), FailureThreshold: p.GetFailureThreshold(), TimeoutSeconds: p.GetTimeoutSeconds()}
+}
+
+// Covers reports whether r, read back, is the probe want asks for; zero
+// fields of want take Cloud Run's default.
+func (r *Readiness) Covers(want *Readiness) bool {
+	if want == nil {
+		return true
+	}
+	if r == nil {
+		return false
+	}
+	same := func(got, want int32) bool { return want == 0 || got == want }
+	return r.Path == want.Path && same(r.PeriodSeconds, want.PeriodSeconds) &&
+		same(r.FailureThreshold, want.FailureThreshold) && same(r.TimeoutSeconds, want.TimeoutSeconds)
 }
 
 // ServiceSpec is what the lab deploys.
@@ -49,6 +91,11 @@ type ServiceSpec struct {
 	// (`--service-account`); empty leaves Cloud Run's default, the Compute
 	// Engine default service account.
 	ServiceAccount string
+	// Readiness and MinInstances, when set, configure Cloud Run service
+	// health (`gcloud alpha run deploy --readiness-probe ... --min-instances`);
+	// unset, a deploy keeps what the service has.
+	Readiness    *Readiness
+	MinInstances int32
 }
 
 func (c *Cloud) serviceName(region, name string) string {
@@ -101,7 +148,9 @@ func serviceFrom(svc *runpb.Service, region string) *Service {
 		ServiceAccount:     svc.GetTemplate().GetServiceAccount(),
 		InvokerIAMDisabled: svc.GetInvokerIamDisabled(),
 	}
+	s.MinInstances = max(svc.GetScaling().GetMinInstanceCount(), svc.GetTemplate().GetScaling().GetMinInstanceCount())
 	if cs := svc.GetTemplate().GetContainers(); len(cs) > 0 {
+		s.Readiness = readinessFrom(cs[0].GetReadinessProbe())
 		s.Image = cs[0].GetImage()
 		for _, e := range cs[0].GetEnv() {
 			s.Env[e.GetName()] = e.GetValue()
@@ -118,7 +167,8 @@ func serviceFrom(svc *runpb.Service, region string) *Service {
 // Matches reports whether the service already runs spec.
 func (s *Service) Matches(spec ServiceSpec) bool {
 	return s.Image == spec.Image && maps.Equal(s.Env, nonNil(spec.Env)) && s.Ingress == runpb.IngressTraffic_INGRESS_TRAFFIC_ALL.String() &&
-		(spec.ServiceAccount == "" || s.ServiceAccount == spec.ServiceAccount)
+		(spec.ServiceAccount == "" || s.ServiceAccount == spec.ServiceAccount) &&
+		s.Readiness.Covers(spec.Readiness) && s.MinInstances >= spec.MinInstances
 }
 
 func nonNil(m map[string]string) map[string]string {
@@ -168,13 +218,13 @@ func (c *Cloud) DeployService(ctx context.Context, spec ServiceSpec, progress Pr
 			created, err := c.services.CreateService(ctx, &runpb.CreateServiceRequest{
 				Parent:    fmt.Sprintf("projects/%s/locations/%s", c.Project, spec.Region),
 				ServiceId: spec.Name,
-				Service: &runpb.Service{
+				Service: withHealth(&runpb.Service{
 					Ingress: runpb.IngressTraffic_INGRESS_TRAFFIC_ALL,
 					Template: &runpb.RevisionTemplate{
 						Containers:     []*runpb.Container{{Image: spec.Image, Env: env}},
 						ServiceAccount: spec.ServiceAccount,
 					},
-				},
+				}, spec),
 			}, noRetry)
 			if err != nil {
 				return err
@@ -203,6 +253,7 @@ func (c *Cloud) DeployService(ctx context.Context, spec ServiceSpec, progress Pr
 			if spec.ServiceAccount != "" {
 				existing.Template.ServiceAccount = spec.ServiceAccount
 			}
+			withHealth(existing, spec)
 			existing.Template.Revision = "" // let Cloud Run name the new revision
 			updated, err := c.services.UpdateService(ctx, &runpb.UpdateServiceRequest{Service: existing}, noRetry)
 			if err != nil {
@@ -220,6 +271,22 @@ func (c *Cloud) DeployService(ctx context.Context, spec ServiceSpec, progress Pr
 		return c.settled(ctx, spec, op, progress)
 	}
 	return serviceFrom(result, spec.Region), true, nil
+}
+
+// withHealth sets spec's readiness probe and minimum instances on svc, as
+// `gcloud alpha run deploy --readiness-probe ... --min-instances N` does (a
+// revision-level minimum), leaving what spec does not set.
+func withHealth(svc *runpb.Service, spec ServiceSpec) *runpb.Service {
+	if spec.Readiness != nil {
+		svc.Template.Containers[0].ReadinessProbe = spec.Readiness.probe()
+	}
+	if spec.MinInstances > 0 {
+		if svc.Template.Scaling == nil {
+			svc.Template.Scaling = &runpb.RevisionScaling{}
+		}
+		svc.Template.Scaling.MinInstanceCount = spec.MinInstances
+	}
+	return svc
 }
 
 // settled waits until the service is no longer reconciling and returns it.
