@@ -26,6 +26,9 @@ type FailoverReport struct {
 	Before         string  `json:"before"`
 	After          string  `json:"after"`
 	Rate           float64 `json:"rate"`
+	// Signals are the two failover signals side by side, measured in this
+	// one run on the same break (health.go).
+	Signals []SignalReport `json:"signals,omitempty"`
 	// FirstFailureSeconds is when, after the break, the first failed
 	// request was sent; FailingSeconds how long from it to the last failed
 	// one. Both are 0 when none failed.
@@ -78,6 +81,7 @@ type watcher struct {
 	done    chan struct{}
 	mu      sync.Mutex
 	samples []Sample
+	health  []healthReading // service health read while probing (simulator only)
 	breakAt time.Time
 }
 
@@ -626,11 +630,13 @@ func (s *Session) startWatch(ctx context.Context, w *watcher, base string) {
 	// The runner's one prober: a front end watching already probes the
 	// same address at the same rate, and this joins it.
 	leave := s.feed.join(s.probeConfig(base), s.step, w.add)
+	leaveHealth := s.feed.onHealth(w.addHealth)
 	go func() {
 		defer close(w.done)
 		ctx, stop := context.WithTimeout(ctx, 2*reroute)
 		defer stop()
 		<-ctx.Done()
+		leaveHealth()
 		leave()
 	}()
 	s.watch = w
@@ -696,8 +702,12 @@ func stepFailover() *Step {
 				case <-time.After(pollEvery(s)):
 				}
 			}
+			if s.breakMethod() == methodOutage {
+				s.awaitUnhealthy(ctx, w, healthPatience(s))
+			}
 			w.mu.Lock()
 			breakAt := w.breakAt
+			health := append([]healthReading(nil), w.health...)
 			w.mu.Unlock()
 			rep := probe.Analyze(w.snapshot(), breakAt)
 			report := &FailoverReport{
@@ -726,11 +736,16 @@ func stepFailover() *Step {
 				report.FirstFailureSeconds = max(0, rep.FirstFailure.Sub(breakAt).Seconds())
 				report.FailingSeconds = rep.LastFailure.Sub(rep.FirstFailure).Seconds()
 			}
+			report.Signals = signals(w.snapshot(), health, breakAt, s.broken(), s.survivor())
 			if s.emit != nil {
 				s.emit(Event{Kind: EventFailover, Step: s.step, Failover: report})
 			}
-			return fmt.Sprintf("Traffic moved from %s to %s in %.2f s, probed at %.0f/s; what clients saw: %s.",
-				report.Before, report.After, report.RerouteSeconds, report.Rate, report.Failures()), nil
+			did := fmt.Sprintf("Traffic moved from %s to %s in %.2f s, probed at %.0f/s; what clients saw: %s.",
+				report.Before, report.After, report.RerouteSeconds, report.Rate, report.Failures())
+			for _, sig := range report.Signals {
+				did += "\n" + sig.Describe() + "."
+			}
+			return did, nil
 		},
 		Check: func(ctx context.Context, s *Session) (string, error) {
 			base, err := s.globalURL(ctx)

@@ -94,6 +94,7 @@ const (
 	EventDone     EventKind = "done"     // a step ended; Status and Elapsed
 	EventSample   EventKind = "sample"   // one probe of the global IP; Sample
 	EventFailover EventKind = "failover" // a measured failover; Failover
+	EventHealth   EventKind = "health"   // both regions' Cloud Run service health, read while probing (simulator only); Health
 	EventFinished EventKind = "finished" // a run ended; Summary
 	EventWaiting  EventKind = "waiting"  // the learner is doing the step by hand; Next is when the check runs again
 )
@@ -123,6 +124,7 @@ type Event struct {
 	Sample   *Sample
 	Failover *FailoverReport
 	Summary  *Summary
+	Health   []RegionHealth
 }
 
 // Summary counts a run's steps.
