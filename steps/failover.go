@@ -282,12 +282,13 @@ func checkPatience(s *Session) time.Duration {
 }
 
 // answerOK asks the global IP until it answers 200, for at most
-// checkPatience, and returns the last answer.
-func (s *Session) answerOK(ctx context.Context, send func() Sample) Sample {
+// checkPatience, and returns the last answer; send's final says an answer
+// no wait can change.
+func (s *Session) answerOK(ctx context.Context, send func() (sm Sample, final bool)) Sample {
 	deadline := time.Now().Add(checkPatience(s))
 	for {
-		sm := send()
-		if sm.Status == http.StatusOK || time.Now().After(deadline) || ctx.Err() != nil {
+		sm, final := send()
+		if final || sm.Status == http.StatusOK || time.Now().After(deadline) || ctx.Err() != nil {
 			return sm
 		}
 		select {
@@ -317,6 +318,9 @@ func stepCurl() *Step {
 				sm, b := s.checkOnce(ctx, base)
 				s.sampler()(sm)
 				if err := serviceFault(sm, b); err != nil {
+					return "", err
+				}
+				if err := upstreamFault(sm, b); err != nil {
 					return "", err
 				}
 				if sm.Status == http.StatusOK {
@@ -372,13 +376,16 @@ func stepCurl() *Step {
 			}
 			var b string
 			report := s.sampler()
-			sm := s.answerOK(ctx, func() Sample {
+			sm := s.answerOK(ctx, func() (Sample, bool) {
 				var sm Sample
 				sm, b = s.checkOnce(ctx, base)
 				report(sm)
-				return sm
+				return sm, upstreamFault(sm, b) != nil
 			})
 			if err := serviceFault(sm, b); err != nil {
+				return "", err
+			}
+			if err := upstreamFault(sm, b); err != nil {
 				return "", err
 			}
 			if sm.Status != http.StatusOK {

@@ -3,7 +3,9 @@ package steps
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/beyond-lab/beyond/gcp"
@@ -333,4 +335,15 @@ func healthPatience(s *Session) time.Duration {
 		return 20 * time.Second
 	}
 	return time.Minute
+}
+
+// upstreamFault explains the load balancer's "no healthy upstream": with
+// Cloud Run service health, no region behind the backend service is
+// healthy. Google documents it for a single region: failover needs two.
+func upstreamFault(sm Sample, body string) error {
+	if sm.Status != http.StatusServiceUnavailable || !strings.Contains(body, "no healthy upstream") {
+		return nil
+	}
+	return failf("the load balancer answered 503 \"no healthy upstream\": Cloud Run service health reports no region behind the backend service as healthy",
+		"Service health fails over only between two or more regions: make sure both NEGs are backends (steps '"+titleOf(BackendA)+"' and '"+titleOf(BackendB)+"') and that a region's readiness probe passes (restore it)")
 }

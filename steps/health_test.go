@@ -1,0 +1,132 @@
+package steps_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"cloud.google.com/go/compute/apiv1/computepb"
+	"github.com/beyond-lab/beyond/gcp"
+	"github.com/beyond-lab/beyond/gcp/sim"
+	"github.com/beyond-lab/beyond/lab"
+	"github.com/beyond-lab/beyond/steps"
+)
+
+// checkError runs a step's check and returns its failure, or "" if it passed.
+func checkError(t *testing.T, l *simLab, r *steps.Runner, id string) string {
+	t.Helper()
+	st, err := r.CheckStep(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range l.take() {
+		if e.Kind == steps.EventDone && e.Step == id && st != steps.StatusPassed {
+			return errString(e.Err) + " | fix: " + e.Fix
+		}
+	}
+	return ""
+}
+
+// The deploy checks read back the readiness probe and the minimum instance
+// that Cloud Run service health needs, and `beyond check` (a sweep) says
+// which one a region lacks.
+func TestDeployCheckSaysWhatServiceHealthLacks(t *testing.T) {
+	l := newLab(t)
+	r := l.runner(t)
+	ctx := context.Background()
+	if sum, err := r.Run(ctx, steps.Range{To: steps.BuildImage}); err != nil || !sum.OK() {
+		t.Fatalf("up to build-image: %+v %v %v", sum, err, failures(l.take()))
+	}
+	l.take()
+	spec := gcp.ServiceSpec{Region: l.vars.RegionA, Name: l.vars.Service, Image: lab.HelloImage,
+		ServiceAccount: l.vars.ServiceAccount + "@" + l.vars.Project + ".iam.gserviceaccount.com"}
+	if _, _, err := l.cloud.DeployService(ctx, spec, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.cloud.AllowUnauthenticated(ctx, spec.Region, spec.Name); err != nil {
+		t.Fatal(err)
+	}
+	if got := checkError(t, l, r, steps.DeployA); !strings.Contains(got, "has no readiness probe") {
+		t.Errorf("deploy-a without a readiness probe: %q; want it named", got)
+	}
+	var report steps.Report
+	steps.SweepAll(ctx, []steps.Target{{Cloud: l.cloud, Vars: l.vars}}, 1, steps.DefaultProbe(), func(_ int, rep steps.Report) { report = rep })
+	for _, c := range report.Steps {
+		if c.ID == steps.DeployA && (c.State == steps.CheckPassed || !strings.Contains(c.Reason, "no readiness probe")) {
+			t.Errorf("sweep: deploy-a %s %q; want it not passed, for want of a readiness probe", c.State, c.Reason)
+		}
+	}
+
+	spec.Readiness = &gcp.Readiness{Path: "/", PeriodSeconds: 1, FailureThreshold: 3, TimeoutSeconds: 1}
+	if _, _, err := l.cloud.DeployService(ctx, spec, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := checkError(t, l, r, steps.DeployA); !strings.Contains(got, "no minimum instance") {
+		t.Errorf("deploy-a without a minimum instance: %q; want it named", got)
+	}
+	if st, _ := r.RunStep(ctx, steps.DeployA); st != steps.StatusPassed {
+		t.Fatalf("deploy-a: %s %v", st, failures(l.take()))
+	}
+	var checked string
+	for _, e := range l.take() {
+		if e.Kind == steps.EventChecked && e.Step == steps.DeployA {
+			checked = e.Text
+		}
+	}
+	if !strings.Contains(checked, "readiness probe / every 1 s, 1 minimum instance") {
+		t.Errorf("deploy-a's check: %q; want the probe and the minimum instance read back", checked)
+	}
+}
+
+// Google: with one region, a failing service gives "no healthy upstream".
+// The lab says what it means and what to do.
+func TestOneRegionGivesNoHealthyUpstream(t *testing.T) {
+	l := newLab(t)
+	r := l.runner(t)
+	ctx := context.Background()
+	if sum, err := r.Run(ctx, steps.Range{To: steps.Curl}); err != nil || !sum.OK() {
+		t.Fatalf("up to curl: %+v %v %v", sum, err, failures(l.take()))
+	}
+	// Region B's NEG leaves the backend service; region A fails.
+	bs, err := l.cloud.GetBackendService(ctx, l.vars.Backend)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keep []*computepb.Backend
+	for _, b := range bs.GetBackends() {
+		if !strings.Contains(b.GetGroup(), l.vars.NEGB) {
+			keep = append(keep, b)
+		}
+	}
+	bs.Backends = keep
+	if err := l.cloud.UpdateBackendService(ctx, bs, nil); err != nil {
+		t.Fatal(err)
+	}
+	spec := gcp.ServiceSpec{Region: l.vars.RegionA, Name: l.vars.Service, Image: lab.HelloImage, Env: map[string]string{lab.OutageEnv: "1"}}
+	if _, _, err := l.cloud.DeployService(ctx, spec, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitUnhealthy(t, l, l.vars.RegionA)
+	l.take()
+	got := checkError(t, l, r, steps.Curl)
+	if !strings.Contains(got, `"no healthy upstream"`) || !strings.Contains(got, "two or more regions") {
+		t.Errorf("curl's check with one unhealthy region: %q; want no healthy upstream explained", got)
+	}
+}
+
+// waitUnhealthy moves the simulator's clock a probe period at a time until
+// region's service health is unhealthy (bounded).
+func waitUnhealthy(t *testing.T, l *simLab, region string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for l.sim.RegionHealth(l.vars.Project, region, l.vars.Service).State != sim.HealthUnhealthy {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never turned unhealthy: %+v", region, l.sim.RegionHealth(l.vars.Project, region, l.vars.Service))
+		}
+		l.clock.Advance(time.Second)
+		// The probe runs in the simulator's goroutine; its verdict is not
+		// an event the simulator publishes, so look again shortly.
+		<-time.After(20 * time.Millisecond)
+	}
+}
