@@ -2,6 +2,7 @@ package steps_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -128,5 +129,61 @@ func waitUnhealthy(t *testing.T, l *simLab, region string) {
 		// The probe runs in the simulator's goroutine; its verdict is not
 		// an event the simulator publishes, so look again shortly.
 		<-time.After(20 * time.Millisecond)
+	}
+}
+
+// The deploy command the lab shows, `gcloud alpha run deploy ...
+// --readiness-probe ... --min-instances 1`, typed with the real gcloud
+// against the simulator: accepted, `gcloud run services describe` shows the
+// probe and the minimum instance, and the lab's check passes over it.
+func TestServiceHealthDeployWithGcloud(t *testing.T) {
+	l := newLab(t)
+	tm := newTerminal(t, l.sim, l.vars.Project)
+	if !tm.runREST {
+		t.Skip("the simulator does not serve Cloud Run REST to gcloud")
+	}
+	r := l.runner(t)
+	ctx := context.Background()
+	if sum, err := r.Run(ctx, steps.Range{To: steps.BuildImage}); err != nil || !sum.OK() {
+		t.Fatalf("up to build-image: %+v %v %v", sum, err, failures(l.take()))
+	}
+	cmd := r.Command(steps.DeployA)
+	if !strings.HasPrefix(cmd, "gcloud alpha run deploy ") || !strings.Contains(cmd, "--readiness-probe httpGet.path=/,") || !strings.Contains(cmd, "--min-instances 1") {
+		t.Fatalf("deploy-a shows %q; want gcloud alpha with the readiness probe and one minimum instance", cmd)
+	}
+	tm.must(cmd)
+	out := tm.must("gcloud run services describe " + l.vars.Service + " --region " + l.vars.RegionA + " --format=json")
+	var svc struct {
+		Spec struct {
+			Template struct {
+				Metadata struct {
+					Annotations map[string]string `json:"annotations"`
+				} `json:"metadata"`
+				Spec struct {
+					Containers []struct {
+						ReadinessProbe *struct {
+							PeriodSeconds    int `json:"periodSeconds"`
+							FailureThreshold int `json:"failureThreshold"`
+							HTTPGet          struct {
+								Path string `json:"path"`
+							} `json:"httpGet"`
+						} `json:"readinessProbe"`
+					} `json:"containers"`
+				} `json:"spec"`
+			} `json:"template"`
+		} `json:"spec"`
+	}
+	if err := json.Unmarshal([]byte(out), &svc); err != nil {
+		t.Fatalf("describe: %v\n%s", err, out)
+	}
+	cs := svc.Spec.Template.Spec.Containers
+	if len(cs) != 1 || cs[0].ReadinessProbe == nil || cs[0].ReadinessProbe.HTTPGet.Path != "/" || cs[0].ReadinessProbe.PeriodSeconds != 1 || cs[0].ReadinessProbe.FailureThreshold != 3 {
+		t.Errorf("describe shows containers %+v; want the readiness probe on / every 1 s, threshold 3\n%s", cs, out)
+	}
+	if got := svc.Spec.Template.Metadata.Annotations["autoscaling.knative.dev/minScale"]; got != "1" {
+		t.Errorf("describe shows minScale %q; want 1", got)
+	}
+	if st, _ := r.CheckStep(ctx, steps.DeployA); st != steps.StatusPassed {
+		t.Errorf("deploy-a's check over gcloud's deploy: %s %v", st, failures(l.take()))
 	}
 }
