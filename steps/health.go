@@ -248,7 +248,7 @@ func signals(samples []Sample, health []healthReading, breakAt time.Time, broken
 	case !unhealthyAt.IsZero() && unhealthyAt.Before(movedAt):
 		od.Note = "service health moved the traffic first"
 	default:
-		od.ActedSeconds = movedAt.Sub(breakAt).Seconds()
+		od.ActedSeconds = seconds(movedAt.Sub(breakAt))
 		od.FailedBefore = failedBeforeMove
 		od.Note = "ejected the region after the errors clients saw"
 		tally(&od, samples, movedAt, broken)
@@ -265,7 +265,7 @@ func signals(samples []Sample, health []healthReading, breakAt time.Time, broken
 		return []SignalReport{od, sh}
 	}
 	sh.Observed = true
-	sh.ActedSeconds = unhealthyAt.Sub(breakAt).Seconds()
+	sh.ActedSeconds = seconds(unhealthyAt.Sub(breakAt))
 	for _, sm := range samples {
 		if !sm.At.Before(breakAt) && sm.At.Before(unhealthyAt) && sm.Failed() {
 			sh.FailedBefore++
@@ -307,6 +307,7 @@ func orWhy(h RegionHealth) string {
 // health is the slower to act.
 func (s *Session) awaitUnhealthy(ctx context.Context, w *watcher, patience time.Duration) {
 	start := time.Now()
+	var said time.Time
 	for time.Since(start) < patience && ctx.Err() == nil {
 		w.mu.Lock()
 		read, unhealthy := len(w.health) > 0, false
@@ -319,7 +320,10 @@ func (s *Session) awaitUnhealthy(ctx context.Context, w *watcher, patience time.
 		if unhealthy || (!read && time.Since(start) > time.Second) {
 			return // unhealthy, or service health cannot be read here
 		}
-		s.Progress("waiting for Cloud Run service health to mark " + s.broken() + " unhealthy")
+		if time.Since(said) >= time.Second {
+			s.Progress(fmt.Sprintf("waiting for Cloud Run service health to mark %s unhealthy (%s so far)", s.broken(), time.Since(start).Round(time.Second)))
+			said = time.Now()
+		}
 		select {
 		case <-ctx.Done():
 		case <-time.After(pollEvery(s)):
@@ -347,3 +351,6 @@ func upstreamFault(sm Sample, body string) error {
 	return failf("the load balancer answered 503 \"no healthy upstream\": Cloud Run service health reports no region behind the backend service as healthy",
 		"Service health fails over only between two or more regions: make sure both NEGs are backends (steps '"+titleOf(BackendA)+"' and '"+titleOf(BackendB)+"') and that a region's readiness probe passes (restore it)")
 }
+
+// seconds is d in seconds, to the millisecond.
+func seconds(d time.Duration) float64 { return d.Round(time.Millisecond).Seconds() }
