@@ -182,3 +182,43 @@ func TestServiceHealthEndpoint(t *testing.T) {
 		t.Fatalf("GET /beyond/v1/health: %s (%v); want healthy, 1 passing", b, err)
 	}
 }
+
+// Knative v1 carries readinessProbe (what `gcloud alpha run deploy
+// --readiness-probe` sends) and minScale; both reach the v2 service and the
+// data plane, and read back on v1.
+func TestServiceHealthOverKnative(t *testing.T) {
+	s := startSim(t, Options{})
+	enableAPIs(t, s, testProject, APIRun)
+	const host = "us-central1-run.googleapis.com"
+	const base = "/apis/serving.knative.dev/v1/namespaces/" + testProject
+	body := strings.Replace(gcloudCreateBody, `"run.googleapis.com/startup-cpu-boost": "True"`,
+		`"run.googleapis.com/startup-cpu-boost": "True", "autoscaling.knative.dev/minScale": "1"`, 1)
+	body = strings.Replace(body, `"env": [{"name": "GREETING", "value": "hi"}]`,
+		`"env": [{"name": "GREETING", "value": "hi"}], "readinessProbe": {"httpGet": {"path": "/"}, "periodSeconds": 1, "failureThreshold": 2, "successThreshold": 1}`, 1)
+	var created knService
+	if code, raw := knCall(t, s, "POST", host, base+"/services", body, &created); code != 200 {
+		t.Fatalf("create: %d %s", code, raw)
+	}
+	var svc knService
+	if code, raw := knCall(t, s, "GET", host, base+"/services/hello", nil, &svc); code != 200 {
+		t.Fatalf("get: %d %s", code, raw)
+	}
+	p := svc.Spec.Template.Spec.Containers[0].ReadinessProbe
+	if p == nil || p.HTTPGet == nil || p.HTTPGet.Path != "/" || p.PeriodSeconds != 1 || p.FailureThreshold != 2 || p.TimeoutSeconds != 1 {
+		t.Errorf("readinessProbe read back %+v; want httpGet / every 1 s, threshold 2, timeout 1 (the default)", p)
+	}
+	if got := svc.Spec.Template.Metadata.Annotations[knAnnMinScale]; got != "1" {
+		t.Errorf("minScale read back %q; want 1", got)
+	}
+	s.mu.Lock()
+	var rr *ReadyRevision
+	for _, r := range s.readyRevisionsLocked() {
+		if r.Service == "hello" {
+			rr = &r
+		}
+	}
+	s.mu.Unlock()
+	if rr == nil || rr.Readiness.GetHttpGet().GetPath() != "/" || rr.MinInstances != 1 {
+		t.Fatalf("the data plane's revision: %+v; want the probe and one minimum instance", rr)
+	}
+}
