@@ -34,6 +34,9 @@ type Options struct {
 	// that starts fine and then fails, so the load balancer's outlier
 	// detection sees a failing region (lab.OutageEnv set to 1).
 	Outage bool
+	// Unready makes the readiness endpoint answer 503 while everything
+	// else serves (lab.OutageEnv set to lab.UnreadyValue).
+	Unready bool
 	// Logger receives one line per check; nil discards them.
 	Logger *slog.Logger
 	// Now is the clock of the readiness endpoint's memory; nil is time.Now.

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/beyond-lab/beyond/lab"
 )
 
 // Readiness, for Cloud Run service health: every instance runs the readiness
@@ -83,6 +85,10 @@ func (h *handler) readyz(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		h.fail(w, http.StatusMethodNotAllowed, r.Method+" is not allowed here: use GET")
+		return
+	}
+	if h.o.Unready {
+		h.fail(w, http.StatusServiceUnavailable, fmt.Sprintf("not ready: %s=%s is set on revision %s (the lab's readiness-only outage); deploy a revision without it to recover", lab.OutageEnv, lab.UnreadyValue, h.o.Revision))
 		return
 	}
 	if h.o.Checker == nil {

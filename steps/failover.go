@@ -52,6 +52,10 @@ func (r *FailoverReport) Failures() string {
 type ProbeConfig struct {
 	Rate           float64 // requests per second
 	ClientLocation string  // simulator only: the region the client stands nearest to
+	// BreakBy is how break-region breaks the lab's service: BreakByErrors
+	// (the default: every request fails, both failover signals see it) or
+	// BreakByReadiness (only the readiness probe fails: service health alone).
+	BreakBy string
 }
 
 // DefaultProbe is the replay's rate and location: 20 requests per second
@@ -60,8 +64,9 @@ func DefaultProbe() ProbeConfig { return ProbeConfig{Rate: 20, ClientLocation: "
 
 // Methods of breaking region A.
 const (
-	methodOutage = "outage-switch" // a revision with BEYOND_OUTAGE=1
-	methodDetach = "detach-neg"    // NEG A removed from the backend service
+	methodOutage  = "outage-switch"  // a revision with BEYOND_OUTAGE=1
+	methodUnready = "unready-switch" // a revision with BEYOND_OUTAGE=unready: only readiness fails
+	methodDetach  = "detach-neg"     // NEG A removed from the backend service
 	checkText    = "I love this product!"
 )
 
@@ -527,10 +532,22 @@ func rootCause(err error) string {
 }
 
 func (s *Session) breakMethod() string {
-	if s.customImage() {
+	switch {
+	case s.customImage():
 		return methodDetach
+	case s.Probe.BreakBy == BreakByReadiness:
+		return methodUnready
 	}
 	return methodOutage
+}
+
+// outageValue is the outage switch's setting for the break: every request
+// fails, or only the readiness probe.
+func (s *Session) outageValue() string {
+	if s.breakMethod() == methodUnready {
+		return lab.UnreadyValue
+	}
+	return "1"
 }
 
 func stepBreakRegion() *Step {
@@ -541,7 +558,7 @@ func stepBreakRegion() *Step {
 				return fmt.Sprintf("gcloud compute backend-services remove-backend %s \\\n    --global \\\n    --network-endpoint-group %s \\\n    --network-endpoint-group-region %s", s.Vars.Backend, s.brokenNEG(), s.broken())
 			}
 			env := s.deployEnv(s.broken())
-			env[lab.OutageEnv] = "1"
+			env[lab.OutageEnv] = s.outageValue()
 			return deployCommand(s, s.broken(), env, s.imageForCommand())
 		},
 		Do: func(ctx context.Context, s *Session) (string, error) {
@@ -581,10 +598,13 @@ func stepBreakRegion() *Step {
 				return "", err
 			}
 			env := s.deployEnv(s.broken())
-			env[lab.OutageEnv] = "1"
+			env[lab.OutageEnv] = s.outageValue()
 			svc, _, err := s.Cloud.DeployService(ctx, gcp.ServiceSpec{Region: s.broken(), Name: s.Vars.Service, Image: img, Env: env}, s.Progress)
 			if err != nil {
 				return "", err
+			}
+			if s.breakMethod() == methodUnready {
+				return fmt.Sprintf("Revision %s of %s serves every request, but its readiness probe (%s) answers 503 (%s=%s): only Cloud Run service health can see it.", svc.LatestReady, s.whichRegion(), lab.ReadyPath, lab.OutageEnv, lab.UnreadyValue), nil
 			}
 			return fmt.Sprintf("Revision %s of %s started fine and answers 503 to everything (%s=1).", svc.LatestReady, s.whichRegion(), lab.OutageEnv), nil
 		},
@@ -603,8 +623,8 @@ func stepBreakRegion() *Step {
 			if err != nil {
 				return "", err
 			}
-			if svc.Env[lab.OutageEnv] != "1" || !svc.Ready {
-				return "", failf(fmt.Sprintf("the serving revision %s of %s does not have %s=1", svc.LatestReady, s.broken(), lab.OutageEnv), "Run this step again")
+			if svc.Env[lab.OutageEnv] != s.outageValue() || !svc.Ready {
+				return "", failf(fmt.Sprintf("the serving revision %s of %s does not have %s=%s", svc.LatestReady, s.broken(), lab.OutageEnv, s.outageValue()), "Run this step again")
 			}
 			return fmt.Sprintf("%s serves revision %s with the outage switch on.", s.broken(), svc.LatestReady), nil
 		},
@@ -709,7 +729,7 @@ func stepFailover() *Step {
 				case <-time.After(pollEvery(s)):
 				}
 			}
-			if s.breakMethod() == methodOutage {
+			if s.breakMethod() != methodDetach {
 				s.awaitUnhealthy(ctx, w, healthPatience(s))
 			}
 			w.mu.Lock()

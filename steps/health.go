@@ -354,3 +354,9 @@ func upstreamFault(sm Sample, body string) error {
 
 // seconds is d in seconds, to the millisecond.
 func seconds(d time.Duration) float64 { return d.Round(time.Millisecond).Seconds() }
+
+// How break-region breaks the lab's own service (ProbeConfig.BreakBy).
+const (
+	BreakByErrors    = "errors"
+	BreakByReadiness = "readiness"
+)

@@ -187,3 +187,39 @@ func TestServiceHealthDeployWithGcloud(t *testing.T) {
 		t.Errorf("deploy-a's check over gcloud's deploy: %s %v", st, failures(l.take()))
 	}
 }
+
+// Broken the way only health notices (--break-by readiness: the service
+// serves, its readiness probe fails), a replay fails over by service health
+// alone: no request fails, and outlier detection, with no errors to count,
+// does not act.
+func TestReadinessBreakFailsOverByServiceHealth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the service image")
+	}
+	l := newLab(t)
+	l.vars.Image = ""
+	l.probe = steps.ProbeConfig{Rate: 20, ClientLocation: "us-central1", BreakBy: steps.BreakByReadiness}
+	r := l.runner(t)
+	if !strings.Contains(r.Command(steps.BreakRegion), lab.OutageEnv+"="+lab.UnreadyValue) {
+		t.Errorf("break-region shows %q; want the readiness-only switch", r.Command(steps.BreakRegion))
+	}
+	sum, err := r.Run(context.Background(), steps.Range{To: steps.Restore})
+	events := l.take()
+	if err != nil || !sum.OK() {
+		t.Fatalf("lab: %+v %v: %v", sum, err, failures(events))
+	}
+	f := failoverOf(t, events)
+	if f.Method != "unready-switch" || f.After != l.vars.RegionB || f.FailedRequests != 0 {
+		t.Errorf("failover %+v; want the unready switch, traffic to %s, no failed request", f, l.vars.RegionB)
+	}
+	if len(f.Signals) != 2 {
+		t.Fatalf("signals %+v", f.Signals)
+	}
+	od, sh := f.Signals[0], f.Signals[1]
+	if od.ActedSeconds != -1 || !strings.Contains(od.Note, "no request failed") {
+		t.Errorf("outlier detection: %+v; want it not to act, for want of errors", od)
+	}
+	if !sh.Observed || sh.ActedSeconds <= 0 || sh.FailedBefore != 0 || sh.FailedAfter != 0 {
+		t.Errorf("service health: %+v; want it to act, with no request failed", sh)
+	}
+}

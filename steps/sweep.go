@@ -250,7 +250,7 @@ func (s *Session) brokenBefore(ctx context.Context) error {
 		return err
 	}
 	fix := "Run 'Break region A so that it fails over' first"
-	if s.breakMethod() == methodOutage && svc.Generation < 4 {
+	if s.breakMethod() != methodDetach && svc.Generation < 4 {
 		return failf(fix, fmt.Sprintf("region A serves, but its service is at generation %d: it was never broken, so there is nothing to restore yet", svc.Generation))
 	}
 	if s.breakMethod() == methodDetach {

@@ -153,6 +153,7 @@ func (dp *dataPlane) serviceHandler(rr ReadyRevision) http.Handler {
 		Region:        rr.Region,
 		Project:       rr.Project,
 		Outage:        outageOn(rr.Env),
+		Unready:       lab.Unready(rr.Env[lab.OutageEnv]),
 		Logger:        dp.log.With("revision", rr.Revision),
 	}
 	if gemini := dp.s.Endpoints().Gemini; gemini != "" {
