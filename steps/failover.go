@@ -67,7 +67,7 @@ const (
 	methodOutage  = "outage-switch"  // a revision with BEYOND_OUTAGE=1
 	methodUnready = "unready-switch" // a revision with BEYOND_OUTAGE=unready: only readiness fails
 	methodDetach  = "detach-neg"     // NEG A removed from the backend service
-	checkText    = "I love this product!"
+	checkText     = "I love this product!"
 )
 
 // How long the failover steps wait. Google's load balancer needs minutes
