@@ -72,6 +72,16 @@ func TestServiceHealthFailsOverAndBack(t *testing.T) {
 	}
 
 	l.setOutage(t, labRegionA, true)
+	// The new revision's instance: its first probe does not count.
+	// (Real time also runs the probes: judge only if this was the first.)
+	advanceProbe(t, l, labRegionA)
+	inst := l.s.dataPlaneOf().instanceFor(testProject, labRegionA, labService)
+	inst.ready.mu.Lock()
+	probes := inst.ready.probes
+	inst.ready.mu.Unlock()
+	if h := l.s.RegionHealth(testProject, labRegionA, labService); probes == 1 && (h.State != HealthUnknown || !strings.Contains(h.Reason, "first one does not count")) {
+		t.Errorf("after a new instance's first probe: %+v; want unknown, its first probe not counted", h)
+	}
 	h = waitHealth(t, l, labRegionA, HealthUnhealthy)
 	if h.Passing != 0 || !strings.Contains(h.Reason, "under 60%") {
 		t.Errorf("unhealthy region: %+v", h)
