@@ -360,3 +360,42 @@ const (
 	BreakByErrors    = "errors"
 	BreakByReadiness = "readiness"
 )
+
+// HealthSetting is whether a region's service has what Cloud Run service
+// health needs: a readiness probe and at least one minimum instance.
+type HealthSetting struct {
+	Region string `json:"region"`
+	// Readiness describes the probe ("/ready every 1 s, threshold 3"), or
+	// is empty when the service has none.
+	Readiness    string `json:"readiness_probe,omitempty"`
+	MinInstances int32  `json:"min_instances"`
+	OK           bool   `json:"ok"`
+}
+
+func (h HealthSetting) String() string {
+	probe := "no readiness probe"
+	if h.Readiness != "" {
+		probe = "readiness " + h.Readiness
+	}
+	return fmt.Sprintf("%s %s, %d min instance", h.Region, probe, h.MinInstances)
+}
+
+// healthSettings reads, for each region where the service exists, its
+// readiness probe and minimum instances (from the sweep's snapshot: no
+// extra call).
+func (s *Session) healthSettings(ctx context.Context) []HealthSetting {
+	var out []HealthSetting
+	for _, region := range []string{s.Vars.RegionA, s.Vars.RegionB} {
+		svc, err := s.Cloud.GetService(ctx, region, s.Vars.Service)
+		if err != nil {
+			continue
+		}
+		h := HealthSetting{Region: region, MinInstances: svc.MinInstances}
+		if r := svc.Readiness; r != nil {
+			h.Readiness = fmt.Sprintf("%s every %d s, threshold %d", r.Path, r.PeriodSeconds, r.FailureThreshold)
+		}
+		h.OK = h.Readiness != "" && h.MinInstances >= minInstances
+		out = append(out, h)
+	}
+	return out
+}

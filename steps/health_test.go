@@ -58,6 +58,9 @@ func TestDeployCheckSaysWhatServiceHealthLacks(t *testing.T) {
 			t.Errorf("sweep: deploy-a %s %q; want it not passed, for want of a readiness probe", c.State, c.Reason)
 		}
 	}
+	if len(report.Health) != 1 || report.Health[0].Region != l.vars.RegionA || report.Health[0].OK || report.Health[0].Readiness != "" {
+		t.Errorf("sweep: service health %+v; want region A alone, without a readiness probe", report.Health)
+	}
 
 	spec.Readiness = &gcp.Readiness{Path: "/", PeriodSeconds: 1, FailureThreshold: 3, TimeoutSeconds: 1}
 	if _, _, err := l.cloud.DeployService(ctx, spec, nil); err != nil {
@@ -77,6 +80,10 @@ func TestDeployCheckSaysWhatServiceHealthLacks(t *testing.T) {
 	}
 	if !strings.Contains(checked, "readiness probe / every 1 s, 1 minimum instance") {
 		t.Errorf("deploy-a's check: %q; want the probe and the minimum instance read back", checked)
+	}
+	steps.SweepAll(ctx, []steps.Target{{Cloud: l.cloud, Vars: l.vars}}, 1, steps.DefaultProbe(), func(_ int, rep steps.Report) { report = rep })
+	if len(report.Health) != 1 || !report.Health[0].OK || report.Health[0].String() != "us-central1 readiness / every 1 s, threshold 3, 1 min instance" {
+		t.Errorf("sweep after deploy-a: service health %+v; want region A with both", report.Health)
 	}
 }
 

@@ -56,6 +56,9 @@ type Report struct {
 	Steps     []StepCheck   `json:"steps"`
 	Calls     int           `json:"calls"` // API calls the sweep made
 	Elapsed   time.Duration `json:"-"`
+	// Health is, per region with a service, what Cloud Run service health
+	// needs there (health.go), read from the same listing as the checks.
+	Health []HealthSetting `json:"service_health,omitempty"`
 }
 
 // Holds reports whether every step holds.
@@ -210,6 +213,7 @@ func Sweep(ctx context.Context, cloud *gcp.Cloud, vars Vars, probe ProbeConfig) 
 			rep.Passed++
 		}
 	}
+	rep.Health = s.healthSettings(ctx)
 	rep.Calls = calls + snap.Calls()
 	rep.Elapsed = time.Since(start)
 	return rep
