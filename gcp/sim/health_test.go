@@ -232,3 +232,23 @@ func TestServiceHealthOverKnative(t *testing.T) {
 		t.Fatalf("the data plane's revision: %+v; want the probe and one minimum instance", rr)
 	}
 }
+
+// BenchmarkLBWithServiceHealth is BenchmarkLBOverhead's "lb" case with
+// service health on both regions: what reading each region's health costs
+// a request.
+func BenchmarkLBWithServiceHealth(b *testing.B) {
+	l := startLab(b, chainOpts{scheme: "EXTERNAL_MANAGED", outlier: true, retry: true, shape: withHealth(1)})
+	client := &http.Client{Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 8}}
+	url := "http://" + l.addr + "/?format=json"
+	for b.Loop() {
+		resp, err := client.Get(url)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			b.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+}
