@@ -177,10 +177,10 @@ type SignalReport struct {
 	// health on Google (no API the lab can read); its numbers are then 0.
 	Observed bool `json:"observed"`
 	// ActedSeconds is when, after the break, the signal took the broken
-	// region out: for outlier detection, when the first failed request was
-	// sent (it ejects on errors clients saw), plus how long they kept
-	// failing; for service health, when the region was first read
-	// unhealthy. -1: it never acted in the run.
+	// region out: for outlier detection, when the survivor first answered
+	// after requests had failed (it ejects on errors clients saw); for
+	// service health, when the region was first read unhealthy (read every
+	// healthEvery). -1: it did not act in the run.
 	ActedSeconds float64 `json:"acted_seconds"`
 	// FailedBefore counts requests that failed before the signal acted;
 	// FailedAfter those sent after it acted; ServedByBrokenAfter the
