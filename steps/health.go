@@ -306,6 +306,12 @@ func orWhy(h RegionHealth) string {
 // measures both signals, and on an outage that fails every request service
 // health is the slower to act.
 func (s *Session) awaitUnhealthy(ctx context.Context, w *watcher, patience time.Duration) {
+	if svc, err := s.Cloud.GetService(ctx, s.broken(), s.Vars.Service); err == nil {
+		if fault := s.healthFault(svc); fault != "" {
+			s.Progress("not waiting for service health: " + fault)
+			return
+		}
+	}
 	start := time.Now()
 	var said time.Time
 	for time.Since(start) < patience && ctx.Err() == nil {

@@ -230,3 +230,33 @@ func TestReadinessBreakFailsOverByServiceHealth(t *testing.T) {
 		t.Errorf("service health: %+v; want it to act, with no request failed", sh)
 	}
 }
+
+// A deleted service is not reported unhealthy (Google's limitation): the
+// region's health reads unknown, and the failover the lab measures is
+// outlier detection's, after errors.
+func TestDeletedServiceIsNotUnhealthy(t *testing.T) {
+	l := newLab(t)
+	r := l.runner(t)
+	ctx := context.Background()
+	if sum, err := r.Run(ctx, steps.Range{To: steps.Curl}); err != nil || !sum.OK() {
+		t.Fatalf("up to curl: %+v %v %v", sum, err, failures(l.take()))
+	}
+	if _, err := l.cloud.DeleteService(ctx, l.vars.RegionA, l.vars.Service, nil); err != nil {
+		t.Fatal(err)
+	}
+	l.take()
+	if st, _ := r.RunStep(ctx, steps.Failover); st != steps.StatusPassed {
+		t.Fatalf("failover after deleting region A's service: %s %v", st, failures(l.take()))
+	}
+	f := failoverOf(t, l.take())
+	if len(f.Signals) != 2 {
+		t.Fatalf("signals %+v", f.Signals)
+	}
+	od, sh := f.Signals[0], f.Signals[1]
+	if od.ActedSeconds < 0 || od.FailedBefore < 1 {
+		t.Errorf("outlier detection: %+v; want it to move traffic after the errors", od)
+	}
+	if !sh.Observed || sh.ActedSeconds != -1 || !strings.Contains(sh.Note, "deleted service is not reported unhealthy") {
+		t.Errorf("service health: %+v; want it never unhealthy, saying a deleted service is not reported so", sh)
+	}
+}
