@@ -623,8 +623,14 @@ func stepBreakRegion() *Step {
 			if err != nil {
 				return "", err
 			}
-			if svc.Env[lab.OutageEnv] != s.outageValue() || !svc.Ready {
+			// Either position of the switch is a break (a learner, or a sweep
+			// that does not know --break-by, may meet the other one).
+			v := svc.Env[lab.OutageEnv]
+			if !(v == s.outageValue() || lab.Outage(v) || lab.Unready(v)) || !svc.Ready {
 				return "", failf(fmt.Sprintf("the serving revision %s of %s does not have %s=%s", svc.LatestReady, s.broken(), lab.OutageEnv, s.outageValue()), "Run this step again")
+			}
+			if lab.Unready(v) {
+				return fmt.Sprintf("%s serves revision %s with the outage switch at %s: only its readiness probe fails.", s.broken(), svc.LatestReady, lab.UnreadyValue), nil
 			}
 			return fmt.Sprintf("%s serves revision %s with the outage switch on.", s.broken(), svc.LatestReady), nil
 		},

@@ -252,3 +252,21 @@ func BenchmarkLBWithServiceHealth(b *testing.B) {
 		}
 	}
 }
+
+// An unhealthy region keeps its traffic for HealthPropagation (inferred:
+// the load balancer learns of it), then gets none.
+func TestServiceHealthPropagation(t *testing.T) {
+	l := startLab(t, chainOpts{scheme: "EXTERNAL_MANAGED", shape: withHealth(1),
+		sim: Options{Profile: Profile{Name: "test", HealthPropagation: 10 * time.Second}}})
+	l.setOutage(t, labRegionA, true)
+	h := waitHealth(t, l, labRegionA, HealthUnhealthy)
+	if l.s.now().Sub(h.Since) < 10*time.Second {
+		if a := lbGet(t, l); a.region != labRegionA {
+			t.Errorf("unhealthy for less than the propagation: answer from %q; want region A still", a.region)
+		}
+	}
+	l.clk.Advance(10 * time.Second)
+	if a := lbGet(t, l); a.status != 200 || a.region != labRegionB {
+		t.Errorf("after the propagation: %d from %q; want 200 from %s", a.status, a.region, labRegionB)
+	}
+}
