@@ -45,12 +45,54 @@ type Service struct {
 	// revisions), 0 if unset; RevisionMaxInstances the revision
 	// template's, 0 if unset. Cloud Run's default is 100.
 	MaxInstances, RevisionMaxInstances int
+	// Readiness is the ingress container's HTTP readiness probe, or nil;
+	// MinInstances the larger of the service's and the template's minimum
+	// instances. Cloud Run service health needs both.
+	Readiness    *Readiness
+	MinInstances int32
 }
 
 // LBOnly reports whether the service takes requests from the internet only
 // through a load balancer: ingress internal-and-cloud-load-balancing.
 func (s *Service) LBOnly() bool {
 	return s.Ingress == runpb.IngressTraffic_INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER.String()
+}
+
+// Readiness is an HTTP readiness probe (Preview): Cloud Run runs it on
+// every instance and rolls the results up into each region's service
+// health.
+type Readiness struct {
+	Path             string
+	PeriodSeconds    int32
+	FailureThreshold int32
+	TimeoutSeconds   int32
+}
+
+func (r *Readiness) probe() *runpb.Probe {
+	return &runpb.Probe{PeriodSeconds: r.PeriodSeconds, FailureThreshold: r.FailureThreshold, TimeoutSeconds: r.TimeoutSeconds,
+		ProbeType: &runpb.Probe_HttpGet{HttpGet: &runpb.HTTPGetAction{Path: r.Path}}}
+}
+
+func readinessFrom(p *runpb.Probe) *Readiness {
+	g := p.GetHttpGet()
+	if g == nil {
+		return nil
+	}
+	return &Readiness{Path: g.GetPath(), PeriodSeconds: p.GetPeriodSeconds(), FailureThreshold: p.GetFailureThreshold(), TimeoutSeconds: p.GetTimeoutSeconds()}
+}
+
+// Covers reports whether r, read back, is the probe want asks for; zero
+// fields of want take Cloud Run's default.
+func (r *Readiness) Covers(want *Readiness) bool {
+	if want == nil {
+		return true
+	}
+	if r == nil {
+		return false
+	}
+	same := func(got, want int32) bool { return want == 0 || got == want }
+	return r.Path == want.Path && same(r.PeriodSeconds, want.PeriodSeconds) &&
+		same(r.FailureThreshold, want.FailureThreshold) && same(r.TimeoutSeconds, want.TimeoutSeconds)
 }
 
 // ServiceSpec is what the lab deploys.
@@ -63,6 +105,11 @@ type ServiceSpec struct {
 	// (`--service-account`); empty leaves Cloud Run's default, the Compute
 	// Engine default service account.
 	ServiceAccount string
+	// Readiness and MinInstances, when set, configure Cloud Run service
+	// health (`gcloud alpha run deploy --readiness-probe ... --min-instances`);
+	// unset, a deploy keeps what the service has.
+	Readiness    *Readiness
+	MinInstances int32
 }
 
 func (c *Cloud) serviceName(region, name string) string {
@@ -119,7 +166,9 @@ func serviceFrom(svc *runpb.Service, region string) *Service {
 
 		RevisionMaxInstances: int(svc.GetTemplate().GetScaling().GetMaxInstanceCount()),
 	}
+	s.MinInstances = max(svc.GetScaling().GetMinInstanceCount(), svc.GetTemplate().GetScaling().GetMinInstanceCount())
 	if cs := svc.GetTemplate().GetContainers(); len(cs) > 0 {
+		s.Readiness = readinessFrom(cs[0].GetReadinessProbe())
 		s.Image = cs[0].GetImage()
 		for _, e := range cs[0].GetEnv() {
 			s.Env[e.GetName()] = e.GetValue()
@@ -138,7 +187,8 @@ func serviceFrom(svc *runpb.Service, region string) *Service {
 // deploy keeps it.
 func (s *Service) Matches(spec ServiceSpec) bool {
 	return s.Image == spec.Image && maps.Equal(s.Env, nonNil(spec.Env)) && (s.Ingress == runpb.IngressTraffic_INGRESS_TRAFFIC_ALL.String() || s.LBOnly()) &&
-		(spec.ServiceAccount == "" || s.ServiceAccount == spec.ServiceAccount)
+		(spec.ServiceAccount == "" || s.ServiceAccount == spec.ServiceAccount) &&
+		s.Readiness.Covers(spec.Readiness) && s.MinInstances >= spec.MinInstances
 }
 
 func nonNil(m map[string]string) map[string]string {
@@ -188,13 +238,13 @@ func (c *Cloud) DeployService(ctx context.Context, spec ServiceSpec, progress Pr
 			created, err := c.services.CreateService(ctx, &runpb.CreateServiceRequest{
 				Parent:    fmt.Sprintf("projects/%s/locations/%s", c.Project, spec.Region),
 				ServiceId: spec.Name,
-				Service: &runpb.Service{
+				Service: withHealth(&runpb.Service{
 					Ingress: runpb.IngressTraffic_INGRESS_TRAFFIC_ALL,
 					Template: &runpb.RevisionTemplate{
 						Containers:     []*runpb.Container{{Image: spec.Image, Env: env}},
 						ServiceAccount: spec.ServiceAccount,
 					},
-				},
+				}, spec),
 			}, noRetry)
 			if err != nil {
 				return err
@@ -227,6 +277,7 @@ func (c *Cloud) DeployService(ctx context.Context, spec ServiceSpec, progress Pr
 			if spec.ServiceAccount != "" {
 				existing.Template.ServiceAccount = spec.ServiceAccount
 			}
+			withHealth(existing, spec)
 			existing.Template.Revision = "" // let Cloud Run name the new revision
 			updated, err := c.services.UpdateService(ctx, &runpb.UpdateServiceRequest{Service: existing}, noRetry)
 			if err != nil {
@@ -244,6 +295,22 @@ func (c *Cloud) DeployService(ctx context.Context, spec ServiceSpec, progress Pr
 		return c.settled(ctx, spec, op, progress)
 	}
 	return serviceFrom(result, spec.Region), true, nil
+}
+
+// withHealth sets spec's readiness probe and minimum instances on svc, as
+// `gcloud alpha run deploy --readiness-probe ... --min-instances N` does (a
+// revision-level minimum), leaving what spec does not set.
+func withHealth(svc *runpb.Service, spec ServiceSpec) *runpb.Service {
+	if spec.Readiness != nil {
+		svc.Template.Containers[0].ReadinessProbe = spec.Readiness.probe()
+	}
+	if spec.MinInstances > 0 {
+		if svc.Template.Scaling == nil {
+			svc.Template.Scaling = &runpb.RevisionScaling{}
+		}
+		svc.Template.Scaling.MinInstanceCount = spec.MinInstances
+	}
+	return svc
 }
 
 // settled waits until the service is no longer reconciling and returns it.

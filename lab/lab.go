@@ -53,6 +53,14 @@ const ServiceCommand = "gemini-service"
 // a regional outage the load balancer can see.
 const OutageEnv = "BEYOND_OUTAGE"
 
+// UnreadyValue is the outage switch's other position: with OutageEnv set
+// to it, the revision serves every request but its readiness endpoint
+// (ReadyPath) answers 503, a failure only Cloud Run service health sees.
+const UnreadyValue = "unready"
+
+// Unready reports whether value, the value of OutageEnv, is UnreadyValue.
+func Unready(value string) bool { return strings.EqualFold(strings.TrimSpace(value), UnreadyValue) }
+
 // Outage reports whether value, the value of OutageEnv, turns the outage
 // switch on: "1" or "true" in any case, spaces ignored.
 func Outage(value string) bool {
@@ -77,3 +85,8 @@ const (
 // Not /healthz: Cloud Run's front end keeps paths such as /healthz for
 // itself and answers them with its own 404.
 const HealthPath = "/health"
+
+// ReadyPath is the service's readiness endpoint, the path of the readiness
+// probe the lab deploys for Cloud Run service health. It never calls the
+// model: it answers from what recent requests saw.
+const ReadyPath = "/ready"

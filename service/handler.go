@@ -34,8 +34,13 @@ type Options struct {
 	// that starts fine and then fails, so the load balancer's outlier
 	// detection sees a failing region (lab.OutageEnv set to 1).
 	Outage bool
+	// Unready makes the readiness endpoint answer 503 while everything
+	// else serves (lab.OutageEnv set to lab.UnreadyValue).
+	Unready bool
 	// Logger receives one line per check; nil discards them.
 	Logger *slog.Logger
+	// Now is the clock of the readiness endpoint's memory; nil is time.Now.
+	Now func() time.Time
 }
 
 // CheckRequest is the body of POST /v1/check.
@@ -70,9 +75,10 @@ type ErrorResponse struct {
 }
 
 type handler struct {
-	o   Options
-	log *slog.Logger
-	mux *http.ServeMux
+	o     Options
+	log   *slog.Logger
+	mux   *http.ServeMux
+	ready *readiness
 }
 
 // NewHandler returns the service's HTTP API:
@@ -81,6 +87,7 @@ type handler struct {
 //	GET  /           "It's running!" page; ?format=json or ?format=text
 //	GET  /healthz    200 while serving (also /health: Cloud Run reserves
 //	                 some paths ending in z)
+//	GET  /ready      the readiness probe's answer (ready.go)
 func NewHandler(o Options) http.Handler {
 	if o.Region == "" {
 		o.Region = UnknownRegion
@@ -89,8 +96,9 @@ func NewHandler(o Options) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := &handler{o: o, log: log, mux: http.NewServeMux()}
+	h := &handler{o: o, log: log, mux: http.NewServeMux(), ready: newReadiness(o.Now)}
 	h.mux.HandleFunc("/v1/check", h.check)
+	h.mux.HandleFunc(lab.ReadyPath, h.readyz)
 	h.mux.HandleFunc("/healthz", h.health)
 	h.mux.HandleFunc(lab.HealthPath, h.health)
 	h.mux.HandleFunc("/{$}", h.root)
@@ -156,6 +164,7 @@ func (h *handler) check(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := h.o.Checker.Check(r.Context(), *req.Text)
+	h.ready.record(err)
 	if err != nil {
 		status, retryAfter := statusOf(err)
 		if retryAfter > 0 {

@@ -66,6 +66,7 @@ func Serve(ctx context.Context, stdout io.Writer, ready func(addr string)) error
 		Region:        where.Region,
 		Project:       where.ProjectID,
 		Outage:        inOutage,
+		Unready:       lab.Unready(os.Getenv(lab.OutageEnv)),
 		Logger:        log,
 	}
 	model := DefaultModel

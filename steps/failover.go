@@ -26,6 +26,9 @@ type FailoverReport struct {
 	Before         string  `json:"before"`
 	After          string  `json:"after"`
 	Rate           float64 `json:"rate"`
+	// Signals are the two failover signals side by side, measured in this
+	// one run on the same break (health.go).
+	Signals []SignalReport `json:"signals,omitempty"`
 	// FirstFailureSeconds is when, after the break, the first failed
 	// request was sent; FailingSeconds how long from it to the last failed
 	// one. Both are 0 when none failed.
@@ -49,6 +52,10 @@ func (r *FailoverReport) Failures() string {
 type ProbeConfig struct {
 	Rate           float64 // requests per second
 	ClientLocation string  // simulator only: the region the client stands nearest to
+	// BreakBy is how break-region breaks the lab's service: BreakByErrors
+	// (the default: every request fails, both failover signals see it) or
+	// BreakByReadiness (only the readiness probe fails: service health alone).
+	BreakBy string
 }
 
 // DefaultProbe is the replay's rate and location: 20 requests per second
@@ -57,9 +64,10 @@ func DefaultProbe() ProbeConfig { return ProbeConfig{Rate: 20, ClientLocation: "
 
 // Methods of breaking region A.
 const (
-	methodOutage = "outage-switch" // a revision with BEYOND_OUTAGE=1
-	methodDetach = "detach-neg"    // NEG A removed from the backend service
-	checkText    = "I love this product!"
+	methodOutage  = "outage-switch"  // a revision with BEYOND_OUTAGE=1
+	methodUnready = "unready-switch" // a revision with BEYOND_OUTAGE=unready: only readiness fails
+	methodDetach  = "detach-neg"     // NEG A removed from the backend service
+	checkText     = "I love this product!"
 )
 
 // How long the failover steps wait. Google's load balancer needs minutes
@@ -78,6 +86,7 @@ type watcher struct {
 	done    chan struct{}
 	mu      sync.Mutex
 	samples []Sample
+	health  []healthReading // service health read while probing (simulator only)
 	breakAt time.Time
 }
 
@@ -278,12 +287,13 @@ func checkPatience(s *Session) time.Duration {
 }
 
 // answerOK asks the global IP until it answers 200, for at most
-// checkPatience, and returns the last answer.
-func (s *Session) answerOK(ctx context.Context, send func() Sample) Sample {
+// checkPatience, and returns the last answer; send's final says an answer
+// no wait can change.
+func (s *Session) answerOK(ctx context.Context, send func() (sm Sample, final bool)) Sample {
 	deadline := time.Now().Add(checkPatience(s))
 	for {
-		sm := send()
-		if sm.Status == http.StatusOK || time.Now().After(deadline) || ctx.Err() != nil {
+		sm, final := send()
+		if final || sm.Status == http.StatusOK || time.Now().After(deadline) || ctx.Err() != nil {
 			return sm
 		}
 		select {
@@ -313,6 +323,9 @@ func stepCurl() *Step {
 				sm, b := s.checkOnce(ctx, base)
 				s.sampler()(sm)
 				if err := serviceFault(sm, b); err != nil {
+					return "", err
+				}
+				if err := upstreamFault(sm, b); err != nil {
 					return "", err
 				}
 				if sm.Status == http.StatusOK {
@@ -368,13 +381,16 @@ func stepCurl() *Step {
 			}
 			var b string
 			report := s.sampler()
-			sm := s.answerOK(ctx, func() Sample {
+			sm := s.answerOK(ctx, func() (Sample, bool) {
 				var sm Sample
 				sm, b = s.checkOnce(ctx, base)
 				report(sm)
-				return sm
+				return sm, upstreamFault(sm, b) != nil
 			})
 			if err := serviceFault(sm, b); err != nil {
+				return "", err
+			}
+			if err := upstreamFault(sm, b); err != nil {
 				return "", err
 			}
 			if sm.Status != http.StatusOK {
@@ -516,10 +532,22 @@ func rootCause(err error) string {
 }
 
 func (s *Session) breakMethod() string {
-	if s.customImage() {
+	switch {
+	case s.customImage():
 		return methodDetach
+	case s.Probe.BreakBy == BreakByReadiness:
+		return methodUnready
 	}
 	return methodOutage
+}
+
+// outageValue is the outage switch's setting for the break: every request
+// fails, or only the readiness probe.
+func (s *Session) outageValue() string {
+	if s.breakMethod() == methodUnready {
+		return lab.UnreadyValue
+	}
+	return "1"
 }
 
 func stepBreakRegion() *Step {
@@ -530,7 +558,7 @@ func stepBreakRegion() *Step {
 				return fmt.Sprintf("gcloud compute backend-services remove-backend %s \\\n    --global \\\n    --network-endpoint-group %s \\\n    --network-endpoint-group-region %s", s.Vars.Backend, s.brokenNEG(), s.broken())
 			}
 			env := s.deployEnv(s.broken())
-			env[lab.OutageEnv] = "1"
+			env[lab.OutageEnv] = s.outageValue()
 			return deployCommand(s, s.broken(), env, s.imageForCommand())
 		},
 		Do: func(ctx context.Context, s *Session) (string, error) {
@@ -570,10 +598,13 @@ func stepBreakRegion() *Step {
 				return "", err
 			}
 			env := s.deployEnv(s.broken())
-			env[lab.OutageEnv] = "1"
+			env[lab.OutageEnv] = s.outageValue()
 			svc, _, err := s.Cloud.DeployService(ctx, gcp.ServiceSpec{Region: s.broken(), Name: s.Vars.Service, Image: img, Env: env}, s.Progress)
 			if err != nil {
 				return "", err
+			}
+			if s.breakMethod() == methodUnready {
+				return fmt.Sprintf("Revision %s of %s serves every request, but its readiness probe (%s) answers 503 (%s=%s): only Cloud Run service health can see it.", svc.LatestReady, s.whichRegion(), lab.ReadyPath, lab.OutageEnv, lab.UnreadyValue), nil
 			}
 			return fmt.Sprintf("Revision %s of %s started fine and answers 503 to everything (%s=1).", svc.LatestReady, s.whichRegion(), lab.OutageEnv), nil
 		},
@@ -592,8 +623,14 @@ func stepBreakRegion() *Step {
 			if err != nil {
 				return "", err
 			}
-			if svc.Env[lab.OutageEnv] != "1" || !svc.Ready {
-				return "", failf(fmt.Sprintf("the serving revision %s of %s does not have %s=1", svc.LatestReady, s.broken(), lab.OutageEnv), "Run this step again")
+			// Either position of the switch is a break (a learner, or a sweep
+			// that does not know --break-by, may meet the other one).
+			v := svc.Env[lab.OutageEnv]
+			if !(v == s.outageValue() || lab.Outage(v) || lab.Unready(v)) || !svc.Ready {
+				return "", failf(fmt.Sprintf("the serving revision %s of %s does not have %s=%s", svc.LatestReady, s.broken(), lab.OutageEnv, s.outageValue()), "Run this step again")
+			}
+			if lab.Unready(v) {
+				return fmt.Sprintf("%s serves revision %s with the outage switch at %s: only its readiness probe fails.", s.broken(), svc.LatestReady, lab.UnreadyValue), nil
 			}
 			return fmt.Sprintf("%s serves revision %s with the outage switch on.", s.broken(), svc.LatestReady), nil
 		},
@@ -626,11 +663,13 @@ func (s *Session) startWatch(ctx context.Context, w *watcher, base string) {
 	// The runner's one prober: a front end watching already probes the
 	// same address at the same rate, and this joins it.
 	leave := s.feed.join(s.probeConfig(base), s.step, w.add)
+	leaveHealth := s.feed.onHealth(w.addHealth)
 	go func() {
 		defer close(w.done)
 		ctx, stop := context.WithTimeout(ctx, 2*reroute)
 		defer stop()
 		<-ctx.Done()
+		leaveHealth()
 		leave()
 	}()
 	s.watch = w
@@ -696,8 +735,12 @@ func stepFailover() *Step {
 				case <-time.After(pollEvery(s)):
 				}
 			}
+			if s.breakMethod() != methodDetach {
+				s.awaitUnhealthy(ctx, w, healthPatience(s))
+			}
 			w.mu.Lock()
 			breakAt := w.breakAt
+			health := append([]healthReading(nil), w.health...)
 			w.mu.Unlock()
 			rep := probe.Analyze(w.snapshot(), breakAt)
 			report := &FailoverReport{
@@ -726,11 +769,16 @@ func stepFailover() *Step {
 				report.FirstFailureSeconds = max(0, rep.FirstFailure.Sub(breakAt).Seconds())
 				report.FailingSeconds = rep.LastFailure.Sub(rep.FirstFailure).Seconds()
 			}
+			report.Signals = signals(w.snapshot(), health, breakAt, s.broken(), s.survivor())
 			if s.emit != nil {
 				s.emit(Event{Kind: EventFailover, Step: s.step, Failover: report})
 			}
-			return fmt.Sprintf("Traffic moved from %s to %s in %.2f s, probed at %.0f/s; what clients saw: %s.",
-				report.Before, report.After, report.RerouteSeconds, report.Rate, report.Failures()), nil
+			did := fmt.Sprintf("Traffic moved from %s to %s in %.2f s, probed at %.0f/s; what clients saw: %s.",
+				report.Before, report.After, report.RerouteSeconds, report.Rate, report.Failures())
+			for _, sig := range report.Signals {
+				did += "\n" + sig.Describe() + "."
+			}
+			return did, nil
 		},
 		Check: func(ctx context.Context, s *Session) (string, error) {
 			base, err := s.globalURL(ctx)

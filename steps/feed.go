@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/beyond-lab/beyond/lab"
 	"github.com/beyond-lab/beyond/probe"
@@ -16,6 +17,9 @@ import (
 // EventSample, and handed to every subscriber.
 type feed struct {
 	emit func(Event)
+	// health reads both regions' service health while the prober runs
+	// (nil where it cannot be read); see health.go.
+	health func(context.Context) []RegionHealth
 
 	mu   sync.Mutex
 	key  string // what runs: URL, rate, client location
@@ -24,6 +28,8 @@ type feed struct {
 	done chan struct{}
 	subs map[int]subscriber
 	next int
+
+	healthSubs map[int]func([]RegionHealth, time.Time)
 }
 
 type subscriber struct {
@@ -64,9 +70,15 @@ func (f *feed) startLocked(cfg probe.Config, key string) {
 	f.gen++
 	gen := f.gen
 	f.key, f.stop, f.done = key, cancel, done
+	pollDone := make(chan struct{})
+	go func() {
+		defer close(pollDone)
+		f.pollHealth(ctx, gen)
+	}()
 	go func() {
 		defer close(done)
 		probe.Run(ctx, cfg, func(sm Sample) { f.deliver(gen, sm) })
+		<-pollDone
 	}()
 }
 

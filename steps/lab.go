@@ -247,7 +247,9 @@ func envFlag(env map[string]string) string {
 }
 
 func deployCommand(s *Session, region string, env map[string]string, image string) string {
-	cmd := fmt.Sprintf("gcloud run deploy %s \\\n    --image %s \\\n    --region %s \\\n    --service-account %s \\\n    --no-invoker-iam-check \\\n    --ingress all", s.Vars.Service, image, region, s.serviceAccountEmail())
+	// alpha: on 2026-12-01 --readiness-probe exists on gcloud's alpha track only.
+	cmd := fmt.Sprintf("gcloud alpha run deploy %s \\\n    --image %s \\\n    --region %s \\\n    --service-account %s \\\n    --no-invoker-iam-check \\\n    --ingress all \\\n    --readiness-probe %s \\\n    --min-instances %d",
+		s.Vars.Service, image, region, s.serviceAccountEmail(), readinessFlag(s.readiness()), minInstances)
 	if len(env) > 0 {
 		cmd += " \\\n    --set-env-vars " + envFlag(env)
 	}
@@ -270,7 +272,8 @@ func stepDeploy(id, part string, region func(Vars) string) *Step {
 			if p := s.Outputs.ModelPlacement; !s.customImage() && (p == nil || p.Model != s.Vars.Model) {
 				s.Progress(fmt.Sprintf("%s has not asked Google where %s is served: the service calls it in %s; run that step first if it may be served at global only", titleOf(ConfirmAI), s.Vars.Model, r))
 			}
-			return deploy(ctx, s, gcp.ServiceSpec{Region: r, Name: s.Vars.Service, Image: img, Env: s.deployEnv(r), ServiceAccount: s.serviceAccountEmail()})
+			return deploy(ctx, s, gcp.ServiceSpec{Region: r, Name: s.Vars.Service, Image: img, Env: s.deployEnv(r), ServiceAccount: s.serviceAccountEmail(),
+				Readiness: s.readiness(), MinInstances: minInstances})
 		},
 		Check: func(ctx context.Context, s *Session) (string, error) {
 			r := region(s.Vars)
@@ -402,6 +405,9 @@ func checkService(ctx context.Context, s *Session, region, image string, env map
 			return "", failf(fmt.Sprintf("service %s in %s has %s=%q, want %q", svc.Name, region, k, svc.Env[k], v), fix)
 		}
 	}
+	if fault := s.healthFault(svc); fault != "" {
+		return "", failf(fault, fix)
+	}
 	public, err := s.Cloud.PublicInvoker(ctx, region, s.Vars.Service)
 	if err != nil {
 		return "", err
@@ -411,9 +417,9 @@ func checkService(ctx context.Context, s *Session, region, image string, env map
 			fmt.Sprintf("Run this step again, or `gcloud run services update %s --region %s --no-invoker-iam-check` (Google's recommended way to a public service)", s.Vars.Service, region))
 	}
 	if svc.LBOnly() {
-		return fmt.Sprintf("Revision %s of %s is ready in %s, runs as %s, public through the load balancer only (production practice).", svc.LatestReady, svc.Name, region, svc.ServiceAccount), nil
+		return fmt.Sprintf("Revision %s of %s is ready in %s, runs as %s, public through the load balancer only (production practice), %s.", svc.LatestReady, svc.Name, region, svc.ServiceAccount, describeHealth(svc)), nil
 	}
-	return fmt.Sprintf("Revision %s of %s is ready in %s, runs as %s, with ingress all, public, at %s.", svc.LatestReady, svc.Name, region, svc.ServiceAccount, svc.URI), nil
+	return fmt.Sprintf("Revision %s of %s is ready in %s, runs as %s, with ingress all, public, %s, at %s.", svc.LatestReady, svc.Name, region, svc.ServiceAccount, describeHealth(svc), svc.URI), nil
 }
 
 func stepNEG(id string, which func(Vars) (name, region string)) *Step {

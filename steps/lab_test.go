@@ -589,6 +589,23 @@ func TestFullLabWithTheServiceFailsOverAndBack(t *testing.T) {
 	if f.Requests < 10 || f.Rate != 20 {
 		t.Errorf("failover measured %d requests at %v/s", f.Requests, f.Rate)
 	}
+	// Both signals, side by side from the same run: outlier detection
+	// moved the traffic after errors; service health then read region A
+	// unhealthy (the new revision's first probe does not count, then three
+	// failures a second apart) and kept it out.
+	if len(f.Signals) != 2 {
+		t.Fatalf("failover signals %+v; want outlier detection and service health", f.Signals)
+	}
+	od, sh := f.Signals[0], f.Signals[1]
+	if od.Signal != steps.SignalOutlier || !od.Observed || od.ActedSeconds < 0 || od.FailedBefore < 1 {
+		t.Errorf("outlier detection: %+v; want it to act after failed requests", od)
+	}
+	if sh.Signal != steps.SignalHealth || !sh.Observed || sh.ActedSeconds < 2 || sh.ServedByBrokenAfter != 0 || sh.FailedAfter != 0 || sh.Instances != 1 || sh.Passing != 0 {
+		t.Errorf("service health: %+v; want region A read unhealthy (0 of 1 passing) a few seconds after the break, and no request served or failed there after", sh)
+	}
+	if did := dids(events)["failover"]; !strings.Contains(did, "service-health: acted") {
+		t.Errorf("failover did %q; want service health's line", did)
+	}
 	// The workshop's break moved nothing: every answer still came from region A.
 	for _, sm := range samplesOf(events, steps.BreakWorkshop) {
 		if sm.Status != 200 || sm.Region != "us-central1" {

@@ -139,7 +139,7 @@ func checkIngress(ctx context.Context, s *Session) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	sm := s.answerOK(ctx, func() Sample { sm, _ := probe.Once(ctx, s.probeConfig(base)); return sm })
+	sm := s.answerOK(ctx, func() (Sample, bool) { sm, _ := probe.Once(ctx, s.probeConfig(base)); return sm, false })
 	if sm.Status != http.StatusOK {
 		return "", failf(fmt.Sprintf("the global IP answered %s after ingress was restricted", describeStatus(sm)),
 			"The load balancer needs ingress internal-and-cloud-load-balancing (not internal): `gcloud run services describe "+s.Vars.Service+" --format='value(metadata.annotations.\"run.googleapis.com/ingress\")'`")

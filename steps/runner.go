@@ -80,6 +80,7 @@ func New(cloud *gcp.Cloud, vars Vars, opts Options) (*Runner, error) {
 		r.rec.steps[s.ID] = s
 	}
 	r.session = &Session{Cloud: cloud, Vars: vars, Outputs: saved.Outputs, Probe: opts.Probe, geminiKey: opts.GeminiKey, feed: r.feed, modelCalls: new(atomic.Int64)}
+	r.feed.health = (&Session{Cloud: cloud, Vars: vars}).regionHealth // Cloud and Vars never change
 	r.view.outputs, r.view.probe = saved.Outputs, opts.Probe
 	return r, nil
 }

@@ -95,6 +95,7 @@ const (
 	EventDone     EventKind = "done"     // a step ended; Status and Elapsed
 	EventSample   EventKind = "sample"   // one probe of the global IP; Sample
 	EventFailover EventKind = "failover" // a measured failover; Failover
+	EventHealth   EventKind = "health"   // both regions' Cloud Run service health, read while probing (simulator only); Health
 	EventFinished EventKind = "finished" // a run ended; Summary
 	EventWaiting  EventKind = "waiting"  // the learner is doing the step by hand; Next is when the check runs again
 	EventDecided  EventKind = "decided"  // confirm-ai decided where each region's service calls the model; Placement
@@ -128,6 +129,7 @@ type Event struct {
 	// Placement, on EventDecided: where each region's service calls the
 	// model (the step's text says it too).
 	Placement *ModelPlacement
+	Health   []RegionHealth
 }
 
 // Summary counts a run's steps.

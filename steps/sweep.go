@@ -57,6 +57,9 @@ type Report struct {
 	Steps     []StepCheck   `json:"steps"`
 	Calls     int           `json:"calls"` // API calls the sweep made
 	Elapsed   time.Duration `json:"-"`
+	// Health is, per region with a service, what Cloud Run service health
+	// needs there (health.go), read from the same listing as the checks.
+	Health []HealthSetting `json:"service_health,omitempty"`
 }
 
 // Holds reports whether every step holds.
@@ -211,6 +214,7 @@ func Sweep(ctx context.Context, cloud *gcp.Cloud, vars Vars, probe ProbeConfig) 
 			rep.Passed++
 		}
 	}
+	rep.Health = s.healthSettings(ctx)
 	rep.Calls = calls + snap.Calls()
 	rep.Elapsed = time.Since(start)
 	return rep
@@ -251,7 +255,7 @@ func (s *Session) brokenBefore(ctx context.Context) error {
 		return err
 	}
 	fix := "Run 'Break region A so that it fails over' first"
-	if s.breakMethod() == methodOutage && svc.Generation < 4 {
+	if s.breakMethod() != methodDetach && svc.Generation < 4 {
 		return failf(fix, fmt.Sprintf("region A serves, but its service is at generation %d: it was never broken, so there is nothing to restore yet", svc.Generation))
 	}
 	if s.breakMethod() == methodDetach {

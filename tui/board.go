@@ -405,6 +405,26 @@ func (b *Board) row(pos int) string {
 	return line
 }
 
+// healthLine says, per region with a service, whether Cloud Run service
+// health can work there (a readiness probe and a minimum instance).
+func healthLine(r *steps.Report) []string {
+	if len(r.Health) == 0 {
+		return nil
+	}
+	var parts []string
+	for _, h := range r.Health {
+		switch {
+		case h.OK:
+			parts = append(parts, h.Region+" ok")
+		case h.Readiness == "":
+			parts = append(parts, h.Region+" no readiness probe")
+		default:
+			parts = append(parts, h.Region+" no minimum instance")
+		}
+	}
+	return []string{"  service health: " + strings.Join(parts, " · ")}
+}
+
 // detail is the selected project's first step that does not hold, why, and
 // its fix; or that it is done.
 func (b *Board) detail() []string {
@@ -421,6 +441,7 @@ func (b *Board) detail() []string {
 		out = append(out, name+": not checked yet")
 	case r.Stuck() == nil:
 		out = append(out, b.styles.Passed.Render(fmt.Sprintf("%s: every step holds (%d/%d)", name, r.Passed, len(r.Steps))))
+		out = append(out, healthLine(r)...)
 	default:
 		s := r.Stuck()
 		title := s.ID
@@ -438,6 +459,7 @@ func (b *Board) detail() []string {
 			head += fmt.Sprintf(" · %d failed", failed)
 		}
 		out = append(out, head)
+		out = append(out, healthLine(r)...)
 		for _, l := range wrap(s.Reason, w) {
 			out = append(out, "  "+l)
 		}

@@ -117,3 +117,20 @@ func TestBoardRefreshesOnAKeyNotTwiceAtOnce(t *testing.T) {
 		t.Error("after a sweep the board must wait for the next refresh")
 	}
 }
+
+// TestBoardShowsServiceHealthSettings: the selected project's detail says,
+// per region, whether Cloud Run service health can work there.
+func TestBoardShowsServiceHealthSettings(t *testing.T) {
+	b := boardWith(t, 1, BoardOptions{NoColor: true})
+	r := *b.reports[0]
+	r.Health = []steps.HealthSetting{
+		{Region: "us-central1", Readiness: "/ready every 1 s, threshold 3", MinInstances: 1, OK: true},
+		{Region: "europe-west1", MinInstances: 1},
+	}
+	b.Update(reportMsg{0, r})
+	screen := ansi.Strip(b.Render())
+	fits(t, screen, 80, 24)
+	if !strings.Contains(screen, "service health: us-central1 ok · europe-west1 no readiness probe") {
+		t.Errorf("the detail does not show service health per region:\n%s", screen)
+	}
+}

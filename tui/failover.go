@@ -31,6 +31,7 @@ type failover struct {
 	phase            *phase // the break or restore in progress, if any
 	broke            *phase // the last break, settled: the timeline's origin for the report
 	report           *steps.FailoverReport
+	health           []steps.RegionHealth // latest Cloud Run service health, where readable
 }
 
 // mark is one line of the timeline.
@@ -136,7 +137,58 @@ func (f *failover) step(e steps.Event, s *steps.Step) {
 			}
 			f.mark(e.At, fmt.Sprintf("clients saw failures%s for %.1fs", from, r.FailingSeconds))
 		}
+		for _, sig := range r.Signals {
+			f.mark(e.At, signalLine(sig))
+		}
+	case e.Kind == steps.EventHealth:
+		for _, h := range e.Health {
+			if old := f.healthOf(h.Region); old.State != "" && old.State != h.State {
+				f.mark(e.At, fmt.Sprintf("%s service health: %s → %s", h.Region, old.State, h.State))
+			}
+		}
+		f.health = e.Health
 	}
+}
+
+// healthOf is region's latest service health, or a zero one.
+func (f *failover) healthOf(region string) steps.RegionHealth {
+	for _, h := range f.health {
+		if h.Region == region {
+			return h
+		}
+	}
+	return steps.RegionHealth{}
+}
+
+// signalLine is one failover signal's measured result, for the timeline.
+func signalLine(sig steps.SignalReport) string {
+	switch {
+	case !sig.Observed:
+		return sig.Signal + ": not observable here"
+	case sig.ActedSeconds < 0:
+		return sig.Signal + ": did not act"
+	}
+	return fmt.Sprintf("%s: acted at +%.1f s, %d failed before, %d after", sig.Signal, sig.ActedSeconds, sig.FailedBefore, sig.FailedAfter)
+}
+
+// healthLine shows each region's service health beside its share: state and
+// instances passing their readiness probe.
+func (f *failover) healthLine(w int) string {
+	if len(f.health) == 0 {
+		return ""
+	}
+	letter := func(region string) string {
+		if region == f.regionB {
+			return "B"
+		}
+		return "A"
+	}
+	var long, short []string
+	for _, h := range f.health {
+		long = append(long, fmt.Sprintf("%s %s %d/%d", letter(h.Region), h.State, h.Passing, h.Instances))
+		short = append(short, fmt.Sprintf("%s %s", letter(h.Region), h.State))
+	}
+	return first(w, "health "+strings.Join(long, " · "), "health "+strings.Join(short, " · "))
 }
 
 // settle closes a break phase, writing when region A stopped being used.
@@ -164,6 +216,9 @@ func (f *failover) height() int {
 	n := 3
 	if len(f.samples) > 0 {
 		n = 5
+	}
+	if len(f.health) > 0 {
+		n++
 	}
 	return n + min(8, f.timelineLen())
 }
@@ -352,6 +407,9 @@ func (f *failover) view(pv panelView, st Styles) []string {
 		out = append(out, first(w,
 			fmt.Sprintf("%s %s %d%% · %s %s %d%%%s · failed %d%%", a, f.regionA, pct(s.a), b, f.regionB, pct(s.b), other, pct(s.fails)),
 			fmt.Sprintf("%s %d%% · %s %d%%%s · failed %d%%", a, pct(s.a), b, pct(s.b), other, pct(s.fails))))
+		if h := f.healthLine(w); h != "" {
+			out = append(out, h)
+		}
 		lat := fmt.Sprintf("latency p50 %s · p95 %s", ms(s.p50), ms(s.p95))
 		if !pv.plain && len(s.spark) > 0 {
 			lat += "  " + sparkline(s.spark)

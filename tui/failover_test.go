@@ -165,3 +165,37 @@ func TestWatchError(t *testing.T) {
 	h.send(watchDoneMsg{id: id, err: errors.New("no global IP yet: run step 'Read the global IP'")})
 	h.contains("Watching stopped: no global IP yet")
 }
+
+// TestFailoverPanelShowsServiceHealth: each region's service health, with
+// the instances passing their readiness probe, beside the share; a change
+// of state goes on the timeline, and the measured signals after the report.
+func TestFailoverPanelShowsServiceHealth(t *testing.T) {
+	lab := newFakeLab()
+	lab.outputs.GlobalIP = "203.0.113.7"
+	h := fakeHarness(t, lab, Options{NoColor: true})
+	h.send(tea.WindowSizeMsg{Width: 100, Height: 40})
+	h.press("enter")
+	for h.m.current().id != steps.Curl {
+		h.press("n")
+	}
+	a := steps.Sample{Status: 200, Region: "us-central1", Latency: 10 * time.Millisecond}
+	t0 := lab.now()
+	at := h.feed(t0, 10, 50*time.Millisecond, a)
+	health := func(at time.Time, stateA string, passingA int) {
+		h.send(eventMsg{steps.Event{Kind: steps.EventHealth, At: at, Health: []steps.RegionHealth{
+			{Region: "us-central1", State: stateA, Passing: passingA, Instances: 1},
+			{Region: "europe-west1", State: "healthy", Passing: 1, Instances: 1},
+		}}})
+	}
+	health(at, "healthy", 1)
+	h.contains("health A healthy 1/1 · B healthy 1/1")
+	health(at.Add(time.Second), "unhealthy", 0)
+	h.contains("health A unhealthy 0/1 · B healthy 1/1", "us-central1 service health: healthy → unhealthy")
+	h.send(eventMsg{steps.Event{Kind: steps.EventFailover, At: at.Add(2 * time.Second), Failover: &steps.FailoverReport{
+		Requests: 40, FailedRequests: 3, RerouteSeconds: 0.4, Rate: 20,
+		Signals: []steps.SignalReport{
+			{Signal: steps.SignalOutlier, Observed: true, ActedSeconds: 0.4, FailedBefore: 3},
+			{Signal: steps.SignalHealth, Observed: true, ActedSeconds: 4.2},
+		}}}})
+	h.contains("outlier-detection: acted at +0.4 s, 3 failed before, 0 after", "service-health: acted at +4.2 s, 0 failed before, 0 after")
+}

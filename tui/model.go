@@ -704,7 +704,7 @@ func (m *Model) event(e steps.Event) tea.Cmd {
 			m.fo.add(*e.Sample)
 		}
 		return nil
-	case steps.EventFinished, steps.EventFailover:
+	case steps.EventFinished, steps.EventFailover, steps.EventHealth:
 		return nil
 	}
 	if e.Step == "" {

@@ -239,6 +239,13 @@ func printReports(w io.Writer, reports []steps.Report, asJSON bool) {
 			marks.WriteString(stateMark(c.State))
 		}
 		fmt.Fprintf(w, "%-30s %2d/%d %s\n", r.Project, r.Passed, len(r.Steps), marks.String())
+		if len(r.Health) > 0 {
+			var hs []string
+			for _, h := range r.Health {
+				hs = append(hs, h.String())
+			}
+			fmt.Fprintf(w, "    service health: %s\n", strings.Join(hs, "; "))
+		}
 		for _, c := range r.Steps {
 			if c.State == steps.CheckPassed {
 				continue

@@ -35,6 +35,7 @@ type config struct {
 	conditions      string // --sim-conditions, on top of the profile's
 	clientLocation  string
 	rate            float64
+	breakBy         string // --break-by: errors or readiness
 	accessible      bool
 	mouse           bool // the mouse wheel scrolls the guide's text
 	noColor         bool
@@ -53,6 +54,7 @@ func newConfig(getenv func(string) string) *config {
 	c.noColor = getenv("NO_COLOR") != ""
 	c.clientLocation = steps.DefaultProbe().ClientLocation
 	c.rate = steps.DefaultProbe().Rate
+	c.breakBy = steps.BreakByErrors
 	c.class.refresh = defaultRefresh
 	if d, err := time.ParseDuration(getenv("BEYOND_CLASS_REFRESH")); err == nil {
 		c.class.refresh = d
@@ -91,6 +93,7 @@ func (c *config) flags(cmd string, out io.Writer) *flag.FlagSet {
 		fs.BoolVar(&c.checkOnly, "check-only", false, "run only the checks, never a step, on work done by hand (implies --non-interactive); exit 0 only when every check holds")
 		fs.StringVar(&c.clientLocation, "client-location", c.clientLocation, "simulator: the region the probing client stands nearest to")
 		fs.Float64Var(&c.rate, "rate", c.rate, "requests per second the failover steps send")
+		fs.StringVar(&c.breakBy, "break-by", c.breakBy, "how break-region breaks the lab's service: errors (every request fails) or readiness (only its readiness probe: Cloud Run service health alone)")
 		fs.BoolVar(&c.accessible, "accessible", c.accessible, "screen-reader mode: no animation, no box drawing (env BEYOND_ACCESSIBLE=1)")
 		fs.BoolVar(&c.mouse, "mouse", false, "scroll the guide's text with the mouse wheel (takes the terminal's own text selection away)")
 		fs.StringVar(&c.exportDir, "export", "", "with --non-interactive: at the end, write the Terraform, the script and the report into this directory")
@@ -200,6 +203,9 @@ func (c *config) check() error {
 	if c.rate <= 0 || c.rate > 1000 {
 		return fmt.Errorf("--rate %v: give a number of requests per second between 0 and 1000", c.rate)
 	}
+	if c.breakBy != steps.BreakByErrors && c.breakBy != steps.BreakByReadiness {
+		return fmt.Errorf("--break-by %q: give %s or %s", c.breakBy, steps.BreakByErrors, steps.BreakByReadiness)
+	}
 	profile, err := sim.ProfileNamed(c.profile)
 	if err != nil {
 		return err
@@ -268,7 +274,7 @@ func (c *config) geminiKey() string {
 }
 
 func (c *config) probe() steps.ProbeConfig {
-	return steps.ProbeConfig{Rate: c.rate, ClientLocation: c.clientLocation}
+	return steps.ProbeConfig{Rate: c.rate, ClientLocation: c.clientLocation, BreakBy: c.breakBy}
 }
 
 func (c *config) store(stderr io.Writer) steps.Store {

@@ -158,6 +158,9 @@ func (p *printer) event(e steps.Event) {
 		f := e.Failover
 		fmt.Fprintf(p.out, "   failover (%s): %d requests at %.0f/s, %d failed, rerouted in %.2fs, %s → %s; clients saw: %s\n",
 			f.Method, f.Requests, f.Rate, f.FailedRequests, f.RerouteSeconds, f.Before, f.After, f.Failures())
+		for _, sig := range f.Signals {
+			p.say("     ", sig.Describe())
+		}
 	case steps.EventFinished:
 		s := e.Summary
 		if s.ModelCalls > 0 {
@@ -213,7 +216,8 @@ func (p *printer) jsonEvent(e steps.Event) {
 		f := e.Failover
 		p.line(map[string]any{"event": "failover", "method": f.Method, "requests": f.Requests, "failed_requests": f.FailedRequests,
 			"reroute_seconds": round(f.RerouteSeconds), "before": f.Before, "after": f.After, "rate": f.Rate,
-			"first_failure_seconds": round(f.FirstFailureSeconds), "failing_seconds": round(f.FailingSeconds)})
+			"first_failure_seconds": round(f.FirstFailureSeconds), "failing_seconds": round(f.FailingSeconds),
+			"signals": f.Signals}) // one object per failover signal, measured in the same run
 	case steps.EventFinished:
 		s := e.Summary
 		v := map[string]any{"event": "summary", "passed": s.Passed, "failed": s.Failed, "skipped": s.Skipped, "seconds": round(s.Elapsed.Seconds()), "model_calls": s.ModelCalls}

@@ -73,6 +73,8 @@ type serviceRun struct {
 	current                  *instance // serves the service's traffic
 	next                     *instance // starting; replaces current once up
 	front                    *front
+	health                   RegionHealth // service health (health.go)
+	recovering               bool         // was unhealthy, not yet healthy again
 }
 
 // dataPlaneOf returns s's data plane, or nil before Start.
@@ -171,6 +173,11 @@ func (dp *dataPlane) reconcile() {
 		switch {
 		case sr.current != nil && sr.current.rr.RevisionName == rr.RevisionName:
 			sr.current.setAccess(rr)
+			if sr.current.rr.MinInstances != rr.MinInstances {
+				// Service-level scaling changes without a new revision.
+				sr.current.rr.MinInstances = rr.MinInstances
+				sr.refreshHealthLocked(dp.s.now())
+			}
 			// A newer revision came and went: keep serving. A starting
 			// instance is stopped by its own start, which sees it is no
 			// longer wanted.
@@ -242,6 +249,8 @@ func (dp *dataPlane) start(sr *serviceRun, inst *instance) {
 	sr.current, sr.next = inst, nil
 	sr.publishLocked()
 	dp.stopLocked(old)
+	sr.refreshHealthLocked(dp.s.now())
+	dp.startReadiness(inst)
 	dp.changedLocked()
 	dp.log.Info("instance serving", "project", sr.project, "region", sr.region, "service", sr.service,
 		"revision", inst.rr.Revision, "kind", inst.kind, "addr", inst.addr)

@@ -67,6 +67,9 @@ type chainOpts struct {
 	outlier bool   // outlier detection, consecutive 5xx enforced
 	retry   bool   // URL map retry policy
 	sim     Options
+	// shape changes every service the rig deploys (a readiness probe,
+	// minimum instances).
+	shape func(*runpb.Service)
 }
 
 // lab is the lab's deployment: the hello image in two regions behind one
@@ -77,6 +80,7 @@ type labRig struct {
 	c        *computeClients
 	clk      *clock.Adjustable         // the simulator's clock
 	services map[string]*runpb.Service // by region
+	shape    func(*runpb.Service)      // chainOpts.shape
 	addr     string                    // where the load balancer listens
 	ip       string                    // the forwarding rule's IP address
 }
@@ -107,9 +111,13 @@ func startLab(t testing.TB, o chainOpts) *labRig {
 	ctx := dpCtx(t)
 	rc := newRunClient(t, s)
 	c := newComputeClients(t, s)
-	l := &labRig{s: s, rc: rc, c: c, clk: clk, services: map[string]*runpb.Service{}}
+	l := &labRig{s: s, rc: rc, c: c, clk: clk, services: map[string]*runpb.Service{}, shape: o.shape}
 	for _, region := range []string{labRegionA, labRegionB} {
-		op, err := rc.CreateService(ctx, &runpb.CreateServiceRequest{Parent: parent(testProject, region), ServiceId: labService, Service: helloService(lab.HelloImage)})
+		want := helloService(lab.HelloImage)
+		if l.shape != nil {
+			l.shape(want)
+		}
+		op, err := rc.CreateService(ctx, &runpb.CreateServiceRequest{Parent: parent(testProject, region), ServiceId: labService, Service: want})
 		if err != nil {
 			t.Fatalf("CreateService: %v", err)
 		}
@@ -187,6 +195,9 @@ func (l *labRig) setOutage(t testing.TB, region string, on bool) {
 	svc := helloServiceNamed(l.services[region].GetName(), lab.HelloImage)
 	if on {
 		svc = helloServiceNamed(l.services[region].GetName(), lab.HelloImage, "BEYOND_OUTAGE", "1")
+	}
+	if l.shape != nil {
+		l.shape(svc)
 	}
 	op, err := l.rc.UpdateService(dpCtx(t), &runpb.UpdateServiceRequest{Service: svc})
 	if err != nil {

@@ -74,14 +74,15 @@ type instance struct {
 	proxy  *httputil.ReverseProxy
 	access atomic.Pointer[instanceAccess]
 
-	srv  *http.Server // in-process kinds
-	proc *process     // the child, for "process"
+	srv   *http.Server // in-process kinds
+	proc  *process     // the child, for "process"
+	ready *readiness   // its readiness probe (health.go), or nil
 
 	stopOnce sync.Once
 }
 
 func (dp *dataPlane) newInstance(rr ReadyRevision) *instance {
-	inst := &instance{dp: dp, rr: rr}
+	inst := &instance{dp: dp, rr: rr, ready: newReadiness(rr.Readiness, dp.s.opts.Profile.ReadySuccesses)}
 	inst.setAccess(rr)
 	return inst
 }
@@ -153,6 +154,7 @@ func (dp *dataPlane) serviceHandler(rr ReadyRevision) http.Handler {
 		Region:        rr.Region,
 		Project:       rr.Project,
 		Outage:        outageOn(rr.Env),
+		Unready:       lab.Unready(rr.Env[lab.OutageEnv]),
 		Logger:        dp.log.With("revision", rr.Revision),
 	}
 	if gemini := dp.s.Endpoints().Gemini; gemini != "" {
@@ -178,6 +180,7 @@ func (dp *dataPlane) serviceHandler(rr ReadyRevision) http.Handler {
 // SIGTERM and, after grace, SIGKILL.
 func (inst *instance) stop(grace time.Duration) {
 	inst.stopOnce.Do(func() {
+		inst.ready.stop()
 		if inst.srv != nil {
 			// Like Cloud Run, let requests in flight finish within the
 			// grace period: a replaced revision drains, it is not cut off.

@@ -75,6 +75,9 @@ type lb struct {
 	gfes   [gfeCount]outliers // each front end's own outlier detection
 	turn   atomic.Uint64      // which front end takes the next request
 	armor  armorState         // Cloud Armor's rate-limit counters (armor.go)
+	// failback counts requests that may go to a region recovering its
+	// service health (health.go).
+	failback atomic.Uint64
 }
 
 // gfeCount is how many Google front ends serve one forwarding rule for a
@@ -267,9 +270,15 @@ func (l *lb) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for a := 0; ; a++ {
 		// Every attempt, retries included, is balanced afresh: the nearest
 		// backend this front end has not ejected.
-		order := byRTT
+		// Service health first: an unhealthy region gets nothing, and with
+		// no healthy region left the answer is Envoy's own.
+		order := l.healthRoute(f, svc, byRTT, l.dp.s.now())
+		if len(order) == 0 {
+			noHealthyUpstream(w)
+			return
+		}
 		if od != nil {
-			order = gfe.route(l.dp.s.now(), svc, od, byRTT)
+			order = gfe.route(l.dp.s.now(), svc, od, order)
 		}
 		i := order[0]
 		res := l.try(r, f, svc.Backends[i], body, perTry, client, trace)

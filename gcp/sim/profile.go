@@ -26,6 +26,16 @@ type Profile struct {
 	Propagation time.Duration // a new forwarding rule until its load balancer serves
 	// NetworkLatency adds real inter-region round-trip times on the data plane.
 	NetworkLatency bool
+	// Cloud Run service health (health.go); Google documents none of these
+	// timings, so they are inferred (gcp/sim/README.md). HealthPropagation
+	// is how long a region must be unhealthy before the load balancer stops
+	// sending it traffic; HealthFailback how long it takes a recovered region
+	// to get its full share back; ReadySuccesses how many passing probes in
+	// a row make a not-ready instance ready (successThreshold, which the v2
+	// Probe message cannot carry; Kubernetes' default is 1).
+	HealthPropagation time.Duration
+	HealthFailback    time.Duration
+	ReadySuccesses    int
 	// Conditions are the profile's departures from a happy project, used
 	// unless Options.Conditions says otherwise.
 	Conditions Conditions
@@ -43,9 +53,11 @@ type Profile struct {
 // while after it is enabled, and a new load balancer flaps while its
 // configuration spreads.
 var (
-	ProfileInstant   = Profile{Name: "instant"}
-	ProfileLab       = Profile{Name: "lab", RunDeploy: 1500 * time.Millisecond, RunDelete: 300 * time.Millisecond, ComputeOp: 300 * time.Millisecond, EnableAPI: 500 * time.Millisecond, Propagation: 3 * time.Second}
+	ProfileInstant = Profile{Name: "instant", ReadySuccesses: 1}
+	ProfileLab     = Profile{Name: "lab", RunDeploy: 1500 * time.Millisecond, RunDelete: 300 * time.Millisecond, ComputeOp: 300 * time.Millisecond, EnableAPI: 500 * time.Millisecond, Propagation: 3 * time.Second,
+		HealthPropagation: 500 * time.Millisecond, HealthFailback: 3 * time.Second, ReadySuccesses: 1}
 	ProfileRealistic = Profile{Name: "realistic", RunDeploy: 15 * time.Second, RunDelete: 5 * time.Second, ComputeOp: 12 * time.Second, EnableAPI: 30 * time.Second, Propagation: 4 * time.Minute, NetworkLatency: true,
+		HealthPropagation: 10 * time.Second, HealthFailback: time.Minute, ReadySuccesses: 1,
 		Conditions: Conditions{APIPropagation: 2 * time.Minute, LBFlap: time.Minute}}
 )
 

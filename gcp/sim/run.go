@@ -358,6 +358,11 @@ type ReadyRevision struct {
 	DefaultURLDisabled bool
 	// ServiceAccount is the email of the identity the revision runs as.
 	ServiceAccount string
+	// Readiness is the ingress container's readiness probe, or nil; and
+	// MinInstances the larger of the service's and the revision's minimum
+	// instances. Cloud Run service health needs both (health.go).
+	Readiness    *runpb.Probe
+	MinInstances int32
 }
 
 // readyRevisionsLocked returns, for every project, every Cloud Run service
@@ -392,9 +397,13 @@ func (s *Sim) readyRevisionsLocked() []ReadyRevision {
 				DefaultURLDisabled: rs.spec.GetDefaultUriDisabled(),
 
 				ServiceAccount: rev.template.GetServiceAccount(),
+				MinInstances:   max(rs.spec.GetScaling().GetMinInstanceCount(), rev.template.GetScaling().GetMinInstanceCount()),
 			}
 			if c := runIngressContainer(rev.template); c != nil {
 				rr.Image = c.GetImage()
+				if p := c.GetReadinessProbe(); p != nil {
+					rr.Readiness = proto.Clone(p).(*runpb.Probe)
+				}
 				for _, e := range c.GetEnv() {
 					if v, ok := e.GetValues().(*runpb.EnvVar_Value); ok {
 						rr.Env[e.GetName()] = v.Value

@@ -215,6 +215,21 @@ func runCheckTemplate(p *project, in *runpb.RevisionTemplate) (*runpb.RevisionTe
 			ProbeType: &runpb.Probe_TcpSocket{TcpSocket: &runpb.TCPSocketAction{Port: ing.Ports[0].ContainerPort}},
 		}
 	}
+	if p := ing.ReadinessProbe; p != nil {
+		// Cloud Run's defaults for a probe (the Probe message's docs).
+		if p.PeriodSeconds == 0 {
+			p.PeriodSeconds = 10
+		}
+		if p.FailureThreshold == 0 {
+			p.FailureThreshold = 3
+		}
+		if p.TimeoutSeconds == 0 {
+			p.TimeoutSeconds = 1
+		}
+		if g := p.GetHttpGet(); g != nil && g.Path == "" {
+			g.Path = "/"
+		}
+	}
 	if t.Scaling == nil {
 		t.Scaling = &runpb.RevisionScaling{}
 	}

@@ -23,6 +23,7 @@ func (s *Sim) registerHTTP(mux *http.ServeMux) {
 	s.registerRunREST(mux)                                       // run_v1.go, run_v2rest.go
 	s.registerIAMREST()                                          // iamadmin_rest.go, by Host only
 	mux.HandleFunc("GET /beyond/v1/frontends", s.serveFrontends) // lb.go
+	mux.HandleFunc("GET /beyond/v1/health", s.serveHealth)       // health.go
 }
 
 // startExtras starts the listeners that are not APIs: the OCI registry, the
