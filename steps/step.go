@@ -129,7 +129,7 @@ type Event struct {
 	// Placement, on EventDecided: where each region's service calls the
 	// model (the step's text says it too).
 	Placement *ModelPlacement
-	Health   []RegionHealth
+	Health    []RegionHealth
 }
 
 // Summary counts a run's steps.
