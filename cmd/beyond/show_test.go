@@ -16,7 +16,7 @@ import (
 // saved progress holds, and refuses what it cannot show with what to do.
 func TestShowPrintsTheCommand(t *testing.T) {
 	code, out, errs := beyond(t, nil, "show", "deploy-b", "--region-b", "asia-east1", "--service", "sentiment")
-	if code != exitOK || !strings.Contains(out, "gcloud run deploy sentiment") || !strings.Contains(out, "--region asia-east1") {
+	if code != exitOK || !strings.Contains(out, "run deploy sentiment") || !strings.Contains(out, "--region asia-east1") {
 		t.Errorf("show deploy-b: exit %d, stdout %q, stderr %q", code, out, errs)
 	}
 

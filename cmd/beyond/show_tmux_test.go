@@ -127,7 +127,7 @@ func TestTmuxLongestCommand(t *testing.T) {
 		t.Errorf("the command view of %s shows:\n%s\nbeyond show prints:\n%s", lab[longest].ID, got.String(), want)
 	}
 	p.keys("v")
-	p.wait("n next")
+	p.wait("v view") // back on the step, still typing (the footer drops keys a narrow pane has no room for)
 	// ? then q closes the keys page and quits nothing.
 	p.keys("?")
 	p.wait("Keys (any key closes this page)")
