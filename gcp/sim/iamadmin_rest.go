@@ -2,6 +2,13 @@ package sim
 
 import (
 	"context"
+	"encoding/json"
+	"strings"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	"cloud.google.com/go/iam/admin/apiv1/adminpb"
 	"cloud.google.com/go/iam/apiv1/iampb"
@@ -17,7 +24,7 @@ import (
 func (s *Sim) registerIAMREST() {
 	ctx := context.Background()
 	iam := &iamAdminServer{s: s}
-	a := &restAPI{s: s, name: "IAM v1"}
+	a := &restAPI{s: s, name: "IAM v1", legacyErrors: true}
 	const accounts = "v1/projects/{project}/serviceAccounts"
 	a.add("POST", accounts, "iam.CreateServiceAccount", func(q *restReq) (proto.Message, error) {
 		req := &adminpb.CreateServiceAccountRequest{}
@@ -41,6 +48,31 @@ func (s *Sim) registerIAMREST() {
 	}
 	a.add("GET", accounts+"/{account}", "iam.GetServiceAccount", func(q *restReq) (proto.Message, error) {
 		return iam.GetServiceAccount(ctx, &adminpb.GetServiceAccountRequest{Name: accountName(q)})
+	})
+	// PATCH carries {"serviceAccount": {...}, "updateMask": "a,b"}; the
+	// mask's paths come in either case (display_name or displayName).
+	a.add("PATCH", accounts+"/{account}", "iam.PatchServiceAccount", func(q *restReq) (proto.Message, error) {
+		var body struct {
+			ServiceAccount json.RawMessage `json:"serviceAccount"`
+			UpdateMask     string          `json:"updateMask"`
+		}
+		if err := q.decodeJSON(&body); err != nil {
+			return nil, err
+		}
+		sa := &adminpb.ServiceAccount{}
+		if len(body.ServiceAccount) > 0 {
+			if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(body.ServiceAccount, sa); err != nil {
+				return nil, status.Errorf(codes.InvalidArgument, "Invalid JSON payload received. %v", err)
+			}
+		}
+		sa.Name = accountName(q)
+		mask := &fieldmaskpb.FieldMask{}
+		for _, p := range strings.Split(body.UpdateMask, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				mask.Paths = append(mask.Paths, snakeCase(p))
+			}
+		}
+		return iam.PatchServiceAccount(ctx, &adminpb.PatchServiceAccountRequest{ServiceAccount: sa, UpdateMask: mask})
 	})
 	a.add("DELETE", accounts+"/{account}", "iam.DeleteServiceAccount", func(q *restReq) (proto.Message, error) {
 		return iam.DeleteServiceAccount(ctx, &adminpb.DeleteServiceAccountRequest{Name: accountName(q)})

@@ -21,7 +21,7 @@ type Profile struct {
 	Name        string
 	RunDeploy   time.Duration // a Cloud Run create or update, until the revision is ready
 	RunDelete   time.Duration // a Cloud Run delete
-	ComputeOp   time.Duration // a Compute Engine insert, update, patch or delete
+	ComputeOp   time.Duration // a Compute Engine insert, update, patch or delete; an Artifact Registry create or delete
 	EnableAPI   time.Duration // a Service Usage enable
 	Propagation time.Duration // a new forwarding rule until its load balancer serves
 	// NetworkLatency adds real inter-region round-trip times on the data plane.

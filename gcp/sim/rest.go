@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 )
 
 // The REST surfaces of APIs whose core speaks request protos and gRPC
@@ -60,8 +61,56 @@ func (q *restReq) decode(msg proto.Message) error {
 	return nil
 }
 
+// decodeJSON reads the body into v with encoding/json, for bodies that
+// are not one proto message. An empty body leaves v as it is.
+func (q *restReq) decodeJSON(v any) error {
+	body, err := io.ReadAll(io.LimitReader(q.r.Body, restMaxBody+1))
+	if err != nil {
+		return status.Errorf(codes.InvalidArgument, "reading the request body: %v", err)
+	}
+	if len(body) > restMaxBody {
+		return status.Errorf(codes.InvalidArgument, "the request body is larger than %d bytes", restMaxBody)
+	}
+	if strings.TrimSpace(string(body)) == "" {
+		return nil
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return status.Errorf(codes.InvalidArgument, "Invalid JSON payload received. %v", err)
+	}
+	return nil
+}
+
 // query returns a query parameter.
 func (q *restReq) query(name string) string { return q.r.URL.Query().Get(name) }
+
+// updateMask reads the updateMask query parameter, a comma-separated list
+// of paths in lowerCamel or snake_case, as snake_case field paths (nil
+// when absent).
+func (q *restReq) updateMask() *fieldmaskpb.FieldMask {
+	v := q.query("updateMask")
+	if v == "" {
+		return nil
+	}
+	m := &fieldmaskpb.FieldMask{}
+	for _, p := range strings.Split(v, ",") {
+		m.Paths = append(m.Paths, snakeCase(strings.TrimSpace(p)))
+	}
+	return m
+}
+
+// snakeCase turns a lowerCamel field path into snake_case (displayName:
+// display_name), as Google's transcoding accepts both.
+func snakeCase(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= 'A' && r <= 'Z' {
+			b.WriteByte('_')
+			r += 'a' - 'A'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
 
 // pageSize reads the pageSize query parameter (0 when absent).
 func (q *restReq) pageSize() (int32, error) {
@@ -81,6 +130,10 @@ type restAPI struct {
 	s      *Sim
 	name   string // for messages, e.g. "Service Usage v1"
 	routes []restRoute
+	// legacyErrors adds the errors[] list of Google's older JSON APIs to
+	// error bodies ({message, domain: "global", reason}), as IAM v1 sends
+	// it (recorded in parity/testdata) and Artifact Registry does not.
+	legacyErrors bool
 }
 
 func (a *restAPI) add(verb, pattern, fault string, h func(*restReq) (proto.Message, error)) {
@@ -148,16 +201,16 @@ func (a *restAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if f, ok := a.s.fault(rt.fault); ok {
 			if f.After {
 				if _, err := rt.handle(&restReq{r: r, vars: vars}); err != nil {
-					restWriteError(w, err, 0)
+					a.writeError(w, err, 0)
 					return
 				}
 			}
-			restWriteError(w, faultStatus(f), f.Status)
+			a.writeError(w, faultStatus(f), f.Status)
 			return
 		}
 		resp, err := rt.handle(&restReq{r: r, vars: vars})
 		if err != nil {
-			restWriteError(w, err, 0)
+			a.writeError(w, err, 0)
 			return
 		}
 		restWriteProto(w, http.StatusOK, resp)
@@ -165,10 +218,15 @@ func (a *restAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(allowed) > 0 {
 		w.Header().Set("Allow", strings.Join(allowed, ", "))
-		restWriteError(w, status.Errorf(codes.Unimplemented, "Method %s is not allowed on %s.", r.Method, r.URL.Path), http.StatusMethodNotAllowed)
+		a.writeError(w, status.Errorf(codes.Unimplemented, "Method %s is not allowed on %s.", r.Method, r.URL.Path), http.StatusMethodNotAllowed)
 		return
 	}
-	restWriteError(w, status.Errorf(codes.NotFound, "The simulator's %s does not serve %s %s.", a.name, r.Method, r.URL.Path), 0)
+	a.writeError(w, status.Errorf(codes.NotFound, "The simulator's %s does not serve %s %s.", a.name, r.Method, r.URL.Path), 0)
+}
+
+// writeError answers err in this surface's error shape.
+func (a *restAPI) writeError(w http.ResponseWriter, err error, httpStatus int) {
+	writeStatusError(w, err, httpStatus, a.legacyErrors)
 }
 
 // restWriteProto answers msg as protojson: lowerCamel names, enums as
@@ -188,6 +246,12 @@ func restWriteProto(w http.ResponseWriter, code int, msg proto.Message) {
 // {"error": {"code", "message", "status", "details"}}, with the HTTP status
 // for its code (or httpStatus when not 0, for an injected fault).
 func restWriteError(w http.ResponseWriter, err error, httpStatus int) {
+	writeStatusError(w, err, httpStatus, false)
+}
+
+// writeStatusError is restWriteError, with the errors[] list of Google's
+// older JSON APIs when legacy is set.
+func writeStatusError(w http.ResponseWriter, err error, httpStatus int, legacy bool) {
 	st := status.Convert(err)
 	if httpStatus == 0 {
 		httpStatus = httpStatusFromCode(st.Code())
@@ -201,6 +265,9 @@ func restWriteError(w http.ResponseWriter, err error, httpStatus int) {
 	body := map[string]any{"code": httpStatus, "message": st.Message(), "status": rpccode.Code(st.Code()).String()}
 	if len(details) > 0 {
 		body["details"] = details
+	}
+	if legacy {
+		body["errors"] = []computeErrorItem{{Message: st.Message(), Domain: "global", Reason: computeReason(httpStatus)}}
 	}
 	b, _ := json.Marshal(map[string]any{"error": body})
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")

@@ -11,8 +11,10 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/beyond-lab/beyond/gcp/sim"
+	"github.com/beyond-lab/beyond/gcp/sim/clock"
 )
 
 // recordings are the logs replayed, in testdata/ (provenance in
@@ -60,7 +62,12 @@ func TestParity(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s := sim.New(sim.Options{Profile: sim.ProfileInstant})
+			// The lab profile, whose operations take time as Google's do,
+			// on a clock that the replay moves an hour before each request:
+			// a mutation answers a running operation, and the next request
+			// (gcloud's poll, recorded once Google was done) finds it done.
+			clk := clock.NewAdjustable()
+			s := sim.New(sim.Options{Profile: sim.ProfileLab, Clock: clk})
 			if err := s.Start(); err != nil {
 				t.Fatalf("start the simulator: %v", err)
 			}
@@ -69,6 +76,7 @@ func TestParity(t *testing.T) {
 			r.enable(apis)
 			var diffs []difference
 			for _, ex := range exs {
+				clk.Advance(time.Hour)
 				diffs = append(diffs, r.replay(ex)...)
 			}
 			used := map[int]bool{}
