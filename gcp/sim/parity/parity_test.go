@@ -22,7 +22,6 @@ import (
 var recordings = []string{
 	"artifactregistry-repository-gcloud.log",
 	"compute-backendservice-gcloud.log",
-	"compute-urlmap-kcc.log",
 	"iam-serviceaccount-kcc.log",
 }
 
@@ -107,6 +106,10 @@ type replayer struct {
 	t      *testing.T
 	client *http.Client
 	lastOp string // the simulator's last operation ID
+	// last holds the simulator's last answered value of each normalised
+	// field (fingerprint, etag, id): a recorded request that sends back
+	// what it read carries the recorder's stand-in, replaced by it.
+	last map[string]any
 }
 
 // newReplayer sends requests as gcloud does: absolute-form, through the
@@ -116,7 +119,7 @@ func newReplayer(t *testing.T, s *sim.Sim) *replayer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &replayer{t: t, client: &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(proxy)}}}
+	return &replayer{t: t, client: &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(proxy)}}, last: map[string]any{}}
 }
 
 func (r *replayer) enable(apis []string) {
@@ -156,7 +159,7 @@ func (r *replayer) replay(ex exchange) []difference {
 		return strings.ReplaceAll(names.Replace(s), "${operationID}", r.lastOp)
 	}
 	u := strings.Replace(fill(ex.url), "https://", "http://", 1)
-	code, body := r.send(ex.method, u, ex.reqType, fill(ex.reqBody))
+	code, body := r.send(ex.method, u, ex.reqType, r.restore(fill(ex.reqBody)))
 	var got any
 	if len(body) > 0 {
 		if err := json.Unmarshal(body, &got); err != nil {
@@ -164,6 +167,11 @@ func (r *replayer) replay(ex exchange) []difference {
 		}
 	}
 	if m, ok := got.(map[string]any); ok {
+		for k, v := range m {
+			if normalised[k] {
+				r.last[k] = v
+			}
+		}
 		if n, _ := m["name"].(string); n != "" {
 			if op := opName.FindStringSubmatch(n); op != nil {
 				r.lastOp = op[1]
@@ -186,6 +194,31 @@ func (r *replayer) replay(ex exchange) []difference {
 		out = append(out, difference{ex.line, request, w})
 	}
 	return out
+}
+
+// restore replaces, in a request body, the top-level normalised fields
+// (the recorder's stand-ins for what the client had read) with what the
+// simulator last answered for them, or drops them if it never did.
+func (r *replayer) restore(body string) string {
+	var m map[string]any
+	if body == "" || json.Unmarshal([]byte(body), &m) != nil {
+		return body
+	}
+	for k := range m {
+		if !normalised[k] {
+			continue
+		}
+		if v, ok := r.last[k]; ok {
+			m[k] = v
+		} else {
+			delete(m, k)
+		}
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return string(b)
 }
 
 // compare lists how got differs from want: fields missing or extra, and
