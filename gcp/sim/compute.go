@@ -115,6 +115,8 @@ func (a *computeAPI) routeTable() []computeRoute {
 		add("GET", "aggregated/"+k.collection, k.discovery+".aggregatedList", a.aggregatedLister(k))
 	}
 	add("POST", "targetHttpProxies/{name}/setUrlMap", "targetHttpProxies.setUrlMap", a.setURLMap)
+	add("POST", "global/forwardingRules/{name}/setLabels", "globalForwardingRules.setLabels", a.setRuleLabels)
+	add("POST", "global/forwardingRules/{name}/setTarget", "globalForwardingRules.setTarget", a.setRuleTarget)
 	add("POST", "global/urlMaps/{name}/validate", "urlMaps.validate", a.validateURLMap)
 	add("POST", "global/backendServices/{name}/getHealth", "backendServices.getHealth", a.getHealth)
 	add("GET", "", "projects.get", a.getProject)

@@ -721,3 +721,49 @@ func TestComputeClassicRouteAction(t *testing.T) {
 		}
 	}
 }
+
+// TestComputeRuleLabelsAndTarget checks globalForwardingRules.setLabels and
+// setTarget through the official client: labels change only with the
+// current labelFingerprint, which changes with them; a rule moves to
+// another proxy.
+func TestComputeRuleLabelsAndTarget(t *testing.T) {
+	_, c := startCompute(t, Options{})
+	ctx := context.Background()
+	buildChain(t, c, true)
+	get := func() *computepb.ForwardingRule {
+		t.Helper()
+		fr, err := c.rules.Get(ctx, &computepb.GetGlobalForwardingRuleRequest{Project: testProject, ForwardingRule: "web-rule"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fr
+	}
+	before := get()
+	if before.GetLabelFingerprint() != emptyLabelFingerprint {
+		t.Errorf("labelFingerprint without labels = %q, want %q", before.GetLabelFingerprint(), emptyLabelFingerprint)
+	}
+	set := func(fp string) (*compute.Operation, error) {
+		return c.rules.SetLabels(ctx, &computepb.SetLabelsGlobalForwardingRuleRequest{Project: testProject, Resource: "web-rule",
+			GlobalSetLabelsRequestResource: &computepb.GlobalSetLabelsRequest{Labels: map[string]string{"lab": "beyond"}, LabelFingerprint: proto.String(fp)}})
+	}
+	op, err := set(before.GetLabelFingerprint())
+	wait(t, op, err)
+	after := get()
+	if after.GetLabels()["lab"] != "beyond" || after.GetLabelFingerprint() == before.GetLabelFingerprint() {
+		t.Errorf("after setLabels: labels %v, fingerprint %q (was %q); want the label and a new fingerprint", after.GetLabels(), after.GetLabelFingerprint(), before.GetLabelFingerprint())
+	}
+	_, err = set(before.GetLabelFingerprint())
+	wantErr(t, err, 412, "conditionNotMet")
+
+	op, err = insertProxy(ctx, c, "web-proxy-2", mapURL)
+	wait(t, op, err)
+	op, err = c.rules.SetTarget(ctx, &computepb.SetTargetGlobalForwardingRuleRequest{Project: testProject, ForwardingRule: "web-rule",
+		TargetReferenceResource: &computepb.TargetReference{Target: proto.String("global/targetHttpProxies/web-proxy-2")}})
+	wait(t, op, err)
+	if got := get().GetTarget(); !strings.HasSuffix(got, "/global/targetHttpProxies/web-proxy-2") {
+		t.Errorf("target after setTarget = %q", got)
+	}
+	_, err = c.rules.SetTarget(ctx, &computepb.SetTargetGlobalForwardingRuleRequest{Project: testProject, ForwardingRule: "web-rule",
+		TargetReferenceResource: &computepb.TargetReference{Target: proto.String("global/targetHttpProxies/nope")}})
+	wantErr(t, err, 404, "notFound")
+}
