@@ -22,6 +22,19 @@ var backendServiceKind = &computeKind{
 	mutable:    true,
 	newMsg:     func() proto.Message { return &computepb.BackendService{} },
 	prepare:    prepareBackendService,
+	// Google answers which URL maps use a backend service (recorded in
+	// Config Connector's real computeurlmap log, ca9a9de42b).
+	view: func(p *project, key string, r proto.Message) proto.Message {
+		users := p.compute.usersOf(key)
+		if len(users) == 0 {
+			return r
+		}
+		bs := proto.Clone(r).(*computepb.BackendService)
+		for _, u := range users {
+			bs.UsedBy = append(bs.UsedBy, &computepb.BackendServiceUsedBy{Reference: proto.String(computeURL(p, u))})
+		}
+		return bs
+	},
 	refs: func(r proto.Message) []string {
 		bs := r.(*computepb.BackendService)
 		var keys []string

@@ -767,3 +767,34 @@ func TestComputeRuleLabelsAndTarget(t *testing.T) {
 		TargetReferenceResource: &computepb.TargetReference{Target: proto.String("global/targetHttpProxies/nope")}})
 	wantErr(t, err, 404, "notFound")
 }
+
+// TestComputeBackendServiceUsedBy checks that a backend service answers
+// the URL maps that use it, on get and list, as Google does, and that a
+// read-modify-write that sends usedBy back does not store it.
+func TestComputeBackendServiceUsedBy(t *testing.T) {
+	_, c := startCompute(t, Options{})
+	ctx := context.Background()
+	buildChain(t, c, false)
+	bs, err := c.bs.Get(ctx, &computepb.GetBackendServiceRequest{Project: testProject, BackendService: "web-backend"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bs.GetUsedBy()) != 1 || bs.GetUsedBy()[0].GetReference() != mapURL {
+		t.Errorf("usedBy = %v, want the URL map %s", bs.GetUsedBy(), mapURL)
+	}
+	it := c.bs.List(ctx, &computepb.ListBackendServicesRequest{Project: testProject})
+	if listed, err := it.Next(); err != nil || len(listed.GetUsedBy()) != 1 {
+		t.Errorf("listed usedBy = %v, %v", listed.GetUsedBy(), err)
+	}
+	op, err := c.bs.Update(ctx, &computepb.UpdateBackendServiceRequest{Project: testProject, BackendService: "web-backend", BackendServiceResource: bs})
+	wait(t, op, err)
+	op, err = c.maps.Delete(ctx, &computepb.DeleteUrlMapRequest{Project: testProject, UrlMap: "web-map"})
+	wantErr(t, err, 400, "resourceInUseByAnotherResource") // the proxy uses it
+	op, err = c.proxies.Delete(ctx, &computepb.DeleteTargetHttpProxyRequest{Project: testProject, TargetHttpProxy: "web-proxy"})
+	wait(t, op, err)
+	op, err = c.maps.Delete(ctx, &computepb.DeleteUrlMapRequest{Project: testProject, UrlMap: "web-map"})
+	wait(t, op, err)
+	if bs, err = c.bs.Get(ctx, &computepb.GetBackendServiceRequest{Project: testProject, BackendService: "web-backend"}); err != nil || len(bs.GetUsedBy()) != 0 {
+		t.Errorf("usedBy after the URL map is gone = %v, %v; want none", bs.GetUsedBy(), err)
+	}
+}
