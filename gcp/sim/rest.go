@@ -2,9 +2,9 @@ package sim
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	rpccode "google.golang.org/genproto/googleapis/rpc/code"
@@ -44,27 +44,18 @@ type restReq struct {
 
 // decode reads the body into msg, ignoring fields it does not know, as
 // Google does. An empty body is an empty message.
-func (q *restReq) decode(msg proto.Message) error {
-	body, err := io.ReadAll(io.LimitReader(q.r.Body, restMaxBody+1))
-	if err != nil {
-		return status.Errorf(codes.InvalidArgument, "reading the request body: %v", err)
-	}
-	if len(body) > restMaxBody {
-		return status.Errorf(codes.InvalidArgument, "the request body is larger than %d bytes", restMaxBody)
-	}
-	if strings.TrimSpace(string(body)) == "" {
-		return nil
-	}
-	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(body, msg); err != nil {
-		return status.Errorf(codes.InvalidArgument, "Invalid JSON payload received. %v", err)
-	}
-	return nil
-}
+func (q *restReq) decode(msg proto.Message) error { return restDecode(q.r, msg) }
 
 // decodeJSON reads the body into v with encoding/json, for bodies that
 // are not one proto message. An empty body leaves v as it is.
-func (q *restReq) decodeJSON(v any) error {
-	body, err := io.ReadAll(io.LimitReader(q.r.Body, restMaxBody+1))
+func (q *restReq) decodeJSON(v any) error { return restDecode(q.r, v) }
+
+// restDecode reads a request body of at most restMaxBody bytes into v:
+// protojson for a proto message (unknown fields ignored, as Google ignores
+// them), encoding/json otherwise. An empty body leaves v as it is. Every
+// REST surface reads its bodies here.
+func restDecode(r *http.Request, v any) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, restMaxBody+1))
 	if err != nil {
 		return status.Errorf(codes.InvalidArgument, "reading the request body: %v", err)
 	}
@@ -74,7 +65,12 @@ func (q *restReq) decodeJSON(v any) error {
 	if strings.TrimSpace(string(body)) == "" {
 		return nil
 	}
-	if err := json.Unmarshal(body, v); err != nil {
+	if m, ok := v.(proto.Message); ok {
+		err = protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(body, m)
+	} else {
+		err = json.Unmarshal(body, v)
+	}
+	if err != nil {
 		return status.Errorf(codes.InvalidArgument, "Invalid JSON payload received. %v", err)
 	}
 	return nil
@@ -113,16 +109,19 @@ func snakeCase(s string) string {
 }
 
 // pageSize reads the pageSize query parameter (0 when absent).
-func (q *restReq) pageSize() (int32, error) {
-	v := q.query("pageSize")
+func (q *restReq) pageSize() (int32, error) { return restPageSize(q.r) }
+
+// restPageSize reads the pageSize query parameter (0 when absent).
+func restPageSize(r *http.Request) (int32, error) {
+	v := r.URL.Query().Get("pageSize")
 	if v == "" {
 		return 0, nil
 	}
-	var n int32
-	if _, err := fmt.Sscan(v, &n); err != nil {
+	n, err := strconv.ParseInt(v, 10, 32)
+	if err != nil {
 		return 0, status.Errorf(codes.InvalidArgument, "Invalid value at 'page_size' (TYPE_INT32), %q", v)
 	}
-	return n, nil
+	return int32(n), nil
 }
 
 // restAPI is one REST surface: its routes, tried in order.
@@ -197,23 +196,8 @@ func (a *restAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			allowed = append(allowed, rt.verb)
 			continue
 		}
-		a.s.log.Debug("rest", "api", a.name, "method", rt.fault, "path", r.URL.Path)
-		if f, ok := a.s.fault(rt.fault); ok {
-			if f.After {
-				if _, err := rt.handle(&restReq{r: r, vars: vars}); err != nil {
-					a.writeError(w, err, 0)
-					return
-				}
-			}
-			a.writeError(w, faultStatus(f), f.Status)
-			return
-		}
-		resp, err := rt.handle(&restReq{r: r, vars: vars})
-		if err != nil {
-			a.writeError(w, err, 0)
-			return
-		}
-		restWriteProto(w, http.StatusOK, resp)
+		q := &restReq{r: r, vars: vars}
+		a.s.restAnswer(w, r, a.name, rt.fault, a.legacyErrors, func() (any, error) { return rt.handle(q) })
 		return
 	}
 	if len(allowed) > 0 {
@@ -224,22 +208,62 @@ func (a *restAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.writeError(w, status.Errorf(codes.NotFound, "The simulator's %s does not serve %s %s.", a.name, r.Method, r.URL.Path), 0)
 }
 
-// writeError answers err in this surface's error shape.
-func (a *restAPI) writeError(w http.ResponseWriter, err error, httpStatus int) {
-	writeStatusError(w, err, httpStatus, a.legacyErrors)
-}
-
-// restWriteProto answers msg as protojson: lowerCamel names, enums as
-// their names, as Google's JSON APIs answer.
-func restWriteProto(w http.ResponseWriter, code int, msg proto.Message) {
-	b, err := protojson.Marshal(msg)
+// restAnswer is how every REST call is answered, whatever its router:
+// the fault named method first (one that comes :after lets the call take
+// effect, then answers the error), then the call; its result as JSON
+// (protojson for a message, with enums as numbers when the client asked
+// for $alt=json;enum-encoding=int, as Google's REST clients do) or its
+// error as Google's JSON error, with errors[] where legacy is set. r may
+// be nil when the client cannot ask for number enums.
+func (s *Sim) restAnswer(w http.ResponseWriter, r *http.Request, api, method string, legacy bool, call func() (any, error)) {
+	s.log.Debug("rest", "api", api, "method", method)
+	if f, ok := s.fault(method); ok {
+		if f.After {
+			if _, err := call(); err != nil {
+				writeStatusError(w, err, 0, legacy)
+				return
+			}
+		}
+		writeStatusError(w, faultStatus(f), f.Status, legacy)
+		return
+	}
+	out, err := call()
 	if err != nil {
-		restWriteError(w, status.Errorf(codes.Internal, "encoding the answer: %v", err), 0)
+		writeStatusError(w, err, 0, legacy)
+		return
+	}
+	var b []byte
+	if m, ok := out.(proto.Message); ok {
+		b, err = protojson.MarshalOptions{UseEnumNumbers: restEnumNumbers(r)}.Marshal(m)
+	} else {
+		b, err = json.Marshal(out)
+	}
+	if err != nil {
+		writeStatusError(w, status.Errorf(codes.Internal, "encoding the answer: %v", err), 0, legacy)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-	w.WriteHeader(code)
+	w.WriteHeader(http.StatusOK)
 	w.Write(b)
+}
+
+// restEnumNumbers reports whether the request asks for enums as numbers:
+// Google's generated REST clients send $alt=json;enum-encoding=int.
+func restEnumNumbers(r *http.Request) bool {
+	if r == nil {
+		return false
+	}
+	for _, part := range strings.Split(r.URL.Query().Get("$alt"), ";") {
+		if strings.TrimSpace(part) == "enum-encoding=int" {
+			return true
+		}
+	}
+	return false
+}
+
+// writeError answers err in this surface's error shape.
+func (a *restAPI) writeError(w http.ResponseWriter, err error, httpStatus int) {
+	writeStatusError(w, err, httpStatus, a.legacyErrors)
 }
 
 // restWriteError answers a gRPC status error as Google's JSON error body,

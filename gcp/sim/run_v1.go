@@ -1,11 +1,8 @@
 package sim
 
 import (
-	"bytes"
 	"crypto/sha256"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -16,8 +13,6 @@ import (
 	"github.com/beyond-lab/beyond/lab"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
 )
 
 // Cloud Run v1 on REST, as gcloud run speaks it: the Knative resources on
@@ -28,9 +23,6 @@ import (
 // translation (run_knative.go) onto the core's service methods, under the
 // gRPC surface's fault names, so a service deployed with gcloud is the one
 // the Go clients see and the data plane serves.
-
-// runV1MaxBody caps request bodies, as the other REST surfaces do.
-const runV1MaxBody = 1 << 20
 
 // runHost serves run.googleapis.com: region is set on the regional hosts.
 func (s *Sim) runHost(region string) http.Handler {
@@ -49,56 +41,15 @@ func (s *Sim) runHost(region string) http.Handler {
 	})
 }
 
-// runV1Call checks the fault named method (the gRPC surface's name) and
-// runs the call, answering its result as JSON or its error as Google's.
+// runV1Call answers a Cloud Run v1 call by the REST surfaces' one path
+// (restAnswer): the fault named method (the gRPC surface's name), then the
+// call, its result as JSON or its error as Google's.
 func (s *Sim) runV1Call(w http.ResponseWriter, method string, call func() (any, error)) {
-	s.log.Debug("rest", "api", "Cloud Run v1", "method", method)
-	if f, ok := s.fault(method); ok {
-		restWriteError(w, status.Error(grpcCode(f.Status), f.Message), f.Status)
-		return
-	}
-	out, err := call()
-	if err != nil {
-		restWriteError(w, err, 0)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-	var b []byte
-	if m, ok := out.(proto.Message); ok {
-		b, err = protojson.Marshal(m)
-	} else {
-		b, err = json.Marshal(out)
-	}
-	if err != nil {
-		restWriteError(w, status.Errorf(codes.Internal, "encoding the answer: %v", err), 0)
-		return
-	}
-	w.Write(b)
+	s.restAnswer(w, nil, "Cloud Run v1", method, false, call)
 }
 
-// runV1Decode reads a JSON body into v; fields it does not know are
-// ignored, as Google ignores them.
-func runV1Decode(r *http.Request, v any) error {
-	body, err := io.ReadAll(io.LimitReader(r.Body, runV1MaxBody+1))
-	if err != nil {
-		return status.Errorf(codes.InvalidArgument, "reading the request body: %v", err)
-	}
-	if len(body) > runV1MaxBody {
-		return status.Errorf(codes.InvalidArgument, "the request body is larger than %d bytes", runV1MaxBody)
-	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return nil // an empty body is an empty message
-	}
-	if m, ok := v.(proto.Message); ok {
-		err = protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(body, m)
-	} else {
-		err = json.Unmarshal(body, v)
-	}
-	if err != nil {
-		return status.Errorf(codes.InvalidArgument, "Invalid JSON payload received. %v", err)
-	}
-	return nil
-}
+// runV1Decode reads a JSON body into v (restDecode).
+func runV1Decode(r *http.Request, v any) error { return restDecode(r, v) }
 
 func runV1MethodNotAllowed(w http.ResponseWriter, r *http.Request, allowed string) {
 	w.Header().Set("Allow", allowed)

@@ -324,3 +324,41 @@ func TestRunV1Edges(t *testing.T) {
 		})
 	}
 }
+
+// TestRunRESTFaults checks that Cloud Run's v1 and v2 REST surfaces meet
+// faults as every other surface does: one that comes :after lets the
+// create take effect first, and a 429 carries the RATE_LIMIT_EXCEEDED
+// ErrorInfo; and that v2 answers enums as numbers when the REST client
+// asks with $alt=json;enum-encoding=int.
+func TestRunRESTFaults(t *testing.T) {
+	faults, err := ParseFaults("run.CreateService=503x1:after,run.GetService=429x1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startSim(t, Options{Faults: NewFaults(1, 0, faults...)})
+	enableAPIs(t, s, testProject, APIRun)
+	const host = "us-central1-run.googleapis.com"
+	code, raw := knCall(t, s, "POST", host, "/apis/serving.knative.dev/v1/namespaces/"+testProject+"/services", gcloudCreateBody, nil)
+	wantGoogleErr(t, 503, raw, code, "UNAVAILABLE", "")
+	// The create took effect before the 503: a retry meets 409.
+	code, raw = knCall(t, s, "POST", host, "/apis/serving.knative.dev/v1/namespaces/"+testProject+"/services", gcloudCreateBody, nil)
+	wantGoogleErr(t, 409, raw, code, "ALREADY_EXISTS", "")
+
+	code, raw = knCall(t, s, "GET", host, "/apis/serving.knative.dev/v1/namespaces/"+testProject+"/services/hello", nil, nil)
+	e := wantGoogleErr(t, 429, raw, code, "RESOURCE_EXHAUSTED", "")
+	if len(e.Error.Details) == 0 || e.Error.Details[0].Reason != "RATE_LIMIT_EXCEEDED" {
+		t.Errorf("429 details = %+v, want an ErrorInfo with reason RATE_LIMIT_EXCEEDED", e.Error.Details)
+	}
+
+	path := "/v2/projects/" + testProject + "/locations/us-central1/services/hello"
+	var named, numbered map[string]any
+	if code, raw = knCall(t, s, "GET", "run.googleapis.com", path, nil, &named); code != 200 {
+		t.Fatalf("v2 get = %d %s", code, raw)
+	}
+	if code, raw = knCall(t, s, "GET", "run.googleapis.com", path+"?%24alt=json%3Benum-encoding%3Dint", nil, &numbered); code != 200 {
+		t.Fatalf("v2 get with enum-encoding=int = %d %s", code, raw)
+	}
+	if named["ingress"] != "INGRESS_TRAFFIC_ALL" || numbered["ingress"] != 1.0 {
+		t.Errorf("ingress = %v by default and %v with enum-encoding=int; want INGRESS_TRAFFIC_ALL and 1", named["ingress"], numbered["ingress"])
+	}
+}

@@ -49,17 +49,11 @@ func runV2Bool(r *http.Request, name string) (bool, error) {
 	return b, nil
 }
 
-// runV2PageSize reads pageSize (0 when absent).
-func runV2PageSize(r *http.Request) (int32, error) {
-	v := r.URL.Query().Get("pageSize")
-	if v == "" {
-		return 0, nil
-	}
-	n, err := strconv.ParseInt(v, 10, 32)
-	if err != nil {
-		return 0, grpcInvalid("Invalid value at 'page_size' (TYPE_INT32), %q", v)
-	}
-	return int32(n), nil
+// runV2Call answers a Cloud Run v2 REST call by the REST surfaces' one
+// path (restAnswer), which honours the REST client's
+// $alt=json;enum-encoding=int.
+func (s *Sim) runV2Call(w http.ResponseWriter, r *http.Request, method string, call func() (any, error)) {
+	s.restAnswer(w, r, "Cloud Run v2", method, false, call)
 }
 
 func (s *Sim) serveRunV2Services(w http.ResponseWriter, r *http.Request, parent string, rest []string) {
@@ -67,8 +61,8 @@ func (s *Sim) serveRunV2Services(w http.ResponseWriter, r *http.Request, parent 
 	if len(rest) == 0 {
 		switch r.Method {
 		case http.MethodGet:
-			s.runV1Call(w, "run.ListServices", func() (any, error) {
-				size, err := runV2PageSize(r)
+			s.runV2Call(w, r, "run.ListServices", func() (any, error) {
+				size, err := restPageSize(r)
 				if err != nil {
 					return nil, err
 				}
@@ -79,7 +73,7 @@ func (s *Sim) serveRunV2Services(w http.ResponseWriter, r *http.Request, parent 
 				return s.runListServices(&runpb.ListServicesRequest{Parent: parent, PageSize: size, PageToken: q.Get("pageToken"), ShowDeleted: deleted})
 			})
 		case http.MethodPost:
-			s.runV1Call(w, "run.CreateService", func() (any, error) {
+			s.runV2Call(w, r, "run.CreateService", func() (any, error) {
 				svc := &runpb.Service{}
 				if err := runV1Decode(r, svc); err != nil {
 					return nil, err
@@ -99,11 +93,11 @@ func (s *Sim) serveRunV2Services(w http.ResponseWriter, r *http.Request, parent 
 	name := parent + "/services/" + id
 	switch {
 	case verb == "" && r.Method == http.MethodGet:
-		s.runV1Call(w, "run.GetService", func() (any, error) {
+		s.runV2Call(w, r, "run.GetService", func() (any, error) {
 			return s.runGetService(&runpb.GetServiceRequest{Name: name})
 		})
 	case verb == "" && r.Method == http.MethodPatch:
-		s.runV1Call(w, "run.UpdateService", func() (any, error) {
+		s.runV2Call(w, r, "run.UpdateService", func() (any, error) {
 			svc := &runpb.Service{}
 			if err := runV1Decode(r, svc); err != nil {
 				return nil, err
@@ -126,7 +120,7 @@ func (s *Sim) serveRunV2Services(w http.ResponseWriter, r *http.Request, parent 
 			return s.runUpdateService(req)
 		})
 	case verb == "" && r.Method == http.MethodDelete:
-		s.runV1Call(w, "run.DeleteService", func() (any, error) {
+		s.runV2Call(w, r, "run.DeleteService", func() (any, error) {
 			validate, err := runV2Bool(r, "validateOnly")
 			if err != nil {
 				return nil, err
@@ -149,8 +143,8 @@ func (s *Sim) serveRunV2Operations(w http.ResponseWriter, r *http.Request, paren
 			runV1MethodNotAllowed(w, r, "GET")
 			return
 		}
-		s.runV1Call(w, "longrunning.ListOperations", func() (any, error) {
-			size, err := runV2PageSize(r)
+		s.runV2Call(w, r, "longrunning.ListOperations", func() (any, error) {
+			size, err := restPageSize(r)
 			if err != nil {
 				return nil, err
 			}
@@ -162,15 +156,15 @@ func (s *Sim) serveRunV2Operations(w http.ResponseWriter, r *http.Request, paren
 	name := parent + "/operations/" + id
 	switch {
 	case verb == "" && r.Method == http.MethodGet:
-		s.runV1Call(w, "longrunning.GetOperation", func() (any, error) {
+		s.runV2Call(w, r, "longrunning.GetOperation", func() (any, error) {
 			return s.getOperation(&longrunningpb.GetOperationRequest{Name: name})
 		})
 	case verb == "" && r.Method == http.MethodDelete:
-		s.runV1Call(w, "longrunning.DeleteOperation", func() (any, error) {
+		s.runV2Call(w, r, "longrunning.DeleteOperation", func() (any, error) {
 			return s.deleteOperation(&longrunningpb.DeleteOperationRequest{Name: name})
 		})
 	case verb == "wait" && r.Method == http.MethodPost:
-		s.runV1Call(w, "longrunning.WaitOperation", func() (any, error) {
+		s.runV2Call(w, r, "longrunning.WaitOperation", func() (any, error) {
 			req := &longrunningpb.WaitOperationRequest{}
 			if err := runV1Decode(r, req); err != nil {
 				return nil, err
