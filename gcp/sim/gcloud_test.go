@@ -228,3 +228,23 @@ func TestGcloudRun(t *testing.T) {
 		t.Errorf("describe after delete: err %v, stderr %q; want gcloud's not found", err, errOut)
 	}
 }
+
+// TestGcloudDeleteAfterFailedRevision is the workshop's broken-image test
+// and the cleanup after it, as a learner types them on the lab profile,
+// where a delete takes time: gcloud run services delete polls the service
+// until it is gone, and must not stop at the failed revision's condition.
+func TestGcloudDeleteAfterFailedRevision(t *testing.T) {
+	s := startSim(t, Options{Profile: ProfileLab})
+	g := newGcloud(t, s, testProject)
+	enableAPIs(t, s, testProject, APIRun)
+	// Without --allow-unauthenticated, gcloud asks testIamPermissions of
+	// the service before it exists.
+	g.must("run", "deploy", "gemini-service", "--image", "us-docker.pkg.dev/cloudrun/container/hello", "--region", "us-central1", "--platform", "managed")
+	if _, errOut, err := g.run("run", "deploy", "gemini-service", "--image", "gcr.io/cloudrun/service-broken", "--region", "us-central1", "--platform", "managed"); err == nil || !strings.Contains(errOut, "is not ready and cannot serve traffic") {
+		t.Fatalf("deploy of the broken image: err %v, stderr %q; want Cloud Run's failure", err, errOut)
+	}
+	g.must("run", "services", "delete", "gemini-service", "--region", "us-central1", "--quiet")
+	if _, errOut, err := g.run("run", "services", "describe", "gemini-service", "--region", "us-central1"); err == nil || !strings.Contains(errOut, "Cannot find service [gemini-service]") {
+		t.Errorf("describe after delete: err %v, stderr %q; want gcloud's not found", err, errOut)
+	}
+}
