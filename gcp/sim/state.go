@@ -93,6 +93,9 @@ func disabledMessage(title, api string, projectNumber int64) string {
 // and, under Conditions.APIPropagation, its enable has spread. Service Usage
 // already says ENABLED in that window, as on Google. Call with s.mu held.
 func (s *Sim) answersLocked(p *project, api string) bool {
+	// Operations that are due apply first: an enable that is overdue has
+	// happened, whichever API is asked.
+	s.settleLocked(p)
 	if !p.enabled[api] {
 		return false
 	}
