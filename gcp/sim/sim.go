@@ -76,9 +76,10 @@ type Sim struct {
 
 	mu        sync.Mutex
 	projects  map[string]*project
-	change    chan struct{} // closed and replaced on every change of state
-	seq       int64         // source of unique operation and revision suffixes
-	ops       opStore       // long-running operations of every API (operations.go)
+	byNumber  map[int64]*project // the same projects by number
+	change    chan struct{}      // closed and replaced on every change of state
+	seq       int64              // source of unique operation and revision suffixes
+	ops       opStore            // long-running operations of every API (operations.go)
 	closers   []func() error
 	endpoints lab.Endpoints
 	closed    bool
@@ -115,6 +116,7 @@ func New(opts Options) *Sim {
 		log:      log,
 		clock:    clk,
 		projects: map[string]*project{},
+		byNumber: map[int64]*project{},
 		ops:      opStore{},
 		change:   make(chan struct{}),
 		hosts:    map[string]googleHost{},

@@ -75,6 +75,7 @@ func (s *Sim) projectLocked(id string) (*project, error) {
 	}
 	p.iam = newProjectIAM(p.id, p.number)
 	s.projects[id] = p
+	s.byNumber[p.number] = p
 	return p, nil
 }
 
