@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"context"
 	"encoding/json"
 	"strings"
 
@@ -22,7 +21,6 @@ import (
 // handlers of the gRPC surface (iamadmin.go, projects.go), under its fault
 // names. Resource Manager v1's policy messages are v3's (google.iam.v1).
 func (s *Sim) registerIAMREST() {
-	ctx := context.Background()
 	iam := &iamAdminServer{s: s}
 	a := &restAPI{s: s, name: "IAM v1", legacyErrors: true}
 	const accounts = "v1/projects/{project}/serviceAccounts"
@@ -32,14 +30,14 @@ func (s *Sim) registerIAMREST() {
 			return nil, err
 		}
 		req.Name = "projects/" + q.vars["project"]
-		return iam.CreateServiceAccount(ctx, req)
+		return iam.CreateServiceAccount(q.r.Context(), req)
 	})
 	a.add("GET", accounts, "iam.ListServiceAccounts", func(q *restReq) (proto.Message, error) {
 		size, err := q.pageSize()
 		if err != nil {
 			return nil, err
 		}
-		return iam.ListServiceAccounts(ctx, &adminpb.ListServiceAccountsRequest{
+		return iam.ListServiceAccounts(q.r.Context(), &adminpb.ListServiceAccountsRequest{
 			Name: "projects/" + q.vars["project"], PageSize: size, PageToken: q.query("pageToken"),
 		})
 	})
@@ -47,7 +45,7 @@ func (s *Sim) registerIAMREST() {
 		return "projects/" + q.vars["project"] + "/serviceAccounts/" + q.vars["account"]
 	}
 	a.add("GET", accounts+"/{account}", "iam.GetServiceAccount", func(q *restReq) (proto.Message, error) {
-		return iam.GetServiceAccount(ctx, &adminpb.GetServiceAccountRequest{Name: accountName(q)})
+		return iam.GetServiceAccount(q.r.Context(), &adminpb.GetServiceAccountRequest{Name: accountName(q)})
 	})
 	// PATCH carries {"serviceAccount": {...}, "updateMask": "a,b"}; the
 	// mask's paths come in either case (display_name or displayName).
@@ -72,10 +70,10 @@ func (s *Sim) registerIAMREST() {
 				mask.Paths = append(mask.Paths, snakeCase(p))
 			}
 		}
-		return iam.PatchServiceAccount(ctx, &adminpb.PatchServiceAccountRequest{ServiceAccount: sa, UpdateMask: mask})
+		return iam.PatchServiceAccount(q.r.Context(), &adminpb.PatchServiceAccountRequest{ServiceAccount: sa, UpdateMask: mask})
 	})
 	a.add("DELETE", accounts+"/{account}", "iam.DeleteServiceAccount", func(q *restReq) (proto.Message, error) {
-		return iam.DeleteServiceAccount(ctx, &adminpb.DeleteServiceAccountRequest{Name: accountName(q)})
+		return iam.DeleteServiceAccount(q.r.Context(), &adminpb.DeleteServiceAccountRequest{Name: accountName(q)})
 	})
 	s.registerREST("iam.googleapis.com", a)
 
@@ -87,7 +85,7 @@ func (s *Sim) registerIAMREST() {
 			return nil, err
 		}
 		req.Resource = "projects/" + q.vars["project"]
-		return ps.GetIamPolicy(ctx, req)
+		return ps.GetIamPolicy(q.r.Context(), req)
 	})
 	rm.add("POST", "v1/projects/{project}:setIamPolicy", "resourcemanager.SetIamPolicy", func(q *restReq) (proto.Message, error) {
 		req := &iampb.SetIamPolicyRequest{}
@@ -95,7 +93,7 @@ func (s *Sim) registerIAMREST() {
 			return nil, err
 		}
 		req.Resource = "projects/" + q.vars["project"]
-		return ps.SetIamPolicy(ctx, req)
+		return ps.SetIamPolicy(q.r.Context(), req)
 	})
 	s.registerREST("cloudresourcemanager.googleapis.com", rm)
 }
