@@ -123,6 +123,19 @@ func New(opts Options) *Sim {
 	}
 }
 
+// serve runs a listener's Serve and logs how it ended unless it was
+// closed: a listener that dies leaves its API unanswered, which the log
+// must say.
+func (s *Sim) serve(name string, serve func() error) {
+	err := serve()
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if err != nil && !closed && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, grpc.ErrServerStopped) {
+		s.log.Error("the simulator's listener stopped", "listener", name, "err", err)
+	}
+}
+
 // Start opens the listeners and serves until Close.
 func (s *Sim) Start() error {
 	grpcLis, err := net.Listen("tcp", net.JoinHostPort(s.opts.Host, "0"))
@@ -149,8 +162,8 @@ func (s *Sim) Start() error {
 	s.endpoints.Compute = "http://" + httpLis.Addr().String()
 	s.mu.Unlock()
 
-	go s.grpc.Serve(grpcLis)
-	go s.http.Serve(httpLis)
+	go s.serve("gRPC", func() error { return s.grpc.Serve(grpcLis) })
+	go s.serve("HTTP", func() error { return s.http.Serve(httpLis) })
 	if err := s.startExtras(); err != nil {
 		s.Close()
 		return err
