@@ -75,8 +75,8 @@ func TestDeployWithoutTheServiceAccount(t *testing.T) {
 	events := l.take()
 	msg := strings.Join(failures(events), "\n")
 	for _, e := range events {
-		if e.Kind == steps.EventDone && !strings.Contains(e.Fix, "Run the step 'Create the service's identity'") {
-			t.Errorf("fix %q does not name the step that creates the account", e.Fix)
+		if e.Kind == steps.EventDone && e.Step == steps.DeployA && !strings.Contains(e.Fix, "Run the step 'Create the service's identity'") {
+			t.Errorf("fix %q does not name the step that creates the account (%T %v)", e.Fix, e.Err, e.Err)
 		}
 	}
 	if st != steps.StatusFailed || !strings.Contains(msg, "Permission 'iam.serviceaccounts.actAs' denied on service account gemini-service-sa@beyond-steps-test.iam.gserviceaccount.com (or it may not exist)") || !strings.Contains(msg, "Create the service account first") {
