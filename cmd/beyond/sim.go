@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 
 	"github.com/beyond-lab/beyond/gcp/sim"
 	"github.com/beyond-lab/beyond/steps"
@@ -91,6 +92,10 @@ func (c *config) startSimAt(host string) (*sim.Sim, error) {
 		return nil, fmt.Errorf("conditions: %w", err)
 	}
 	opts := sim.Options{Profile: profile, Host: host, Conditions: &cond}
+	// Pushed images live on disk under the state directory, not in memory.
+	if dir, err := steps.DefaultStateDir(c.getenv); err == nil {
+		opts.BlobDir = filepath.Join(dir, "simulator-blobs")
+	}
 	if c.faults != "" {
 		f, err := sim.ParseFaultSpec(c.faults)
 		if err != nil {

@@ -45,6 +45,11 @@ type Options struct {
 	Conditions *Conditions
 	// Logger receives one line per API call; nil discards them.
 	Logger *slog.Logger
+	// BlobDir is where the OCI registry keeps image blobs, on disk so that
+	// a pushed image costs no memory: in a directory of its own made in
+	// BlobDir ("" is the system's temporary directory; beyond gives one
+	// under its state directory) and removed at Close.
+	BlobDir string
 	// Clock is the simulated cloud's time: when operations finish, when a
 	// new load balancer serves, how long an ejection lasts, resources'
 	// timestamps. Nil is the wall clock; tests pass a clock.Adjustable and
