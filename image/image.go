@@ -37,7 +37,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/crypto/x509roots/fallback/bundle"
 )
@@ -145,13 +145,11 @@ func Build(ctx context.Context, opts Options) (v1.Image, error) {
 	// The layer goes to a file, compressed as it is written, and is read
 	// back from it by the push: the image never sits in memory (a copy of
 	// beyond is some 60 MB).
-	layerFile, err := writeLayer(path, bin, created)
+	fl, err := writeLayer(path, bin, created)
 	if err != nil {
 		return nil, err
 	}
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-		return os.Open(layerFile)
-	}, tarball.WithMediaType(types.OCILayer))
+	layer, err := partial.CompressedToLayer(fl)
 	if err != nil {
 		return nil, fmt.Errorf("image layer: %w", err)
 	}
@@ -314,34 +312,58 @@ func layerDir() string {
 	return filepath.Join(os.TempDir(), fmt.Sprintf("beyond-image-layers-%d", os.Getuid()))
 }
 
+// fileLayer is a compressed layer in a file, with the digests and size
+// taken as it was written, so that nothing reads it again but the push.
+type fileLayer struct {
+	path           string
+	digest, diffID v1.Hash
+	size           int64
+}
+
+func (l *fileLayer) Digest() (v1.Hash, error)            { return l.digest, nil }
+func (l *fileLayer) DiffID() (v1.Hash, error)            { return l.diffID, nil }
+func (l *fileLayer) Size() (int64, error)                { return l.size, nil }
+func (l *fileLayer) MediaType() (types.MediaType, error) { return types.OCILayer, nil }
+func (l *fileLayer) Compressed() (io.ReadCloser, error)  { return os.Open(l.path) }
+
 // writeLayer writes the layer's gzip-compressed tar (rootfs) to a file of
-// layerDir named for its digest, streaming the binary from binFile, and
-// returns the file's path.
-func writeLayer(binPath, binFile string, mtime time.Time) (string, error) {
+// layerDir named for its digest, streaming the binary from binFile.
+// BestSpeed: the layer is mostly a Go binary, which compresses little
+// better at higher levels for several times the CPU.
+func writeLayer(binPath, binFile string, mtime time.Time) (*fileLayer, error) {
 	dir := layerDir()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", fmt.Errorf("image layer: %w", err)
+		return nil, fmt.Errorf("image layer: %w", err)
 	}
 	f, err := os.CreateTemp(dir, "layer-*.tmp")
 	if err != nil {
-		return "", fmt.Errorf("image layer: %w", err)
+		return nil, fmt.Errorf("image layer: %w", err)
 	}
 	defer os.Remove(f.Name()) // renamed away unless something failed
 	defer f.Close()
-	sum := sha256.New()
-	zw := gzip.NewWriter(io.MultiWriter(f, sum))
-	if err := rootfs(zw, binPath, binFile, mtime); err != nil {
-		return "", err
+	compressed, uncompressed := sha256.New(), sha256.New()
+	counted := &countingWriter{w: io.MultiWriter(f, compressed)}
+	zw, err := gzip.NewWriterLevel(counted, gzip.BestSpeed)
+	if err != nil {
+		return nil, fmt.Errorf("image layer: %w", err)
+	}
+	if err := rootfs(io.MultiWriter(zw, uncompressed), binPath, binFile, mtime); err != nil {
+		return nil, err
 	}
 	if err := zw.Close(); err != nil {
-		return "", fmt.Errorf("image layer: %w", err)
+		return nil, fmt.Errorf("image layer: %w", err)
 	}
 	if err := f.Close(); err != nil {
-		return "", fmt.Errorf("image layer: %w", err)
+		return nil, fmt.Errorf("image layer: %w", err)
 	}
-	final := filepath.Join(dir, hex.EncodeToString(sum.Sum(nil))+".tar.gz")
-	if err := os.Rename(f.Name(), final); err != nil {
-		return "", fmt.Errorf("image layer: %w", err)
+	l := &fileLayer{
+		digest: v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(compressed.Sum(nil))},
+		diffID: v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(uncompressed.Sum(nil))},
+		size:   counted.n,
+	}
+	l.path = filepath.Join(dir, l.digest.Hex+".tar.gz")
+	if err := os.Rename(f.Name(), l.path); err != nil {
+		return nil, fmt.Errorf("image layer: %w", err)
 	}
 	// Layers no build has written for a day go: other processes may still
 	// be pushing the recent ones.
@@ -352,7 +374,19 @@ func writeLayer(binPath, binFile string, mtime time.Time) (string, error) {
 			}
 		}
 	}
-	return final, nil
+	return l, nil
+}
+
+// countingWriter counts what passes through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // rootfs writes the layer's tar to w: the binary (streamed from binFile),

@@ -798,3 +798,42 @@ func TestComputeBackendServiceUsedBy(t *testing.T) {
 		t.Errorf("usedBy after the URL map is gone = %v, %v; want none", bs.GetUsedBy(), err)
 	}
 }
+
+// TestEjectionScale checks that only the instant profile shortens outlier
+// ejections (to EjectionScale of baseEjectionTime), and the lab profile
+// keeps Google's.
+func TestEjectionScale(t *testing.T) {
+	if ProfileLab.EjectionScale != 0 || ProfileRealistic.EjectionScale != 0 {
+		t.Errorf("the lab and realistic profiles shorten ejections (%v, %v); they must keep Google's", ProfileLab.EjectionScale, ProfileRealistic.EjectionScale)
+	}
+	for _, tc := range []struct {
+		profile Profile
+		want    time.Duration
+	}{
+		{ProfileInstant, 9 * time.Second},
+		{Profile{}, 30 * time.Second},
+	} {
+		s, c := startCompute(t, Options{Profile: tc.profile})
+		ctx := context.Background()
+		op, err := insertNEG(ctx, c, "us-central1", "neg-a", "gemini-service")
+		wait(t, op, err)
+		op, err = insertBackendService(ctx, c, &computepb.BackendService{
+			Name: proto.String("web-backend"), LoadBalancingScheme: proto.String("EXTERNAL_MANAGED"),
+			Backends:         []*computepb.Backend{{Group: proto.String(negAURL)}},
+			OutlierDetection: &computepb.OutlierDetection{}, // Google's defaults: 30 s
+		})
+		wait(t, op, err)
+		op, err = insertURLMap(ctx, c, "web-map", bsURL)
+		wait(t, op, err)
+		op, err = insertProxy(ctx, c, "web-proxy", mapURL)
+		wait(t, op, err)
+		op, err = insertRule(ctx, c, "web-rule", "EXTERNAL_MANAGED", proxyURL)
+		wait(t, op, err)
+		s.mu.Lock()
+		fronts := s.frontendsLocked()
+		s.mu.Unlock()
+		if len(fronts) != 1 || fronts[0].Service == nil || fronts[0].Service.Outlier == nil || fronts[0].Service.Outlier.BaseEjectionTime != tc.want {
+			t.Errorf("%s: frontends %+v, want an ejection of %s", tc.profile.Name, fronts, tc.want)
+		}
+	}
+}

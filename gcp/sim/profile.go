@@ -26,6 +26,11 @@ type Profile struct {
 	Propagation time.Duration // a new forwarding rule until its load balancer serves
 	// NetworkLatency adds real inter-region round-trip times on the data plane.
 	NetworkLatency bool
+	// EjectionScale is how long an outlier ejection lasts, as a fraction of
+	// the backend service's baseEjectionTime; 0 is 1, Google's. Only the
+	// instant profile shortens it, so that a replay for a test or a
+	// rehearsal does not sit out a recovery the lab profile still shows.
+	EjectionScale float64
 	// Conditions are the profile's departures from a happy project, used
 	// unless Options.Conditions says otherwise.
 	Conditions Conditions
@@ -43,7 +48,7 @@ type Profile struct {
 // while after it is enabled, and a new load balancer flaps while its
 // configuration spreads.
 var (
-	ProfileInstant   = Profile{Name: "instant"}
+	ProfileInstant   = Profile{Name: "instant", EjectionScale: 0.3}
 	ProfileLab       = Profile{Name: "lab", RunDeploy: 1500 * time.Millisecond, RunDelete: 300 * time.Millisecond, ComputeOp: 300 * time.Millisecond, EnableAPI: 500 * time.Millisecond, Propagation: 3 * time.Second}
 	ProfileRealistic = Profile{Name: "realistic", RunDeploy: 15 * time.Second, RunDelete: 5 * time.Second, ComputeOp: 12 * time.Second, EnableAPI: 30 * time.Second, Propagation: 4 * time.Minute, NetworkLatency: true,
 		Conditions: Conditions{APIPropagation: 2 * time.Minute, LBFlap: time.Minute}}
