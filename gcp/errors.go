@@ -10,6 +10,8 @@ import (
 	"github.com/googleapis/gax-go/v2/apierror"
 	"google.golang.org/api/googleapi"
 	"google.golang.org/grpc/codes"
+
+	"github.com/beyond-lab/beyond/lab"
 )
 
 // Kind sorts API errors by what the learner must do about them.
@@ -78,17 +80,6 @@ func KindOf(err error) Kind {
 
 // IsNotFound reports whether err says the resource does not exist.
 func IsNotFound(err error) bool { return KindOf(err) == KindNotFound }
-
-// apis names each API the lab uses, for messages.
-var apis = map[string]string{
-	"run.googleapis.com":                  "Cloud Run Admin API",
-	"compute.googleapis.com":              "Compute Engine API",
-	"artifactregistry.googleapis.com":     "Artifact Registry API",
-	"serviceusage.googleapis.com":         "Service Usage API",
-	"aiplatform.googleapis.com":           "Vertex AI API",
-	"iam.googleapis.com":                  "Identity and Access Management (IAM) API",
-	"cloudresourcemanager.googleapis.com": "Cloud Resource Manager API",
-}
 
 type classified struct {
 	kind    Kind
@@ -218,10 +209,7 @@ func (c *Cloud) explain(err error, op, api, role string) error {
 	}
 	switch cl.kind {
 	case KindAPIDisabled:
-		name := apis[api]
-		if name == "" {
-			name = api
-		}
+		name := lab.APITitle(api)
 		e.Cause = fmt.Sprintf("the %s is not enabled in project %s", name, c.Project)
 		e.Fix = fmt.Sprintf("Enable it with `gcloud services enable %s --project %s`, then retry", api, c.Project)
 		e.Needs = NeedsAPI

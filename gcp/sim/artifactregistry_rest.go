@@ -61,7 +61,7 @@ func (s *Sim) registerArtifactRegistryREST() {
 			return s.arListLocations(q.vars["project"])
 		})
 	}
-	s.registerREST("artifactregistry.googleapis.com", a)
+	s.registerREST(lab.APIArtifactRegistry, a)
 }
 
 // arListLocations answers the Locations mixin's ListLocations: every region

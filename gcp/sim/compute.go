@@ -63,7 +63,7 @@ func (s *Sim) registerCompute(mux *http.ServeMux) {
 	host := http.NewServeMux()
 	host.Handle("/compute/", a)
 	host.HandleFunc("POST /batch/compute/v1", a.serveBatch)
-	s.hosts["compute.googleapis.com"] = googleHost{"Compute Engine v1", func(string) http.Handler { return host }}
+	s.hosts[lab.APICompute] = googleHost{"Compute Engine v1", func(string) http.Handler { return host }}
 }
 
 // computeReq is one request, routed and checked.

@@ -33,8 +33,8 @@ import (
 
 // APIIAM and APIResourceManager are the services of these APIs.
 const (
-	APIIAM             = "iam.googleapis.com"
-	APIResourceManager = "cloudresourcemanager.googleapis.com"
+	APIIAM             = lab.APIIAM
+	APIResourceManager = lab.APIResourceManager
 )
 
 // projectIAM is a project's service accounts and IAM policy.

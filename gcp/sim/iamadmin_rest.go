@@ -12,6 +12,8 @@ import (
 	"cloud.google.com/go/iam/admin/apiv1/adminpb"
 	"cloud.google.com/go/iam/apiv1/iampb"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/beyond-lab/beyond/lab"
 )
 
 // IAM admin v1 (service accounts, iam.googleapis.com) and the project IAM
@@ -75,7 +77,7 @@ func (s *Sim) registerIAMREST() {
 	a.add("DELETE", accounts+"/{account}", "iam.DeleteServiceAccount", func(q *restReq) (proto.Message, error) {
 		return iam.DeleteServiceAccount(q.r.Context(), &adminpb.DeleteServiceAccountRequest{Name: accountName(q)})
 	})
-	s.registerREST("iam.googleapis.com", a)
+	s.registerREST(lab.APIIAM, a)
 
 	ps := &projectsServer{s: s}
 	rm := &restAPI{s: s, name: "Resource Manager v1"}
@@ -95,5 +97,5 @@ func (s *Sim) registerIAMREST() {
 		req.Resource = "projects/" + q.vars["project"]
 		return ps.SetIamPolicy(q.r.Context(), req)
 	})
-	s.registerREST("cloudresourcemanager.googleapis.com", rm)
+	s.registerREST(lab.APIResourceManager, rm)
 }

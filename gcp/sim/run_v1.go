@@ -688,5 +688,5 @@ func (s *Sim) runLocations(proj string) (any, error) {
 // own paths, for the official REST client given an http://127.0.0.1 endpoint.
 func (s *Sim) registerRunREST(mux *http.ServeMux) {
 	mux.HandleFunc("/v2/projects/", s.serveRunV2)
-	s.hosts["run.googleapis.com"] = googleHost{"Cloud Run v1 and v2", s.runHost}
+	s.hosts[lab.APIRun] = googleHost{"Cloud Run v1 and v2", s.runHost}
 }

@@ -13,6 +13,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/beyond-lab/beyond/lab"
 )
 
 // Service Usage v1 (google.api.serviceusage.v1.ServiceUsage): which APIs a
@@ -25,7 +27,7 @@ import (
 // gRPC status errors, whatever wire surface the call came on
 // (serviceusage_grpc.go is the gRPC one).
 
-const apiServiceUsage = "serviceusage.googleapis.com"
+const apiServiceUsage = lab.APIServiceUsage
 
 // suNoopOperation is the name Google gives the operation of an enable or
 // disable that had nothing to do; it comes back done.
