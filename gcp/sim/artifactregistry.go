@@ -177,21 +177,32 @@ func (s *Sim) arCreateRepository(req *artifactregistrypb.CreateRepositoryRequest
 	return s.startOpLocked(p, op, s.opts.Profile.ComputeOp), nil
 }
 
-// arGetRepository answers GetRepository.
-func (s *Sim) arGetRepository(req *artifactregistrypb.GetRepositoryRequest) (*artifactregistrypb.Repository, error) {
-	proj, loc, id, err := parseARName(req.GetName())
+// namedRepoLocked finds the repository projects/P/locations/L/
+// repositories/R, checking in Google's order the name, the project, the
+// API and the location. Call with s.mu held.
+func (s *Sim) namedRepoLocked(name string) (*project, *arRepo, error) {
+	proj, loc, id, err := parseARName(name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	p, err := s.arProjectLocked(proj, loc)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	repo, ok := p.registry.repos[loc+"/"+id]
 	if !ok {
-		return nil, arNotFound()
+		return nil, nil, arNotFound()
+	}
+	return p, repo, nil
+}
+
+// arGetRepository answers GetRepository.
+func (s *Sim) arGetRepository(req *artifactregistrypb.GetRepositoryRequest) (*artifactregistrypb.Repository, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, repo, err := s.namedRepoLocked(req.GetName())
+	if err != nil {
+		return nil, err
 	}
 	return repo.proto(p), nil
 }
@@ -235,10 +246,6 @@ func (s *Sim) arListRepositories(req *artifactregistrypb.ListRepositoriesRequest
 // empty mask means both.
 func (s *Sim) arUpdateRepository(req *artifactregistrypb.UpdateRepositoryRequest) (*artifactregistrypb.Repository, error) {
 	in := req.GetRepository()
-	proj, loc, id, err := parseARName(in.GetName())
-	if err != nil {
-		return nil, err
-	}
 	paths := req.GetUpdateMask().GetPaths()
 	if len(paths) == 0 {
 		paths = []string{"description", "labels"}
@@ -250,13 +257,9 @@ func (s *Sim) arUpdateRepository(req *artifactregistrypb.UpdateRepositoryRequest
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, err := s.arProjectLocked(proj, loc)
+	p, repo, err := s.namedRepoLocked(in.GetName())
 	if err != nil {
 		return nil, err
-	}
-	repo, ok := p.registry.repos[loc+"/"+id]
-	if !ok {
-		return nil, arNotFound()
 	}
 	for _, path := range paths {
 		switch path {
@@ -273,19 +276,13 @@ func (s *Sim) arUpdateRepository(req *artifactregistrypb.UpdateRepositoryRequest
 
 // arDeleteRepository answers DeleteRepository.
 func (s *Sim) arDeleteRepository(req *artifactregistrypb.DeleteRepositoryRequest) (*longrunningpb.Operation, error) {
-	proj, loc, id, err := parseARName(req.GetName())
-	if err != nil {
-		return nil, err
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, err := s.arProjectLocked(proj, loc)
+	p, repo, err := s.namedRepoLocked(req.GetName())
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := p.registry.repos[loc+"/"+id]; !ok {
-		return nil, arNotFound()
-	}
+	loc, id := repo.location, repo.id
 	op := &operation{
 		name: fmt.Sprintf("projects/%s/locations/%s/operations/%s", p.id, loc, s.newUUIDLocked()),
 		meta: func() proto.Message { return &artifactregistrypb.OperationMetadata{} },

@@ -1,9 +1,6 @@
 package sim
 
 import (
-	"encoding/json"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 )
@@ -17,25 +14,7 @@ func TestComputeHTTPEdges(t *testing.T) {
 
 	do := func(method, path, body string) (int, map[string]any) {
 		t.Helper()
-		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out map[string]any
-		if err := json.Unmarshal(b, &out); err != nil {
-			t.Fatalf("%s %s: answer is not JSON: %q", method, path, b)
-		}
-		return resp.StatusCode, out
+		return restCall(t, s, method, base+path, body)
 	}
 	reason := func(out map[string]any) string {
 		e, _ := out["error"].(map[string]any)
@@ -102,19 +81,9 @@ func TestComputeIAPSecretWriteOnly(t *testing.T) {
 	base := s.Endpoints().Compute + "/compute/v1/projects/" + testProject + "/global/backendServices"
 	do := func(method, url, body string) map[string]any {
 		t.Helper()
-		req, err := http.NewRequest(method, url, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 {
-			t.Fatalf("%s %s: %d %v %v", method, url, resp.StatusCode, out, err)
+		code, out := restCall(t, s, method, url, body)
+		if code != 200 {
+			t.Fatalf("%s %s: %d %v", method, url, code, out)
 		}
 		return out
 	}
@@ -135,3 +104,4 @@ func TestComputeIAPSecretWriteOnly(t *testing.T) {
 	do("PATCH", base+"/web", `{"description":"d","iap":{"enabled":false}}`)
 	check("after a patch without the secret", "d")
 }
+

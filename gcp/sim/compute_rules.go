@@ -115,11 +115,10 @@ func labelFingerprint(labels map[string]string) string {
 	return base64.StdEncoding.EncodeToString(h.Sum(nil)[:8])
 }
 
-// setRuleLabels serves globalForwardingRules.setLabels (gcloud compute
-// forwarding-rules update --update-labels): the labels replace the rule's
-// if the fingerprint sent is the current one, and the fingerprint changes.
-func (a *computeAPI) setRuleLabels(c *computeReq) {
-	req := &computepb.GlobalSetLabelsRequest{}
+// changeRule serves a custom method of a global forwarding rule: the body
+// decoded into req, the rule found, change applied to a copy (an error
+// leaves the rule as it was), and an operation of type verb answered.
+func (a *computeAPI) changeRule(c *computeReq, req proto.Message, verb string, change func(fr *computepb.ForwardingRule) *computeError) {
 	if err := computeDecode(c.body, req); err != nil {
 		computeWriteError(c.w, err)
 		return
@@ -132,58 +131,55 @@ func (a *computeAPI) setRuleLabels(c *computeReq) {
 		return
 	}
 	fr := proto.Clone(old).(*computepb.ForwardingRule)
-	if req.LabelFingerprint == nil {
-		computeWriteError(c.w, computeRequired("labelFingerprint"))
+	if err := change(fr); err != nil {
+		computeWriteError(c.w, err)
 		return
 	}
-	if !sameFingerprint(req.GetLabelFingerprint(), fr.GetLabelFingerprint()) {
-		computeWriteError(c.w, &computeError{http.StatusPreconditionFailed, "Labels fingerprint either invalid or resource labels have changed", "conditionNotMet"})
-		return
-	}
-	fr.Labels = req.GetLabels()
-	fr.LabelFingerprint = proto.String(labelFingerprint(fr.Labels))
 	c.p.compute.res[key] = fr
 	a.s.changedLocked()
-	computeWrite(c.w, a.newOpLocked(c, "setLabels", key, fr, a.s.now()))
+	computeWrite(c.w, a.newOpLocked(c, verb, key, fr, a.s.now()))
+}
+
+// setRuleLabels serves globalForwardingRules.setLabels (gcloud compute
+// forwarding-rules update --update-labels): the labels replace the rule's
+// if the fingerprint sent is the current one, and the fingerprint changes.
+func (a *computeAPI) setRuleLabels(c *computeReq) {
+	req := &computepb.GlobalSetLabelsRequest{}
+	a.changeRule(c, req, "setLabels", func(fr *computepb.ForwardingRule) *computeError {
+		if req.LabelFingerprint == nil {
+			return computeRequired("labelFingerprint")
+		}
+		if !sameFingerprint(req.GetLabelFingerprint(), fr.GetLabelFingerprint()) {
+			return &computeError{http.StatusPreconditionFailed, "Labels fingerprint either invalid or resource labels have changed", "conditionNotMet"}
+		}
+		fr.Labels = req.GetLabels()
+		fr.LabelFingerprint = proto.String(labelFingerprint(fr.Labels))
+		return nil
+	})
 }
 
 // setRuleTarget serves globalForwardingRules.setTarget: the rule sends its
 // traffic to another target proxy, checked as on insert.
 func (a *computeAPI) setRuleTarget(c *computeReq) {
 	req := &computepb.TargetReference{}
-	if err := computeDecode(c.body, req); err != nil {
-		computeWriteError(c.w, err)
-		return
-	}
-	if req.GetTarget() == "" {
-		computeWriteError(c.w, computeRequired("target"))
-		return
-	}
-	a.s.mu.Lock()
-	defer a.s.mu.Unlock()
-	key, old, err := forwardingRuleKind.find(c)
-	if err != nil {
-		computeWriteError(c.w, err)
-		return
-	}
-	proxyKey, full, err := a.computeRef(c.p, "target", req.GetTarget(), "targetHttpProxies", "targetHttpsProxies", "targetGrpcProxies", "targetTcpProxies", "targetSslProxies")
-	if err != nil {
-		computeWriteError(c.w, err)
-		return
-	}
-	fr := proto.Clone(old).(*computepb.ForwardingRule)
-	if proxy, ok := c.p.compute.res[proxyKey].(*computepb.TargetHttpProxy); ok {
-		if um, ok := c.p.compute.res[computeKeyOf(proxy.GetUrlMap())].(*computepb.UrlMap); ok {
-			if err := c.p.compute.checkScheme(fr.GetLoadBalancingScheme(), um); err != nil {
-				computeWriteError(c.w, err)
-				return
+	a.changeRule(c, req, "setTarget", func(fr *computepb.ForwardingRule) *computeError {
+		if req.GetTarget() == "" {
+			return computeRequired("target")
+		}
+		proxyKey, full, err := a.computeRef(c.p, "target", req.GetTarget(), "targetHttpProxies", "targetHttpsProxies", "targetGrpcProxies", "targetTcpProxies", "targetSslProxies")
+		if err != nil {
+			return err
+		}
+		if proxy, ok := c.p.compute.res[proxyKey].(*computepb.TargetHttpProxy); ok {
+			if um, ok := c.p.compute.res[computeKeyOf(proxy.GetUrlMap())].(*computepb.UrlMap); ok {
+				if err := c.p.compute.checkScheme(fr.GetLoadBalancingScheme(), um); err != nil {
+					return err
+				}
 			}
 		}
-	}
-	fr.Target = proto.String(full)
-	c.p.compute.res[key] = fr
-	a.s.changedLocked()
-	computeWrite(c.w, a.newOpLocked(c, "setTarget", key, fr, a.s.now()))
+		fr.Target = proto.String(full)
+		return nil
+	})
 }
 
 // rulePort reads the one port a rule to an HTTP proxy listens on, from
