@@ -104,4 +104,3 @@ func TestComputeIAPSecretWriteOnly(t *testing.T) {
 	do("PATCH", base+"/web", `{"description":"d","iap":{"enabled":false}}`)
 	check("after a patch without the secret", "d")
 }
-
