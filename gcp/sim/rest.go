@@ -33,7 +33,10 @@ type restRoute struct {
 	verb    string
 	pattern []string
 	fault   string // the gRPC surface's method name, e.g. "serviceusage.GetService"
-	handle  func(*restReq) (proto.Message, error)
+	// handle answers a proto message (protojson) or, for surfaces whose
+	// resources are not protos (Cloud Run v1's Knative objects), any value
+	// encoding/json writes.
+	handle func(*restReq) (any, error)
 }
 
 // restReq is one routed request.
@@ -136,6 +139,17 @@ type restAPI struct {
 }
 
 func (a *restAPI) add(verb, pattern, fault string, h func(*restReq) (proto.Message, error)) {
+	a.addAny(verb, pattern, fault, func(q *restReq) (any, error) {
+		m, err := h(q)
+		if err != nil {
+			return nil, err
+		}
+		return m, nil
+	})
+}
+
+// addAny adds a route whose answer is not a proto message.
+func (a *restAPI) addAny(verb, pattern, fault string, h func(*restReq) (any, error)) {
 	a.routes = append(a.routes, restRoute{verb, strings.Split(strings.Trim(pattern, "/"), "/"), fault, h})
 }
 
@@ -202,7 +216,7 @@ func (a *restAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(allowed) > 0 {
 		w.Header().Set("Allow", strings.Join(allowed, ", "))
-		a.writeError(w, status.Errorf(codes.Unimplemented, "Method %s is not allowed on %s.", r.Method, r.URL.Path), http.StatusMethodNotAllowed)
+		a.writeError(w, status.Errorf(codes.Unimplemented, "Method %s is not allowed on %s: use %s.", r.Method, r.URL.Path, strings.Join(allowed, " or ")), http.StatusMethodNotAllowed)
 		return
 	}
 	a.writeError(w, status.Errorf(codes.NotFound, "The simulator's %s does not serve %s %s.", a.name, r.Method, r.URL.Path), 0)

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"cloud.google.com/go/iam/apiv1/iampb"
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"cloud.google.com/go/run/apiv2/runpb"
 	"github.com/beyond-lab/beyond/lab"
@@ -25,16 +24,17 @@ import (
 // the Go clients see and the data plane serves.
 
 // runHost serves run.googleapis.com: region is set on the regional hosts.
-func (s *Sim) runHost(region string) http.Handler {
+// v1 and v2 are the One Platform surfaces (runV1REST, runV2REST).
+func (s *Sim) runHost(region string, v1, v2 http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 		switch {
 		case len(segs) >= 3 && segs[0] == "apis" && segs[1] == "serving.knative.dev" && segs[2] == "v1":
 			s.serveKnative(w, r, region, segs[3:])
 		case len(segs) >= 1 && segs[0] == "v1":
-			s.serveRunV1(w, r, segs[1:])
+			v1.ServeHTTP(w, r)
 		case len(segs) >= 1 && segs[0] == "v2":
-			s.serveRunV2(w, r)
+			v2.ServeHTTP(w, r)
 		default:
 			restWriteError(w, status.Errorf(codes.NotFound, "The simulator's Cloud Run does not serve %s %s: it serves /apis/serving.knative.dev/v1/..., /v1/projects/... and /v2/projects/....", r.Method, r.URL.Path), 0)
 		}
@@ -556,101 +556,27 @@ func knRouteOf(svc *knService) any {
 	}
 }
 
-// serveRunV1 serves the One Platform side of Cloud Run v1 under /v1:
-// projects/P/locations, projects/P/locations/R/services[/S] and IAM.
-func (s *Sim) serveRunV1(w http.ResponseWriter, r *http.Request, segs []string) {
-	bad := func() {
-		restWriteError(w, status.Errorf(codes.NotFound, "The simulator's Cloud Run v1 does not serve %s %s.", r.Method, r.URL.Path), 0)
+// runV1REST is the One Platform side of Cloud Run v1 under /v1 (a
+// surface of the shared REST router): the locations, a region's services
+// (or every region's, "-") as Knative objects, one service, and IAM.
+func (s *Sim) runV1REST() *restAPI {
+	a := &restAPI{s: s, name: "Cloud Run v1"}
+	a.addAny("GET", "v1/projects/{project}/locations", "run.ListLocations", func(q *restReq) (any, error) {
+		return s.runLocations(q.vars["project"])
+	})
+	const services = "v1/projects/{project}/locations/{location}/services"
+	parent := func(q *restReq) string {
+		return "projects/" + q.vars["project"] + "/locations/" + q.vars["location"]
 	}
-	if len(segs) < 3 || segs[0] != "projects" || segs[1] == "" || segs[2] != "locations" {
-		bad()
-		return
-	}
-	proj := segs[1]
-	switch len(segs) {
-	case 3: // projects/P/locations
-		if r.Method != http.MethodGet {
-			runV1MethodNotAllowed(w, r, "GET")
-			return
-		}
-		s.runV1Call(w, "run.ListLocations", func() (any, error) { return s.runLocations(proj) })
-		return
-	case 5, 6:
-		if segs[3] == "" || segs[4] != "services" {
-			bad()
-			return
-		}
-	default:
-		bad()
-		return
-	}
-	parent := fmt.Sprintf("projects/%s/locations/%s", proj, segs[3])
-	if len(segs) == 5 {
-		if r.Method != http.MethodGet {
-			runV1MethodNotAllowed(w, r, "GET")
-			return
-		}
-		s.runV1Call(w, "run.ListServices", func() (any, error) { return s.knListServices(r, parent) })
-		return
-	}
-	name, verb, _ := strings.Cut(segs[5], ":")
-	resource := parent + "/services/" + name
-	switch {
-	case verb == "" && r.Method == http.MethodGet:
-		s.runV1Call(w, "run.GetService", func() (any, error) { return s.knGetService(resource) })
-	case isIAMVerb(verb):
-		s.serveRunIAM(w, r, verb, resource)
-	case verb == "":
-		runV1MethodNotAllowed(w, r, "GET")
-	default:
-		bad()
-	}
-}
-
-// isIAMVerb reports whether verb is one of a resource's IAM methods.
-func isIAMVerb(verb string) bool {
-	return verb == "getIamPolicy" || verb == "setIamPolicy" || verb == "testIamPermissions"
-}
-
-// serveRunIAM answers a service's IAM methods, the same on v1 and v2 REST:
-// getIamPolicy (GET), setIamPolicy and testIamPermissions (POST).
-func (s *Sim) serveRunIAM(w http.ResponseWriter, r *http.Request, verb, resource string) {
-	switch {
-	case verb == "getIamPolicy" && r.Method == http.MethodGet:
-		s.runV1Call(w, "run.GetIamPolicy", func() (any, error) {
-			req := &iampb.GetIamPolicyRequest{Resource: resource}
-			if v := r.URL.Query().Get("options.requestedPolicyVersion"); v != "" {
-				n, err := strconv.ParseInt(v, 10, 32)
-				if err != nil {
-					return nil, grpcInvalid("Invalid value at 'options.requested_policy_version' (TYPE_INT32), %q", v)
-				}
-				req.Options = &iampb.GetPolicyOptions{RequestedPolicyVersion: int32(n)}
-			}
-			return s.runGetIamPolicy(req)
-		})
-	case verb == "setIamPolicy" && r.Method == http.MethodPost:
-		s.runV1Call(w, "run.SetIamPolicy", func() (any, error) {
-			req := &iampb.SetIamPolicyRequest{}
-			if err := runV1Decode(r, req); err != nil {
-				return nil, err
-			}
-			req.Resource = resource
-			return s.runSetIamPolicy(req)
-		})
-	case verb == "testIamPermissions" && r.Method == http.MethodPost:
-		s.runV1Call(w, "run.TestIamPermissions", func() (any, error) {
-			req := &iampb.TestIamPermissionsRequest{}
-			if err := runV1Decode(r, req); err != nil {
-				return nil, err
-			}
-			req.Resource = resource
-			return s.runTestIamPermissions(req)
-		})
-	case verb == "getIamPolicy":
-		runV1MethodNotAllowed(w, r, "GET")
-	default:
-		runV1MethodNotAllowed(w, r, "POST")
-	}
+	service := func(q *restReq) string { return parent(q) + "/services/" + q.vars["service"] }
+	a.addAny("GET", services, "run.ListServices", func(q *restReq) (any, error) {
+		return s.knListServices(q.r, parent(q))
+	})
+	a.addAny("GET", services+"/{service}", "run.GetService", func(q *restReq) (any, error) {
+		return s.knGetService(service(q))
+	})
+	s.addRunIAM(a, services+"/{service}", service)
+	return a
 }
 
 // runLocations lists Cloud Run's regions as v1's projects.locations.list
@@ -687,6 +613,7 @@ func (s *Sim) runLocations(proj string) (any, error) {
 // (run.googleapis.com and its regional hosts), and v2 also on the listener's
 // own paths, for the official REST client given an http://127.0.0.1 endpoint.
 func (s *Sim) registerRunREST(mux *http.ServeMux) {
-	mux.HandleFunc("/v2/projects/", s.serveRunV2)
-	s.hosts[lab.APIRun] = googleHost{"Cloud Run v1 and v2", s.runHost}
+	v1, v2 := s.runV1REST(), s.runV2REST()
+	mux.Handle("/v2/projects/", v2)
+	s.hosts[lab.APIRun] = googleHost{"Cloud Run v1 and v2", func(region string) http.Handler { return s.runHost(region, v1, v2) }}
 }
