@@ -216,7 +216,7 @@ func (a *restAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(allowed) > 0 {
 		w.Header().Set("Allow", strings.Join(allowed, ", "))
-		a.writeError(w, status.Errorf(codes.Unimplemented, "Method %s is not allowed on %s: use %s.", r.Method, r.URL.Path, strings.Join(allowed, " or ")), http.StatusMethodNotAllowed)
+		a.writeError(w, status.Errorf(codes.Unimplemented, "Method %s is not allowed on %s: use %s.", r.Method, r.URL.Path, strings.Join(allowed, ", ")), http.StatusMethodNotAllowed)
 		return
 	}
 	a.writeError(w, status.Errorf(codes.NotFound, "The simulator's %s does not serve %s %s.", a.name, r.Method, r.URL.Path), 0)

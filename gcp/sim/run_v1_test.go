@@ -308,7 +308,7 @@ func TestRunV1Edges(t *testing.T) {
 		{"bad selector", "GET", host, base + "/revisions?labelSelector=a+in+(b)", "", 400, "INVALID_ARGUMENT", "labelSelector term"},
 		{"global host", "GET", "run.googleapis.com", base + "/services", "", 400, "INVALID_ARGUMENT", "REGION-run.googleapis.com"},
 		{"unknown region", "GET", "us-nowhere1-run.googleapis.com", base + "/services", "", 404, "NOT_FOUND", "does not serve us-nowhere1-run.googleapis.com"},
-		{"unknown kind", "GET", host, base + "/domainmappings", "", 404, "NOT_FOUND", "does not serve domainmappings"},
+		{"unknown kind", "GET", host, base + "/domainmappings", "", 404, "NOT_FOUND", "does not serve GET /apis/serving.knative.dev/v1/namespaces/" + testProject + "/domainmappings"},
 		{"unknown path", "GET", host, "/apis/other/v1/x", "", 404, "NOT_FOUND", "does not serve"},
 		{"PATCH a service", "PATCH", host, base + "/services/hello", "{}", 405, "UNIMPLEMENTED", "use GET, PUT, DELETE"},
 		{"missing revision", "GET", host, base + "/revisions/hello-09999-zzz", "", 404, "NOT_FOUND", "of kind 'REVISION'"},
