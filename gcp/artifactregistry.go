@@ -5,11 +5,13 @@ import (
 	"fmt"
 
 	"cloud.google.com/go/artifactregistry/apiv1/artifactregistrypb"
+
+	"github.com/beyond-lab/beyond/lab"
 )
 
 const (
 	roleRepoAdmin = "roles/artifactregistry.admin"
-	arAPI         = "artifactregistry.googleapis.com"
+	arAPI         = lab.APIArtifactRegistry
 )
 
 func (c *Cloud) repoName(location, repo string) string {

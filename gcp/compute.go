@@ -10,11 +10,13 @@ import (
 	"cloud.google.com/go/compute/apiv1/computepb"
 	"google.golang.org/api/googleapi"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/beyond-lab/beyond/lab"
 )
 
 const (
 	roleLBAdmin  = "roles/compute.loadBalancerAdmin"
-	computeAPI   = "compute.googleapis.com"
+	computeAPI   = lab.APICompute
 	computeBase  = "https://www.googleapis.com/compute/v1/"
 	roleNEGAdmin = "roles/compute.networkAdmin"
 )

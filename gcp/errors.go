@@ -10,6 +10,8 @@ import (
 	"github.com/googleapis/gax-go/v2/apierror"
 	"google.golang.org/api/googleapi"
 	"google.golang.org/grpc/codes"
+
+	"github.com/beyond-lab/beyond/lab"
 )
 
 // Kind sorts API errors by what the learner must do about them.
@@ -44,8 +46,18 @@ type Error struct {
 	Op    string // what the lab was doing, e.g. "create backend service global-backend"
 	Cause string // what the API answered
 	Fix   string // what to do next; empty when nothing is to be done
+	// Needs names what is missing when that is a prerequisite the lab
+	// itself creates (NeedsAPI, NeedsServiceAccount), "" otherwise: the
+	// steps package turns it into the step to run, which gcp cannot name.
+	Needs string
 	Err   error
 }
+
+// What an Error may need (Error.Needs).
+const (
+	NeedsAPI            = "api"             // an API enabled (KindAPIDisabled)
+	NeedsServiceAccount = "service-account" // the service account created
+)
 
 func (e *Error) Error() string {
 	msg := e.Op + ": " + e.Cause
@@ -69,17 +81,6 @@ func KindOf(err error) Kind {
 
 // IsNotFound reports whether err says the resource does not exist.
 func IsNotFound(err error) bool { return KindOf(err) == KindNotFound }
-
-// apis names each API the lab uses, for messages.
-var apis = map[string]string{
-	"run.googleapis.com":                  "Cloud Run Admin API",
-	"compute.googleapis.com":              "Compute Engine API",
-	"artifactregistry.googleapis.com":     "Artifact Registry API",
-	"serviceusage.googleapis.com":         "Service Usage API",
-	"aiplatform.googleapis.com":           "Vertex AI API",
-	"iam.googleapis.com":                  "Identity and Access Management (IAM) API",
-	"cloudresourcemanager.googleapis.com": "Cloud Resource Manager API",
-}
 
 type classified struct {
 	kind    Kind
@@ -209,18 +210,17 @@ func (c *Cloud) explain(err error, op, api, role string) error {
 	}
 	switch cl.kind {
 	case KindAPIDisabled:
-		name := apis[api]
-		if name == "" {
-			name = api
-		}
+		name := lab.APITitle(api)
 		e.Cause = fmt.Sprintf("the %s is not enabled in project %s", name, c.Project)
-		e.Fix = fmt.Sprintf("Run the step 'Enable the APIs', or `gcloud services enable %s --project %s`, then retry", api, c.Project)
+		e.Fix = fmt.Sprintf("Enable it with `gcloud services enable %s --project %s`, then retry", api, c.Project)
+		e.Needs = NeedsAPI
 	case KindPermission:
 		e.Fix = fmt.Sprintf("Your account needs the role %s on project %s: `gcloud projects add-iam-policy-binding %s --member=user:YOU --role=%s`", role, c.Project, c.Project, role)
 		if strings.Contains(e.Cause, "iam.serviceaccounts.actAs") {
 			// Google says the same whether the account is missing or
 			// the deployer may not act as it.
-			e.Fix = fmt.Sprintf("Create the service account first (step 'Create the service's identity'); if it exists, your account needs roles/iam.serviceAccountUser on it: `gcloud projects add-iam-policy-binding %s --member=user:YOU --role=roles/iam.serviceAccountUser`", c.Project)
+			e.Fix = fmt.Sprintf("Create the service account first; if it exists, your account needs roles/iam.serviceAccountUser on it: `gcloud projects add-iam-policy-binding %s --member=user:YOU --role=roles/iam.serviceAccountUser`", c.Project)
+			e.Needs = NeedsServiceAccount
 		}
 	case KindQuota:
 		e.Fix = "A quota or rate limit was hit: wait a minute and run the step again, or see https://console.cloud.google.com/iam-admin/quotas"

@@ -7,6 +7,8 @@ import (
 
 	"cloud.google.com/go/iam/admin/apiv1/adminpb"
 	"cloud.google.com/go/iam/apiv1/iampb"
+
+	"github.com/beyond-lab/beyond/lab"
 )
 
 // Service accounts (IAM admin API, gRPC) and the project's IAM policy
@@ -35,7 +37,7 @@ func (c *Cloud) GetServiceAccount(ctx context.Context, id string) (*adminpb.Serv
 		return err
 	})
 	if err != nil {
-		return nil, c.explain(err, "read service account "+c.ServiceAccountEmail(id), "iam.googleapis.com", roleServiceAccountAdmin)
+		return nil, c.explain(err, "read service account "+c.ServiceAccountEmail(id), lab.APIIAM, roleServiceAccountAdmin)
 	}
 	return sa, nil
 }
@@ -58,7 +60,7 @@ func (c *Cloud) CreateServiceAccount(ctx context.Context, id, displayName string
 		return c.GetServiceAccount(ctx, id)
 	}
 	if err != nil {
-		return nil, c.explain(err, "create service account "+id, "iam.googleapis.com", roleServiceAccountAdmin)
+		return nil, c.explain(err, "create service account "+id, lab.APIIAM, roleServiceAccountAdmin)
 	}
 	return sa, nil
 }
@@ -73,7 +75,7 @@ func (c *Cloud) DeleteServiceAccount(ctx context.Context, id string) (bool, erro
 		return false, nil
 	}
 	if err != nil {
-		return false, c.explain(err, "delete service account "+c.ServiceAccountEmail(id), "iam.googleapis.com", roleServiceAccountAdmin)
+		return false, c.explain(err, "delete service account "+c.ServiceAccountEmail(id), lab.APIIAM, roleServiceAccountAdmin)
 	}
 	return true, nil
 }
@@ -83,7 +85,7 @@ func (c *Cloud) DeleteServiceAccount(ctx context.Context, id string) (bool, erro
 func (c *Cloud) ProjectRoleHolds(ctx context.Context, role, member string) (bool, error) {
 	policy, err := c.projectPolicy(ctx, "projects/"+c.Project)
 	if err != nil {
-		return false, c.explain(err, "read the IAM policy of project "+c.Project, "cloudresourcemanager.googleapis.com", "roles/iam.securityReviewer")
+		return false, c.explain(err, "read the IAM policy of project "+c.Project, lab.APIResourceManager, "roles/iam.securityReviewer")
 	}
 	return hasMember(policy, role, member), nil
 }
@@ -143,7 +145,7 @@ func (c *Cloud) editProjectPolicy(ctx context.Context, op string, edit func(*iam
 		changed = true
 		return nil
 	})
-	return changed, c.explain(err, op, "cloudresourcemanager.googleapis.com", roleProjectIAMAdmin)
+	return changed, c.explain(err, op, lab.APIResourceManager, roleProjectIAMAdmin)
 }
 
 // projectPolicy reads a project's IAM policy, retried (Cloud.call).

@@ -11,11 +11,13 @@ import (
 	"cloud.google.com/go/run/apiv2/runpb"
 	"github.com/googleapis/gax-go/v2"
 	"google.golang.org/genproto/googleapis/api"
+
+	"github.com/beyond-lab/beyond/lab"
 )
 
 const (
 	roleRunAdmin = "roles/run.admin"
-	runAPI       = "run.googleapis.com"
+	runAPI       = lab.APIRun
 )
 
 // Service is what the lab reads back of a Cloud Run service.

@@ -12,6 +12,8 @@ import (
 	"cloud.google.com/go/serviceusage/apiv1/serviceusagepb"
 	"google.golang.org/api/iterator"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/beyond-lab/beyond/lab"
 )
 
 const roleServiceUsageAdmin = "roles/serviceusage.serviceUsageAdmin"
@@ -30,7 +32,7 @@ func (c *Cloud) EnabledAPIs(ctx context.Context, apis []string) (map[string]bool
 			return err
 		})
 		if err != nil {
-			return nil, c.explain(err, "read the state of "+api, "serviceusage.googleapis.com", "roles/serviceusage.serviceUsageViewer")
+			return nil, c.explain(err, "read the state of "+api, lab.APIServiceUsage, "roles/serviceusage.serviceUsageViewer")
 		}
 		enabled[api] = s.GetState() == serviceusagepb.State_ENABLED
 	}
@@ -53,7 +55,7 @@ func (c *Cloud) EnableAPIs(ctx context.Context, apis []string, progress Progress
 			return err
 		})
 	})
-	return c.explain(err, what, "serviceusage.googleapis.com", roleServiceUsageAdmin)
+	return c.explain(err, what, lab.APIServiceUsage, roleServiceUsageAdmin)
 }
 
 // APIAnswers reports whether calls to api reach it yet. For minutes after an
@@ -71,19 +73,19 @@ func (c *Cloud) APIAnswers(ctx context.Context, api, region string) (bool, error
 	var list func(ctx context.Context) error
 	method := ""
 	switch api {
-	case "run.googleapis.com":
+	case lab.APIRun:
 		method = "run.ListServices"
 		list = func(ctx context.Context) error {
 			_, err := c.services.ListServices(ctx, &runpb.ListServicesRequest{Parent: fmt.Sprintf("projects/%s/locations/%s", c.Project, region), PageSize: 1}, noRetry).Next()
 			return err
 		}
-	case "compute.googleapis.com":
+	case lab.APICompute:
 		method = "compute.backendServices.list"
 		list = func(ctx context.Context) error {
 			_, err := c.backends.List(ctx, &computepb.ListBackendServicesRequest{Project: c.Project, MaxResults: proto.Uint32(1)}, noRetry).Next()
 			return err
 		}
-	case "artifactregistry.googleapis.com":
+	case lab.APIArtifactRegistry:
 		method = "artifactregistry.ListRepositories"
 		list = func(ctx context.Context) error {
 			_, err := c.repos.ListRepositories(ctx, &artifactregistrypb.ListRepositoriesRequest{Parent: fmt.Sprintf("projects/%s/locations/%s", c.Project, region), PageSize: 1}, noRetry).Next()

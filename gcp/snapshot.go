@@ -16,6 +16,8 @@ import (
 	"cloud.google.com/go/serviceusage/apiv1/serviceusagepb"
 	"google.golang.org/api/iterator"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/beyond-lab/beyond/lab"
 )
 
 // Snapshot returns a view of c for one read-only sweep of the project (a
@@ -187,7 +189,7 @@ func (c *Cloud) snapService(ctx context.Context, region, name string) (*Service,
 		})
 	})
 	if err != nil {
-		return nil, c.explain(err, op, "run.googleapis.com", "roles/run.viewer")
+		return nil, c.explain(err, op, lab.APIRun, "roles/run.viewer")
 	}
 	for _, svc := range v.([]*runpb.Service) {
 		if short(svc.GetName()) == name {
@@ -209,7 +211,7 @@ func (c *Cloud) snapPolicy(ctx context.Context, region, name string) (*iampb.Pol
 		return p, err
 	})
 	if err != nil {
-		return nil, c.explain(err, fmt.Sprintf("read the IAM policy of %s in %s", name, region), "run.googleapis.com", "roles/run.viewer")
+		return nil, c.explain(err, fmt.Sprintf("read the IAM policy of %s in %s", name, region), lab.APIRun, "roles/run.viewer")
 	}
 	return v.(*iampb.Policy), nil
 }
@@ -222,7 +224,7 @@ func (c *Cloud) snapEnabledAPIs(ctx context.Context, apis []string) (map[string]
 		})
 	})
 	if err != nil {
-		return nil, c.explain(err, "list the enabled APIs", "serviceusage.googleapis.com", "roles/serviceusage.serviceUsageViewer")
+		return nil, c.explain(err, "list the enabled APIs", lab.APIServiceUsage, "roles/serviceusage.serviceUsageViewer")
 	}
 	on := map[string]bool{}
 	for _, s := range v.([]*serviceusagepb.Service) {

@@ -16,9 +16,12 @@ package image
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
 	"debug/elf"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -34,7 +37,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/crypto/x509roots/fallback/bundle"
 )
@@ -106,7 +109,7 @@ func Build(ctx context.Context, opts Options) (v1.Image, error) {
 	}
 	created = created.UTC().Truncate(time.Second)
 	var (
-		bin        []byte
+		bin        string // the executable's file
 		path       string
 		entrypoint []string
 		createdBy  string
@@ -128,18 +131,25 @@ func Build(ctx context.Context, opts Options) (v1.Image, error) {
 			return nil, err
 		}
 		say("compiling " + opts.Package + " for linux/amd64 (static, reproducible)")
-		if bin, err = compile(ctx, gobin, root, opts.Package); err != nil {
+		tmp, err := os.MkdirTemp("", "beyond-image-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(tmp)
+		bin = filepath.Join(tmp, "gemini-service")
+		if err := compile(ctx, gobin, root, opts.Package, bin); err != nil {
 			return nil, err
 		}
 		path, entrypoint, createdBy = BinaryPath, []string{BinaryPath}, "beyond: go build "+opts.Package
 	}
-	layerTar, err := rootfs(path, bin, created)
+	// The layer goes to a file, compressed as it is written, and is read
+	// back from it by the push: the image never sits in memory (a copy of
+	// beyond is some 60 MB).
+	fl, err := writeLayer(path, bin, created)
 	if err != nil {
 		return nil, err
 	}
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(layerTar)), nil
-	}, tarball.WithMediaType(types.OCILayer), tarball.WithCompressedCaching)
+	layer, err := partial.CompressedToLayer(fl)
 	if err != nil {
 		return nil, fmt.Errorf("image layer: %w", err)
 	}
@@ -179,31 +189,32 @@ func Build(ctx context.Context, opts Options) (v1.Image, error) {
 	return img, nil
 }
 
-// selfBinary reads the beyond executable at path ("" is the running one)
+// selfBinary finds the beyond executable at path ("" is the running one)
 // and checks that it can run in the image: a static linux/amd64 program,
 // with no dynamic loader to ask for (a binary built with cgo has one).
-func selfBinary(path string) ([]byte, error) {
+func selfBinary(path string) (string, error) {
 	if path == "" {
 		exe, err := os.Executable()
 		if err != nil {
-			return nil, fmt.Errorf("find this beyond's executable: %w", err)
+			return "", fmt.Errorf("find this beyond's executable: %w", err)
 		}
 		path = exe
 	}
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("read this beyond's executable: %w", err)
+		return "", fmt.Errorf("read this beyond's executable: %w", err)
 	}
-	if err := runsInImage(data); err != nil {
-		return nil, fmt.Errorf("%s cannot run in the image: %w", path, err)
+	defer f.Close()
+	if err := runsInImage(f); err != nil {
+		return "", fmt.Errorf("%s cannot run in the image: %w", path, err)
 	}
-	return data, nil
+	return path, nil
 }
 
 // runsInImage checks that an executable runs on Cloud Run with nothing
 // beside it: ELF, x86-64, no interpreter (statically linked).
-func runsInImage(data []byte) error {
-	f, err := elf.NewFile(bytes.NewReader(data))
+func runsInImage(exe io.ReaderAt) error {
+	f, err := elf.NewFile(exe)
 	if err != nil {
 		return fmt.Errorf("it is not a linux executable (built for %s/%s; the image needs linux/amd64)", runtime.GOOS, runtime.GOARCH)
 	}
@@ -269,15 +280,10 @@ func modulePath(gomod []byte) string {
 	return ""
 }
 
-// compile builds pkg as a static linux/amd64 binary whose bytes depend on
-// the source alone: no cgo, no paths, no VCS stamp, no build ID.
-func compile(ctx context.Context, gobin, root, pkg string) ([]byte, error) {
-	tmp, err := os.MkdirTemp("", "beyond-image-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(tmp)
-	out := filepath.Join(tmp, "gemini-service")
+// compile builds pkg into the file out as a static linux/amd64 binary
+// whose bytes depend on the source alone: no cgo, no paths, no VCS stamp,
+// no build ID.
+func compile(ctx context.Context, gobin, root, pkg, out string) error {
 	cmd := exec.CommandContext(ctx, gobin, "build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w -buildid=", "-o", out, pkg)
 	cmd.Dir = root
 	// GOAMD64=v1 runs on every amd64 machine Cloud Run has, and keeps a
@@ -287,9 +293,9 @@ func compile(ctx context.Context, gobin, root, pkg string) ([]byte, error) {
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("go build %s in %s: %w\n%s", pkg, root, err, strings.TrimSpace(stderr.String()))
+		return fmt.Errorf("go build %s in %s: %w\n%s", pkg, root, err, strings.TrimSpace(stderr.String()))
 	}
-	return os.ReadFile(out)
+	return nil
 }
 
 // passwd and group name root and the non-root user the image runs as, so
@@ -299,15 +305,108 @@ const (
 	group  = "root:x:0:\nnonroot:x:65532:\n"
 )
 
-// rootfs writes the layer's tar: the binary, the CA roots and the user
-// database, every entry with fixed times and owners.
-func rootfs(binPath string, bin []byte, mtime time.Time) ([]byte, error) {
-	certs, err := CACertificates()
+// layerDir holds the layers Build writes, one file per content (builds are
+// reproducible, so a rebuild rewrites the same file), kept a day after
+// their last build: an image reads its layer from there when pushed.
+func layerDir() string {
+	return filepath.Join(os.TempDir(), fmt.Sprintf("beyond-image-layers-%d", os.Getuid()))
+}
+
+// fileLayer is a compressed layer in a file, with the digests and size
+// taken as it was written, so that nothing reads it again but the push.
+type fileLayer struct {
+	path           string
+	digest, diffID v1.Hash
+	size           int64
+}
+
+func (l *fileLayer) Digest() (v1.Hash, error)            { return l.digest, nil }
+func (l *fileLayer) DiffID() (v1.Hash, error)            { return l.diffID, nil }
+func (l *fileLayer) Size() (int64, error)                { return l.size, nil }
+func (l *fileLayer) MediaType() (types.MediaType, error) { return types.OCILayer, nil }
+func (l *fileLayer) Compressed() (io.ReadCloser, error)  { return os.Open(l.path) }
+
+// writeLayer writes the layer's gzip-compressed tar (rootfs) to a file of
+// layerDir named for its digest, streaming the binary from binFile.
+// BestSpeed: the layer is mostly a Go binary, which compresses little
+// better at higher levels for several times the CPU.
+func writeLayer(binPath, binFile string, mtime time.Time) (*fileLayer, error) {
+	dir := layerDir()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("image layer: %w", err)
+	}
+	f, err := os.CreateTemp(dir, "layer-*.tmp")
 	if err != nil {
+		return nil, fmt.Errorf("image layer: %w", err)
+	}
+	defer os.Remove(f.Name()) // renamed away unless something failed
+	defer f.Close()
+	compressed, uncompressed := sha256.New(), sha256.New()
+	counted := &countingWriter{w: io.MultiWriter(f, compressed)}
+	zw, err := gzip.NewWriterLevel(counted, gzip.BestSpeed)
+	if err != nil {
+		return nil, fmt.Errorf("image layer: %w", err)
+	}
+	if err := rootfs(io.MultiWriter(zw, uncompressed), binPath, binFile, mtime); err != nil {
 		return nil, err
 	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("image layer: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("image layer: %w", err)
+	}
+	l := &fileLayer{
+		digest: v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(compressed.Sum(nil))},
+		diffID: v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(uncompressed.Sum(nil))},
+		size:   counted.n,
+	}
+	l.path = filepath.Join(dir, l.digest.Hex+".tar.gz")
+	if err := os.Rename(f.Name(), l.path); err != nil {
+		return nil, fmt.Errorf("image layer: %w", err)
+	}
+	// Layers no build has written for a day go: other processes may still
+	// be pushing the recent ones.
+	if old, err := filepath.Glob(filepath.Join(dir, "*.tar.gz")); err == nil {
+		for _, o := range old {
+			if st, err := os.Stat(o); err == nil && time.Since(st.ModTime()) > 24*time.Hour {
+				os.Remove(o)
+			}
+		}
+	}
+	return l, nil
+}
+
+// countingWriter counts what passes through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// rootfs writes the layer's tar to w: the binary (streamed from binFile),
+// the CA roots and the user database, every entry with fixed times and
+// owners.
+func rootfs(w io.Writer, binPath, binFile string, mtime time.Time) error {
+	certs, err := CACertificates()
+	if err != nil {
+		return err
+	}
+	bin, err := os.Open(binFile)
+	if err != nil {
+		return fmt.Errorf("image layer: %w", err)
+	}
+	defer bin.Close()
+	st, err := bin.Stat()
+	if err != nil {
+		return fmt.Errorf("image layer: %w", err)
+	}
+	tw := tar.NewWriter(w)
 	dir := func(name string, mode int64, uid int) error {
 		return tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: name + "/", Mode: mode, Uid: uid, Gid: uid, ModTime: mtime, Format: tar.FormatPAX})
 	}
@@ -318,9 +417,16 @@ func rootfs(binPath string, bin []byte, mtime time.Time) ([]byte, error) {
 		_, err := tw.Write(data)
 		return err
 	}
+	binary := func(name string) error {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o755, Size: st.Size(), ModTime: mtime, Format: tar.FormatPAX}); err != nil {
+			return err
+		}
+		_, err := io.Copy(tw, bin)
+		return err
+	}
 	steps := []func() error{
 		func() error { return dir("app", 0o755, 0) },
-		func() error { return file(strings.TrimPrefix(binPath, "/"), 0o755, bin) },
+		func() error { return binary(strings.TrimPrefix(binPath, "/")) },
 		func() error { return dir("etc", 0o755, 0) },
 		func() error { return file("etc/group", 0o644, []byte(group)) },
 		func() error { return file("etc/passwd", 0o644, []byte(passwd)) },
@@ -334,10 +440,10 @@ func rootfs(binPath string, bin []byte, mtime time.Time) ([]byte, error) {
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
-			return nil, fmt.Errorf("image layer: %w", err)
+			return fmt.Errorf("image layer: %w", err)
 		}
 	}
-	return buf.Bytes(), nil
+	return nil
 }
 
 // CACertificates returns Mozilla's root certificates, as pinned by go.sum

@@ -117,3 +117,12 @@ func TestOutage(t *testing.T) {
 		}
 	}
 }
+
+func TestAPITitle(t *testing.T) {
+	if got := APITitle(APIRun); got != "Cloud Run Admin API" {
+		t.Errorf("APITitle(%s) = %q", APIRun, got)
+	}
+	if got := APITitle("secretmanager.googleapis.com"); got != "secretmanager.googleapis.com" {
+		t.Errorf("APITitle of an API the lab does not know = %q, want its name", got)
+	}
+}

@@ -39,7 +39,7 @@ func stepCleanup() *Step {
 				}
 				if gone {
 					removed = append(removed, r.String())
-					s.Progress("deleted " + r.String())
+					s.deleted(r.String())
 				}
 			}
 			s.Outputs.GlobalIP, s.Outputs.Image = "", ""

@@ -72,7 +72,13 @@ func TestDeployWithoutTheServiceAccount(t *testing.T) {
 		}
 	}
 	st, _ := r.RunStep(context.Background(), "deploy-a")
-	msg := strings.Join(failures(l.take()), "\n")
+	events := l.take()
+	msg := strings.Join(failures(events), "\n")
+	for _, e := range events {
+		if e.Kind == steps.EventDone && e.Step == steps.DeployA && !strings.Contains(e.Fix, "Run the step 'Create the service's identity'") {
+			t.Errorf("fix %q does not name the step that creates the account (%T %v)", e.Fix, e.Err, e.Err)
+		}
+	}
 	if st != steps.StatusFailed || !strings.Contains(msg, "Permission 'iam.serviceaccounts.actAs' denied on service account gemini-service-sa@beyond-steps-test.iam.gserviceaccount.com (or it may not exist)") || !strings.Contains(msg, "Create the service account first") {
 		t.Errorf("deploy-a without the account: %v:\n%s", st, msg)
 	}

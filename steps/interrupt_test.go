@@ -21,6 +21,7 @@ import (
 func TestInterruptEveryStep(t *testing.T) {
 	for _, mode := range []string{"at start", "mid-step"} {
 		t.Run(mode, func(t *testing.T) {
+			t.Parallel() // each on its own simulator; most of the time is waiting on probes
 			l := newLab(t)
 			ids := func() []string {
 				var out []string

@@ -65,7 +65,7 @@ func Lab() []*Step {
 func titleOf(id string) string { return "'" + content.Title(id) + "'" }
 
 // requiredAPIs are the services the lab enables.
-var requiredAPIs = []string{"run.googleapis.com", "compute.googleapis.com", "artifactregistry.googleapis.com", "aiplatform.googleapis.com", "iam.googleapis.com", "cloudresourcemanager.googleapis.com"}
+var requiredAPIs = []string{lab.APIRun, lab.APICompute, lab.APIArtifactRegistry, lab.APIAIPlatform, lab.APIIAM, lab.APIResourceManager}
 
 func stepProject() *Step {
 	return &Step{
@@ -78,7 +78,7 @@ func stepProject() *Step {
 			return fmt.Sprintf("Using Google Cloud project %s: the steps that follow create billable resources.", s.Vars.Project), nil
 		},
 		Check: func(ctx context.Context, s *Session) (string, error) {
-			if _, err := s.Cloud.EnabledAPIs(ctx, []string{"serviceusage.googleapis.com"}); err != nil {
+			if _, err := s.Cloud.EnabledAPIs(ctx, []string{lab.APIServiceUsage}); err != nil {
 				return "", err
 			}
 			return fmt.Sprintf("Project %s answers through the Service Usage API.", s.Vars.Project), nil

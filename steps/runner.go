@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -418,6 +419,14 @@ func fixOf(err error) string {
 	}
 	var ge *gcp.Error
 	if errors.As(err, &ge) {
+		// gcp cannot name the lab's steps: the step that provides what is
+		// missing is named here.
+		switch ge.Needs {
+		case gcp.NeedsAPI:
+			return "Run the step " + titleOf(EnableAPIs) + ", or " + strings.ToLower(ge.Fix[:1]) + ge.Fix[1:]
+		case gcp.NeedsServiceAccount:
+			return "Run the step " + titleOf(ServiceAccount) + ". " + ge.Fix
+		}
 		return ge.Fix
 	}
 	return ""

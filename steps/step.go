@@ -130,6 +130,9 @@ type Event struct {
 	// model (the step's text says it too).
 	Placement *ModelPlacement
 	Health    []RegionHealth
+	// Deleted, on an EventProgress of the cleanup, names the resource it
+	// just deleted (as Text does in words), for front ends that count them.
+	Deleted string
 }
 
 // Summary counts a run's steps.
@@ -187,6 +190,16 @@ func (s *Session) Progress(line string) {
 	if s.progress != nil {
 		s.progress(line)
 	}
+}
+
+// deleted reports a resource the step deleted: a progress line that also
+// names it in Event.Deleted.
+func (s *Session) deleted(name string) {
+	if s.emit == nil {
+		s.Progress("deleted " + name)
+		return
+	}
+	s.emit(Event{Kind: EventProgress, Step: s.step, Text: "deleted " + name, Deleted: name})
 }
 
 func canceled(err error) bool {

@@ -293,8 +293,8 @@ func runCleanupRoom(ctx context.Context, cfg *config, stdout, stderr io.Writer) 
 			var o outcome
 			emit := func(e steps.Event) {
 				switch {
-				case e.Kind == steps.EventProgress && strings.HasPrefix(e.Text, "deleted "):
-					o.deleted = append(o.deleted, strings.TrimPrefix(e.Text, "deleted "))
+				case e.Kind == steps.EventProgress && e.Deleted != "":
+					o.deleted = append(o.deleted, e.Deleted)
 				case e.Kind == steps.EventDone && e.Status != steps.StatusPassed:
 					o.err = e.Err
 					if o.err == nil {

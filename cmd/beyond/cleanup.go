@@ -22,6 +22,10 @@ func runCleanup(ctx context.Context, cfg *config, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "beyond:", err)
 		return exitUsage
 	}
+	defer r.Close()
+	if t.warning != "" {
+		fmt.Fprintln(stderr, "beyond:", t.warning)
+	}
 	p.banner(t.label, cfg.vars.Project, t.conditions)
 	st, err := r.RunStep(ctx, steps.Cleanup)
 	switch {

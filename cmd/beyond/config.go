@@ -166,7 +166,11 @@ type target struct {
 	// conditions are the embedded simulator's conditions of a real project
 	// (--sim-conditions over the profile's), "" for none.
 	conditions string
-	close      func()
+	// warning says what does not work with this target but need not stop
+	// the lab (gcloud cannot be pointed at the embedded simulator), "" if
+	// all is well. The front ends show it.
+	warning string
+	close   func()
 }
 
 // check refuses, before anything starts, every value that cannot work: a
@@ -251,14 +255,20 @@ func (c *config) connect(ctx context.Context) (*target, error) {
 	// Publish the embedded simulator, so that a second terminal can point
 	// gcloud at it with `eval "$(beyond sim env)"` and type the steps.
 	unpublish := func() {}
-	if dir, err := steps.DefaultStateDir(c.getenv); err == nil {
-		if lines, err := simEnvLines(s, dir, c.vars.Project); err == nil {
-			if remove, err := publishSim(dir, lines); err == nil {
-				unpublish = remove
-			}
-		}
+	warning := ""
+	dir, err := steps.DefaultStateDir(c.getenv)
+	var lines []string
+	if err == nil {
+		lines, err = simEnvLines(s, dir, c.vars.Project)
 	}
-	return &target{cloud: cloud, label: "SIMULATOR", project: c.vars.Project, conditions: s.Conditions().String(), close: func() { unpublish(); cloud.Close(); s.Close() }}, nil
+	if err == nil {
+		unpublish, err = publishSim(dir, lines)
+	}
+	if err != nil {
+		unpublish = func() {}
+		warning = "a second terminal cannot be pointed at this simulator (`beyond sim env` will not find it): " + err.Error()
+	}
+	return &target{cloud: cloud, label: "SIMULATOR", project: c.vars.Project, conditions: s.Conditions().String(), warning: warning, close: func() { unpublish(); cloud.Close(); s.Close() }}, nil
 }
 
 func (c *config) startSim() (*sim.Sim, error) { return c.startSimAt("") }

@@ -26,6 +26,10 @@ func runReplay(ctx context.Context, cfg *config, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "beyond:", err)
 		return exitUsage
 	}
+	defer r.Close() // a watch a step left running (break-region) ends with the replay
+	if t.warning != "" {
+		fmt.Fprintln(stderr, "beyond:", t.warning)
+	}
 	rg := steps.Range{From: cfg.from, To: cfg.to, Optional: cfg.withCleanup, Resume: !cfg.fresh, CheckOnly: cfg.checkOnly}
 	if cfg.step != "" {
 		if cfg.from != "" || cfg.to != "" {

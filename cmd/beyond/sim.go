@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 
 	"github.com/beyond-lab/beyond/gcp/sim"
 	"github.com/beyond-lab/beyond/steps"
@@ -24,9 +25,20 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	fs := flag.NewFlagSet("beyond sim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1", "loopback address to listen on")
-	profile := fs.String("profile", "lab", "latency: instant, lab or realistic")
-	faults := fs.String("faults", "", "faults to inject, e.g. run.CreateService=503x2,compute.urlMaps.insert=503x1:after, or a random rate: rate=0.1,seed=7")
-	conditions := fs.String("conditions", "", "conditions of a real project, e.g. billing=off,org-policy=domain-restricted-sharing,api-propagation=90s")
+	// The same names as beyond's own flags (--sim-profile...), one name for
+	// one thing; the shorter names this command had first stay as aliases.
+	profile, faults, conditions := new(string), new(string), new(string)
+	for _, f := range []struct {
+		v                   *string
+		name, alias, def, u string
+	}{
+		{profile, "sim-profile", "profile", "lab", "latency: instant, lab or realistic"},
+		{faults, "sim-faults", "faults", "", "faults to inject, e.g. run.CreateService=503x2,compute.urlMaps.insert=503x1:after, or a random rate: rate=0.1,seed=7"},
+		{conditions, "sim-conditions", "conditions", "", "conditions of a real project, e.g. billing=off,org-policy=domain-restricted-sharing,api-propagation=90s"},
+	} {
+		fs.StringVar(f.v, f.name, f.def, f.u)
+		fs.StringVar(f.v, f.alias, f.def, "the same as --"+f.name)
+	}
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -80,6 +92,10 @@ func (c *config) startSimAt(host string) (*sim.Sim, error) {
 		return nil, fmt.Errorf("conditions: %w", err)
 	}
 	opts := sim.Options{Profile: profile, Host: host, Conditions: &cond}
+	// Pushed images live on disk under the state directory, not in memory.
+	if dir, err := steps.DefaultStateDir(c.getenv); err == nil {
+		opts.BlobDir = filepath.Join(dir, "simulator-blobs")
+	}
 	if c.faults != "" {
 		f, err := sim.ParseFaultSpec(c.faults)
 		if err != nil {

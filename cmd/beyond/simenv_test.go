@@ -135,3 +135,25 @@ func TestCheckOnly(t *testing.T) {
 		t.Errorf("check-only statuses = %v; want neg-a passed, backend-service and url-map failed (none skipped)", status)
 	}
 }
+
+// TestSimFlagNames checks that beyond sim takes beyond's own flag names
+// (--sim-faults...) and its older ones as aliases, both read the same way.
+func TestSimFlagNames(t *testing.T) {
+	for _, args := range [][]string{
+		{"sim", "--sim-faults", "nonsense"},
+		{"sim", "--faults", "nonsense"},
+		{"sim", "--sim-profile", "glacial"},
+		{"sim", "--profile", "glacial"},
+	} {
+		var out, errOut strings.Builder
+		getenv := func(k string) string {
+			if k == "BEYOND_STATE_DIR" {
+				return t.TempDir()
+			}
+			return ""
+		}
+		if code := run(context.Background(), args, strings.NewReader(""), &out, &errOut, getenv); code != exitUsage || errOut.Len() == 0 {
+			t.Errorf("beyond %v = %d, stderr %q; want a usage error that names the problem", args, code, errOut.String())
+		}
+	}
+}

@@ -44,6 +44,7 @@ type arRepo struct {
 	location, id string
 	spec         *artifactregistrypb.Repository // as given, defaults filled
 	created      time.Time
+	updated      time.Time // zero until updated
 }
 
 func (r *arRepo) proto(p *project) *artifactregistrypb.Repository {
@@ -51,7 +52,19 @@ func (r *arRepo) proto(p *project) *artifactregistrypb.Repository {
 	out.Name = fmt.Sprintf("projects/%s/locations/%s/repositories/%s", p.id, r.location, r.id)
 	out.CreateTime = timestamppb.New(r.created)
 	out.UpdateTime = timestamppb.New(r.created)
+	if !r.updated.IsZero() {
+		out.UpdateTime = timestamppb.New(r.updated)
+	}
 	out.RegistryUri = fmt.Sprintf("%s-%s.pkg.dev/%s/%s", r.location, strings.ToLower(out.Format.String()), p.id, r.id)
+	// Recorded from Google (parity/testdata): every repository says it
+	// satisfies PZI, and, with Container Scanning off as in a new project,
+	// that scanning is disabled and why.
+	out.SatisfiesPzi = true
+	out.VulnerabilityScanningConfig = &artifactregistrypb.Repository_VulnerabilityScanningConfig{
+		LastEnableTime:        timestamppb.New(r.created),
+		EnablementState:       artifactregistrypb.Repository_VulnerabilityScanningConfig_SCANNING_DISABLED,
+		EnablementStateReason: "API containerscanning.googleapis.com is not enabled.",
+	}
 	return out
 }
 
@@ -155,27 +168,41 @@ func (s *Sim) arCreateRepository(req *artifactregistrypb.CreateRepositoryRequest
 				return nil, status.Error(codes.AlreadyExists, "the repository already exists")
 			}
 			p.registry.repos[loc+"/"+id] = repo
-			return repo.proto(p), nil
+			// Google's operation answers the repository without its times.
+			out := repo.proto(p)
+			out.CreateTime, out.UpdateTime = nil, nil
+			return out, nil
 		},
 	}
-	return s.startOpLocked(p, op, 0), nil
+	return s.startOpLocked(p, op, s.opts.Profile.ComputeOp), nil
+}
+
+// namedRepoLocked finds the repository projects/P/locations/L/
+// repositories/R, checking in Google's order the name, the project, the
+// API and the location. Call with s.mu held.
+func (s *Sim) namedRepoLocked(name string) (*project, *arRepo, error) {
+	proj, loc, id, err := parseARName(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := s.arProjectLocked(proj, loc)
+	if err != nil {
+		return nil, nil, err
+	}
+	repo, ok := p.registry.repos[loc+"/"+id]
+	if !ok {
+		return nil, nil, arNotFound()
+	}
+	return p, repo, nil
 }
 
 // arGetRepository answers GetRepository.
 func (s *Sim) arGetRepository(req *artifactregistrypb.GetRepositoryRequest) (*artifactregistrypb.Repository, error) {
-	proj, loc, id, err := parseARName(req.GetName())
-	if err != nil {
-		return nil, err
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, err := s.arProjectLocked(proj, loc)
+	p, repo, err := s.namedRepoLocked(req.GetName())
 	if err != nil {
 		return nil, err
-	}
-	repo, ok := p.registry.repos[loc+"/"+id]
-	if !ok {
-		return nil, arNotFound()
 	}
 	return repo.proto(p), nil
 }
@@ -213,21 +240,49 @@ func (s *Sim) arListRepositories(req *artifactregistrypb.ListRepositoriesRequest
 	return resp, nil
 }
 
-// arDeleteRepository answers DeleteRepository.
-func (s *Sim) arDeleteRepository(req *artifactregistrypb.DeleteRepositoryRequest) (*longrunningpb.Operation, error) {
-	proj, loc, id, err := parseARName(req.GetName())
-	if err != nil {
-		return nil, err
+// arUpdateRepository answers UpdateRepository (gcloud artifacts
+// repositories update: PATCH with updateMask=description). It changes the
+// description and labels, the fields the lab and gcloud's update touch; an
+// empty mask means both.
+func (s *Sim) arUpdateRepository(req *artifactregistrypb.UpdateRepositoryRequest) (*artifactregistrypb.Repository, error) {
+	in := req.GetRepository()
+	paths := req.GetUpdateMask().GetPaths()
+	if len(paths) == 0 {
+		paths = []string{"description", "labels"}
+	}
+	for _, path := range paths {
+		if path != "description" && path != "labels" {
+			return nil, grpcInvalid("Invalid update_mask path %q: the simulator updates description and labels.", path)
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, err := s.arProjectLocked(proj, loc)
+	p, repo, err := s.namedRepoLocked(in.GetName())
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := p.registry.repos[loc+"/"+id]; !ok {
-		return nil, arNotFound()
+	for _, path := range paths {
+		switch path {
+		case "description":
+			repo.spec.Description = in.GetDescription()
+		case "labels":
+			repo.spec.Labels = in.GetLabels()
+		}
 	}
+	repo.updated = s.now()
+	s.changedLocked()
+	return repo.proto(p), nil
+}
+
+// arDeleteRepository answers DeleteRepository.
+func (s *Sim) arDeleteRepository(req *artifactregistrypb.DeleteRepositoryRequest) (*longrunningpb.Operation, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, repo, err := s.namedRepoLocked(req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	loc, id := repo.location, repo.id
 	op := &operation{
 		name: fmt.Sprintf("projects/%s/locations/%s/operations/%s", p.id, loc, s.newUUIDLocked()),
 		meta: func() proto.Message { return &artifactregistrypb.OperationMetadata{} },
@@ -236,5 +291,5 @@ func (s *Sim) arDeleteRepository(req *artifactregistrypb.DeleteRepositoryRequest
 			return &emptypb.Empty{}, nil
 		},
 	}
-	return s.startOpLocked(p, op, 0), nil
+	return s.startOpLocked(p, op, s.opts.Profile.ComputeOp), nil
 }

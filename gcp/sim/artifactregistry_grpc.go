@@ -32,6 +32,10 @@ func (a *arServer) ListRepositories(ctx context.Context, req *artifactregistrypb
 	return a.s.arListRepositories(req)
 }
 
+func (a *arServer) UpdateRepository(ctx context.Context, req *artifactregistrypb.UpdateRepositoryRequest) (*artifactregistrypb.Repository, error) {
+	return a.s.arUpdateRepository(req)
+}
+
 func (a *arServer) DeleteRepository(ctx context.Context, req *artifactregistrypb.DeleteRepositoryRequest) (*longrunningpb.Operation, error) {
 	return a.s.arDeleteRepository(req)
 }

@@ -40,6 +40,14 @@ func (s *Sim) registerArtifactRegistryREST() {
 	a.add("GET", repos+"/{repository}", "artifactregistry.GetRepository", func(q *restReq) (proto.Message, error) {
 		return s.arGetRepository(&artifactregistrypb.GetRepositoryRequest{Name: parent(q) + "/repositories/" + q.vars["repository"]})
 	})
+	a.add("PATCH", repos+"/{repository}", "artifactregistry.UpdateRepository", func(q *restReq) (proto.Message, error) {
+		repo := &artifactregistrypb.Repository{}
+		if err := q.decode(repo); err != nil {
+			return nil, err
+		}
+		repo.Name = parent(q) + "/repositories/" + q.vars["repository"]
+		return s.arUpdateRepository(&artifactregistrypb.UpdateRepositoryRequest{Repository: repo, UpdateMask: q.updateMask()})
+	})
 	a.add("DELETE", repos+"/{repository}", "artifactregistry.DeleteRepository", func(q *restReq) (proto.Message, error) {
 		return s.arDeleteRepository(&artifactregistrypb.DeleteRepositoryRequest{Name: parent(q) + "/repositories/" + q.vars["repository"]})
 	})
@@ -53,7 +61,7 @@ func (s *Sim) registerArtifactRegistryREST() {
 			return s.arListLocations(q.vars["project"])
 		})
 	}
-	s.registerREST("artifactregistry.googleapis.com", a)
+	s.registerREST(lab.APIArtifactRegistry, a)
 }
 
 // arListLocations answers the Locations mixin's ListLocations: every region

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"testing"
 
 	artifactregistry "cloud.google.com/go/artifactregistry/apiv1"
@@ -47,13 +48,33 @@ func TestArtifactRegistryRepositories(t *testing.T) {
 	}
 	name := parent(testProject, "us-central1") + "/repositories/lab"
 	if repo.Name != name || repo.Format != artifactregistrypb.Repository_DOCKER || repo.Mode != artifactregistrypb.Repository_STANDARD_REPOSITORY ||
-		repo.RegistryUri != "us-central1-docker.pkg.dev/"+testProject+"/lab" || repo.CreateTime == nil || repo.Description != "the lab's images" {
+		repo.RegistryUri != "us-central1-docker.pkg.dev/"+testProject+"/lab" || repo.Description != "the lab's images" ||
+		!repo.SatisfiesPzi || repo.GetVulnerabilityScanningConfig().GetEnablementState() != artifactregistrypb.Repository_VulnerabilityScanningConfig_SCANNING_DISABLED {
 		t.Errorf("created repository = %v", repo)
 	}
+	// As recorded from Google: the create operation's repository has no
+	// times; a get has them.
+	if repo.CreateTime != nil {
+		t.Errorf("created repository has createTime %v; Google's operation answers none", repo.CreateTime)
+	}
 	got, err := c.GetRepository(ctx, &artifactregistrypb.GetRepositoryRequest{Name: name})
-	if err != nil || got.Name != name {
+	if err != nil || got.Name != name || got.CreateTime == nil {
 		t.Fatalf("GetRepository = %v, %v", got, err)
 	}
+
+	// gcloud artifacts repositories update --description: PATCH with a mask.
+	upd, err := c.UpdateRepository(ctx, &artifactregistrypb.UpdateRepositoryRequest{
+		Repository: &artifactregistrypb.Repository{Name: name, Description: "updated", Labels: map[string]string{"keep": "no"}},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"description"}},
+	})
+	if err != nil || upd.Description != "updated" || len(upd.Labels) != 0 {
+		t.Errorf("UpdateRepository(description) = %v, %v; want the description changed and nothing else", upd, err)
+	}
+	_, err = c.UpdateRepository(ctx, &artifactregistrypb.UpdateRepositoryRequest{
+		Repository: &artifactregistrypb.Repository{Name: name, Format: artifactregistrypb.Repository_MAVEN},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"format"}},
+	})
+	wantCode(t, err, codes.InvalidArgument, "Invalid update_mask path \"format\"")
 
 	_, err = createRepo(c, ctx, "us-central1", "lab")
 	wantCode(t, err, codes.AlreadyExists, "the repository already exists")

@@ -63,7 +63,7 @@ func (s *Sim) registerCompute(mux *http.ServeMux) {
 	host := http.NewServeMux()
 	host.Handle("/compute/", a)
 	host.HandleFunc("POST /batch/compute/v1", a.serveBatch)
-	s.hosts["compute.googleapis.com"] = googleHost{"Compute Engine v1", func(string) http.Handler { return host }}
+	s.hosts[lab.APICompute] = googleHost{"Compute Engine v1", func(string) http.Handler { return host }}
 }
 
 // computeReq is one request, routed and checked.
@@ -115,6 +115,8 @@ func (a *computeAPI) routeTable() []computeRoute {
 		add("GET", "aggregated/"+k.collection, k.discovery+".aggregatedList", a.aggregatedLister(k))
 	}
 	add("POST", "targetHttpProxies/{name}/setUrlMap", "targetHttpProxies.setUrlMap", a.setURLMap)
+	add("POST", "global/forwardingRules/{name}/setLabels", "globalForwardingRules.setLabels", a.setRuleLabels)
+	add("POST", "global/forwardingRules/{name}/setTarget", "globalForwardingRules.setTarget", a.setRuleTarget)
 	add("POST", "global/urlMaps/{name}/validate", "urlMaps.validate", a.validateURLMap)
 	add("POST", "global/backendServices/{name}/getHealth", "backendServices.getHealth", a.getHealth)
 	add("POST", "global/backendServices/{name}/setSecurityPolicy", "backendServices.setSecurityPolicy", a.setSecurityPolicy)

@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -20,6 +22,19 @@ var backendServiceKind = &computeKind{
 	mutable:    true,
 	newMsg:     func() proto.Message { return &computepb.BackendService{} },
 	prepare:    prepareBackendService,
+	// Google answers which URL maps use a backend service (recorded in
+	// Config Connector's real computeurlmap log, ca9a9de42b).
+	view: func(p *project, key string, r proto.Message) proto.Message {
+		users := p.compute.usersOf(key)
+		if len(users) == 0 {
+			return r
+		}
+		bs := proto.Clone(r).(*computepb.BackendService)
+		for _, u := range users {
+			bs.UsedBy = append(bs.UsedBy, &computepb.BackendServiceUsedBy{Reference: proto.String(computeURL(p, u))})
+		}
+		return bs
+	},
 	refs: func(r proto.Message) []string {
 		bs := r.(*computepb.BackendService)
 		var keys []string
@@ -96,6 +111,35 @@ func prepareBackendService(a *computeAPI, c *computeReq, r, old proto.Message) *
 	}
 	if bs.SessionAffinity == nil {
 		bs.SessionAffinity = proto.String("NONE")
+	}
+	// Defaults Google answers on every backend service (recorded in
+	// parity/testdata).
+	if bs.AffinityCookieTtlSec == nil {
+		bs.AffinityCookieTtlSec = proto.Int32(0)
+	}
+	if bs.Description == nil {
+		bs.Description = proto.String("")
+	}
+	if bs.EnableCDN == nil {
+		bs.EnableCDN = proto.Bool(false)
+	}
+	if iap := bs.Iap; iap != nil {
+		// The OAuth client secret is write-only: Google keeps and answers
+		// its SHA-256 (hex), never the secret. A read-modify-write sends
+		// back no secret, which keeps the hash it had.
+		if iap.Enabled == nil {
+			iap.Enabled = proto.Bool(false)
+		}
+		if iap.Oauth2ClientId == nil {
+			iap.Oauth2ClientId = proto.String("")
+		}
+		if iap.Oauth2ClientSecret != nil {
+			sum := sha256.Sum256([]byte(iap.GetOauth2ClientSecret()))
+			iap.Oauth2ClientSecretSha256 = proto.String(hex.EncodeToString(sum[:]))
+			iap.Oauth2ClientSecret = nil
+		} else if o, ok := old.(*computepb.BackendService); ok && iap.Oauth2ClientSecretSha256 == nil {
+			iap.Oauth2ClientSecretSha256 = o.GetIap().Oauth2ClientSecretSha256
+		}
 	}
 	if od := bs.OutlierDetection; od != nil {
 		if !outlierSchemes[scheme] {

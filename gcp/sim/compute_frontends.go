@@ -104,6 +104,9 @@ func (s *Sim) frontendsLocked() []Frontend {
 					f.Retry = frontendRetry(um.GetDefaultRouteAction().GetRetryPolicy())
 					if bs, ok := cs.res[computeKeyOf(um.GetDefaultService())].(*computepb.BackendService); ok && um.DefaultService != nil {
 						f.Service = frontendService(cs, bs)
+						if o := f.Service.Outlier; o != nil && s.opts.Profile.EjectionScale > 0 {
+							o.BaseEjectionTime = time.Duration(float64(o.BaseEjectionTime) * s.opts.Profile.EjectionScale)
+						}
 					}
 				}
 			}

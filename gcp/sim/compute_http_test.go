@@ -1,9 +1,6 @@
 package sim
 
 import (
-	"encoding/json"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 )
@@ -17,25 +14,7 @@ func TestComputeHTTPEdges(t *testing.T) {
 
 	do := func(method, path, body string) (int, map[string]any) {
 		t.Helper()
-		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out map[string]any
-		if err := json.Unmarshal(b, &out); err != nil {
-			t.Fatalf("%s %s: answer is not JSON: %q", method, path, b)
-		}
-		return resp.StatusCode, out
+		return restCall(t, s, method, base+path, body)
 	}
 	reason := func(out map[string]any) string {
 		e, _ := out["error"].(map[string]any)
@@ -92,4 +71,36 @@ func TestComputeHTTPEdges(t *testing.T) {
 	if code != 200 || byID["name"] != "neg-a" {
 		t.Errorf("get by ID: %d %v", code, byID)
 	}
+}
+
+// TestComputeIAPSecretWriteOnly checks that a backend service's IAP OAuth
+// client secret is kept as its SHA-256, as Google answers it, and that a
+// read-modify-write (which cannot send the secret back) keeps the hash.
+func TestComputeIAPSecretWriteOnly(t *testing.T) {
+	s, _ := startCompute(t, Options{})
+	base := s.Endpoints().Compute + "/compute/v1/projects/" + testProject + "/global/backendServices"
+	do := func(method, url, body string) map[string]any {
+		t.Helper()
+		code, out := restCall(t, s, method, url, body)
+		if code != 200 {
+			t.Fatalf("%s %s: %d %v", method, url, code, out)
+		}
+		return out
+	}
+	do("POST", base, `{"name":"web","loadBalancingScheme":"EXTERNAL_MANAGED","iap":{"enabled":false,"oauth2ClientSecret":"s3cret"}}`)
+	const sum = "1ec1c26b50d5d3c58d9583181af8076655fe00756bf7285940ba3670f99fcba0" // sha256("s3cret")
+	check := func(when, description string) {
+		t.Helper()
+		bs := do("GET", base+"/web", "")
+		iap, _ := bs["iap"].(map[string]any)
+		if iap["oauth2ClientSecretSha256"] != sum || iap["oauth2ClientSecret"] != nil || iap["oauth2ClientId"] != "" || iap["enabled"] != false {
+			t.Errorf("%s: iap = %v, want the secret's SHA-256 only", when, iap)
+		}
+		if bs["affinityCookieTtlSec"] != 0.0 || bs["description"] != description || bs["enableCDN"] != false {
+			t.Errorf("%s: defaults = %v %v %v, want 0, %q, false", when, bs["affinityCookieTtlSec"], bs["description"], bs["enableCDN"], description)
+		}
+	}
+	check("after insert", "")
+	do("PATCH", base+"/web", `{"description":"d","iap":{"enabled":false}}`)
+	check("after a patch without the secret", "d")
 }

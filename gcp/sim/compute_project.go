@@ -43,7 +43,7 @@ func (a *computeAPI) aggregatedLister(k *computeKind) func(*computeReq) {
 			if computeKindOf(key) != k || !f.match(m) {
 				continue
 			}
-			b, err := protojson.Marshal(m)
+			b, err := protojson.Marshal(k.read(c.p, key, m))
 			if err != nil {
 				a.s.mu.Unlock()
 				computeWriteError(c.w, &computeError{http.StatusInternalServerError, "encode response: " + err.Error(), "backendError"})

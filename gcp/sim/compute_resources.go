@@ -36,6 +36,34 @@ type computeKind struct {
 	prepare func(a *computeAPI, c *computeReq, r, old proto.Message) *computeError
 	// refs lists the keys of the resources r references.
 	refs func(r proto.Message) []string
+	// view, if set, is what a read answers for the resource at key: the
+	// stored one with the fields Google computes on read (usedBy). Called
+	// with s.mu held; it must not change r.
+	view func(p *project, key string, r proto.Message) proto.Message
+}
+
+// read is what a get or list answers for the resource r at key.
+func (k *computeKind) read(p *project, key string, r proto.Message) proto.Message {
+	if k.view == nil {
+		return r
+	}
+	return k.view(p, key, r)
+}
+
+// usersOf returns the keys of the resources that reference key, in key
+// order.
+func (cs *computeState) usersOf(key string) []string {
+	var out []string
+	for _, other := range sortedKeys(cs.res) {
+		k := computeKindOf(other)
+		if k == nil || k.refs == nil || other == key {
+			continue
+		}
+		if slices.Contains(k.refs(cs.res[other]), key) {
+			out = append(out, other)
+		}
+	}
+	return out
 }
 
 // computeKinds are the simulated collections; computeKindByCollection
@@ -153,7 +181,7 @@ func computeID(m proto.Message) uint64 {
 }
 
 // computeOutputOnly are the fields a client may send but Google sets.
-var computeOutputOnly = []string{"id", "kind", "self_link", "creation_timestamp", "region", "fingerprint"}
+var computeOutputOnly = []string{"id", "kind", "self_link", "creation_timestamp", "region", "fingerprint", "used_by"}
 
 // computeCheckName refuses a resource name Google would refuse.
 func computeCheckName(name string) *computeError {
@@ -207,12 +235,12 @@ func (a *computeAPI) getter(k *computeKind) func(*computeReq) {
 	return func(c *computeReq) {
 		a.s.mu.Lock()
 		defer a.s.mu.Unlock()
-		_, m, err := k.find(c)
+		key, m, err := k.find(c)
 		if err != nil {
 			computeWriteError(c.w, err)
 			return
 		}
-		computeWrite(c.w, m)
+		computeWrite(c.w, k.read(c.p, key, m))
 	}
 }
 
@@ -231,7 +259,7 @@ func (a *computeAPI) lister(k *computeKind) func(*computeReq) {
 			if !strings.HasPrefix(key, prefix) || !f.match(m) {
 				continue
 			}
-			b, err := protojson.Marshal(m)
+			b, err := protojson.Marshal(k.read(c.p, key, m))
 			if err != nil {
 				a.s.mu.Unlock()
 				computeWriteError(c.w, &computeError{http.StatusInternalServerError, "encode response: " + err.Error(), "backendError"})
@@ -394,7 +422,7 @@ func computePatched(old proto.Message, body []byte) (proto.Message, *computeErro
 			return nil, &computeError{http.StatusBadRequest, "Invalid JSON payload received. " + err.Error(), "parseError"}
 		}
 	}
-	for _, f := range []string{"id", "kind", "selfLink", "creationTimestamp", "region", "fingerprint", "name"} {
+	for _, f := range []string{"id", "kind", "selfLink", "creationTimestamp", "region", "fingerprint", "name", "usedBy"} {
 		delete(patch, f)
 	}
 	b, err := protojson.Marshal(old)
@@ -440,14 +468,8 @@ func (a *computeAPI) deleter(k *computeKind) func(*computeReq) {
 // userOf returns the key of a resource that references key, the first in
 // key order, or "" if none does.
 func (cs *computeState) userOf(key string) string {
-	for _, other := range sortedKeys(cs.res) {
-		k := computeKindOf(other)
-		if k == nil || k.refs == nil || other == key {
-			continue
-		}
-		if slices.Contains(k.refs(cs.res[other]), key) {
-			return other
-		}
+	if users := cs.usersOf(key); len(users) > 0 {
+		return users[0]
 	}
 	return ""
 }

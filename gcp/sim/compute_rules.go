@@ -1,7 +1,10 @@
 package sim
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
+	"net/http"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -94,8 +97,89 @@ func prepareForwardingRule(a *computeAPI, c *computeReq, r, old proto.Message) *
 		}
 		fr.IPAddress = proto.String(addr.String())
 	}
-	fr.LabelFingerprint = proto.String(emptyLabelFingerprint)
+	fr.LabelFingerprint = proto.String(labelFingerprint(fr.GetLabels()))
 	return nil
+}
+
+// labelFingerprint is the fingerprint of a label set: Google's for none,
+// else a hash of the sorted labels (Google's own is opaque; what matters
+// is that it changes with the labels and is the same for the same ones).
+func labelFingerprint(labels map[string]string) string {
+	if len(labels) == 0 {
+		return emptyLabelFingerprint
+	}
+	h := sha256.New()
+	for _, k := range sortedKeys(labels) {
+		fmt.Fprintf(h, "%s=%s\n", k, labels[k])
+	}
+	return base64.StdEncoding.EncodeToString(h.Sum(nil)[:8])
+}
+
+// changeRule serves a custom method of a global forwarding rule: the body
+// decoded into req, the rule found, change applied to a copy (an error
+// leaves the rule as it was), and an operation of type verb answered.
+func (a *computeAPI) changeRule(c *computeReq, req proto.Message, verb string, change func(fr *computepb.ForwardingRule) *computeError) {
+	if err := computeDecode(c.body, req); err != nil {
+		computeWriteError(c.w, err)
+		return
+	}
+	a.s.mu.Lock()
+	defer a.s.mu.Unlock()
+	key, old, err := forwardingRuleKind.find(c)
+	if err != nil {
+		computeWriteError(c.w, err)
+		return
+	}
+	fr := proto.Clone(old).(*computepb.ForwardingRule)
+	if err := change(fr); err != nil {
+		computeWriteError(c.w, err)
+		return
+	}
+	c.p.compute.res[key] = fr
+	a.s.changedLocked()
+	computeWrite(c.w, a.newOpLocked(c, verb, key, fr, a.s.now()))
+}
+
+// setRuleLabels serves globalForwardingRules.setLabels (gcloud compute
+// forwarding-rules update --update-labels): the labels replace the rule's
+// if the fingerprint sent is the current one, and the fingerprint changes.
+func (a *computeAPI) setRuleLabels(c *computeReq) {
+	req := &computepb.GlobalSetLabelsRequest{}
+	a.changeRule(c, req, "setLabels", func(fr *computepb.ForwardingRule) *computeError {
+		if req.LabelFingerprint == nil {
+			return computeRequired("labelFingerprint")
+		}
+		if !sameFingerprint(req.GetLabelFingerprint(), fr.GetLabelFingerprint()) {
+			return &computeError{http.StatusPreconditionFailed, "Labels fingerprint either invalid or resource labels have changed", "conditionNotMet"}
+		}
+		fr.Labels = req.GetLabels()
+		fr.LabelFingerprint = proto.String(labelFingerprint(fr.Labels))
+		return nil
+	})
+}
+
+// setRuleTarget serves globalForwardingRules.setTarget: the rule sends its
+// traffic to another target proxy, checked as on insert.
+func (a *computeAPI) setRuleTarget(c *computeReq) {
+	req := &computepb.TargetReference{}
+	a.changeRule(c, req, "setTarget", func(fr *computepb.ForwardingRule) *computeError {
+		if req.GetTarget() == "" {
+			return computeRequired("target")
+		}
+		proxyKey, full, err := a.computeRef(c.p, "target", req.GetTarget(), "targetHttpProxies", "targetHttpsProxies", "targetGrpcProxies", "targetTcpProxies", "targetSslProxies")
+		if err != nil {
+			return err
+		}
+		if proxy, ok := c.p.compute.res[proxyKey].(*computepb.TargetHttpProxy); ok {
+			if um, ok := c.p.compute.res[computeKeyOf(proxy.GetUrlMap())].(*computepb.UrlMap); ok {
+				if err := c.p.compute.checkScheme(fr.GetLoadBalancingScheme(), um); err != nil {
+					return err
+				}
+			}
+		}
+		fr.Target = proto.String(full)
+		return nil
+	})
 }
 
 // rulePort reads the one port a rule to an HTTP proxy listens on, from

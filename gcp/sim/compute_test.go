@@ -721,3 +721,119 @@ func TestComputeClassicRouteAction(t *testing.T) {
 		}
 	}
 }
+
+// TestComputeRuleLabelsAndTarget checks globalForwardingRules.setLabels and
+// setTarget through the official client: labels change only with the
+// current labelFingerprint, which changes with them; a rule moves to
+// another proxy.
+func TestComputeRuleLabelsAndTarget(t *testing.T) {
+	_, c := startCompute(t, Options{})
+	ctx := context.Background()
+	buildChain(t, c, true)
+	get := func() *computepb.ForwardingRule {
+		t.Helper()
+		fr, err := c.rules.Get(ctx, &computepb.GetGlobalForwardingRuleRequest{Project: testProject, ForwardingRule: "web-rule"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fr
+	}
+	before := get()
+	if before.GetLabelFingerprint() != emptyLabelFingerprint {
+		t.Errorf("labelFingerprint without labels = %q, want %q", before.GetLabelFingerprint(), emptyLabelFingerprint)
+	}
+	set := func(fp string) (*compute.Operation, error) {
+		return c.rules.SetLabels(ctx, &computepb.SetLabelsGlobalForwardingRuleRequest{Project: testProject, Resource: "web-rule",
+			GlobalSetLabelsRequestResource: &computepb.GlobalSetLabelsRequest{Labels: map[string]string{"lab": "beyond"}, LabelFingerprint: proto.String(fp)}})
+	}
+	op, err := set(before.GetLabelFingerprint())
+	wait(t, op, err)
+	after := get()
+	if after.GetLabels()["lab"] != "beyond" || after.GetLabelFingerprint() == before.GetLabelFingerprint() {
+		t.Errorf("after setLabels: labels %v, fingerprint %q (was %q); want the label and a new fingerprint", after.GetLabels(), after.GetLabelFingerprint(), before.GetLabelFingerprint())
+	}
+	_, err = set(before.GetLabelFingerprint())
+	wantErr(t, err, 412, "conditionNotMet")
+
+	op, err = insertProxy(ctx, c, "web-proxy-2", mapURL)
+	wait(t, op, err)
+	op, err = c.rules.SetTarget(ctx, &computepb.SetTargetGlobalForwardingRuleRequest{Project: testProject, ForwardingRule: "web-rule",
+		TargetReferenceResource: &computepb.TargetReference{Target: proto.String("global/targetHttpProxies/web-proxy-2")}})
+	wait(t, op, err)
+	if got := get().GetTarget(); !strings.HasSuffix(got, "/global/targetHttpProxies/web-proxy-2") {
+		t.Errorf("target after setTarget = %q", got)
+	}
+	_, err = c.rules.SetTarget(ctx, &computepb.SetTargetGlobalForwardingRuleRequest{Project: testProject, ForwardingRule: "web-rule",
+		TargetReferenceResource: &computepb.TargetReference{Target: proto.String("global/targetHttpProxies/nope")}})
+	wantErr(t, err, 404, "notFound")
+}
+
+// TestComputeBackendServiceUsedBy checks that a backend service answers
+// the URL maps that use it, on get and list, as Google does, and that a
+// read-modify-write that sends usedBy back does not store it.
+func TestComputeBackendServiceUsedBy(t *testing.T) {
+	_, c := startCompute(t, Options{})
+	ctx := context.Background()
+	buildChain(t, c, false)
+	bs, err := c.bs.Get(ctx, &computepb.GetBackendServiceRequest{Project: testProject, BackendService: "web-backend"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bs.GetUsedBy()) != 1 || bs.GetUsedBy()[0].GetReference() != mapURL {
+		t.Errorf("usedBy = %v, want the URL map %s", bs.GetUsedBy(), mapURL)
+	}
+	it := c.bs.List(ctx, &computepb.ListBackendServicesRequest{Project: testProject})
+	if listed, err := it.Next(); err != nil || len(listed.GetUsedBy()) != 1 {
+		t.Errorf("listed usedBy = %v, %v", listed.GetUsedBy(), err)
+	}
+	op, err := c.bs.Update(ctx, &computepb.UpdateBackendServiceRequest{Project: testProject, BackendService: "web-backend", BackendServiceResource: bs})
+	wait(t, op, err)
+	op, err = c.maps.Delete(ctx, &computepb.DeleteUrlMapRequest{Project: testProject, UrlMap: "web-map"})
+	wantErr(t, err, 400, "resourceInUseByAnotherResource") // the proxy uses it
+	op, err = c.proxies.Delete(ctx, &computepb.DeleteTargetHttpProxyRequest{Project: testProject, TargetHttpProxy: "web-proxy"})
+	wait(t, op, err)
+	op, err = c.maps.Delete(ctx, &computepb.DeleteUrlMapRequest{Project: testProject, UrlMap: "web-map"})
+	wait(t, op, err)
+	if bs, err = c.bs.Get(ctx, &computepb.GetBackendServiceRequest{Project: testProject, BackendService: "web-backend"}); err != nil || len(bs.GetUsedBy()) != 0 {
+		t.Errorf("usedBy after the URL map is gone = %v, %v; want none", bs.GetUsedBy(), err)
+	}
+}
+
+// TestEjectionScale checks that only the instant profile shortens outlier
+// ejections (to EjectionScale of baseEjectionTime), and the lab profile
+// keeps Google's.
+func TestEjectionScale(t *testing.T) {
+	if ProfileLab.EjectionScale != 0 || ProfileRealistic.EjectionScale != 0 {
+		t.Errorf("the lab and realistic profiles shorten ejections (%v, %v); they must keep Google's", ProfileLab.EjectionScale, ProfileRealistic.EjectionScale)
+	}
+	for _, tc := range []struct {
+		profile Profile
+		want    time.Duration
+	}{
+		{ProfileInstant, 9 * time.Second},
+		{Profile{}, 30 * time.Second},
+	} {
+		s, c := startCompute(t, Options{Profile: tc.profile})
+		ctx := context.Background()
+		op, err := insertNEG(ctx, c, "us-central1", "neg-a", "gemini-service")
+		wait(t, op, err)
+		op, err = insertBackendService(ctx, c, &computepb.BackendService{
+			Name: proto.String("web-backend"), LoadBalancingScheme: proto.String("EXTERNAL_MANAGED"),
+			Backends:         []*computepb.Backend{{Group: proto.String(negAURL)}},
+			OutlierDetection: &computepb.OutlierDetection{}, // Google's defaults: 30 s
+		})
+		wait(t, op, err)
+		op, err = insertURLMap(ctx, c, "web-map", bsURL)
+		wait(t, op, err)
+		op, err = insertProxy(ctx, c, "web-proxy", mapURL)
+		wait(t, op, err)
+		op, err = insertRule(ctx, c, "web-rule", "EXTERNAL_MANAGED", proxyURL)
+		wait(t, op, err)
+		s.mu.Lock()
+		fronts := s.frontendsLocked()
+		s.mu.Unlock()
+		if len(fronts) != 1 || fronts[0].Service == nil || fronts[0].Service.Outlier == nil || fronts[0].Service.Outlier.BaseEjectionTime != tc.want {
+			t.Errorf("%s: frontends %+v, want an ejection of %s", tc.profile.Name, fronts, tc.want)
+		}
+	}
+}

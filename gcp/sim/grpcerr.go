@@ -137,12 +137,7 @@ func (s *Sim) projectByNumberLocked(num string) *project {
 	if err != nil {
 		return nil
 	}
-	for _, p := range s.projects {
-		if p.number == n {
-			return p
-		}
-	}
-	return nil
+	return s.byNumber[n]
 }
 
 // requireEnabledLocked fails with SERVICE_DISABLED unless api is enabled in

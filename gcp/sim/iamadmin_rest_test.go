@@ -26,6 +26,25 @@ func TestIAMREST(t *testing.T) {
 	}
 	if code, body = restCall(t, s, "GET", iam+"/nobody@"+testProject+".iam.gserviceaccount.com", ""); code != 404 {
 		t.Errorf("get a missing account = %d %v, want 404", code, body)
+	} else if errs, _ := restErr(t, body)["errors"].([]any); len(errs) != 1 || errs[0].(map[string]any)["reason"] != "notFound" || errs[0].(map[string]any)["domain"] != "global" {
+		t.Errorf("404 body = %v, want errors[{domain: global, reason: notFound}] as IAM sends", body)
+	}
+
+	// gcloud iam service-accounts update: PATCH with a mask, in either
+	// case; Google answers the name and the masked fields only.
+	account := iam + "/lab-runner@" + testProject + ".iam.gserviceaccount.com"
+	code, body = restCall(t, s, "PATCH", account, `{"serviceAccount":{"description":"runs the lab","displayName":"ignored"},"updateMask":"description"}`)
+	if code != 200 || body["description"] != "runs the lab" || body["displayName"] != nil || body["email"] != nil {
+		t.Errorf("patch description = %d %v, want the name and description only", code, body)
+	}
+	if code, body = restCall(t, s, "PATCH", account, `{"serviceAccount":{"displayName":"the runner"},"updateMask":"display_name"}`); code != 200 || body["displayName"] != "the runner" {
+		t.Errorf("patch display_name = %d %v", code, body)
+	}
+	if code, body = restCall(t, s, "GET", account, ""); code != 200 || body["description"] != "runs the lab" || body["displayName"] != "the runner" {
+		t.Errorf("after the patches = %d %v", code, body)
+	}
+	if code, body = restCall(t, s, "PATCH", account, `{"serviceAccount":{"email":"x@y"},"updateMask":"email"}`); code != 400 {
+		t.Errorf("patch email = %d %v, want 400", code, body)
 	}
 
 	if code, body = restCall(t, s, "POST", rm+":getIamPolicy", `{}`); code != 503 {

@@ -8,6 +8,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -52,8 +53,22 @@ func (s *Sim) startRegistry() error {
 	if err != nil {
 		return fmt.Errorf("simulator: listen for the OCI registry on %s: %w", s.opts.Host, err)
 	}
+	// Blobs go to disk (go-containerregistry's disk handler, named by
+	// digest): an image of the lab's service is tens of megabytes.
+	if s.opts.BlobDir != "" {
+		if err := os.MkdirAll(s.opts.BlobDir, 0o700); err != nil {
+			lis.Close()
+			return fmt.Errorf("simulator: the registry's blob directory: %w", err)
+		}
+	}
+	dir, err := os.MkdirTemp(s.opts.BlobDir, "beyond-sim-blobs-")
+	if err != nil {
+		lis.Close()
+		return fmt.Errorf("simulator: a directory for the registry's blobs: %w", err)
+	}
+	s.onClose(func() error { return os.RemoveAll(dir) })
 	s.reg.mu.Lock()
-	s.reg.handler = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	s.reg.handler = registry.New(registry.Logger(log.New(io.Discard, "", 0)), registry.WithBlobHandler(registry.NewDiskBlobHandler(dir)))
 	s.reg.host = lis.Addr().String()
 	s.reg.mu.Unlock()
 	srv := &http.Server{Handler: http.HandlerFunc(s.serveRegistry), ReadHeaderTimeout: 10 * time.Second}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -167,5 +169,23 @@ func TestOCIRegistryClosed(t *testing.T) {
 	}
 	if _, err := http.Get("http://" + host + "/v2/"); err == nil {
 		t.Error("the registry still listens after Close")
+	}
+}
+
+// TestOCIRegistryBlobsOnDisk checks that the registry keeps its blobs in a
+// directory of its own under Options.BlobDir, removed at Close.
+func TestOCIRegistryBlobsOnDisk(t *testing.T) {
+	parent := t.TempDir()
+	s := New(Options{BlobDir: parent})
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	dirs, _ := filepath.Glob(filepath.Join(parent, "beyond-sim-blobs-*"))
+	if len(dirs) != 1 {
+		t.Fatalf("blob directories under %s: %v, want one", parent, dirs)
+	}
+	s.Close()
+	if _, err := os.Stat(dirs[0]); !os.IsNotExist(err) {
+		t.Errorf("%s after Close: %v, want it removed", dirs[0], err)
 	}
 }

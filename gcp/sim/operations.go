@@ -36,10 +36,11 @@ import (
 
 // operation is one long-running operation of any of the gRPC APIs.
 type operation struct {
-	name   string
-	seq    int64
-	doneAt time.Time
-	done   bool
+	name    string
+	project string // the ID of the project it belongs to
+	seq     int64
+	doneAt  time.Time
+	done    bool
 	// deleted hides the operation from Get and List (DeleteOperation); its
 	// effect still happens, as Google's does.
 	deleted bool
@@ -56,16 +57,55 @@ type operation struct {
 	timer  clock.Timer
 }
 
-// opStore is the simulator's operations: project ID → full name → operation.
-// Guarded by s.mu.
-type opStore map[string]map[string]*operation
+// opStore is the simulator's operations, by project ID. Guarded by s.mu.
+type opStore map[string]*projectOps
 
-// add records op, an operation of project p.
-func (st opStore) add(p *project, op *operation) {
-	if st[p.id] == nil {
-		st[p.id] = map[string]*operation{}
+// projectOps are one project's operations: all of them by full name, and
+// those still running, which are all a settle needs to look at.
+type projectOps struct {
+	byName  map[string]*operation
+	pending map[*operation]bool
+}
+
+// opKeep is how many finished operations a project keeps: Google expires
+// old operations too, and a long session (a class, a soak test) must not
+// grow without end. The oldest finished ones go first.
+const opKeep = 500
+
+// of returns project p's operations, creating the set on first use.
+func (st opStore) of(p *project) *projectOps {
+	po := st[p.id]
+	if po == nil {
+		po = &projectOps{byName: map[string]*operation{}, pending: map[*operation]bool{}}
+		st[p.id] = po
 	}
-	st[p.id][op.name] = op
+	return po
+}
+
+// add records op, a running operation of project p.
+func (st opStore) add(p *project, op *operation) {
+	po := st.of(p)
+	po.byName[op.name] = op
+	po.pending[op] = true
+}
+
+// finished notes that op is done, and drops the oldest finished operations
+// beyond opKeep.
+func (po *projectOps) finished(op *operation) {
+	delete(po.pending, op)
+	if len(po.byName)-len(po.pending) <= opKeep {
+		return
+	}
+	var finished []*operation
+	for _, o := range po.byName {
+		if o.done && o != op { // the one just done stays: its caller reads it next
+			finished = append(finished, o)
+		}
+	}
+	sort.Slice(finished, func(i, j int) bool { return finished[i].seq < finished[j].seq })
+	for _, o := range finished[:max(len(finished)-opKeep+1, 0)] {
+		delete(po.byName, o.name)
+	}
 }
 
 // newUUIDLocked returns a UUID (version 4 layout) unique in this simulator
@@ -83,6 +123,7 @@ func (s *Sim) newUUIDLocked() string {
 // as the client first sees it.
 func (s *Sim) startOpLocked(p *project, op *operation, d time.Duration) *longrunningpb.Operation {
 	op.seq = s.nextSeq()
+	op.project = p.id
 	s.ops.add(p, op)
 	if d <= 0 {
 		s.finishOpLocked(op)
@@ -107,6 +148,9 @@ func (s *Sim) finishOpLocked(op *operation) {
 	}
 	resp, err := op.finish()
 	op.done = true
+	if po := s.ops[op.project]; po != nil {
+		po.finished(op)
+	}
 	if op.timer != nil {
 		op.timer.Stop()
 	}
@@ -129,7 +173,7 @@ func (s *Sim) finishOpLocked(op *operation) {
 func (s *Sim) settleLocked(p *project) {
 	now := s.now()
 	var due []*operation
-	for _, op := range s.ops[p.id] {
+	for op := range s.ops.of(p).pending {
 		if !op.done && !op.doneAt.After(now) {
 			due = append(due, op)
 		}
@@ -188,7 +232,7 @@ func opAny(m proto.Message) (*anypb.Any, error) {
 func (s *Sim) findOpLocked(name string) (*project, *operation, error) {
 	for _, p := range s.opProjectsLocked(name) {
 		s.settleLocked(p)
-		if op, ok := s.ops[p.id][canonicalOpName(p, name)]; ok && !op.deleted {
+		if op, ok := s.ops.of(p).byName[canonicalOpName(p, name)]; ok && !op.deleted {
 			return p, op, nil
 		}
 	}
@@ -242,8 +286,8 @@ func canonicalOpName(p *project, name string) string {
 func (s *Sim) stopOpTimers() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, ops := range s.ops {
-		for _, op := range ops {
+	for _, po := range s.ops {
+		for op := range po.pending {
 			if op.timer != nil {
 				op.timer.Stop()
 			}
@@ -281,7 +325,7 @@ func (s *Sim) listOperations(req *longrunningpb.ListOperationsRequest) (*longrun
 	for _, p := range s.opProjectsLocked(prefix) {
 		s.settleLocked(p)
 		want := canonicalOpName(p, prefix)
-		for _, op := range s.ops[p.id] {
+		for _, op := range s.ops.of(p).byName {
 			if !op.deleted && strings.HasPrefix(op.name, want) && opMatchFilter(op, req.GetFilter()) {
 				ops = append(ops, op)
 			}

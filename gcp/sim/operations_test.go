@@ -2,6 +2,7 @@ package sim
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +13,10 @@ import (
 	"github.com/beyond-lab/beyond/lab"
 	"google.golang.org/api/iterator"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/emptypb"
 )
 
 func TestOperationLifecycle(t *testing.T) {
@@ -126,4 +130,42 @@ func TestOperationServiceUsageNames(t *testing.T) {
 	}
 	_, err = ops.GetOperation(ctx, &longrunningpb.GetOperationRequest{Name: "operations/acf.p2-1-nothing"})
 	wantCode(t, err, codes.NotFound, "not found")
+}
+
+// TestOperationsPruned checks that a project keeps its newest opKeep
+// finished operations and forgets older ones (as Google expires them),
+// while a running one is never dropped.
+func TestOperationsPruned(t *testing.T) {
+	s := startSim(t, Options{})
+	s.mu.Lock()
+	p, err := s.projectLocked(testProject)
+	if err != nil {
+		s.mu.Unlock()
+		t.Fatal(err)
+	}
+	start := func(d time.Duration) string {
+		op := &operation{
+			name:   fmt.Sprintf("projects/%s/locations/us-central1/operations/%s", p.id, s.newUUIDLocked()),
+			meta:   func() proto.Message { return &emptypb.Empty{} },
+			finish: func() (proto.Message, error) { return &emptypb.Empty{}, nil },
+		}
+		s.startOpLocked(p, op, d)
+		return op.name
+	}
+	running := start(time.Hour)
+	first := start(0)
+	var last string
+	for range opKeep + 10 {
+		last = start(0)
+	}
+	kept := len(s.ops.of(p).byName)
+	s.mu.Unlock()
+	if kept != opKeep+1 {
+		t.Errorf("%d operations kept, want %d finished and the running one", kept, opKeep)
+	}
+	for name, want := range map[string]codes.Code{first: codes.NotFound, last: codes.OK, running: codes.OK} {
+		if _, err := s.getOperation(&longrunningpb.GetOperationRequest{Name: name}); status.Code(err) != want {
+			t.Errorf("GetOperation(%s) = %v, want %v", name, err, want)
+		}
+	}
 }

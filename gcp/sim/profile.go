@@ -21,7 +21,7 @@ type Profile struct {
 	Name        string
 	RunDeploy   time.Duration // a Cloud Run create or update, until the revision is ready
 	RunDelete   time.Duration // a Cloud Run delete
-	ComputeOp   time.Duration // a Compute Engine insert, update, patch or delete
+	ComputeOp   time.Duration // a Compute Engine insert, update, patch or delete; an Artifact Registry create or delete
 	EnableAPI   time.Duration // a Service Usage enable
 	Propagation time.Duration // a new forwarding rule until its load balancer serves
 	// NetworkLatency adds real inter-region round-trip times on the data plane.
@@ -36,6 +36,11 @@ type Profile struct {
 	HealthPropagation time.Duration
 	HealthFailback    time.Duration
 	ReadySuccesses    int
+	// EjectionScale is how long an outlier ejection lasts, as a fraction of
+	// the backend service's baseEjectionTime; 0 is 1, Google's. Only the
+	// instant profile shortens it, so that a replay for a test or a
+	// rehearsal does not sit out a recovery the lab profile still shows.
+	EjectionScale float64
 	// Conditions are the profile's departures from a happy project, used
 	// unless Options.Conditions says otherwise.
 	Conditions Conditions
@@ -53,7 +58,7 @@ type Profile struct {
 // while after it is enabled, and a new load balancer flaps while its
 // configuration spreads.
 var (
-	ProfileInstant = Profile{Name: "instant", ReadySuccesses: 1}
+	ProfileInstant = Profile{Name: "instant", ReadySuccesses: 1, EjectionScale: 0.3}
 	ProfileLab     = Profile{Name: "lab", RunDeploy: 1500 * time.Millisecond, RunDelete: 300 * time.Millisecond, ComputeOp: 300 * time.Millisecond, EnableAPI: 500 * time.Millisecond, Propagation: 3 * time.Second,
 		HealthPropagation: 500 * time.Millisecond, HealthFailback: 3 * time.Second, ReadySuccesses: 1}
 	ProfileRealistic = Profile{Name: "realistic", RunDeploy: 15 * time.Second, RunDelete: 5 * time.Second, ComputeOp: 12 * time.Second, EnableAPI: 30 * time.Second, Propagation: 4 * time.Minute, NetworkLatency: true,

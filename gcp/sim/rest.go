@@ -2,9 +2,9 @@ package sim
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	rpccode "google.golang.org/genproto/googleapis/rpc/code"
@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 )
 
 // The REST surfaces of APIs whose core speaks request protos and gRPC
@@ -32,7 +33,10 @@ type restRoute struct {
 	verb    string
 	pattern []string
 	fault   string // the gRPC surface's method name, e.g. "serviceusage.GetService"
-	handle  func(*restReq) (proto.Message, error)
+	// handle answers a proto message (protojson) or, for surfaces whose
+	// resources are not protos (Cloud Run v1's Knative objects), any value
+	// encoding/json writes.
+	handle func(*restReq) (any, error)
 }
 
 // restReq is one routed request.
@@ -43,8 +47,18 @@ type restReq struct {
 
 // decode reads the body into msg, ignoring fields it does not know, as
 // Google does. An empty body is an empty message.
-func (q *restReq) decode(msg proto.Message) error {
-	body, err := io.ReadAll(io.LimitReader(q.r.Body, restMaxBody+1))
+func (q *restReq) decode(msg proto.Message) error { return restDecode(q.r, msg) }
+
+// decodeJSON reads the body into v with encoding/json, for bodies that
+// are not one proto message. An empty body leaves v as it is.
+func (q *restReq) decodeJSON(v any) error { return restDecode(q.r, v) }
+
+// restDecode reads a request body of at most restMaxBody bytes into v:
+// protojson for a proto message (unknown fields ignored, as Google ignores
+// them), encoding/json otherwise. An empty body leaves v as it is. Every
+// REST surface reads its bodies here.
+func restDecode(r *http.Request, v any) error {
+	body, err := io.ReadAll(io.LimitReader(r.Body, restMaxBody+1))
 	if err != nil {
 		return status.Errorf(codes.InvalidArgument, "reading the request body: %v", err)
 	}
@@ -54,7 +68,12 @@ func (q *restReq) decode(msg proto.Message) error {
 	if strings.TrimSpace(string(body)) == "" {
 		return nil
 	}
-	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(body, msg); err != nil {
+	if m, ok := v.(proto.Message); ok {
+		err = protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(body, m)
+	} else {
+		err = json.Unmarshal(body, v)
+	}
+	if err != nil {
 		return status.Errorf(codes.InvalidArgument, "Invalid JSON payload received. %v", err)
 	}
 	return nil
@@ -63,17 +82,49 @@ func (q *restReq) decode(msg proto.Message) error {
 // query returns a query parameter.
 func (q *restReq) query(name string) string { return q.r.URL.Query().Get(name) }
 
+// updateMask reads the updateMask query parameter, a comma-separated list
+// of paths in lowerCamel or snake_case, as snake_case field paths (nil
+// when absent).
+func (q *restReq) updateMask() *fieldmaskpb.FieldMask {
+	v := q.query("updateMask")
+	if v == "" {
+		return nil
+	}
+	m := &fieldmaskpb.FieldMask{}
+	for _, p := range strings.Split(v, ",") {
+		m.Paths = append(m.Paths, snakeCase(strings.TrimSpace(p)))
+	}
+	return m
+}
+
+// snakeCase turns a lowerCamel field path into snake_case (displayName:
+// display_name), as Google's transcoding accepts both.
+func snakeCase(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= 'A' && r <= 'Z' {
+			b.WriteByte('_')
+			r += 'a' - 'A'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
 // pageSize reads the pageSize query parameter (0 when absent).
-func (q *restReq) pageSize() (int32, error) {
-	v := q.query("pageSize")
+func (q *restReq) pageSize() (int32, error) { return restPageSize(q.r) }
+
+// restPageSize reads the pageSize query parameter (0 when absent).
+func restPageSize(r *http.Request) (int32, error) {
+	v := r.URL.Query().Get("pageSize")
 	if v == "" {
 		return 0, nil
 	}
-	var n int32
-	if _, err := fmt.Sscan(v, &n); err != nil {
+	n, err := strconv.ParseInt(v, 10, 32)
+	if err != nil {
 		return 0, status.Errorf(codes.InvalidArgument, "Invalid value at 'page_size' (TYPE_INT32), %q", v)
 	}
-	return n, nil
+	return int32(n), nil
 }
 
 // restAPI is one REST surface: its routes, tried in order.
@@ -81,9 +132,24 @@ type restAPI struct {
 	s      *Sim
 	name   string // for messages, e.g. "Service Usage v1"
 	routes []restRoute
+	// legacyErrors adds the errors[] list of Google's older JSON APIs to
+	// error bodies ({message, domain: "global", reason}), as IAM v1 sends
+	// it (recorded in parity/testdata) and Artifact Registry does not.
+	legacyErrors bool
 }
 
 func (a *restAPI) add(verb, pattern, fault string, h func(*restReq) (proto.Message, error)) {
+	a.addAny(verb, pattern, fault, func(q *restReq) (any, error) {
+		m, err := h(q)
+		if err != nil {
+			return nil, err
+		}
+		return m, nil
+	})
+}
+
+// addAny adds a route whose answer is not a proto message.
+func (a *restAPI) addAny(verb, pattern, fault string, h func(*restReq) (any, error)) {
 	a.routes = append(a.routes, restRoute{verb, strings.Split(strings.Trim(pattern, "/"), "/"), fault, h})
 }
 
@@ -144,50 +210,86 @@ func (a *restAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			allowed = append(allowed, rt.verb)
 			continue
 		}
-		a.s.log.Debug("rest", "api", a.name, "method", rt.fault, "path", r.URL.Path)
-		if f, ok := a.s.fault(rt.fault); ok {
-			if f.After {
-				if _, err := rt.handle(&restReq{r: r, vars: vars}); err != nil {
-					restWriteError(w, err, 0)
-					return
-				}
-			}
-			restWriteError(w, faultStatus(f), f.Status)
-			return
-		}
-		resp, err := rt.handle(&restReq{r: r, vars: vars})
-		if err != nil {
-			restWriteError(w, err, 0)
-			return
-		}
-		restWriteProto(w, http.StatusOK, resp)
+		q := &restReq{r: r, vars: vars}
+		a.s.restAnswer(w, r, a.name, rt.fault, a.legacyErrors, func() (any, error) { return rt.handle(q) })
 		return
 	}
 	if len(allowed) > 0 {
 		w.Header().Set("Allow", strings.Join(allowed, ", "))
-		restWriteError(w, status.Errorf(codes.Unimplemented, "Method %s is not allowed on %s.", r.Method, r.URL.Path), http.StatusMethodNotAllowed)
+		a.writeError(w, status.Errorf(codes.Unimplemented, "Method %s is not allowed on %s: use %s.", r.Method, r.URL.Path, strings.Join(allowed, ", ")), http.StatusMethodNotAllowed)
 		return
 	}
-	restWriteError(w, status.Errorf(codes.NotFound, "The simulator's %s does not serve %s %s.", a.name, r.Method, r.URL.Path), 0)
+	a.writeError(w, status.Errorf(codes.NotFound, "The simulator's %s does not serve %s %s.", a.name, r.Method, r.URL.Path), 0)
 }
 
-// restWriteProto answers msg as protojson: lowerCamel names, enums as
-// their names, as Google's JSON APIs answer.
-func restWriteProto(w http.ResponseWriter, code int, msg proto.Message) {
-	b, err := protojson.Marshal(msg)
+// restAnswer is how every REST call is answered, whatever its router:
+// the fault named method first (one that comes :after lets the call take
+// effect, then answers the error), then the call; its result as JSON
+// (protojson for a message, with enums as numbers when the client asked
+// for $alt=json;enum-encoding=int, as Google's REST clients do) or its
+// error as Google's JSON error, with errors[] where legacy is set. r may
+// be nil when the client cannot ask for number enums.
+func (s *Sim) restAnswer(w http.ResponseWriter, r *http.Request, api, method string, legacy bool, call func() (any, error)) {
+	s.log.Debug("rest", "api", api, "method", method)
+	if f, ok := s.fault(method); ok {
+		if f.After {
+			if _, err := call(); err != nil {
+				writeStatusError(w, err, 0, legacy)
+				return
+			}
+		}
+		writeStatusError(w, faultStatus(f), f.Status, legacy)
+		return
+	}
+	out, err := call()
 	if err != nil {
-		restWriteError(w, status.Errorf(codes.Internal, "encoding the answer: %v", err), 0)
+		writeStatusError(w, err, 0, legacy)
+		return
+	}
+	var b []byte
+	if m, ok := out.(proto.Message); ok {
+		b, err = protojson.MarshalOptions{UseEnumNumbers: restEnumNumbers(r)}.Marshal(m)
+	} else {
+		b, err = json.Marshal(out)
+	}
+	if err != nil {
+		writeStatusError(w, status.Errorf(codes.Internal, "encoding the answer: %v", err), 0, legacy)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-	w.WriteHeader(code)
+	w.WriteHeader(http.StatusOK)
 	w.Write(b)
+}
+
+// restEnumNumbers reports whether the request asks for enums as numbers:
+// Google's generated REST clients send $alt=json;enum-encoding=int.
+func restEnumNumbers(r *http.Request) bool {
+	if r == nil {
+		return false
+	}
+	for _, part := range strings.Split(r.URL.Query().Get("$alt"), ";") {
+		if strings.TrimSpace(part) == "enum-encoding=int" {
+			return true
+		}
+	}
+	return false
+}
+
+// writeError answers err in this surface's error shape.
+func (a *restAPI) writeError(w http.ResponseWriter, err error, httpStatus int) {
+	writeStatusError(w, err, httpStatus, a.legacyErrors)
 }
 
 // restWriteError answers a gRPC status error as Google's JSON error body,
 // {"error": {"code", "message", "status", "details"}}, with the HTTP status
 // for its code (or httpStatus when not 0, for an injected fault).
 func restWriteError(w http.ResponseWriter, err error, httpStatus int) {
+	writeStatusError(w, err, httpStatus, false)
+}
+
+// writeStatusError is restWriteError, with the errors[] list of Google's
+// older JSON APIs when legacy is set.
+func writeStatusError(w http.ResponseWriter, err error, httpStatus int, legacy bool) {
 	st := status.Convert(err)
 	if httpStatus == 0 {
 		httpStatus = httpStatusFromCode(st.Code())
@@ -201,6 +303,9 @@ func restWriteError(w http.ResponseWriter, err error, httpStatus int) {
 	body := map[string]any{"code": httpStatus, "message": st.Message(), "status": rpccode.Code(st.Code()).String()}
 	if len(details) > 0 {
 		body["details"] = details
+	}
+	if legacy {
+		body["errors"] = []computeErrorItem{{Message: st.Message(), Domain: "global", Reason: computeReason(httpStatus)}}
 	}
 	b, _ := json.Marshal(map[string]any{"error": body})
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")

@@ -171,6 +171,16 @@ func (rs *runService) protoLocked(p *project) *runpb.Service {
 	if rs.terminal != nil {
 		out.TerminalCondition = proto.Clone(rs.terminal).(*runpb.Condition)
 	}
+	if rs.deleting && out.TerminalCondition != nil {
+		// A service being deleted is reconciling, whatever its latest
+		// revision did: gcloud run services delete polls the service until
+		// it is gone and gives up at a failed Ready condition, which the
+		// workshop's broken revision would otherwise still show.
+		out.TerminalCondition.State = runpb.Condition_CONDITION_RECONCILING
+		out.TerminalCondition.Severity = runpb.Condition_SEVERITY_UNSPECIFIED
+		out.TerminalCondition.Reasons = nil
+		out.TerminalCondition.Message = "Deleting the service."
+	}
 	for _, c := range rs.conditions {
 		out.Conditions = append(out.Conditions, proto.Clone(c).(*runpb.Condition))
 	}

@@ -52,11 +52,18 @@ func (s *Sim) runSetIamPolicy(req *iampb.SetIamPolicyRequest) (*iampb.Policy, er
 	return out, nil
 }
 
-// runTestIamPermissions answers TestIamPermissions on a service.
+// runTestIamPermissions answers TestIamPermissions on a service. The
+// service need not exist: permissions are tested on what the project
+// grants, and gcloud run deploy asks it before the first deploy (to decide
+// whether to offer --allow-unauthenticated), which succeeds on Google.
 func (s *Sim) runTestIamPermissions(req *iampb.TestIamPermissionsRequest) (*iampb.TestIamPermissionsResponse, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, _, err := s.iamServiceLocked(req.GetResource()); err != nil {
+	proj, region, _, err := parseRunName(req.GetResource())
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.runProjectLocked(proj, region, false); err != nil {
 		return nil, err
 	}
 	perms, err := iamTestPermissions(req.GetPermissions(), "run.")

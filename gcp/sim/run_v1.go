@@ -1,23 +1,18 @@
 package sim
 
 import (
-	"bytes"
+	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
 
-	"cloud.google.com/go/iam/apiv1/iampb"
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"cloud.google.com/go/run/apiv2/runpb"
 	"github.com/beyond-lab/beyond/lab"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
 )
 
 // Cloud Run v1 on REST, as gcloud run speaks it: the Knative resources on
@@ -29,171 +24,141 @@ import (
 // gRPC surface's fault names, so a service deployed with gcloud is the one
 // the Go clients see and the data plane serves.
 
-// runV1MaxBody caps request bodies, as the other REST surfaces do.
-const runV1MaxBody = 1 << 20
-
 // runHost serves run.googleapis.com: region is set on the regional hosts.
-func (s *Sim) runHost(region string) http.Handler {
+// kn is the Knative surface (knativeREST), v1 and v2 the One Platform
+// ones (runV1REST, runV2REST).
+func (s *Sim) runHost(region string, kn, v1, v2 http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 		switch {
 		case len(segs) >= 3 && segs[0] == "apis" && segs[1] == "serving.knative.dev" && segs[2] == "v1":
-			s.serveKnative(w, r, region, segs[3:])
+			if region == "" {
+				restWriteError(w, status.Errorf(codes.InvalidArgument, "Cloud Run's Knative API is regional: send the request to REGION-run.googleapis.com (gcloud does when given --region)."), 0)
+				return
+			}
+			kn.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), knRegionKey{}, region)))
 		case len(segs) >= 1 && segs[0] == "v1":
-			s.serveRunV1(w, r, segs[1:])
+			v1.ServeHTTP(w, r)
 		case len(segs) >= 1 && segs[0] == "v2":
-			s.serveRunV2(w, r)
+			v2.ServeHTTP(w, r)
 		default:
 			restWriteError(w, status.Errorf(codes.NotFound, "The simulator's Cloud Run does not serve %s %s: it serves /apis/serving.knative.dev/v1/..., /v1/projects/... and /v2/projects/....", r.Method, r.URL.Path), 0)
 		}
 	})
 }
 
-// runV1Call checks the fault named method (the gRPC surface's name) and
-// runs the call, answering its result as JSON or its error as Google's.
-func (s *Sim) runV1Call(w http.ResponseWriter, method string, call func() (any, error)) {
-	s.log.Debug("rest", "api", "Cloud Run v1", "method", method)
-	if f, ok := s.fault(method); ok {
-		restWriteError(w, status.Error(grpcCode(f.Status), f.Message), f.Status)
-		return
-	}
-	out, err := call()
-	if err != nil {
-		restWriteError(w, err, 0)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-	var b []byte
-	if m, ok := out.(proto.Message); ok {
-		b, err = protojson.Marshal(m)
-	} else {
-		b, err = json.Marshal(out)
-	}
-	if err != nil {
-		restWriteError(w, status.Errorf(codes.Internal, "encoding the answer: %v", err), 0)
-		return
-	}
-	w.Write(b)
+// knRegionKey carries the regional host's region to the Knative routes.
+type knRegionKey struct{}
+
+// knParent is projects/NS/locations/REGION of a Knative request.
+func knParent(q *restReq) string {
+	region, _ := q.r.Context().Value(knRegionKey{}).(string)
+	return "projects/" + q.vars["ns"] + "/locations/" + region
 }
 
-// runV1Decode reads a JSON body into v; fields it does not know are
-// ignored, as Google ignores them.
-func runV1Decode(r *http.Request, v any) error {
-	body, err := io.ReadAll(io.LimitReader(r.Body, runV1MaxBody+1))
-	if err != nil {
-		return status.Errorf(codes.InvalidArgument, "reading the request body: %v", err)
-	}
-	if len(body) > runV1MaxBody {
-		return status.Errorf(codes.InvalidArgument, "the request body is larger than %d bytes", runV1MaxBody)
-	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return nil // an empty body is an empty message
-	}
-	if m, ok := v.(proto.Message); ok {
-		err = protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(body, m)
-	} else {
-		err = json.Unmarshal(body, v)
-	}
-	if err != nil {
-		return status.Errorf(codes.InvalidArgument, "Invalid JSON payload received. %v", err)
-	}
-	return nil
-}
-
-func runV1MethodNotAllowed(w http.ResponseWriter, r *http.Request, allowed string) {
-	w.Header().Set("Allow", allowed)
-	restWriteError(w, status.Errorf(codes.Unimplemented, "Method %s is not allowed on %s: use %s.", r.Method, r.URL.Path, allowed), http.StatusMethodNotAllowed)
-}
-
-// serveKnative serves apis/serving.knative.dev/v1/namespaces/NS/KIND[/NAME].
-func (s *Sim) serveKnative(w http.ResponseWriter, r *http.Request, region string, segs []string) {
-	if len(segs) < 3 || len(segs) > 4 || segs[0] != "namespaces" || segs[1] == "" {
-		restWriteError(w, status.Errorf(codes.NotFound, "The simulator's Cloud Run v1 does not serve %s: want /apis/serving.knative.dev/v1/namespaces/PROJECT/services[/NAME] (or revisions, configurations, routes).", r.URL.Path), 0)
-		return
-	}
-	if region == "" {
-		restWriteError(w, status.Errorf(codes.InvalidArgument, "Cloud Run's Knative API is regional: send the request to REGION-run.googleapis.com (gcloud does when given --region)."), 0)
-		return
-	}
-	ns, kind, name := segs[1], segs[2], ""
-	if len(segs) == 4 {
-		name = segs[3]
-	}
-	parent := "projects/" + ns + "/locations/" + region
-	switch kind {
-	case "services":
-		s.serveKnServices(w, r, parent, name)
-	case "revisions":
-		s.serveKnRevisions(w, r, ns, region, name)
-	case "configurations", "routes":
-		s.serveKnDerived(w, r, parent, kind, name)
-	default:
-		restWriteError(w, status.Errorf(codes.NotFound, "The simulator's Cloud Run v1 does not serve %s (only services, revisions, configurations and routes).", kind), 0)
-	}
-}
-
-func (s *Sim) serveKnServices(w http.ResponseWriter, r *http.Request, parent, name string) {
-	switch {
-	case name == "" && r.Method == http.MethodGet:
-		s.runV1Call(w, "run.ListServices", func() (any, error) { return s.knListServices(r, parent) })
-	case name == "" && r.Method == http.MethodPost:
-		s.runV1Call(w, "run.CreateService", func() (any, error) {
-			kn, svc, err := knDecodeService(r)
-			if err != nil {
-				return nil, err
-			}
-			if kn.Metadata.Name == "" {
-				return nil, grpcInvalid("metadata.name is required: the service's name")
-			}
-			if ns := kn.Metadata.Namespace; ns != "" && ns != knProjectOf(parent) && s.runProjectNumber(ns) != s.runProjectNumber(knProjectOf(parent)) {
-				return nil, grpcInvalid("metadata.namespace %q does not match the namespace of the URL", ns)
-			}
-			op, err := s.runCreateService(&runpb.CreateServiceRequest{Parent: parent, ServiceId: kn.Metadata.Name, Service: svc, ValidateOnly: r.URL.Query().Get("dryRun") == "all"})
-			if err != nil {
-				return nil, err
-			}
-			return s.knServiceAfter(op.GetName(), parent+"/services/"+kn.Metadata.Name, r)
+// knativeREST is Cloud Run v1's Knative side, on the regional hosts
+// (runHost puts the region in the request's context): services,
+// revisions, configurations and routes under
+// apis/serving.knative.dev/v1/namespaces/NS, a surface of the shared REST
+// router.
+func (s *Sim) knativeREST() *restAPI {
+	a := &restAPI{s: s, name: "Cloud Run v1 (Knative)"}
+	const ns = "apis/serving.knative.dev/v1/namespaces/{ns}"
+	a.addAny("GET", ns+"/services", "run.ListServices", func(q *restReq) (any, error) {
+		return s.knListServices(q.r, knParent(q))
+	})
+	a.addAny("POST", ns+"/services", "run.CreateService", func(q *restReq) (any, error) {
+		return s.knCreateService(q.r, knParent(q))
+	})
+	a.addAny("GET", ns+"/services/{name}", "run.GetService", func(q *restReq) (any, error) {
+		return s.knGetService(knParent(q) + "/services/" + q.vars["name"])
+	})
+	a.addAny("PUT", ns+"/services/{name}", "run.UpdateService", func(q *restReq) (any, error) {
+		return s.knReplaceService(q.r, knParent(q), q.vars["name"])
+	})
+	a.addAny("DELETE", ns+"/services/{name}", "run.DeleteService", func(q *restReq) (any, error) {
+		return s.knDeleteService(q.r, knParent(q), q.vars["name"])
+	})
+	a.addAny("GET", ns+"/revisions", "run.ListRevisions", func(q *restReq) (any, error) {
+		return s.knListRevisions(q.r, knParent(q))
+	})
+	a.addAny("GET", ns+"/revisions/{name}", "run.GetRevision", func(q *restReq) (any, error) {
+		proj, region := knProjectOf(knParent(q)), knRegionOf(knParent(q))
+		rev, err := s.runGetRevision(proj, region, q.vars["name"])
+		if err != nil {
+			return nil, err
+		}
+		return knRevisionOf(rev), nil
+	})
+	a.addAny("DELETE", ns+"/revisions/{name}", "run.DeleteRevision", func(q *restReq) (any, error) {
+		return s.knDeleteRevision(knParent(q), q.vars["name"])
+	})
+	for _, kind := range []string{"configurations", "routes"} {
+		a.addAny("GET", ns+"/"+kind, "run.ListServices", func(q *restReq) (any, error) {
+			return s.knDerived(knParent(q), kind, "")
 		})
-	case name == "":
-		runV1MethodNotAllowed(w, r, "GET, POST")
-	case r.Method == http.MethodGet:
-		s.runV1Call(w, "run.GetService", func() (any, error) { return s.knGetService(parent + "/services/" + name) })
-	case r.Method == http.MethodPut:
-		s.runV1Call(w, "run.UpdateService", func() (any, error) {
-			kn, svc, err := knDecodeService(r)
-			if err != nil {
-				return nil, err
-			}
-			if kn.Metadata.Name != "" && kn.Metadata.Name != name {
-				return nil, grpcInvalid("metadata.name %q does not match the service in the URL, %q", kn.Metadata.Name, name)
-			}
-			svc.Name = parent + "/services/" + name
-			// resourceVersion is Knative's optimistic concurrency: the etag.
-			svc.Etag = kn.Metadata.ResourceVersion
-			op, err := s.runUpdateService(&runpb.UpdateServiceRequest{Service: svc, ValidateOnly: r.URL.Query().Get("dryRun") == "all"})
-			if err != nil {
-				return nil, err
-			}
-			return s.knServiceAfter(op.GetName(), svc.Name, r)
+		a.addAny("GET", ns+"/"+kind+"/{name}", "run.GetService", func(q *restReq) (any, error) {
+			return s.knDerived(knParent(q), kind, q.vars["name"])
 		})
-	case r.Method == http.MethodDelete:
-		s.runV1Call(w, "run.DeleteService", func() (any, error) {
-			op, err := s.runDeleteService(&runpb.DeleteServiceRequest{Name: parent + "/services/" + name, ValidateOnly: r.URL.Query().Get("dryRun") == "all"})
-			if err != nil {
-				return nil, err
-			}
-			var uid string
-			if svc := new(runpb.Service); op.GetMetadata().UnmarshalTo(svc) == nil {
-				uid = svc.GetUid()
-			}
-			return map[string]any{
-				"apiVersion": "v1", "kind": "Status", "status": "Success", "metadata": map[string]any{},
-				"details": map[string]any{"name": name, "group": "serving.knative.dev", "kind": "services", "uid": uid},
-			}, nil
-		})
-	default:
-		runV1MethodNotAllowed(w, r, "GET, PUT, DELETE")
 	}
+	return a
+}
+
+// knRegionOf reads R from projects/P/locations/R.
+func knRegionOf(parent string) string { return parent[strings.LastIndex(parent, "/")+1:] }
+
+// knCreateService answers a Knative create (POST .../services).
+func (s *Sim) knCreateService(r *http.Request, parent string) (any, error) {
+	kn, svc, err := knDecodeService(r)
+	if err != nil {
+		return nil, err
+	}
+	if kn.Metadata.Name == "" {
+		return nil, grpcInvalid("metadata.name is required: the service's name")
+	}
+	if ns := kn.Metadata.Namespace; ns != "" && ns != knProjectOf(parent) && s.runProjectNumber(ns) != s.runProjectNumber(knProjectOf(parent)) {
+		return nil, grpcInvalid("metadata.namespace %q does not match the namespace of the URL", ns)
+	}
+	op, err := s.runCreateService(&runpb.CreateServiceRequest{Parent: parent, ServiceId: kn.Metadata.Name, Service: svc, ValidateOnly: r.URL.Query().Get("dryRun") == "all"})
+	if err != nil {
+		return nil, err
+	}
+	return s.knServiceAfter(op.GetName(), parent+"/services/"+kn.Metadata.Name, r)
+}
+
+// knReplaceService answers a Knative replace (PUT .../services/NAME).
+func (s *Sim) knReplaceService(r *http.Request, parent, name string) (any, error) {
+	kn, svc, err := knDecodeService(r)
+	if err != nil {
+		return nil, err
+	}
+	if kn.Metadata.Name != "" && kn.Metadata.Name != name {
+		return nil, grpcInvalid("metadata.name %q does not match the service in the URL, %q", kn.Metadata.Name, name)
+	}
+	svc.Name = parent + "/services/" + name
+	// resourceVersion is Knative's optimistic concurrency: the etag.
+	svc.Etag = kn.Metadata.ResourceVersion
+	op, err := s.runUpdateService(&runpb.UpdateServiceRequest{Service: svc, ValidateOnly: r.URL.Query().Get("dryRun") == "all"})
+	if err != nil {
+		return nil, err
+	}
+	return s.knServiceAfter(op.GetName(), svc.Name, r)
+}
+
+// knDeleteService answers a Knative delete with Knative's Status.
+func (s *Sim) knDeleteService(r *http.Request, parent, name string) (any, error) {
+	op, err := s.runDeleteService(&runpb.DeleteServiceRequest{Name: parent + "/services/" + name, ValidateOnly: r.URL.Query().Get("dryRun") == "all"})
+	if err != nil {
+		return nil, err
+	}
+	var uid string
+	if svc := new(runpb.Service); op.GetMetadata().UnmarshalTo(svc) == nil {
+		uid = svc.GetUid()
+	}
+	return map[string]any{
+		"apiVersion": "v1", "kind": "Status", "status": "Success", "metadata": map[string]any{},
+		"details": map[string]any{"name": name, "group": "serving.knative.dev", "kind": "services", "uid": uid},
+	}, nil
 }
 
 // knServiceAfter answers a create or replace: the service as it now reads,
@@ -242,7 +207,7 @@ func (s *Sim) knGetService(name string) (*knService, error) {
 // knDecodeService reads a Knative Service body and its v2 equivalent.
 func knDecodeService(r *http.Request) (*knService, *runpb.Service, error) {
 	kn := new(knService)
-	if err := runV1Decode(r, kn); err != nil {
+	if err := restDecode(r, kn); err != nil {
 		return nil, nil, err
 	}
 	svc, err := runServiceFromKn(kn)
@@ -368,52 +333,36 @@ func (sel knSelector) matches(labels map[string]string) bool {
 	return true
 }
 
-// serveKnRevisions serves namespaces/NS/revisions[/NAME].
-func (s *Sim) serveKnRevisions(w http.ResponseWriter, r *http.Request, ns, region, name string) {
-	switch {
-	case name == "" && r.Method == http.MethodGet:
-		s.runV1Call(w, "run.ListRevisions", func() (any, error) {
-			sel, err := knParseSelector(r.URL.Query().Get("labelSelector"))
-			if err != nil {
-				return nil, err
-			}
-			revs, err := s.runListRevisions(ns, region, "")
-			if err != nil {
-				return nil, err
-			}
-			out := &knList{APIVersion: knServingAPI, Kind: "RevisionList", Metadata: map[string]any{}, Items: []any{}}
-			for _, rev := range revs {
-				kn := knRevisionOf(rev)
-				if sel.matches(kn.Metadata.Labels) {
-					out.Items = append(out.Items, kn)
-				}
-			}
-			return out, nil
-		})
-	case name == "":
-		runV1MethodNotAllowed(w, r, "GET")
-	case r.Method == http.MethodGet:
-		s.runV1Call(w, "run.GetRevision", func() (any, error) {
-			rev, err := s.runGetRevision(ns, region, name)
-			if err != nil {
-				return nil, err
-			}
-			return knRevisionOf(rev), nil
-		})
-	case r.Method == http.MethodDelete:
-		s.runV1Call(w, "run.DeleteRevision", func() (any, error) {
-			rev, err := s.runDeleteRevision(ns, region, name)
-			if err != nil {
-				return nil, err
-			}
-			return map[string]any{
-				"apiVersion": "v1", "kind": "Status", "status": "Success", "metadata": map[string]any{},
-				"details": map[string]any{"name": name, "group": "serving.knative.dev", "kind": "revisions", "uid": knRevisionUID(rev)},
-			}, nil
-		})
-	default:
-		runV1MethodNotAllowed(w, r, "GET, DELETE")
+// knListRevisions lists a region's revisions, filtered by labelSelector.
+func (s *Sim) knListRevisions(r *http.Request, parent string) (any, error) {
+	sel, err := knParseSelector(r.URL.Query().Get("labelSelector"))
+	if err != nil {
+		return nil, err
 	}
+	revs, err := s.runListRevisions(knProjectOf(parent), knRegionOf(parent), "")
+	if err != nil {
+		return nil, err
+	}
+	out := &knList{APIVersion: knServingAPI, Kind: "RevisionList", Metadata: map[string]any{}, Items: []any{}}
+	for _, rev := range revs {
+		kn := knRevisionOf(rev)
+		if sel.matches(kn.Metadata.Labels) {
+			out.Items = append(out.Items, kn)
+		}
+	}
+	return out, nil
+}
+
+// knDeleteRevision deletes a revision and answers Knative's Status.
+func (s *Sim) knDeleteRevision(parent, name string) (any, error) {
+	rev, err := s.runDeleteRevision(knProjectOf(parent), knRegionOf(parent), name)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{
+		"apiVersion": "v1", "kind": "Status", "status": "Success", "metadata": map[string]any{},
+		"details": map[string]any{"name": name, "group": "serving.knative.dev", "kind": "revisions", "uid": knRevisionUID(rev)},
+	}, nil
 }
 
 // knRevision is a Knative Revision.
@@ -512,45 +461,35 @@ func runDerivedUID(base, what string) string {
 	return sum[0:8] + "-" + sum[8:12] + "-" + sum[12:16] + "-" + sum[16:20] + "-" + sum[20:32]
 }
 
-// serveKnDerived serves configurations and routes: views of a service that
+// knDerived answers configurations and routes: views of a service that
 // Knative keeps as objects of their own (one of each per service, same
 // name), read-only on Cloud Run.
-func (s *Sim) serveKnDerived(w http.ResponseWriter, r *http.Request, parent, kind, name string) {
-	if r.Method != http.MethodGet {
-		runV1MethodNotAllowed(w, r, "GET")
-		return
+func (s *Sim) knDerived(parent, kind, name string) (any, error) {
+	number := s.runProjectNumber(knProjectOf(parent))
+	view := knConfigurationOf
+	if kind == "routes" {
+		view = knRouteOf
 	}
-	method := "run.GetService"
-	if name == "" {
-		method = "run.ListServices"
-	}
-	s.runV1Call(w, method, func() (any, error) {
-		number := s.runProjectNumber(knProjectOf(parent))
-		view := knConfigurationOf
-		if kind == "routes" {
-			view = knRouteOf
-		}
-		if name != "" {
-			svc, err := s.runGetService(&runpb.GetServiceRequest{Name: parent + "/services/" + name})
-			if err != nil {
-				return nil, err
-			}
-			return view(knServiceOf(svc, number)), nil
-		}
-		resp, err := s.runListServices(&runpb.ListServicesRequest{Parent: parent, PageSize: 1000})
+	if name != "" {
+		svc, err := s.runGetService(&runpb.GetServiceRequest{Name: parent + "/services/" + name})
 		if err != nil {
 			return nil, err
 		}
-		listKind := "ConfigurationList"
-		if kind == "routes" {
-			listKind = "RouteList"
-		}
-		out := &knList{APIVersion: knServingAPI, Kind: listKind, Metadata: map[string]any{}, Items: []any{}}
-		for _, svc := range resp.GetServices() {
-			out.Items = append(out.Items, view(knServiceOf(svc, number)))
-		}
-		return out, nil
-	})
+		return view(knServiceOf(svc, number)), nil
+	}
+	resp, err := s.runListServices(&runpb.ListServicesRequest{Parent: parent, PageSize: 1000})
+	if err != nil {
+		return nil, err
+	}
+	listKind := "ConfigurationList"
+	if kind == "routes" {
+		listKind = "RouteList"
+	}
+	out := &knList{APIVersion: knServingAPI, Kind: listKind, Metadata: map[string]any{}, Items: []any{}}
+	for _, svc := range resp.GetServices() {
+		out.Items = append(out.Items, view(knServiceOf(svc, number)))
+	}
+	return out, nil
 }
 
 // knDerivedMeta is the metadata of a service's configuration or route.
@@ -605,101 +544,27 @@ func knRouteOf(svc *knService) any {
 	}
 }
 
-// serveRunV1 serves the One Platform side of Cloud Run v1 under /v1:
-// projects/P/locations, projects/P/locations/R/services[/S] and IAM.
-func (s *Sim) serveRunV1(w http.ResponseWriter, r *http.Request, segs []string) {
-	bad := func() {
-		restWriteError(w, status.Errorf(codes.NotFound, "The simulator's Cloud Run v1 does not serve %s %s.", r.Method, r.URL.Path), 0)
+// runV1REST is the One Platform side of Cloud Run v1 under /v1 (a
+// surface of the shared REST router): the locations, a region's services
+// (or every region's, "-") as Knative objects, one service, and IAM.
+func (s *Sim) runV1REST() *restAPI {
+	a := &restAPI{s: s, name: "Cloud Run v1"}
+	a.addAny("GET", "v1/projects/{project}/locations", "run.ListLocations", func(q *restReq) (any, error) {
+		return s.runLocations(q.vars["project"])
+	})
+	const services = "v1/projects/{project}/locations/{location}/services"
+	parent := func(q *restReq) string {
+		return "projects/" + q.vars["project"] + "/locations/" + q.vars["location"]
 	}
-	if len(segs) < 3 || segs[0] != "projects" || segs[1] == "" || segs[2] != "locations" {
-		bad()
-		return
-	}
-	proj := segs[1]
-	switch len(segs) {
-	case 3: // projects/P/locations
-		if r.Method != http.MethodGet {
-			runV1MethodNotAllowed(w, r, "GET")
-			return
-		}
-		s.runV1Call(w, "run.ListLocations", func() (any, error) { return s.runLocations(proj) })
-		return
-	case 5, 6:
-		if segs[3] == "" || segs[4] != "services" {
-			bad()
-			return
-		}
-	default:
-		bad()
-		return
-	}
-	parent := fmt.Sprintf("projects/%s/locations/%s", proj, segs[3])
-	if len(segs) == 5 {
-		if r.Method != http.MethodGet {
-			runV1MethodNotAllowed(w, r, "GET")
-			return
-		}
-		s.runV1Call(w, "run.ListServices", func() (any, error) { return s.knListServices(r, parent) })
-		return
-	}
-	name, verb, _ := strings.Cut(segs[5], ":")
-	resource := parent + "/services/" + name
-	switch {
-	case verb == "" && r.Method == http.MethodGet:
-		s.runV1Call(w, "run.GetService", func() (any, error) { return s.knGetService(resource) })
-	case isIAMVerb(verb):
-		s.serveRunIAM(w, r, verb, resource)
-	case verb == "":
-		runV1MethodNotAllowed(w, r, "GET")
-	default:
-		bad()
-	}
-}
-
-// isIAMVerb reports whether verb is one of a resource's IAM methods.
-func isIAMVerb(verb string) bool {
-	return verb == "getIamPolicy" || verb == "setIamPolicy" || verb == "testIamPermissions"
-}
-
-// serveRunIAM answers a service's IAM methods, the same on v1 and v2 REST:
-// getIamPolicy (GET), setIamPolicy and testIamPermissions (POST).
-func (s *Sim) serveRunIAM(w http.ResponseWriter, r *http.Request, verb, resource string) {
-	switch {
-	case verb == "getIamPolicy" && r.Method == http.MethodGet:
-		s.runV1Call(w, "run.GetIamPolicy", func() (any, error) {
-			req := &iampb.GetIamPolicyRequest{Resource: resource}
-			if v := r.URL.Query().Get("options.requestedPolicyVersion"); v != "" {
-				n, err := strconv.ParseInt(v, 10, 32)
-				if err != nil {
-					return nil, grpcInvalid("Invalid value at 'options.requested_policy_version' (TYPE_INT32), %q", v)
-				}
-				req.Options = &iampb.GetPolicyOptions{RequestedPolicyVersion: int32(n)}
-			}
-			return s.runGetIamPolicy(req)
-		})
-	case verb == "setIamPolicy" && r.Method == http.MethodPost:
-		s.runV1Call(w, "run.SetIamPolicy", func() (any, error) {
-			req := &iampb.SetIamPolicyRequest{}
-			if err := runV1Decode(r, req); err != nil {
-				return nil, err
-			}
-			req.Resource = resource
-			return s.runSetIamPolicy(req)
-		})
-	case verb == "testIamPermissions" && r.Method == http.MethodPost:
-		s.runV1Call(w, "run.TestIamPermissions", func() (any, error) {
-			req := &iampb.TestIamPermissionsRequest{}
-			if err := runV1Decode(r, req); err != nil {
-				return nil, err
-			}
-			req.Resource = resource
-			return s.runTestIamPermissions(req)
-		})
-	case verb == "getIamPolicy":
-		runV1MethodNotAllowed(w, r, "GET")
-	default:
-		runV1MethodNotAllowed(w, r, "POST")
-	}
+	service := func(q *restReq) string { return parent(q) + "/services/" + q.vars["service"] }
+	a.addAny("GET", services, "run.ListServices", func(q *restReq) (any, error) {
+		return s.knListServices(q.r, parent(q))
+	})
+	a.addAny("GET", services+"/{service}", "run.GetService", func(q *restReq) (any, error) {
+		return s.knGetService(service(q))
+	})
+	s.addRunIAM(a, services+"/{service}", service)
+	return a
 }
 
 // runLocations lists Cloud Run's regions as v1's projects.locations.list
@@ -736,6 +601,7 @@ func (s *Sim) runLocations(proj string) (any, error) {
 // (run.googleapis.com and its regional hosts), and v2 also on the listener's
 // own paths, for the official REST client given an http://127.0.0.1 endpoint.
 func (s *Sim) registerRunREST(mux *http.ServeMux) {
-	mux.HandleFunc("/v2/projects/", s.serveRunV2)
-	s.hosts["run.googleapis.com"] = googleHost{"Cloud Run v1 and v2", s.runHost}
+	kn, v1, v2 := s.knativeREST(), s.runV1REST(), s.runV2REST()
+	mux.Handle("/v2/projects/", v2)
+	s.hosts[lab.APIRun] = googleHost{"Cloud Run v1 and v2", func(region string) http.Handler { return s.runHost(region, kn, v1, v2) }}
 }

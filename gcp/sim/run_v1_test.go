@@ -308,7 +308,7 @@ func TestRunV1Edges(t *testing.T) {
 		{"bad selector", "GET", host, base + "/revisions?labelSelector=a+in+(b)", "", 400, "INVALID_ARGUMENT", "labelSelector term"},
 		{"global host", "GET", "run.googleapis.com", base + "/services", "", 400, "INVALID_ARGUMENT", "REGION-run.googleapis.com"},
 		{"unknown region", "GET", "us-nowhere1-run.googleapis.com", base + "/services", "", 404, "NOT_FOUND", "does not serve us-nowhere1-run.googleapis.com"},
-		{"unknown kind", "GET", host, base + "/domainmappings", "", 404, "NOT_FOUND", "does not serve domainmappings"},
+		{"unknown kind", "GET", host, base + "/domainmappings", "", 404, "NOT_FOUND", "does not serve GET /apis/serving.knative.dev/v1/namespaces/" + testProject + "/domainmappings"},
 		{"unknown path", "GET", host, "/apis/other/v1/x", "", 404, "NOT_FOUND", "does not serve"},
 		{"PATCH a service", "PATCH", host, base + "/services/hello", "{}", 405, "UNIMPLEMENTED", "use GET, PUT, DELETE"},
 		{"missing revision", "GET", host, base + "/revisions/hello-09999-zzz", "", 404, "NOT_FOUND", "of kind 'REVISION'"},
@@ -322,5 +322,43 @@ func TestRunV1Edges(t *testing.T) {
 			code, raw := knCall(t, s, c.method, c.host, c.path, body, nil)
 			wantGoogleErr(t, c.code, raw, code, c.status, c.contains)
 		})
+	}
+}
+
+// TestRunRESTFaults checks that Cloud Run's v1 and v2 REST surfaces meet
+// faults as every other surface does: one that comes :after lets the
+// create take effect first, and a 429 carries the RATE_LIMIT_EXCEEDED
+// ErrorInfo; and that v2 answers enums as numbers when the REST client
+// asks with $alt=json;enum-encoding=int.
+func TestRunRESTFaults(t *testing.T) {
+	faults, err := ParseFaults("run.CreateService=503x1:after,run.GetService=429x1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startSim(t, Options{Faults: NewFaults(1, 0, faults...)})
+	enableAPIs(t, s, testProject, APIRun)
+	const host = "us-central1-run.googleapis.com"
+	code, raw := knCall(t, s, "POST", host, "/apis/serving.knative.dev/v1/namespaces/"+testProject+"/services", gcloudCreateBody, nil)
+	wantGoogleErr(t, 503, raw, code, "UNAVAILABLE", "")
+	// The create took effect before the 503: a retry meets 409.
+	code, raw = knCall(t, s, "POST", host, "/apis/serving.knative.dev/v1/namespaces/"+testProject+"/services", gcloudCreateBody, nil)
+	wantGoogleErr(t, 409, raw, code, "ALREADY_EXISTS", "")
+
+	code, raw = knCall(t, s, "GET", host, "/apis/serving.knative.dev/v1/namespaces/"+testProject+"/services/hello", nil, nil)
+	e := wantGoogleErr(t, 429, raw, code, "RESOURCE_EXHAUSTED", "")
+	if len(e.Error.Details) == 0 || e.Error.Details[0].Reason != "RATE_LIMIT_EXCEEDED" {
+		t.Errorf("429 details = %+v, want an ErrorInfo with reason RATE_LIMIT_EXCEEDED", e.Error.Details)
+	}
+
+	path := "/v2/projects/" + testProject + "/locations/us-central1/services/hello"
+	var named, numbered map[string]any
+	if code, raw = knCall(t, s, "GET", "run.googleapis.com", path, nil, &named); code != 200 {
+		t.Fatalf("v2 get = %d %s", code, raw)
+	}
+	if code, raw = knCall(t, s, "GET", "run.googleapis.com", path+"?%24alt=json%3Benum-encoding%3Dint", nil, &numbered); code != 200 {
+		t.Fatalf("v2 get with enum-encoding=int = %d %s", code, raw)
+	}
+	if named["ingress"] != "INGRESS_TRAFFIC_ALL" || numbered["ingress"] != 1.0 {
+		t.Errorf("ingress = %v by default and %v with enum-encoding=int; want INGRESS_TRAFFIC_ALL and 1", named["ingress"], numbered["ingress"])
 	}
 }

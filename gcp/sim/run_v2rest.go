@@ -3,37 +3,136 @@ package sim
 import (
 	"net/http"
 	"strconv"
-	"strings"
 
+	"cloud.google.com/go/iam/apiv1/iampb"
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"cloud.google.com/go/run/apiv2/runpb"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/fieldmaskpb"
+	"google.golang.org/protobuf/proto"
 )
 
 // Cloud Run Admin API v2 on REST: google.cloud.run.v2.Services and its
 // operations by the protos' HTTP bindings (POST /v2/{parent}/services,
 // PATCH /v2/{service.name}, ...:getIamPolicy, /v2/{name=.../operations/*}),
-// which is what run.NewServicesRESTClient sends. Each route builds the
-// request message the gRPC surface takes and hands it to the same core.
+// which is what run.NewServicesRESTClient sends. It is a surface of the
+// shared REST router (rest.go): each route builds the request message the
+// gRPC surface takes and hands it to the same core.
 
-// serveRunV2 serves /v2/projects/P/locations/L/{services,operations}[/NAME[:VERB]].
-func (s *Sim) serveRunV2(w http.ResponseWriter, r *http.Request) {
-	segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
-	if len(segs) < 6 || len(segs) > 7 || segs[0] != "v2" || segs[1] != "projects" || segs[3] != "locations" || segs[2] == "" || segs[4] == "" {
-		restWriteError(w, status.Errorf(codes.NotFound, "The simulator's Cloud Run v2 does not serve %s %s: want /v2/projects/P/locations/L/services[/S] or .../operations[/ID].", r.Method, r.URL.Path), 0)
-		return
+// runV2REST is the surface, built once (registerRunREST).
+func (s *Sim) runV2REST() *restAPI {
+	a := &restAPI{s: s, name: "Cloud Run v2"}
+	const loc = "v2/projects/{project}/locations/{location}"
+	parent := func(q *restReq) string {
+		return "projects/" + q.vars["project"] + "/locations/" + q.vars["location"]
 	}
-	parent := strings.Join(segs[1:5], "/")
-	switch segs[5] {
-	case "services":
-		s.serveRunV2Services(w, r, parent, segs[6:])
-	case "operations":
-		s.serveRunV2Operations(w, r, parent, segs[6:])
-	default:
-		restWriteError(w, status.Errorf(codes.NotFound, "The simulator's Cloud Run v2 serves services and operations, not %s.", segs[5]), 0)
-	}
+	service := func(q *restReq) string { return parent(q) + "/services/" + q.vars["service"] }
+	a.add("GET", loc+"/services", "run.ListServices", func(q *restReq) (proto.Message, error) {
+		size, err := q.pageSize()
+		if err != nil {
+			return nil, err
+		}
+		deleted, err := runV2Bool(q.r, "showDeleted")
+		if err != nil {
+			return nil, err
+		}
+		return s.runListServices(&runpb.ListServicesRequest{Parent: parent(q), PageSize: size, PageToken: q.query("pageToken"), ShowDeleted: deleted})
+	})
+	a.add("POST", loc+"/services", "run.CreateService", func(q *restReq) (proto.Message, error) {
+		svc := &runpb.Service{}
+		if err := q.decode(svc); err != nil {
+			return nil, err
+		}
+		validate, err := runV2Bool(q.r, "validateOnly")
+		if err != nil {
+			return nil, err
+		}
+		return s.runCreateService(&runpb.CreateServiceRequest{Parent: parent(q), ServiceId: q.query("serviceId"), Service: svc, ValidateOnly: validate})
+	})
+	a.add("GET", loc+"/services/{service}", "run.GetService", func(q *restReq) (proto.Message, error) {
+		return s.runGetService(&runpb.GetServiceRequest{Name: service(q)})
+	})
+	a.add("PATCH", loc+"/services/{service}", "run.UpdateService", func(q *restReq) (proto.Message, error) {
+		svc := &runpb.Service{}
+		if err := q.decode(svc); err != nil {
+			return nil, err
+		}
+		svc.Name = service(q)
+		req := &runpb.UpdateServiceRequest{Service: svc, UpdateMask: q.updateMask()}
+		var err error
+		if req.ValidateOnly, err = runV2Bool(q.r, "validateOnly"); err != nil {
+			return nil, err
+		}
+		if req.AllowMissing, err = runV2Bool(q.r, "allowMissing"); err != nil {
+			return nil, err
+		}
+		if req.ForceNewRevision, err = runV2Bool(q.r, "forceNewRevision"); err != nil {
+			return nil, err
+		}
+		return s.runUpdateService(req)
+	})
+	a.add("DELETE", loc+"/services/{service}", "run.DeleteService", func(q *restReq) (proto.Message, error) {
+		validate, err := runV2Bool(q.r, "validateOnly")
+		if err != nil {
+			return nil, err
+		}
+		return s.runDeleteService(&runpb.DeleteServiceRequest{Name: service(q), Etag: q.query("etag"), ValidateOnly: validate})
+	})
+	s.addRunIAM(a, loc+"/services/{service}", service)
+	a.add("GET", loc+"/operations", "longrunning.ListOperations", func(q *restReq) (proto.Message, error) {
+		size, err := q.pageSize()
+		if err != nil {
+			return nil, err
+		}
+		return s.listOperations(&longrunningpb.ListOperationsRequest{Name: parent(q), Filter: q.query("filter"), PageSize: size, PageToken: q.query("pageToken")})
+	})
+	op := func(q *restReq) string { return parent(q) + "/operations/" + q.vars["op"] }
+	a.add("GET", loc+"/operations/{op}", "longrunning.GetOperation", func(q *restReq) (proto.Message, error) {
+		return s.getOperation(&longrunningpb.GetOperationRequest{Name: op(q)})
+	})
+	a.add("DELETE", loc+"/operations/{op}", "longrunning.DeleteOperation", func(q *restReq) (proto.Message, error) {
+		return s.deleteOperation(&longrunningpb.DeleteOperationRequest{Name: op(q)})
+	})
+	a.add("POST", loc+"/operations/{op}:wait", "longrunning.WaitOperation", func(q *restReq) (proto.Message, error) {
+		req := &longrunningpb.WaitOperationRequest{}
+		if err := q.decode(req); err != nil {
+			return nil, err
+		}
+		req.Name = op(q)
+		return s.waitOperation(q.r.Context(), req)
+	})
+	return a
+}
+
+// addRunIAM adds a Cloud Run service's IAM methods at pattern, the same on
+// v1 and v2 REST: getIamPolicy (GET), setIamPolicy and testIamPermissions
+// (POST).
+func (s *Sim) addRunIAM(a *restAPI, pattern string, resource func(*restReq) string) {
+	a.add("GET", pattern+":getIamPolicy", "run.GetIamPolicy", func(q *restReq) (proto.Message, error) {
+		req := &iampb.GetIamPolicyRequest{Resource: resource(q)}
+		if v := q.query("options.requestedPolicyVersion"); v != "" {
+			n, err := strconv.ParseInt(v, 10, 32)
+			if err != nil {
+				return nil, grpcInvalid("Invalid value at 'options.requested_policy_version' (TYPE_INT32), %q", v)
+			}
+			req.Options = &iampb.GetPolicyOptions{RequestedPolicyVersion: int32(n)}
+		}
+		return s.runGetIamPolicy(req)
+	})
+	a.add("POST", pattern+":setIamPolicy", "run.SetIamPolicy", func(q *restReq) (proto.Message, error) {
+		req := &iampb.SetIamPolicyRequest{}
+		if err := q.decode(req); err != nil {
+			return nil, err
+		}
+		req.Resource = resource(q)
+		return s.runSetIamPolicy(req)
+	})
+	a.add("POST", pattern+":testIamPermissions", "run.TestIamPermissions", func(q *restReq) (proto.Message, error) {
+		req := &iampb.TestIamPermissionsRequest{}
+		if err := q.decode(req); err != nil {
+			return nil, err
+		}
+		req.Resource = resource(q)
+		return s.runTestIamPermissions(req)
+	})
 }
 
 // runV2Bool reads a boolean query parameter.
@@ -47,142 +146,4 @@ func runV2Bool(r *http.Request, name string) (bool, error) {
 		return false, grpcInvalid("Invalid value at '%s' (TYPE_BOOL), %q", name, v)
 	}
 	return b, nil
-}
-
-// runV2PageSize reads pageSize (0 when absent).
-func runV2PageSize(r *http.Request) (int32, error) {
-	v := r.URL.Query().Get("pageSize")
-	if v == "" {
-		return 0, nil
-	}
-	n, err := strconv.ParseInt(v, 10, 32)
-	if err != nil {
-		return 0, grpcInvalid("Invalid value at 'page_size' (TYPE_INT32), %q", v)
-	}
-	return int32(n), nil
-}
-
-func (s *Sim) serveRunV2Services(w http.ResponseWriter, r *http.Request, parent string, rest []string) {
-	q := r.URL.Query()
-	if len(rest) == 0 {
-		switch r.Method {
-		case http.MethodGet:
-			s.runV1Call(w, "run.ListServices", func() (any, error) {
-				size, err := runV2PageSize(r)
-				if err != nil {
-					return nil, err
-				}
-				deleted, err := runV2Bool(r, "showDeleted")
-				if err != nil {
-					return nil, err
-				}
-				return s.runListServices(&runpb.ListServicesRequest{Parent: parent, PageSize: size, PageToken: q.Get("pageToken"), ShowDeleted: deleted})
-			})
-		case http.MethodPost:
-			s.runV1Call(w, "run.CreateService", func() (any, error) {
-				svc := &runpb.Service{}
-				if err := runV1Decode(r, svc); err != nil {
-					return nil, err
-				}
-				validate, err := runV2Bool(r, "validateOnly")
-				if err != nil {
-					return nil, err
-				}
-				return s.runCreateService(&runpb.CreateServiceRequest{Parent: parent, ServiceId: q.Get("serviceId"), Service: svc, ValidateOnly: validate})
-			})
-		default:
-			runV1MethodNotAllowed(w, r, "GET, POST")
-		}
-		return
-	}
-	id, verb, _ := strings.Cut(rest[0], ":")
-	name := parent + "/services/" + id
-	switch {
-	case verb == "" && r.Method == http.MethodGet:
-		s.runV1Call(w, "run.GetService", func() (any, error) {
-			return s.runGetService(&runpb.GetServiceRequest{Name: name})
-		})
-	case verb == "" && r.Method == http.MethodPatch:
-		s.runV1Call(w, "run.UpdateService", func() (any, error) {
-			svc := &runpb.Service{}
-			if err := runV1Decode(r, svc); err != nil {
-				return nil, err
-			}
-			svc.Name = name
-			req := &runpb.UpdateServiceRequest{Service: svc}
-			var err error
-			if req.ValidateOnly, err = runV2Bool(r, "validateOnly"); err != nil {
-				return nil, err
-			}
-			if req.AllowMissing, err = runV2Bool(r, "allowMissing"); err != nil {
-				return nil, err
-			}
-			if req.ForceNewRevision, err = runV2Bool(r, "forceNewRevision"); err != nil {
-				return nil, err
-			}
-			if m := q.Get("updateMask"); m != "" {
-				req.UpdateMask = &fieldmaskpb.FieldMask{Paths: strings.Split(m, ",")}
-			}
-			return s.runUpdateService(req)
-		})
-	case verb == "" && r.Method == http.MethodDelete:
-		s.runV1Call(w, "run.DeleteService", func() (any, error) {
-			validate, err := runV2Bool(r, "validateOnly")
-			if err != nil {
-				return nil, err
-			}
-			return s.runDeleteService(&runpb.DeleteServiceRequest{Name: name, Etag: q.Get("etag"), ValidateOnly: validate})
-		})
-	case verb == "":
-		runV1MethodNotAllowed(w, r, "GET, PATCH, DELETE")
-	case isIAMVerb(verb):
-		s.serveRunIAM(w, r, verb, name)
-	default:
-		restWriteError(w, status.Errorf(codes.NotFound, "The simulator's Cloud Run v2 has no method %q on services.", verb), 0)
-	}
-}
-
-func (s *Sim) serveRunV2Operations(w http.ResponseWriter, r *http.Request, parent string, rest []string) {
-	q := r.URL.Query()
-	if len(rest) == 0 {
-		if r.Method != http.MethodGet {
-			runV1MethodNotAllowed(w, r, "GET")
-			return
-		}
-		s.runV1Call(w, "longrunning.ListOperations", func() (any, error) {
-			size, err := runV2PageSize(r)
-			if err != nil {
-				return nil, err
-			}
-			return s.listOperations(&longrunningpb.ListOperationsRequest{Name: parent, Filter: q.Get("filter"), PageSize: size, PageToken: q.Get("pageToken")})
-		})
-		return
-	}
-	id, verb, _ := strings.Cut(rest[0], ":")
-	name := parent + "/operations/" + id
-	switch {
-	case verb == "" && r.Method == http.MethodGet:
-		s.runV1Call(w, "longrunning.GetOperation", func() (any, error) {
-			return s.getOperation(&longrunningpb.GetOperationRequest{Name: name})
-		})
-	case verb == "" && r.Method == http.MethodDelete:
-		s.runV1Call(w, "longrunning.DeleteOperation", func() (any, error) {
-			return s.deleteOperation(&longrunningpb.DeleteOperationRequest{Name: name})
-		})
-	case verb == "wait" && r.Method == http.MethodPost:
-		s.runV1Call(w, "longrunning.WaitOperation", func() (any, error) {
-			req := &longrunningpb.WaitOperationRequest{}
-			if err := runV1Decode(r, req); err != nil {
-				return nil, err
-			}
-			req.Name = name
-			return s.waitOperation(r.Context(), req)
-		})
-	case verb == "":
-		runV1MethodNotAllowed(w, r, "GET, DELETE")
-	case verb == "wait":
-		runV1MethodNotAllowed(w, r, "POST")
-	default:
-		restWriteError(w, status.Errorf(codes.NotFound, "The simulator's Cloud Run v2 has no method %q on operations.", verb), 0)
-	}
 }

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	_ "embed"
 	"fmt"
 	"slices"
 	"strconv"
@@ -12,6 +13,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/beyond-lab/beyond/lab"
 )
 
 // Service Usage v1 (google.api.serviceusage.v1.ServiceUsage): which APIs a
@@ -24,7 +27,7 @@ import (
 // gRPC status errors, whatever wire surface the call came on
 // (serviceusage_grpc.go is the gRPC one).
 
-const apiServiceUsage = "serviceusage.googleapis.com"
+const apiServiceUsage = lab.APIServiceUsage
 
 // suNoopOperation is the name Google gives the operation of an enable or
 // disable that had nothing to do; it comes back done.
@@ -71,6 +74,26 @@ func catalogHas(name string) bool {
 	return false
 }
 
+// googleServices are the services Google has beyond the catalog: enabling
+// one of them succeeds, as on Google, and a get answers its state, but the
+// simulator serves none of them. Only a name in neither list is unknown.
+//
+//go:embed googleservices.txt
+var googleServicesText string
+
+var googleServices = func() map[string]bool {
+	m := map[string]bool{}
+	for _, line := range strings.Split(googleServicesText, "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			m[line] = true
+		}
+	}
+	return m
+}()
+
+// serviceKnown reports whether Service Usage knows the service name.
+func serviceKnown(name string) bool { return catalogHas(name) || googleServices[name] }
+
 // suUnknownServices is Google's answer for services it does not know (or
 // that the caller may not see; Google does not say which).
 func suUnknownServices(names []string) error {
@@ -87,7 +110,7 @@ func suUnknownServices(names []string) error {
 func suCheckCatalog(names []string) error {
 	var unknown []string
 	for _, n := range names {
-		if !catalogHas(n) && !slices.Contains(unknown, n) {
+		if !serviceKnown(n) && !slices.Contains(unknown, n) {
 			unknown = append(unknown, n)
 		}
 	}
@@ -317,6 +340,13 @@ func (s *Sim) suListServices(req *serviceusagepb.ListServicesRequest) (*serviceu
 	for _, c := range catalog {
 		if want(p.enabled[c.name]) {
 			all = append(all, suService(p, c.name))
+		}
+	}
+	// Services enabled from beyond the catalog are listed too; those
+	// disabled are not, or a list would hold all of Google's.
+	for n, on := range p.enabled {
+		if on && !catalogHas(n) && want(true) {
+			all = append(all, suService(p, n))
 		}
 	}
 	slices.SortFunc(all, func(a, b *serviceusagepb.Service) int { return strings.Compare(a.Name, b.Name) })

@@ -4,6 +4,8 @@ import (
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"cloud.google.com/go/serviceusage/apiv1/serviceusagepb"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/beyond-lab/beyond/lab"
 )
 
 // Service Usage v1 on REST (serviceusage.googleapis.com), as gcloud
@@ -72,7 +74,7 @@ func (s *Sim) registerServiceUsageREST() {
 			PageToken: q.query("pageToken"),
 		})
 	})
-	s.registerREST("serviceusage.googleapis.com", a)
+	s.registerREST(lab.APIServiceUsage, a)
 }
 
 func suRESTName(q *restReq) string {

@@ -99,6 +99,25 @@ func TestServiceUsageREST(t *testing.T) {
 	if !errors.As(err, &ae) || ae.HTTPCode() != http.StatusForbidden || ae.Reason() != "SERVICE_CONFIG_NOT_FOUND_OR_PERMISSION_DENIED" {
 		t.Errorf("enable an unknown service: %v; want 403 SERVICE_CONFIG_NOT_FOUND_OR_PERMISSION_DENIED", err)
 	}
+
+	// A real service outside the catalog: a get answers DISABLED, and an
+	// enable beside the lab's succeeds, as on Google, instead of failing
+	// the whole batch.
+	const other = "secretmanager.googleapis.com"
+	if g, err := su.GetService(ctx, &serviceusagepb.GetServiceRequest{Name: "projects/" + testProject + "/services/" + other}); err != nil || g.State != serviceusagepb.State_DISABLED {
+		t.Errorf("GetService(%s) = %v, %v; want DISABLED", other, g, err)
+	}
+	bop, err := su.BatchEnableServices(ctx, &serviceusagepb.BatchEnableServicesRequest{Parent: "projects/" + testProject, ServiceIds: []string{APIRun, other}})
+	if err != nil {
+		t.Fatalf("BatchEnableServices with %s: %v", other, err)
+	}
+	if r, err := bop.Wait(ctx); err != nil || len(r.GetServices()) != 2 || r.Services[1].State != serviceusagepb.State_ENABLED {
+		t.Errorf("BatchEnableServices with %s = %v, %v", other, r, err)
+	}
+	if g, err := su.GetService(ctx, &serviceusagepb.GetServiceRequest{Name: "projects/" + testProject + "/services/" + other}); err != nil || g.State != serviceusagepb.State_ENABLED {
+		t.Errorf("GetService(%s) after enabling = %v, %v; want ENABLED", other, g, err)
+	}
+
 	_, err = su.GetService(ctx, &serviceusagepb.GetServiceRequest{Name: "projects/Bad_Project/services/" + APIRun})
 	if !errors.As(err, &ae) || ae.HTTPCode() != http.StatusForbidden || ae.Reason() != "CONSUMER_INVALID" {
 		t.Errorf("a malformed project: %v; want 403 CONSUMER_INVALID", err)

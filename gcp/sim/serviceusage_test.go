@@ -3,9 +3,11 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
+	"cloud.google.com/go/artifactregistry/apiv1/artifactregistrypb"
 	"cloud.google.com/go/run/apiv2/runpb"
 	"cloud.google.com/go/serviceusage/apiv1/serviceusagepb"
 	"github.com/beyond-lab/beyond/gcp/sim/clock"
@@ -173,3 +175,41 @@ func TestServiceUsageSlowEnable(t *testing.T) {
 	_, err = newRunClient(t, s).GetService(ctx, &runpb.GetServiceRequest{Name: parent(testProject, "us-central1") + "/services/x"})
 	wantCode(t, err, codes.NotFound, "does not exist")
 }
+
+// TestOverdueEnableAnswers checks that an enable whose time has come is
+// applied before any API asks whether it is on: Cloud Run, Artifact
+// Registry and Compute, read first after the clock moved, without a
+// Service Usage read to settle it.
+func TestOverdueEnableAnswers(t *testing.T) {
+	clk := &lateClock{Adjustable: clock.NewAdjustable()}
+	s := startSim(t, Options{Profile: Profile{EnableAPI: time.Hour}, Clock: clk})
+	ctx := testCtx(t)
+	op, err := newSUClient(t, s).BatchEnableServices(ctx, &serviceusagepb.BatchEnableServicesRequest{
+		Parent: "projects/" + testProject, ServiceIds: []string{APIRun, APIArtifactRegistry, APICompute}})
+	if err != nil || op.Done() {
+		t.Fatalf("BatchEnableServices = %v, %v; want a running operation", op, err)
+	}
+	clk.Advance(2 * time.Hour) // the timers never fire: only a read can apply the enable
+	_, err = newRunClient(t, s).GetService(ctx, &runpb.GetServiceRequest{Name: parent(testProject, "us-central1") + "/services/x"})
+	wantCode(t, err, codes.NotFound, "does not exist")
+	_, err = newARClient(t, s).GetRepository(ctx, &artifactregistrypb.GetRepositoryRequest{Name: parent(testProject, "us-central1") + "/repositories/x"})
+	wantCode(t, err, codes.NotFound, "Requested entity was not found.")
+	resp, err := http.Get(s.Endpoints().Compute + "/compute/v1/projects/" + testProject + "/global/backendServices")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("Compute list after the enable was due = %d, want 200", resp.StatusCode)
+	}
+}
+
+// lateClock is an adjustable clock whose timers never fire, as when a
+// request arrives before the timer's goroutine has run.
+type lateClock struct{ *clock.Adjustable }
+
+func (lateClock) AfterFunc(time.Duration, func()) clock.Timer { return lateTimer{} }
+
+type lateTimer struct{}
+
+func (lateTimer) Stop() bool { return true }

@@ -45,6 +45,11 @@ type Options struct {
 	Conditions *Conditions
 	// Logger receives one line per API call; nil discards them.
 	Logger *slog.Logger
+	// BlobDir is where the OCI registry keeps image blobs, on disk so that
+	// a pushed image costs no memory: in a directory of its own made in
+	// BlobDir ("" is the system's temporary directory; beyond gives one
+	// under its state directory) and removed at Close.
+	BlobDir string
 	// Clock is the simulated cloud's time: when operations finish, when a
 	// new load balancer serves, how long an ejection lasts, resources'
 	// timestamps. Nil is the wall clock; tests pass a clock.Adjustable and
@@ -76,9 +81,10 @@ type Sim struct {
 
 	mu        sync.Mutex
 	projects  map[string]*project
-	change    chan struct{} // closed and replaced on every change of state
-	seq       int64         // source of unique operation and revision suffixes
-	ops       opStore       // long-running operations of every API (operations.go)
+	byNumber  map[int64]*project // the same projects by number
+	change    chan struct{}      // closed and replaced on every change of state
+	seq       int64              // source of unique operation and revision suffixes
+	ops       opStore            // long-running operations of every API (operations.go)
 	closers   []func() error
 	endpoints lab.Endpoints
 	closed    bool
@@ -115,9 +121,23 @@ func New(opts Options) *Sim {
 		log:      log,
 		clock:    clk,
 		projects: map[string]*project{},
+		byNumber: map[int64]*project{},
 		ops:      opStore{},
 		change:   make(chan struct{}),
 		hosts:    map[string]googleHost{},
+	}
+}
+
+// serve runs a listener's Serve and logs how it ended unless it was
+// closed: a listener that dies leaves its API unanswered, which the log
+// must say.
+func (s *Sim) serve(name string, serve func() error) {
+	err := serve()
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if err != nil && !closed && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, grpc.ErrServerStopped) {
+		s.log.Error("the simulator's listener stopped", "listener", name, "err", err)
 	}
 }
 
@@ -147,8 +167,8 @@ func (s *Sim) Start() error {
 	s.endpoints.Compute = "http://" + httpLis.Addr().String()
 	s.mu.Unlock()
 
-	go s.grpc.Serve(grpcLis)
-	go s.http.Serve(httpLis)
+	go s.serve("gRPC", func() error { return s.grpc.Serve(grpcLis) })
+	go s.serve("HTTP", func() error { return s.http.Serve(httpLis) })
 	if err := s.startExtras(); err != nil {
 		s.Close()
 		return err

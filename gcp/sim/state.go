@@ -9,30 +9,30 @@ import (
 
 // Service names of the APIs the simulator serves, as Service Usage knows them.
 const (
-	APIRun              = "run.googleapis.com"
-	APICompute          = "compute.googleapis.com"
-	APIArtifactRegistry = "artifactregistry.googleapis.com"
-	APIGenerativeAI     = "generativelanguage.googleapis.com"
-	APIAIPlatform       = "aiplatform.googleapis.com"
+	APIRun              = lab.APIRun
+	APICompute          = lab.APICompute
+	APIArtifactRegistry = lab.APIArtifactRegistry
+	APIGenerativeAI     = lab.APIGenerativeAI
+	APIAIPlatform       = lab.APIAIPlatform
 )
 
 // catalog is every service Service Usage lists for a simulated project. Only
 // the ones the lab touches are simulated beyond being listed.
 var catalog = []struct{ name, title string }{
-	{APIAIPlatform, "Vertex AI API"},
-	{APIArtifactRegistry, "Artifact Registry API"},
-	{APICompute, "Compute Engine API"},
-	{APIGenerativeAI, "Generative Language API"},
-	{APIRun, "Cloud Run Admin API"},
-	{APIResourceManager, "Cloud Resource Manager API"},
-	{APIIAM, "Identity and Access Management (IAM) API"},
+	{APIAIPlatform, lab.APITitle(APIAIPlatform)},
+	{APIArtifactRegistry, lab.APITitle(APIArtifactRegistry)},
+	{APICompute, lab.APITitle(APICompute)},
+	{APIGenerativeAI, lab.APITitle(APIGenerativeAI)},
+	{APIRun, lab.APITitle(APIRun)},
+	{APIResourceManager, lab.APITitle(APIResourceManager)},
+	{APIIAM, lab.APITitle(APIIAM)},
 	{"logging.googleapis.com", "Cloud Logging API"},
-	{"serviceusage.googleapis.com", "Service Usage API"},
+	{lab.APIServiceUsage, lab.APITitle(lab.APIServiceUsage)},
 }
 
 // enabledAtStart are the services a new Google project has on: Service Usage
 // itself and the basics, none of the lab's.
-var enabledAtStart = []string{"serviceusage.googleapis.com", "logging.googleapis.com", APIIAM, APIResourceManager}
+var enabledAtStart = []string{lab.APIServiceUsage, "logging.googleapis.com", APIIAM, APIResourceManager}
 
 // project is the whole simulated state of one project.
 type project struct {
@@ -75,6 +75,7 @@ func (s *Sim) projectLocked(id string) (*project, error) {
 	}
 	p.iam = newProjectIAM(p.id, p.number)
 	s.projects[id] = p
+	s.byNumber[p.number] = p
 	return p, nil
 }
 
@@ -93,6 +94,9 @@ func disabledMessage(title, api string, projectNumber int64) string {
 // and, under Conditions.APIPropagation, its enable has spread. Service Usage
 // already says ENABLED in that window, as on Google. Call with s.mu held.
 func (s *Sim) answersLocked(p *project, api string) bool {
+	// Operations that are due apply first: an enable that is overdue has
+	// happened, whichever API is asked.
+	s.settleLocked(p)
 	if !p.enabled[api] {
 		return false
 	}
