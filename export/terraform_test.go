@@ -218,7 +218,6 @@ func TestTerraformOfTheLab(t *testing.T) {
 		"google_service_account.service", "google_project_iam_member.service_aiplatform_user",
 		"google_artifact_registry_repository.images",
 		"google_cloud_run_v2_service.region_a", "google_cloud_run_v2_service.region_b",
-		"google_cloud_run_v2_service_iam_member.region_a_public", "google_cloud_run_v2_service_iam_member.region_b_public",
 		"google_compute_region_network_endpoint_group.neg_a", "google_compute_region_network_endpoint_group.neg_b",
 		"google_compute_backend_service.global_backend", "google_compute_url_map.gemini_url_map",
 		"google_compute_target_http_proxy.gemini_target_proxy", "google_compute_global_forwarding_rule.gemini_global_ip",
@@ -236,6 +235,8 @@ func TestTerraformOfTheLab(t *testing.T) {
 		"group          = google_compute_region_network_endpoint_group.neg_b.id",
 		"service_account                  = google_service_account.service.email",
 		`ingress  = "INGRESS_TRAFFIC_ALL"`,
+		// public the way Google recommends, with no allUsers binding
+		"invoker_iam_disabled = true",
 	} {
 		if !strings.Contains(main, s) {
 			t.Errorf("main.tf lacks %q", s)

@@ -16,6 +16,10 @@ var shortTitles = map[string]string{
 	ForwardingRule: "Forwarding rule",
 	BreakWorkshop:  "Workshop's break",
 	BreakRegion:    "Break region A",
+	Ingress:        "LB-only ingress",
+	ArmorPreview:   "Rate limit, preview",
+	ArmorEnforce:   "Enforce rate limit",
+	MaxInstances:   "Cost ceiling",
 }
 
 // ShortTitle is step id's title for a narrow list: at most 20 characters
