@@ -221,6 +221,7 @@ func TestTerraformOfTheLab(t *testing.T) {
 		"google_compute_region_network_endpoint_group.neg_a", "google_compute_region_network_endpoint_group.neg_b",
 		"google_compute_backend_service.global_backend", "google_compute_url_map.gemini_url_map",
 		"google_compute_target_http_proxy.gemini_target_proxy", "google_compute_global_forwarding_rule.gemini_global_ip",
+		"google_compute_security_policy.gemini_rate_limit",
 	}
 	for _, a := range want {
 		if !slices.Contains(addrs, a) {
@@ -234,7 +235,15 @@ func TestTerraformOfTheLab(t *testing.T) {
 		`retry_conditions = ["5xx", "gateway-error", "connect-failure"]`,
 		"group          = google_compute_region_network_endpoint_group.neg_b.id",
 		"service_account                  = google_service_account.service.email",
-		`ingress  = "INGRESS_TRAFFIC_ALL"`,
+		// the production part: through the load balancer only, no
+		// run.app URL, a ceiling, the Cloud Armor policy attached
+		`ingress  = "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"`,
+		"default_uri_disabled = true",
+		"scaling {\n    max_instance_count = 5\n  }",
+		"security_policy = google_compute_security_policy.gemini_rate_limit.id",
+		"name        = var.security_policy",
+		"expression = \"request.path.matches('/v1/check')\"",
+		"exceed_action  = \"deny(429)\"",
 		// public the way Google recommends, with no allUsers binding
 		"invoker_iam_disabled = true",
 	} {
