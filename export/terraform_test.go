@@ -334,7 +334,7 @@ func TestTerraformOfPart6(t *testing.T) {
 		}
 	}
 	script := string(export.Script(l))
-	for _, s := range []string{"--security-policy=gemini-armor", "--action=throttle", "--exceed-action=deny-429", "--address=gemini-ip", "--target-https-proxy=gemini-https-proxy",
+	for _, s := range []string{`--security-policy="gemini-armor"`, "--action=throttle", "--exceed-action=deny-429", "--address=gemini-ip", "--target-https-proxy=gemini-https-proxy",
 		"gcloud dns record-sets create 'gemini.example.com.' --type=A", "gcloud certificate-manager maps entries create gemini-entry"} {
 		if !strings.Contains(script, s) {
 			t.Errorf("the script lacks %q", s)
