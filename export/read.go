@@ -35,9 +35,10 @@ type Lab struct {
 	Services []Service
 	NEGs     []*computepb.NetworkEndpointGroup
 	// The load balancer. Read fills in the lab's one backend service, URL
-	// map, HTTP proxy and forwarding rule; Part 6's (a redirect map, an
-	// HTTPS proxy, a rule on 443, a global address, a Cloud Armor policy)
-	// are added by whoever reads them, and rendered the same way.
+	// map, HTTP proxy and forwarding rule, and the production part's Cloud
+	// Armor policy; Part 6's (a redirect map, an HTTPS proxy, a rule on
+	// 443, a global address) are added by whoever reads them (a function
+	// in computeReads), and rendered the same way.
 	Backends         []*computepb.BackendService
 	URLMaps          []*computepb.UrlMap
 	HTTPProxies      []*computepb.TargetHttpProxy
