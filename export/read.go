@@ -35,9 +35,10 @@ type Lab struct {
 	Services []Service
 	NEGs     []*computepb.NetworkEndpointGroup
 	// The load balancer. Read fills in the lab's one backend service, URL
-	// map, HTTP proxy and forwarding rule; Part 6's (a redirect map, an
-	// HTTPS proxy, a rule on 443, a global address, a Cloud Armor policy)
-	// are added by whoever reads them, and rendered the same way.
+	// map, HTTP proxy and forwarding rule, and the production part's Cloud
+	// Armor policy; Part 6's (a redirect map, an HTTPS proxy, a rule on
+	// 443, a global address) are added by whoever reads them (a function
+	// in computeReads), and rendered the same way.
 	Backends         []*computepb.BackendService
 	URLMaps          []*computepb.UrlMap
 	HTTPProxies      []*computepb.TargetHttpProxy
@@ -140,7 +141,45 @@ func Read(ctx context.Context, cloud *gcp.Cloud, vars steps.Vars) (*Lab, error) 
 	if l.Rules, err = one(cloud.GetForwardingRule(ctx, vars.Rule)); err != nil {
 		return nil, err
 	}
+	for _, read := range computeReads {
+		if err := read(ctx, cloud, l); err != nil {
+			return nil, err
+		}
+	}
 	return l, nil
+}
+
+// computeReads read the parts of the lab that came after the load balancer,
+// once the lab's own resources above are read, each adding to l what
+// exists. A new part (Part 6's global address, DNS, certificates, HTTPS)
+// is one more function here.
+var computeReads = []func(ctx context.Context, cloud *gcp.Cloud, l *Lab) error{
+	readSecurityPolicies,
+}
+
+// readSecurityPolicies reads the lab's Cloud Armor policy (SECURITY_POLICY)
+// and any other policy a backend service of the lab uses: one the learner
+// attached by hand under another name is exported as it is.
+func readSecurityPolicies(ctx context.Context, cloud *gcp.Cloud, l *Lab) error {
+	names := []string{l.Vars.SecurityPolicy}
+	for _, bs := range l.Backends {
+		if sp := bs.GetSecurityPolicy(); sp != "" && !slices.Contains(names, lastSegment(sp)) {
+			names = append(names, lastSegment(sp))
+		}
+	}
+	for _, name := range names {
+		if name == "" {
+			continue
+		}
+		sp, err := found(cloud.GetSecurityPolicy(ctx, name))
+		if err != nil {
+			return err
+		}
+		if sp != nil {
+			l.SecurityPolicies = append(l.SecurityPolicies, sp)
+		}
+	}
+	return nil
 }
 
 // found is a read's value, nil without an error when it was not found.

@@ -80,20 +80,63 @@ func Report(run Run, chart string) []byte {
 		return b.Bytes()
 	}
 	b.WriteString("What the lab measured, per failover signal, probing the global IP at a steady rate. Clients' failures are counted, never hidden: the retry policy cuts them, it does not promise none.\n\n")
-	b.WriteString("| signal | requests | failed | traffic moved | rerouted in | first failure after the break | failing for |\n|---|---|---|---|---|---|---|\n")
+	b.WriteString("| the break (what the load balancer saw) | requests | failed | traffic moved | rerouted in | first failure after the break | failing for |\n|---|---|---|---|---|---|---|\n")
 	for _, f := range rec.Failovers {
 		first, failing := "—", "—"
 		if f.FailedRequests > 0 {
 			first, failing = fmt.Sprintf("%.2f s", f.FirstFailureSeconds), fmt.Sprintf("%.2f s", f.FailingSeconds)
 		}
 		fmt.Fprintf(&b, "| %s | %d at %.0f/s | %d | %s → %s | %.2f s | %s | %s |\n",
-			steps.Signal(f.Method), f.Requests, f.Rate, f.FailedRequests, f.Before, f.After, f.RerouteSeconds, first, failing)
+			cell(steps.Signal(f.Method)), f.Requests, f.Rate, f.FailedRequests, f.Before, f.After, f.RerouteSeconds, first, failing)
+	}
+	for _, f := range rec.Failovers {
+		signalTable(&b, f, len(rec.Failovers) > 1)
 	}
 	if len(rec.Samples) > 0 && chart != "" {
 		fmt.Fprintf(&b, "\n![Requests per second by region, failures, the break and the restore](%s)\n\n", chart)
 		fmt.Fprintf(&b, "The chart counts the %d answers of the global IP recorded from the first break to the end of the restore, second by second: each region's share, failures in red, the break and the restore marked.\n", len(rec.Samples))
 	}
 	return b.Bytes()
+}
+
+// signalNames are the failover signals (steps.SignalReport.Signal) as the
+// report names them.
+var signalNames = map[string]string{
+	steps.SignalOutlier: "outlier detection (passive: errors clients saw)",
+	steps.SignalHealth:  "Cloud Run service health (active: readiness probes)",
+}
+
+// signalTable is one row per failover signal of a failover: when it took
+// the broken region out, and what clients saw before and after. A signal
+// the lab cannot observe (service health on Google) or that did not act
+// says so instead of numbers.
+func signalTable(b *bytes.Buffer, f steps.FailoverReport, which bool) {
+	if len(f.Signals) == 0 {
+		return
+	}
+	b.WriteString("\nBoth failover signals, measured on the same break")
+	if which {
+		fmt.Fprintf(b, " (%s)", steps.Signal(f.Method))
+	}
+	b.WriteString(":\n\n| signal | took the region out | requests failed before | failed after | answered by the broken region after | readiness at the end | what it did |\n|---|---|---|---|---|---|---|\n")
+	for _, sg := range f.Signals {
+		name := cmp.Or(signalNames[sg.Signal], sg.Signal)
+		acted, before, after, broken := "—", "—", "—", "—"
+		switch {
+		case !sg.Observed:
+			acted = "not observable here"
+		case sg.ActedSeconds < 0:
+			acted = "did not act"
+		default:
+			acted = fmt.Sprintf("%.2f s after the break", sg.ActedSeconds)
+			before, after, broken = fmt.Sprint(sg.FailedBefore), fmt.Sprint(sg.FailedAfter), fmt.Sprint(sg.ServedByBrokenAfter)
+		}
+		ready := "—"
+		if sg.Instances > 0 {
+			ready = fmt.Sprintf("%d of %d instances passing", sg.Passing, sg.Instances)
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s |\n", cell(name), acted, before, after, broken, ready, cell(cmp.Or(sg.Note, "—")))
+	}
 }
 
 // cell makes text fit a Markdown table cell.

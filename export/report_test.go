@@ -179,6 +179,67 @@ func TestReportShowsWhatTheEventsMeasured(t *testing.T) {
 			t.Errorf("the report lacks %q:\n%s", s, md)
 		}
 	}
+	// One row per failover signal the event carried, with its numbers.
+	if len(f.Signals) != 2 {
+		t.Fatalf("the failover event carries %d signals, want 2 (outlier detection, service health): %+v", len(f.Signals), f.Signals)
+	}
+	for _, sg := range f.Signals {
+		row := signalRow(md, sg.Signal)
+		if row == "" {
+			t.Errorf("the report has no row for signal %s:\n%s", sg.Signal, md)
+			continue
+		}
+		want := "did not act"
+		if sg.ActedSeconds >= 0 {
+			want = fmt.Sprintf("| %.2f s after the break | %d | %d | %d |", sg.ActedSeconds, sg.FailedBefore, sg.FailedAfter, sg.ServedByBrokenAfter)
+		}
+		if !sg.Observed {
+			want = "not observable here"
+		}
+		if !strings.Contains(row, want) || (sg.Note != "" && !strings.Contains(row, sg.Note)) {
+			t.Errorf("the row of signal %s is %q; the event measured %+v", sg.Signal, row, sg)
+		}
+	}
+}
+
+// signalRow is the report's table row of a failover signal.
+func signalRow(md, signal string) string {
+	name := map[string]string{steps.SignalOutlier: "| outlier detection", steps.SignalHealth: "| Cloud Run service health"}[signal]
+	for _, line := range strings.Split(md, "\n") {
+		if strings.HasPrefix(line, name) {
+			return line
+		}
+	}
+	return ""
+}
+
+// TestReportShowsEachSignal: the failover table has one row per signal,
+// and a signal that did not act, or that the lab cannot observe, says so
+// instead of showing numbers.
+func TestReportShowsEachSignal(t *testing.T) {
+	vars := steps.DefaultVars()
+	rec := steps.Record{Failovers: []steps.FailoverReport{{Method: "unready-switch", Requests: 100, Rate: 20, Before: vars.RegionA, After: vars.RegionB,
+		Signals: []steps.SignalReport{
+			{Signal: steps.SignalOutlier, Observed: true, ActedSeconds: -1, Note: "no request failed before traffic moved"},
+			{Signal: steps.SignalHealth, Observed: true, ActedSeconds: 2.5, FailedBefore: 0, FailedAfter: 1, ServedByBrokenAfter: 3, Passing: 0, Instances: 1, Note: "kept the region out"},
+		}}, {Method: "outage-switch", Requests: 50, Rate: 20, FailedRequests: 4, Before: vars.RegionA, After: vars.RegionB,
+		Signals: []steps.SignalReport{
+			{Signal: steps.SignalOutlier, Observed: true, ActedSeconds: 1.25, FailedBefore: 4},
+			{Signal: steps.SignalHealth, Note: "the lab cannot read Cloud Run service health on Google"},
+		}}}}
+	md := string(export.Report(export.Run{Label: "SIMULATOR", Vars: vars, Steps: steps.Lab(), Record: rec}, ""))
+	for _, s := range []string{
+		"| Cloud Run service health (only the readiness probe fails) | 100 at 20/s | 0 |",
+		"on the same break (Cloud Run service health (only the readiness probe fails)):",
+		"| outlier detection (passive: errors clients saw) | did not act | — | — | — | — | no request failed before traffic moved |",
+		"| Cloud Run service health (active: readiness probes) | 2.50 s after the break | 0 | 1 | 3 | 0 of 1 instances passing | kept the region out |",
+		"| outlier detection (passive: errors clients saw) | 1.25 s after the break | 4 | 0 | 0 | — | — |",
+		"| Cloud Run service health (active: readiness probes) | not observable here | — | — | — | — | the lab cannot read Cloud Run service health on Google |",
+	} {
+		if !strings.Contains(md, s) {
+			t.Errorf("the report lacks %q:\n%s", s, md)
+		}
+	}
 }
 
 // TestReportSaysWhoDidEachStep: a step typed by the learner is theirs, a

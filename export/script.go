@@ -33,7 +33,7 @@ set -euo pipefail
 		{"PROJECT_ID", v.Project}, {"REGION_A", v.RegionA}, {"REGION_B", v.RegionB},
 		{"SERVICE_NAME", v.Service}, {"SERVICE_ACCOUNT", v.ServiceAccount}, {"REPOSITORY", v.Repository},
 		{"NEG_A_NAME", v.NEGA}, {"NEG_B_NAME", v.NEGB}, {"BACKEND_NAME", v.Backend}, {"URL_MAP_NAME", v.URLMap},
-		{"TARGET_HTTP_PROXY", v.Proxy}, {"FORWARDING_RULE", v.Rule},
+		{"TARGET_HTTP_PROXY", v.Proxy}, {"FORWARDING_RULE", v.Rule}, {"SECURITY_POLICY", v.SecurityPolicy},
 	}
 	if img := l.image(); img != "" {
 		vars = append(vars, [2]string{"IMAGE", img})
@@ -83,6 +83,7 @@ export CLOUDSDK_CORE_PROJECT="$PROJECT_ID"
 			b.WriteString("# " + strings.ReplaceAll(s.failedNote(), "\n", "\n# ") + "\n")
 		}
 		fmt.Fprintf(&b, "gcloud run services describe \"$SERVICE_NAME\" --region=\"%s\" >/dev/null 2>&1 ||\n  %s\n", region, deployLine(l, s, region))
+		serviceSettingsScript(&b, s, region)
 	}
 	for _, neg := range l.NEGs {
 		name, region := shellName(neg.GetName(), map[string]string{v.NEGA: "$NEG_A_NAME", v.NEGB: "$NEG_B_NAME"}), lastSegment(neg.GetRegion())
@@ -97,7 +98,7 @@ export CLOUDSDK_CORE_PROJECT="$PROJECT_ID"
 	}
 	for _, sp := range l.SecurityPolicies {
 		section("Cloud Armor policy " + sp.GetName())
-		b.WriteString(securityPolicyScript(sp))
+		b.WriteString(securityPolicyScript(l, sp))
 	}
 	for _, bs := range l.Backends {
 		backendScript(&b, l, bs)
@@ -165,11 +166,11 @@ func deployLine(l *Lab, s Service, region string) string {
 	// gcloud 528: --min (service-level minimum instances) is GA,
 	// --max and --[no-]default-url are beta, --readiness-probe (Cloud Run
 	// service health, Preview) is alpha.
-	switch {
-	case c.GetReadinessProbe() != nil:
+	// The service-level settings of the production part (--max,
+	// --no-default-url) are not deployed: serviceSettingsScript sets them,
+	// as the lab's steps do, also on a service that exists.
+	if c.GetReadinessProbe() != nil {
 		cmd = "gcloud alpha run deploy \"$SERVICE_NAME\""
-	case s.GetDefaultUriDisabled() || s.GetScaling().GetMaxInstanceCount() > 0:
-		cmd = "gcloud beta run deploy \"$SERVICE_NAME\""
 	}
 	if c.GetImage() == l.image() {
 		flags = append(flags, `--image="$IMAGE"`)
@@ -222,12 +223,6 @@ func deployLine(l *Lab, s Service, region string) string {
 	if n := s.GetScaling().GetMinInstanceCount(); n > 0 {
 		flags = append(flags, fmt.Sprintf("--min=%d", n))
 	}
-	if n := s.GetScaling().GetMaxInstanceCount(); n > 0 {
-		flags = append(flags, fmt.Sprintf("--max=%d", n))
-	}
-	if s.GetDefaultUriDisabled() {
-		flags = append(flags, "--no-default-url")
-	}
 	if p := c.GetReadinessProbe(); p != nil {
 		flags = append(flags, "--readiness-probe="+probeFlag(p))
 	}
@@ -252,6 +247,53 @@ func deployLine(l *Lab, s Service, region string) string {
 		flags = append(flags, `--set-env-vars="`+strings.Join(kv, ",")+`"`)
 	}
 	return cmd + " \\\n    " + strings.Join(flags, " \\\n    ")
+}
+
+// serviceSettingsScript sets what the production part sets on a service,
+// with the commands its steps show (`gcloud beta run services update`):
+// ingress through the load balancer only with the default URL disabled,
+// and the service-level maximum of instances. Each is read first (Cloud
+// Run v1's annotations, as gcloud describes the service) and updated only
+// where it differs, so a second run changes nothing, and a service that
+// existed before the script (deployed, say, by Part 2) gets them too.
+func serviceSettingsScript(b *strings.Builder, s Service, region string) {
+	// Where the latest revision failed, gcloud reports that revision and
+	// "Update failed" although the setting (which makes no revision) is
+	// applied: go on, as the lab's steps do.
+	orTrue := ""
+	if s.failed() {
+		orTrue = " || true"
+	}
+	describe := func(annotations ...string) string {
+		var keys []string
+		for _, a := range annotations {
+			keys = append(keys, `metadata.annotations."run.googleapis.com/`+a+`"`)
+		}
+		return fmt.Sprintf(`gcloud run services describe "$SERVICE_NAME" --region="%s" --format='value(%s)'`, region, strings.Join(keys, ","))
+	}
+	if ing := s.GetIngress(); (ing != runpb.IngressTraffic_INGRESS_TRAFFIC_ALL && ing != runpb.IngressTraffic_INGRESS_TRAFFIC_UNSPECIFIED) || s.GetDefaultUriDisabled() {
+		what, read := "requests only through the load balancer", []string{"ingress"}
+		flags, want := "--ingress="+ingressFlag(ing), ingressFlag(ing)
+		if s.GetDefaultUriDisabled() {
+			// gcloud writes Python's True in the annotation: compared in
+			// lower case, the two values tab-separated.
+			what += ", no run.app URL"
+			read = append(read, "default-url-disabled")
+			flags += " --no-default-url"
+			want += " true"
+		}
+		fmt.Fprintf(b, `# Production: %s.
+[ "$(%s | tr 'A-Z\t' 'a-z ')" = "%s" ] ||
+  gcloud beta run services update "$SERVICE_NAME" --region="%s" \
+    %s%s
+`, what, describe(read...), want, region, flags, orTrue)
+	}
+	if n := s.GetScaling().GetMaxInstanceCount(); n > 0 {
+		fmt.Fprintf(b, `# Production: at most %[1]d instances, across revisions.
+[ "$(%[2]s)" = "%[1]d" ] ||
+  gcloud beta run services update "$SERVICE_NAME" --region="%[3]s" --max=%[1]d%[4]s
+`, n, describe("maxScale"), region, orTrue)
+	}
 }
 
 func ingressFlag(i runpb.IngressTraffic) string {
@@ -318,7 +360,10 @@ fi
 `, name, negVar, regionVar)
 	}
 	if sp := bs.GetSecurityPolicy(); sp != "" {
-		fmt.Fprintf(b, "gcloud compute backend-services update \"%s\" --global --security-policy=%s\n", name, lastSegment(sp))
+		spName := shellName(lastSegment(sp), map[string]string{v.SecurityPolicy: "$SECURITY_POLICY"})
+		fmt.Fprintf(b, `gcloud compute backend-services describe "%[1]s" --global --format='value(securityPolicy)' | grep -q "/securityPolicies/%[2]s$" ||
+  gcloud compute backend-services update "%[1]s" --global --security-policy="%[2]s"
+`, name, spName)
 	}
 }
 
@@ -382,29 +427,48 @@ func urlMapScript(b *strings.Builder, l *Lab, m *computepb.UrlMap) {
 	b.WriteString("EOF\nfi\n")
 }
 
-func securityPolicyScript(sp *computepb.SecurityPolicy) string {
+// securityPolicyScript creates a Cloud Armor policy and its rules with the
+// flags the lab's step shows, each only when it is missing. A rule the
+// source holds enforced that exists in preview is enforced, as the lab's
+// second Cloud Armor step does.
+func securityPolicyScript(l *Lab, sp *computepb.SecurityPolicy) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "gcloud compute security-policies describe %[1]s >/dev/null 2>&1 ||\n  gcloud compute security-policies create %[1]s\n", sp.GetName())
+	name := shellName(sp.GetName(), map[string]string{l.Vars.SecurityPolicy: "$SECURITY_POLICY"})
+	fmt.Fprintf(&b, "gcloud compute security-policies describe \"%[1]s\" >/dev/null 2>&1 ||\n  gcloud compute security-policies create \"%[1]s\"", name)
+	if d := sp.GetDescription(); d != "" {
+		fmt.Fprintf(&b, " \\\n    --description=%s", shellQuote(d))
+	}
+	b.WriteString("\n")
 	for _, r := range sp.GetRules() {
 		if r.GetPriority() == 2147483647 {
 			continue // the default rule comes with the policy
 		}
-		fmt.Fprintf(&b, "gcloud compute security-policies rules describe %[1]d --security-policy=%[2]s >/dev/null 2>&1 ||\n  gcloud compute security-policies rules create %[1]d --security-policy=%[2]s --action=%[3]s",
-			r.GetPriority(), sp.GetName(), gcloudAction(r.GetAction()))
-		if e := r.GetMatch().GetExpr().GetExpression(); e != "" {
-			fmt.Fprintf(&b, " --expression=%s", shellQuote(e))
-		} else if ips := r.GetMatch().GetConfig().GetSrcIpRanges(); len(ips) > 0 {
-			fmt.Fprintf(&b, " --src-ip-ranges=%s", strings.Join(ips, ","))
+		fmt.Fprintf(&b, "gcloud compute security-policies rules describe %[1]d --security-policy=\"%[2]s\" >/dev/null 2>&1 ||\n  gcloud compute security-policies rules create %[1]d \\\n    --security-policy=\"%[2]s\"",
+			r.GetPriority(), name)
+		if d := r.GetDescription(); d != "" {
+			fmt.Fprintf(&b, " \\\n    --description=%s", shellQuote(d))
 		}
+		if e := r.GetMatch().GetExpr().GetExpression(); e != "" {
+			fmt.Fprintf(&b, " \\\n    --expression=%s", shellQuote(e))
+		} else if ips := r.GetMatch().GetConfig().GetSrcIpRanges(); len(ips) > 0 {
+			fmt.Fprintf(&b, " \\\n    --src-ip-ranges=%s", strings.Join(ips, ","))
+		}
+		fmt.Fprintf(&b, " \\\n    --action=%s", gcloudAction(r.GetAction()))
 		if ro := r.GetRateLimitOptions(); ro != nil {
 			t := ro.GetRateLimitThreshold()
-			fmt.Fprintf(&b, " \\\n    --rate-limit-threshold-count=%d --rate-limit-threshold-interval-sec=%d --conform-action=%s --exceed-action=%s",
+			fmt.Fprintf(&b, " \\\n    --rate-limit-threshold-count=%d \\\n    --rate-limit-threshold-interval-sec=%d \\\n    --conform-action=%s \\\n    --exceed-action=%s",
 				t.GetCount(), t.GetIntervalSec(), gcloudAction(ro.GetConformAction()), gcloudAction(ro.GetExceedAction()))
 			if k := ro.GetEnforceOnKey(); k != "" {
-				fmt.Fprintf(&b, " --enforce-on-key=%s", k)
+				fmt.Fprintf(&b, " \\\n    --enforce-on-key=%s", k)
 			}
 		}
+		if r.GetPreview() {
+			b.WriteString(" \\\n    --preview\n")
+			continue
+		}
 		b.WriteString("\n")
+		fmt.Fprintf(&b, "[ \"$(gcloud compute security-policies rules describe %[1]d --security-policy=\"%[2]s\" --format='value(preview)' | tr A-Z a-z)\" != true ] ||\n  gcloud compute security-policies rules update %[1]d --security-policy=\"%[2]s\" --no-preview\n",
+			r.GetPriority(), name)
 	}
 	return b.String()
 }

@@ -41,6 +41,7 @@ func (l *Lab) variables() []variable {
 		{"url_map", "URL map (URL_MAP_NAME)", v.URLMap},
 		{"proxy", "target HTTP proxy (TARGET_HTTP_PROXY)", v.Proxy},
 		{"forwarding_rule", "global forwarding rule, the global IP (FORWARDING_RULE)", v.Rule},
+		{"security_policy", "Cloud Armor security policy on the backend service (SECURITY_POLICY)", v.SecurityPolicy},
 		{"image", "the image both regions run, by digest (what the lab built and pushed, or IMAGE)", l.image()},
 	}
 }
@@ -294,7 +295,7 @@ func (l *Lab) resources() []Resource {
 	}
 
 	for _, sp := range l.SecurityPolicies {
-		add(securityPolicy(r, p, sp), fmt.Sprintf("projects/%s/global/securityPolicies/%s", p, sp.GetName()))
+		add(securityPolicy(r, l, sp), fmt.Sprintf("projects/%s/global/securityPolicies/%s", p, sp.GetName()))
 	}
 	for _, bs := range l.Backends {
 		add(backendService(r, l, bs), fmt.Sprintf("projects/%s/global/backendServices/%s", p, bs.GetName()))
@@ -628,9 +629,13 @@ func globalAddress(r *refs, project string, a *computepb.Address) Resource {
 		Import: r.tmpl("projects/"+project+"/global/addresses/"+a.GetName(), "project"), Body: w.String()}
 }
 
-func securityPolicy(r *refs, project string, sp *computepb.SecurityPolicy) Resource {
+func securityPolicy(r *refs, l *Lab, sp *computepb.SecurityPolicy) Resource {
+	nameVar := ""
+	if sp.GetName() == l.Vars.SecurityPolicy {
+		nameVar = "security_policy"
+	}
 	w := &body{}
-	w.str("name", sp.GetName())
+	w.attr("name", r.name(sp.GetName(), nameVar))
 	w.str("description", sp.GetDescription())
 	w.str("type", sp.GetType())
 	for _, rule := range sp.GetRules() {
@@ -668,5 +673,5 @@ func securityPolicy(r *refs, project string, sp *computepb.SecurityPolicy) Resou
 	}
 	return Resource{Type: "google_compute_security_policy", Name: localName(sp.GetName()),
 		Notes:  []string{"Cloud Armor: the rules as Google holds them, the default rule (priority 2147483647) included."},
-		Import: r.tmpl("projects/"+project+"/global/securityPolicies/"+sp.GetName(), "project"), Body: w.String()}
+		Import: r.tmpl("projects/"+l.Vars.Project+"/global/securityPolicies/"+sp.GetName(), "project", nameVar), Body: w.String()}
 }

@@ -221,6 +221,7 @@ func TestTerraformOfTheLab(t *testing.T) {
 		"google_compute_region_network_endpoint_group.neg_a", "google_compute_region_network_endpoint_group.neg_b",
 		"google_compute_backend_service.global_backend", "google_compute_url_map.gemini_url_map",
 		"google_compute_target_http_proxy.gemini_target_proxy", "google_compute_global_forwarding_rule.gemini_global_ip",
+		"google_compute_security_policy.gemini_rate_limit",
 	}
 	for _, a := range want {
 		if !slices.Contains(addrs, a) {
@@ -234,7 +235,15 @@ func TestTerraformOfTheLab(t *testing.T) {
 		`retry_conditions = ["5xx", "gateway-error", "connect-failure"]`,
 		"group          = google_compute_region_network_endpoint_group.neg_b.id",
 		"service_account                  = google_service_account.service.email",
-		`ingress  = "INGRESS_TRAFFIC_ALL"`,
+		// the production part: through the load balancer only, no
+		// run.app URL, a ceiling, the Cloud Armor policy attached
+		`ingress  = "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"`,
+		"default_uri_disabled = true",
+		"scaling {\n    max_instance_count = 5\n  }",
+		"security_policy = google_compute_security_policy.gemini_rate_limit.id",
+		"name        = var.security_policy",
+		"expression = \"request.path.matches('/v1/check')\"",
+		"exceed_action  = \"deny(429)\"",
 		// public the way Google recommends, with no allUsers binding
 		"invoker_iam_disabled = true",
 	} {
@@ -325,7 +334,7 @@ func TestTerraformOfPart6(t *testing.T) {
 		}
 	}
 	script := string(export.Script(l))
-	for _, s := range []string{"--security-policy=gemini-armor", "--action=throttle", "--exceed-action=deny-429", "--address=gemini-ip", "--target-https-proxy=gemini-https-proxy",
+	for _, s := range []string{`--security-policy="gemini-armor"`, "--action=throttle", "--exceed-action=deny-429", "--address=gemini-ip", "--target-https-proxy=gemini-https-proxy",
 		"gcloud dns record-sets create 'gemini.example.com.' --type=A", "gcloud certificate-manager maps entries create gemini-entry"} {
 		if !strings.Contains(script, s) {
 			t.Errorf("the script lacks %q", s)
@@ -349,8 +358,47 @@ func TestTerraformOfAFailedUpdate(t *testing.T) {
 	if v, _ := c.value(&hclsyntax.Body{Attributes: hclsyntax.Attributes{"i": {Expr: &hclsyntax.ScopeTraversalExpr{Traversal: hcl.Traversal{hcl.TraverseRoot{Name: "var"}, hcl.TraverseAttr{Name: "image"}}}}}}, "i"); v != b.vars.Image {
 		t.Errorf("var.image = %q; want the image that serves, %q", v, b.vars.Image)
 	}
-	if s := string(export.Script(b.lab)); !strings.Contains(s, "# In us-central1 the latest revision") {
+	s := string(export.Script(b.lab))
+	if !strings.Contains(s, "# In us-central1 the latest revision") {
 		t.Errorf("the script does not say region A's latest revision failed")
+	}
+	// gcloud reports the failed revision and "Update failed" although a
+	// service-level setting is applied: the script goes on in region A only.
+	if !strings.Contains(s, `--region="$REGION_A" --max=5 || true`) || strings.Contains(s, `--region="$REGION_B" --max=5 || true`) {
+		t.Errorf("the script does not go on past gcloud's report of region A's failed revision, and only there:\n%s", s)
+	}
+}
+
+// TestScriptOfTheProductionPart: the script sets what the production steps
+// set, with the commands they show, each guarded by a read of the setting
+// so that a second run changes nothing.
+func TestScriptOfTheProductionPart(t *testing.T) {
+	b := build(t, "beyond-export-prod")
+	s := string(export.Script(b.lab))
+	for _, want := range []string{
+		`SECURITY_POLICY="${SECURITY_POLICY:-gemini-rate-limit}"`,
+		// ingress and the default URL, then the ceiling, in each region
+		`metadata.annotations."run.googleapis.com/ingress",metadata.annotations."run.googleapis.com/default-url-disabled"`,
+		`= "internal-and-cloud-load-balancing true" ] ||` + "\n" + `  gcloud beta run services update "$SERVICE_NAME" --region="$REGION_A" \` + "\n" + `    --ingress=internal-and-cloud-load-balancing --no-default-url`,
+		`--format='value(metadata.annotations."run.googleapis.com/maxScale")')" = "5" ] ||` + "\n" + `  gcloud beta run services update "$SERVICE_NAME" --region="$REGION_B" --max=5`,
+		// the policy and its rule, with the step's flags
+		`gcloud compute security-policies describe "$SECURITY_POLICY" >/dev/null 2>&1 ||` + "\n" + `  gcloud compute security-policies create "$SECURITY_POLICY"`,
+		`--expression='request.path.matches('\''/v1/check'\'')'`,
+		"--action=throttle \\\n    --rate-limit-threshold-count=20 \\\n    --rate-limit-threshold-interval-sec=60 \\\n    --conform-action=allow \\\n    --exceed-action=deny-429 \\\n    --enforce-on-key=IP\n",
+		`gcloud compute security-policies rules update 1000 --security-policy="$SECURITY_POLICY" --no-preview`,
+		// attached to the backend service
+		`grep -q "/securityPolicies/$SECURITY_POLICY$" ||` + "\n" + `  gcloud compute backend-services update "$BACKEND_NAME" --global --security-policy="$SECURITY_POLICY"`,
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the script lacks %q:\n%s", want, s)
+		}
+	}
+	// Service-level settings are the update's, not the deploy's: a service
+	// that exists is not deployed again, yet gets them.
+	for _, flag := range []string{"--max=5 \\", "--no-default-url \\"} {
+		if strings.Contains(s, flag) {
+			t.Errorf("the deploy sets %s; the update after it should", flag)
+		}
 	}
 }
 

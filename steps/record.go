@@ -168,6 +168,8 @@ func Signal(method string) string {
 	switch method {
 	case methodOutage:
 		return "outlier detection (the region answers 503)"
+	case methodUnready:
+		return "Cloud Run service health (only the readiness probe fails)"
 	case methodDetach:
 		return "NEG detached from the backend service"
 	}

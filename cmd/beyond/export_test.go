@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -60,6 +61,31 @@ func TestReplayExports(t *testing.T) {
 	if held == nil || held[1] != held[2] ||
 		!strings.Contains(string(report), failover["before"].(string)+" → "+failover["after"].(string)) {
 		t.Errorf("the report does not hold the run:\n%s", report)
+	}
+	// The failover event's signals, one row each in the report's table.
+	signals, _ := failover["signals"].([]any)
+	if len(signals) != 2 {
+		t.Errorf("the failover event carries %d signals, want 2: %v", len(signals), failover["signals"])
+	}
+	for _, sg := range signals {
+		sg := sg.(map[string]any)
+		want := "did not act"
+		if acted := sg["acted_seconds"].(float64); acted >= 0 {
+			want = fmt.Sprintf("%.2f s after the break", acted)
+		}
+		if sg["observed"] != true {
+			want = "not observable here"
+		}
+		note, _ := sg["note"].(string)
+		row := ""
+		for _, line := range strings.Split(string(report), "\n") {
+			if strings.HasPrefix(line, "| ") && strings.Contains(line, want) && strings.Contains(line, note) {
+				row = line
+			}
+		}
+		if row == "" {
+			t.Errorf("the report has no row for signal %v (%q, %q):\n%s", sg["signal"], want, note, report)
+		}
 	}
 	if info, err := os.Stat(filepath.Join(dir, "beyond-lab.sh")); err == nil && info.Mode()&0o100 == 0 {
 		t.Errorf("the script is not executable: %v", info.Mode())
