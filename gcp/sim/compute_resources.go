@@ -36,6 +36,11 @@ type computeKind struct {
 	prepare func(a *computeAPI, c *computeReq, r, old proto.Message) *computeError
 	// refs lists the keys of the resources r references.
 	refs func(r proto.Message) []string
+	// users, if set, lists the resources that use r without naming it (the
+	// rules holding an address): it cannot be deleted while they do.
+	users func(p *project, r proto.Message) []string
+	// view, if set, fills what Google computes on read.
+	view func(p *project, r proto.Message) proto.Message
 }
 
 // computeKinds are the simulated collections; computeKindByCollection
@@ -46,7 +51,7 @@ var (
 )
 
 func init() {
-	computeKinds = []*computeKind{negKind, backendServiceKind, urlMapKind, targetHTTPProxyKind, forwardingRuleKind}
+	computeKinds = []*computeKind{negKind, backendServiceKind, urlMapKind, targetHTTPProxyKind, forwardingRuleKind, addressKind, targetHTTPSProxyKind}
 	for _, k := range computeKinds {
 		computeKindByCollection[k.collection] = k
 	}
@@ -212,6 +217,9 @@ func (a *computeAPI) getter(k *computeKind) func(*computeReq) {
 			computeWriteError(c.w, err)
 			return
 		}
+		if k.view != nil {
+			m = k.view(c.p, m)
+		}
 		computeWrite(c.w, m)
 	}
 }
@@ -228,7 +236,13 @@ func (a *computeAPI) lister(k *computeKind) func(*computeReq) {
 		var items []json.RawMessage
 		for _, key := range sortedKeys(c.p.compute.res) {
 			m := c.p.compute.res[key]
-			if !strings.HasPrefix(key, prefix) || !f.match(m) {
+			if !strings.HasPrefix(key, prefix) {
+				continue
+			}
+			if k.view != nil {
+				m = k.view(c.p, m)
+			}
+			if !f.match(m) {
 				continue
 			}
 			b, err := protojson.Marshal(m)
@@ -425,7 +439,13 @@ func (a *computeAPI) deleter(k *computeKind) func(*computeReq) {
 			computeWriteError(c.w, err)
 			return
 		}
-		if user := c.p.compute.userOf(key); user != "" {
+		user := c.p.compute.userOf(key)
+		if k.users != nil && user == "" {
+			if us := k.users(c.p, m); len(us) > 0 {
+				user = computeKeyOf(us[0])
+			}
+		}
+		if user != "" {
 			computeWriteError(c.w, &computeError{http.StatusBadRequest,
 				fmt.Sprintf("The %s resource 'projects/%s/%s' is already being used by 'projects/%s/%s'", k.label, c.p.id, key, c.p.id, user),
 				"resourceInUseByAnotherResource"})

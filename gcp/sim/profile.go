@@ -24,6 +24,9 @@ type Profile struct {
 	ComputeOp   time.Duration // a Compute Engine insert, update, patch or delete
 	EnableAPI   time.Duration // a Service Usage enable
 	Propagation time.Duration // a new forwarding rule until its load balancer serves
+	// CertIssuance is how long a managed certificate stays PROVISIONING
+	// once every domain is authorized, until the CA has issued it.
+	CertIssuance time.Duration
 	// NetworkLatency adds real inter-region round-trip times on the data plane.
 	NetworkLatency bool
 	// Conditions are the profile's departures from a happy project, used
@@ -44,8 +47,8 @@ type Profile struct {
 // configuration spreads.
 var (
 	ProfileInstant   = Profile{Name: "instant"}
-	ProfileLab       = Profile{Name: "lab", RunDeploy: 1500 * time.Millisecond, RunDelete: 300 * time.Millisecond, ComputeOp: 300 * time.Millisecond, EnableAPI: 500 * time.Millisecond, Propagation: 3 * time.Second}
-	ProfileRealistic = Profile{Name: "realistic", RunDeploy: 15 * time.Second, RunDelete: 5 * time.Second, ComputeOp: 12 * time.Second, EnableAPI: 30 * time.Second, Propagation: 4 * time.Minute, NetworkLatency: true,
+	ProfileLab       = Profile{Name: "lab", RunDeploy: 1500 * time.Millisecond, RunDelete: 300 * time.Millisecond, ComputeOp: 300 * time.Millisecond, EnableAPI: 500 * time.Millisecond, Propagation: 3 * time.Second, CertIssuance: 2 * time.Second}
+	ProfileRealistic = Profile{Name: "realistic", RunDeploy: 15 * time.Second, RunDelete: 5 * time.Second, ComputeOp: 12 * time.Second, EnableAPI: 30 * time.Second, Propagation: 4 * time.Minute, CertIssuance: 10 * time.Minute, NetworkLatency: true,
 		Conditions: Conditions{APIPropagation: 2 * time.Minute, LBFlap: time.Minute}}
 )
 

@@ -13,6 +13,7 @@ func (s *Sim) registerGRPC(g *grpc.Server) {
 	s.registerArtifactRegistry(g) // artifactregistry.go
 	s.registerIAMAdmin(g)         // iamadmin.go: service accounts
 	s.registerProjects(g)         // projects.go: the project's IAM policy
+	s.registerCertManager(g)      // certmanager.go: Certificate Manager
 }
 
 // registerHTTP puts every REST API on the one HTTP server.
@@ -22,6 +23,7 @@ func (s *Sim) registerHTTP(mux *http.ServeMux) {
 	s.registerArtifactRegistryREST()                             // artifactregistry_rest.go, by Host only
 	s.registerRunREST(mux)                                       // run_v1.go, run_v2rest.go
 	s.registerIAMREST()                                          // iamadmin_rest.go, by Host only
+	s.registerDNS(mux)                                           // dns.go: Cloud DNS
 	mux.HandleFunc("GET /beyond/v1/frontends", s.serveFrontends) // lb.go
 }
 
@@ -33,6 +35,7 @@ func (s *Sim) startExtras() error {
 		s.startMetadata,  // metadata.go
 		s.startGemini,    // gemini.go
 		s.startDataPlane, // dataplane.go: instances, service fronts, load balancers
+		s.startDNS,       // dnsserver.go: the public zones on a DNS port
 	} {
 		if err := start(); err != nil {
 			return err
