@@ -78,6 +78,8 @@ var apis = map[string]string{
 	"aiplatform.googleapis.com":           "Vertex AI API",
 	"iam.googleapis.com":                  "Identity and Access Management (IAM) API",
 	"cloudresourcemanager.googleapis.com": "Cloud Resource Manager API",
+	"dns.googleapis.com":                  "Cloud DNS API",
+	"certificatemanager.googleapis.com":   "Certificate Manager API",
 }
 
 type classified struct {

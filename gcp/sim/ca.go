@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"math/big"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -110,4 +111,16 @@ func (ca *simCA) leaf(name string, domains []string) (*tls.Certificate, error) {
 	c.Leaf, _ = x509.ParseCertificate(der)
 	ca.leaves[id] = c
 	return c, nil
+}
+
+// serveCA serves, beside the Compute API, GET /beyond/v1/ca: the CA's
+// certificate (PEM), for a lab that reached the simulator over the network.
+func (s *Sim) serveCA(w http.ResponseWriter, r *http.Request) {
+	b, err := s.CACertPEM()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-pem-file")
+	w.Write(b)
 }

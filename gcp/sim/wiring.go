@@ -25,6 +25,7 @@ func (s *Sim) registerHTTP(mux *http.ServeMux) {
 	s.registerIAMREST()                                          // iamadmin_rest.go, by Host only
 	s.registerDNS(mux)                                           // dns.go: Cloud DNS
 	mux.HandleFunc("GET /beyond/v1/frontends", s.serveFrontends) // lb.go
+	mux.HandleFunc("GET /beyond/v1/ca", s.serveCA)               // ca.go
 }
 
 // startExtras starts the listeners that are not APIs: the OCI registry, the
