@@ -19,6 +19,7 @@ var labIDs = []string{
 	"deploy-b", "neg-a", "neg-b", "backend-service", "backend-a", "backend-b",
 	"url-map", "proxy", "forwarding-rule",
 	"global-ip", "curl", "break-workshop", "break-region", "failover", "restore",
+	"static-ip", "dns-zone", "certificate", "certificate-map", "https-frontend", "https-redirect", "https-check",
 	"cleanup",
 	"next",
 }

@@ -27,14 +27,22 @@ const (
 	BreakRegion    = "break-region"
 	Failover       = "failover"
 	Restore        = "restore"
+	StaticIP       = "static-ip"
+	DNSZone        = "dns-zone"
+	Certificate    = "certificate"
+	CertificateMap = "certificate-map"
+	HTTPSFrontend  = "https-frontend"
+	HTTPSRedirect  = "https-redirect"
+	HTTPSCheck     = "https-check"
 	Cleanup        = "cleanup"
 )
 
 // The IDs of the workshop's parts, in order.
 const (
-	PartCode    = "code"
-	PartDeploy  = "deploy"
-	PartGlobal  = "global"
-	PartVerify  = "verify"
-	PartCleanup = "cleanup"
+	PartCode       = "code"
+	PartDeploy     = "deploy"
+	PartGlobal     = "global"
+	PartVerify     = "verify"
+	PartProduction = "production"
+	PartCleanup    = "cleanup"
 )

@@ -47,7 +47,15 @@ func Lab() []*Step {
 		stepBreakRegion(),
 		stepFailover(),
 		stepRestore(),
-		// Part 5: cleanup.
+		// Part 5: production practice.
+		stepStaticIP(),
+		stepDNSZone(),
+		stepCertificate(),
+		stepCertificateMap(),
+		stepHTTPSFrontend(),
+		stepHTTPSRedirect(),
+		stepHTTPSCheck(),
+		// Part 6: cleanup.
 		stepCleanup(),
 	}
 	for _, s := range list {

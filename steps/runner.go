@@ -252,6 +252,8 @@ func (r *Runner) Run(ctx context.Context, rg Range) (Summary, error) {
 			switch st = r.run(ctx, s, false); st {
 			case StatusPassed:
 				sum.Passed++
+			case StatusSkipped:
+				sum.Skipped++
 			case StatusCanceled:
 				sum.Canceled = true
 				stopped = true
@@ -268,6 +270,8 @@ func (r *Runner) Run(ctx context.Context, rg Range) (Summary, error) {
 		switch st {
 		case StatusPassed:
 			sum.Passed++
+		case StatusSkipped:
+			sum.Skipped++
 		case StatusCanceled:
 			sum.Canceled = true
 			stopped = true
@@ -350,6 +354,12 @@ func (r *Runner) run(ctx context.Context, s *Step, do bool) Status {
 		return r.finishLocked(s, cmd, start, st, err, by)
 	}
 
+	if s.Skip != nil {
+		if why := s.Skip(sess); why != "" {
+			r.emit(Event{Kind: EventSkipped, Step: s.ID, Title: s.Title, Status: StatusSkipped, Text: why})
+			return finish(StatusSkipped, nil)
+		}
+	}
 	if do && s.Do != nil {
 		did, err := s.Do(ctx, sess)
 		r.emit(Event{Kind: EventDid, Step: s.ID, Text: did, Err: err, Fix: fixOf(err), Elapsed: time.Since(start)})
