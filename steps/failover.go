@@ -109,12 +109,32 @@ func (s *Session) globalURL(ctx context.Context) (string, error) {
 		ip = r.GetIPAddress()
 		s.Outputs.GlobalIP = ip
 	}
+	if u := s.Outputs.HTTPSURL; u != "" {
+		// Plain HTTP redirects once Part 5 is done: probe over HTTPS.
+		s.Outputs.GlobalURL = u
+		return u, nil
+	}
 	u, err := s.Cloud.FrontendURL(ctx, ip, 80)
 	if err != nil {
 		return "", err
 	}
 	s.Outputs.GlobalURL = u
 	return u, nil
+}
+
+// httpClient is a client for requests to base: for the lab's HTTPS URL,
+// one that resolves names, reaches the load balancer and verifies TLS as
+// the internet does (gcp.Cloud.WebClient).
+func (s *Session) httpClient(base string, timeout time.Duration) *http.Client {
+	if strings.HasPrefix(base, "https://") {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if c, err := s.Cloud.WebClient(ctx); err == nil {
+			c.Timeout = timeout
+			return c
+		}
+	}
+	return &http.Client{Timeout: timeout}
 }
 
 // probeConfig is one request of the failover probes: a cheap page that
@@ -129,7 +149,7 @@ func (s *Session) probeConfig(base string) probe.Config {
 		h.Set(lab.ClientLocationHeader, s.Probe.ClientLocation) // Google ignores it
 	}
 	c := probe.Config{URL: base + "/?format=text", Rate: s.Probe.Rate, Header: h, Method: http.MethodGet,
-		Client: &http.Client{Timeout: healthProbeTimeout}}
+		Client: s.httpClient(base, healthProbeTimeout)}
 	if !s.customImage() {
 		c.URL = base + lab.HealthPath
 	}
@@ -148,7 +168,7 @@ func (s *Session) checkConfig(base string) probe.Config {
 	c.Method = http.MethodPost
 	c.Body = `{"text":"` + checkText + `"}`
 	c.Header.Set("Content-Type", "application/json")
-	c.Client = &http.Client{Timeout: checkProbeTimeout}
+	c.Client = s.httpClient(base, checkProbeTimeout)
 	return c
 }
 

@@ -572,11 +572,13 @@ gcloud compute target-http-proxies update %[2]s --url-map=%[1]s`, s.Vars.Redirec
 				return "", err
 			}
 			if gcp.SameResource(p.GetUrlMap(), s.Cloud.GlobalURL("urlMaps", s.Vars.RedirectMap)) {
+				s.Outputs.HTTPSURL = "https://" + s.apiHost()
 				return fmt.Sprintf("Adopted: proxy %s already uses redirect map %s.", s.Vars.Proxy, s.Vars.RedirectMap), nil
 			}
 			if err := s.Cloud.SetURLMap(ctx, s.Vars.Proxy, s.Vars.RedirectMap, s.Progress); err != nil {
 				return "", err
 			}
+			s.Outputs.HTTPSURL = "https://" + s.apiHost()
 			return fmt.Sprintf("HTTP proxy %s now uses URL map %s: every plain HTTP request is answered 301 to the same URL on HTTPS; %s keeps serving HTTPS.", s.Vars.Proxy, s.Vars.RedirectMap, s.Vars.URLMap), nil
 		},
 		Check: func(ctx context.Context, s *Session) (string, error) {
@@ -594,6 +596,7 @@ gcloud compute target-http-proxies update %[2]s --url-map=%[1]s`, s.Vars.Redirec
 			if !m.GetDefaultUrlRedirect().GetHttpsRedirect() {
 				return "", failf("URL map "+s.Vars.RedirectMap+" does not redirect to HTTPS", "Delete it and run this step again")
 			}
+			s.Outputs.HTTPSURL = "https://" + s.apiHost() // done by hand: the probes move to HTTPS, as Do would
 			return fmt.Sprintf("HTTP proxy %s uses %s, which redirects to HTTPS (%s).", s.Vars.Proxy, s.Vars.RedirectMap, m.GetDefaultUrlRedirect().GetRedirectResponseCode()), nil
 		},
 	}
@@ -866,6 +869,7 @@ func createsRedirect(v Vars) []Resource {
 			} else if err != nil && !gcp.IsNotFound(err) {
 				return false, err
 			}
+			s.Outputs.HTTPSURL = "" // plain HTTP serves again
 			return s.Cloud.DeleteURLMap(ctx, v.RedirectMap, s.Progress)
 		},
 		get: func(ctx context.Context, s *Session) error {
@@ -873,4 +877,16 @@ func createsRedirect(v Vars) []Resource {
 			return err
 		},
 	}}
+}
+
+// noteHTTPS notes, read-only, whether plain HTTP redirects to HTTPS (the
+// HTTP proxy uses the redirect map), as the redirect step would have: the
+// probes of the global IP then go to https://api.DOMAIN.
+func (s *Session) noteHTTPS(ctx context.Context) {
+	if s.domain() == "" {
+		return
+	}
+	if p, err := s.Cloud.GetTargetHTTPProxy(ctx, s.Vars.Proxy); err == nil && gcp.SameResource(p.GetUrlMap(), s.Cloud.GlobalURL("urlMaps", s.Vars.RedirectMap)) {
+		s.Outputs.HTTPSURL = "https://" + s.apiHost()
+	}
 }

@@ -225,3 +225,29 @@ func TestARecordElsewhereIsExplained(t *testing.T) {
 		}
 	}
 }
+
+// TestFailoverOverHTTPS: once plain HTTP redirects, the failover steps of
+// Part 4 probe https://api.DOMAIN instead, with the simulator's CA, and the
+// failover still moves traffic to region B and back.
+func TestFailoverOverHTTPS(t *testing.T) {
+	l := newLab(t)
+	ctx := context.Background()
+	r := l.runner(t)
+	runTo(t, l, r, steps.GlobalIP)
+	if sum, err := r.Run(ctx, httpsPart); err != nil || !sum.OK() {
+		t.Fatalf("HTTPS part: %v %v", err, failures(l.take()))
+	}
+	l.take()
+	sum, err := r.Run(ctx, steps.Range{From: steps.Curl, To: steps.Restore})
+	events := l.take()
+	if err != nil || !sum.OK() {
+		t.Fatalf("failover over HTTPS: %+v %v: %v", sum, err, failures(events))
+	}
+	if u := r.Outputs().GlobalURL; u != "https://api.beyond-steps-test.example" {
+		t.Errorf("the probes went to %q; want the HTTPS URL", u)
+	}
+	f := failoverOf(t, events)
+	if f.Before != "us-central1" || f.After != "europe-west1" {
+		t.Errorf("failover %+v; want us-central1 to europe-west1", f)
+	}
+}

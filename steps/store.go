@@ -28,6 +28,7 @@ type Outputs struct {
 	Image       string `json:"image,omitempty"`        // the image the lab pushed, by digest
 	BreakMethod string `json:"break_method,omitempty"` // how region A was broken: methodOutage or methodDetach
 	NearRegion  string `json:"near_region,omitempty"`  // the region that answered the curl step: the one nearest the learner, which the lab breaks
+	HTTPSURL    string `json:"https_url,omitempty"`    // https://api.DOMAIN once HTTP redirects to it (Part 5): what the probes use then
 }
 
 // SavedState is one step's saved state.

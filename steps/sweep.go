@@ -305,6 +305,7 @@ func (s *Session) deriveOutputs(ctx context.Context) (calls int) {
 	if r, err := s.Cloud.GetForwardingRule(ctx, s.Vars.Rule); err == nil && r.GetIPAddress() != "" {
 		s.Outputs.GlobalIP = r.GetIPAddress()
 	}
+	s.noteHTTPS(ctx)
 	if s.Vars.Image != "" {
 		return 0
 	}
