@@ -24,6 +24,7 @@ func (s *Sim) registerHTTP(mux *http.ServeMux) {
 	s.registerRunREST(mux)                                       // run_v1.go, run_v2rest.go
 	s.registerIAMREST()                                          // iamadmin_rest.go, by Host only
 	s.registerDNS(mux)                                           // dns.go: Cloud DNS
+	s.registerCertManagerREST()                                  // certmanager_rest.go, by Host only
 	mux.HandleFunc("GET /beyond/v1/frontends", s.serveFrontends) // lb.go
 	mux.HandleFunc("GET /beyond/v1/ca", s.serveCA)               // ca.go
 }
