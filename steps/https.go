@@ -607,15 +607,21 @@ func stepHTTPSCheck() *Step {
 		ID: HTTPSCheck, Part: PartProduction, Skip: needsDomain,
 		Command: func(s *Session) string {
 			h := s.apiHost()
+			path := lab.HealthPath
+			if s.customImage() {
+				path = "/?format=text"
+			}
 			if s.Cloud != nil && s.Cloud.Simulated() {
 				// The simulator's DNS is not this machine's resolver, so
 				// dig asks it and curl is told the address.
 				return fmt.Sprintf(`IP=$(gcloud compute addresses describe %[3]s --global --format="value(address)")
 dig @${BEYOND_DNS_ENDPOINT%%:*} -p ${BEYOND_DNS_ENDPOINT##*:} +short %[1]s
-curl -sS --cacert "$BEYOND_CA_FILE" --resolve %[1]s:443:$IP https://%[1]s%[2]s
-curl -sSI --resolve %[1]s:80:$IP http://%[1]s/ | head -3`, h, lab.HealthPath, s.Vars.Address)
+# the simulator's load balancer may listen on a port of its own for IP:443
+lb() { curl -s "$BEYOND_COMPUTE_ENDPOINT/beyond/v1/frontends?project=%[4]s&ip=$IP&port=$1" | grep -o '[0-9][0-9.]*:[0-9][0-9]*'; }
+curl -sS --cacert "$BEYOND_CA_FILE" --connect-to %[1]s:443:$(lb 443) "https://%[1]s%[2]s"
+curl -sSI --connect-to %[1]s:80:$(lb 80) http://%[1]s/ | head -3`, h, path, s.Vars.Address, s.Vars.Project)
 			}
-			return fmt.Sprintf("dig +short %[1]s\ncurl -sS https://%[1]s%[2]s\ncurl -sSI http://%[1]s/ | head -3", h, lab.HealthPath)
+			return fmt.Sprintf("dig +short %[1]s\ncurl -sS \"https://%[1]s%[2]s\"\ncurl -sSI http://%[1]s/ | head -3", h, path)
 		},
 		Do:    checkHTTPS,
 		Check: checkHTTPS,

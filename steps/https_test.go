@@ -2,6 +2,9 @@ package steps_test
 
 import (
 	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -249,5 +252,49 @@ func TestFailoverOverHTTPS(t *testing.T) {
 	f := failoverOf(t, events)
 	if f.Before != "us-central1" || f.After != "europe-west1" {
 		t.Errorf("failover %+v; want us-central1 to europe-west1", f)
+	}
+}
+
+// TestHTTPSCommandsRunWithGcloud runs every command the HTTPS half of
+// Part 5 displays, exactly as displayed, in a terminal pointed at the
+// simulator as `eval "$(beyond sim env)"` does (gcloud, dig and curl), then
+// each step's check. Earlier parts are done by the lab.
+func TestHTTPSCommandsRunWithGcloud(t *testing.T) {
+	l := newLab(t)
+	tm := newTerminal(t, l.sim, l.vars.Project)
+	for _, tool := range []string{"dig", "curl"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed (apt-get install dnsutils curl): the HTTPS check's command uses it", tool)
+		}
+	}
+	ca, err := l.sim.CACertPEM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, ca, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tm.env = append(append(tm.env, l.sim.Endpoints().Env()...), "BEYOND_CA_FILE="+caFile)
+	r := l.runner(t)
+	runTo(t, l, r, steps.GlobalIP)
+	ctx := context.Background()
+	sel, err := r.Select(httpsPart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range sel {
+		cmd := r.Command(s.ID)
+		out := tm.must(cmd)
+		if s.ID == steps.HTTPSCheck {
+			for _, want := range []string{"127.20.", "us-central1", "301 Moved Permanently", "Location: https://api.beyond-steps-test.example/"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("%s printed %q; want %q", s.ID, out, want)
+				}
+			}
+		}
+		if st, err := r.CheckStep(ctx, s.ID); err != nil || st != steps.StatusPassed {
+			t.Errorf("%s: the check after the displayed command = %s, %v\n%s\n%v", s.ID, st, err, cmd, failures(l.take()))
+		}
 	}
 }

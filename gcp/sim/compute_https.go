@@ -165,8 +165,13 @@ func prepareTargetHTTPSProxy(a *computeAPI, c *computeReq, r, old proto.Message)
 	if cm == "" {
 		return computeInvalid("resource.certificateMap", "", "A target HTTPS proxy needs SSL certificates or a certificate map.")
 	}
-	name := strings.TrimPrefix(cm, certMapPrefix)
-	name = strings.TrimPrefix(name, "https://certificatemanager.googleapis.com/v1/")
+	// gcloud sends the map's URL on the API it reached (https://, or the
+	// http:// of an endpoint override, with the version); Google keeps the
+	// //certificatemanager.googleapis.com/ form.
+	name := cm
+	for _, prefix := range []string{"https:", "http:", "//certificatemanager.googleapis.com/", "v1/"} {
+		name = strings.TrimPrefix(name, prefix)
+	}
 	if !strings.HasPrefix(name, "projects/") || strings.Count(name, "/") != 5 {
 		return computeInvalid("resource.certificateMap", cm, "Must be //certificatemanager.googleapis.com/projects/PROJECT/locations/global/certificateMaps/NAME.")
 	}
