@@ -892,7 +892,13 @@ func (s *Session) noteHTTPS(ctx context.Context) {
 	if s.domain() == "" {
 		return
 	}
-	if p, err := s.Cloud.GetTargetHTTPProxy(ctx, s.Vars.Proxy); err == nil && gcp.SameResource(p.GetUrlMap(), s.Cloud.GlobalURL("urlMaps", s.Vars.RedirectMap)) {
+	if p, err := s.Cloud.GetTargetHTTPProxy(ctx, s.Vars.Proxy); err == nil && redirectsToHTTPS(s, p) {
 		s.Outputs.HTTPSURL = "https://" + s.apiHost()
 	}
+}
+
+// redirectsToHTTPS reports whether the HTTP proxy p uses the redirect map
+// of Part 5: the proxy step's own map then serves HTTPS instead.
+func redirectsToHTTPS(s *Session, p *computepb.TargetHttpProxy) bool {
+	return s.domain() != "" && gcp.SameResource(p.GetUrlMap(), s.Cloud.GlobalURL("urlMaps", s.Vars.RedirectMap))
 }
