@@ -154,12 +154,12 @@ gcloud dns managed-zones describe %[1]s --format="value(nameServers)"`, s.Vars.D
 			case err == nil && z.DnsName != d:
 				return "", failf(fmt.Sprintf("DNS zone %s exists but serves %s, not %s", s.Vars.DNSZone, z.DnsName, d), "Choose another --dns-zone, or delete that zone")
 			case err == nil:
-				did = fmt.Sprintf("Adopted DNS zone %s (%s).", s.Vars.DNSZone, d)
+				did = fmt.Sprintf("Adopted DNS zone %s (%s)", s.Vars.DNSZone, d)
 			case gcp.IsNotFound(err):
 				if z, err = s.Cloud.CreateZone(ctx, s.Vars.DNSZone, d, "beyond: "+s.domain(), s.Progress); err != nil {
 					return "", err
 				}
-				did = fmt.Sprintf("Created DNS zone %s for %s.", s.Vars.DNSZone, d)
+				did = fmt.Sprintf("Created DNS zone %s for %s", s.Vars.DNSZone, d)
 			default:
 				return "", err
 			}
@@ -171,7 +171,7 @@ gcloud dns managed-zones describe %[1]s --format="value(nameServers)"`, s.Vars.D
 			if err := s.Cloud.SetRecord(ctx, s.Vars.DNSZone, rr, s.Progress); err != nil {
 				return "", err
 			}
-			did += fmt.Sprintf(" %s points at %s.", s.apiHost(), ip)
+			did += fmt.Sprintf("; %s points at %s.", s.apiHost(), ip)
 			if !s.Cloud.Simulated() {
 				did += fmt.Sprintf("\nAt your registrar, set the name servers of %s to: %s. Until then nobody (and no certificate authority) sees these records.", s.domain(), strings.Join(z.NameServers, " "))
 			}
@@ -665,6 +665,7 @@ func checkHTTPS(ctx context.Context, s *Session) (string, error) {
 	defer cancel()
 	start := time.Now()
 	var answered []string
+	said, saidAt := "", time.Time{}
 	for _, loc := range locations {
 		h := http.Header{}
 		if loc != "" {
@@ -688,7 +689,13 @@ func checkHTTPS(ctx context.Context, s *Session) (string, error) {
 				return "", failf(fmt.Sprintf("https://%s did not answer from %s within %s (last: %s)", host, orNearest(loc), serve, why),
 					"A new HTTPS rule takes minutes to serve, and a new certificate minutes more to reach every front end: run this step again in a few minutes")
 			}
-			s.Progress(fmt.Sprintf("waiting for https://%s to answer from %s (%s so far; last: %s)", host, orNearest(loc), time.Since(start).Round(time.Second), why))
+			if why != said || time.Since(saidAt) >= 5*time.Second {
+				said, saidAt = why, time.Now()
+				if sm.Status == http.StatusNotFound || sm.Status == http.StatusBadGateway {
+					why += " (a new rule answers this while it provisions)"
+				}
+				s.Progress(fmt.Sprintf("waiting for https://%s to answer from %s (%s so far; last: %s)", host, orNearest(loc), time.Since(start).Round(time.Second), why))
+			}
 			select {
 			case <-wctx.Done():
 			case <-time.After(runEvery(s)):
