@@ -305,10 +305,7 @@ gcloud certificate-manager certificates describe %[4]s \
 // takes minutes and can take hours; past this the step says where it
 // stands and what to do, and running it again waits again.
 func certPatience(s *Session) time.Duration {
-	if s.Cloud.Simulated() {
-		return 2 * time.Minute
-	}
-	return 20 * time.Minute
+	return 20 * time.Minute // the simulator's realistic profile takes 10
 }
 
 // awaitCertificate polls the certificate until it is ACTIVE, it failed, or

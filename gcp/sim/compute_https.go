@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -202,4 +203,25 @@ func (cs *computeState) httpsProxiesUsing(ref string) []string {
 		}
 	}
 	return out
+}
+
+// AwaitFrontend waits until the data plane listens for the forwarding rule
+// of project at ip and port (it follows the rule's insert by a moment) and
+// returns where, as FrontendAddr does.
+func (s *Sim) AwaitFrontend(ctx context.Context, project, ip string, port int) (string, error) {
+	dp := s.dataPlaneOf()
+	if dp == nil {
+		return "", fmt.Errorf("the simulator is not started")
+	}
+	for {
+		changed := dp.changes()
+		if addr, ok := s.FrontendAddr(project, ip, port); ok {
+			return addr, nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return "", fmt.Errorf("no listener for %s:%d of project %s: %w", ip, port, project, ctx.Err())
+		}
+	}
 }

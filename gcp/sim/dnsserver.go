@@ -52,9 +52,6 @@ func (s *Sim) startDNS() error {
 	return fmt.Errorf("simulator: listen for DNS (TCP) on %s: %w", s.opts.Host, lastErr)
 }
 
-// DNSAddr is where the simulator's DNS server listens, host:port.
-func (s *Sim) DNSAddr() string { return s.dns.addr }
-
 func (s *Sim) serveDNS(w dns.ResponseWriter, q *dns.Msg) {
 	m := new(dns.Msg)
 	m.SetReply(q)

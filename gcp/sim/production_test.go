@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"cloud.google.com/go/compute/apiv1/computepb"
 	"github.com/beyond-lab/beyond/gcp"
@@ -179,9 +180,11 @@ func httpsChain(t *testing.T, s *sim.Sim, c *gcp.Cloud, host string) string {
 // client that trusts only the simulator's CA.
 func dialTLS(t *testing.T, s *sim.Sim, ip, host string) error {
 	t.Helper()
-	addr, ok := s.FrontendAddr(prodProject, ip, 443)
-	if !ok {
-		t.Fatalf("no listener for %s:443", ip)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	addr, err := s.AwaitFrontend(ctx, prodProject, ip, 443)
+	if err != nil {
+		t.Fatal(err)
 	}
 	pem, err := s.CACertPEM()
 	if err != nil {
@@ -229,17 +232,28 @@ func TestHTTPSHandshakeFailsWhileTheCertificateProvisions(t *testing.T) {
 func TestURLMapRedirectAnswersHTTPS(t *testing.T) {
 	s, c := prodCloud(t, sim.Options{})
 	ctx := context.Background()
-	ip := httpChain(t, c)
+	// The proxy uses the redirect map from the start, so that the rule's
+	// listener serves it from its first moment.
 	if err := c.CreateURLMap(ctx, &computepb.UrlMap{Name: proto.String("redirect"), DefaultUrlRedirect: &computepb.HttpRedirectAction{
 		HttpsRedirect: proto.Bool(true), RedirectResponseCode: proto.String("MOVED_PERMANENTLY_DEFAULT")}}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.SetURLMap(ctx, "http-proxy", "redirect", nil); err != nil {
+	if err := c.CreateTargetHTTPProxy(ctx, "http-proxy", "redirect", nil); err != nil {
 		t.Fatal(err)
 	}
-	addr, ok := s.FrontendAddr(prodProject, ip, 80)
-	if !ok {
-		t.Fatal("no listener on :80")
+	if err := c.CreateForwardingRule(ctx, "http-rule", "http-proxy", "EXTERNAL_MANAGED", "80", nil); err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.GetForwardingRule(ctx, "http-rule")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip := r.GetIPAddress()
+	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	addr, err := s.AwaitFrontend(actx, prodProject, ip, 80)
+	if err != nil {
+		t.Fatal(err)
 	}
 	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/health?x=1", nil)
 	req.Host = "api.beyond.example"
