@@ -338,6 +338,18 @@ func (r *Runner) run(ctx context.Context, s *Step, do bool) Status {
 	// Every call of the step reports its retries as the step's progress,
 	// the reads that take no Progress of their own included.
 	ctx = gcp.WithProgress(ctx, sess.progress)
+	if s.Skip != nil {
+		if why := s.Skip(sess); why != "" {
+			// Neither started nor done: skipped, as a step after a failure
+			// is, and saved so.
+			r.emit(Event{Kind: EventSkipped, Step: s.ID, Title: s.Title, Status: StatusSkipped, Text: why})
+			r.saved.Steps[s.ID] = SavedState{Status: StatusSkipped, At: time.Now().UTC()}
+			if err := r.opts.Store.Save(r.saved); err != nil {
+				r.emit(Event{Kind: EventProgress, Step: s.ID, Text: "could not save progress: " + err.Error()})
+			}
+			return StatusSkipped
+		}
+	}
 	cmd := ""
 	if s.Command != nil {
 		cmd = s.Command(sess)
@@ -354,12 +366,6 @@ func (r *Runner) run(ctx context.Context, s *Step, do bool) Status {
 		return r.finishLocked(s, cmd, start, st, err, by)
 	}
 
-	if s.Skip != nil {
-		if why := s.Skip(sess); why != "" {
-			r.emit(Event{Kind: EventSkipped, Step: s.ID, Title: s.Title, Status: StatusSkipped, Text: why})
-			return finish(StatusSkipped, nil)
-		}
-	}
 	if do && s.Do != nil {
 		did, err := s.Do(ctx, sess)
 		r.emit(Event{Kind: EventDid, Step: s.ID, Text: did, Err: err, Fix: fixOf(err), Elapsed: time.Since(start)})

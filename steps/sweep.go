@@ -223,6 +223,11 @@ func judge(ctx context.Context, s *Session, st *Step) verdict {
 	if st.Check == nil {
 		return verdict{notRun: true}
 	}
+	if st.Skip != nil {
+		if why := st.Skip(s); why != "" {
+			return verdict{notRun: true, text: why}
+		}
+	}
 	text, err := st.Check(ctx, s)
 	if err == nil && st.ID == Restore {
 		err = s.brokenBefore(ctx)
