@@ -270,3 +270,16 @@ func TestURLMapRedirectAnswersHTTPS(t *testing.T) {
 		t.Errorf("delete a map a proxy uses: %v; want in use", err)
 	}
 }
+
+func TestCertConditionParses(t *testing.T) {
+	c, err := sim.ParseConditions("cert=stuck", sim.Conditions{})
+	if err != nil || !c.CertStuck {
+		t.Errorf("cert=stuck: %+v %v", c, err)
+	}
+	if c, err = sim.ParseConditions("cert=ok", c); err != nil || c.CertStuck {
+		t.Errorf("cert=ok: %+v %v", c, err)
+	}
+	if _, err := sim.ParseConditions("cert=slow", sim.Conditions{}); err == nil || !strings.Contains(err.Error(), "stuck") {
+		t.Errorf("cert=slow: %v; want refused, naming the values", err)
+	}
+}
