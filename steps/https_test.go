@@ -2,9 +2,7 @@ package steps_test
 
 import (
 	"context"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -267,15 +265,6 @@ func TestHTTPSCommandsRunWithGcloud(t *testing.T) {
 			t.Skipf("%s is not installed (apt-get install dnsutils curl): the HTTPS check's command uses it", tool)
 		}
 	}
-	ca, err := l.sim.CACertPEM()
-	if err != nil {
-		t.Fatal(err)
-	}
-	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(caFile, ca, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	tm.env = append(append(tm.env, l.sim.Endpoints().Env()...), "BEYOND_CA_FILE="+caFile)
 	r := l.runner(t)
 	runTo(t, l, r, steps.GlobalIP)
 	ctx := context.Background()
