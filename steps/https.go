@@ -657,7 +657,7 @@ func checkHTTPS(ctx context.Context, s *Session) (string, error) {
 		// Stand next to each region in turn: each answers from its own.
 		locations = []string{s.Vars.RegionA, s.Vars.RegionB}
 	}
-	serve, _ := s.patience()
+	serve := httpsPatience(s)
 	wctx, cancel := context.WithTimeout(ctx, serve)
 	defer cancel()
 	start := time.Now()
@@ -714,6 +714,15 @@ func checkHTTPS(ctx context.Context, s *Session) (string, error) {
 		return "", failf(fmt.Sprintf("http://%s/?q=1 answered %s with Location %q, not 301 to %s", host, resp.Status, resp.Header.Get("Location"), want), fmt.Sprintf("Run step %s", titleOf(HTTPSRedirect)))
 	}
 	return fmt.Sprintf("%s resolves to %s; https://%s verified its certificate chain and host name and answered 200 from %s; http:// answers 301 to https://.", host, ip, host, strings.Join(answered, " and ")), nil
+}
+
+// httpsPatience bounds the wait for a new HTTPS rule to serve: Google says
+// minutes; the simulator's realistic profile takes 4.
+func httpsPatience(s *Session) time.Duration {
+	if s.Cloud.Simulated() {
+		return 5 * time.Minute
+	}
+	return 15 * time.Minute
 }
 
 func orNearest(loc string) string {
