@@ -63,10 +63,11 @@ const (
 )
 
 // How long the failover steps wait. Google's load balancer needs minutes
-// where the simulator needs seconds.
+// where the simulator needs seconds (4 minutes under --sim-profile
+// realistic, which the wait to serve must outlast).
 func (s *Session) patience() (serve, reroute time.Duration) {
 	if s.Cloud.Simulated() {
-		return 2 * time.Minute, time.Minute
+		return 5 * time.Minute, time.Minute
 	}
 	return 15 * time.Minute, 5 * time.Minute
 }
