@@ -287,3 +287,27 @@ func TestHTTPSCommandsRunWithGcloud(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPSAPIsPropagationIsWaitedOut: Cloud DNS and Certificate Manager,
+// just enabled, answer SERVICE_DISABLED for 90 s more; the zone step waits
+// for both to answer before it calls them (found by a replay under
+// --sim-profile realistic, which failed there). The clock is moved instead.
+func TestHTTPSAPIsPropagationIsWaitedOut(t *testing.T) {
+	l := newLabUnder(t, sim.Conditions{APIPropagation: 90 * time.Second})
+	waited := map[string]bool{}
+	l.onEmit = func(e steps.Event) {
+		if e.Kind == steps.EventProgress && strings.Contains(e.Text, "waiting for") && strings.Contains(e.Text, "SERVICE_DISABLED") && !waited[e.Step] {
+			waited[e.Step] = true
+			l.clock.Advance(91 * time.Second)
+		}
+	}
+	r := l.runner(t)
+	sum, err := r.Run(context.Background(), steps.Range{To: steps.DNSZone})
+	events := l.take()
+	if err != nil || !sum.OK() {
+		t.Fatalf("run: %+v %v: %v", sum, err, failures(events))
+	}
+	if !waited[steps.DNSZone] {
+		t.Error("the zone step did not wait for Cloud DNS and Certificate Manager to answer")
+	}
+}
