@@ -20,6 +20,7 @@ var labIDs = []string{
 	"url-map", "proxy", "forwarding-rule",
 	"global-ip", "curl", "break-workshop", "break-region", "failover", "restore",
 	"ingress", "armor-preview", "armor-enforce", "max-instances",
+	"static-ip", "dns-zone", "certificate", "certificate-map", "https-frontend", "https-redirect", "https-check",
 	"cleanup",
 	"next",
 }

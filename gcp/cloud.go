@@ -11,12 +11,14 @@ import (
 	"time"
 
 	artifactregistry "cloud.google.com/go/artifactregistry/apiv1"
+	certificatemanager "cloud.google.com/go/certificatemanager/apiv1"
 	compute "cloud.google.com/go/compute/apiv1"
 	admin "cloud.google.com/go/iam/admin/apiv1"
 	resourcemanager "cloud.google.com/go/resourcemanager/apiv3"
 	run "cloud.google.com/go/run/apiv2"
 	serviceusage "cloud.google.com/go/serviceusage/apiv1"
 	"github.com/beyond-lab/beyond/lab"
+	dns "google.golang.org/api/dns/v1"
 	"google.golang.org/api/option"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -42,6 +44,10 @@ type Cloud struct {
 	proxies   *compute.TargetHttpProxiesClient
 	rules     *compute.GlobalForwardingRulesClient
 	armor     *compute.SecurityPoliciesClient
+	addresses *compute.GlobalAddressesClient
+	https     *compute.TargetHttpsProxiesClient
+	dns       *dns.Service
+	certs     *certificatemanager.Client
 	closeFunc []func() error
 	snap      *snapshot // set on a Snapshot view: reads memoised, counted
 }
@@ -130,6 +136,27 @@ func Connect(ctx context.Context, project string, ep lab.Endpoints) (*Cloud, err
 		return fail("Compute Engine", err)
 	}
 	c.closeFunc = append(c.closeFunc, c.armor.Close)
+	if c.addresses, err = compute.NewGlobalAddressesRESTClient(ctx, restOpts...); err != nil {
+		return fail("Compute Engine", err)
+	}
+	c.closeFunc = append(c.closeFunc, c.addresses.Close)
+	if c.https, err = compute.NewTargetHttpsProxiesRESTClient(ctx, restOpts...); err != nil {
+		return fail("Compute Engine", err)
+	}
+	c.closeFunc = append(c.closeFunc, c.https.Close)
+	// Cloud DNS is REST under /dns/v1/: on the simulator, on the same
+	// listener as Compute.
+	dnsOpts := grpcOpts
+	if c.Simulated() {
+		dnsOpts = []option.ClientOption{option.WithEndpoint(ep.Compute + "/"), option.WithoutAuthentication()}
+	}
+	if c.dns, err = dns.NewService(ctx, dnsOpts...); err != nil {
+		return fail("Cloud DNS", err)
+	}
+	if c.certs, err = certificatemanager.NewClient(ctx, with(grpcOpts, ep.Run)...); err != nil {
+		return fail("Certificate Manager", err)
+	}
+	c.closeFunc = append(c.closeFunc, c.certs.Close)
 	return c, nil
 }
 

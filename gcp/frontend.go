@@ -2,8 +2,11 @@ package gcp
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -56,4 +59,99 @@ func (c *Cloud) frontendURL(ctx context.Context, ip string, port int) (string, e
 		return "", fmt.Errorf("the simulator has no listener for %s:%d yet (%s %s): run the forwarding rule step", ip, port, resp.Status, body.Error.Message)
 	}
 	return "http://" + strings.TrimSuffix(body.Address, ":80"), nil
+}
+
+// WebClient is an HTTP client that reaches the lab's own domain as a
+// browser would: it follows no redirects (the lab checks them), and on the
+// simulator it resolves names with the simulator's DNS server, reaches a
+// forwarding rule's IP where the simulator listens for it, and trusts the
+// simulator's CA, so that TLS verifies the chain and the host name exactly
+// as on Google, against that CA instead of the public ones.
+func (c *Cloud) WebClient(ctx context.Context) (*http.Client, error) {
+	noFollow := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	if !c.Simulated() {
+		return &http.Client{Timeout: 15 * time.Second, CheckRedirect: noFollow}, nil
+	}
+	if c.Endpoints.DNS == "" {
+		return nil, fmt.Errorf("this simulator has no DNS server: restart it (`beyond sim`) with this version of beyond")
+	}
+	pool, err := c.simCA(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var d net.Dialer
+	res := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return d.DialContext(ctx, network, c.Endpoints.DNS)
+	}}
+	tr := &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool},
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			host, portStr, err := net.SplitHostPort(addr)
+			if err != nil {
+				return nil, err
+			}
+			ip := host
+			if net.ParseIP(host) == nil {
+				ips, err := res.LookupHost(ctx, host)
+				if err != nil {
+					return nil, fmt.Errorf("resolve %s with the simulator's DNS (%s): %w", host, c.Endpoints.DNS, err)
+				}
+				ip = ips[0]
+			}
+			port, _ := strconv.Atoi(portStr)
+			u, err := c.frontendURL(ctx, ip, port)
+			if err != nil {
+				return nil, err
+			}
+			return d.DialContext(ctx, network, hostPortOf(u, port))
+		},
+	}
+	return &http.Client{Timeout: 15 * time.Second, Transport: tr, CheckRedirect: noFollow}, nil
+}
+
+// hostPortOf is the host:port of a frontend URL, port being the default
+// when the URL has none.
+func hostPortOf(u string, port int) string {
+	h := strings.TrimPrefix(u, "http://")
+	if _, _, err := net.SplitHostPort(h); err == nil {
+		return h
+	}
+	return net.JoinHostPort(h, strconv.Itoa(port))
+}
+
+// Resolve looks a name up as the internet sees it: on the simulator, in its
+// DNS server; on Google, with this machine's resolver.
+func (c *Cloud) Resolve(ctx context.Context, name string) ([]string, error) {
+	if !c.Simulated() {
+		return net.DefaultResolver.LookupHost(ctx, name)
+	}
+	var d net.Dialer
+	res := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return d.DialContext(ctx, network, c.Endpoints.DNS)
+	}}
+	return res.LookupHost(ctx, name)
+}
+
+// simCA fetches the simulator CA's certificate.
+func (c *Cloud) simCA(ctx context.Context) (*x509.CertPool, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.Endpoints.Compute+"/beyond/v1/ca", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetch the simulator's CA: %w", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("fetch the simulator's CA: %s %v", resp.Status, err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("the simulator's CA is not a PEM certificate")
+	}
+	return pool, nil
 }

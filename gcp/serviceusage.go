@@ -1,6 +1,7 @@
 package gcp
 
 import (
+	cmpb "cloud.google.com/go/certificatemanager/apiv1/certificatemanagerpb"
 	"context"
 	"errors"
 	"fmt"
@@ -89,6 +90,18 @@ func (c *Cloud) APIAnswers(ctx context.Context, api, region string) (bool, error
 		method = "artifactregistry.ListRepositories"
 		list = func(ctx context.Context) error {
 			_, err := c.repos.ListRepositories(ctx, &artifactregistrypb.ListRepositoriesRequest{Parent: fmt.Sprintf("projects/%s/locations/%s", c.Project, region), PageSize: 1}, noRetry).Next()
+			return err
+		}
+	case dnsAPI:
+		method = "dns.managedZones.list"
+		list = func(ctx context.Context) error {
+			_, err := c.dns.ManagedZones.List(c.Project).MaxResults(1).Context(ctx).Do()
+			return err
+		}
+	case certAPI:
+		method = "certificatemanager.projects.locations.certificateMaps.list"
+		list = func(ctx context.Context) error {
+			_, err := c.certs.ListCertificateMaps(ctx, &cmpb.ListCertificateMapsRequest{Parent: c.CertParent(), PageSize: 1}, noRetry).Next()
 			return err
 		}
 	default:

@@ -10,6 +10,8 @@ const (
 	APIGenerativeAI     = "generativelanguage.googleapis.com"
 	APIIAM              = "iam.googleapis.com"
 	APIResourceManager  = "cloudresourcemanager.googleapis.com"
+	APIDNS              = "dns.googleapis.com"
+	APICertManager      = "certificatemanager.googleapis.com"
 )
 
 // apiTitles are the APIs' names as Google shows them.
@@ -22,6 +24,8 @@ var apiTitles = map[string]string{
 	APIGenerativeAI:     "Generative Language API",
 	APIIAM:              "Identity and Access Management (IAM) API",
 	APIResourceManager:  "Cloud Resource Manager API",
+	APIDNS:              "Cloud DNS API",
+	APICertManager:      "Certificate Manager API",
 }
 
 // APITitle is what Google calls the API named api ("Cloud Run Admin API"),

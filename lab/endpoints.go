@@ -15,6 +15,7 @@ type Endpoints struct {
 	Registry         string // host:port of the OCI registry (plain HTTP)
 	Gemini           string // http://host:port, the generateContent endpoint
 	Metadata         string // host:port of the metadata server
+	DNS              string // host:port of the DNS server answering Cloud DNS's public zones (UDP and TCP)
 }
 
 // endpointEnv names the environment variable of each endpoint: what
@@ -30,6 +31,7 @@ var endpointEnv = []struct {
 	{"BEYOND_REGISTRY_ENDPOINT", func(e *Endpoints) *string { return &e.Registry }},
 	{"BEYOND_GEMINI_ENDPOINT", func(e *Endpoints) *string { return &e.Gemini }},
 	{"BEYOND_METADATA_ENDPOINT", func(e *Endpoints) *string { return &e.Metadata }},
+	{"BEYOND_DNS_ENDPOINT", func(e *Endpoints) *string { return &e.DNS }},
 }
 
 // IsZero reports whether e names no simulator, i.e. Google itself.

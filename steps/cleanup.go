@@ -42,7 +42,7 @@ func stepCleanup() *Step {
 					s.deleted(r.String())
 				}
 			}
-			s.Outputs.GlobalIP, s.Outputs.Image = "", ""
+			s.Outputs.GlobalIP, s.Outputs.Image, s.Outputs.HTTPSURL = "", "", ""
 			if len(removed) == 0 {
 				return "Nothing to delete: none of the lab's resources exist.", nil
 			}

@@ -71,10 +71,11 @@ const (
 )
 
 // How long the failover steps wait. Google's load balancer needs minutes
-// where the simulator needs seconds.
+// where the simulator needs seconds (4 minutes under --sim-profile
+// realistic, which the wait to serve must outlast).
 func (s *Session) patience() (serve, reroute time.Duration) {
 	if s.Cloud.Simulated() {
-		return 2 * time.Minute, time.Minute
+		return 5 * time.Minute, time.Minute
 	}
 	return 15 * time.Minute, 5 * time.Minute
 }
@@ -118,12 +119,32 @@ func (s *Session) globalURL(ctx context.Context) (string, error) {
 		ip = r.GetIPAddress()
 		s.Outputs.GlobalIP = ip
 	}
+	if u := s.Outputs.HTTPSURL; u != "" {
+		// Plain HTTP redirects once Part 5 is done: probe over HTTPS.
+		s.Outputs.GlobalURL = u
+		return u, nil
+	}
 	u, err := s.Cloud.FrontendURL(ctx, ip, 80)
 	if err != nil {
 		return "", err
 	}
 	s.Outputs.GlobalURL = u
 	return u, nil
+}
+
+// httpClient is a client for requests to base: for the lab's HTTPS URL,
+// one that resolves names, reaches the load balancer and verifies TLS as
+// the internet does (gcp.Cloud.WebClient).
+func (s *Session) httpClient(base string, timeout time.Duration) *http.Client {
+	if strings.HasPrefix(base, "https://") {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if c, err := s.Cloud.WebClient(ctx); err == nil {
+			c.Timeout = timeout
+			return c
+		}
+	}
+	return &http.Client{Timeout: timeout}
 }
 
 // probeConfig is one request of the failover probes: a cheap page that
@@ -138,7 +159,7 @@ func (s *Session) probeConfig(base string) probe.Config {
 		h.Set(lab.ClientLocationHeader, s.Probe.ClientLocation) // Google ignores it
 	}
 	c := probe.Config{URL: base + "/?format=text", Rate: s.Probe.Rate, Header: h, Method: http.MethodGet,
-		Client: &http.Client{Timeout: healthProbeTimeout}}
+		Client: s.httpClient(base, healthProbeTimeout)}
 	if !s.customImage() {
 		c.URL = base + lab.HealthPath
 	}
@@ -157,7 +178,7 @@ func (s *Session) checkConfig(base string) probe.Config {
 	c.Method = http.MethodPost
 	c.Body = `{"text":"` + checkText + `"}`
 	c.Header.Set("Content-Type", "application/json")
-	c.Client = &http.Client{Timeout: checkProbeTimeout}
+	c.Client = s.httpClient(base, checkProbeTimeout)
 	return c
 }
 

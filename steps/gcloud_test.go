@@ -58,6 +58,17 @@ func newTerminal(t *testing.T, s *sim.Sim, project string) *terminal {
 	if err := os.WriteFile(state, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// As `beyond sim env` prints: the endpoints (the DNS server's for dig)
+	// and the CA file (for curl --cacert).
+	ca, err := s.CACertPEM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(dir, "simulator-ca.pem")
+	if err := os.WriteFile(caFile, ca, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env = append(append(env, s.Endpoints().Env()...), "BEYOND_CA_FILE="+caFile)
 	return &terminal{t: t, env: append(base, env...), dir: t.TempDir(), state: state, runREST: servesRunREST(t, s)}
 }
 
@@ -379,6 +390,9 @@ func TestDisplayedCommandsRun(t *testing.T) {
 	byLab := map[string]string{
 		steps.ConfirmAI:  "it calls https://REGION-aiplatform.googleapis.com with curl, and the simulator does not tunnel HTTPS",
 		steps.BuildImage: "it runs ko, which builds and pushes the image; the lab builds it in-process",
+	}
+	if _, err := exec.LookPath("dig"); err != nil {
+		byLab[steps.HTTPSCheck] = "it runs dig, which is not installed (apt-get install dnsutils)"
 	}
 	for _, s := range r.Steps() {
 		cmd := r.Command(s.ID)

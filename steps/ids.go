@@ -31,6 +31,13 @@ const (
 	ArmorPreview   = "armor-preview"
 	ArmorEnforce   = "armor-enforce"
 	MaxInstances   = "max-instances"
+	StaticIP       = "static-ip"
+	DNSZone        = "dns-zone"
+	Certificate    = "certificate"
+	CertificateMap = "certificate-map"
+	HTTPSFrontend  = "https-frontend"
+	HTTPSRedirect  = "https-redirect"
+	HTTPSCheck     = "https-check"
 	Cleanup        = "cleanup"
 )
 

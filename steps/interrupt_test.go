@@ -72,6 +72,12 @@ func TestInterruptEveryStep(t *testing.T) {
 					// The lab is whole: everything it creates, once.
 					checkCount(t, l, map[string]int{"Cloud Run service": 2, "network endpoint group": 2, "backend service": 1, "URL map": 1, "target HTTP proxy": 1, "forwarding rule": 1, "repository": 1, "service account": 1})
 				}
+				if id == steps.HTTPSCheck {
+					// Part 5 adds its own, once: the redirect map, the rule on
+					// 443 and the rest.
+					checkCount(t, l, map[string]int{"Cloud Run service": 2, "network endpoint group": 2, "backend service": 1, "URL map": 2, "target HTTP proxy": 1, "forwarding rule": 2, "repository": 1, "service account": 1,
+						"global address": 1, "target HTTPS proxy": 1, "DNS zone": 1, "DNS authorization": 1, "certificate": 1, "certificate map": 1})
+				}
 			}
 			checkCount(t, l, map[string]int{})
 			var missed []string

@@ -52,6 +52,13 @@ func Lab() []*Step {
 		stepArmorPreview(),
 		stepArmorEnforce(),
 		stepMaxInstances(),
+		stepStaticIP(),
+		stepDNSZone(),
+		stepCertificate(),
+		stepCertificateMap(),
+		stepHTTPSFrontend(),
+		stepHTTPSRedirect(),
+		stepHTTPSCheck(),
 		// Part 6: cleanup.
 		stepCleanup(),
 	}
@@ -740,6 +747,9 @@ func stepProxy() *Step {
 		},
 		Do: func(ctx context.Context, s *Session) (string, error) {
 			p, err := s.Cloud.GetTargetHTTPProxy(ctx, s.Vars.Proxy)
+			if err == nil && redirectsToHTTPS(s, p) {
+				return "Adopted target HTTP proxy " + s.Vars.Proxy + " (it redirects to HTTPS since Part 5).", nil
+			}
 			if err == nil {
 				if !gcp.SameResource(p.GetUrlMap(), s.Cloud.GlobalURL("urlMaps", s.Vars.URLMap)) {
 					return "", failf(fmt.Sprintf("proxy %s exists but uses URL map %s", s.Vars.Proxy, shortName(p.GetUrlMap())), fmt.Sprintf("Run `gcloud compute target-http-proxies update %s --url-map %s`, or delete it and run this step again", s.Vars.Proxy, s.Vars.URLMap))
@@ -758,6 +768,9 @@ func stepProxy() *Step {
 			p, err := s.Cloud.GetTargetHTTPProxy(ctx, s.Vars.Proxy)
 			if err != nil {
 				return "", err
+			}
+			if redirectsToHTTPS(s, p) {
+				return fmt.Sprintf("Target HTTP proxy %s uses URL map %s: it redirects to HTTPS (Part 5), which serves URL map %s.", s.Vars.Proxy, s.Vars.RedirectMap, s.Vars.URLMap), nil
 			}
 			if !gcp.SameResource(p.GetUrlMap(), s.Cloud.GlobalURL("urlMaps", s.Vars.URLMap)) {
 				return "", failf(fmt.Sprintf("proxy %s uses URL map %s, not %s", s.Vars.Proxy, shortName(p.GetUrlMap()), s.Vars.URLMap), "Point it at the lab's URL map")

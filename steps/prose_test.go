@@ -60,7 +60,7 @@ func TestStepMetadata(t *testing.T) {
 		{"breaks", breaks, []string{BreakWorkshop, BreakRegion}},
 		{"restores", restores, []string{Restore}},
 		{"optional", optional, []string{Cleanup}},
-		{"creates", creates, []string{ServiceAccount, GrantVertexAI, Repository, BuildImage, DeployA, DeployB, NEGA, NEGB, BackendService, URLMap, Proxy, ForwardingRule, ArmorPreview}},
+		{"creates", creates, []string{ServiceAccount, GrantVertexAI, Repository, BuildImage, DeployA, DeployB, NEGA, NEGB, BackendService, URLMap, Proxy, ForwardingRule, ArmorPreview, StaticIP, DNSZone, Certificate, CertificateMap, HTTPSFrontend, HTTPSRedirect}},
 	} {
 		if !slices.Equal(c.got, c.want) {
 			t.Errorf("%s steps %v; want %v", c.what, c.got, c.want)
@@ -78,6 +78,17 @@ func TestResources(t *testing.T) {
 		got = append(got, r.String())
 	}
 	want := []string{
+		// Part 5, HTTPS: the front end first, then what it uses.
+		"URL map gemini-redirect-map (global)",
+		"forwarding rule gemini-https-rule (global)",
+		"target HTTPS proxy gemini-https-proxy (global)",
+		"certificate map entry gemini-cert-map-entry (gemini-cert-map)",
+		"certificate map gemini-cert-map (global)",
+		"certificate gemini-cert (global)",
+		"DNS authorization gemini-cert-auth (global)",
+		"DNS record CNAME _acme-challenge.api.beyond-test.example. (beyond-zone)",
+		"DNS record A api.beyond-test.example. (beyond-zone)",
+		"DNS zone beyond-zone (global)",
 		// Detached, then deleted, before the backend service it guards.
 		"Cloud Armor security policy gemini-rate-limit (global)",
 		"forwarding rule gemini-global-ip (global)",
@@ -94,6 +105,8 @@ func TestResources(t *testing.T) {
 		// policy as a deleted member.
 		"role binding roles/aiplatform.user for serviceAccount:gemini-service-sa@beyond-test.iam.gserviceaccount.com (project)",
 		"service account gemini-service-sa@beyond-test.iam.gserviceaccount.com (project)",
+		// Last: the HTTP rule of Part 3 holds it until it is gone.
+		"static address gemini-ip (global)",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("resources:\n%q\nwant\n%q", got, want)

@@ -17,6 +17,9 @@ type Resource struct {
 	// when it costs nothing by itself.
 	Cost string
 
+	// last puts it after every other resource in deletion order: a static
+	// address is held by rules of earlier parts until they are gone.
+	last   bool
 	gcloud string                                        // the command that deletes it
 	del    func(context.Context, *Session) (bool, error) // nil: it goes with another resource
 	get    func(context.Context, *Session) error         // nil: it goes with another resource
@@ -27,13 +30,20 @@ func (r Resource) String() string { return fmt.Sprintf("%s %s (%s)", r.Kind, r.N
 // resources lists everything the steps create, in the order it must be
 // deleted: the reverse of the lab's order, so each goes before what it uses.
 func resources(list []*Step, v Vars) []Resource {
-	var out []Resource
+	var out, last []Resource
 	for _, s := range slices.Backward(list) {
-		if s.Creates != nil {
-			out = append(out, s.Creates(v)...)
+		if s.Creates == nil {
+			continue
+		}
+		for _, r := range s.Creates(v) {
+			if r.last {
+				last = append(last, r)
+			} else {
+				out = append(out, r)
+			}
 		}
 	}
-	return out
+	return append(out, last...)
 }
 
 // Billable lists what Google charges for among the resources created by the

@@ -264,6 +264,8 @@ func (r *Runner) Run(ctx context.Context, rg Range) (Summary, error) {
 			switch st = r.run(ctx, s, false); st {
 			case StatusPassed:
 				sum.Passed++
+			case StatusSkipped:
+				sum.Skipped++
 			case StatusCanceled:
 				sum.Canceled = true
 				stopped = true
@@ -280,6 +282,8 @@ func (r *Runner) Run(ctx context.Context, rg Range) (Summary, error) {
 		switch st {
 		case StatusPassed:
 			sum.Passed++
+		case StatusSkipped:
+			sum.Skipped++
 		case StatusCanceled:
 			sum.Canceled = true
 			stopped = true
@@ -346,6 +350,18 @@ func (r *Runner) run(ctx context.Context, s *Step, do bool) Status {
 	// Every call of the step reports its retries as the step's progress,
 	// the reads that take no Progress of their own included.
 	ctx = gcp.WithProgress(ctx, sess.progress)
+	if s.Skip != nil {
+		if why := s.Skip(sess); why != "" {
+			// Neither started nor done: skipped, as a step after a failure
+			// is, and saved so.
+			r.emit(Event{Kind: EventSkipped, Step: s.ID, Title: s.Title, Status: StatusSkipped, Text: why})
+			r.saved.Steps[s.ID] = SavedState{Status: StatusSkipped, At: time.Now().UTC()}
+			if err := r.opts.Store.Save(r.saved); err != nil {
+				r.emit(Event{Kind: EventProgress, Step: s.ID, Text: "could not save progress: " + err.Error()})
+			}
+			return StatusSkipped
+		}
+	}
 	cmd := ""
 	if s.Command != nil {
 		cmd = s.Command(sess)

@@ -44,6 +44,10 @@ type Step struct {
 	Check func(context.Context, *Session) (string, error)
 	// Optional marks a step a full run leaves out unless asked (cleanup).
 	Optional bool
+	// Skip, if set and it returns a reason, skips the step: it is neither
+	// done nor checked, and counts as skipped, never passed (a domain part
+	// on Google without --domain).
+	Skip func(*Session) string
 	// Live marks a step whose effect shows on the global IP's traffic: a
 	// front end shows the live failover panel beside it.
 	Live bool

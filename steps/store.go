@@ -31,6 +31,7 @@ type Outputs struct {
 	// ModelPlacement is where each region's service calls the model, as
 	// confirm-ai decided from Google's answers.
 	ModelPlacement *ModelPlacement `json:"model_placement,omitempty"`
+	HTTPSURL       string          `json:"https_url,omitempty"` // https://api.DOMAIN once HTTP redirects to it (Part 5): what the probes use then
 }
 
 // SavedState is one step's saved state.

@@ -228,6 +228,11 @@ func judge(ctx context.Context, s *Session, st *Step) verdict {
 	if st.Check == nil {
 		return verdict{notRun: true}
 	}
+	if st.Skip != nil {
+		if why := st.Skip(s); why != "" {
+			return verdict{notRun: true, text: why}
+		}
+	}
 	text, err := st.Check(ctx, s)
 	if err == nil && st.ID == Restore {
 		err = s.brokenBefore(ctx)
@@ -315,6 +320,7 @@ func (s *Session) deriveOutputs(ctx context.Context) (calls int) {
 	if r, err := s.Cloud.GetForwardingRule(ctx, s.Vars.Rule); err == nil && r.GetIPAddress() != "" {
 		s.Outputs.GlobalIP = r.GetIPAddress()
 	}
+	s.noteHTTPS(ctx)
 	if s.Vars.Image != "" {
 		return 0
 	}

@@ -40,6 +40,18 @@ type Vars struct {
 	// SecurityPolicy is the Cloud Armor security policy of the production
 	// part.
 	SecurityPolicy string // SECURITY_POLICY
+	// Domain is the learner's domain for HTTPS (Part 5); empty on Google
+	// skips that part, and the simulator then uses a reserved test name.
+	Domain     string // DOMAIN
+	Address    string // ADDRESS_NAME: the static global address
+	DNSZone    string // DNS_ZONE
+	CertName   string // CERTIFICATE_NAME
+	CertMap    string // CERTIFICATE_MAP
+	HTTPSProxy string // TARGET_HTTPS_PROXY
+	HTTPSRule  string // HTTPS_FORWARDING_RULE
+	// RedirectMap is the URL map the HTTP proxy uses once HTTP redirects
+	// to HTTPS.
+	RedirectMap string // REDIRECT_URL_MAP
 }
 
 // Var describes one variable: its environment name (the workshop's), its
@@ -70,6 +82,14 @@ var VarList = []Var{
 	{"SERVICE_ACCOUNT", "service-account", "gemini-service-sa", "ID of the service account the service runs as (ID@PROJECT.iam.gserviceaccount.com)", func(v *Vars) *string { return &v.ServiceAccount }, lab.ServiceAccountID.Check},
 	{"SECURITY_POLICY", "security-policy", "gemini-rate-limit", "Cloud Armor security policy (production practice)", func(v *Vars) *string { return &v.SecurityPolicy }, lab.ComputeName.Check},
 	{"GEMINI_MODEL", "model", service.DefaultModel, "Gemini model the service calls; confirm-ai asks Google where it is served (each region, else global)", func(v *Vars) *string { return &v.Model }, checkModel},
+	{"DOMAIN", "domain", "", "your domain, for HTTPS on api.DOMAIN (Part 5); without it, that part is skipped on Google", func(v *Vars) *string { return &v.Domain }, checkDomain},
+	{"ADDRESS_NAME", "address", "gemini-ip", "static global IP address", func(v *Vars) *string { return &v.Address }, lab.ComputeName.Check},
+	{"DNS_ZONE", "dns-zone", "beyond-zone", "Cloud DNS managed zone for DOMAIN", func(v *Vars) *string { return &v.DNSZone }, lab.ComputeName.Check},
+	{"CERTIFICATE_NAME", "certificate", "gemini-cert", "Certificate Manager certificate (its DNS authorization is NAME-auth)", func(v *Vars) *string { return &v.CertName }, lab.ComputeName.Check},
+	{"CERTIFICATE_MAP", "certificate-map", "gemini-cert-map", "Certificate Manager map (its entry is NAME-entry)", func(v *Vars) *string { return &v.CertMap }, lab.ComputeName.Check},
+	{"TARGET_HTTPS_PROXY", "https-proxy", "gemini-https-proxy", "target HTTPS proxy", func(v *Vars) *string { return &v.HTTPSProxy }, lab.ComputeName.Check},
+	{"HTTPS_FORWARDING_RULE", "https-forwarding-rule", "gemini-https-rule", "global forwarding rule on port 443", func(v *Vars) *string { return &v.HTTPSRule }, lab.ComputeName.Check},
+	{"REDIRECT_URL_MAP", "redirect-url-map", "gemini-redirect-map", "URL map that redirects HTTP to HTTPS", func(v *Vars) *string { return &v.RedirectMap }, lab.ComputeName.Check},
 }
 
 // DefaultVars returns the workshop's defaults, with no project.
@@ -96,7 +116,7 @@ func (v Vars) Validate() error {
 	var errs []error
 	for _, d := range VarList {
 		val := *d.Field(&v)
-		if d.Env == "IMAGE" && val == "" {
+		if (d.Env == "IMAGE" || d.Env == "DOMAIN") && val == "" {
 			continue
 		}
 		if err := d.Rule(val); err != nil {
@@ -136,6 +156,16 @@ func checkModel(s string) error {
 func checkImage(s string) error {
 	if !imagePattern.MatchString(s) {
 		return errors.New("an image is HOST/PATH[:TAG][@sha256:DIGEST] in lowercase, e.g. " + lab.HelloImage)
+	}
+	return nil
+}
+
+// domainPattern is a DNS name of two labels or more, without the final dot.
+var domainPattern = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+func checkDomain(s string) error {
+	if len(s) > 240 || !domainPattern.MatchString(s) {
+		return errors.New("a domain is a lowercase DNS name such as example.com, without a scheme, a path or a final dot")
 	}
 	return nil
 }

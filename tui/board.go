@@ -336,12 +336,28 @@ func (b *Board) header() string {
 
 // nameWidth is the width of the project column.
 func (b *Board) nameWidth() int {
+	return min(b.longestName(), max(8, b.width-len(b.opts.Steps)*b.cellWidth()-10))
+}
+
+func (b *Board) longestName() int {
 	w := 8
 	for _, p := range b.opts.Projects {
 		w = max(w, len(p))
 	}
-	return min(w, max(8, b.width-len(b.opts.Steps)*2-10))
+	return w
 }
+
+// cellWidth is the columns one step takes: its mark and a space, or the
+// mark alone when names would not fit beside that many steps.
+func (b *Board) cellWidth() int {
+	if b.width-len(b.opts.Steps)*2-10 >= b.longestName() {
+		return 2
+	}
+	return 1
+}
+
+// cellSep follows each step's mark.
+func (b *Board) cellSep() string { return strings.Repeat(" ", b.cellWidth()-1) }
 
 // ruler numbers each step column with its part, so that a column can be
 // found: 1 the code, 2 Cloud Run, 3 global, 4 verify.
@@ -349,7 +365,7 @@ func (b *Board) ruler() string {
 	var parts strings.Builder
 	for _, s := range b.opts.Steps {
 		n := slices.IndexFunc(steps.Parts, func(p steps.Part) bool { return p.ID == s.Part }) + 1
-		fmt.Fprintf(&parts, "%d ", n)
+		fmt.Fprintf(&parts, "%d%s", n, b.cellSep())
 	}
 	return b.styles.Dim.Render(fmt.Sprintf("  %-*s %5s %s", b.nameWidth(), "project", "steps", parts.String()))
 }
@@ -386,12 +402,10 @@ func (b *Board) row(pos int) string {
 	}
 	var cells strings.Builder
 	if r == nil {
-		for range b.opts.Steps {
-			cells.WriteString("  ")
-		}
+		cells.WriteString(strings.Repeat(" ", len(b.opts.Steps)*b.cellWidth()))
 	} else {
 		for _, c := range r.Steps {
-			cells.WriteString(b.mark(c.State) + " ")
+			cells.WriteString(b.mark(c.State) + b.cellSep())
 		}
 	}
 	progress := "  …"

@@ -119,7 +119,7 @@ func TestClassOnceJSONCheckAndCleanup(t *testing.T) {
 
 	code, out, stderr = beyond(t, env, "cleanup", "--projects-file", file)
 	if code != exitOK || !strings.Contains(out, "4 of 4 projects clean") || !strings.Contains(out, "✓ room-d: nothing to delete") ||
-		!strings.Contains(out, "✓ room-c: deleted ") || !strings.Contains(out, "Cloud Armor security policy gemini-rate-limit (global), forwarding rule gemini-global-ip") {
+		!strings.Contains(out, "✓ room-c: deleted URL map gemini-redirect-map") || !strings.Contains(out, "Cloud Armor security policy gemini-rate-limit (global), forwarding rule gemini-global-ip") {
 		t.Fatalf("cleanup --projects-file: exit %d:\n%s%s", code, out, stderr)
 	}
 	_, out, _ = beyond(t, env, "class", "--once", "--json", "--projects-file", file)

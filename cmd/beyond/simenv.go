@@ -40,7 +40,29 @@ func simEnvLines(s *sim.Sim, stateDir, project string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(lines, gcloud...), nil
+	ca, err := writeSimCA(s, stateDir)
+	if err != nil {
+		return nil, err
+	}
+	return append(append(lines, caFileEnv+"="+ca), gcloud...), nil
+}
+
+// caFileEnv names the simulator CA's file, for `curl --cacert`: the
+// certificates its HTTPS load balancers serve chain to it.
+const caFileEnv = "BEYOND_CA_FILE"
+
+// writeSimCA writes the simulator's CA certificate (public; no key) under
+// stateDir and returns its path.
+func writeSimCA(s *sim.Sim, stateDir string) (string, error) {
+	pem, err := s.CACertPEM()
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return "", err
+	}
+	path := filepath.Join(stateDir, "simulator-ca.pem")
+	return path, os.WriteFile(path, pem, 0o644)
 }
 
 // publishSim writes lines to the state directory for `beyond sim env`. The

@@ -74,10 +74,14 @@ func TestSimEnv(t *testing.T) {
 			t.Errorf("beyond sim env line %q is not a quoted export", line)
 		}
 	}
-	for _, name := range []string{"BEYOND_RUN_ENDPOINT", "BEYOND_COMPUTE_ENDPOINT", "CLOUDSDK_PROXY_ADDRESS", "CLOUDSDK_PROXY_PORT", "CLOUDSDK_AUTH_ACCESS_TOKEN_FILE", "CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE"} {
+	for _, name := range []string{"BEYOND_RUN_ENDPOINT", "BEYOND_COMPUTE_ENDPOINT", "BEYOND_DNS_ENDPOINT", "BEYOND_CA_FILE", "CLOUDSDK_PROXY_ADDRESS", "CLOUDSDK_PROXY_PORT", "CLOUDSDK_AUTH_ACCESS_TOKEN_FILE", "CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE", "CLOUDSDK_API_ENDPOINT_OVERRIDES_DNS", "CLOUDSDK_API_ENDPOINT_OVERRIDES_CERTIFICATEMANAGER"} {
 		if !strings.Contains(out, "export "+name+"=") {
 			t.Errorf("beyond sim env has no %s:\n%s", name, out)
 		}
+	}
+	// The CA file is the simulator's CA certificate, for curl --cacert.
+	if pem, err := os.ReadFile(filepath.Join(dir, "simulator-ca.pem")); err != nil || !strings.HasPrefix(string(pem), "-----BEGIN CERTIFICATE-----") || !strings.Contains(out, "export BEYOND_CA_FILE='"+filepath.Join(dir, "simulator-ca.pem")+"'") {
+		t.Errorf("simulator CA file: %v %.40q; want a PEM certificate named by BEYOND_CA_FILE", err, pem)
 	}
 	if cfg, err := os.ReadFile(filepath.Join(dir, "gcloud", "configurations", "config_default")); err != nil || !strings.Contains(string(cfg), "project = beyond-lab") {
 		t.Errorf("private gcloud configuration = %q, %v; want project beyond-lab", cfg, err)

@@ -19,14 +19,31 @@ type Frontend struct {
 	Port    int       // the one port of portRange
 	Scheme  string    // the rule's loadBalancingScheme: EXTERNAL or EXTERNAL_MANAGED
 	Created time.Time // when the rule was inserted; add Profile.Propagation before it serves
-	Proxy   string    // target HTTP proxy name
-	URLMap  string    // URL map name
+	Proxy   string    // target HTTP or HTTPS proxy name
+	// CertMap is the target HTTPS proxy's certificate map (Compute's
+	// //certificatemanager.googleapis.com/... reference); "" for HTTP.
+	CertMap string
+	URLMap  string // URL map name
+	// Redirect is the URL map's defaultUrlRedirect, nil if none: every
+	// request is answered with it.
+	Redirect *FrontendRedirect
 	// Retry is the URL map's defaultRouteAction.retryPolicy, nil if none.
 	Retry *FrontendRetry
 	// Service is the URL map's default service; nil if the map has none
 	// (a map with only a redirect or weighted services).
 	Service *FrontendService
 }
+
+// FrontendRedirect is a URL map's defaultUrlRedirect.
+type FrontendRedirect struct {
+	HTTPS      bool   // httpsRedirect
+	Host, Path string // hostRedirect, pathRedirect; "" keeps the request's
+	StripQuery bool
+	Code       int // from redirectResponseCode: 301 by default
+}
+
+// TLS reports whether the rule serves HTTPS.
+func (f *Frontend) TLS() bool { return f.CertMap != "" }
 
 // FrontendRetry is a URL map retry policy.
 type FrontendRetry struct {
@@ -97,10 +114,17 @@ func (s *Sim) frontendsLocked() []Frontend {
 				Scheme:  fr.GetLoadBalancingScheme(),
 				Created: created,
 			}
-			if proxy, ok := cs.res[computeKeyOf(fr.GetTarget())].(*computepb.TargetHttpProxy); ok {
-				f.Proxy = proxy.GetName()
-				if um, ok := cs.res[computeKeyOf(proxy.GetUrlMap())].(*computepb.UrlMap); ok {
+			var mapRef string
+			switch proxy := cs.res[computeKeyOf(fr.GetTarget())].(type) {
+			case *computepb.TargetHttpProxy:
+				f.Proxy, mapRef = proxy.GetName(), proxy.GetUrlMap()
+			case *computepb.TargetHttpsProxy:
+				f.Proxy, mapRef, f.CertMap = proxy.GetName(), proxy.GetUrlMap(), proxy.GetCertificateMap()
+			}
+			if mapRef != "" {
+				if um, ok := cs.res[computeKeyOf(mapRef)].(*computepb.UrlMap); ok {
 					f.URLMap = um.GetName()
+					f.Redirect = frontendRedirect(um.GetDefaultUrlRedirect())
 					f.Retry = frontendRetry(um.GetDefaultRouteAction().GetRetryPolicy())
 					if bs, ok := cs.res[computeKeyOf(um.GetDefaultService())].(*computepb.BackendService); ok && um.DefaultService != nil {
 						f.Service = frontendService(cs, bs)
@@ -114,6 +138,18 @@ func (s *Sim) frontendsLocked() []Frontend {
 		}
 	}
 	return out
+}
+
+func frontendRedirect(r *computepb.HttpRedirectAction) *FrontendRedirect {
+	if r == nil {
+		return nil
+	}
+	codes := map[string]int{"FOUND": 302, "SEE_OTHER": 303, "TEMPORARY_REDIRECT": 307, "PERMANENT_REDIRECT": 308}
+	code := codes[r.GetRedirectResponseCode()]
+	if code == 0 {
+		code = 301 // MOVED_PERMANENTLY_DEFAULT
+	}
+	return &FrontendRedirect{HTTPS: r.GetHttpsRedirect(), Host: r.GetHostRedirect(), Path: r.GetPathRedirect(), StripQuery: r.GetStripQuery(), Code: code}
 }
 
 func frontendRetry(rp *computepb.HttpRetryPolicy) *FrontendRetry {

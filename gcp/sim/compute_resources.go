@@ -40,6 +40,9 @@ type computeKind struct {
 	// stored one with the fields Google computes on read (usedBy). Called
 	// with s.mu held; it must not change r.
 	view func(p *project, key string, r proto.Message) proto.Message
+	// users, if set, lists the resources that use r without naming it (the
+	// rules holding an address): it cannot be deleted while they do.
+	users func(p *project, r proto.Message) []string
 }
 
 // read is what a get or list answers for the resource r at key.
@@ -74,7 +77,7 @@ var (
 )
 
 func init() {
-	computeKinds = []*computeKind{negKind, backendServiceKind, urlMapKind, targetHTTPProxyKind, forwardingRuleKind, securityPolicyKind}
+	computeKinds = []*computeKind{negKind, backendServiceKind, urlMapKind, targetHTTPProxyKind, forwardingRuleKind, securityPolicyKind, addressKind, targetHTTPSProxyKind}
 	for _, k := range computeKinds {
 		computeKindByCollection[k.collection] = k
 	}
@@ -256,10 +259,14 @@ func (a *computeAPI) lister(k *computeKind) func(*computeReq) {
 		var items []json.RawMessage
 		for _, key := range sortedKeys(c.p.compute.res) {
 			m := c.p.compute.res[key]
-			if !strings.HasPrefix(key, prefix) || !f.match(m) {
+			if !strings.HasPrefix(key, prefix) {
 				continue
 			}
-			b, err := protojson.Marshal(k.read(c.p, key, m))
+			m = k.read(c.p, key, m)
+			if !f.match(m) {
+				continue
+			}
+			b, err := protojson.Marshal(m)
 			if err != nil {
 				a.s.mu.Unlock()
 				computeWriteError(c.w, &computeError{http.StatusInternalServerError, "encode response: " + err.Error(), "backendError"})
@@ -453,7 +460,13 @@ func (a *computeAPI) deleter(k *computeKind) func(*computeReq) {
 			computeWriteError(c.w, err)
 			return
 		}
-		if user := c.p.compute.userOf(key); user != "" {
+		user := c.p.compute.userOf(key)
+		if k.users != nil && user == "" {
+			if us := k.users(c.p, m); len(us) > 0 {
+				user = computeKeyOf(us[0])
+			}
+		}
+		if user != "" {
 			computeWriteError(c.w, &computeError{http.StatusBadRequest,
 				fmt.Sprintf("The %s resource 'projects/%s/%s' is already being used by 'projects/%s/%s'", k.label, c.p.id, key, c.p.id, user),
 				"resourceInUseByAnotherResource"})

@@ -74,19 +74,33 @@ func prepareForwardingRule(a *computeAPI, c *computeReq, r, old proto.Message) *
 		return err
 	}
 	fr.Target = proto.String(full)
-	proxy := c.p.compute.res[proxyKey].(*computepb.TargetHttpProxy)
-	if um, ok := c.p.compute.res[computeKeyOf(proxy.GetUrlMap())].(*computepb.UrlMap); ok {
+	var mapRef string
+	switch proxy := c.p.compute.res[proxyKey].(type) {
+	case *computepb.TargetHttpProxy:
+		mapRef = proxy.GetUrlMap()
+	case *computepb.TargetHttpsProxy:
+		mapRef = proxy.GetUrlMap()
+	}
+	if um, ok := c.p.compute.res[computeKeyOf(mapRef)].(*computepb.UrlMap); ok {
 		if err := c.p.compute.checkScheme(scheme, um); err != nil {
 			return err
 		}
 	}
 
 	if ip := fr.GetIPAddress(); ip != "" {
+		// A reserved address is named by its URL (gcloud --address NAME)
+		// or given as its IP; Google stores the IP.
+		ip, err := a.reservedAddress(c, ip)
+		if err != nil {
+			return err
+		}
 		addr, perr := netip.ParseAddr(ip)
 		if perr != nil || !addr.Is4() {
-			return computeInvalid("resource.IPAddress", ip, "The simulator takes an IPv4 address literal here; reserved address resources are not simulated.")
+			return computeInvalid("resource.IPAddress", ip, "Must be an IPv4 address or the URL of a reserved global address.")
 		}
-		if a.s.ruleAddrUsedLocked(addr, port) {
+		if old, ok := old.(*computepb.ForwardingRule); ok && old.GetIPAddress() == addr.String() {
+			// An update keeps its own address.
+		} else if a.s.ruleAddrUsedLocked(addr, port) {
 			return computeInvalid("resource.IPAddress", ip, "Specified IP address is in-use and would result in a conflict.")
 		}
 		fr.IPAddress = proto.String(addr.String())

@@ -38,6 +38,9 @@ type Conditions struct {
 	// on and off, answering 404 or 502 in between, while its configuration
 	// spreads to Google's front ends.
 	LBFlap time.Duration
+	// CertStuck keeps a managed certificate PROVISIONING after every domain
+	// is authorized, as Google's sometimes stays for hours.
+	CertStuck bool
 }
 
 // The organisation policies a spec can name.
@@ -55,6 +58,7 @@ var conditionKeys = []string{
 	"org-policy=" + PolicyDomainRestrictedSharing + "|" + PolicyAllowedIngress + "|none (join two with +)",
 	"api-propagation=DURATION|off",
 	"lb-flap=DURATION|on|off",
+	"cert=stuck|ok",
 }
 
 // ParseConditions applies a flag value such as
@@ -100,6 +104,15 @@ func ParseConditions(spec string, base Conditions) (Conditions, error) {
 			c.APIPropagation, err = conditionDuration(part, val, 0)
 		case "lb-flap":
 			c.LBFlap, err = conditionDuration(part, val, defaultFlap)
+		case "cert":
+			switch val {
+			case "stuck":
+				c.CertStuck = true
+			case "ok":
+				c.CertStuck = false
+			default:
+				err = fmt.Errorf("condition %q: cert is stuck (a managed certificate stays PROVISIONING) or ok", part)
+			}
 		default:
 			err = fmt.Errorf("condition %q: unknown condition %q; the conditions are %s", part, key, strings.Join(conditionKeys, ", "))
 		}

@@ -14,8 +14,10 @@ import (
 // the simulator's front door (frontdoor.go) as its HTTP proxy.
 var gcloudAPIs = []struct{ name, base string }{
 	{"ARTIFACTREGISTRY", "http://artifactregistry.googleapis.com/"},
+	{"CERTIFICATEMANAGER", "http://certificatemanager.googleapis.com/"},
 	{"CLOUDRESOURCEMANAGER", "http://cloudresourcemanager.googleapis.com/"},
 	{"COMPUTE", "http://compute.googleapis.com/compute/v1/"},
+	{"DNS", "http://dns.googleapis.com/"},
 	{"IAM", "http://iam.googleapis.com/"},
 	{"RUN", "http://run.googleapis.com/"},
 	{"SERVICEUSAGE", "http://serviceusage.googleapis.com/"},

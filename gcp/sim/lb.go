@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -167,6 +168,9 @@ func (dp *dataPlane) newLB(key string, f Frontend) (*lb, error) {
 	}
 	l := &lb{dp: dp, key: key, ruleID: f.RuleID, addr: lis.Addr().String()}
 	l.cfg.Store(&f)
+	if f.TLS() {
+		lis = tls.NewListener(lis, &tls.Config{GetCertificate: l.certificate, MinVersion: tls.VersionTLS12})
+	}
 	l.srv = &http.Server{Handler: l, ReadHeaderTimeout: 10 * time.Second, ErrorLog: discardLog}
 	go l.srv.Serve(lis)
 	dp.log.Info("load balancer listening", "project", f.Project, "rule", f.Rule, "ip", f.IP, "port", f.Port, "addr", l.addr)
@@ -175,13 +179,60 @@ func (dp *dataPlane) newLB(key string, f Frontend) (*lb, error) {
 
 func (l *lb) close() { l.srv.Close() }
 
+// certificate is what an HTTPS load balancer presents for the client's
+// server name: the ACTIVE certificate its map holds for that host. With
+// none, the handshake fails, as Google's does while a certificate
+// provisions (or for a host the map does not name).
+func (l *lb) certificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	f := l.cfg.Load()
+	s := l.dp.s
+	s.mu.Lock()
+	name, domains := s.servingCertLocked(f.Project, f.CertMap, hello.ServerName)
+	s.mu.Unlock()
+	if name == "" {
+		return nil, fmt.Errorf("no ACTIVE certificate in map %s for %q", f.CertMap, hello.ServerName)
+	}
+	return s.ca.leaf(name, domains)
+}
+
+// redirect answers with a URL map's defaultUrlRedirect, with the short HTML
+// body Google's front ends send.
+func redirect(w http.ResponseWriter, r *http.Request, rd *FrontendRedirect) {
+	scheme := "http"
+	if r.TLS != nil || rd.HTTPS {
+		scheme = "https"
+	}
+	host, path := r.Host, r.URL.Path
+	if h, _, err := net.SplitHostPort(host); err == nil && scheme == "https" && r.TLS == nil {
+		host = h // the port of plain HTTP does not carry over to HTTPS
+	}
+	if rd.Host != "" {
+		host = rd.Host
+	}
+	if rd.Path != "" {
+		path = rd.Path
+	}
+	loc := scheme + "://" + host + path
+	if !rd.StripQuery && r.URL.RawQuery != "" {
+		loc += "?" + r.URL.RawQuery
+	}
+	text := http.StatusText(rd.Code)
+	if rd.Code == http.StatusMovedPermanently {
+		text = "Moved"
+	}
+	w.Header().Set("Location", loc)
+	w.Header().Set("Content-Type", "text/html; charset=UTF-8")
+	w.WriteHeader(rd.Code)
+	fmt.Fprintf(w, "<HTML><HEAD><meta http-equiv=\"content-type\" content=\"text/html;charset=utf-8\">\n<TITLE>%d %s</TITLE></HEAD><BODY>\n<H1>%d %s</H1>\nThe document has moved\n<A HREF=\"%s\">here</A>.\r\n</BODY></HTML>\r\n", rd.Code, text, rd.Code, text, loc)
+}
+
 // serving reports whether the load balancer routes: its rule has
 // propagated and its URL map leads to a backend service with backends.
 func (l *lb) serving(f *Frontend, now time.Time) bool {
 	if p := l.dp.s.opts.Profile.Propagation; p > 0 && now.Before(f.Created.Add(p)) {
 		return false
 	}
-	return f.Service != nil && len(f.Service.Backends) > 0
+	return f.Redirect != nil || (f.Service != nil && len(f.Service.Backends) > 0)
 }
 
 // flapPeriod is how long each phase of a flapping load balancer lasts.
@@ -217,6 +268,10 @@ func (l *lb) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if status := l.flap(f, now); status != 0 {
 		googleError(w, r, status) // configuration still spreading
+		return
+	}
+	if f.Redirect != nil {
+		redirect(w, r, f.Redirect)
 		return
 	}
 	svc := f.Service

@@ -24,6 +24,9 @@ type Profile struct {
 	ComputeOp   time.Duration // a Compute Engine insert, update, patch or delete; an Artifact Registry create or delete
 	EnableAPI   time.Duration // a Service Usage enable
 	Propagation time.Duration // a new forwarding rule until its load balancer serves
+	// CertIssuance is how long a managed certificate stays PROVISIONING
+	// once every domain is authorized, until the CA has issued it.
+	CertIssuance time.Duration
 	// NetworkLatency adds real inter-region round-trip times on the data plane.
 	NetworkLatency bool
 	// Cloud Run service health (health.go); Google documents none of these
@@ -59,9 +62,9 @@ type Profile struct {
 // configuration spreads.
 var (
 	ProfileInstant = Profile{Name: "instant", ReadySuccesses: 1, EjectionScale: 0.3}
-	ProfileLab     = Profile{Name: "lab", RunDeploy: 1500 * time.Millisecond, RunDelete: 300 * time.Millisecond, ComputeOp: 300 * time.Millisecond, EnableAPI: 500 * time.Millisecond, Propagation: 3 * time.Second,
+	ProfileLab     = Profile{Name: "lab", RunDeploy: 1500 * time.Millisecond, RunDelete: 300 * time.Millisecond, ComputeOp: 300 * time.Millisecond, EnableAPI: 500 * time.Millisecond, Propagation: 3 * time.Second, CertIssuance: 2 * time.Second,
 		HealthPropagation: 500 * time.Millisecond, HealthFailback: 3 * time.Second, ReadySuccesses: 1}
-	ProfileRealistic = Profile{Name: "realistic", RunDeploy: 15 * time.Second, RunDelete: 5 * time.Second, ComputeOp: 12 * time.Second, EnableAPI: 30 * time.Second, Propagation: 4 * time.Minute, NetworkLatency: true,
+	ProfileRealistic = Profile{Name: "realistic", RunDeploy: 15 * time.Second, RunDelete: 5 * time.Second, ComputeOp: 12 * time.Second, EnableAPI: 30 * time.Second, Propagation: 4 * time.Minute, CertIssuance: 10 * time.Minute, NetworkLatency: true,
 		HealthPropagation: 10 * time.Second, HealthFailback: time.Minute, ReadySuccesses: 1,
 		Conditions: Conditions{APIPropagation: 2 * time.Minute, LBFlap: time.Minute}}
 )

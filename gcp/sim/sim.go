@@ -96,6 +96,8 @@ type Sim struct {
 
 	reg ociRegistry     // the OCI registry (oci.go)
 	md  metadataServers // the metadata servers (metadata.go)
+	ca  simCA           // issues managed certificates (ca.go)
+	dns dnsServer       // answers the public zones (dnsserver.go)
 }
 
 // New returns a simulator that is not yet listening; call Start.

@@ -14,6 +14,8 @@ const (
 	APIArtifactRegistry = lab.APIArtifactRegistry
 	APIGenerativeAI     = lab.APIGenerativeAI
 	APIAIPlatform       = lab.APIAIPlatform
+	APIDNS              = lab.APIDNS
+	APICertManager      = lab.APICertManager
 )
 
 // catalog is every service Service Usage lists for a simulated project. Only
@@ -21,7 +23,9 @@ const (
 var catalog = []struct{ name, title string }{
 	{APIAIPlatform, lab.APITitle(APIAIPlatform)},
 	{APIArtifactRegistry, lab.APITitle(APIArtifactRegistry)},
+	{APICertManager, lab.APITitle(APICertManager)},
 	{APICompute, lab.APITitle(APICompute)},
+	{APIDNS, lab.APITitle(APIDNS)},
 	{APIGenerativeAI, lab.APITitle(APIGenerativeAI)},
 	{APIRun, lab.APITitle(APIRun)},
 	{APIResourceManager, lab.APITitle(APIResourceManager)},
@@ -48,6 +52,8 @@ type project struct {
 	compute  *computeState  // Compute Engine resources and operations (compute.go)
 	registry *registryState // Artifact Registry repositories (artifactregistry.go)
 	iam      *projectIAM    // service accounts and the project's IAM policy (iamadmin.go)
+	certs    *certState     // Certificate Manager (certmanager.go)
+	dns      *dnsState      // Cloud DNS zones and records (dns.go)
 }
 
 // projectLocked returns the state of project id, creating it on first use as
@@ -69,6 +75,8 @@ func (s *Sim) projectLocked(id string) (*project, error) {
 		run:       newRunState(),
 		compute:   newComputeState(),
 		registry:  newRegistryState(),
+		certs:     newCertState(),
+		dns:       newDNSState(),
 	}
 	for _, name := range enabledAtStart {
 		p.enabled[name] = true

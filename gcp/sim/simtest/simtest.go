@@ -15,6 +15,8 @@ import (
 
 	artifactregistry "cloud.google.com/go/artifactregistry/apiv1"
 	"cloud.google.com/go/artifactregistry/apiv1/artifactregistrypb"
+	certificatemanager "cloud.google.com/go/certificatemanager/apiv1"
+	cmpb "cloud.google.com/go/certificatemanager/apiv1/certificatemanagerpb"
 	compute "cloud.google.com/go/compute/apiv1"
 	"cloud.google.com/go/compute/apiv1/computepb"
 	admin "cloud.google.com/go/iam/admin/apiv1"
@@ -25,6 +27,8 @@ import (
 	"github.com/beyond-lab/beyond/gcp/sim"
 	"github.com/beyond-lab/beyond/lab"
 	"github.com/googleapis/gax-go/v2"
+	dns "google.golang.org/api/dns/v1"
+	"google.golang.org/api/googleapi"
 	"google.golang.org/api/iterator"
 	"google.golang.org/api/option"
 	"google.golang.org/grpc"
@@ -62,7 +66,10 @@ func Connect(t testing.TB, s *sim.Sim, project string) *gcp.Cloud {
 // what the lab creates in project on the simulator at ep: Cloud Run services
 // in every region, serverless NEGs, backend services, URL maps, target HTTP
 // proxies, global forwarding rules, Artifact Registry repositories in every
-// region of lab.Regions, and service accounts (but the project's default ones). Keys are those kinds; the
+// region of lab.Regions, service accounts (but the project's default ones),
+// and Part 5's global addresses, target HTTPS proxies, Cloud DNS zones and
+// Certificate Manager DNS authorizations, certificates and maps (none where
+// their API is off). Keys are those kinds; the
 // values are the resources' names, so a test can say what leaked.
 // A call that meets an injected 429 or 503 is tried again, up to 20 times.
 func Count(ctx context.Context, ep lab.Endpoints, project string) (map[string][]string, error) {
@@ -163,6 +170,61 @@ func Count(ctx context.Context, ep lab.Endpoints, project string) (map[string][]
 	retry("forwarding rule", func() ([]string, error) {
 		return names(nameIter(rules.List(ctx, &computepb.ListGlobalForwardingRulesRequest{Project: project}, noRetry)))
 	})
+	addresses, err := compute.NewGlobalAddressesRESTClient(ctx, rest...)
+	if err != nil {
+		return nil, err
+	}
+	defer addresses.Close()
+	retry("global address", func() ([]string, error) {
+		return names(nameIter(addresses.List(ctx, &computepb.ListGlobalAddressesRequest{Project: project}, noRetry)))
+	})
+	https, err := compute.NewTargetHttpsProxiesRESTClient(ctx, rest...)
+	if err != nil {
+		return nil, err
+	}
+	defer https.Close()
+	retry("target HTTPS proxy", func() ([]string, error) {
+		return names(nameIter(https.List(ctx, &computepb.ListTargetHttpsProxiesRequest{Project: project}, noRetry)))
+	})
+	zones, err := dns.NewService(ctx, option.WithEndpoint(ep.Compute+"/"), option.WithoutAuthentication())
+	if err != nil {
+		return nil, err
+	}
+	retry("DNS zone", func() ([]string, error) {
+		resp, err := zones.ManagedZones.List(project).Context(ctx).Do()
+		if apiOff(err) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		var n []string
+		for _, z := range resp.ManagedZones {
+			n = append(n, z.Name)
+		}
+		return n, nil
+	})
+	certs, err := certificatemanager.NewClient(ctx, append([]option.ClientOption{option.WithEndpoint(ep.Run)}, plain...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer certs.Close()
+	global := "projects/" + project + "/locations/global"
+	offOK := func(n []string, err error) ([]string, error) {
+		if apiOff(err) {
+			return nil, nil
+		}
+		return n, err
+	}
+	retry("DNS authorization", func() ([]string, error) {
+		return offOK(names(nameIter(certs.ListDnsAuthorizations(ctx, &cmpb.ListDnsAuthorizationsRequest{Parent: global}, noRetry))))
+	})
+	retry("certificate", func() ([]string, error) {
+		return offOK(names(nameIter(certs.ListCertificates(ctx, &cmpb.ListCertificatesRequest{Parent: global}, noRetry))))
+	})
+	retry("certificate map", func() ([]string, error) {
+		return offOK(names(nameIter(certs.ListCertificateMaps(ctx, &cmpb.ListCertificateMapsRequest{Parent: global}, noRetry))))
+	})
 	iam, err := admin.NewIamClient(ctx, append([]option.ClientOption{option.WithEndpoint(ep.Run)}, plain...)...)
 	if err != nil {
 		return nil, err
@@ -176,6 +238,19 @@ func Count(ctx context.Context, ep lab.Endpoints, project string) (map[string][]
 		}), err
 	})
 	return out, errors.Join(errs...)
+}
+
+// apiOff reports whether err says the API is not enabled: then the project
+// holds none of its resources.
+func apiOff(err error) bool {
+	if err == nil {
+		return false
+	}
+	if status.Code(err) == codes.PermissionDenied {
+		return true
+	}
+	var ge *googleapi.Error
+	return errors.As(err, &ge) && ge.Code == 403
 }
 
 // noRetry turns off a client's own retries: Count retries, without sleeping.

@@ -1,0 +1,173 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/beyond-lab/beyond/gcp"
+)
+
+// What this half of Part 5 leaves in the cloud, each list in the order it
+// must be deleted.
+
+func createsAddress(v Vars) []Resource {
+	return []Resource{{
+		Kind: "static address", Name: v.Address, Where: "global", Cost: "charged by the hour", last: true,
+		gcloud: "gcloud compute addresses delete " + v.Address + " --global --quiet",
+		del: func(ctx context.Context, s *Session) (bool, error) {
+			return s.Cloud.DeleteAddress(ctx, v.Address, s.Progress)
+		},
+		get: func(ctx context.Context, s *Session) error {
+			_, err := s.Cloud.GetAddress(ctx, v.Address)
+			return err
+		},
+	}}
+}
+
+func createsZone(v Vars) []Resource {
+	host := "api." + v.Domain + "."
+	if v.Domain == "" {
+		host = "api." + v.Project + simDomainTLD + "."
+	}
+	return []Resource{createsRecord(v, host, "A"), {
+		Kind: "DNS zone", Name: v.DNSZone, Where: "global", Cost: "charged by the month",
+		gcloud: "gcloud dns managed-zones delete " + v.DNSZone + " --quiet",
+		del: func(ctx context.Context, s *Session) (bool, error) {
+			return s.Cloud.DeleteZone(ctx, v.DNSZone, s.Progress)
+		},
+		get: func(ctx context.Context, s *Session) error {
+			_, err := s.Cloud.GetZone(ctx, v.DNSZone)
+			return err
+		},
+	}}
+}
+
+// createsRecord is a record set of the lab's zone.
+func createsRecord(v Vars, name, typ string) Resource {
+	return Resource{
+		Kind: "DNS record " + typ, Name: name, Where: v.DNSZone,
+		gcloud: fmt.Sprintf("gcloud dns record-sets delete %s --zone=%s --type=%s --quiet", name, v.DNSZone, typ),
+		del: func(ctx context.Context, s *Session) (bool, error) {
+			return s.Cloud.DeleteRecord(ctx, v.DNSZone, name, typ, s.Progress)
+		},
+		get: func(ctx context.Context, s *Session) error {
+			_, err := s.Cloud.GetRecord(ctx, v.DNSZone, name, typ)
+			return err
+		},
+	}
+}
+
+func createsCertificate(v Vars) []Resource {
+	host := "api." + v.Domain
+	if v.Domain == "" {
+		host = "api." + v.Project + simDomainTLD
+	}
+	auth := dnsAuthName(v)
+	return []Resource{{
+		Kind: "certificate", Name: v.CertName, Where: "global", Cost: "charged by the month beyond the free ones",
+		gcloud: "gcloud certificate-manager certificates delete " + v.CertName + " --quiet",
+		del: func(ctx context.Context, s *Session) (bool, error) {
+			return s.Cloud.DeleteCertificate(ctx, v.CertName, s.Progress)
+		},
+		get: func(ctx context.Context, s *Session) error {
+			_, err := s.Cloud.GetCertificate(ctx, v.CertName)
+			return err
+		},
+	}, {
+		Kind: "DNS authorization", Name: auth, Where: "global",
+		gcloud: "gcloud certificate-manager dns-authorizations delete " + auth + " --quiet",
+		del: func(ctx context.Context, s *Session) (bool, error) {
+			return s.Cloud.DeleteDNSAuthorization(ctx, auth, s.Progress)
+		},
+		get: func(ctx context.Context, s *Session) error {
+			_, err := s.Cloud.GetDNSAuthorization(ctx, auth)
+			return err
+		},
+	}, createsRecord(v, "_acme-challenge."+host+".", "CNAME")}
+}
+
+func createsCertificateMap(v Vars) []Resource {
+	entry := certEntryName(v)
+	return []Resource{{
+		Kind: "certificate map entry", Name: entry, Where: v.CertMap,
+		gcloud: "gcloud certificate-manager maps entries delete " + entry + " --map=" + v.CertMap + " --quiet",
+		del: func(ctx context.Context, s *Session) (bool, error) {
+			return s.Cloud.DeleteCertificateMapEntry(ctx, v.CertMap, entry, s.Progress)
+		},
+		get: func(ctx context.Context, s *Session) error {
+			_, err := s.Cloud.GetCertificateMapEntry(ctx, v.CertMap, entry)
+			return err
+		},
+	}, {
+		Kind: "certificate map", Name: v.CertMap, Where: "global",
+		gcloud: "gcloud certificate-manager maps delete " + v.CertMap + " --quiet",
+		del: func(ctx context.Context, s *Session) (bool, error) {
+			return s.Cloud.DeleteCertificateMap(ctx, v.CertMap, s.Progress)
+		},
+		get: func(ctx context.Context, s *Session) error {
+			_, err := s.Cloud.GetCertificateMap(ctx, v.CertMap)
+			return err
+		},
+	}}
+}
+
+func createsHTTPSFrontend(v Vars) []Resource {
+	return []Resource{{
+		Kind: "forwarding rule", Name: v.HTTPSRule, Where: "global", Cost: "charged by the hour",
+		gcloud: "gcloud compute forwarding-rules delete " + v.HTTPSRule + " --global --quiet",
+		del: func(ctx context.Context, s *Session) (bool, error) {
+			return s.Cloud.DeleteForwardingRule(ctx, v.HTTPSRule, s.Progress)
+		},
+		get: func(ctx context.Context, s *Session) error {
+			_, err := s.Cloud.GetForwardingRule(ctx, v.HTTPSRule)
+			return err
+		},
+	}, {
+		Kind: "target HTTPS proxy", Name: v.HTTPSProxy, Where: "global",
+		gcloud: "gcloud compute target-https-proxies delete " + v.HTTPSProxy + " --quiet",
+		del: func(ctx context.Context, s *Session) (bool, error) {
+			return s.Cloud.DeleteTargetHTTPSProxy(ctx, v.HTTPSProxy, s.Progress)
+		},
+		get: func(ctx context.Context, s *Session) error {
+			_, err := s.Cloud.GetTargetHTTPSProxy(ctx, v.HTTPSProxy)
+			return err
+		},
+	}}
+}
+
+// createsRedirect: the redirect map, which the HTTP proxy uses; deleting
+// it first points the proxy back at the lab's URL map.
+func createsRedirect(v Vars) []Resource {
+	return []Resource{{
+		Kind: "URL map", Name: v.RedirectMap, Where: "global",
+		gcloud: fmt.Sprintf("gcloud compute target-http-proxies update %s --url-map=%s\ngcloud compute url-maps delete %s --quiet", v.Proxy, v.URLMap, v.RedirectMap),
+		del: func(ctx context.Context, s *Session) (bool, error) {
+			p, err := s.Cloud.GetTargetHTTPProxy(ctx, v.Proxy)
+			if err == nil && gcp.SameResource(p.GetUrlMap(), s.Cloud.GlobalURL("urlMaps", v.RedirectMap)) {
+				if err := s.Cloud.SetURLMap(ctx, v.Proxy, v.URLMap, s.Progress); err != nil {
+					return false, err
+				}
+			} else if err != nil && !gcp.IsNotFound(err) {
+				return false, err
+			}
+			s.Outputs.HTTPSURL = "" // plain HTTP serves again
+			return s.Cloud.DeleteURLMap(ctx, v.RedirectMap, s.Progress)
+		},
+		get: func(ctx context.Context, s *Session) error {
+			_, err := s.Cloud.GetURLMap(ctx, v.RedirectMap)
+			return err
+		},
+	}}
+}
+
+// noteHTTPS notes, read-only, whether plain HTTP redirects to HTTPS (the
+// HTTP proxy uses the redirect map), as the redirect step would have: the
+// probes of the global IP then go to https://api.DOMAIN.
+func (s *Session) noteHTTPS(ctx context.Context) {
+	if s.domain() == "" {
+		return
+	}
+	if p, err := s.Cloud.GetTargetHTTPProxy(ctx, s.Vars.Proxy); err == nil && redirectsToHTTPS(s, p) {
+		s.Outputs.HTTPSURL = "https://" + s.apiHost()
+	}
+}
