@@ -46,6 +46,7 @@ var providerDocs = map[string]struct {
 	"google_dns_managed_zone":                          {[]string{"name", "dns_name"}, "projects/{{project}}/managedZones/{{name}}"},
 	"google_dns_record_set":                            {[]string{"name", "type", "managed_zone"}, "projects/{{project}}/managedZones/{{managed_zone}}/rrsets/{{name}}/{{type}}"},
 	"google_certificate_manager_certificate":           {[]string{"name"}, "projects/{{project}}/locations/{{location}}/certificates/{{name}}"},
+	"google_certificate_manager_dns_authorization":     {[]string{"name", "domain"}, "projects/{{project}}/locations/{{location}}/dnsAuthorizations/{{name}}"},
 	"google_certificate_manager_certificate_map":       {[]string{"name"}, "projects/{{project}}/locations/global/certificateMaps/{{name}}"},
 	"google_certificate_manager_certificate_map_entry": {[]string{"name", "map"}, "projects/{{project}}/locations/global/certificateMaps/{{map}}/certificateMapEntries/{{name}}"},
 }
