@@ -16,8 +16,9 @@ type Part interface {
 	// paths ("projects/P/…") that other resources use to refer to it.
 	Terraform(project string) []PartResource
 	// Script renders the gcloud commands that create it when it does not
-	// exist (describe, or create), in bash.
-	Script() string
+	// exist (describe, or create), in bash. The lab's domain, when not
+	// empty, is written as the script's variable $DOMAIN.
+	Script(domain string) string
 }
 
 // PartResource is one resource of a Part and the paths it is known by.
@@ -81,12 +82,13 @@ func (z DNSZone) Terraform(project string) []PartResource {
 	return out
 }
 
-func (z DNSZone) Script() string {
+func (z DNSZone) Script(domain string) string {
+	q := func(s string) string { return domainQuote(s, domain) }
 	var b strings.Builder
 	fmt.Fprintf(&b, "gcloud dns managed-zones describe %s >/dev/null 2>&1 ||\n  gcloud dns managed-zones create %s --dns-name=%s --description=%s\n",
-		z.Name, z.Name, shellQuote(z.DNSName), shellQuote(z.Description))
+		z.Name, z.Name, q(z.DNSName), q(z.Description))
 	for _, r := range z.Records {
-		data := shellQuote(strings.Join(r.RRDatas, ","))
+		data := q(strings.Join(r.RRDatas, ","))
 		switch {
 		case r.Address != "":
 			data = fmt.Sprintf(`"$(gcloud compute addresses describe %s --global --format='value(address)')"`, r.Address)
@@ -94,7 +96,7 @@ func (z DNSZone) Script() string {
 			data = fmt.Sprintf(`"$(gcloud certificate-manager dns-authorizations describe %s --format='value(dnsResourceRecord.data)')"`, r.Auth)
 		}
 		fmt.Fprintf(&b, "gcloud dns record-sets describe %s --type=%s --zone=%s >/dev/null 2>&1 ||\n  gcloud dns record-sets create %s --type=%s --ttl=%d --rrdatas=%s --zone=%s\n",
-			shellQuote(r.Name), r.Type, z.Name, shellQuote(r.Name), r.Type, r.TTL, data, z.Name)
+			q(r.Name), r.Type, z.Name, q(r.Name), r.Type, r.TTL, data, z.Name)
 	}
 	return b.String()
 }
@@ -205,13 +207,14 @@ func (c Certificates) entryCerts() []string {
 }
 
 // Script: the commands of the steps certificate and certificate-map.
-func (c Certificates) Script() string {
+func (c Certificates) Script(domain string) string {
+	q := func(s string) string { return domainQuote(s, domain) }
 	var b strings.Builder
 	for _, a := range c.Authorizations {
-		fmt.Fprintf(&b, "gcloud certificate-manager dns-authorizations describe %[1]s >/dev/null 2>&1 ||\n  gcloud certificate-manager dns-authorizations create %[1]s --domain=%[2]s\n", a.Name, shellQuote(a.Domain))
+		fmt.Fprintf(&b, "gcloud certificate-manager dns-authorizations describe %[1]s >/dev/null 2>&1 ||\n  gcloud certificate-manager dns-authorizations create %[1]s --domain=%[2]s\n", a.Name, q(a.Domain))
 	}
 	if c.Certificate != "" {
-		fmt.Fprintf(&b, "gcloud certificate-manager certificates describe %[1]s >/dev/null 2>&1 ||\n  gcloud certificate-manager certificates create %[1]s --domains=%[2]s", c.Certificate, shellQuote(strings.Join(c.Domains, ",")))
+		fmt.Fprintf(&b, "gcloud certificate-manager certificates describe %[1]s >/dev/null 2>&1 ||\n  gcloud certificate-manager certificates create %[1]s --domains=%[2]s", c.Certificate, q(strings.Join(c.Domains, ",")))
 		if len(c.Auths) > 0 {
 			fmt.Fprintf(&b, " --dns-authorizations=%s", strings.Join(c.Auths, ","))
 		}
@@ -221,7 +224,25 @@ func (c Certificates) Script() string {
 		fmt.Fprintf(&b, "gcloud certificate-manager maps describe %[1]s >/dev/null 2>&1 ||\n  gcloud certificate-manager maps create %[1]s\n", c.Map)
 		if c.Entry != "" {
 			fmt.Fprintf(&b, "gcloud certificate-manager maps entries describe %[1]s --map=%[2]s >/dev/null 2>&1 ||\n  gcloud certificate-manager maps entries create %[1]s --map=%[2]s --certificates=%[3]s --hostname=%[4]s\n",
-				c.Entry, c.Map, strings.Join(c.entryCerts(), ","), shellQuote(c.Hostname))
+				c.Entry, c.Map, strings.Join(c.entryCerts(), ","), q(c.Hostname))
+		}
+	}
+	return b.String()
+}
+
+// domainQuote quotes s for bash, each occurrence of domain in it written
+// as "${DOMAIN}".
+func domainQuote(s, domain string) string {
+	if domain == "" || !strings.Contains(s, domain) {
+		return shellQuote(s)
+	}
+	var b strings.Builder
+	for i, piece := range strings.Split(s, domain) {
+		if i > 0 {
+			b.WriteString(`"${DOMAIN}"`)
+		}
+		if piece != "" {
+			b.WriteString(shellQuote(piece))
 		}
 	}
 	return b.String()
