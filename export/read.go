@@ -151,8 +151,10 @@ func Read(ctx context.Context, cloud *gcp.Cloud, vars steps.Vars) (*Lab, error) 
 
 // computeReads read the parts of the lab that came after the load balancer,
 // once the lab's own resources above are read, each adding to l what
-// exists. A new part (Part 6's global address, DNS, certificates, HTTPS)
-// is one more function here.
+// exists: the production part's Cloud Armor policy and its HTTPS half (the
+// static address, the HTTPS proxy, rule and redirect map, Certificate
+// Manager, then Cloud DNS, whose records refer to the address and the DNS
+// authorization read before). A new part is one more function here.
 var computeReads = []func(ctx context.Context, cloud *gcp.Cloud, l *Lab) error{
 	readSecurityPolicies,
 	readAddress,
