@@ -45,6 +45,13 @@ func build(t testing.TB, project string) *built {
 	if err != nil || !sum.OK() {
 		t.Fatalf("building the production part: %+v %v", sum, err)
 	}
+	// Its HTTPS half (the static address, the DNS zone, the certificate
+	// and its map, the HTTPS proxy and rule, the redirect), on the
+	// simulator's test domain; the check after is a request, not a resource.
+	sum, err = r.Run(ctx, steps.Range{From: steps.StaticIP, To: steps.HTTPSRedirect})
+	if err != nil || !sum.OK() {
+		t.Fatalf("building the HTTPS half: %+v %v", sum, err)
+	}
 	l, err := export.Read(ctx, cloud, vars)
 	if err != nil {
 		t.Fatal(err)

@@ -151,10 +151,174 @@ func Read(ctx context.Context, cloud *gcp.Cloud, vars steps.Vars) (*Lab, error) 
 
 // computeReads read the parts of the lab that came after the load balancer,
 // once the lab's own resources above are read, each adding to l what
-// exists. A new part (Part 6's global address, DNS, certificates, HTTPS)
-// is one more function here.
+// exists: the production part's Cloud Armor policy and its HTTPS half (the
+// static address, the HTTPS proxy, rule and redirect map, Certificate
+// Manager, then Cloud DNS, whose records refer to the address and the DNS
+// authorization read before). A new part is one more function here.
 var computeReads = []func(ctx context.Context, cloud *gcp.Cloud, l *Lab) error{
 	readSecurityPolicies,
+	readAddress,
+	readHTTPS,
+	readCertificates,
+	readDNS,
+}
+
+// part6APIs are the APIs the HTTPS half of the production part enables
+// beyond the lab's (steps' dns-zone step enables them).
+var part6APIs = []string{"dns.googleapis.com", "certificatemanager.googleapis.com"}
+
+// readAddress reads the static global address (ADDRESS_NAME) and any
+// other the lab's rules are on.
+func readAddress(ctx context.Context, cloud *gcp.Cloud, l *Lab) error {
+	a, err := found(cloud.GetAddress(ctx, l.Vars.Address))
+	if err != nil || a == nil {
+		return err
+	}
+	l.Addresses = append(l.Addresses, a)
+	return nil
+}
+
+// readHTTPS reads the redirect URL map (REDIRECT_URL_MAP), the target
+// HTTPS proxy (TARGET_HTTPS_PROXY) and the rule on 443
+// (HTTPS_FORWARDING_RULE).
+func readHTTPS(ctx context.Context, cloud *gcp.Cloud, l *Lab) error {
+	if l.Vars.RedirectMap != l.Vars.URLMap {
+		m, err := found(cloud.GetURLMap(ctx, l.Vars.RedirectMap))
+		if err != nil {
+			return err
+		}
+		if m != nil {
+			l.URLMaps = append(l.URLMaps, m)
+		}
+	}
+	px, err := found(cloud.GetTargetHTTPSProxy(ctx, l.Vars.HTTPSProxy))
+	if err != nil {
+		return err
+	}
+	if px != nil {
+		l.HTTPSProxies = append(l.HTTPSProxies, px)
+	}
+	if l.Vars.HTTPSRule != l.Vars.Rule {
+		fr, err := found(cloud.GetForwardingRule(ctx, l.Vars.HTTPSRule))
+		if err != nil {
+			return err
+		}
+		if fr != nil {
+			l.Rules = append(l.Rules, fr)
+		}
+	}
+	return nil
+}
+
+// part6On reports whether api is on, adding it to the lab's APIs (those
+// of Part 6 are not in steps.APIs()).
+func part6On(ctx context.Context, cloud *gcp.Cloud, l *Lab, api string) (bool, error) {
+	if slices.Contains(l.APIs, api) {
+		return true, nil
+	}
+	on, err := cloud.EnabledAPIs(ctx, []string{api})
+	if err != nil || !on[api] {
+		return false, err
+	}
+	l.APIs = append(l.APIs, api)
+	return true, nil
+}
+
+// readCertificates reads Certificate Manager's certificate
+// (CERTIFICATE_NAME), its DNS authorizations (NAME-auth, and whichever it
+// names), the map (CERTIFICATE_MAP) and its entry (MAP-entry).
+func readCertificates(ctx context.Context, cloud *gcp.Cloud, l *Lab) error {
+	if on, err := part6On(ctx, cloud, l, "certificatemanager.googleapis.com"); err != nil || !on {
+		return err
+	}
+	var c Certificates
+	auths := []string{l.Vars.CertName + "-auth"}
+	cert, err := found(cloud.GetCertificate(ctx, l.Vars.CertName))
+	if err != nil {
+		return err
+	}
+	if cert != nil {
+		c.Certificate = l.Vars.CertName
+		c.Domains = cert.GetManaged().GetDomains()
+		for _, a := range cert.GetManaged().GetDnsAuthorizations() {
+			c.Auths = append(c.Auths, lastSegment(a))
+			if !slices.Contains(auths, lastSegment(a)) {
+				auths = append(auths, lastSegment(a))
+			}
+		}
+	}
+	for _, name := range auths {
+		a, err := found(cloud.GetDNSAuthorization(ctx, name))
+		if err != nil {
+			return err
+		}
+		if a != nil {
+			c.Authorizations = append(c.Authorizations, DNSAuthorization{Name: name, Domain: a.GetDomain(), record: a.GetDnsResourceRecord().GetName()})
+		}
+	}
+	m, err := found(cloud.GetCertificateMap(ctx, l.Vars.CertMap))
+	if err != nil {
+		return err
+	}
+	if m != nil {
+		c.Map = l.Vars.CertMap
+		e, err := found(cloud.GetCertificateMapEntry(ctx, l.Vars.CertMap, l.Vars.CertMap+"-entry"))
+		if err != nil {
+			return err
+		}
+		if e != nil {
+			c.Entry, c.Hostname = l.Vars.CertMap+"-entry", e.GetHostname()
+			for _, name := range e.GetCertificates() {
+				c.EntryCerts = append(c.EntryCerts, lastSegment(name))
+			}
+		}
+	}
+	if c.Certificate != "" || c.Map != "" || len(c.Authorizations) > 0 {
+		l.Extra = append(l.Extra, c)
+	}
+	return nil
+}
+
+// readDNS reads the Cloud DNS zone (DNS_ZONE) and its record sets but
+// those Cloud DNS makes itself (NS and SOA). A record that holds the
+// static address's IP, or a DNS authorization's CNAME, says so, for the
+// script to ask for the data in the project it builds.
+func readDNS(ctx context.Context, cloud *gcp.Cloud, l *Lab) error {
+	if on, err := part6On(ctx, cloud, l, "dns.googleapis.com"); err != nil || !on {
+		return err
+	}
+	z, err := found(cloud.GetZone(ctx, l.Vars.DNSZone))
+	if err != nil || z == nil {
+		return err
+	}
+	rrs, err := cloud.ListRecords(ctx, l.Vars.DNSZone)
+	if err != nil {
+		return err
+	}
+	zone := DNSZone{Name: z.Name, DNSName: z.DnsName, Description: z.Description}
+	for _, rr := range rrs {
+		if rr.Type == "NS" || rr.Type == "SOA" {
+			continue
+		}
+		rec := DNSRecord{Name: rr.Name, Type: rr.Type, TTL: rr.Ttl, RRDatas: rr.Rrdatas}
+		for _, a := range l.Addresses {
+			if rr.Type == "A" && len(rr.Rrdatas) == 1 && rr.Rrdatas[0] == a.GetAddress() {
+				rec.Address = a.GetName()
+			}
+		}
+		for _, part := range l.Extra {
+			if c, ok := part.(Certificates); ok && rr.Type == "CNAME" {
+				for _, a := range c.Authorizations {
+					if a.record == rr.Name {
+						rec.Auth = a.Name
+					}
+				}
+			}
+		}
+		zone.Records = append(zone.Records, rec)
+	}
+	l.Extra = append(l.Extra, zone)
+	return nil
 }
 
 // readSecurityPolicies reads the lab's Cloud Armor policy (SECURITY_POLICY)

@@ -38,6 +38,14 @@ set -euo pipefail
 	if img := l.image(); img != "" {
 		vars = append(vars, [2]string{"IMAGE", img})
 	}
+	domain := l.domain()
+	switch {
+	case domain != "" && l.Vars.Domain == "" && domain == v.Project+".example":
+		// The simulator's test domain, one a project.
+		vars = append(vars, [2]string{"DOMAIN", "${PROJECT_ID}.example"})
+	case domain != "":
+		vars = append(vars, [2]string{"DOMAIN", domain})
+	}
 	for _, kv := range vars {
 		fmt.Fprintf(&b, "%s=\"${%s:-%s}\"\n", kv[0], kv[0], kv[1])
 	}
@@ -111,8 +119,8 @@ export CLOUDSDK_CORE_PROJECT="$PROJECT_ID"
 		fmt.Fprintf(&b, "gcloud compute addresses describe %s --global >/dev/null 2>&1 ||\n  gcloud compute addresses create %s --global\n", a.GetName(), a.GetName())
 	}
 	for _, part := range l.Extra {
-		section("Part 6")
-		b.WriteString(part.Script())
+		section(partTitle(part))
+		b.WriteString(part.Script(domain))
 	}
 	for _, px := range l.HTTPProxies {
 		name := shellName(px.GetName(), map[string]string{v.Proxy: "$TARGET_HTTP_PROXY"})
@@ -149,6 +157,30 @@ export CLOUDSDK_CORE_PROJECT="$PROJECT_ID"
 		b.WriteString("echo \"The load balancer takes a few minutes to serve after it is created.\"\n")
 	}
 	return []byte(b.String())
+}
+
+// domain is the lab's domain (DOMAIN): the one it ran with, else that of
+// its DNS zone (the simulator's test domain when none was given).
+func (l *Lab) domain() string {
+	if l.Vars.Domain != "" {
+		return l.Vars.Domain
+	}
+	for _, part := range l.Extra {
+		if z, ok := part.(DNSZone); ok {
+			return strings.TrimSuffix(z.DNSName, ".")
+		}
+	}
+	return ""
+}
+
+func partTitle(p Part) string {
+	switch p := p.(type) {
+	case DNSZone:
+		return "Cloud DNS zone " + p.Name + " and its records"
+	case Certificates:
+		return "Certificate Manager: the certificate Google issues, its DNS authorization, map and entry"
+	}
+	return "Part 6"
 }
 
 // ScriptFile is the name the script is written under.

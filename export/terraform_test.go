@@ -46,6 +46,7 @@ var providerDocs = map[string]struct {
 	"google_dns_managed_zone":                          {[]string{"name", "dns_name"}, "projects/{{project}}/managedZones/{{name}}"},
 	"google_dns_record_set":                            {[]string{"name", "type", "managed_zone"}, "projects/{{project}}/managedZones/{{managed_zone}}/rrsets/{{name}}/{{type}}"},
 	"google_certificate_manager_certificate":           {[]string{"name"}, "projects/{{project}}/locations/{{location}}/certificates/{{name}}"},
+	"google_certificate_manager_dns_authorization":     {[]string{"name", "domain"}, "projects/{{project}}/locations/{{location}}/dnsAuthorizations/{{name}}"},
 	"google_certificate_manager_certificate_map":       {[]string{"name"}, "projects/{{project}}/locations/global/certificateMaps/{{name}}"},
 	"google_certificate_manager_certificate_map_entry": {[]string{"name", "map"}, "projects/{{project}}/locations/global/certificateMaps/{{map}}/certificateMapEntries/{{name}}"},
 }
@@ -278,6 +279,11 @@ func TestTerraformOfPart6(t *testing.T) {
 	b := build(t, "beyond-export-p6")
 	l, p := b.lab, "beyond-export-p6"
 	base := "https://www.googleapis.com/compute/v1/projects/" + p + "/global/"
+	// The lab built has its own HTTPS half, read from the simulator (see
+	// TestTerraformImportsEveryCreatedResource): here it is replaced by
+	// Google's answers under other names.
+	l.Addresses, l.HTTPSProxies, l.Extra = nil, nil, nil
+	l.Rules, l.URLMaps = l.Rules[:1], l.URLMaps[:1]
 	l.SecurityPolicies = append(l.SecurityPolicies, &computepb.SecurityPolicy{
 		Name: proto.String("gemini-armor"), Type: proto.String("CLOUD_ARMOR"),
 		Rules: []*computepb.SecurityPolicyRule{{
@@ -335,7 +341,7 @@ func TestTerraformOfPart6(t *testing.T) {
 	}
 	script := string(export.Script(l))
 	for _, s := range []string{`--security-policy="gemini-armor"`, "--action=throttle", "--exceed-action=deny-429", "--address=gemini-ip", "--target-https-proxy=gemini-https-proxy",
-		"gcloud dns record-sets create 'gemini.example.com.' --type=A", "gcloud certificate-manager maps entries create gemini-entry"} {
+		`DOMAIN="${DOMAIN:-example.com}"`, `gcloud dns record-sets create 'gemini.'"${DOMAIN}"'.' --type=A`, "gcloud certificate-manager maps entries create gemini-entry"} {
 		if !strings.Contains(script, s) {
 			t.Errorf("the script lacks %q", s)
 		}
@@ -416,7 +422,7 @@ func TestTerraformImportsEveryCreatedResource(t *testing.T) {
 		}
 		ids = append(ids, id.AsString())
 	}
-	n := 0
+	n, kinds := 0, map[string]bool{}
 	for _, s := range steps.Lab() {
 		if s.Creates == nil {
 			continue
@@ -426,6 +432,7 @@ func TestTerraformImportsEveryCreatedResource(t *testing.T) {
 				continue // it lives in the repository
 			}
 			n++
+			kinds[r.Kind] = true
 			// A name such as "roles/aiplatform.user for serviceAccount:…"
 			// names a binding: its role and member are both in the ID.
 			parts := strings.Split(r.Name, " for ")
@@ -443,6 +450,12 @@ func TestTerraformImportsEveryCreatedResource(t *testing.T) {
 	}
 	if n < 9 {
 		t.Errorf("only %d resources created by the steps were checked", n)
+	}
+	// The production part's HTTPS half is built and read too.
+	for _, k := range []string{"static address", "DNS zone", "DNS record A", "DNS record CNAME", "certificate", "DNS authorization", "certificate map", "certificate map entry", "target HTTPS proxy"} {
+		if !kinds[k] {
+			t.Errorf("no step's resource of kind %q was checked", k)
+		}
 	}
 }
 
