@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -68,6 +69,13 @@ func (c *Cloud) frontendURL(ctx context.Context, ip string, port int) (string, e
 // simulator's CA, so that TLS verifies the chain and the host name exactly
 // as on Google, against that CA instead of the public ones.
 func (c *Cloud) WebClient(ctx context.Context) (*http.Client, error) {
+	return c.WebClientFrom(ctx, netip.Addr{})
+}
+
+// WebClientFrom is WebClient sending from the local address source (when
+// valid): on the simulator, a second client from another loopback address
+// is another client IP to a rate limit keyed on it.
+func (c *Cloud) WebClientFrom(ctx context.Context, source netip.Addr) (*http.Client, error) {
 	noFollow := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	if !c.Simulated() {
 		return &http.Client{Timeout: 15 * time.Second, CheckRedirect: noFollow}, nil
@@ -79,7 +87,10 @@ func (c *Cloud) WebClient(ctx context.Context) (*http.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	var d net.Dialer
+	var d, web net.Dialer
+	if source.IsValid() {
+		web.LocalAddr = &net.TCPAddr{IP: source.AsSlice()}
+	}
 	res := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
 		return d.DialContext(ctx, network, c.Endpoints.DNS)
 	}}
@@ -103,7 +114,7 @@ func (c *Cloud) WebClient(ctx context.Context) (*http.Client, error) {
 			if err != nil {
 				return nil, err
 			}
-			return d.DialContext(ctx, network, hostPortOf(u, port))
+			return web.DialContext(ctx, network, hostPortOf(u, port))
 		},
 	}
 	return &http.Client{Timeout: 15 * time.Second, Transport: tr, CheckRedirect: noFollow}, nil

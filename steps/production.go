@@ -408,7 +408,7 @@ func (s *Session) armorBurst(ctx context.Context, enforced bool) (burstResult, e
 		return burstResult{}, err
 	}
 	target := base + armorPath
-	first, second := s.burstClients(base)
+	first, second := s.burstClients(ctx, base)
 	n := armorThreshold + 5
 	if !s.Cloud.Simulated() {
 		n = 2 * armorThreshold // Google's counting is approximate and spread over front ends
@@ -446,19 +446,29 @@ func (s *Session) armorBurst(ctx context.Context, enforced bool) (burstResult, e
 // burstClients are the burst's two clients: on the simulator, with the
 // global IP on loopback, two fresh loopback source addresses; otherwise
 // the default client alone.
-func (s *Session) burstClients(base string) (first, second *http.Client) {
-	first = &http.Client{Timeout: healthProbeTimeout}
+func (s *Session) burstClients(ctx context.Context, base string) (first, second *http.Client) {
+	first = s.httpClient(base, healthProbeTimeout)
 	u, err := url.Parse(base)
-	if err != nil || !s.Cloud.Simulated() {
-		return first, nil
-	}
-	ip, err := netip.ParseAddr(u.Hostname())
-	if err != nil || !ip.IsLoopback() || !loopbackSources() {
+	if err != nil || !s.Cloud.Simulated() || !loopbackSources() {
 		return first, nil
 	}
 	n := burstSeq.Add(1)
 	a := netip.AddrFrom4([4]byte{127, byte(1 + n/256%250), byte(n % 256), 10})
 	b := netip.AddrFrom4([4]byte{127, byte(1 + n/256%250), byte(n % 256), 11})
+	if u.Scheme == "https" {
+		// The lab's domain once HTTP redirects (Part 5): the simulator's
+		// DNS and CA, from each source address.
+		ca, errA := s.Cloud.WebClientFrom(ctx, a)
+		cb, errB := s.Cloud.WebClientFrom(ctx, b)
+		if errA != nil || errB != nil {
+			return first, nil
+		}
+		ca.Timeout, cb.Timeout = healthProbeTimeout, healthProbeTimeout
+		return ca, cb
+	}
+	if ip, err := netip.ParseAddr(u.Hostname()); err != nil || !ip.IsLoopback() {
+		return first, nil
+	}
 	return probe.SourceClient(a, healthProbeTimeout), probe.SourceClient(b, healthProbeTimeout)
 }
 
