@@ -20,6 +20,13 @@ var shortTitles = map[string]string{
 	ArmorPreview:   "Rate limit, preview",
 	ArmorEnforce:   "Enforce rate limit",
 	MaxInstances:   "Cost ceiling",
+	StaticIP:       "Static IP",
+	DNSZone:        "DNS zone and record",
+	Certificate:    "Managed certificate",
+	CertificateMap: "Certificate map",
+	HTTPSFrontend:  "HTTPS front end",
+	HTTPSRedirect:  "HTTP to HTTPS",
+	HTTPSCheck:     "Check HTTPS",
 }
 
 // ShortTitle is step id's title for a narrow list: at most 20 characters
