@@ -20,15 +20,24 @@ func (c *Cloud) dnsRead(ctx context.Context, method, what string, get func(conte
 	return c.explain(err, what, dnsAPI, "roles/dns.reader")
 }
 
+// dnsMemo is dnsRead for a read that answers a value, once per Snapshot.
+func dnsMemo[T any](ctx context.Context, c *Cloud, method, what string, get func(context.Context) (T, error)) (T, error) {
+	return memo(c, method+" "+what, func() (T, error) {
+		var out T
+		err := c.dnsRead(ctx, method, what, func(ctx context.Context) error {
+			var err error
+			out, err = get(ctx)
+			return err
+		})
+		return out, err
+	})
+}
+
 // GetZone reads a managed zone.
 func (c *Cloud) GetZone(ctx context.Context, name string) (*dns.ManagedZone, error) {
-	var z *dns.ManagedZone
-	err := c.dnsRead(ctx, "dns.managedZones.get", "read DNS zone "+name, func(ctx context.Context) error {
-		var err error
-		z, err = c.dns.ManagedZones.Get(c.Project, name).Context(ctx).Do()
-		return err
+	return dnsMemo(ctx, c, "dns.managedZones.get", "read DNS zone "+name, func(ctx context.Context) (*dns.ManagedZone, error) {
+		return c.dns.ManagedZones.Get(c.Project, name).Context(ctx).Do()
 	})
-	return z, err
 }
 
 // CreateZone creates a public managed zone for dnsName (with its final dot).
@@ -56,26 +65,21 @@ func (c *Cloud) DeleteZone(ctx context.Context, name string, progress Progress) 
 
 // GetRecord reads the record set of a name (with its final dot) and type.
 func (c *Cloud) GetRecord(ctx context.Context, zone, name, typ string) (*dns.ResourceRecordSet, error) {
-	var rr *dns.ResourceRecordSet
-	err := c.dnsRead(ctx, "dns.resourceRecordSets.get", fmt.Sprintf("read DNS record %s %s", name, typ), func(ctx context.Context) error {
-		var err error
-		rr, err = c.dns.ResourceRecordSets.Get(c.Project, zone, name, typ).Context(ctx).Do()
-		return err
+	return dnsMemo(ctx, c, "dns.resourceRecordSets.get", fmt.Sprintf("read DNS record %s %s", name, typ), func(ctx context.Context) (*dns.ResourceRecordSet, error) {
+		return c.dns.ResourceRecordSets.Get(c.Project, zone, name, typ).Context(ctx).Do()
 	})
-	return rr, err
 }
 
 // ListRecords lists a zone's record sets.
 func (c *Cloud) ListRecords(ctx context.Context, zone string) ([]*dns.ResourceRecordSet, error) {
-	var out []*dns.ResourceRecordSet
-	err := c.dnsRead(ctx, "dns.resourceRecordSets.list", "list the records of DNS zone "+zone, func(ctx context.Context) error {
-		out = nil
-		return c.dns.ResourceRecordSets.List(c.Project, zone).Context(ctx).Pages(ctx, func(r *dns.ResourceRecordSetsListResponse) error {
+	return dnsMemo(ctx, c, "dns.resourceRecordSets.list", "list the records of DNS zone "+zone, func(ctx context.Context) ([]*dns.ResourceRecordSet, error) {
+		var out []*dns.ResourceRecordSet
+		err := c.dns.ResourceRecordSets.List(c.Project, zone).Context(ctx).Pages(ctx, func(r *dns.ResourceRecordSetsListResponse) error {
 			out = append(out, r.Rrsets...)
 			return nil
 		})
+		return out, err
 	})
-	return out, err
 }
 
 // SetRecord creates a record set, or replaces the one of that name and

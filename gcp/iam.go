@@ -30,16 +30,18 @@ func (c *Cloud) serviceAccountName(id string) string {
 
 // GetServiceAccount reads the service account id of the project.
 func (c *Cloud) GetServiceAccount(ctx context.Context, id string) (*adminpb.ServiceAccount, error) {
-	var sa *adminpb.ServiceAccount
-	err := c.call(ctx, "iam.projects.serviceAccounts.get", read, nil, func(ctx context.Context) error {
-		var err error
-		sa, err = c.iam.GetServiceAccount(ctx, &adminpb.GetServiceAccountRequest{Name: c.serviceAccountName(id)}, noRetry)
-		return err
+	return memo(c, "iam.projects.serviceAccounts.get "+id, func() (*adminpb.ServiceAccount, error) {
+		var sa *adminpb.ServiceAccount
+		err := c.call(ctx, "iam.projects.serviceAccounts.get", read, nil, func(ctx context.Context) error {
+			var err error
+			sa, err = c.iam.GetServiceAccount(ctx, &adminpb.GetServiceAccountRequest{Name: c.serviceAccountName(id)}, noRetry)
+			return err
+		})
+		if err != nil {
+			return nil, c.explain(err, "read service account "+c.ServiceAccountEmail(id), lab.APIIAM, roleServiceAccountAdmin)
+		}
+		return sa, nil
 	})
-	if err != nil {
-		return nil, c.explain(err, "read service account "+c.ServiceAccountEmail(id), lab.APIIAM, roleServiceAccountAdmin)
-	}
-	return sa, nil
 }
 
 // CreateServiceAccount creates the service account id, as `gcloud iam
@@ -83,7 +85,10 @@ func (c *Cloud) DeleteServiceAccount(ctx context.Context, id string) (bool, erro
 // ProjectRoleHolds reports whether member holds role on the project, by a
 // binding without a condition.
 func (c *Cloud) ProjectRoleHolds(ctx context.Context, role, member string) (bool, error) {
-	policy, err := c.projectPolicy(ctx, "projects/"+c.Project)
+	// A sweep's checks may ask of several roles: one read of the policy.
+	policy, err := memo(c, "cloudresourcemanager.projects.getIamPolicy", func() (*iampb.Policy, error) {
+		return c.projectPolicy(ctx, "projects/"+c.Project)
+	})
 	if err != nil {
 		return false, c.explain(err, "read the IAM policy of project "+c.Project, lab.APIResourceManager, "roles/iam.securityReviewer")
 	}

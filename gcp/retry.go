@@ -98,6 +98,11 @@ func (c *Cloud) call(ctx context.Context, method string, kind callKind, progress
 	if progress == nil {
 		progress = progressFrom(ctx)
 	}
+	if c.snap != nil {
+		// A Snapshot view counts every attempt of the reads it makes
+		// itself, those it does not memoise from a list included.
+		f = c.snap.counted(f)
+	}
 	r := c.Retry
 	if r.Attempts < 1 {
 		r.Attempts = 1

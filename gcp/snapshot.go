@@ -25,7 +25,7 @@ import (
 // resource collection (Compute's global collections, each region's NEGs and
 // Cloud Run services, the enabled APIs), made on first use and kept for the
 // life of the view; a single resource with no list (an IAM policy, a
-// repository) is read once. A call that fails for a passing reason (a 429
+// repository, a certificate) is read once, and counted. A call that fails for a passing reason (a 429
 // rate limit, a 503) is retried as every call of this package is
 // (Cloud.call), each attempt counted, before its error is given. Take a new Snapshot for each refresh; do not perform steps with
 // one.
@@ -85,6 +85,30 @@ func (s *snapshot) call(ctx context.Context, fn func() error) error {
 		s.calls.Add(1)
 		return fn()
 	})
+}
+
+// counted wraps one attempt of a call so that it is counted.
+func (s *snapshot) counted(f func(context.Context) error) func(context.Context) error {
+	return func(ctx context.Context) error {
+		s.calls.Add(1)
+		return f(ctx)
+	}
+}
+
+// memo answers a read that has no list behind it (a DNS zone, a
+// certificate, a service account) once per Snapshot: several checks read
+// the same resource. Outside a Snapshot it just reads. A proto answer is
+// cloned, so that a caller's edit cannot reach another's.
+func memo[T any](c *Cloud, key string, get func() (T, error)) (T, error) {
+	if c.snap == nil {
+		return get()
+	}
+	v, err := c.snap.read(key, func() (any, error) { return get() })
+	out, _ := v.(T)
+	if m, ok := any(out).(proto.Message); ok && err == nil {
+		out = proto.Clone(m).(T)
+	}
+	return out, err
 }
 
 // pages drains a list page by page, one counted call per page; newIt starts
