@@ -601,11 +601,14 @@ func stepBreakRegion() *Step {
 				case <-time.After(50 * time.Millisecond):
 				}
 			}
-			// The break starts now; the report measures from the first
-			// disturbed answer, so the rollout's own time is not counted.
+			// The break starts now: t=0 of every offset the failover step
+			// reports, and of the live panel's timeline (EventBreak). Its
+			// reroute time alone counts from the first disturbed answer, so
+			// that the rollout's own time is not counted there.
 			w.mu.Lock()
 			w.breakAt = time.Now()
 			w.mu.Unlock()
+			s.emitBreak(w.breakAt)
 			method := s.breakMethod()
 			s.Outputs.BreakMethod = method
 			if method == methodDetach {
@@ -741,6 +744,7 @@ func stepFailover() *Step {
 				wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 				w = &watcher{cancel: cancel, done: make(chan struct{}), breakAt: time.Now()}
 				s.startWatch(wctx, w, base)
+				s.emitBreak(w.breakAt)
 			}
 			defer s.stopWatch()
 			_, reroute := s.patience()
@@ -763,16 +767,9 @@ func stepFailover() *Step {
 			breakAt := w.breakAt
 			health := append([]healthReading(nil), w.health...)
 			w.mu.Unlock()
-			rep := probe.Analyze(w.snapshot(), breakAt)
-			report := &FailoverReport{
-				Method:         s.Outputs.BreakMethod,
-				Requests:       rep.Requests,
-				FailedRequests: rep.Failed,
-				RerouteSeconds: rep.RerouteSeconds,
-				Before:         rep.Before,
-				After:          rep.After,
-				Rate:           s.Probe.Rate,
-			}
+			measured := MeasureFailover(w.snapshot(), breakAt)
+			report := &measured
+			report.Method, report.Rate = s.Outputs.BreakMethod, s.Probe.Rate
 			if report.Method == "" {
 				report.Method = s.breakMethod()
 			}
@@ -785,10 +782,6 @@ func stepFailover() *Step {
 				// The client never reached the broken region: nothing moved.
 				return "", failf(fmt.Sprintf("traffic did not move: it came from %s before the break and from %s after", orNone(report.Before), orNone(report.After)),
 					fmt.Sprintf("Break the region that answers you: the curl step records it (%s); run %s and %s again", orNone(s.Outputs.NearRegion), titleOf(Curl), titleOf(BreakRegion)))
-			}
-			if rep.Failed > 0 {
-				report.FirstFailureSeconds = max(0, rep.FirstFailure.Sub(breakAt).Seconds())
-				report.FailingSeconds = rep.LastFailure.Sub(rep.FirstFailure).Seconds()
 			}
 			report.Signals = signals(w.snapshot(), health, breakAt, s.broken(), s.survivor())
 			if s.emit != nil {
@@ -829,6 +822,36 @@ func stepFailover() *Step {
 			return fmt.Sprintf("Every request (%d) was answered from %s.", len(seen), s.survivor()), nil
 		},
 	}
+}
+
+// emitBreak tells the front ends the instant the break is sent, t=0 of the
+// failover's offsets, so that the live panel counts from the same instant
+// as the step's report.
+func (s *Session) emitBreak(at time.Time) {
+	if s.emit != nil {
+		s.emit(Event{Kind: EventBreak, Step: s.step, At: at})
+	}
+}
+
+// MeasureFailover is what the failover step reports of samples probed
+// around a break sent at breakAt: the requests, where they went before and
+// after, and what clients saw, its offsets counted from breakAt (a failure
+// sent before it, in flight when the break was sent, counts as at 0). The
+// live panel counts from the same instant (EventBreak).
+func MeasureFailover(samples []Sample, breakAt time.Time) FailoverReport {
+	rep := probe.Analyze(samples, breakAt)
+	r := FailoverReport{
+		Requests:       rep.Requests,
+		FailedRequests: rep.Failed,
+		RerouteSeconds: rep.RerouteSeconds,
+		Before:         rep.Before,
+		After:          rep.After,
+	}
+	if rep.Failed > 0 {
+		r.FirstFailureSeconds = max(0, rep.FirstFailure.Sub(breakAt).Seconds())
+		r.FailingSeconds = rep.LastFailure.Sub(rep.FirstFailure).Seconds()
+	}
+	return r
 }
 
 func lastN(samples []Sample, n int) []Sample {

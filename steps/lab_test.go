@@ -583,6 +583,22 @@ func TestFullLabWithTheServiceFailsOverAndBack(t *testing.T) {
 	if f.FirstFailureSeconds < 0 || f.FailingSeconds < 0 || f.FailingSeconds > 3 {
 		t.Errorf("failures from +%.2f s for %.2f s; want a short burst after the break", f.FirstFailureSeconds, f.FailingSeconds)
 	}
+	// The front ends get t=0 (EventBreak) and every sample: from them they
+	// count the report's first failure from the same instant.
+	var breakAt time.Time
+	var seen []steps.Sample
+	for _, e := range events {
+		switch {
+		case e.Kind == steps.EventBreak && breakAt.IsZero():
+			breakAt = e.At
+		case e.Kind == steps.EventSample && !breakAt.IsZero() && (e.Step == steps.BreakRegion || e.Step == steps.Failover):
+			seen = append(seen, *e.Sample)
+		}
+	}
+	if got := steps.MeasureFailover(seen, breakAt); breakAt.IsZero() || got.FailedRequests != f.FailedRequests || got.FirstFailureSeconds != f.FirstFailureSeconds {
+		t.Errorf("from the events (break at %v): %d failed from +%.3f s; the step reported %d from +%.3f s",
+			breakAt, got.FailedRequests, got.FirstFailureSeconds, f.FailedRequests, f.FirstFailureSeconds)
+	}
 	if did := dids(events)["failover"]; !strings.Contains(did, "what clients saw: ") || !strings.Contains(did, "requests failed") && !strings.Contains(did, "1 of ") {
 		t.Errorf("failover did %q; want what clients saw", did)
 	}

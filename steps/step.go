@@ -100,6 +100,7 @@ const (
 	EventSample   EventKind = "sample"   // one probe of the global IP; Sample
 	EventFailover EventKind = "failover" // a measured failover; Failover
 	EventHealth   EventKind = "health"   // both regions' Cloud Run service health, read while probing (simulator only); Health
+	EventBreak    EventKind = "break"    // the break is sent (At): every failover offset counts from this instant
 	EventFinished EventKind = "finished" // a run ended; Summary
 	EventWaiting  EventKind = "waiting"  // the learner is doing the step by hand; Next is when the check runs again
 	EventDecided  EventKind = "decided"  // confirm-ai decided where each region's service calls the model; Placement

@@ -29,7 +29,6 @@ type failover struct {
 	limited          int    // 429s (a rate limit such as Cloud Armor's), counted apart from failures
 	marks            []mark // the timeline, oldest first
 	phase            *phase // the break or restore in progress, if any
-	broke            *phase // the last break, settled: the timeline's origin for the report
 	report           *steps.FailoverReport
 	health           []steps.RegionHealth // latest Cloud Run service health, where readable
 }
@@ -94,9 +93,12 @@ func (f *failover) add(s steps.Sample) {
 	}
 	if !ok(s) {
 		p.errors++
-		if p.firstErr.IsZero() {
+		if p.firstErr.IsZero() || s.At.Before(p.firstErr) {
+			// Samples may come a little out of order: the first error is
+			// the one sent first, as the report has it.
+			f.unmark(p.firstErr, firstErrorText)
 			p.firstErr = s.At
-			f.mark(s.At, fmt.Sprintf("%s first error: %s", since(p.start, s.At), describe(s)))
+			f.mark(s.At, fmt.Sprintf("%s "+firstErrorText+": %s", since(p.start, s.At), describe(s)))
 		}
 	}
 	if ok(s) && !fromA && p.firstB.IsZero() {
@@ -114,8 +116,17 @@ func (f *failover) step(e steps.Event, s *steps.Step) {
 	breaks, restores := s != nil && s.Breaks, s != nil && s.Restores
 	switch {
 	case e.Kind == steps.EventStarted && breaks:
+		// Until the runner says when the break is sent, the step's start
+		// stands in for it.
 		f.phase = &phase{start: e.At}
 		f.mark(e.At, "break: "+e.Title)
+	case e.Kind == steps.EventBreak:
+		// t=0, the instant the failover step's report counts from too:
+		// the baseline probed before it is no part of the break.
+		f.phase = &phase{start: e.At}
+		f.mark(e.At, "+0.0s break sent: the offsets count from here")
+	case e.Kind == steps.EventDid && breaks && e.Err == nil && f.phase != nil && !f.phase.restore:
+		f.mark(e.At, since(f.phase.start, e.At)+" break in place (the step's change is done)")
 	case e.Kind == steps.EventStarted && restores:
 		f.settle()
 		f.phase = &phase{restore: true, start: e.At}
@@ -128,14 +139,9 @@ func (f *failover) step(e steps.Event, s *steps.Step) {
 		r := e.Failover
 		f.mark(e.At, fmt.Sprintf("measured: rerouted in %.1f s, %d/%d failed", r.RerouteSeconds, r.FailedRequests, r.Requests))
 		if r.FailedRequests > 0 {
-			// One origin on the timeline, the break's start: the report
-			// counts from a moment of its own, so its first failure is
-			// the panel's first error, already on the timeline.
-			from := ""
-			if b := f.broke; b != nil && !b.firstErr.IsZero() {
-				from = " from " + since(b.start, b.firstErr)
-			}
-			f.mark(e.At, fmt.Sprintf("clients saw failures%s for %.1fs", from, r.FailingSeconds))
+			// One origin on the timeline: the report counts from the
+			// instant the break was sent (EventBreak), as the panel does.
+			f.mark(e.At, fmt.Sprintf("clients saw failures from +%.1fs for %.1fs", r.FirstFailureSeconds, r.FailingSeconds))
 		}
 		for _, sig := range r.Signals {
 			f.mark(e.At, signalLine(sig))
@@ -198,7 +204,6 @@ func (f *failover) settle() {
 		return
 	}
 	f.phase = nil
-	f.broke = p
 	if p.firstB.IsZero() {
 		return
 	}
@@ -253,6 +258,14 @@ func (f *failover) mark(at time.Time, text string) {
 	if len(f.marks) > 50 {
 		f.marks = slices.Clone(f.marks[len(f.marks)-50:])
 	}
+}
+
+// firstErrorText names the timeline's line of a break's first error.
+const firstErrorText = "first error"
+
+// unmark removes the line at that instant that says what.
+func (f *failover) unmark(at time.Time, what string) {
+	f.marks = slices.DeleteFunc(f.marks, func(m mark) bool { return m.at.Equal(at) && strings.Contains(m.text, " "+what+":") })
 }
 
 func since(start, at time.Time) string {

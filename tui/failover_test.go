@@ -2,6 +2,7 @@ package tui
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -79,11 +80,11 @@ func TestFailoverPanel(t *testing.T) {
 	h.feed(at, 5, 100*time.Millisecond, a)
 	h.contains("+0.1s region A serving again")
 
-	h.send(eventMsg{steps.Event{Kind: steps.EventFailover, At: at, Failover: &steps.FailoverReport{Requests: 80, FailedRequests: 3, RerouteSeconds: 0.3, FirstFailureSeconds: 1.6, FailingSeconds: 0.2}}})
-	// The report counts from a moment of its own (1.6 s): the timeline
-	// keeps one origin, the break, where the first error came at +0.1s.
+	// The report counts from the break, as the timeline does (the fake
+	// lab sends no EventBreak: the break step's start stands in for it),
+	// so its first failure is the first error above, at +0.1s.
+	h.send(eventMsg{steps.Event{Kind: steps.EventFailover, At: at, Failover: &steps.FailoverReport{Requests: 80, FailedRequests: 3, RerouteSeconds: 0.3, FirstFailureSeconds: 0.1, FailingSeconds: 0.2}}})
 	h.contains("measured: rerouted in 0.3 s, 3/80 failed", "clients saw failures from +0.1s for 0.2s")
-	h.lacks("1.6")
 
 	h.press("m")
 	h.until("the client to move", func() bool { return strings.Contains(h.screen(), "client moved to europe-west1") })
@@ -198,4 +199,69 @@ func TestFailoverPanelShowsServiceHealth(t *testing.T) {
 			{Signal: steps.SignalHealth, Observed: true, ActedSeconds: 4.2},
 		}}}})
 	h.contains("outlier-detection: acted at +0.4 s, 3 failed before, 0 after", "service-health: acted at +4.2 s, 0 failed before, 0 after")
+}
+
+// TestFailoverPanelCountsFromTheBreakAsTheStepDoes: the panel's timeline
+// and the failover step's report count from one instant, the break being
+// sent (EventBreak), not the break step's start: for the same samples, the
+// panel's first error is the report's first failure.
+func TestFailoverPanelCountsFromTheBreakAsTheStepDoes(t *testing.T) {
+	f := newFailover(steps.DefaultVars())
+	brk := &steps.Step{ID: steps.BreakRegion, Breaks: true}
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	breakAt := t0.Add(1200 * time.Millisecond) // after the step's baseline
+	var samples []steps.Sample
+	at := t0
+	add := func(n int, s steps.Sample) {
+		for range n {
+			at = at.Add(50 * time.Millisecond)
+			s.At = at
+			samples = append(samples, s)
+		}
+	}
+	add(30, steps.Sample{Status: 200, Region: "us-central1"})  // the baseline, and the rollout
+	add(4, steps.Sample{Status: 503, Region: "us-central1"})   // the break in effect
+	add(40, steps.Sample{Status: 200, Region: "europe-west1"}) // moved
+	// One failure arrives late, though it was sent before the others.
+	late := samples[30]
+	samples = append(samples[:30:30], samples[31:]...)
+	samples = append(samples, late)
+
+	f.step(steps.Event{Kind: steps.EventStarted, Step: brk.ID, Title: "Break region A", At: t0}, brk)
+	for i, s := range samples {
+		if s.At.After(breakAt) && (i == 0 || !samples[i-1].At.After(breakAt)) {
+			f.step(steps.Event{Kind: steps.EventBreak, Step: brk.ID, At: breakAt}, brk)
+		}
+		f.add(s)
+	}
+	report := steps.MeasureFailover(samples, breakAt)
+	if report.FailedRequests != 4 {
+		t.Fatalf("the step measured %d failures, want 4", report.FailedRequests)
+	}
+	p := f.phase
+	if p == nil || p.firstErr.IsZero() {
+		t.Fatalf("the panel saw no first error: %+v", f.marks)
+	}
+	if got := p.firstErr.Sub(p.start).Seconds(); got != report.FirstFailureSeconds {
+		t.Errorf("the panel's first error is at +%.3f s, the step's first failure at %.3f s: two origins", got, report.FirstFailureSeconds)
+	}
+
+	f.step(steps.Event{Kind: steps.EventFailover, At: at, Failover: &report}, nil)
+	var firstErr, sawFrom string
+	n := 0
+	for _, m := range f.marks {
+		if off, ok := strings.CutSuffix(strings.Fields(m.text)[0], "s"); ok && strings.Contains(m.text, " first error:") {
+			firstErr = off
+			n++
+		}
+		if _, rest, ok := strings.Cut(m.text, "clients saw failures from "); ok {
+			sawFrom = strings.TrimSuffix(strings.Fields(rest)[0], "s")
+		}
+	}
+	if n != 1 || firstErr == "" || firstErr != sawFrom {
+		t.Errorf("timeline: %d first-error lines, first error at %q, the report's failures from %q; want one line, the same offset\n%+v", n, firstErr, sawFrom, f.marks)
+	}
+	if want := fmt.Sprintf("+%.1f", report.FirstFailureSeconds); firstErr != want {
+		t.Errorf("first error at %s, want %s", firstErr, want)
+	}
 }

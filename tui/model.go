@@ -704,7 +704,7 @@ func (m *Model) event(e steps.Event) tea.Cmd {
 			m.fo.add(*e.Sample)
 		}
 		return nil
-	case steps.EventFinished, steps.EventFailover, steps.EventHealth:
+	case steps.EventFinished, steps.EventFailover, steps.EventHealth, steps.EventBreak:
 		return nil
 	}
 	if e.Step == "" {
