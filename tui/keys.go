@@ -64,8 +64,9 @@ type keyHelp struct {
 }
 
 // FullHelp lists every key with what it does, for the ? page.
+// The components' keys come from the components' own lists.
 func (k KeyMap) FullHelp() []keyHelp {
-	return []keyHelp{
+	all := []keyHelp{
 		{k.Next, "next step"},
 		{k.Prev, "previous step"},
 		{k.Run, "run the step: perform it, then check it"},
@@ -78,14 +79,12 @@ func (k KeyMap) FullHelp() []keyHelp {
 		{k.PageDown, "scroll the text down"},
 		{k.PageUp, "scroll the text up"},
 		{k.List, "show or hide the list of steps"},
-		{k.Failover, "show or hide the live failover panel"},
-		{k.Watch, "start or stop probing the global IP"},
-		{k.Break, "break region A (runs the break-region step)"},
-		{k.Restore, "restore region A (runs the restore step)"},
-		{k.Move, "move the simulated client to another region"},
-		{k.Help, "show or hide this page (q closes it too)"},
-		{k.Quit, "quit; progress is saved (asks first if a step is running)"},
 	}
+	all = append(all, k.failoverKeys().FullHelp()...)
+	return append(all,
+		keyHelp{k.Help, "show or hide this page (q closes it too)"},
+		keyHelp{k.Quit, "quit; progress is saved (asks first if a step is running)"},
+	)
 }
 
 // keyNames writes a binding's keys the way a keyboard labels them.

@@ -143,7 +143,7 @@ type Model struct {
 	cmd          commandPane // the current step's command: its box, and full screen (v)
 	list         stepList
 	showFailover bool
-	fo           *failover
+	fo           failoverPanel // the live failover panel
 	client       int
 	note         string
 	copied       string
@@ -184,7 +184,7 @@ func New(ctx context.Context, lab Lab, opts Options) *Model {
 	m.prose = newProsePane(m.st, opts.Accessible)
 	m.list = newStepList(m.st, opts.Accessible)
 	m.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(m.st.Running))
-	m.fo = newFailover(m.vars)
+	m.fo = newFailoverPanel(m.vars, m.keys, m.st, opts.Accessible)
 	if m.target == "" {
 		m.target = "SIMULATOR"
 		if !m.simulated {
@@ -404,17 +404,29 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		}
 	case key.Matches(k, m.keys.BoxDown), key.Matches(k, m.keys.BoxUp):
 		m.cmd.Update(k)
-	case key.Matches(k, m.keys.Failover):
+	default:
+		if act, ok := m.fo.Update(k); ok {
+			return m.panelAction(act)
+		}
+	}
+	return nil
+}
+
+// panelAction does what a key of the failover panel asks: the runner is
+// the model's to call.
+func (m *Model) panelAction(act panelAction) tea.Cmd {
+	switch act {
+	case panelToggle:
 		m.showFailover = !m.showFailover
-	case key.Matches(k, m.keys.Watch):
+	case panelWatch:
 		return m.toggleWatch()
-	case key.Matches(k, m.keys.Break):
+	case panelBreak:
 		m.showFailover = true
 		return m.start(opRun, steps.BreakRegion)
-	case key.Matches(k, m.keys.Restore):
+	case panelRestore:
 		m.showFailover = true
 		return m.start(opRun, steps.Restore)
-	case key.Matches(k, m.keys.Move):
+	case panelMove:
 		return m.moveClient()
 	}
 	return nil

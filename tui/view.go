@@ -52,7 +52,7 @@ func (m *Model) layout() layout {
 	m.cmd.SetCommand(m.commands[m.current().id])
 	l.box = m.cmd.Height(l.mainW)
 	if m.showFailover {
-		l.panel = m.fo.height()
+		l.panel = m.fo.Height()
 	}
 	reduce := func(h *int, floor, over int) int {
 		cut := min(over, max(0, *h-floor))
@@ -112,6 +112,8 @@ func (m *Model) sync() {
 
 	m.cmd.SetCommand(m.commands[id])
 	m.cmd.SetSize(m.width, l.body-1)
+	m.fo.SetSize(l.mainW, l.panel)
+	m.fo.SetLive(m.live())
 }
 
 // typing reports whether the learner is typing step id while the lab waits.
@@ -241,7 +243,7 @@ func (m *Model) labLines() []string {
 		mainCol = m.topLines(l)
 		mainCol = append(mainCol, m.viewProse(l)...)
 		if l.panel > 0 {
-			mainCol = append(mainCol, m.fo.view(m.panelView(l), m.st)...)
+			mainCol = append(mainCol, m.fo.View()...)
 		}
 		if l.box > 0 {
 			mainCol = append(mainCol, m.cmd.Box(l.mainW, l.box)...)
@@ -540,12 +542,9 @@ func seconds(d time.Duration) string {
 	return fmt.Sprintf("%.1fs", d.Seconds())
 }
 
-func (m *Model) panelView(l layout) panelView {
-	return panelView{
-		width:     l.mainW,
-		height:    l.panel,
-		plain:     m.plain(),
-		letters:   m.st.colorless,
+// live is what the failover panel shows of the model's own state.
+func (m *Model) live() liveState {
+	return liveState{
 		watching:  m.watch != nil,
 		canWatch:  m.ip != "" || m.watch != nil,
 		ip:        m.ip,
@@ -588,11 +587,7 @@ func (m *Model) footer() string {
 		return m.help.ShortHelpView(m.cmd.ShortHelp())
 	}
 	if m.showFailover {
-		b = []key.Binding{m.keys.Watch, m.keys.Break, m.keys.Restore}
-		if m.simulated {
-			b = append(b, m.keys.Move)
-		}
-		b = append(b, m.keys.Failover, m.keys.Help, m.keys.Quit)
+		b = append(m.fo.ShortHelp(), m.keys.Help, m.keys.Quit)
 	} else {
 		b = []key.Binding{m.keys.Next, m.keys.Run, m.keys.Check, m.keys.Copy, m.keys.View, m.keys.PageDown, m.keys.Help, m.keys.Quit}
 		if m.typing(m.current().id) {

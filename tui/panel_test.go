@@ -1,0 +1,82 @@
+package tui
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	"github.com/beyond-lab/beyond/steps"
+	"github.com/charmbracelet/x/ansi"
+)
+
+// TestFailoverPanelKeys: the panel's keys say what they ask of the parent,
+// other keys are not the panel's, and the footer and the ? page show the
+// same bindings.
+func TestFailoverPanelKeys(t *testing.T) {
+	keys := DefaultKeyMap()
+	p := newFailoverPanel(steps.DefaultVars(), keys, NewStyles(true), false)
+	for k, want := range map[string]panelAction{"f": panelToggle, "w": panelWatch, "b": panelBreak, "u": panelRestore, "m": panelMove} {
+		if act, ok := p.Update(keyPress(k)); !ok || act != want {
+			t.Errorf("%s: %v %v, want %v", k, act, ok, want)
+		}
+	}
+	for _, k := range []string{"n", "enter", "t", "q", "?"} {
+		if act, ok := p.Update(keyPress(k)); ok {
+			t.Errorf("%s is not the panel's key, but it asked for %v", k, act)
+		}
+	}
+
+	p.SetLive(liveState{simulated: false})
+	if slices.ContainsFunc(p.ShortHelp(), func(b key.Binding) bool { return b.Help().Key == "m" }) {
+		t.Error("on Google the footer offers to move the client, which only the simulator can")
+	}
+	p.SetLive(liveState{simulated: true})
+	short := p.ShortHelp()
+	if len(short) != 5 {
+		t.Errorf("footer keys %d, want w b u m f", len(short))
+	}
+	help := keys.FullHelp()
+	for _, b := range short {
+		if !slices.ContainsFunc(help, func(kh keyHelp) bool { return slices.Equal(kh.b.Keys(), b.Keys()) && kh.desc != "" }) {
+			t.Errorf("the ? page lacks the footer's key %v", b.Keys())
+		}
+	}
+}
+
+// TestFailoverPanelSetSize: the panel draws in the size it is given, and
+// nothing at height 0.
+func TestFailoverPanelSetSize(t *testing.T) {
+	p := newFailoverPanel(steps.DefaultVars(), DefaultKeyMap(), NewStyles(true), false)
+	p.SetLive(liveState{canWatch: true, ip: "203.0.113.7", simulated: true, client: "us-central1"})
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	for i := range 60 {
+		s := steps.Sample{Status: 200, Region: "us-central1", At: t0.Add(time.Duration(i) * 50 * time.Millisecond)}
+		if i > 40 {
+			s.Region = "europe-west1"
+		}
+		p.add(s)
+		p.note(s.At, "a line of the timeline")
+	}
+	for _, size := range [][2]int{{80, 14}, {40, 6}, {24, 3}} {
+		p.SetSize(size[0], size[1])
+		lines := p.View()
+		// Sixty lines of timeline: more than any of these heights holds.
+		if len(lines) != size[1] {
+			t.Errorf("at %dx%d: %d lines, want %d", size[0], size[1], len(lines), size[1])
+		}
+		for _, l := range lines {
+			if w := ansi.StringWidth(l); w > size[0] {
+				t.Errorf("at %dx%d: a line of %d cells: %q", size[0], size[1], w, l)
+			}
+		}
+		if !strings.HasPrefix(lines[0], "Live") {
+			t.Errorf("at %dx%d: first line %q", size[0], size[1], lines[0])
+		}
+	}
+	p.SetSize(80, 0)
+	if lines := p.View(); lines != nil {
+		t.Errorf("at height 0 the panel drew %q", lines)
+	}
+}
