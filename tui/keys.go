@@ -69,17 +69,16 @@ func (k KeyMap) FullHelp() []keyHelp {
 	all := []keyHelp{
 		{k.Next, "next step"},
 		{k.Prev, "previous step"},
-		{k.Run, "run the step: perform it, then check it"},
-		{k.RunRest, "run this step and the rest, until one fails"},
-		{k.Check, "check the step again, without performing it"},
+	}
+	all = append(all, k.runKeys().FullHelp()...)
+	all = append(all, []keyHelp{
 		{k.Copy, "copy the step's gcloud command (OSC 52 clipboard)"},
-		{k.Type, "type the step yourself; the lab checks until it holds (t stops)"},
 		{k.View, "show the whole command, full screen (v, esc or q closes it)"},
 		{key.NewBinding(key.WithKeys(append(k.BoxDown.Keys(), k.BoxUp.Keys()...)...)), "scroll the command box down, up"},
 		{k.PageDown, "scroll the text down"},
 		{k.PageUp, "scroll the text up"},
 		{k.List, "show or hide the list of steps"},
-	}
+	}...)
 	all = append(all, k.failoverKeys().FullHelp()...)
 	return append(all,
 		keyHelp{k.Help, "show or hide this page (q closes it too)"},

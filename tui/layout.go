@@ -62,9 +62,14 @@ func wrap(s string, w int) []string {
 }
 
 // wrapIndent wraps s to w cells, prefixing the first line with first and
-// the others with rest (both plain, of the same width).
+// the others with rest (both plain), each line wrapped to the room its
+// prefix leaves.
 func wrapIndent(s string, w int, first, rest string) []string {
-	lines := wrap(s, w-ansi.StringWidth(first))
+	fw, rw := w-ansi.StringWidth(first), w-ansi.StringWidth(rest)
+	lines := wrap(s, fw)
+	if len(lines) > 1 && rw != fw {
+		lines = append(lines[:1], wrap(strings.Join(lines[1:], " "), rw)...)
+	}
 	for i := range lines {
 		if i == 0 {
 			lines[i] = first + lines[i]

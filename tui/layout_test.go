@@ -135,3 +135,23 @@ func TestListTitlesFit(t *testing.T) {
 		}
 	}
 }
+
+// TestWrapIndentFitsEachLine: a continuation prefix wider than the first
+// line's leaves its lines less room; no line is wider than w.
+func TestWrapIndentFitsEachLine(t *testing.T) {
+	lines := wrapIndent("Fix: Run this step again, or read the revision's logs with gcloud run services logs read", 30, "", "     ")
+	if len(lines) < 3 {
+		t.Fatalf("lines %q; want the text wrapped", lines)
+	}
+	for i, l := range lines {
+		if w := ansi.StringWidth(l); w > 30 {
+			t.Errorf("line %d is %d cells wide: %q", i, w, l)
+		}
+		if i > 0 && !strings.HasPrefix(l, "     ") {
+			t.Errorf("line %d lacks its indent: %q", i, l)
+		}
+	}
+	if got := strings.Join(strings.Fields(strings.Join(lines, " ")), " "); got != "Fix: Run this step again, or read the revision's logs with gcloud run services logs read" {
+		t.Errorf("words lost or changed: %q", got)
+	}
+}

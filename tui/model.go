@@ -144,6 +144,7 @@ type Model struct {
 	list         stepList
 	showFailover bool
 	fo           failoverPanel // the live failover panel
+	runPane      runPanel      // what the current step's last run said
 	client       int
 	note         string
 	copied       string
@@ -183,6 +184,7 @@ func New(ctx context.Context, lab Lab, opts Options) *Model {
 	m.cmd = newCommandPane(m.keys, m.st, opts.Accessible)
 	m.prose = newProsePane(m.st, opts.Accessible)
 	m.list = newStepList(m.st, opts.Accessible)
+	m.runPane = newRunPanel(m.keys, m.st, opts.Accessible, m.simulated)
 	m.spin = spinner.New(spinner.WithSpinner(spinner.MiniDot), spinner.WithStyle(m.st.Running))
 	m.fo = newFailoverPanel(m.vars, m.keys, m.st, opts.Accessible)
 	if m.target == "" {
@@ -388,14 +390,6 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		m.prose.PageUp()
 	case key.Matches(k, m.keys.List):
 		m.flipList = !m.flipList
-	case key.Matches(k, m.keys.Run):
-		return m.runCurrent(opRun)
-	case key.Matches(k, m.keys.Check):
-		return m.runCurrent(opCheck)
-	case key.Matches(k, m.keys.RunRest):
-		return m.runRest()
-	case key.Matches(k, m.keys.Type):
-		return m.typeCurrent()
 	case key.Matches(k, m.keys.Copy):
 		return m.copy()
 	case key.Matches(k, m.keys.View):
@@ -405,11 +399,25 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(k, m.keys.BoxDown), key.Matches(k, m.keys.BoxUp):
 		m.cmd.Update(k)
 	default:
+		if kind, ok := m.runPane.Update(k); ok {
+			return m.runKind(kind)
+		}
 		if act, ok := m.fo.Update(k); ok {
 			return m.panelAction(act)
 		}
 	}
 	return nil
+}
+
+// runKind starts the run a key of the run panel asks for.
+func (m *Model) runKind(kind opKind) tea.Cmd {
+	switch kind {
+	case opRest:
+		return m.runRest()
+	case opType:
+		return m.typeCurrent()
+	}
+	return m.runCurrent(kind)
 }
 
 // panelAction does what a key of the failover panel asks: the runner is

@@ -80,3 +80,70 @@ func TestFailoverPanelSetSize(t *testing.T) {
 		t.Errorf("at height 0 the panel drew %q", lines)
 	}
 }
+
+// TestRunPanelKeys: the run panel's keys say which run they ask for, and
+// its footer keys are on the ? page.
+func TestRunPanelKeys(t *testing.T) {
+	keys := DefaultKeyMap()
+	p := newRunPanel(keys, NewStyles(true), false, true)
+	for k, want := range map[string]opKind{"enter": opRun, "r": opRun, "c": opCheck, "R": opRest, "t": opType} {
+		if kind, ok := p.Update(keyPress(k)); !ok || kind != want {
+			t.Errorf("%s: %q %v, want %q", k, kind, ok, want)
+		}
+	}
+	for _, k := range []string{"n", "w", "y", "v", "q"} {
+		if kind, ok := p.Update(keyPress(k)); ok {
+			t.Errorf("%s is not the run panel's key, but it asked for %q", k, kind)
+		}
+	}
+	help := keys.FullHelp()
+	for _, typing := range []bool{false, true} {
+		for _, b := range p.ShortHelp(typing) {
+			if typing && !slices.Equal(b.Keys(), keys.Stop.Keys()) {
+				t.Errorf("while typing the footer offers %v; want the way out of waiting", b.Keys())
+			}
+			if !typing && !slices.ContainsFunc(help, func(kh keyHelp) bool { return slices.Equal(kh.b.Keys(), b.Keys()) }) {
+				t.Errorf("the ? page lacks the footer's key %v", b.Keys())
+			}
+		}
+	}
+}
+
+// TestRunPanelSetSize: a failed check's verdict and fix wrap to the width
+// set and stop at the height set, the verdict first.
+func TestRunPanelSetSize(t *testing.T) {
+	p := newRunPanel(DefaultKeyMap(), NewStyles(true), false, true)
+	s := runShown{it: item{id: steps.DeployA, title: "Deploy to region A"}, r: &stepRun{
+		status: steps.StatusFailed, fresh: true, elapsed: 2 * time.Second,
+		verdict: "service gemini-service in us-central1 has no ready revision: its container did not start and answer on its port",
+		fix:     "Run this step again, or read the revision's logs with gcloud run services logs read",
+		did:     "Deployed revision 1.\nIt answered 503.\nThen 503 again.\nAnd again.",
+	}}
+	full := p.Height(s, 40)
+	if full < 6 {
+		t.Fatalf("at 40 columns the verdict, the fix and what the step did take %d lines; want them wrapped", full)
+	}
+	for _, h := range []int{full, 3, 1} {
+		p.SetSize(40, h)
+		lines := p.View(s)
+		if len(lines) != h {
+			t.Errorf("at height %d: %d lines", h, len(lines))
+		}
+		for _, l := range lines {
+			if w := ansi.StringWidth(l); w > 40 {
+				t.Errorf("at height %d: a line of %d cells: %q", h, w, l)
+			}
+		}
+		if !strings.HasPrefix(ansi.Strip(lines[0]), "✗ Check failed: service gemini-service") {
+			t.Errorf("at height %d the verdict is not first: %q", h, lines)
+		}
+	}
+	p.SetSize(40, full)
+	if got := strings.Join(p.View(s), "\n"); !strings.Contains(got, "Fix: Run this step again") {
+		t.Errorf("the fix is missing:\n%s", got)
+	}
+	p.SetSize(40, 0)
+	if lines := p.View(s); len(lines) != 0 {
+		t.Errorf("at height 0 the panel drew %q", lines)
+	}
+}

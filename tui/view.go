@@ -45,7 +45,7 @@ func (m *Model) layout() layout {
 		l.prose = max(0, l.body-l.top)
 		return l
 	}
-	l.run = len(m.runLines(l.mainW))
+	l.run = m.runPane.Height(m.runShown(), l.mainW)
 	if m.note != "" {
 		l.note = min(2, len(wrap(m.note, l.mainW)))
 	}
@@ -114,6 +114,20 @@ func (m *Model) sync() {
 	m.cmd.SetSize(m.width, l.body-1)
 	m.fo.SetSize(l.mainW, l.panel)
 	m.fo.SetLive(m.live())
+	m.runPane.SetSize(l.mainW, l.run)
+}
+
+// runShown is the current step as the run panel speaks of it.
+func (m *Model) runShown() runShown {
+	it := m.current()
+	s := runShown{it: it, now: m.now}
+	if !it.reading {
+		s.r = m.runs[it.id]
+	}
+	if m.spinning {
+		s.spin = strings.TrimSpace(ansi.Strip(m.spin.View()))
+	}
+	return s
 }
 
 // typing reports whether the learner is typing step id while the lab waits.
@@ -248,7 +262,7 @@ func (m *Model) labLines() []string {
 		if l.box > 0 {
 			mainCol = append(mainCol, m.cmd.Box(l.mainW, l.box)...)
 		}
-		mainCol = append(mainCol, clip(m.runLines(l.mainW), l.run)...)
+		mainCol = append(mainCol, m.runPane.View(m.runShown())...)
 		if l.note > 0 {
 			for _, s := range clip(wrap(m.note, l.mainW), l.note) {
 				mainCol = append(mainCol, m.st.Note.Render(s))
@@ -378,133 +392,6 @@ func (m *Model) listLines(w, h int) []string {
 	return m.list.View(rows, m.cursor)
 }
 
-// runLines draw what the last run of the step said: progress while it
-// runs, then the check's verdict and, when it failed, the fix.
-func (m *Model) runLines(w int) []string {
-	it := m.current()
-	if it.reading {
-		return []string{m.st.Dim.Render(fit("Nothing to run here: n goes on.", w))}
-	}
-	r := m.runs[it.id]
-	var out []string
-	add := func(s string, style interface{ Render(...string) string }, first, rest string) {
-		for _, l := range wrapIndent(s, w, first, rest) {
-			out = append(out, style.Render(l))
-		}
-	}
-	switch {
-	case r == nil || r.status == steps.StatusTodo && !r.fresh:
-		add("Not run yet: enter runs this step, c only checks it.", m.st.Dim, "", "")
-	case r.running && r.typing:
-		m.typingLines(r, w, add)
-	case r.running:
-		mark := "●"
-		if m.spinning {
-			mark = strings.TrimSpace(ansi.Strip(m.spin.View()))
-		}
-		if m.plain() {
-			mark = "Running:"
-		}
-		el := r.elapsed
-		if d := m.now.Sub(r.started); d > el {
-			el = d
-		}
-		add(fmt.Sprintf("%s %s, %s", mark, it.title, seconds(el)), m.st.Running, "", "  ")
-		from := max(0, len(r.progress)-2)
-		for _, p := range r.progress[from:] {
-			add(p, m.st.Dim, "  ", "    ")
-		}
-		if r.did != "" {
-			add(r.did, m.st.Dim, "  ", "    ")
-		}
-	case !r.fresh:
-		g, word := glyph(r.status)
-		when := ""
-		if !r.at.IsZero() {
-			when = " on " + r.at.Local().Format("2 Jan 15:04")
-		}
-		add(fmt.Sprintf("%s %s%s (saved). c checks it again.", g, capital(word), when), m.styleFor(r.status), "", "  ")
-	default:
-		// The verdict first: what Do said may be long (a page of HTML).
-		g, _ := glyph(r.status)
-		switch r.status {
-		case steps.StatusPassed:
-			s := "Check passed"
-			if r.by == steps.ByLearner {
-				s = "You did it: check passed"
-			}
-			if r.verdict != "" {
-				s += ": " + r.verdict
-			}
-			add(fmt.Sprintf("%s %s (%s)", g, s, seconds(r.elapsed)), m.st.Passed, "", "  ")
-		case steps.StatusFailed:
-			why := r.verdict
-			what := "Check failed"
-			if why == "" {
-				what = "Failed"
-				err := r.err
-				if r.didErr != nil {
-					err = r.didErr
-				}
-				why = reason(err, r.fix)
-			}
-			add(fmt.Sprintf("%s %s: %s", g, what, why), m.st.Failed, "", "  ")
-			if r.fix != "" {
-				add("Fix: "+r.fix, m.st.Fix, "", "     ")
-			}
-		case steps.StatusCanceled:
-			if r.typing {
-				add(fmt.Sprintf("%s Stopped waiting after %s: t waits again, enter lets the lab do it.", g, seconds(r.elapsed)), m.st.Dim, "", "  ")
-				break
-			}
-			add(fmt.Sprintf("%s Canceled after %s; run it again with enter.", g, seconds(r.elapsed)), m.st.Failed, "", "  ")
-		case steps.StatusSkipped:
-			add(fmt.Sprintf("%s Skipped: %s", g, r.skipped), m.st.Dim, "", "  ")
-		}
-		if r.did != "" && r.status != steps.StatusSkipped {
-			n := len(out)
-			for _, line := range strings.Split(r.did, "\n") {
-				add(line, m.st.Dim, "", "")
-			}
-			if len(out)-n > 3 {
-				out = append(out[:n+2], m.st.Dim.Render(fit(strings.TrimRight(ansi.Strip(out[n+2]), " ")+" …", w)))
-			}
-		}
-	}
-	return out
-}
-
-// typingLines draw typing mode: where to type the command, when the lab
-// checks again, and why the last check did not hold yet.
-func (m *Model) typingLines(r *stepRun, w int, add func(string, interface{ Render(...string) string }, string, string)) {
-	// What matters most comes first, since a long command leaves this
-	// panel few lines: that the lab waits, and why the step does not hold
-	// yet; where to paste comes last.
-	every := seconds(steps.DefaultAwaitEvery)
-	switch {
-	case r.next.IsZero():
-		add("✎ You type this step. Checking…", m.st.Running, "", "  ")
-	case m.plain():
-		add(fmt.Sprintf("✎ You type this step: next check at %s (every %s; t or esc stops waiting).", r.next.Local().Format("15:04:05"), every), m.st.Running, "", "  ")
-	default:
-		left := max(0, r.next.Sub(m.now).Round(time.Second))
-		add(fmt.Sprintf("✎ You type this step: next check in %s (every %s; t or esc stops waiting).", seconds(left), every), m.st.Running, "", "  ")
-	}
-	if r.verdict != "" && !r.next.IsZero() {
-		add("Not yet: "+r.verdict, m.st.Failed, "", "  ")
-		if r.fix != "" {
-			add("Fix: "+r.fix, m.st.Fix, "", "     ")
-		}
-	}
-	if !m.simulated {
-		add("Paste the command above into Cloud Shell (or any terminal with gcloud).", m.st.Dim, "", "  ")
-		return
-	}
-	// The line to type on a line of its own, so that it is never split.
-	add("Paste the command above into a second terminal, pointed at the simulator first with:", m.st.Dim, "", "  ")
-	add(`eval "$(beyond sim env)"`, m.st.Command, "  ", "  ")
-}
-
 // reason is what went wrong, without the fix when the error carries it too
 // (the fix gets its own line).
 func reason(err error, fix string) string {
@@ -589,9 +476,12 @@ func (m *Model) footer() string {
 	if m.showFailover {
 		b = append(m.fo.ShortHelp(), m.keys.Help, m.keys.Quit)
 	} else {
-		b = []key.Binding{m.keys.Next, m.keys.Run, m.keys.Check, m.keys.Copy, m.keys.View, m.keys.PageDown, m.keys.Help, m.keys.Quit}
-		if m.typing(m.current().id) {
-			b = []key.Binding{m.keys.Stop, m.keys.View, m.keys.BoxDown, m.keys.BoxUp, m.keys.Copy, m.keys.Help, m.keys.Quit}
+		typing := m.typing(m.current().id)
+		b = m.runPane.ShortHelp(typing)
+		if typing {
+			b = append(b, m.keys.View, m.keys.BoxDown, m.keys.BoxUp, m.keys.Copy, m.keys.Help, m.keys.Quit)
+		} else {
+			b = append(append([]key.Binding{m.keys.Next}, b...), m.keys.Copy, m.keys.View, m.keys.PageDown, m.keys.Help, m.keys.Quit)
 		}
 	}
 	return m.help.ShortHelpView(b)
