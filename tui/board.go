@@ -38,10 +38,11 @@ type BoardOptions struct {
 	Width, Height int
 }
 
-// boardKeys are the board's keys, for Update and the help bar alike.
+// boardKeys are the board's keys, for Update, the help bar and the ?
+// page alike.
 type boardKeys struct {
 	Down, Up, PageDown, PageUp key.Binding
-	Refresh, Sort, Quit        key.Binding
+	Refresh, Sort, Help, Quit  key.Binding
 }
 
 func defaultBoardKeys() boardKeys {
@@ -52,15 +53,45 @@ func defaultBoardKeys() boardKeys {
 		PageUp:   key.NewBinding(key.WithKeys("pgup", "ctrl+u"), key.WithHelp("pgup", "page up")),
 		Refresh:  key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),
 		Sort:     key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort")),
+		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "keys")),
 		Quit:     key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 	}
 }
 
 func (k boardKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Down, k.Up, k.PageDown, k.Refresh, k.Sort, k.Quit}
+	return []key.Binding{k.Down, k.Up, k.PageDown, k.Refresh, k.Sort, k.Help, k.Quit}
 }
 
 func (k boardKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }
+
+// page lists every key with what it does, for the ? page: the table's,
+// then the board's own.
+func (k boardKeys) page() []keyHelp {
+	return append(k.table().page(),
+		keyHelp{k.Refresh, "check every project again now (the board also does every refresh interval)"},
+		keyHelp{k.Help, "show or hide this page (any key closes it)"},
+		keyHelp{k.Quit, "quit; nothing in the projects changes"},
+	)
+}
+
+// tableKeys are the keys of the board's table, taken from boardKeys.
+type tableKeys struct {
+	Down, Up, PageDown, PageUp, Sort key.Binding
+}
+
+func (k boardKeys) table() tableKeys {
+	return tableKeys{Down: k.Down, Up: k.Up, PageDown: k.PageDown, PageUp: k.PageUp, Sort: k.Sort}
+}
+
+func (k tableKeys) page() []keyHelp {
+	return []keyHelp{
+		{k.Down, "next project"},
+		{k.Up, "previous project"},
+		{k.PageDown, "a page of projects down"},
+		{k.PageUp, "a page of projects up"},
+		{k.Sort, "sort by progress, least first, or back to the file's order"},
+	}
+}
 
 // Messages of the board.
 type (
@@ -72,8 +103,12 @@ type (
 	tickMsg  struct{ seq int }
 )
 
-// Board is the class board: one row per project, one column per step.
+// Board is the class board: one row per project, one column per step. It
+// lays out its components, the table of projects (boardTable) and the
+// selected project's detail, between a header and the help bar, and
+// sweeps the projects.
 type Board struct {
+	boardTable
 	opts   BoardOptions
 	ctx    context.Context
 	send   func(tea.Msg) // set by RunBoard once the program exists
@@ -81,16 +116,92 @@ type Board struct {
 	help   help.Model
 	styles Styles
 
-	reports  []*steps.Report // by project index; nil until swept
-	order    []int           // project indexes in display order
-	byStuck  bool            // sorted by progress, least first
-	cursor   int             // position in order
-	top      int             // first row shown
 	sweeping bool
 	seq      int // sweeps started, so that a stale tick is ignored
 	lastDone time.Time
 	width    int
 	height   int
+	showHelp bool // the ? page
+}
+
+// boardTable is the board's table, a component: one row per project with
+// a mark per step, the cursor, scrolling and the sort. Its keys move the
+// cursor and sort; the board sets its size (the rows it shows) and hands
+// it each report as it comes.
+type boardTable struct {
+	keys     tableKeys
+	st       Styles
+	plain    bool
+	projects []string
+	steps    []*steps.Step
+
+	reports []*steps.Report // by project index; nil until swept
+	order   []int           // project indexes in display order
+	byStuck bool            // sorted by progress, least first
+	cursor  int             // position in order
+	top     int             // first row shown
+	w, rows int
+}
+
+func newBoardTable(keys tableKeys, st Styles, plain bool, projects []string, list []*steps.Step) boardTable {
+	t := boardTable{keys: keys, st: st, plain: plain, projects: projects, steps: list,
+		reports: make([]*steps.Report, len(projects)), w: 80, rows: 1}
+	for i := range projects {
+		t.order = append(t.order, i)
+	}
+	return t
+}
+
+// SetSize sets the table's width and how many rows of projects it shows.
+func (b *boardTable) SetSize(w, rows int) {
+	b.w, b.rows = w, max(1, rows)
+	b.scroll()
+}
+
+// SetReport puts project i's report in its row.
+func (b *boardTable) SetReport(i int, r steps.Report) {
+	if i >= 0 && i < len(b.reports) {
+		b.reports[i] = &r
+		b.resort()
+		b.scroll()
+	}
+}
+
+// Update moves the cursor or sorts; it reports whether k was the table's.
+func (b *boardTable) Update(k tea.KeyPressMsg) bool {
+	switch {
+	case key.Matches(k, b.keys.Down):
+		b.cursor = min(b.cursor+1, len(b.order)-1)
+	case key.Matches(k, b.keys.Up):
+		b.cursor = max(b.cursor-1, 0)
+	case key.Matches(k, b.keys.PageDown):
+		b.cursor = min(b.cursor+b.rows, len(b.order)-1)
+	case key.Matches(k, b.keys.PageUp):
+		b.cursor = max(b.cursor-b.rows, 0)
+	case key.Matches(k, b.keys.Sort):
+		b.byStuck = !b.byStuck
+		b.resort()
+	default:
+		return false
+	}
+	b.scroll()
+	return true
+}
+
+// View draws the ruler (but for a screen reader) and the rows shown,
+// padded to the table's height.
+func (b *boardTable) View() []string {
+	var lines []string
+	if !b.plain {
+		lines = append(lines, b.ruler())
+	}
+	for i := b.top; i < min(len(b.order), b.top+b.rows); i++ {
+		lines = append(lines, b.row(i))
+	}
+	for len(lines) < b.rows+1-boolInt(b.plain) {
+		lines = append(lines, "")
+	}
+	return lines
 }
 
 // NewBoard returns the board's model.
@@ -98,13 +209,18 @@ func NewBoard(ctx context.Context, opts BoardOptions) *Board {
 	if opts.Refresh <= 0 {
 		opts.Refresh = 30 * time.Second
 	}
-	b := &Board{opts: opts, ctx: ctx, keys: defaultBoardKeys(), help: help.New(), styles: NewStyles(opts.NoColor),
-		reports: make([]*steps.Report, len(opts.Projects)), width: 80, height: 24}
+	b := &Board{opts: opts, ctx: ctx, keys: defaultBoardKeys(), help: help.New(), styles: NewStyles(opts.NoColor)}
+	b.boardTable = newBoardTable(b.keys.table(), b.styles, opts.Accessible, opts.Projects, opts.Steps)
 	b.help.Styles = b.styles.Help
-	for i := range opts.Projects {
-		b.order = append(b.order, i)
-	}
+	b.SetSize(80, 24)
 	return b
+}
+
+// SetSize sets the board's size, and so the table's.
+func (b *Board) SetSize(w, h int) {
+	b.width, b.height = w, h
+	b.help.SetWidth(w)
+	b.boardTable.SetSize(w, b.rowsShown())
 }
 
 // RunBoard shows the board until the instructor quits.
@@ -171,13 +287,9 @@ func (b *Board) tick(seq int) tea.Cmd {
 func (b *Board) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
-		b.width, b.height = msg.Width, msg.Height
+		b.SetSize(msg.Width, msg.Height)
 	case reportMsg:
-		if msg.i >= 0 && msg.i < len(b.reports) {
-			r := msg.rep
-			b.reports[msg.i] = &r
-			b.resort()
-		}
+		b.SetReport(msg.i, msg.rep)
 	case sweptMsg:
 		b.sweeping = false
 		b.lastDone = time.Now()
@@ -189,34 +301,33 @@ func (b *Board) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.KeyPressMsg:
 		return b, b.key(msg)
 	}
-	b.scroll()
 	return b, nil
 }
 
 func (b *Board) key(k tea.KeyPressMsg) tea.Cmd {
+	if b.showHelp {
+		// Any key closes the ? page, as in the guide; only ctrl+c acts.
+		b.showHelp = false
+		if k.String() == "ctrl+c" {
+			return tea.Quit
+		}
+		return nil
+	}
 	switch {
 	case key.Matches(k, b.keys.Quit):
 		return tea.Quit
-	case key.Matches(k, b.keys.Down):
-		b.cursor = min(b.cursor+1, len(b.order)-1)
-	case key.Matches(k, b.keys.Up):
-		b.cursor = max(b.cursor-1, 0)
-	case key.Matches(k, b.keys.PageDown):
-		b.cursor = min(b.cursor+b.rowsShown(), len(b.order)-1)
-	case key.Matches(k, b.keys.PageUp):
-		b.cursor = max(b.cursor-b.rowsShown(), 0)
+	case key.Matches(k, b.keys.Help):
+		b.showHelp = true
 	case key.Matches(k, b.keys.Refresh):
 		return b.startSweep()
-	case key.Matches(k, b.keys.Sort):
-		b.byStuck = !b.byStuck
-		b.resort()
+	default:
+		b.boardTable.Update(k)
 	}
-	b.scroll()
 	return nil
 }
 
 // resort orders the rows, keeping the selected project selected.
-func (b *Board) resort() {
+func (b *boardTable) resort() {
 	selected := -1
 	if b.cursor < len(b.order) {
 		selected = b.order[b.cursor]
@@ -230,7 +341,7 @@ func (b *Board) resort() {
 	}
 }
 
-func (b *Board) passed(i int) int {
+func (b *boardTable) passed(i int) int {
 	if r := b.reports[i]; r != nil {
 		return r.Passed
 	}
@@ -238,11 +349,11 @@ func (b *Board) passed(i int) int {
 }
 
 // Selected is the project the cursor is on.
-func (b *Board) Selected() string {
+func (b *boardTable) Selected() string {
 	if len(b.order) == 0 {
 		return ""
 	}
-	return b.opts.Projects[b.order[b.cursor]]
+	return b.projects[b.order[b.cursor]]
 }
 
 // Layout: a header line, a ruler of parts, the rows, the selected
@@ -256,8 +367,8 @@ func (b *Board) rowsShown() int {
 	return max(1, b.height-boardDetailLines-4)
 }
 
-func (b *Board) scroll() {
-	n := b.rowsShown()
+func (b *boardTable) scroll() {
+	n := b.rows
 	if b.cursor < b.top {
 		b.top = b.cursor
 	}
@@ -278,19 +389,17 @@ func (b *Board) View() tea.View {
 // Render returns the board as text, each line at most the screen's width
 // and at most the screen's height of lines.
 func (b *Board) Render() string {
-	var lines []string
-	lines = append(lines, b.header())
-	if !b.opts.Accessible {
-		lines = append(lines, b.ruler())
+	lines := []string{b.header()}
+	if b.showHelp {
+		page := clip(keyPage(b.keys.page(), max(b.width, 1), b.opts.Accessible), max(0, b.height-2))
+		for len(page) < b.height-2 {
+			page = append(page, "")
+		}
+		lines = append(lines, page...)
+	} else {
+		lines = append(lines, b.boardTable.View()...)
+		lines = append(lines, b.detail()...)
 	}
-	n := b.rowsShown()
-	for i := b.top; i < min(len(b.order), b.top+n); i++ {
-		lines = append(lines, b.row(i))
-	}
-	for len(lines) < n+2-boolInt(b.opts.Accessible) {
-		lines = append(lines, "")
-	}
-	lines = append(lines, b.detail()...)
 	lines = append(lines, b.help.View(b.keys))
 	w, h := max(b.width, 1), max(b.height, 1)
 	lines = clip(lines, h)
@@ -335,13 +444,13 @@ func (b *Board) header() string {
 }
 
 // nameWidth is the width of the project column.
-func (b *Board) nameWidth() int {
-	return min(b.longestName(), max(8, b.width-len(b.opts.Steps)*b.cellWidth()-10))
+func (b *boardTable) nameWidth() int {
+	return min(b.longestName(), max(8, b.w-len(b.steps)*b.cellWidth()-10))
 }
 
-func (b *Board) longestName() int {
+func (b *boardTable) longestName() int {
 	w := 8
-	for _, p := range b.opts.Projects {
+	for _, p := range b.projects {
 		w = max(w, len(p))
 	}
 	return w
@@ -349,48 +458,48 @@ func (b *Board) longestName() int {
 
 // cellWidth is the columns one step takes: its mark and a space, or the
 // mark alone when names would not fit beside that many steps.
-func (b *Board) cellWidth() int {
-	if b.width-len(b.opts.Steps)*2-10 >= b.longestName() {
+func (b *boardTable) cellWidth() int {
+	if b.w-len(b.steps)*2-10 >= b.longestName() {
 		return 2
 	}
 	return 1
 }
 
 // cellSep follows each step's mark.
-func (b *Board) cellSep() string { return strings.Repeat(" ", b.cellWidth()-1) }
+func (b *boardTable) cellSep() string { return strings.Repeat(" ", b.cellWidth()-1) }
 
 // ruler numbers each step column with its part, so that a column can be
 // found: 1 the code, 2 Cloud Run, 3 global, 4 verify.
-func (b *Board) ruler() string {
+func (b *boardTable) ruler() string {
 	var parts strings.Builder
-	for _, s := range b.opts.Steps {
+	for _, s := range b.steps {
 		n := slices.IndexFunc(steps.Parts, func(p steps.Part) bool { return p.ID == s.Part }) + 1
 		fmt.Fprintf(&parts, "%d%s", n, b.cellSep())
 	}
-	return b.styles.Dim.Render(fmt.Sprintf("  %-*s %5s %s", b.nameWidth(), "project", "steps", parts.String()))
+	return b.st.Dim.Render(fmt.Sprintf("  %-*s %5s %s", b.nameWidth(), "project", "steps", parts.String()))
 }
 
-func (b *Board) mark(s steps.CheckState) string {
+func (b *boardTable) mark(s steps.CheckState) string {
 	switch s {
 	case steps.CheckPassed:
-		return b.styles.Passed.Render("✓")
+		return b.st.Passed.Render("✓")
 	case steps.CheckFailed:
-		return b.styles.Failed.Render("✗")
+		return b.st.Failed.Render("✗")
 	case steps.CheckPending:
-		return b.styles.Todo.Render("·")
+		return b.st.Todo.Render("·")
 	}
-	return b.styles.Running.Render("?")
+	return b.st.Running.Render("?")
 }
 
-func (b *Board) row(pos int) string {
+func (b *boardTable) row(pos int) string {
 	i := b.order[pos]
-	name := b.opts.Projects[i]
+	name := b.projects[i]
 	r := b.reports[i]
 	cursor := "  "
 	if pos == b.cursor {
 		cursor = "› "
 	}
-	if b.opts.Accessible {
+	if b.plain {
 		if r == nil {
 			return cursor + name + ": not checked yet"
 		}
@@ -402,7 +511,7 @@ func (b *Board) row(pos int) string {
 	}
 	var cells strings.Builder
 	if r == nil {
-		cells.WriteString(strings.Repeat(" ", len(b.opts.Steps)*b.cellWidth()))
+		cells.WriteString(strings.Repeat(" ", len(b.steps)*b.cellWidth()))
 	} else {
 		for _, c := range r.Steps {
 			cells.WriteString(b.mark(c.State) + b.cellSep())
@@ -414,7 +523,7 @@ func (b *Board) row(pos int) string {
 	}
 	line := fmt.Sprintf("%s%s %5s %s", cursor, pad(name, b.nameWidth()), progress, cells.String())
 	if pos == b.cursor {
-		return b.styles.Title.Render(cursor) + strings.TrimPrefix(line, cursor)
+		return b.st.Title.Render(cursor) + strings.TrimPrefix(line, cursor)
 	}
 	return line
 }

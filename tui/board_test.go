@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -133,4 +134,65 @@ func TestBoardShowsServiceHealthSettings(t *testing.T) {
 	if !strings.Contains(screen, "service health: us-central1 ok · europe-west1 no readiness probe") {
 		t.Errorf("the detail does not show service health per region:\n%s", screen)
 	}
+}
+
+// TestBoardHelpPage: ? shows every key of the board, from the same
+// bindings as the help bar; any key closes it without acting, but ctrl+c.
+func TestBoardHelpPage(t *testing.T) {
+	b := boardWith(t, 5, BoardOptions{NoColor: true})
+	b.Update(tea.KeyPressMsg{Code: '?', Text: "?"})
+	screen := ansi.Strip(b.Render())
+	fits(t, screen, 80, 24)
+	words := strings.Join(strings.Fields(screen), " ") // a description may wrap
+	for _, kh := range b.keys.page() {
+		if !strings.Contains(words, kh.desc) {
+			t.Errorf("the keys page lacks %q:\n%s", kh.desc, screen)
+		}
+	}
+	for _, sb := range b.keys.ShortHelp() {
+		if !slices.ContainsFunc(b.keys.page(), func(kh keyHelp) bool { return slices.Equal(kh.b.Keys(), sb.Keys()) }) && !slices.Equal(sb.Keys(), b.keys.PageDown.Keys()) {
+			t.Errorf("the help bar's key %v is not on the keys page", sb.Keys())
+		}
+	}
+	if strings.Contains(screen, "attendee-00") {
+		t.Errorf("the keys page shows the table too:\n%s", screen)
+	}
+	b.Update(tea.KeyPressMsg{Code: 'j', Text: "j"})
+	if b.showHelp || b.Selected() != "attendee-00" {
+		t.Errorf("a key on the keys page: page shown %v, selected %s; want it closed, the cursor unmoved", b.showHelp, b.Selected())
+	}
+	b.Update(tea.KeyPressMsg{Code: '?', Text: "?"})
+	if _, cmd := b.Update(tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}); cmd == nil {
+		t.Error("ctrl+c on the keys page does not quit")
+	}
+}
+
+// TestBoardTableSetSize: the table shows as many rows as it is given,
+// keeps the cursor on screen, and pages by that many.
+func TestBoardTableSetSize(t *testing.T) {
+	b := boardWith(t, 30, BoardOptions{NoColor: true})
+	tb := &b.boardTable
+	tb.SetSize(80, 7)
+	if got := tb.View(); len(got) != 8 {
+		t.Errorf("7 rows and the ruler: %d lines", len(got))
+	}
+	if !tb.Update(tea.KeyPressMsg{Code: tea.KeyPgDown}) || tb.cursor != 7 {
+		t.Errorf("pgdn moved the cursor to %d, want 7 (a page of 7)", tb.cursor)
+	}
+	for range 10 {
+		tb.Update(tea.KeyPressMsg{Code: 'j', Text: "j"})
+	}
+	if tb.cursor != 17 || tb.top > tb.cursor || tb.cursor >= tb.top+7 {
+		t.Errorf("cursor %d, top %d: the cursor is off the 7 rows shown", tb.cursor, tb.top)
+	}
+	if tb.Update(tea.KeyPressMsg{Code: 'r', Text: "r"}) || tb.Update(tea.KeyPressMsg{Code: 'q', Text: "q"}) {
+		t.Error("r and q are the board's keys, not the table's")
+	}
+	// The board gives the table what its size leaves: 24 lines less the
+	// header, ruler, detail and help bar.
+	b.Update(tea.WindowSizeMsg{Width: 60, Height: 20})
+	if tb.rows != 20-boardDetailLines-4 || tb.w != 60 {
+		t.Errorf("at 60x20 the table is %dx%d rows", tb.w, tb.rows)
+	}
+	fits(t, b.Render(), 60, 20)
 }

@@ -441,20 +441,24 @@ func (m *Model) live() liveState {
 }
 
 // helpLines are the ? page: every key and what it does.
-func (m *Model) helpLines(w int) []string {
+func (m *Model) helpLines(w int) []string { return keyPage(m.keys.FullHelp(), w, m.plain()) }
+
+// keyPage is a ? page: every key of keys and what it does, a line each
+// where the width allows; plain (for screen readers) names keys in words.
+func keyPage(keys []keyHelp, w int, plain bool) []string {
 	out := []string{"Keys (any key closes this page):"}
 	var names []string
 	col := 0
-	for _, kh := range m.keys.FullHelp() {
+	for _, kh := range keys {
 		n := keyNames(kh.b)
-		if m.plain() {
+		if plain {
 			n = strings.Join(kh.b.Keys(), " or ")
 		}
 		names = append(names, n)
 		col = max(col, ansi.StringWidth(n))
 	}
 	col = min(col, max(8, w*2/5))
-	for i, kh := range m.keys.FullHelp() {
+	for i, kh := range keys {
 		out = append(out, wrapIndent(kh.desc, w, pad(names[i], col)+"  ", strings.Repeat(" ", col+2))...)
 	}
 	return out
