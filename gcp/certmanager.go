@@ -19,15 +19,7 @@ const (
 func (c *Cloud) CertParent() string { return "projects/" + c.Project + "/locations/global" }
 
 func certRead[T any](ctx context.Context, c *Cloud, method, what string, get func(context.Context) (T, error)) (T, error) {
-	return memo(c, method+" "+what, func() (T, error) {
-		var out T
-		err := c.call(ctx, method, read, nil, func(ctx context.Context) error {
-			var err error
-			out, err = get(ctx)
-			return err
-		})
-		return out, c.explain(err, what, certAPI, "roles/certificatemanager.viewer")
-	})
+	return readOnce(ctx, c, method, what, certAPI, "roles/certificatemanager.viewer", get)
 }
 
 // certChange starts a change and waits for its operation, retried as one.

@@ -90,15 +90,7 @@ func withOperationReasons(err error, items []*computepb.Errors) error {
 
 // computeRead makes one Compute Engine read, retried (Cloud.call).
 func computeRead[T any](ctx context.Context, c *Cloud, method, what string, get func(context.Context) (T, error)) (T, error) {
-	return memo(c, method+" "+what, func() (T, error) {
-		var out T
-		err := c.call(ctx, method, read, nil, func(ctx context.Context) error {
-			var err error
-			out, err = get(ctx)
-			return err
-		})
-		return out, c.explain(err, what, computeAPI, "roles/compute.viewer")
-	})
+	return readOnce(ctx, c, method, what, computeAPI, "roles/compute.viewer", get)
 }
 
 // GetNEG reads a regional network endpoint group.

@@ -22,15 +22,7 @@ func (c *Cloud) dnsRead(ctx context.Context, method, what string, get func(conte
 
 // dnsMemo is dnsRead for a read that answers a value, once per Snapshot.
 func dnsMemo[T any](ctx context.Context, c *Cloud, method, what string, get func(context.Context) (T, error)) (T, error) {
-	return memo(c, method+" "+what, func() (T, error) {
-		var out T
-		err := c.dnsRead(ctx, method, what, func(ctx context.Context) error {
-			var err error
-			out, err = get(ctx)
-			return err
-		})
-		return out, err
-	})
+	return readOnce(ctx, c, method, what, dnsAPI, "roles/dns.reader", get)
 }
 
 // GetZone reads a managed zone.

@@ -30,17 +30,8 @@ func (c *Cloud) serviceAccountName(id string) string {
 
 // GetServiceAccount reads the service account id of the project.
 func (c *Cloud) GetServiceAccount(ctx context.Context, id string) (*adminpb.ServiceAccount, error) {
-	return memo(c, "iam.projects.serviceAccounts.get "+id, func() (*adminpb.ServiceAccount, error) {
-		var sa *adminpb.ServiceAccount
-		err := c.call(ctx, "iam.projects.serviceAccounts.get", read, nil, func(ctx context.Context) error {
-			var err error
-			sa, err = c.iam.GetServiceAccount(ctx, &adminpb.GetServiceAccountRequest{Name: c.serviceAccountName(id)}, noRetry)
-			return err
-		})
-		if err != nil {
-			return nil, c.explain(err, "read service account "+c.ServiceAccountEmail(id), lab.APIIAM, roleServiceAccountAdmin)
-		}
-		return sa, nil
+	return readOnce(ctx, c, "iam.projects.serviceAccounts.get", "read service account "+c.ServiceAccountEmail(id), lab.APIIAM, roleServiceAccountAdmin, func(ctx context.Context) (*adminpb.ServiceAccount, error) {
+		return c.iam.GetServiceAccount(ctx, &adminpb.GetServiceAccountRequest{Name: c.serviceAccountName(id)}, noRetry)
 	})
 }
 

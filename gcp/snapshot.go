@@ -95,6 +95,20 @@ func (s *snapshot) counted(f func(context.Context) error) func(context.Context) 
 	}
 }
 
+// readOnce makes one read, retried (Cloud.call), its error explained with
+// the API and the role it needs; a Snapshot asks it once (memo).
+func readOnce[T any](ctx context.Context, c *Cloud, method, what, api, role string, get func(context.Context) (T, error)) (T, error) {
+	return memo(c, method+" "+what, func() (T, error) {
+		var out T
+		err := c.call(ctx, method, read, nil, func(ctx context.Context) error {
+			var err error
+			out, err = get(ctx)
+			return err
+		})
+		return out, c.explain(err, what, api, role)
+	})
+}
+
 // memo answers a read that has no list behind it (a DNS zone, a
 // certificate, a service account) once per Snapshot: several checks read
 // the same resource. Outside a Snapshot it just reads. A proto answer is

@@ -3,13 +3,16 @@
 // Cloud itself, so what it shows is what a non-interactive replay reports.
 //
 // One model (Model) owns the screen and lays it out. The step list
-// (stepList), the prose (prosePane) and the command with its full-screen
-// view (commandPane) are components with their own size, and keys and
-// scroll where they have them; the run panel with the check's verdict, the
-// live failover panel, the help bar and the questions it asks are still
-// plain methods. Every key is in one KeyMap,
-// which both the footer and the ? page are drawn from. Runner calls happen
-// in commands, never in Update.
+// (stepList), the prose (prosePane), the command with its full-screen view
+// (commandPane), the run panel with the check's verdict (runPanel) and the
+// live failover panel (failoverPanel) are components with their own size,
+// and keys and scroll where they have them; a component's keys say what
+// they ask for, and the model, which alone calls the runner, does it. The
+// help bar and the questions it asks are plain methods. Every key is in one
+// KeyMap; each component takes its own from it, and both the footer and
+// the ? page are drawn from those. Runner calls happen in commands, never
+// in Update. The class board (Board) is the same: its table (boardTable)
+// is a component, laid out with the selected project's detail.
 package tui
 
 import (
