@@ -86,7 +86,7 @@ func (f *failover) add(s steps.Sample) {
 	if p.restore {
 		if ok(s) && fromA && p.firstBack.IsZero() {
 			p.firstBack = s.At
-			f.mark(s.At, fmt.Sprintf("%s region A serving again", since(p.start, s.At)))
+			f.mark(s.At, fmt.Sprintf("%s region A serving again (counted from the restore)", since(p.start, s.At)))
 			f.phase = nil
 		}
 		return
