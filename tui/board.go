@@ -105,8 +105,8 @@ type (
 
 // Board is the class board: one row per project, one column per step. It
 // lays out its components, the table of projects (boardTable) and the
-// selected project's detail, between a header and the help bar, and
-// sweeps the projects.
+// selected project's detail (boardDetail), between a header and the help
+// bar, and sweeps the projects.
 type Board struct {
 	boardTable
 	opts   BoardOptions
@@ -121,7 +121,8 @@ type Board struct {
 	lastDone time.Time
 	width    int
 	height   int
-	showHelp bool // the ? page
+	showHelp bool        // the ? page
+	det      boardDetail // the selected project's detail
 }
 
 // boardTable is the board's table, a component: one row per project with
@@ -211,6 +212,7 @@ func NewBoard(ctx context.Context, opts BoardOptions) *Board {
 	}
 	b := &Board{opts: opts, ctx: ctx, keys: defaultBoardKeys(), help: help.New(), styles: NewStyles(opts.NoColor)}
 	b.boardTable = newBoardTable(b.keys.table(), b.styles, opts.Accessible, opts.Projects, opts.Steps)
+	b.det = boardDetail{st: b.styles, steps: opts.Steps}
 	b.help.Styles = b.styles.Help
 	b.SetSize(80, 24)
 	return b
@@ -221,6 +223,7 @@ func (b *Board) SetSize(w, h int) {
 	b.width, b.height = w, h
 	b.help.SetWidth(w)
 	b.boardTable.SetSize(w, b.rowsShown())
+	b.det.SetSize(w)
 }
 
 // RunBoard shows the board until the instructor quits.
@@ -479,16 +482,19 @@ func (b *boardTable) ruler() string {
 	return b.st.Dim.Render(fmt.Sprintf("  %-*s %5s %s", b.nameWidth(), "project", "steps", parts.String()))
 }
 
-func (b *boardTable) mark(s steps.CheckState) string {
+func (b *boardTable) mark(s steps.CheckState) string { return checkMark(b.st, s) }
+
+// checkMark is a step's mark on the board.
+func checkMark(st Styles, s steps.CheckState) string {
 	switch s {
 	case steps.CheckPassed:
-		return b.st.Passed.Render("✓")
+		return st.Passed.Render("✓")
 	case steps.CheckFailed:
-		return b.st.Failed.Render("✗")
+		return st.Failed.Render("✗")
 	case steps.CheckPending:
-		return b.st.Todo.Render("·")
+		return st.Todo.Render("·")
 	}
-	return b.st.Running.Render("?")
+	return st.Running.Render("?")
 }
 
 func (b *boardTable) row(pos int) string {
@@ -548,28 +554,46 @@ func healthLine(r *steps.Report) []string {
 	return []string{"  service health: " + strings.Join(parts, " · ")}
 }
 
-// detail is the selected project's first step that does not hold, why, and
-// its fix; or that it is done.
+// detail is the selected project's detail, drawn by its component.
 func (b *Board) detail() []string {
-	w := max(b.width-2, 10)
-	out := []string{b.styles.Dim.Render(strings.Repeat("─", max(b.width, 1)))}
 	if len(b.order) == 0 {
-		return out
+		return b.det.View("", nil)
 	}
 	i := b.order[b.cursor]
-	r := b.reports[i]
-	name := b.opts.Projects[i]
+	return b.det.View(b.projects[i], b.reports[i])
+}
+
+// boardDetail is the selected project's detail, a component below the
+// table: its first step that does not hold, why, and its fix; or that it
+// is done; and where Cloud Run service health can work. It has no keys;
+// the board sets its width and hands it the project.
+type boardDetail struct {
+	st    Styles
+	steps []*steps.Step
+	w     int
+}
+
+// SetSize sets the detail's width; its height is boardDetailLines.
+func (d *boardDetail) SetSize(w int) { d.w = w }
+
+// View draws project name's report r (nil until it is swept), or only the
+// rule above it when there is no project.
+func (d *boardDetail) View(name string, r *steps.Report) []string {
+	w := max(d.w-2, 10)
+	out := []string{d.st.Dim.Render(strings.Repeat("─", max(d.w, 1)))}
 	switch {
+	case name == "":
+		return out
 	case r == nil:
 		out = append(out, name+": not checked yet")
 	case r.Stuck() == nil:
-		out = append(out, b.styles.Passed.Render(fmt.Sprintf("%s: every step holds (%d/%d)", name, r.Passed, len(r.Steps))))
+		out = append(out, d.st.Passed.Render(fmt.Sprintf("%s: every step holds (%d/%d)", name, r.Passed, len(r.Steps))))
 		out = append(out, healthLine(r)...)
 	default:
 		s := r.Stuck()
 		title := s.ID
-		if j := slices.IndexFunc(b.opts.Steps, func(st *steps.Step) bool { return st.ID == s.ID }); j >= 0 {
-			title = b.opts.Steps[j].Title + " (" + s.ID + ")"
+		if j := slices.IndexFunc(d.steps, func(st *steps.Step) bool { return st.ID == s.ID }); j >= 0 {
+			title = d.steps[j].Title + " (" + s.ID + ")"
 		}
 		failed := 0
 		for _, c := range r.Steps {
@@ -577,7 +601,7 @@ func (b *Board) detail() []string {
 				failed++
 			}
 		}
-		head := fmt.Sprintf("%s: at %s · %s %s", name, title, b.mark(s.State), s.State)
+		head := fmt.Sprintf("%s: at %s · %s %s", name, title, checkMark(d.st, s.State), s.State)
 		if failed > 1 || (failed == 1 && s.State != steps.CheckFailed) {
 			head += fmt.Sprintf(" · %d failed", failed)
 		}
@@ -588,7 +612,7 @@ func (b *Board) detail() []string {
 		}
 		if s.Fix != "" {
 			for _, l := range wrap("fix: "+s.Fix, w) {
-				out = append(out, "  "+b.styles.Fix.Render(l))
+				out = append(out, "  "+d.st.Fix.Render(l))
 			}
 		}
 	}

@@ -196,3 +196,33 @@ func TestBoardTableSetSize(t *testing.T) {
 	}
 	fits(t, b.Render(), 60, 20)
 }
+
+// TestBoardDetailSetSize: the detail takes its width, always the same
+// number of lines, and wraps the reason and the fix within it.
+func TestBoardDetailSetSize(t *testing.T) {
+	d := boardDetail{st: NewStyles(true), steps: steps.BoardSteps()}
+	r := &steps.Report{Steps: []steps.StepCheck{{ID: steps.DeployA, State: steps.CheckFailed,
+		Reason: "service gemini-service in us-central1 has no ready revision: its container did not start",
+		Fix:    "Run 'Deploy to region A' again, or read the revision's logs"}}}
+	for _, w := range []int{80, 40} {
+		d.SetSize(w)
+		lines := d.View("attendee-00", r)
+		if len(lines) != boardDetailLines {
+			t.Errorf("at %d columns: %d lines, want %d", w, len(lines), boardDetailLines)
+		}
+		for _, l := range lines[1:] {
+			if n := ansi.StringWidth(l); n > w && !strings.HasPrefix(l, "attendee-00: at") {
+				t.Errorf("at %d columns a line of %d: %q", w, n, l)
+			}
+		}
+		if got := strings.Join(lines, " "); !strings.Contains(got, "fix:") || !strings.Contains(got, "attendee-00: at") {
+			t.Errorf("at %d columns:\n%s", w, strings.Join(lines, "\n"))
+		}
+		if n := ansi.StringWidth(lines[0]); n != w {
+			t.Errorf("the rule is %d wide at %d columns", n, w)
+		}
+	}
+	if got := d.View("", nil); len(got) != 1 {
+		t.Errorf("with no project: %q; want the rule alone", got)
+	}
+}
