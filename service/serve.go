@@ -13,10 +13,6 @@ import (
 	"time"
 
 	"github.com/beyond-lab/beyond/lab"
-
-	// Mozilla's roots, pinned by go.sum, for when the machine has no CA
-	// file of its own (the image ships one from the same bundle).
-	_ "golang.org/x/crypto/x509roots/fallback"
 )
 
 // shutdownGrace is how long in-flight requests get after SIGTERM: Cloud Run
@@ -29,6 +25,7 @@ const shutdownGrace = 8 * time.Second
 // set, receives the address it listens on. The image's entrypoint calls it:
 // cmd/gemini-service, or beyond itself as `beyond gemini-service`.
 func Serve(ctx context.Context, stdout io.Writer, ready func(addr string)) error {
+	useFallbackRoots()
 	log := newLogger(stdout)
 
 	port := os.Getenv("PORT")
