@@ -23,8 +23,8 @@ func runCleanup(ctx context.Context, cfg *config, stdout, stderr io.Writer) int 
 		return exitUsage
 	}
 	defer r.Close()
-	if t.warning != "" {
-		fmt.Fprintln(stderr, "beyond:", t.warning)
+	if w := t.Warning(); w != "" {
+		fmt.Fprintln(stderr, "beyond:", w)
 	}
 	p.banner(t.label, cfg.vars.Project, t.conditions)
 	st, err := r.RunStep(ctx, steps.Cleanup)

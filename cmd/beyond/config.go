@@ -168,9 +168,20 @@ type target struct {
 	conditions string
 	// warning says what does not work with this target but need not stop
 	// the lab (gcloud cannot be pointed at the embedded simulator), "" if
-	// all is well. The front ends show it.
+	// all is well. The front ends show it; read it through Warning.
 	warning string
-	close   func()
+	// published is closed when the embedded simulator's publication for a
+	// second terminal is done and warning final; nil when there is none.
+	published chan struct{}
+	close     func()
+}
+
+// Warning returns t.warning, once the publication it may be about is done.
+func (t *target) Warning() string {
+	if t.published != nil {
+		<-t.published
+	}
+	return t.warning
 }
 
 // check refuses, before anything starts, every value that cannot work: a
@@ -252,23 +263,30 @@ func (c *config) connect(ctx context.Context) (*target, error) {
 		s.Close()
 		return nil, err
 	}
+	t := &target{cloud: cloud, label: "SIMULATOR", project: c.vars.Project, conditions: s.Conditions().String(), published: make(chan struct{})}
 	// Publish the embedded simulator, so that a second terminal can point
-	// gcloud at it with `eval "$(beyond sim env)"` and type the steps.
+	// gcloud at it with `eval "$(beyond sim env)"` and type the steps. It
+	// writes gcloud's configuration and the CA (a few ms): in the
+	// background, so that the guide's first frame does not wait for files
+	// only a second terminal reads, later.
 	unpublish := func() {}
-	warning := ""
-	dir, err := steps.DefaultStateDir(c.getenv)
-	var lines []string
-	if err == nil {
-		lines, err = simEnvLines(s, dir, c.vars.Project)
-	}
-	if err == nil {
-		unpublish, err = publishSim(dir, lines)
-	}
-	if err != nil {
-		unpublish = func() {}
-		warning = "a second terminal cannot be pointed at this simulator (`beyond sim env` will not find it): " + err.Error()
-	}
-	return &target{cloud: cloud, label: "SIMULATOR", project: c.vars.Project, conditions: s.Conditions().String(), warning: warning, close: func() { unpublish(); cloud.Close(); s.Close() }}, nil
+	go func() {
+		defer close(t.published)
+		dir, err := steps.DefaultStateDir(c.getenv)
+		var lines []string
+		if err == nil {
+			lines, err = simEnvLines(s, dir, c.vars.Project)
+		}
+		if err == nil {
+			unpublish, err = publishSim(dir, lines)
+		}
+		if err != nil {
+			unpublish = func() {}
+			t.warning = "a second terminal cannot be pointed at this simulator (`beyond sim env` will not find it): " + err.Error()
+		}
+	}()
+	t.close = func() { <-t.published; unpublish(); cloud.Close(); s.Close() }
+	return t, nil
 }
 
 func (c *config) startSim() (*sim.Sim, error) { return c.startSimAt("") }

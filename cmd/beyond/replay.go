@@ -27,8 +27,8 @@ func runReplay(ctx context.Context, cfg *config, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	defer r.Close() // a watch a step left running (break-region) ends with the replay
-	if t.warning != "" {
-		fmt.Fprintln(stderr, "beyond:", t.warning)
+	if w := t.Warning(); w != "" {
+		fmt.Fprintln(stderr, "beyond:", w)
 	}
 	rg := steps.Range{From: cfg.from, To: cfg.to, Optional: cfg.withCleanup, Resume: !cfg.fresh, CheckOnly: cfg.checkOnly}
 	if cfg.step != "" {
