@@ -13,17 +13,7 @@ import (
 // not wait for it); Warning waits for it, and close removes what it wrote.
 func TestEmbeddedSimIsPublished(t *testing.T) {
 	dir := t.TempDir()
-	cfg := newConfig(func(k string) string {
-		if k == "BEYOND_STATE_DIR" {
-			return dir
-		}
-		return ""
-	})
-	cfg.profile = "instant"
-	if err := cfg.check(); err != nil {
-		t.Fatal(err)
-	}
-	tg, err := cfg.connect(context.Background())
+	tg, err := connectEmbedded(t, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,6 +37,19 @@ func TestEmbeddedSimUnpublishable(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "gcloud"), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	tg, err := connectEmbedded(t, dir)
+	if err != nil {
+		t.Fatalf("connect with no room for gcloud's configuration: %v; want the lab to go on", err)
+	}
+	defer tg.close()
+	if w := tg.Warning(); !strings.Contains(w, "beyond sim env") {
+		t.Errorf("Warning() = %q, want what a second terminal cannot do", w)
+	}
+}
+
+// connectEmbedded connects to an embedded simulator with its state in dir.
+func connectEmbedded(t *testing.T, dir string) (*target, error) {
+	t.Helper()
 	cfg := newConfig(func(k string) string {
 		if k == "BEYOND_STATE_DIR" {
 			return dir
@@ -57,12 +60,5 @@ func TestEmbeddedSimUnpublishable(t *testing.T) {
 	if err := cfg.check(); err != nil {
 		t.Fatal(err)
 	}
-	tg, err := cfg.connect(context.Background())
-	if err != nil {
-		t.Fatalf("connect with no room for gcloud's configuration: %v; want the lab to go on", err)
-	}
-	defer tg.close()
-	if w := tg.Warning(); !strings.Contains(w, "beyond sim env") {
-		t.Errorf("Warning() = %q, want what a second terminal cannot do", w)
-	}
+	return cfg.connect(context.Background())
 }
