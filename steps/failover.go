@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -109,6 +110,9 @@ func (w *watcher) stop() {
 }
 
 // globalURL finds where the global IP answers, noting it for later steps.
+// Once plain HTTP redirects to HTTPS (Part 5) that is https://api.DOMAIN: a
+// runner that did not make the redirect itself (fresh progress, a lab
+// rebuilt by the exported script or by hand) finds it by asking the IP.
 func (s *Session) globalURL(ctx context.Context) (string, error) {
 	ip := s.Outputs.GlobalIP
 	if ip == "" {
@@ -128,8 +132,54 @@ func (s *Session) globalURL(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if !s.httpsNoted {
+		to, err := s.redirectedTo(ctx, u, ip)
+		if err != nil {
+			return "", err
+		}
+		if to != "" {
+			s.Outputs.HTTPSURL, s.Outputs.GlobalURL = to, to
+			return to, nil
+		}
+	}
 	s.Outputs.GlobalURL = u
 	return u, nil
+}
+
+// redirectedTo asks base (plain HTTP on the global IP) once for the page
+// the probes ask (it never calls the model), without following a redirect,
+// and returns where the probes must go instead when
+// it redirects to HTTPS, "" when it does not. The answer's Location names
+// the host the request did (here the IP, which no certificate of the lab
+// covers), so the probes go to the lab's domain, api.DOMAIN, trusted as
+// https-check trusts it (gcp.Cloud.WebClient).
+func (s *Session) redirectedTo(ctx context.Context, base, ip string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+s.healthPath(), nil)
+	if err != nil {
+		return "", err
+	}
+	if s.Cloud.Simulated() && s.Probe.ClientLocation != "" {
+		req.Header.Set(lab.ClientLocationHeader, s.Probe.ClientLocation)
+	}
+	client := &http.Client{Timeout: healthProbeTimeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", nil // not serving yet: the step that probes says so
+	}
+	resp.Body.Close()
+	loc, err := resp.Location()
+	if resp.StatusCode < 300 || resp.StatusCode > 399 || err != nil || loc.Scheme != "https" {
+		return "", nil
+	}
+	host := loc.Hostname()
+	if net.ParseIP(host) != nil || host == "" {
+		if s.domain() == "" {
+			return "", failf(fmt.Sprintf("http://%s answers %s to %s: plain HTTP redirects to HTTPS, and the lab has no domain to reach HTTPS by (a certificate names a domain, not an IP)", ip, resp.Status, loc),
+				"Run again with --domain example.com (or DOMAIN=example.com), the domain of the lab's certificate")
+		}
+		host = s.apiHost()
+	}
+	return "https://" + host, nil
 }
 
 // httpClient is a client for requests to base: for the lab's HTTPS URL,

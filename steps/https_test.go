@@ -253,6 +253,33 @@ func TestFailoverOverHTTPS(t *testing.T) {
 	}
 }
 
+// TestFreshRunnerFindsTheRedirect: a runner without saved progress, on a
+// lab whose plain HTTP already redirects (made by another runner here; by
+// the exported script or by hand elsewhere), finds the redirect by asking
+// the global IP and probes https://api.DOMAIN, trusting the simulator's CA.
+func TestFreshRunnerFindsTheRedirect(t *testing.T) {
+	l := newLab(t)
+	ctx := context.Background()
+	r := l.runner(t)
+	runTo(t, l, r, steps.GlobalIP)
+	if sum, err := r.Run(ctx, httpsPart); err != nil || !sum.OK() {
+		t.Fatalf("HTTPS part: %v %v", err, failures(l.take()))
+	}
+	l.take()
+	l.store = steps.Store{Dir: t.TempDir()} // nothing saved: nothing known
+	fresh := l.runner(t)
+	// Probing plain HTTP, the step would poll for its full 5 minutes.
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	sum, err := fresh.Run(ctx, steps.Range{From: steps.Curl, To: steps.Curl})
+	if events := l.take(); err != nil || !sum.OK() {
+		t.Fatalf("curl from a fresh runner: %+v %v: %v", sum, err, failures(events))
+	}
+	if u := fresh.Outputs().GlobalURL; u != "https://api.beyond-steps-test.example" {
+		t.Errorf("the fresh runner probed %q; want the HTTPS URL", u)
+	}
+}
+
 // TestHTTPSCommandsRunWithGcloud runs every command the HTTPS half of
 // Part 5 displays, exactly as displayed, in a terminal pointed at the
 // simulator as `eval "$(beyond sim env)"` does (gcloud, dig and curl), then
