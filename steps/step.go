@@ -171,6 +171,10 @@ type Session struct {
 	feed       *feed         // the runner's one prober of the global IP
 	modelCalls *atomic.Int64 // Gemini calls the lab made (billed on Google); shared by copies
 	httpsNoted bool          // whether plain HTTP redirects is known from the HTTP proxy (noteHTTPS): globalURL need not ask the IP
+
+	// announced is the decision confirm-ai announced in this run of the
+	// step (decided).
+	announced *ModelPlacement
 }
 
 // countModelCall notes one Gemini call the lab made, directly or through
