@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -390,6 +391,7 @@ func stepCurl() *Step {
 			var run []Sample // the 200s in a row so far
 			var first, body string
 			flaps := 0
+			said, saidAt := "", time.Time{}
 			for {
 				sm, b := s.checkOnce(ctx, base)
 				s.sampler()(sm)
@@ -414,8 +416,10 @@ func stepCurl() *Step {
 					if len(run) > 0 {
 						flaps++
 						s.Progress(fmt.Sprintf("the load balancer flapped: %s after %d answers of 200 in a row; its configuration is still spreading, counting again", describeBody(sm, b), len(run)))
-					} else {
-						s.Progress(fmt.Sprintf("waiting for the load balancer to serve (%s so far; last answer %s)", time.Since(start).Round(time.Second), describeBody(sm, b)))
+					} else if why := describeBody(sm, b); why != said || time.Since(saidAt) >= 5*time.Second {
+						// Said again when the answer changes, else every 5 s.
+						said, saidAt = why, time.Now()
+						s.Progress(fmt.Sprintf("waiting for the load balancer to serve (%s so far; last answer %s)", time.Since(start).Round(time.Second), why))
 					}
 					run = run[:0]
 				}
@@ -500,11 +504,33 @@ func mostOf(samples []Sample) string {
 func describeBody(sm Sample, body string) string {
 	d := describe(sm)
 	if sm.Status >= 400 {
+		if t := htmlTitle(body); t != "" {
+			// An error page (a load balancer's, Google's front end's): its
+			// title says it, its markup is noise.
+			if code := strconv.Itoa(sm.Status); strings.HasPrefix(t, code+" ") && sm.Err == "" {
+				return strings.Replace(d, code, t, 1)
+			}
+			return d + ": " + truncate(t, 160)
+		}
 		if b := strings.Join(strings.Fields(body), " "); b != "" {
 			d += ": " + truncate(b, 160)
 		}
 	}
 	return d
+}
+
+// htmlTitle is the title of an HTML page, "" for any other body.
+func htmlTitle(body string) string {
+	lower := strings.ToLower(body)
+	if !strings.Contains(lower, "<html") {
+		return ""
+	}
+	start := strings.Index(lower, "<title>")
+	end := strings.Index(lower, "</title>")
+	if start < 0 || end < start {
+		return ""
+	}
+	return strings.Join(strings.Fields(body[start+len("<title>"):end]), " ")
 }
 
 func describe(sm Sample) string {

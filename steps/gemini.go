@@ -282,7 +282,7 @@ func stepConfirmAI() *Step {
 			s.Outputs.ModelPlacement = &p
 			s.decided(p)
 			decision := p.describe(s.Vars.RegionA, s.Vars.RegionB)
-			s.Progress(decision)
+			s.Progress("decided (Vertex AI location): " + p.short(s.Vars.RegionA, s.Vars.RegionB) + "; now one check, as the service will call it")
 			c, err := s.classifier(ctx, p.Locations[s.Vars.RegionA])
 			if err != nil {
 				return "", geminiError(err)
