@@ -229,7 +229,8 @@ func TestARecordElsewhereIsExplained(t *testing.T) {
 
 // TestFailoverOverHTTPS: once plain HTTP redirects, the failover steps of
 // Part 4 probe https://api.DOMAIN instead, with the simulator's CA, and the
-// failover still moves traffic to region B and back.
+// failover still moves traffic to region B and back; a fresh runner finds
+// the redirect itself.
 func TestFailoverOverHTTPS(t *testing.T) {
 	l := newLab(t)
 	ctx := context.Background()
@@ -251,27 +252,16 @@ func TestFailoverOverHTTPS(t *testing.T) {
 	if f.Before != "us-central1" || f.After != "europe-west1" {
 		t.Errorf("failover %+v; want us-central1 to europe-west1", f)
 	}
-}
 
-// TestFreshRunnerFindsTheRedirect: a runner without saved progress, on a
-// lab whose plain HTTP already redirects (made by another runner here; by
-// the exported script or by hand elsewhere), finds the redirect by asking
-// the global IP and probes https://api.DOMAIN, trusting the simulator's CA.
-func TestFreshRunnerFindsTheRedirect(t *testing.T) {
-	l := newLab(t)
-	ctx := context.Background()
-	r := l.runner(t)
-	runTo(t, l, r, steps.GlobalIP)
-	if sum, err := r.Run(ctx, httpsPart); err != nil || !sum.OK() {
-		t.Fatalf("HTTPS part: %v %v", err, failures(l.take()))
-	}
-	l.take()
-	l.store = steps.Store{Dir: t.TempDir()} // nothing saved: nothing known
+	// A runner without that progress (fresh state; a lab rebuilt by the
+	// exported script or by hand) finds the redirect by asking the global
+	// IP, and probes https://api.DOMAIN too.
+	l.store = steps.Store{Dir: t.TempDir()}
 	fresh := l.runner(t)
 	// Probing plain HTTP, the step would poll for its full 5 minutes.
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	sum, err := fresh.Run(ctx, steps.Range{From: steps.Curl, To: steps.Curl})
+	sum, err = fresh.Run(ctx, steps.Range{From: steps.Curl, To: steps.Curl})
 	if events := l.take(); err != nil || !sum.OK() {
 		t.Fatalf("curl from a fresh runner: %+v %v: %v", sum, err, failures(events))
 	}
