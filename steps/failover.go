@@ -149,11 +149,11 @@ func (s *Session) globalURL(ctx context.Context) (string, error) {
 
 // redirectedTo asks base (plain HTTP on the global IP) once for the page
 // the probes ask (it never calls the model), without following a redirect,
-// and returns where the probes must go instead when
-// it redirects to HTTPS, "" when it does not. The answer's Location names
-// the host the request did (here the IP, which no certificate of the lab
-// covers), so the probes go to the lab's domain, api.DOMAIN, trusted as
-// https-check trusts it (gcp.Cloud.WebClient).
+// and returns where the probes must go instead when it redirects to HTTPS,
+// "" when it does not. The answer's Location names the host the request
+// did (here the IP, which no certificate of the lab covers), so the probes
+// go to the lab's domain, api.DOMAIN, trusted as https-check trusts it
+// (gcp.Cloud.WebClient).
 func (s *Session) redirectedTo(ctx context.Context, base, ip string) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+s.healthPath(), nil)
 	if err != nil {
