@@ -12,13 +12,14 @@ import (
 // are exported with the rest: as Terraform resources and as gcloud
 // commands of the script.
 type Part interface {
-	// Terraform renders its resources in project, each with the resource
-	// paths ("projects/P/…") that other resources use to refer to it.
-	Terraform(project string) []PartResource
-	// Script renders the gcloud commands that create it when it does not
-	// exist (describe, or create), in bash. The lab's domain, when not
-	// empty, is written as the script's variable $DOMAIN.
-	Script(domain string) string
+	// terraform renders its resources, each with the resource paths
+	// ("projects/P/…") that other resources use to refer to it; the lab's
+	// names and domain are written as its variables (r.expr).
+	terraform(r *refs) []PartResource
+	// script renders the gcloud commands that create it when it does not
+	// exist (describe, or create), in bash, the lab's names and domain as
+	// the script's variables ($DNS_ZONE, ${DOMAIN}).
+	script(sv shellVars) string
 }
 
 // PartResource is one resource of a Part and the paths it is known by.
@@ -52,18 +53,20 @@ type DNSRecord struct {
 // projects/{{project}}/managedZones/{{name}}) and google_dns_record_set
 // (import projects/{{project}}/managedZones/{{zone}}/rrsets/{{name}}/{{type}}),
 // as their provider pages give them.
-func (z DNSZone) Terraform(project string) []PartResource {
+func (z DNSZone) terraform(r *refs) []PartResource {
 	w := &body{}
-	w.str("name", z.Name)
-	w.str("dns_name", z.DNSName)
-	w.str("description", z.Description)
+	w.attr("name", r.expr(z.Name, "dns_zone"))
+	w.attr("dns_name", r.expr(z.DNSName))
+	if z.Description != "" {
+		w.attr("description", r.expr(z.Description))
+	}
 	zone := Resource{Type: "google_dns_managed_zone", Name: localName(z.Name), Doc: docPage("google_dns_managed_zone"),
 		Notes:  []string{"Your registrar must delegate the domain to this zone's name servers (output name_servers)."},
-		Import: fmt.Sprintf(`"projects/${var.project}/managedZones/%s"`, z.Name), Body: w.String()}
-	out := []PartResource{{zone, []string{"projects/" + project + "/managedZones/" + z.Name}}}
+		Import: `"projects/${var.project}/managedZones/` + r.inner(z.Name, "dns_zone") + `"`, Body: w.String()}
+	out := []PartResource{{zone, []string{"projects/" + r.project + "/managedZones/" + z.Name}}}
 	for _, rec := range z.Records {
 		w := &body{}
-		w.str("name", rec.Name)
+		w.attr("name", r.expr(rec.Name))
 		w.str("type", rec.Type)
 		w.num("ttl", rec.TTL)
 		w.attr("managed_zone", zone.Address()+".name")
@@ -77,26 +80,26 @@ func (z DNSZone) Terraform(project string) []PartResource {
 		}
 		out = append(out, PartResource{Resource: Resource{Type: "google_dns_record_set", Doc: docPage("google_dns_record_set"),
 			Name:   localName(z.Name + "_" + strings.TrimSuffix(rec.Name, ".") + "_" + rec.Type),
-			Import: fmt.Sprintf(`"projects/${var.project}/managedZones/%s/rrsets/%s/%s"`, z.Name, rec.Name, rec.Type), Body: w.String()}})
+			Import: fmt.Sprintf(`"projects/${var.project}/managedZones/%s/rrsets/%s/%s"`, r.inner(z.Name, "dns_zone"), r.inner(rec.Name), rec.Type), Body: w.String()}})
 	}
 	return out
 }
 
-func (z DNSZone) Script(domain string) string {
-	q := func(s string) string { return domainQuote(s, domain) }
+func (z DNSZone) script(sv shellVars) string {
+	q, zone := sv.text, sv.name(z.Name)
 	var b strings.Builder
 	fmt.Fprintf(&b, "gcloud dns managed-zones describe %s >/dev/null 2>&1 ||\n  gcloud dns managed-zones create %s --dns-name=%s --description=%s\n",
-		z.Name, z.Name, q(z.DNSName), q(z.Description))
+		zone, zone, q(z.DNSName), q(z.Description))
 	for _, r := range z.Records {
 		data := q(strings.Join(r.RRDatas, ","))
 		switch {
 		case r.Address != "":
-			data = fmt.Sprintf(`"$(gcloud compute addresses describe %s --global --format='value(address)')"`, r.Address)
+			data = fmt.Sprintf(`"$(gcloud compute addresses describe %s --global --format='value(address)')"`, sv.name(r.Address))
 		case r.Auth != "":
-			data = fmt.Sprintf(`"$(gcloud certificate-manager dns-authorizations describe %s --format='value(dnsResourceRecord.data)')"`, r.Auth)
+			data = fmt.Sprintf(`"$(gcloud certificate-manager dns-authorizations describe %s --format='value(dnsResourceRecord.data)')"`, sv.name(r.Auth))
 		}
 		fmt.Fprintf(&b, "gcloud dns record-sets describe %s --type=%s --zone=%s >/dev/null 2>&1 ||\n  gcloud dns record-sets create %s --type=%s --ttl=%d --rrdatas=%s --zone=%s\n",
-			q(r.Name), r.Type, z.Name, q(r.Name), r.Type, r.TTL, data, z.Name)
+			q(r.Name), r.Type, zone, q(r.Name), r.Type, r.TTL, data, zone)
 	}
 	return b.String()
 }
@@ -133,27 +136,33 @@ type DNSAuthorization struct {
 // projects/{{project}}/locations/global/certificateMaps/{{name}}) and
 // google_certificate_manager_certificate_map_entry (import
 // projects/{{project}}/locations/global/certificateMaps/{{map}}/certificateMapEntries/{{name}}).
-func (c Certificates) Terraform(project string) []PartResource {
-	base := "projects/" + project + "/locations/global/"
+func (c Certificates) terraform(r *refs) []PartResource {
+	base := "projects/" + r.project + "/locations/global/"
 	var out []PartResource
 	authRef := func(name string) string {
 		return "google_certificate_manager_dns_authorization." + localName(name) + ".id"
 	}
 	for _, a := range c.Authorizations {
 		w := &body{}
-		w.str("name", a.Name)
-		w.str("domain", a.Domain)
+		w.attr("name", r.expr(a.Name, "certificate"))
+		w.attr("domain", r.expr(a.Domain))
 		out = append(out, PartResource{Resource{Type: "google_certificate_manager_dns_authorization", Name: localName(a.Name), Doc: docPage("google_certificate_manager_dns_authorization"),
 			Notes:  []string{"Its CNAME (attribute dns_resource_record) must be in the domain's zone for Google to issue the certificate."},
-			Import: fmt.Sprintf(`"projects/${var.project}/locations/global/dnsAuthorizations/%s"`, a.Name), Body: w.String()},
+			Import: `"projects/${var.project}/locations/global/dnsAuthorizations/` + r.inner(a.Name, "certificate") + `"`, Body: w.String()},
 			[]string{base + "dnsAuthorizations/" + a.Name}})
 	}
 	certAddr := "google_certificate_manager_certificate." + localName(c.Certificate)
 	if c.Certificate != "" {
 		cw := &body{}
-		cw.str("name", c.Certificate)
+		cw.attr("name", r.expr(c.Certificate, "certificate"))
 		cw.block("managed", func(w *body) {
-			w.list("domains", c.Domains)
+			if len(c.Domains) > 0 {
+				var domains []string
+				for _, d := range c.Domains {
+					domains = append(domains, r.expr(d))
+				}
+				w.attr("domains", "["+strings.Join(domains, ", ")+"]")
+			}
 			if len(c.Auths) > 0 {
 				var refs []string
 				for _, a := range c.Auths {
@@ -168,14 +177,15 @@ func (c Certificates) Terraform(project string) []PartResource {
 		})
 		out = append(out, PartResource{Resource{Type: "google_certificate_manager_certificate", Name: localName(c.Certificate), Doc: docPage("google_certificate_manager_certificate"),
 			Notes:  []string{"Google-managed: Google issues it once the domain's A record points at the load balancer."},
-			Import: fmt.Sprintf(`"projects/${var.project}/locations/global/certificates/%s"`, c.Certificate), Body: cw.String()},
+			Import: `"projects/${var.project}/locations/global/certificates/` + r.inner(c.Certificate, "certificate") + `"`, Body: cw.String()},
 			[]string{base + "certificates/" + c.Certificate}})
 	}
 	if c.Map != "" {
 		mw := &body{}
-		mw.str("name", c.Map)
+		mw.attr("name", r.expr(c.Map, "certificate_map"))
+		mapID := `"projects/${var.project}/locations/global/certificateMaps/` + r.inner(c.Map, "certificate_map")
 		cmap := Resource{Type: "google_certificate_manager_certificate_map", Name: localName(c.Map), Doc: docPage("google_certificate_manager_certificate_map"),
-			Import: fmt.Sprintf(`"projects/${var.project}/locations/global/certificateMaps/%s"`, c.Map), Body: mw.String()}
+			Import: mapID + `"`, Body: mw.String()}
 		out = append(out, PartResource{cmap, []string{base + "certificateMaps/" + c.Map}})
 		if c.Entry != "" {
 			var certs []string
@@ -187,12 +197,14 @@ func (c Certificates) Terraform(project string) []PartResource {
 				}
 			}
 			ew := &body{}
-			ew.str("name", c.Entry)
+			ew.attr("name", r.expr(c.Entry, "certificate_map"))
 			ew.attr("map", cmap.Address()+".name")
-			ew.str("hostname", c.Hostname)
+			if c.Hostname != "" {
+				ew.attr("hostname", r.expr(c.Hostname))
+			}
 			ew.attr("certificates", "["+strings.Join(certs, ", ")+"]")
 			out = append(out, PartResource{Resource{Type: "google_certificate_manager_certificate_map_entry", Name: localName(c.Entry), Doc: docPage("google_certificate_manager_certificate_map_entry"),
-				Import: fmt.Sprintf(`"projects/${var.project}/locations/global/certificateMaps/%s/certificateMapEntries/%s"`, c.Map, c.Entry), Body: ew.String()},
+				Import: mapID + "/certificateMapEntries/" + r.inner(c.Entry, "certificate_map") + `"`, Body: ew.String()},
 				[]string{base + "certificateMaps/" + c.Map + "/certificateMapEntries/" + c.Entry}})
 		}
 	}
@@ -206,29 +218,55 @@ func (c Certificates) entryCerts() []string {
 	return []string{c.Certificate}
 }
 
-// Script: the commands of the steps certificate and certificate-map.
-func (c Certificates) Script(domain string) string {
-	q := func(s string) string { return domainQuote(s, domain) }
+// script: the commands of the steps certificate and certificate-map.
+func (c Certificates) script(sv shellVars) string {
+	q := sv.text
+	names := func(list []string) string {
+		out := make([]string, len(list))
+		for i, n := range list {
+			out[i] = sv.name(n)
+		}
+		return strings.Join(out, ",")
+	}
 	var b strings.Builder
 	for _, a := range c.Authorizations {
-		fmt.Fprintf(&b, "gcloud certificate-manager dns-authorizations describe %[1]s >/dev/null 2>&1 ||\n  gcloud certificate-manager dns-authorizations create %[1]s --domain=%[2]s\n", a.Name, q(a.Domain))
+		fmt.Fprintf(&b, "gcloud certificate-manager dns-authorizations describe %[1]s >/dev/null 2>&1 ||\n  gcloud certificate-manager dns-authorizations create %[1]s --domain=%[2]s\n", sv.name(a.Name), q(a.Domain))
 	}
 	if c.Certificate != "" {
-		fmt.Fprintf(&b, "gcloud certificate-manager certificates describe %[1]s >/dev/null 2>&1 ||\n  gcloud certificate-manager certificates create %[1]s --domains=%[2]s", c.Certificate, q(strings.Join(c.Domains, ",")))
+		fmt.Fprintf(&b, "gcloud certificate-manager certificates describe %[1]s >/dev/null 2>&1 ||\n  gcloud certificate-manager certificates create %[1]s --domains=%[2]s", sv.name(c.Certificate), q(strings.Join(c.Domains, ",")))
 		if len(c.Auths) > 0 {
-			fmt.Fprintf(&b, " --dns-authorizations=%s", strings.Join(c.Auths, ","))
+			fmt.Fprintf(&b, " --dns-authorizations=%s", names(c.Auths))
 		}
 		b.WriteString("\n")
 	}
 	if c.Map != "" {
-		fmt.Fprintf(&b, "gcloud certificate-manager maps describe %[1]s >/dev/null 2>&1 ||\n  gcloud certificate-manager maps create %[1]s\n", c.Map)
+		m := sv.name(c.Map)
+		fmt.Fprintf(&b, "gcloud certificate-manager maps describe %[1]s >/dev/null 2>&1 ||\n  gcloud certificate-manager maps create %[1]s\n", m)
 		if c.Entry != "" {
 			fmt.Fprintf(&b, "gcloud certificate-manager maps entries describe %[1]s --map=%[2]s >/dev/null 2>&1 ||\n  gcloud certificate-manager maps entries create %[1]s --map=%[2]s --certificates=%[3]s --hostname=%[4]s\n",
-				c.Entry, c.Map, strings.Join(c.entryCerts(), ","), q(c.Hostname))
+				sv.name(c.Entry), m, names(c.entryCerts()), q(c.Hostname))
 		}
 	}
 	return b.String()
 }
+
+// shellVars are the script's variables by value: a name one of them holds
+// is written as the variable, in double quotes ("$DNS_ZONE",
+// "${CERTIFICATE_NAME}-auth"), any other as it is (names are letters,
+// digits and hyphens); text has the lab's domain written as "${DOMAIN}".
+type shellVars struct {
+	names  map[string]string
+	domain string
+}
+
+func (sv shellVars) name(value string) string {
+	if v, ok := sv.names[value]; ok {
+		return `"` + v + `"`
+	}
+	return value
+}
+
+func (sv shellVars) text(s string) string { return domainQuote(s, sv.domain) }
 
 // domainQuote quotes s for bash, each occurrence of domain in it written
 // as "${DOMAIN}".

@@ -46,6 +46,21 @@ set -euo pipefail
 	case domain != "":
 		vars = append(vars, [2]string{"DOMAIN", domain})
 	}
+	// The HTTPS half's names, as variables once it has any.
+	sv := shellVars{names: map[string]string{}, domain: domain}
+	if l.hasHTTPS() {
+		for _, kv := range [][2]string{
+			{"ADDRESS_NAME", v.Address}, {"DNS_ZONE", v.DNSZone}, {"CERTIFICATE_NAME", v.CertName}, {"CERTIFICATE_MAP", v.CertMap},
+			{"TARGET_HTTPS_PROXY", v.HTTPSProxy}, {"HTTPS_FORWARDING_RULE", v.HTTPSRule}, {"REDIRECT_URL_MAP", v.RedirectMap},
+		} {
+			vars = append(vars, kv)
+			sv.names[kv[1]] = "$" + kv[0]
+		}
+		// The names the lab derives (steps: the DNS authorization, the
+		// map's entry).
+		sv.names[v.CertName+"-auth"] = "${CERTIFICATE_NAME}-auth"
+		sv.names[v.CertMap+"-entry"] = "${CERTIFICATE_MAP}-entry"
+	}
 	for _, kv := range vars {
 		fmt.Fprintf(&b, "%s=\"${%s:-%s}\"\n", kv[0], kv[0], kv[1])
 	}
@@ -112,42 +127,51 @@ export CLOUDSDK_CORE_PROJECT="$PROJECT_ID"
 		backendScript(&b, l, bs)
 	}
 	for _, m := range l.URLMaps {
-		urlMapScript(&b, l, m)
+		urlMapScript(&b, l, m, sv)
 	}
 	for _, a := range l.Addresses {
 		section("Global address " + a.GetName())
-		fmt.Fprintf(&b, "gcloud compute addresses describe %s --global >/dev/null 2>&1 ||\n  gcloud compute addresses create %s --global\n", a.GetName(), a.GetName())
+		fmt.Fprintf(&b, "gcloud compute addresses describe %s --global >/dev/null 2>&1 ||\n  gcloud compute addresses create %s --global\n", sv.name(a.GetName()), sv.name(a.GetName()))
 	}
 	for _, part := range l.Extra {
 		section(partTitle(part))
-		b.WriteString(part.Script(domain))
+		b.WriteString(part.script(sv))
+	}
+	urlMaps := map[string]string{v.URLMap: "$URL_MAP_NAME"}
+	if r, ok := sv.names[v.RedirectMap]; ok && v.RedirectMap != v.URLMap {
+		urlMaps[v.RedirectMap] = r
 	}
 	for _, px := range l.HTTPProxies {
 		name := shellName(px.GetName(), map[string]string{v.Proxy: "$TARGET_HTTP_PROXY"})
 		section("Target HTTP proxy " + px.GetName())
 		fmt.Fprintf(&b, "gcloud compute target-http-proxies describe \"%s\" >/dev/null 2>&1 ||\n  gcloud compute target-http-proxies create \"%s\" --url-map=\"%s\"\n",
-			name, name, shellName(lastSegment(px.GetUrlMap()), map[string]string{v.URLMap: "$URL_MAP_NAME"}))
+			name, name, shellName(lastSegment(px.GetUrlMap()), urlMaps))
 	}
 	for _, px := range l.HTTPSProxies {
+		name := sv.name(px.GetName())
 		section("Target HTTPS proxy " + px.GetName())
-		fmt.Fprintf(&b, "gcloud compute target-https-proxies describe %s >/dev/null 2>&1 ||\n  gcloud compute target-https-proxies create %s --url-map=%s", px.GetName(), px.GetName(), lastSegment(px.GetUrlMap()))
+		fmt.Fprintf(&b, "gcloud compute target-https-proxies describe %s >/dev/null 2>&1 ||\n  gcloud compute target-https-proxies create %s --url-map=\"%s\"", name, name, shellName(lastSegment(px.GetUrlMap()), urlMaps))
 		if cm := px.GetCertificateMap(); cm != "" {
-			fmt.Fprintf(&b, " --certificate-map=%s", lastSegment(cm))
+			fmt.Fprintf(&b, " --certificate-map=%s", sv.name(lastSegment(cm)))
 		}
 		b.WriteString("\n")
 	}
+	rules := map[string]string{v.Rule: "$FORWARDING_RULE"}
+	if r, ok := sv.names[v.HTTPSRule]; ok && v.HTTPSRule != v.Rule {
+		rules[v.HTTPSRule] = r
+	}
 	for _, fr := range l.Rules {
-		name := shellName(fr.GetName(), map[string]string{v.Rule: "$FORWARDING_RULE"})
+		name := shellName(fr.GetName(), rules)
 		section("Global forwarding rule " + fr.GetName())
 		target := "--target-http-proxy=\"" + shellName(lastSegment(fr.GetTarget()), map[string]string{v.Proxy: "$TARGET_HTTP_PROXY"}) + "\""
 		if strings.Contains(fr.GetTarget(), "/targetHttpsProxies/") {
-			target = "--target-https-proxy=" + lastSegment(fr.GetTarget())
+			target = "--target-https-proxy=" + sv.name(lastSegment(fr.GetTarget()))
 		}
 		fmt.Fprintf(&b, "gcloud compute forwarding-rules describe \"%s\" --global >/dev/null 2>&1 ||\n  gcloud compute forwarding-rules create \"%s\" --global \\\n    --load-balancing-scheme=%s %s --ports=%s",
 			name, name, fr.GetLoadBalancingScheme(), target, strings.SplitN(fr.GetPortRange(), "-", 2)[0])
 		for _, a := range l.Addresses {
 			if a.GetAddress() == fr.GetIPAddress() {
-				fmt.Fprintf(&b, " --address=%s", a.GetName())
+				fmt.Fprintf(&b, " --address=%s", sv.name(a.GetName()))
 			}
 		}
 		b.WriteString("\n")
@@ -426,9 +450,13 @@ func outlierYAML(od *computepb.OutlierDetection) string {
 	return b.String()
 }
 
-func urlMapScript(b *strings.Builder, l *Lab, m *computepb.UrlMap) {
+func urlMapScript(b *strings.Builder, l *Lab, m *computepb.UrlMap, sv shellVars) {
 	v := l.Vars
-	name := shellName(m.GetName(), map[string]string{v.URLMap: "$URL_MAP_NAME"})
+	names := map[string]string{v.URLMap: "$URL_MAP_NAME"}
+	if r, ok := sv.names[v.RedirectMap]; ok && v.RedirectMap != v.URLMap {
+		names[v.RedirectMap] = r
+	}
+	name := shellName(m.GetName(), names)
 	fmt.Fprintf(b, "\n# URL map %s. url-maps import over an existing map drops numRetries and\n# perTryTimeout (a gcloud bug): import only when the map is missing.\n", m.GetName())
 	fmt.Fprintf(b, "if ! gcloud compute url-maps describe \"%s\" --global >/dev/null 2>&1; then\n  gcloud compute url-maps import \"%s\" --global --quiet --source=- <<EOF\nname: %s\n", name, name, name)
 	if ds := m.GetDefaultService(); ds != "" {

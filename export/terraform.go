@@ -28,7 +28,7 @@ type variable struct {
 
 func (l *Lab) variables() []variable {
 	v := l.Vars
-	return []variable{
+	vars := []variable{
 		{"project", "Google Cloud project ID (PROJECT_ID)", v.Project},
 		{"region_a", "first region (REGION_A)", v.RegionA},
 		{"region_b", "second region (REGION_B)", v.RegionB},
@@ -44,6 +44,45 @@ func (l *Lab) variables() []variable {
 		{"security_policy", "Cloud Armor security policy on the backend service (SECURITY_POLICY)", v.SecurityPolicy},
 		{"image", "the image both regions run, by digest (what the lab built and pushed, or IMAGE)", l.image()},
 	}
+	if !l.hasHTTPS() {
+		return vars
+	}
+	if d := l.domain(); d != "" {
+		vars = append(vars, variable{"domain", "your domain: the service answers on api.DOMAIN (DOMAIN)", d})
+	}
+	return append(vars,
+		variable{"address", "static global IP address, shared by the rules on 80 and 443 (ADDRESS_NAME)", v.Address},
+		variable{"dns_zone", "Cloud DNS managed zone for the domain (DNS_ZONE)", v.DNSZone},
+		variable{"certificate", "Certificate Manager certificate; its DNS authorization is NAME-auth (CERTIFICATE_NAME)", v.CertName},
+		variable{"certificate_map", "Certificate Manager map; its entry is NAME-entry (CERTIFICATE_MAP)", v.CertMap},
+		variable{"https_proxy", "target HTTPS proxy (TARGET_HTTPS_PROXY)", v.HTTPSProxy},
+		variable{"https_forwarding_rule", "global forwarding rule on port 443 (HTTPS_FORWARDING_RULE)", v.HTTPSRule},
+		variable{"redirect_url_map", "URL map that redirects HTTP to HTTPS (REDIRECT_URL_MAP)", v.RedirectMap},
+	)
+}
+
+// hasHTTPS reports whether the lab has any of the HTTPS half of the
+// production part: its names are then variables too.
+func (l *Lab) hasHTTPS() bool {
+	if len(l.Addresses) > 0 || len(l.HTTPSProxies) > 0 || len(l.Extra) > 0 {
+		return true
+	}
+	for _, m := range l.URLMaps {
+		if m.GetName() == l.Vars.RedirectMap {
+			return true
+		}
+	}
+	for _, px := range l.HTTPProxies {
+		if lastSegment(px.GetUrlMap()) == l.Vars.RedirectMap {
+			return true
+		}
+	}
+	for _, fr := range l.Rules {
+		if fr.GetName() == l.Vars.HTTPSRule {
+			return true
+		}
+	}
+	return false
 }
 
 // image is the image of the first service whose latest revision is the
@@ -77,8 +116,10 @@ func (s Service) failedNote() string {
 // expressions: a NEG a backend service holds becomes a reference to the
 // NEG's block, a name the lab's variable holds becomes var.X.
 type refs struct {
-	byPath map[string]string // "projects/P/global/urlMaps/M" → google_compute_url_map.m
-	vars   map[string]string // value → var.name (or another resource's attribute)
+	byPath  map[string]string // "projects/P/global/urlMaps/M" → google_compute_url_map.m
+	vars    map[string]string // value → var.name (or another resource's attribute)
+	project string
+	domain  string // the lab's domain, when var.domain holds it
 }
 
 // path trims a resource URL to its "projects/…" path.
@@ -104,6 +145,48 @@ func (r *refs) name(value, varName string) string {
 		return "var." + varName
 	}
 	return quote(value)
+}
+
+// derivedSuffix is what the lab adds to a variable's value to name
+// another resource (steps: the certificate's DNS authorization, the map's
+// entry).
+var derivedSuffix = map[string]string{"certificate": "-auth", "certificate_map": "-entry"}
+
+// expr is value as an HCL expression: var.X when it is the value of one of
+// the variables named, else a string (see inner).
+func (r *refs) expr(value string, varNames ...string) string {
+	for _, n := range varNames {
+		if r.vars[value] == "var."+n {
+			return "var." + n
+		}
+	}
+	return `"` + r.inner(value, varNames...) + `"`
+}
+
+// inner is value as the inside of an HCL string: a named variable's value
+// as ${var.X} (also before the suffix the lab derives a name with:
+// "${var.certificate}-auth"), and the lab's domain, wherever it occurs, as
+// ${var.domain} ("api.${var.domain}.").
+func (r *refs) inner(value string, varNames ...string) string {
+	esc := func(s string) string { return strings.TrimSuffix(strings.TrimPrefix(quote(s), `"`), `"`) }
+	for _, n := range varNames {
+		if r.vars[value] == "var."+n {
+			return "${var." + n + "}"
+		}
+		if suffix := derivedSuffix[n]; suffix != "" {
+			if base, ok := strings.CutSuffix(value, suffix); ok && r.vars[base] == "var."+n {
+				return "${var." + n + "}" + esc(suffix)
+			}
+		}
+	}
+	if r.domain != "" && strings.Contains(value, r.domain) {
+		pieces := strings.Split(value, r.domain)
+		for i, p := range pieces {
+			pieces[i] = esc(p)
+		}
+		return strings.Join(pieces, "${var.domain}")
+	}
+	return esc(value)
 }
 
 // tmpl is a value as an HCL template, the lab's variables' values written
@@ -182,11 +265,14 @@ provider "google" {
 // resources lists the configuration's resources, each before those that
 // refer to it.
 func (l *Lab) resources() []Resource {
-	r := &refs{byPath: map[string]string{}, vars: map[string]string{}}
+	r := &refs{byPath: map[string]string{}, vars: map[string]string{}, project: l.Vars.Project}
 	for _, v := range l.variables() {
 		if _, taken := r.vars[v.value]; !taken && v.value != "" {
 			r.vars[v.value] = "var." + v.name
 		}
+	}
+	if d := l.domain(); d != "" && r.vars[d] == "var.domain" {
+		r.domain = d
 	}
 	var out []Resource
 	add := func(res Resource, paths ...string) {
@@ -309,7 +395,7 @@ func (l *Lab) resources() []Resource {
 	}
 	// Part 6 parts that proxies refer to (certificate maps) come before them.
 	for _, part := range l.Extra {
-		for _, res := range part.Terraform(p) {
+		for _, res := range part.terraform(r) {
 			add(res.Resource, res.Paths...)
 		}
 	}
@@ -327,7 +413,7 @@ func (l *Lab) resources() []Resource {
 	}
 	for _, px := range l.HTTPSProxies {
 		w := &body{}
-		w.str("name", px.GetName())
+		w.attr("name", r.expr(px.GetName(), "https_proxy"))
 		w.attr("url_map", r.ref(px.GetUrlMap(), "id"))
 		if cm := px.GetCertificateMap(); cm != "" {
 			// The provider wants the map as //certificatemanager.googleapis.com/ID.
@@ -345,13 +431,16 @@ func (l *Lab) resources() []Resource {
 			w.attr("ssl_certificates", "["+strings.Join(certs, ", ")+"]")
 		}
 		add(Resource{Type: "google_compute_target_https_proxy", Name: localName(px.GetName()),
-			Import: r.tmpl(fmt.Sprintf("projects/%s/global/targetHttpsProxies/%s", p, px.GetName()), "project"), Body: w.String()},
+			Import: r.tmpl(fmt.Sprintf("projects/%s/global/targetHttpsProxies/%s", p, px.GetName()), "project", "https_proxy"), Body: w.String()},
 			fmt.Sprintf("projects/%s/global/targetHttpsProxies/%s", p, px.GetName()))
 	}
 	for _, fr := range l.Rules {
 		nameVar := ""
-		if fr.GetName() == l.Vars.Rule {
+		switch fr.GetName() {
+		case l.Vars.Rule:
 			nameVar = "forwarding_rule"
+		case l.Vars.HTTPSRule:
+			nameVar = "https_forwarding_rule"
 		}
 		w := &body{}
 		w.attr("name", r.name(fr.GetName(), nameVar))
@@ -578,8 +667,11 @@ func backendService(r *refs, l *Lab, bs *computepb.BackendService) Resource {
 
 func urlMap(r *refs, l *Lab, m *computepb.UrlMap) Resource {
 	nameVar := ""
-	if m.GetName() == l.Vars.URLMap {
+	switch m.GetName() {
+	case l.Vars.URLMap:
 		nameVar = "url_map"
+	case l.Vars.RedirectMap:
+		nameVar = "redirect_url_map"
 	}
 	w := &body{}
 	var notes []string
@@ -620,13 +712,13 @@ func urlMap(r *refs, l *Lab, m *computepb.UrlMap) Resource {
 
 func globalAddress(r *refs, project string, a *computepb.Address) Resource {
 	w := &body{}
-	w.str("name", a.GetName())
+	w.attr("name", r.expr(a.GetName(), "address"))
 	w.str("description", a.GetDescription())
 	w.str("address_type", a.GetAddressType())
 	w.str("ip_version", a.GetIpVersion())
 	return Resource{Type: "google_compute_global_address", Name: localName(a.GetName()),
 		Notes:  []string{"Reserved " + a.GetAddress() + ": Google chooses the IP when it is created again."},
-		Import: r.tmpl("projects/"+project+"/global/addresses/"+a.GetName(), "project"), Body: w.String()}
+		Import: r.tmpl("projects/"+project+"/global/addresses/"+a.GetName(), "project", "address"), Body: w.String()}
 }
 
 func securityPolicy(r *refs, l *Lab, sp *computepb.SecurityPolicy) Resource {

@@ -340,9 +340,79 @@ func TestTerraformOfPart6(t *testing.T) {
 		}
 	}
 	script := string(export.Script(l))
-	for _, s := range []string{`--security-policy="gemini-armor"`, "--action=throttle", "--exceed-action=deny-429", "--address=gemini-ip", "--target-https-proxy=gemini-https-proxy",
+	// gemini-ip and gemini-https-proxy are the lab's default names: the
+	// script's variables hold them.
+	for _, s := range []string{`--security-policy="gemini-armor"`, "--action=throttle", "--exceed-action=deny-429", `--address="$ADDRESS_NAME"`, `--target-https-proxy="$TARGET_HTTPS_PROXY"`,
 		`DOMAIN="${DOMAIN:-example.com}"`, `gcloud dns record-sets create 'gemini.'"${DOMAIN}"'.' --type=A`, "gcloud certificate-manager maps entries create gemini-entry"} {
 		if !strings.Contains(script, s) {
+			t.Errorf("the script lacks %q", s)
+		}
+	}
+}
+
+// TestHTTPSNamesAreVariables: the HTTPS half's names (static address, DNS
+// zone, certificate and its DNS authorization, certificate map and its
+// entry, HTTPS proxy and rule, redirect map) and the domain are variables
+// of the Terraform and of the script, like the lab's other names: none is
+// written as a value outside the variables, and each variable's default is
+// the name the lab used.
+func TestHTTPSNamesAreVariables(t *testing.T) {
+	b := build(t, "beyond-export-names")
+	v := b.vars
+	domain := v.Project + ".example" // the simulator's test domain
+	literals := []string{v.Address, v.DNSZone, v.CertName, v.CertMap, v.HTTPSProxy, v.HTTPSRule, v.RedirectMap, domain}
+	// written finds the literal names in the lines that are not comments.
+	written := func(text string) []string {
+		var found []string
+		for _, line := range strings.Split(text, "\n") {
+			if strings.HasPrefix(strings.TrimSpace(line), "#") {
+				continue
+			}
+			for _, name := range literals {
+				if strings.Contains(line, name) {
+					found = append(found, line)
+				}
+			}
+		}
+		return found
+	}
+
+	files := export.Terraform(b.lab)
+	for _, f := range []string{export.FileMain, export.FileImports} {
+		if lines := written(string(files[f])); len(lines) > 0 {
+			t.Errorf("%s writes the HTTPS half's names as values, not variables:\n%s", f, strings.Join(lines, "\n"))
+		}
+	}
+	c := parse(t, files)
+	for name, want := range map[string]string{"domain": domain, "address": v.Address, "dns_zone": v.DNSZone, "certificate": v.CertName,
+		"certificate_map": v.CertMap, "https_proxy": v.HTTPSProxy, "https_forwarding_rule": v.HTTPSRule, "redirect_url_map": v.RedirectMap} {
+		got, _ := c.value(&hclsyntax.Body{Attributes: hclsyntax.Attributes{"v": {Expr: &hclsyntax.ScopeTraversalExpr{Traversal: hcl.Traversal{hcl.TraverseRoot{Name: "var"}, hcl.TraverseAttr{Name: name}}}}}}, "v")
+		if got != want {
+			t.Errorf("var.%s defaults to %q; want %q", name, got, want)
+		}
+	}
+	main := string(files[export.FileMain])
+	for _, re := range []string{`name\s+= "\$\{var.certificate\}-auth"`, `name\s+= "\$\{var.certificate_map\}-entry"`, `hostname\s+= "api.\$\{var.domain\}"`,
+		`dns_name\s+= "\$\{var.domain\}."`, `name\s+= var.redirect_url_map`, `name\s+= var.https_forwarding_rule`} {
+		if !regexp.MustCompile(re).MatchString(main) {
+			t.Errorf("main.tf lacks %s", re)
+		}
+	}
+
+	script := string(export.Script(b.lab))
+	head, body, _ := strings.Cut(script, "SA_EMAIL=")
+	for env, want := range map[string]string{"DOMAIN": "${PROJECT_ID}.example", "ADDRESS_NAME": v.Address, "DNS_ZONE": v.DNSZone, "CERTIFICATE_NAME": v.CertName,
+		"CERTIFICATE_MAP": v.CertMap, "TARGET_HTTPS_PROXY": v.HTTPSProxy, "HTTPS_FORWARDING_RULE": v.HTTPSRule, "REDIRECT_URL_MAP": v.RedirectMap} {
+		if line := env + `="${` + env + `:-` + want + `}"`; !strings.Contains(head, line) {
+			t.Errorf("the script's variables lack %s", line)
+		}
+	}
+	if lines := written(body); len(lines) > 0 {
+		t.Errorf("the script writes the HTTPS half's names as values, not variables:\n%s", strings.Join(lines, "\n"))
+	}
+	for _, s := range []string{`dns-authorizations create "${CERTIFICATE_NAME}-auth"`, `maps entries create "${CERTIFICATE_MAP}-entry" --map="$CERTIFICATE_MAP"`,
+		`target-http-proxies create "$TARGET_HTTP_PROXY" --url-map="$REDIRECT_URL_MAP"`, `--target-https-proxy="$TARGET_HTTPS_PROXY" --ports=443 --address="$ADDRESS_NAME"`} {
+		if !strings.Contains(body, s) {
 			t.Errorf("the script lacks %q", s)
 		}
 	}

@@ -34,6 +34,7 @@ func (r *Runner) Await(ctx context.Context, id string, every time.Duration) (Sta
 	start := time.Now()
 	r.mu.Lock()
 	cmd := s.Command(r.session)
+	r.session.announced = nil // a new run of the step: confirm-ai announces its decision again
 	r.mu.Unlock()
 	r.emit(Event{Kind: EventStarted, Step: s.ID, Title: s.Title, Command: cmd, Status: StatusRunning, By: ByLearner})
 	for {

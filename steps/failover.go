@@ -3,7 +3,9 @@ package steps
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -109,6 +111,9 @@ func (w *watcher) stop() {
 }
 
 // globalURL finds where the global IP answers, noting it for later steps.
+// Once plain HTTP redirects to HTTPS (Part 5) that is https://api.DOMAIN: a
+// runner that did not make the redirect itself (fresh progress, a lab
+// rebuilt by the exported script or by hand) finds it by asking the IP.
 func (s *Session) globalURL(ctx context.Context) (string, error) {
 	ip := s.Outputs.GlobalIP
 	if ip == "" {
@@ -128,8 +133,54 @@ func (s *Session) globalURL(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if !s.httpsNoted {
+		to, err := s.redirectedTo(ctx, u, ip)
+		if err != nil {
+			return "", err
+		}
+		if to != "" {
+			s.Outputs.HTTPSURL, s.Outputs.GlobalURL = to, to
+			return to, nil
+		}
+	}
 	s.Outputs.GlobalURL = u
 	return u, nil
+}
+
+// redirectedTo asks base (plain HTTP on the global IP) once for the page
+// the probes ask (it never calls the model), without following a redirect,
+// and returns where the probes must go instead when it redirects to HTTPS,
+// "" when it does not. The answer's Location names the host the request
+// did (here the IP, which no certificate of the lab covers), so the probes
+// go to the lab's domain, api.DOMAIN, trusted as https-check trusts it
+// (gcp.Cloud.WebClient).
+func (s *Session) redirectedTo(ctx context.Context, base, ip string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+s.healthPath(), nil)
+	if err != nil {
+		return "", err
+	}
+	if s.Cloud.Simulated() && s.Probe.ClientLocation != "" {
+		req.Header.Set(lab.ClientLocationHeader, s.Probe.ClientLocation)
+	}
+	client := &http.Client{Timeout: healthProbeTimeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", nil // not serving yet: the step that probes says so
+	}
+	resp.Body.Close()
+	loc, err := resp.Location()
+	if resp.StatusCode < 300 || resp.StatusCode > 399 || err != nil || loc.Scheme != "https" {
+		return "", nil
+	}
+	host := loc.Hostname()
+	if net.ParseIP(host) != nil || host == "" {
+		if s.domain() == "" {
+			return "", failf(fmt.Sprintf("http://%s answers %s to %s: plain HTTP redirects to HTTPS, and the lab has no domain to reach HTTPS by (a certificate names a domain, not an IP)", ip, resp.Status, loc),
+				"Run again with --domain example.com (or DOMAIN=example.com), the domain of the lab's certificate")
+		}
+		host = s.apiHost()
+	}
+	return "https://" + host, nil
 }
 
 // httpClient is a client for requests to base: for the lab's HTTPS URL,
@@ -340,6 +391,7 @@ func stepCurl() *Step {
 			var run []Sample // the 200s in a row so far
 			var first, body string
 			flaps := 0
+			said, saidAt := "", time.Time{}
 			for {
 				sm, b := s.checkOnce(ctx, base)
 				s.sampler()(sm)
@@ -364,8 +416,10 @@ func stepCurl() *Step {
 					if len(run) > 0 {
 						flaps++
 						s.Progress(fmt.Sprintf("the load balancer flapped: %s after %d answers of 200 in a row; its configuration is still spreading, counting again", describeBody(sm, b), len(run)))
-					} else {
-						s.Progress(fmt.Sprintf("waiting for the load balancer to serve (%s so far; last answer %s)", time.Since(start).Round(time.Second), describeBody(sm, b)))
+					} else if why := describeBody(sm, b); why != said || time.Since(saidAt) >= 5*time.Second {
+						// Said again when the answer changes, else every 5 s.
+						said, saidAt = why, time.Now()
+						s.Progress(fmt.Sprintf("waiting for the load balancer to serve (%s so far; last answer %s)", time.Since(start).Round(time.Second), why))
 					}
 					run = run[:0]
 				}
@@ -450,11 +504,33 @@ func mostOf(samples []Sample) string {
 func describeBody(sm Sample, body string) string {
 	d := describe(sm)
 	if sm.Status >= 400 {
+		if t := htmlTitle(body); t != "" {
+			// An error page (a load balancer's, Google's front end's): its
+			// title says it, its markup is noise.
+			if code := strconv.Itoa(sm.Status); strings.HasPrefix(t, code+" ") && sm.Err == "" {
+				return strings.Replace(d, code, t, 1)
+			}
+			return d + ": " + truncate(t, 160)
+		}
 		if b := strings.Join(strings.Fields(body), " "); b != "" {
 			d += ": " + truncate(b, 160)
 		}
 	}
 	return d
+}
+
+// htmlTitle is the title of an HTML page, "" for any other body.
+func htmlTitle(body string) string {
+	lower := strings.ToLower(body)
+	if !strings.Contains(lower, "<html") {
+		return ""
+	}
+	start := strings.Index(lower, "<title>")
+	end := strings.Index(lower, "</title>")
+	if start < 0 || end < start {
+		return ""
+	}
+	return strings.Join(strings.Fields(body[start+len("<title>"):end]), " ")
 }
 
 func describe(sm Sample) string {

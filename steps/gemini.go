@@ -200,8 +200,15 @@ func (s *Session) servedNowhere(ctx context.Context, refused []refusal) error {
 }
 
 // decided tells the front ends where each region's service calls the
-// model, as data (the JSON replay prints it).
+// model, as data (the JSON replay prints it), once a run of the step: the
+// check asks Google again, independently, and announces its answer only
+// when Do did not announce the same one (alone, as in beyond check, or
+// when Google's answer changed in between).
 func (s *Session) decided(p ModelPlacement) {
+	if a := s.announced; a != nil && a.Model == p.Model && maps.Equal(a.Locations, p.Locations) {
+		return
+	}
+	s.announced = &p
 	if s.emit != nil {
 		s.emit(Event{Kind: EventDecided, Step: s.step, Placement: &p})
 	}
@@ -275,7 +282,7 @@ func stepConfirmAI() *Step {
 			s.Outputs.ModelPlacement = &p
 			s.decided(p)
 			decision := p.describe(s.Vars.RegionA, s.Vars.RegionB)
-			s.Progress(decision)
+			s.Progress("decided (Vertex AI location): " + p.short(s.Vars.RegionA, s.Vars.RegionB) + "; now one check, as the service will call it")
 			c, err := s.classifier(ctx, p.Locations[s.Vars.RegionA])
 			if err != nil {
 				return "", geminiError(err)

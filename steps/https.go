@@ -154,12 +154,12 @@ gcloud dns managed-zones describe %[1]s --format="value(nameServers)"`, s.Vars.D
 			case err == nil && z.DnsName != d:
 				return "", failf(fmt.Sprintf("DNS zone %s exists but serves %s, not %s", s.Vars.DNSZone, z.DnsName, d), "Choose another --dns-zone, or delete that zone")
 			case err == nil:
-				did = fmt.Sprintf("Adopted DNS zone %s (%s)", s.Vars.DNSZone, d)
+				did = fmt.Sprintf("Adopted DNS zone %s (%s)", s.Vars.DNSZone, s.domain())
 			case gcp.IsNotFound(err):
 				if z, err = s.Cloud.CreateZone(ctx, s.Vars.DNSZone, d, "beyond: "+s.domain(), s.Progress); err != nil {
 					return "", err
 				}
-				did = fmt.Sprintf("Created DNS zone %s for %s", s.Vars.DNSZone, d)
+				did = fmt.Sprintf("Created DNS zone %s for %s", s.Vars.DNSZone, s.domain())
 			default:
 				return "", err
 			}
@@ -173,7 +173,7 @@ gcloud dns managed-zones describe %[1]s --format="value(nameServers)"`, s.Vars.D
 			}
 			did += fmt.Sprintf("; %s points at %s.", s.apiHost(), ip)
 			if !s.Cloud.Simulated() {
-				did += fmt.Sprintf("\nAt your registrar, set the name servers of %s to: %s. Until then nobody (and no certificate authority) sees these records.", s.domain(), strings.Join(z.NameServers, " "))
+				did += fmt.Sprintf("\nAt your registrar, set the name servers of %s to: %s. Until then nobody (and no certificate authority) sees these records.", s.domain(), nameServers(z.NameServers))
 			}
 			return did, nil
 		},
@@ -200,7 +200,7 @@ gcloud dns managed-zones describe %[1]s --format="value(nameServers)"`, s.Vars.D
 				return "", failf(fmt.Sprintf("%s points at %s, not at the load balancer's %s", s.apiHost(), strings.Join(rr.Rrdatas, ", "), ip),
 					fmt.Sprintf("Run `gcloud dns record-sets update %s. --zone=%s --type=A --ttl=%d --rrdatas=%s`", s.apiHost(), s.Vars.DNSZone, recordTTL, ip))
 			}
-			return fmt.Sprintf("Zone %s serves %s with name servers %s; %s has A %s.", s.Vars.DNSZone, z.DnsName, strings.Join(z.NameServers, " "), s.apiHost(), ip), nil
+			return fmt.Sprintf("Zone %s serves %s with name servers %s; %s has A %s.", s.Vars.DNSZone, s.domain(), nameServers(z.NameServers), s.apiHost(), ip), nil
 		},
 	}
 }
@@ -749,4 +749,14 @@ func tlsReason(err string) string {
 // of Part 5: the proxy step's own map then serves HTTPS instead.
 func redirectsToHTTPS(s *Session, p *computepb.TargetHttpProxy) bool {
 	return s.domain() != "" && gcp.SameResource(p.GetUrlMap(), s.Cloud.GlobalURL("urlMaps", s.Vars.RedirectMap))
+}
+
+// nameServers lists a zone's name servers as a registrar's form takes
+// them: comma-separated, without the final dot of each.
+func nameServers(ns []string) string {
+	out := make([]string, len(ns))
+	for i, n := range ns {
+		out[i] = strings.TrimSuffix(n, ".")
+	}
+	return strings.Join(out, ", ")
 }

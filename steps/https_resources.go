@@ -164,6 +164,7 @@ func createsRedirect(v Vars) []Resource {
 // HTTP proxy uses the redirect map), as the redirect step would have: the
 // probes of the global IP then go to https://api.DOMAIN.
 func (s *Session) noteHTTPS(ctx context.Context) {
+	s.httpsNoted = true
 	if s.domain() == "" {
 		return
 	}

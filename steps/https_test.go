@@ -229,7 +229,8 @@ func TestARecordElsewhereIsExplained(t *testing.T) {
 
 // TestFailoverOverHTTPS: once plain HTTP redirects, the failover steps of
 // Part 4 probe https://api.DOMAIN instead, with the simulator's CA, and the
-// failover still moves traffic to region B and back.
+// failover still moves traffic to region B and back; a fresh runner finds
+// the redirect itself.
 func TestFailoverOverHTTPS(t *testing.T) {
 	l := newLab(t)
 	ctx := context.Background()
@@ -250,6 +251,22 @@ func TestFailoverOverHTTPS(t *testing.T) {
 	f := failoverOf(t, events)
 	if f.Before != "us-central1" || f.After != "europe-west1" {
 		t.Errorf("failover %+v; want us-central1 to europe-west1", f)
+	}
+
+	// A runner without that progress (fresh state; a lab rebuilt by the
+	// exported script or by hand) finds the redirect by asking the global
+	// IP, and probes https://api.DOMAIN too.
+	l.store = steps.Store{Dir: t.TempDir()}
+	fresh := l.runner(t)
+	// Probing plain HTTP, the step would poll for its full 5 minutes.
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	sum, err = fresh.Run(ctx, steps.Range{From: steps.Curl, To: steps.Curl})
+	if events := l.take(); err != nil || !sum.OK() {
+		t.Fatalf("curl from a fresh runner: %+v %v: %v", sum, err, failures(events))
+	}
+	if u := fresh.Outputs().GlobalURL; u != "https://api.beyond-steps-test.example" {
+		t.Errorf("the fresh runner probed %q; want the HTTPS URL", u)
 	}
 }
 

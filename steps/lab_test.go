@@ -407,13 +407,32 @@ func TestConfirmAIDecidesWhereTheModelIsCalled(t *testing.T) {
 			t.Errorf("%s: trade-off said: %t, want %t:\n%s", tc.model, got, tc.tradeOffSaid, did)
 		}
 		var decided *steps.ModelPlacement
+		n := 0
 		for _, e := range events {
 			if e.Kind == steps.EventDecided {
 				decided = e.Placement
+				n++
 			}
 		}
 		if decided == nil || decided.Model != tc.model || !maps.Equal(decided.Locations, tc.location) {
 			t.Errorf("%s: decided event %+v, want %v", tc.model, decided, tc.location)
+		}
+		// Do and Check each ask Google; the decision is announced once.
+		if n != 1 {
+			t.Errorf("%s: %d decided events in one run of the step; want 1", tc.model, n)
+		}
+		// The check alone (beyond check, a resume) announces it too.
+		if sum, err := r.Run(context.Background(), steps.Range{From: steps.ConfirmAI, To: steps.ConfirmAI, CheckOnly: true}); err != nil || !sum.OK() {
+			t.Fatalf("%s: check only: %+v %v", tc.model, sum, err)
+		}
+		n = 0
+		for _, e := range l.take() {
+			if e.Kind == steps.EventDecided && e.Placement.Model == tc.model && maps.Equal(e.Placement.Locations, tc.location) {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%s: %d decided events from the check alone; want 1", tc.model, n)
 		}
 		progress := strings.Join(progressOf(events, steps.ConfirmAI), "\n")
 		if tc.tradeOffSaid && !strings.Contains(progress, tc.model+" at us-central1: not served (Google answered 404)") {

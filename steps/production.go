@@ -316,7 +316,11 @@ func stepArmorEnforce() *Step {
 				return "", failf(what+", and a second client was refused too: the limit is not per client IP", "Check the rule's --enforce-on-key: it should be IP")
 			}
 			if got.second != 0 {
-				what += fmt.Sprintf("; a second client, at the same moment, got %d", got.second)
+				what += fmt.Sprintf("; a second client, at the same moment, was let through (%d, not 429", got.second)
+				if got.second == http.StatusMethodNotAllowed {
+					what += ": the service's answer to a GET, which never calls the model"
+				}
+				what += ")"
 			}
 			return fmt.Sprintf("Security policy %s is attached to %s and enforced: %s.", s.Vars.SecurityPolicy, s.Vars.Backend, what), nil
 		},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // Resource is one thing the lab creates in the cloud. The steps that create
@@ -66,6 +67,28 @@ func Billable(list []*Step, v Vars, saved map[string]SavedState) []Resource {
 		}
 	}
 	return out
+}
+
+// LeftBillable says what Billable lists, one resource a line, and the
+// command that deletes them all; "" when nothing is left. Both front ends
+// say it when the lab ran on Google: the guide when the learner quits, the
+// replay at its end.
+func LeftBillable(list []*Step, v Vars, saved map[string]SavedState) string {
+	left := Billable(list, v, saved)
+	if len(left) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Still in Google Cloud project %s, and billable until you delete them:\n", v.Project)
+	for _, r := range left {
+		if r.Where == "global" {
+			fmt.Fprintf(&b, "  - the global %s %s (%s)\n", r.Kind, r.Name, r.Cost)
+		} else {
+			fmt.Fprintf(&b, "  - the %s %s in %s (%s)\n", r.Kind, r.Name, r.Where, r.Cost)
+		}
+	}
+	fmt.Fprintf(&b, "Delete everything the lab created with:\n  beyond cleanup --project %s\n", v.Project)
+	return b.String()
 }
 
 func createsRepository(v Vars) []Resource {

@@ -341,6 +341,7 @@ func (r *Runner) run(ctx context.Context, s *Step, do bool) Status {
 	sess := r.session
 	sess.step = s.ID
 	sess.emit = r.emit
+	sess.announced = nil // each run of a step announces confirm-ai's decision once
 	r.view.Lock()
 	sess.Probe = r.view.probe
 	r.view.Unlock()

@@ -171,6 +171,11 @@ type Session struct {
 	watch      *watcher      // probing since the break, until the failover is measured
 	feed       *feed         // the runner's one prober of the global IP
 	modelCalls *atomic.Int64 // Gemini calls the lab made (billed on Google); shared by copies
+	httpsNoted bool          // whether plain HTTP redirects is known from the HTTP proxy (noteHTTPS): globalURL need not ask the IP
+
+	// announced is the decision confirm-ai announced in this run of the
+	// step (decided).
+	announced *ModelPlacement
 }
 
 // countModelCall notes one Gemini call the lab made, directly or through

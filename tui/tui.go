@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -170,22 +169,5 @@ func (m *Model) Farewell() string {
 	for id, r := range m.runs {
 		ran[id] = steps.SavedState{Status: r.status, At: r.at}
 	}
-	var left []string
-	for _, r := range steps.Billable(list, v, ran) {
-		if r.Where == "global" {
-			left = append(left, fmt.Sprintf("the global %s %s (%s)", r.Kind, r.Name, r.Cost))
-		} else {
-			left = append(left, fmt.Sprintf("the %s %s in %s (%s)", r.Kind, r.Name, r.Where, r.Cost))
-		}
-	}
-	var b strings.Builder
-	if len(left) > 0 {
-		fmt.Fprintf(&b, "Still in Google Cloud project %s, and billable until you delete them:\n", v.Project)
-		for _, l := range left {
-			fmt.Fprintf(&b, "  - %s\n", l)
-		}
-		fmt.Fprintf(&b, "Delete everything the lab created with:\n  beyond cleanup --project %s\n", v.Project)
-	}
-	fmt.Fprintf(&b, "Progress is saved: run beyond --project %s to carry on.\n", v.Project)
-	return b.String()
+	return steps.LeftBillable(list, v, ran) + fmt.Sprintf("Progress is saved: run beyond --project %s to carry on.\n", v.Project)
 }

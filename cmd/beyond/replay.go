@@ -58,6 +58,13 @@ func runReplay(ctx context.Context, cfg *config, stdout, stderr io.Writer) int {
 		}
 		p.exported(paths)
 	}
+	if !r.Simulated() && !cfg.json {
+		// As the guide says when the learner quits: nothing is deleted
+		// unless asked (--cleanup), and every hour of it is billed.
+		if left := steps.LeftBillable(r.Steps(), cfg.vars, r.Saved().Steps); left != "" {
+			fmt.Fprint(stdout, "\n"+left)
+		}
+	}
 	switch {
 	case sum.Canceled:
 		fmt.Fprintln(stderr, "beyond: interrupted; progress is saved, run the same command to resume")
