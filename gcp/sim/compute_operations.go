@@ -49,6 +49,7 @@ func (op *computeOp) view(now time.Time) *computepb.Operation {
 // newOpLocked records an operation of type verb on the resource with key,
 // started at now, and returns it as the client first sees it.
 func (a *computeAPI) newOpLocked(c *computeReq, verb, key string, target proto.Message, now time.Time) *computepb.Operation {
+	a.s.keepLocked(c.p)
 	seq := a.s.nextSeq()
 	mix := computeMix(uint64(seq))
 	name := fmt.Sprintf("operation-%d-%013x-%08x-%08x", now.UnixMilli(), mix>>12&(1<<52-1), uint32(mix>>32)^uint32(seq), uint32(mix))

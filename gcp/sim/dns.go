@@ -186,6 +186,7 @@ func (s *Sim) dnsCreateZone(c *dnsReq) *computeError {
 	z.rrsets[rrKey(mz.DnsName, "NS")] = &dnsapi.ResourceRecordSet{Kind: "dns#resourceRecordSet", Name: mz.DnsName, Type: "NS", Ttl: 21600, Rrdatas: mz.NameServers}
 	z.rrsets[rrKey(mz.DnsName, "SOA")] = &dnsapi.ResourceRecordSet{Kind: "dns#resourceRecordSet", Name: mz.DnsName, Type: "SOA", Ttl: 21600,
 		Rrdatas: []string{mz.NameServers[0] + " cloud-dns-hostmaster.google.com. 1 21600 3600 259200 300"}}
+	s.keepLocked(c.p)
 	c.p.dns.zones[mz.Name] = z
 	s.changedLocked()
 	dnsWrite(c.w, http.StatusOK, &mz)

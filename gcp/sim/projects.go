@@ -79,6 +79,7 @@ func (ps *projectsServer) SetIamPolicy(ctx context.Context, req *iampb.SetIamPol
 	if err != nil {
 		return nil, err
 	}
+	s.keepLocked(p)
 	s.changedLocked()
 	return out, nil
 }

@@ -298,7 +298,7 @@ func (s *Sim) suBatchGetServices(req *serviceusagepb.BatchGetServicesRequest) (*
 		if err != nil {
 			return nil, err
 		}
-		if q := s.existingProjectLocked(nproj); q != p {
+		if nproj != p.id && nproj != strconv.FormatInt(p.number, 10) {
 			return nil, grpcInvalid("%s is not in the parent %s", full, req.GetParent())
 		}
 		names = append(names, name)

@@ -82,6 +82,7 @@ type Sim struct {
 	mu        sync.Mutex
 	projects  map[string]*project
 	byNumber  map[int64]*project // the same projects by number
+	shown     numbersShown       // numbers of projects read but not stored (state.go)
 	change    chan struct{}      // closed and replaced on every change of state
 	seq       int64              // source of unique operation and revision suffixes
 	ops       opStore            // long-running operations of every API (operations.go)
