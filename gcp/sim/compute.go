@@ -240,7 +240,7 @@ func (a *computeAPI) admit(c *computeReq) *computeError {
 	if !computeProjectParam.MatchString(id) {
 		return &computeError{http.StatusBadRequest, fmt.Sprintf("Invalid value '%s'. Values must match the following regular expression: '%s'", id, computeProjectRegex), "invalidParameter"}
 	}
-	p, err := a.s.projectLocked(id)
+	p, err := a.s.readProjectLocked(id)
 	if err != nil {
 		return computeNotFound("projects/" + id)
 	}

@@ -99,7 +99,7 @@ func (s *Sim) dnsHandler(method string, h func(*dnsReq) *computeError) http.Hand
 		p := s.existingProjectLocked(id)
 		if p == nil {
 			var err error
-			if p, err = s.projectLocked(id); err != nil {
+			if p, err = s.readProjectLocked(id); err != nil {
 				computeWriteError(w, &computeError{http.StatusNotFound, fmt.Sprintf("The 'parameters.project' resource named '%s' does not exist.", id), "notFound"})
 				return
 			}

@@ -115,7 +115,7 @@ func grpcConsumerInvalid(ref, api string) error {
 
 // lookupProjectLocked resolves a project reference from a resource name, a
 // project ID or a project number, as Google accepts both. A valid ID names a
-// project that exists (a new one if none is stored: projectLocked); a number
+// project that exists (a new one if none is stored: readProjectLocked); a number
 // must be one already answered with. api names the API being called, for
 // the error.
 func (s *Sim) lookupProjectLocked(ref, api string) (*project, error) {
@@ -125,7 +125,7 @@ func (s *Sim) lookupProjectLocked(ref, api string) (*project, error) {
 		}
 		return nil, grpcConsumerInvalid(ref, api)
 	}
-	p, err := s.projectLocked(ref)
+	p, err := s.readProjectLocked(ref)
 	if err != nil {
 		return nil, grpcConsumerInvalid(ref, api)
 	}
@@ -143,7 +143,7 @@ func (s *Sim) projectByNumberLocked(num string) *project {
 		return p
 	}
 	if id, ok := s.shown.ids[n]; ok {
-		if p, err := s.projectLocked(id); err == nil && p.number == n {
+		if p, err := s.readProjectLocked(id); err == nil && p.number == n {
 			return p
 		}
 	}

@@ -57,7 +57,7 @@ type project struct {
 	dns      *dnsState      // Cloud DNS zones and records (dns.go)
 }
 
-// projectLocked returns the state of project id. Google answers for any
+// readProjectLocked returns the state of project id. Google answers for any
 // project that exists, so a project the simulator has not stored answers
 // as a new one would (nothing in it, the default APIs on, its number), from
 // a fresh value that is not kept: reading any number of IDs leaves nothing
@@ -67,7 +67,7 @@ type project struct {
 // creating a DNS zone), which call keepLocked themselves. Any other write
 // changes a resource that exists, so its project is stored already. It
 // fails for an ID Google would refuse. Call with s.mu held.
-func (s *Sim) projectLocked(id string) (*project, error) {
+func (s *Sim) readProjectLocked(id string) (*project, error) {
 	if p, ok := s.projects[id]; ok {
 		return p, nil
 	}
@@ -94,7 +94,19 @@ func (s *Sim) projectLocked(id string) (*project, error) {
 	return p, nil
 }
 
-// keepLocked stores p, a project projectLocked handed out, if it is not
+// projectLocked returns the state of project id and stores it: the
+// explicit create, for code that writes to a project before any API call
+// has (tests). Call with s.mu held.
+func (s *Sim) projectLocked(id string) (*project, error) {
+	p, err := s.readProjectLocked(id)
+	if err != nil {
+		return nil, err
+	}
+	s.keepLocked(p)
+	return p, nil
+}
+
+// keepLocked stores p, a project readProjectLocked handed out, if it is not
 // stored yet: something is about to be written to it. Call with s.mu held.
 func (s *Sim) keepLocked(p *project) {
 	if _, ok := s.projects[p.id]; ok {
