@@ -256,112 +256,88 @@ func (a *computeAPI) addRule(c *computeReq) {
 	a.changePolicyLocked(c, "addRule", key, sp)
 }
 
-func (a *computeAPI) getRule(c *computeReq) {
-	priority, perr := priorityParam(c)
-	if perr != nil {
-		computeWriteError(c.w, perr)
-		return
+// withRule runs verb, with s.mu held, on the rule of the policy the path
+// names whose priority the query names, in a copy of the policy that verb
+// may change and store; an error on the way, or verb's, is answered.
+func (a *computeAPI) withRule(c *computeReq, verb func(key string, sp *computepb.SecurityPolicy, i int) *computeError) {
+	priority, err := priorityParam(c)
+	if err == nil {
+		a.s.mu.Lock()
+		defer a.s.mu.Unlock()
+		var key string
+		var old proto.Message
+		if key, old, err = securityPolicyKind.find(c); err == nil {
+			sp := proto.Clone(old).(*computepb.SecurityPolicy)
+			if i := policyRule(sp, priority); i >= 0 {
+				err = verb(key, sp, i)
+			} else {
+				err = noSuchRule(priority)
+			}
+		}
 	}
-	a.s.mu.Lock()
-	defer a.s.mu.Unlock()
-	_, sp, err := securityPolicyKind.find(c)
 	if err != nil {
 		computeWriteError(c.w, err)
-		return
 	}
-	i := policyRule(sp.(*computepb.SecurityPolicy), priority)
-	if i < 0 {
-		computeWriteError(c.w, noSuchRule(priority))
-		return
-	}
-	computeWrite(c.w, sp.(*computepb.SecurityPolicy).Rules[i])
+}
+
+func (a *computeAPI) getRule(c *computeReq) {
+	a.withRule(c, func(_ string, sp *computepb.SecurityPolicy, i int) *computeError {
+		computeWrite(c.w, sp.Rules[i])
+		return nil
+	})
 }
 
 // patchRule merges the body into the rule of the given priority (a JSON
 // merge patch, as gcloud sends only what changes); updateMask names fields
 // to clear when the body leaves them out.
 func (a *computeAPI) patchRule(c *computeReq) {
-	priority, perr := priorityParam(c)
-	if perr != nil {
-		computeWriteError(c.w, perr)
-		return
-	}
-	a.s.mu.Lock()
-	defer a.s.mu.Unlock()
-	key, old, err := securityPolicyKind.find(c)
-	if err != nil {
-		computeWriteError(c.w, err)
-		return
-	}
-	sp := proto.Clone(old).(*computepb.SecurityPolicy)
-	i := policyRule(sp, priority)
-	if i < 0 {
-		computeWriteError(c.w, noSuchRule(priority))
-		return
-	}
-	m, merr := computePatched(sp.Rules[i], c.body)
-	if merr != nil {
-		computeWriteError(c.w, merr)
-		return
-	}
-	rule := m.(*computepb.SecurityPolicyRule)
-	if mask := c.r.URL.Query().Get("updateMask"); mask != "" {
-		// gcloud names fields to clear in updateMask (top-level ones, by
-		// their JSON names) and leaves them out of the body.
-		var sent map[string]any
-		json.Unmarshal(c.body, &sent)
-		for _, f := range strings.Split(mask, ",") {
-			f = strings.TrimSpace(f)
-			if _, ok := sent[f]; ok {
-				continue
-			}
-			if fd := rule.ProtoReflect().Descriptor().Fields().ByJSONName(f); fd != nil {
-				rule.ProtoReflect().Clear(fd)
+	a.withRule(c, func(key string, sp *computepb.SecurityPolicy, i int) *computeError {
+		priority := sp.Rules[i].GetPriority()
+		m, err := computePatched(sp.Rules[i], c.body)
+		if err != nil {
+			return err
+		}
+		rule := m.(*computepb.SecurityPolicyRule)
+		if mask := c.r.URL.Query().Get("updateMask"); mask != "" {
+			// gcloud names fields to clear in updateMask (top-level ones, by
+			// their JSON names) and leaves them out of the body.
+			var sent map[string]any
+			json.Unmarshal(c.body, &sent)
+			for _, f := range strings.Split(mask, ",") {
+				f = strings.TrimSpace(f)
+				if _, ok := sent[f]; ok {
+					continue
+				}
+				if fd := rule.ProtoReflect().Descriptor().Fields().ByJSONName(f); fd != nil {
+					rule.ProtoReflect().Clear(fd)
+				}
 			}
 		}
-	}
-	if priority == defaultRulePriority && rule.GetPriority() != defaultRulePriority {
-		computeWriteError(c.w, computeInvalid("resource.priority", fmt.Sprint(rule.GetPriority()), "The priority of the default rule cannot be changed."))
-		return
-	}
-	if err := prepareArmorRule("resource", rule); err != nil {
-		computeWriteError(c.w, err)
-		return
-	}
-	if j := policyRule(sp, rule.GetPriority()); j >= 0 && j != i {
-		computeWriteError(c.w, computeInvalid("resource.priority", fmt.Sprint(rule.GetPriority()), "Cannot have rules with the same priorities."))
-		return
-	}
-	sp.Rules[i] = rule
-	sortArmorRules(sp)
-	a.changePolicyLocked(c, "patchRule", key, sp)
+		if priority == defaultRulePriority && rule.GetPriority() != defaultRulePriority {
+			return computeInvalid("resource.priority", fmt.Sprint(rule.GetPriority()), "The priority of the default rule cannot be changed.")
+		}
+		if err := prepareArmorRule("resource", rule); err != nil {
+			return err
+		}
+		if j := policyRule(sp, rule.GetPriority()); j >= 0 && j != i {
+			return computeInvalid("resource.priority", fmt.Sprint(rule.GetPriority()), "Cannot have rules with the same priorities.")
+		}
+		sp.Rules[i] = rule
+		sortArmorRules(sp)
+		a.changePolicyLocked(c, "patchRule", key, sp)
+		return nil
+	})
 }
 
 func (a *computeAPI) removeRule(c *computeReq) {
-	priority, perr := priorityParam(c)
-	if perr != nil {
-		computeWriteError(c.w, perr)
-		return
-	}
-	a.s.mu.Lock()
-	defer a.s.mu.Unlock()
-	key, old, err := securityPolicyKind.find(c)
-	if err != nil {
-		computeWriteError(c.w, err)
-		return
-	}
-	sp := proto.Clone(old).(*computepb.SecurityPolicy)
-	i := policyRule(sp, priority)
-	if i < 0 {
-		computeWriteError(c.w, noSuchRule(priority))
-		return
-	}
-	if priority == defaultRulePriority {
-		computeWriteError(c.w, computeInvalid("priority", fmt.Sprint(priority), "The default rule cannot be removed."))
-		return
-	}
-	sp.Rules = slices.Delete(sp.Rules, i, i+1)
-	a.changePolicyLocked(c, "removeRule", key, sp)
+	a.withRule(c, func(key string, sp *computepb.SecurityPolicy, i int) *computeError {
+		if sp.Rules[i].GetPriority() == defaultRulePriority {
+			return computeInvalid("priority", fmt.Sprint(defaultRulePriority), "The default rule cannot be removed.")
+		}
+		sp.Rules = slices.Delete(sp.Rules, i, i+1)
+		a.changePolicyLocked(c, "removeRule", key, sp)
+		return nil
+	})
 }
 
 // setSecurityPolicy attaches a policy to a backend service, or detaches it
