@@ -74,6 +74,8 @@ type dnsReq struct {
 	r    *http.Request
 	p    *project
 	body []byte
+	z    *dnsZone                  // the zone the path names, if it names one
+	rr   *dnsapi.ResourceRecordSet // the record set the path names, if it names one
 }
 
 // dnsHandler admits a call (faults, body, project, the API enabled) and
@@ -109,6 +111,10 @@ func (s *Sim) dnsHandler(method string, h func(*dnsReq) *computeError) http.Hand
 			return
 		}
 		c.p = p
+		if err := c.resolve(); err != nil {
+			computeWriteError(w, err)
+			return
+		}
 		if err := h(c); err != nil {
 			computeWriteError(w, err)
 		}
@@ -131,6 +137,21 @@ func dnsDecode(body []byte, v any) *computeError {
 		return &computeError{http.StatusBadRequest, "Invalid JSON payload received. " + err.Error(), "parseError"}
 	}
 	return nil
+}
+
+// resolve finds the zone and the record set the path names, for every
+// method under them: one lookup, answered the same way for all.
+func (c *dnsReq) resolve() *computeError {
+	var err *computeError
+	if c.r.PathValue("zone") != "" {
+		if c.z, err = c.zone(); err != nil {
+			return err
+		}
+	}
+	if c.r.PathValue("name") != "" {
+		c.rr, err = c.record(c.z)
+	}
+	return err
 }
 
 func (c *dnsReq) zone() (*dnsZone, *computeError) {
@@ -194,11 +215,7 @@ func (s *Sim) dnsCreateZone(c *dnsReq) *computeError {
 }
 
 func (s *Sim) dnsGetZone(c *dnsReq) *computeError {
-	z, err := c.zone()
-	if err != nil {
-		return err
-	}
-	dnsWrite(c.w, http.StatusOK, z.mz)
+	dnsWrite(c.w, http.StatusOK, c.z.mz)
 	return nil
 }
 
@@ -216,10 +233,7 @@ func (s *Sim) dnsListZones(c *dnsReq) *computeError {
 }
 
 func (s *Sim) dnsDeleteZone(c *dnsReq) *computeError {
-	z, err := c.zone()
-	if err != nil {
-		return err
-	}
+	z := c.z
 	for _, rr := range z.rrsets {
 		if !(rr.Name == z.mz.DnsName && (rr.Type == "NS" || rr.Type == "SOA")) {
 			return &computeError{http.StatusBadRequest, fmt.Sprintf("The resource named '%s' cannot be deleted because it is not empty", z.mz.Name), "containerNotEmpty"}
@@ -281,10 +295,7 @@ func checkRecord(z *dnsZone, rr *dnsapi.ResourceRecordSet, field string) *comput
 }
 
 func (s *Sim) dnsCreateRecord(c *dnsReq) *computeError {
-	z, err := c.zone()
-	if err != nil {
-		return err
-	}
+	z := c.z
 	var rr dnsapi.ResourceRecordSet
 	if err := dnsDecode(c.body, &rr); err != nil {
 		return err
@@ -311,27 +322,12 @@ func (c *dnsReq) record(z *dnsZone) (*dnsapi.ResourceRecordSet, *computeError) {
 }
 
 func (s *Sim) dnsGetRecord(c *dnsReq) *computeError {
-	z, err := c.zone()
-	if err != nil {
-		return err
-	}
-	rr, err := c.record(z)
-	if err != nil {
-		return err
-	}
-	dnsWrite(c.w, http.StatusOK, rr)
+	dnsWrite(c.w, http.StatusOK, c.rr)
 	return nil
 }
 
 func (s *Sim) dnsDeleteRecord(c *dnsReq) *computeError {
-	z, err := c.zone()
-	if err != nil {
-		return err
-	}
-	rr, err := c.record(z)
-	if err != nil {
-		return err
-	}
+	z, rr := c.z, c.rr
 	if rr.Name == z.mz.DnsName && (rr.Type == "NS" || rr.Type == "SOA") {
 		return &computeError{http.StatusBadRequest, "The NS and SOA records at the apex of a zone cannot be deleted.", "invalid"}
 	}
@@ -342,14 +338,7 @@ func (s *Sim) dnsDeleteRecord(c *dnsReq) *computeError {
 }
 
 func (s *Sim) dnsPatchRecord(c *dnsReq) *computeError {
-	z, err := c.zone()
-	if err != nil {
-		return err
-	}
-	old, err := c.record(z)
-	if err != nil {
-		return err
-	}
+	z, old := c.z, c.rr
 	var rr dnsapi.ResourceRecordSet
 	if err := dnsDecode(c.body, &rr); err != nil {
 		return err
@@ -373,10 +362,7 @@ func (s *Sim) dnsPatchRecord(c *dnsReq) *computeError {
 }
 
 func (s *Sim) dnsListRecords(c *dnsReq) *computeError {
-	z, err := c.zone()
-	if err != nil {
-		return err
-	}
+	z := c.z
 	q := c.r.URL.Query()
 	name, typ := q.Get("name"), strings.ToUpper(q.Get("type"))
 	if typ != "" && name == "" {
@@ -396,10 +382,7 @@ func (s *Sim) dnsListRecords(c *dnsReq) *computeError {
 // dnsCreateChange applies additions and deletions at once, as Google does:
 // every deletion must match a record set exactly.
 func (s *Sim) dnsCreateChange(c *dnsReq) *computeError {
-	z, err := c.zone()
-	if err != nil {
-		return err
-	}
+	z := c.z
 	var ch dnsapi.Change
 	if err := dnsDecode(c.body, &ch); err != nil {
 		return err
@@ -447,21 +430,13 @@ func (s *Sim) recordChangeLocked(z *dnsZone, add, del []*dnsapi.ResourceRecordSe
 }
 
 func (s *Sim) dnsListChanges(c *dnsReq) *computeError {
-	z, err := c.zone()
-	if err != nil {
-		return err
-	}
-	dnsWrite(c.w, http.StatusOK, &dnsapi.ChangesListResponse{Kind: "dns#changesListResponse", Changes: z.changes})
+	dnsWrite(c.w, http.StatusOK, &dnsapi.ChangesListResponse{Kind: "dns#changesListResponse", Changes: c.z.changes})
 	return nil
 }
 
 func (s *Sim) dnsGetChange(c *dnsReq) *computeError {
-	z, err := c.zone()
-	if err != nil {
-		return err
-	}
 	id := c.r.PathValue("change")
-	for _, ch := range z.changes {
+	for _, ch := range c.z.changes {
 		if ch.Id == id {
 			dnsWrite(c.w, http.StatusOK, ch)
 			return nil
