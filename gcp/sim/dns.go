@@ -48,24 +48,35 @@ func inZone(name, zone string) bool {
 	return name == zone || strings.HasSuffix(name, "."+zone)
 }
 
+// registerDNS puts Cloud DNS v1 on the shared REST router (rest.go), in
+// Compute's error shape, which Cloud DNS shares; each route admits its call
+// (dnsHandler), which reads the path's variables as the standard library's
+// router would give them (Request.PathValue).
 func (s *Sim) registerDNS(mux *http.ServeMux) {
-	h := http.NewServeMux()
-	for _, m := range []*http.ServeMux{mux, h} {
-		base := "/dns/v1/projects/{project}/managedZones"
-		m.HandleFunc("GET "+base, s.dnsHandler("dns.managedZones.list", s.dnsListZones))
-		m.HandleFunc("POST "+base, s.dnsHandler("dns.managedZones.create", s.dnsCreateZone))
-		m.HandleFunc("GET "+base+"/{zone}", s.dnsHandler("dns.managedZones.get", s.dnsGetZone))
-		m.HandleFunc("DELETE "+base+"/{zone}", s.dnsHandler("dns.managedZones.delete", s.dnsDeleteZone))
-		m.HandleFunc("GET "+base+"/{zone}/rrsets", s.dnsHandler("dns.resourceRecordSets.list", s.dnsListRecords))
-		m.HandleFunc("POST "+base+"/{zone}/rrsets", s.dnsHandler("dns.resourceRecordSets.create", s.dnsCreateRecord))
-		m.HandleFunc("GET "+base+"/{zone}/rrsets/{name}/{type}", s.dnsHandler("dns.resourceRecordSets.get", s.dnsGetRecord))
-		m.HandleFunc("DELETE "+base+"/{zone}/rrsets/{name}/{type}", s.dnsHandler("dns.resourceRecordSets.delete", s.dnsDeleteRecord))
-		m.HandleFunc("PATCH "+base+"/{zone}/rrsets/{name}/{type}", s.dnsHandler("dns.resourceRecordSets.patch", s.dnsPatchRecord))
-		m.HandleFunc("POST "+base+"/{zone}/changes", s.dnsHandler("dns.changes.create", s.dnsCreateChange))
-		m.HandleFunc("GET "+base+"/{zone}/changes", s.dnsHandler("dns.changes.list", s.dnsListChanges))
-		m.HandleFunc("GET "+base+"/{zone}/changes/{change}", s.dnsHandler("dns.changes.get", s.dnsGetChange))
+	api := &restAPI{s: s, name: "Cloud DNS v1", unrouted: computeUnrouted}
+	add := func(verb, pattern, method string, h func(*dnsReq) *computeError) {
+		serve := s.dnsHandler(method, h)
+		api.addServe(verb, "dns/v1/projects/{project}/managedZones"+pattern, method, func(w http.ResponseWriter, r *http.Request, vars map[string]string) {
+			for k, v := range vars {
+				r.SetPathValue(k, v)
+			}
+			serve(w, r)
+		})
 	}
-	s.hosts["dns.googleapis.com"] = googleHost{"Cloud DNS v1", func(string) http.Handler { return h }}
+	add("GET", "", "dns.managedZones.list", s.dnsListZones)
+	add("POST", "", "dns.managedZones.create", s.dnsCreateZone)
+	add("GET", "/{zone}", "dns.managedZones.get", s.dnsGetZone)
+	add("DELETE", "/{zone}", "dns.managedZones.delete", s.dnsDeleteZone)
+	add("GET", "/{zone}/rrsets", "dns.resourceRecordSets.list", s.dnsListRecords)
+	add("POST", "/{zone}/rrsets", "dns.resourceRecordSets.create", s.dnsCreateRecord)
+	add("GET", "/{zone}/rrsets/{name}/{type}", "dns.resourceRecordSets.get", s.dnsGetRecord)
+	add("DELETE", "/{zone}/rrsets/{name}/{type}", "dns.resourceRecordSets.delete", s.dnsDeleteRecord)
+	add("PATCH", "/{zone}/rrsets/{name}/{type}", "dns.resourceRecordSets.patch", s.dnsPatchRecord)
+	add("POST", "/{zone}/changes", "dns.changes.create", s.dnsCreateChange)
+	add("GET", "/{zone}/changes", "dns.changes.list", s.dnsListChanges)
+	add("GET", "/{zone}/changes/{change}", "dns.changes.get", s.dnsGetChange)
+	mux.Handle("/dns/", api)
+	s.hosts["dns.googleapis.com"] = googleHost{"Cloud DNS v1", func(string) http.Handler { return api }}
 }
 
 // dnsReq is one Cloud DNS call, admitted.
