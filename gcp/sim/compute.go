@@ -311,8 +311,14 @@ func computeWriteDisabled(w http.ResponseWriter, p *project) {
 	})
 }
 
+// computeWriteJSON answers v as the error of Google's JSON error body.
 func computeWriteJSON(w http.ResponseWriter, code int, v any) {
-	b, err := json.Marshal(map[string]any{"error": v})
+	writeJSON(w, code, map[string]any{"error": v})
+}
+
+// writeJSON answers v as JSON with status code.
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := json.Marshal(v)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return

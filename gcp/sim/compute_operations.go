@@ -1,16 +1,13 @@
 package sim
 
 import (
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"sort"
 	"strings"
 	"time"
 
 	"cloud.google.com/go/compute/apiv1/computepb"
 	"github.com/beyond-lab/beyond/gcp/sim/clock"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -128,29 +125,14 @@ func (a *computeAPI) getOp(c *computeReq) {
 }
 
 func (a *computeAPI) listOps(c *computeReq) {
-	f, ferr := computeParseFilter(c.r.URL.Query().Get("filter"))
-	if ferr != nil {
-		computeWriteError(c.w, ferr)
-		return
-	}
-	a.s.mu.Lock()
-	now := a.s.now()
-	var items []json.RawMessage
-	for _, k := range c.p.compute.opKeys(c.scope() + "/operations/") {
-		v := c.p.compute.ops[k].view(now)
-		if !f.match(v) {
-			continue
+	a.listFiltered(c, "compute#operationList", c.scope()+"/operations", func(yield func(proto.Message) bool) {
+		now := a.s.now()
+		for _, k := range c.p.compute.opKeys(c.scope() + "/operations/") {
+			if !yield(c.p.compute.ops[k].view(now)) {
+				return
+			}
 		}
-		b, err := protojson.Marshal(v)
-		if err != nil {
-			a.s.mu.Unlock()
-			computeWriteError(c.w, &computeError{http.StatusInternalServerError, "encode response: " + err.Error(), "backendError"})
-			return
-		}
-		items = append(items, b)
-	}
-	a.s.mu.Unlock()
-	computeWriteList(c, "compute#operationList", c.scope()+"/operations", items)
+	})
 }
 
 func (a *computeAPI) deleteOp(c *computeReq) {

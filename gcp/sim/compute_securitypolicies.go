@@ -235,25 +235,20 @@ func (a *computeAPI) addRule(c *computeReq) {
 		computeWriteError(c.w, err)
 		return
 	}
-	a.s.mu.Lock()
-	defer a.s.mu.Unlock()
-	key, old, err := securityPolicyKind.find(c)
-	if err != nil {
-		computeWriteError(c.w, err)
-		return
-	}
-	if err := prepareArmorRule("resource", rule); err != nil {
-		computeWriteError(c.w, err)
-		return
-	}
-	sp := proto.Clone(old).(*computepb.SecurityPolicy)
-	if policyRule(sp, rule.GetPriority()) >= 0 {
-		computeWriteError(c.w, computeInvalid("resource.priority", fmt.Sprint(rule.GetPriority()), "Cannot have rules with the same priorities."))
-		return
-	}
-	sp.Rules = append(sp.Rules, rule)
-	sortArmorRules(sp)
-	a.changePolicyLocked(c, "addRule", key, sp)
+	a.withFound(c, securityPolicyKind, func(key string, old proto.Message) {
+		if err := prepareArmorRule("resource", rule); err != nil {
+			computeWriteError(c.w, err)
+			return
+		}
+		sp := proto.Clone(old).(*computepb.SecurityPolicy)
+		if policyRule(sp, rule.GetPriority()) >= 0 {
+			computeWriteError(c.w, computeInvalid("resource.priority", fmt.Sprint(rule.GetPriority()), "Cannot have rules with the same priorities."))
+			return
+		}
+		sp.Rules = append(sp.Rules, rule)
+		sortArmorRules(sp)
+		a.changePolicyLocked(c, "addRule", key, sp)
+	})
 }
 
 // withRule runs verb, with s.mu held, on the rule of the policy the path
@@ -261,23 +256,21 @@ func (a *computeAPI) addRule(c *computeReq) {
 // may change and store; an error on the way, or verb's, is answered.
 func (a *computeAPI) withRule(c *computeReq, verb func(key string, sp *computepb.SecurityPolicy, i int) *computeError) {
 	priority, err := priorityParam(c)
-	if err == nil {
-		a.s.mu.Lock()
-		defer a.s.mu.Unlock()
-		var key string
-		var old proto.Message
-		if key, old, err = securityPolicyKind.find(c); err == nil {
-			sp := proto.Clone(old).(*computepb.SecurityPolicy)
-			if i := policyRule(sp, priority); i >= 0 {
-				err = verb(key, sp, i)
-			} else {
-				err = noSuchRule(priority)
-			}
-		}
-	}
 	if err != nil {
 		computeWriteError(c.w, err)
+		return
 	}
+	a.withFound(c, securityPolicyKind, func(key string, old proto.Message) {
+		sp := proto.Clone(old).(*computepb.SecurityPolicy)
+		i := policyRule(sp, priority)
+		if i < 0 {
+			computeWriteError(c.w, noSuchRule(priority))
+			return
+		}
+		if err := verb(key, sp, i); err != nil {
+			computeWriteError(c.w, err)
+		}
+	})
 }
 
 func (a *computeAPI) getRule(c *computeReq) {
@@ -348,26 +341,21 @@ func (a *computeAPI) setSecurityPolicy(c *computeReq) {
 		computeWriteError(c.w, err)
 		return
 	}
-	a.s.mu.Lock()
-	defer a.s.mu.Unlock()
-	key, old, err := backendServiceKind.find(c)
-	if err != nil {
-		computeWriteError(c.w, err)
-		return
-	}
-	bs := proto.Clone(old).(*computepb.BackendService)
-	if strings.TrimSpace(ref.GetSecurityPolicy()) == "" {
-		bs.SecurityPolicy = nil
-	} else {
-		_, full, err := a.computeRef(c.p, "securityPolicy", ref.GetSecurityPolicy(), "securityPolicies")
-		if err != nil {
-			computeWriteError(c.w, err)
-			return
+	a.withFound(c, backendServiceKind, func(key string, old proto.Message) {
+		bs := proto.Clone(old).(*computepb.BackendService)
+		if strings.TrimSpace(ref.GetSecurityPolicy()) == "" {
+			bs.SecurityPolicy = nil
+		} else {
+			_, full, err := a.computeRef(c.p, "securityPolicy", ref.GetSecurityPolicy(), "securityPolicies")
+			if err != nil {
+				computeWriteError(c.w, err)
+				return
+			}
+			bs.SecurityPolicy = proto.String(full)
 		}
-		bs.SecurityPolicy = proto.String(full)
-	}
-	bs.Fingerprint = proto.String(a.s.computeFingerprint())
-	c.p.compute.res[key] = bs
-	a.s.changedLocked()
-	computeWrite(c.w, a.newOpLocked(c, "setSecurityPolicy", key, bs, a.s.now()))
+		bs.Fingerprint = proto.String(a.s.computeFingerprint())
+		c.p.compute.res[key] = bs
+		a.s.changedLocked()
+		computeWrite(c.w, a.newOpLocked(c, "setSecurityPolicy", key, bs, a.s.now()))
+	})
 }

@@ -132,17 +132,6 @@ func (s *Sim) dnsHandler(method string, h func(*dnsReq) *computeError) http.Hand
 	}
 }
 
-func dnsWrite(w http.ResponseWriter, code int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-	w.WriteHeader(code)
-	w.Write(b)
-}
-
 func dnsDecode(body []byte, v any) *computeError {
 	if err := json.Unmarshal(body, v); err != nil {
 		return &computeError{http.StatusBadRequest, "Invalid JSON payload received. " + err.Error(), "parseError"}
@@ -221,12 +210,12 @@ func (s *Sim) dnsCreateZone(c *dnsReq) *computeError {
 	s.keepLocked(c.p)
 	c.p.dns.zones[mz.Name] = z
 	s.changedLocked()
-	dnsWrite(c.w, http.StatusOK, &mz)
+	writeJSON(c.w, http.StatusOK, &mz)
 	return nil
 }
 
 func (s *Sim) dnsGetZone(c *dnsReq) *computeError {
-	dnsWrite(c.w, http.StatusOK, c.z.mz)
+	writeJSON(c.w, http.StatusOK, c.z.mz)
 	return nil
 }
 
@@ -239,7 +228,7 @@ func (s *Sim) dnsListZones(c *dnsReq) *computeError {
 			out.ManagedZones = append(out.ManagedZones, z.mz)
 		}
 	}
-	dnsWrite(c.w, http.StatusOK, out)
+	writeJSON(c.w, http.StatusOK, out)
 	return nil
 }
 
@@ -319,7 +308,7 @@ func (s *Sim) dnsCreateRecord(c *dnsReq) *computeError {
 	}
 	z.rrsets[rrKey(rr.Name, rr.Type)] = &rr
 	s.recordChangeLocked(z, []*dnsapi.ResourceRecordSet{&rr}, nil)
-	dnsWrite(c.w, http.StatusOK, &rr)
+	writeJSON(c.w, http.StatusOK, &rr)
 	return nil
 }
 
@@ -333,7 +322,7 @@ func (c *dnsReq) record(z *dnsZone) (*dnsapi.ResourceRecordSet, *computeError) {
 }
 
 func (s *Sim) dnsGetRecord(c *dnsReq) *computeError {
-	dnsWrite(c.w, http.StatusOK, c.rr)
+	writeJSON(c.w, http.StatusOK, c.rr)
 	return nil
 }
 
@@ -344,7 +333,7 @@ func (s *Sim) dnsDeleteRecord(c *dnsReq) *computeError {
 	}
 	delete(z.rrsets, rrKey(rr.Name, rr.Type))
 	s.recordChangeLocked(z, nil, []*dnsapi.ResourceRecordSet{rr})
-	dnsWrite(c.w, http.StatusOK, &dnsapi.ResourceRecordSetsDeleteResponse{})
+	writeJSON(c.w, http.StatusOK, &dnsapi.ResourceRecordSetsDeleteResponse{})
 	return nil
 }
 
@@ -368,7 +357,7 @@ func (s *Sim) dnsPatchRecord(c *dnsReq) *computeError {
 	}
 	z.rrsets[rrKey(rr.Name, rr.Type)] = &rr
 	s.recordChangeLocked(z, []*dnsapi.ResourceRecordSet{&rr}, []*dnsapi.ResourceRecordSet{old})
-	dnsWrite(c.w, http.StatusOK, &rr)
+	writeJSON(c.w, http.StatusOK, &rr)
 	return nil
 }
 
@@ -386,7 +375,7 @@ func (s *Sim) dnsListRecords(c *dnsReq) *computeError {
 			out.Rrsets = append(out.Rrsets, rr)
 		}
 	}
-	dnsWrite(c.w, http.StatusOK, out)
+	writeJSON(c.w, http.StatusOK, out)
 	return nil
 }
 
@@ -424,7 +413,7 @@ func (s *Sim) dnsCreateChange(c *dnsReq) *computeError {
 		next[rrKey(add.Name, add.Type)] = add
 	}
 	out := s.recordChangeLocked(z, ch.Additions, ch.Deletions)
-	dnsWrite(c.w, http.StatusOK, out)
+	writeJSON(c.w, http.StatusOK, out)
 	return nil
 }
 
@@ -441,7 +430,7 @@ func (s *Sim) recordChangeLocked(z *dnsZone, add, del []*dnsapi.ResourceRecordSe
 }
 
 func (s *Sim) dnsListChanges(c *dnsReq) *computeError {
-	dnsWrite(c.w, http.StatusOK, &dnsapi.ChangesListResponse{Kind: "dns#changesListResponse", Changes: c.z.changes})
+	writeJSON(c.w, http.StatusOK, &dnsapi.ChangesListResponse{Kind: "dns#changesListResponse", Changes: c.z.changes})
 	return nil
 }
 
@@ -449,7 +438,7 @@ func (s *Sim) dnsGetChange(c *dnsReq) *computeError {
 	id := c.r.PathValue("change")
 	for _, ch := range c.z.changes {
 		if ch.Id == id {
-			dnsWrite(c.w, http.StatusOK, ch)
+			writeJSON(c.w, http.StatusOK, ch)
 			return nil
 		}
 	}
