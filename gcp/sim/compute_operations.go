@@ -114,14 +114,9 @@ func (a *computeAPI) findOp(c *computeReq) (string, *computeOp, *computeError) {
 }
 
 func (a *computeAPI) getOp(c *computeReq) {
-	a.s.mu.Lock()
-	defer a.s.mu.Unlock()
-	_, op, err := a.findOp(c)
-	if err != nil {
-		computeWriteError(c.w, err)
-		return
-	}
-	computeWrite(c.w, op.view(a.s.now()))
+	withFound(a, c, a.findOp, func(_ string, op *computeOp) {
+		computeWrite(c.w, op.view(a.s.now()))
+	})
 }
 
 func (a *computeAPI) listOps(c *computeReq) {
@@ -136,16 +131,11 @@ func (a *computeAPI) listOps(c *computeReq) {
 }
 
 func (a *computeAPI) deleteOp(c *computeReq) {
-	a.s.mu.Lock()
-	defer a.s.mu.Unlock()
-	key, _, err := a.findOp(c)
-	if err != nil {
-		computeWriteError(c.w, err)
-		return
-	}
-	delete(c.p.compute.ops, key)
-	c.w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-	c.w.Write([]byte("{}"))
+	withFound(a, c, a.findOp, func(key string, _ *computeOp) {
+		delete(c.p.compute.ops, key)
+		c.w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+		c.w.Write([]byte("{}"))
+	})
 }
 
 // waitOp answers the operation once it is done, or after two minutes, or

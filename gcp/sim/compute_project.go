@@ -121,7 +121,7 @@ func (a *computeAPI) getHealth(c *computeReq) {
 		computeWriteError(c.w, err)
 		return
 	}
-	a.withFound(c, backendServiceKind, func(_ string, m proto.Message) {
+	withFound(a, c, backendServiceKind.find, func(_ string, m proto.Message) {
 		key, _, err := a.computeRef(c.p, "resourceGroupReference.group", ref.GetGroup(), "networkEndpointGroups", "instanceGroups")
 		if err != nil {
 			computeWriteError(c.w, err)

@@ -235,23 +235,23 @@ func (k *computeKind) find(c *computeReq) (string, proto.Message, *computeError)
 	return "", nil, computeNotFound("projects/" + c.p.id + "/" + prefix + name)
 }
 
-// withFound runs do, with s.mu held, on the resource of kind k the path
-// names; one that is not there is answered as Google does. Every method on
-// one resource looks it up here.
-func (a *computeAPI) withFound(c *computeReq, k *computeKind, do func(key string, m proto.Message)) {
+// withFound runs do, with s.mu held, on what find finds for the request
+// (a resource, an operation) under its key; what is not there is answered
+// as Google does. Every method on one resource looks it up here.
+func withFound[T any](a *computeAPI, c *computeReq, find func(*computeReq) (string, T, *computeError), do func(key string, found T)) {
 	a.s.mu.Lock()
 	defer a.s.mu.Unlock()
-	key, m, err := k.find(c)
+	key, found, err := find(c)
 	if err != nil {
 		computeWriteError(c.w, err)
 		return
 	}
-	do(key, m)
+	do(key, found)
 }
 
 func (a *computeAPI) getter(k *computeKind) func(*computeReq) {
 	return func(c *computeReq) {
-		a.withFound(c, k, func(key string, m proto.Message) {
+		withFound(a, c, k.find, func(key string, m proto.Message) {
 			computeWrite(c.w, k.read(c.p, key, m))
 		})
 	}
@@ -376,7 +376,7 @@ func (a *computeAPI) updater(k *computeKind, patch bool) func(*computeReq) {
 			computeWriteError(c.w, err)
 			return
 		}
-		a.withFound(c, k, func(key string, old proto.Message) {
+		withFound(a, c, k.find, func(key string, old proto.Message) {
 			if fp := computeStr(body, "fingerprint"); fp != "" && !sameFingerprint(fp, computeStr(old, "fingerprint")) {
 				computeWriteError(c.w, &computeError{http.StatusPreconditionFailed, fmt.Sprintf("Supplied fingerprint does not match the current fingerprint of resource 'projects/%s/%s': it changed since it was read. Get it again and retry.", c.p.id, key), "conditionNotMet"})
 				return
@@ -469,7 +469,7 @@ func computePatched(old proto.Message, body []byte) (proto.Message, *computeErro
 
 func (a *computeAPI) deleter(k *computeKind) func(*computeReq) {
 	return func(c *computeReq) {
-		a.withFound(c, k, func(key string, m proto.Message) {
+		withFound(a, c, k.find, func(key string, m proto.Message) {
 			user := c.p.compute.userOf(key)
 			if k.users != nil && user == "" {
 				if us := k.users(c.p, m); len(us) > 0 {

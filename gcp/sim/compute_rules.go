@@ -137,7 +137,7 @@ func (a *computeAPI) changeRule(c *computeReq, req proto.Message, verb string, c
 		computeWriteError(c.w, err)
 		return
 	}
-	a.withFound(c, forwardingRuleKind, func(key string, old proto.Message) {
+	withFound(a, c, forwardingRuleKind.find, func(key string, old proto.Message) {
 		fr := proto.Clone(old).(*computepb.ForwardingRule)
 		if err := change(fr); err != nil {
 			computeWriteError(c.w, err)

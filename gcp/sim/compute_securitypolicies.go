@@ -235,7 +235,7 @@ func (a *computeAPI) addRule(c *computeReq) {
 		computeWriteError(c.w, err)
 		return
 	}
-	a.withFound(c, securityPolicyKind, func(key string, old proto.Message) {
+	withFound(a, c, securityPolicyKind.find, func(key string, old proto.Message) {
 		if err := prepareArmorRule("resource", rule); err != nil {
 			computeWriteError(c.w, err)
 			return
@@ -260,7 +260,7 @@ func (a *computeAPI) withRule(c *computeReq, verb func(key string, sp *computepb
 		computeWriteError(c.w, err)
 		return
 	}
-	a.withFound(c, securityPolicyKind, func(key string, old proto.Message) {
+	withFound(a, c, securityPolicyKind.find, func(key string, old proto.Message) {
 		sp := proto.Clone(old).(*computepb.SecurityPolicy)
 		i := policyRule(sp, priority)
 		if i < 0 {
@@ -341,7 +341,7 @@ func (a *computeAPI) setSecurityPolicy(c *computeReq) {
 		computeWriteError(c.w, err)
 		return
 	}
-	a.withFound(c, backendServiceKind, func(key string, old proto.Message) {
+	withFound(a, c, backendServiceKind.find, func(key string, old proto.Message) {
 		bs := proto.Clone(old).(*computepb.BackendService)
 		if strings.TrimSpace(ref.GetSecurityPolicy()) == "" {
 			bs.SecurityPolicy = nil

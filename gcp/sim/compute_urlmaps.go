@@ -216,7 +216,7 @@ func (a *computeAPI) setURLMap(c *computeReq) {
 		computeWriteError(c.w, err)
 		return
 	}
-	a.withFound(c, targetHTTPProxyKind, func(key string, old proto.Message) {
+	withFound(a, c, targetHTTPProxyKind.find, func(key string, old proto.Message) {
 		mapKey, full, err := a.computeRef(c.p, "urlMap", ref.GetUrlMap(), "urlMaps")
 		if err != nil {
 			computeWriteError(c.w, err)
