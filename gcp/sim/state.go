@@ -75,9 +75,10 @@ func (s *Sim) readProjectLocked(id string) (*project, error) {
 		return nil, fmt.Errorf("invalid project ID %q: it must be 6 to 30 lowercase letters, digits or hyphens, start with a letter and not end with a hyphen", id)
 	}
 	p := &project{
-		id:        id,
-		number:    s.projectNumberLocked(id),
-		created:   s.now(),
+		id:      id,
+		number:  s.projectNumberLocked(id),
+		created: s.born, // the same on every read, and after the first write
+
 		enabled:   map[string]bool{},
 		enabledAt: map[string]time.Time{},
 		run:       newRunState(),
