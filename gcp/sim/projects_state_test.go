@@ -102,3 +102,51 @@ func TestFailedWriteStoresNoProject(t *testing.T) {
 		t.Errorf("after a refused write the simulator stores %d projects, want 0", n)
 	}
 }
+
+// TestNumbersShownAreBounded: the numbers reads answered with stay
+// resolvable, but only the newest numbersKept of them.
+func TestNumbersShownAreBounded(t *testing.T) {
+	var ns numbersShown
+	for i := range numbersKept + 10 {
+		ns.add(int64(i), fmt.Sprintf("p-%d", i))
+	}
+	if len(ns.ids) != numbersKept || len(ns.order) != numbersKept {
+		t.Fatalf("kept %d ids and %d in order, want %d", len(ns.ids), len(ns.order), numbersKept)
+	}
+	if _, ok := ns.ids[0]; ok {
+		t.Error("the oldest number is still kept")
+	}
+	if id := ns.ids[numbersKept+9]; id != fmt.Sprintf("p-%d", numbersKept+9) {
+		t.Errorf("the newest number names %q", id)
+	}
+}
+
+// TestDNSRoutesOnTheSharedRouter: Cloud DNS answers paths and methods it
+// does not serve as Google's JSON errors, as Compute does.
+func TestDNSRoutesOnTheSharedRouter(t *testing.T) {
+	s := startSim(t, Options{})
+	base := s.Endpoints().Compute + "/dns/v1/projects/" + testProject
+	for _, tc := range []struct {
+		method, path string
+		code         int
+		reason       string
+	}{
+		{"GET", "/managedZones/z/unknown", 404, "notFound"},
+		{"PUT", "/managedZones", 405, "httpMethodNotAllowed"},
+		{"GET", "/managedZones", 403, "accessNotConfigured"}, // routed: the API is off in a new project
+	} {
+		code, out := restCall(t, s, tc.method, base+tc.path, "")
+		e, _ := out["error"].(map[string]any)
+		errs, _ := e["errors"].([]any)
+		var reason string
+		if len(errs) > 0 {
+			reason, _ = errs[0].(map[string]any)["reason"].(string)
+		}
+		if code != tc.code || reason != tc.reason {
+			t.Errorf("%s %s: %d %q (%v), want %d %q", tc.method, tc.path, code, reason, out, tc.code, tc.reason)
+		}
+	}
+	if n := storedProjects(s); n != 0 {
+		t.Errorf("DNS reads stored %d projects, want 0", n)
+	}
+}
