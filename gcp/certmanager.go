@@ -4,6 +4,7 @@ import (
 	"context"
 
 	cmpb "cloud.google.com/go/certificatemanager/apiv1/certificatemanagerpb"
+	"github.com/beyond-lab/beyond/lab"
 	"github.com/googleapis/gax-go/v2"
 )
 
@@ -12,7 +13,7 @@ import (
 // global load balancers use.
 
 const (
-	certAPI       = "certificatemanager.googleapis.com"
+	certAPI       = lab.APICertManager
 	roleCertAdmin = "roles/certificatemanager.editor"
 )
 
