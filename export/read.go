@@ -17,6 +17,7 @@ import (
 	"cloud.google.com/go/iam/apiv1/iampb"
 	"cloud.google.com/go/run/apiv2/runpb"
 	"github.com/beyond-lab/beyond/gcp"
+	"github.com/beyond-lab/beyond/lab"
 	"github.com/beyond-lab/beyond/steps"
 )
 
@@ -75,7 +76,7 @@ func Read(ctx context.Context, cloud *gcp.Cloud, vars steps.Vars) (*Lab, error) 
 	}
 	// Nothing of an API that is off can exist, and reading it would only
 	// answer that the API is off.
-	if !on["iam.googleapis.com"] {
+	if !on[lab.APIIAM] {
 		return l, nil
 	}
 	if l.ServiceAccount, err = found(cloud.GetServiceAccount(ctx, vars.ServiceAccount)); err != nil {
@@ -92,13 +93,13 @@ func Read(ctx context.Context, cloud *gcp.Cloud, vars steps.Vars) (*Lab, error) 
 			}
 		}
 	}
-	if on["artifactregistry.googleapis.com"] {
+	if on[lab.APIArtifactRegistry] {
 		if l.Repository, err = found(cloud.GetRepository(ctx, vars.RegionA, vars.Repository)); err != nil {
 			return nil, err
 		}
 	}
 	for _, region := range []string{vars.RegionA, vars.RegionB} {
-		if !on["run.googleapis.com"] {
+		if !on[lab.APIRun] {
 			break
 		}
 		svc, err := found(cloud.RunService(ctx, region, vars.Service))
@@ -117,7 +118,7 @@ func Read(ctx context.Context, cloud *gcp.Cloud, vars steps.Vars) (*Lab, error) 
 		})
 		l.Services = append(l.Services, Service{Region: region, Service: svc, Public: public})
 	}
-	if !on["compute.googleapis.com"] {
+	if !on[lab.APICompute] {
 		return l, nil
 	}
 	for _, n := range []struct{ region, name string }{{vars.RegionA, vars.NEGA}, {vars.RegionB, vars.NEGB}} {
@@ -165,7 +166,7 @@ var computeReads = []func(ctx context.Context, cloud *gcp.Cloud, l *Lab) error{
 
 // part6APIs are the APIs the HTTPS half of the production part enables
 // beyond the lab's (steps' dns-zone step enables them).
-var part6APIs = []string{"dns.googleapis.com", "certificatemanager.googleapis.com"}
+var part6APIs = []string{lab.APIDNS, lab.APICertManager}
 
 // readAddress reads the static global address (ADDRESS_NAME) and any
 // other the lab's rules are on.
@@ -228,7 +229,7 @@ func part6On(ctx context.Context, cloud *gcp.Cloud, l *Lab, api string) (bool, e
 // (CERTIFICATE_NAME), its DNS authorizations (NAME-auth, and whichever it
 // names), the map (CERTIFICATE_MAP) and its entry (MAP-entry).
 func readCertificates(ctx context.Context, cloud *gcp.Cloud, l *Lab) error {
-	if on, err := part6On(ctx, cloud, l, "certificatemanager.googleapis.com"); err != nil || !on {
+	if on, err := part6On(ctx, cloud, l, lab.APICertManager); err != nil || !on {
 		return err
 	}
 	var c Certificates
@@ -284,7 +285,7 @@ func readCertificates(ctx context.Context, cloud *gcp.Cloud, l *Lab) error {
 // static address's IP, or a DNS authorization's CNAME, says so, for the
 // script to ask for the data in the project it builds.
 func readDNS(ctx context.Context, cloud *gcp.Cloud, l *Lab) error {
-	if on, err := part6On(ctx, cloud, l, "dns.googleapis.com"); err != nil || !on {
+	if on, err := part6On(ctx, cloud, l, lab.APIDNS); err != nil || !on {
 		return err
 	}
 	z, err := found(cloud.GetZone(ctx, l.Vars.DNSZone))

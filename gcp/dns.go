@@ -5,13 +5,14 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/beyond-lab/beyond/lab"
 	dns "google.golang.org/api/dns/v1"
 )
 
 // Cloud DNS v1, through google.golang.org/api/dns/v1.
 
 const (
-	dnsAPI       = "dns.googleapis.com"
+	dnsAPI       = lab.APIDNS
 	roleDNSAdmin = "roles/dns.admin"
 )
 

@@ -239,7 +239,7 @@ func (s *Session) vertexReady(ctx context.Context) error {
 	if s.Cloud.Simulated() {
 		return nil
 	}
-	const api = "aiplatform.googleapis.com"
+	const api = lab.APIAIPlatform
 	on, err := s.Cloud.EnabledAPIs(ctx, []string{api})
 	if err != nil || on[api] {
 		return err

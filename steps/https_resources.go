@@ -10,17 +10,25 @@ import (
 // What this half of Part 5 leaves in the cloud, each list in the order it
 // must be deleted.
 
+// deletes is a Resource's del for a Cloud method that deletes by name.
+func deletes(del func(*gcp.Cloud, context.Context, string, gcp.Progress) (bool, error), name string) func(context.Context, *Session) (bool, error) {
+	return func(ctx context.Context, s *Session) (bool, error) { return del(s.Cloud, ctx, name, s.Progress) }
+}
+
+// reads is a Resource's get for a Cloud method that reads by name.
+func reads[T any](get func(*gcp.Cloud, context.Context, string) (T, error), name string) func(context.Context, *Session) error {
+	return func(ctx context.Context, s *Session) error {
+		_, err := get(s.Cloud, ctx, name)
+		return err
+	}
+}
+
 func createsAddress(v Vars) []Resource {
 	return []Resource{{
 		Kind: "static address", Name: v.Address, Where: "global", Cost: "charged by the hour", last: true,
 		gcloud: "gcloud compute addresses delete " + v.Address + " --global --quiet",
-		del: func(ctx context.Context, s *Session) (bool, error) {
-			return s.Cloud.DeleteAddress(ctx, v.Address, s.Progress)
-		},
-		get: func(ctx context.Context, s *Session) error {
-			_, err := s.Cloud.GetAddress(ctx, v.Address)
-			return err
-		},
+		del:    deletes((*gcp.Cloud).DeleteAddress, v.Address),
+		get:    reads((*gcp.Cloud).GetAddress, v.Address),
 	}}
 }
 
@@ -32,13 +40,8 @@ func createsZone(v Vars) []Resource {
 	return []Resource{createsRecord(v, host, "A"), {
 		Kind: "DNS zone", Name: v.DNSZone, Where: "global", Cost: "charged by the month",
 		gcloud: "gcloud dns managed-zones delete " + v.DNSZone + " --quiet",
-		del: func(ctx context.Context, s *Session) (bool, error) {
-			return s.Cloud.DeleteZone(ctx, v.DNSZone, s.Progress)
-		},
-		get: func(ctx context.Context, s *Session) error {
-			_, err := s.Cloud.GetZone(ctx, v.DNSZone)
-			return err
-		},
+		del:    deletes((*gcp.Cloud).DeleteZone, v.DNSZone),
+		get:    reads((*gcp.Cloud).GetZone, v.DNSZone),
 	}}
 }
 
@@ -66,23 +69,13 @@ func createsCertificate(v Vars) []Resource {
 	return []Resource{{
 		Kind: "certificate", Name: v.CertName, Where: "global", Cost: "charged by the month beyond the free ones",
 		gcloud: "gcloud certificate-manager certificates delete " + v.CertName + " --quiet",
-		del: func(ctx context.Context, s *Session) (bool, error) {
-			return s.Cloud.DeleteCertificate(ctx, v.CertName, s.Progress)
-		},
-		get: func(ctx context.Context, s *Session) error {
-			_, err := s.Cloud.GetCertificate(ctx, v.CertName)
-			return err
-		},
+		del:    deletes((*gcp.Cloud).DeleteCertificate, v.CertName),
+		get:    reads((*gcp.Cloud).GetCertificate, v.CertName),
 	}, {
 		Kind: "DNS authorization", Name: auth, Where: "global",
 		gcloud: "gcloud certificate-manager dns-authorizations delete " + auth + " --quiet",
-		del: func(ctx context.Context, s *Session) (bool, error) {
-			return s.Cloud.DeleteDNSAuthorization(ctx, auth, s.Progress)
-		},
-		get: func(ctx context.Context, s *Session) error {
-			_, err := s.Cloud.GetDNSAuthorization(ctx, auth)
-			return err
-		},
+		del:    deletes((*gcp.Cloud).DeleteDNSAuthorization, auth),
+		get:    reads((*gcp.Cloud).GetDNSAuthorization, auth),
 	}, createsRecord(v, "_acme-challenge."+host+".", "CNAME")}
 }
 
@@ -101,13 +94,8 @@ func createsCertificateMap(v Vars) []Resource {
 	}, {
 		Kind: "certificate map", Name: v.CertMap, Where: "global",
 		gcloud: "gcloud certificate-manager maps delete " + v.CertMap + " --quiet",
-		del: func(ctx context.Context, s *Session) (bool, error) {
-			return s.Cloud.DeleteCertificateMap(ctx, v.CertMap, s.Progress)
-		},
-		get: func(ctx context.Context, s *Session) error {
-			_, err := s.Cloud.GetCertificateMap(ctx, v.CertMap)
-			return err
-		},
+		del:    deletes((*gcp.Cloud).DeleteCertificateMap, v.CertMap),
+		get:    reads((*gcp.Cloud).GetCertificateMap, v.CertMap),
 	}}
 }
 
@@ -115,23 +103,13 @@ func createsHTTPSFrontend(v Vars) []Resource {
 	return []Resource{{
 		Kind: "forwarding rule", Name: v.HTTPSRule, Where: "global", Cost: "charged by the hour",
 		gcloud: "gcloud compute forwarding-rules delete " + v.HTTPSRule + " --global --quiet",
-		del: func(ctx context.Context, s *Session) (bool, error) {
-			return s.Cloud.DeleteForwardingRule(ctx, v.HTTPSRule, s.Progress)
-		},
-		get: func(ctx context.Context, s *Session) error {
-			_, err := s.Cloud.GetForwardingRule(ctx, v.HTTPSRule)
-			return err
-		},
+		del:    deletes((*gcp.Cloud).DeleteForwardingRule, v.HTTPSRule),
+		get:    reads((*gcp.Cloud).GetForwardingRule, v.HTTPSRule),
 	}, {
 		Kind: "target HTTPS proxy", Name: v.HTTPSProxy, Where: "global",
 		gcloud: "gcloud compute target-https-proxies delete " + v.HTTPSProxy + " --quiet",
-		del: func(ctx context.Context, s *Session) (bool, error) {
-			return s.Cloud.DeleteTargetHTTPSProxy(ctx, v.HTTPSProxy, s.Progress)
-		},
-		get: func(ctx context.Context, s *Session) error {
-			_, err := s.Cloud.GetTargetHTTPSProxy(ctx, v.HTTPSProxy)
-			return err
-		},
+		del:    deletes((*gcp.Cloud).DeleteTargetHTTPSProxy, v.HTTPSProxy),
+		get:    reads((*gcp.Cloud).GetTargetHTTPSProxy, v.HTTPSProxy),
 	}}
 }
 

@@ -58,7 +58,10 @@ func (ca *simCA) init() error {
 			ca.err = err
 			return
 		}
-		ca.cert, _ = x509.ParseCertificate(der)
+		if ca.cert, err = x509.ParseCertificate(der); err != nil {
+			ca.err = err
+			return
+		}
 		ca.key = key
 		ca.pem = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 		ca.leaves = map[string]*tls.Certificate{}
@@ -92,7 +95,10 @@ func (ca *simCA) leaf(name string, domains []string) (*tls.Certificate, error) {
 	if err != nil {
 		return nil, err
 	}
-	serial, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
+	if err != nil {
+		return nil, err
+	}
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber: serial,
@@ -107,8 +113,11 @@ func (ca *simCA) leaf(name string, domains []string) (*tls.Certificate, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &tls.Certificate{Certificate: [][]byte{der, ca.cert.Raw}, PrivateKey: key}
-	c.Leaf, _ = x509.ParseCertificate(der)
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	c := &tls.Certificate{Certificate: [][]byte{der, ca.cert.Raw}, PrivateKey: key, Leaf: leaf}
 	ca.leaves[id] = c
 	return c, nil
 }

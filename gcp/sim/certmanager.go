@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/pem"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -136,25 +137,237 @@ func (s *Sim) cmOpLocked(p *project, verb, target string, finish func() (proto.M
 	return s.startOpLocked(p, op, 0)
 }
 
-func (cm *cmServer) CreateDnsAuthorization(ctx context.Context, req *cmpb.CreateDnsAuthorizationRequest) (*longrunningpb.Operation, error) {
-	s := cm.s
+// cmKind is one Certificate Manager collection. Create, Get, List and
+// Delete work alike for all four (cmKind's methods); what differs is said
+// here: how a new resource is checked and built, what a read shows, what
+// keeps one from being deleted. Both wire surfaces call the same methods.
+type cmKind[M proto.Message] struct {
+	collection string // the name's segment and the REST path's: dnsAuthorizations
+	idKind     string // the create request's ID field, as errors name it
+	rpc, rpcs  string // the RPC names' noun, one and many: DnsAuthorization(s)
+	underMap   bool   // entries: the parent is a certificate map, not a location
+	store      func(*certState) map[string]M
+	// build checks a create request's resource in and returns what is
+	// stored under name. Call with s.mu held.
+	build func(s *Sim, p *project, name string, in M) (M, error)
+	// view is what a read shows of a stored resource; nil: as stored.
+	view func(s *Sim, p *project, m M) M
+	// inUse says why name may not be deleted; nil if it may.
+	inUse func(p *project, name string) error
+	// forget drops what else the project keeps about a deleted name.
+	forget func(cs *certState, name string)
+	// listed is the List response holding a page.
+	listed func(page []M, next string) proto.Message
+}
+
+// parentLocked resolves a parent: a location, or for entries a map that
+// must exist. Call with s.mu held.
+func (k *cmKind[M]) parentLocked(s *Sim, parent string) (*project, string, error) {
+	if !k.underMap {
+		return s.cmParentLocked(parent)
+	}
+	p, mapName, err := s.cmNameLocked(parent, "certificateMaps")
+	if err != nil {
+		return nil, "", err
+	}
+	if p.certs.maps[mapName] == nil {
+		return nil, "", cmNotFound(parent)
+	}
+	return p, mapName, nil
+}
+
+// nameLocked resolves a resource's full name. Call with s.mu held.
+func (k *cmKind[M]) nameLocked(s *Sim, name string) (*project, string, error) {
+	if k.underMap {
+		return s.cmNameLocked(name, "certificateMaps")
+	}
+	return s.cmNameLocked(name, k.collection)
+}
+
+// idParam is the REST query parameter of a create's ID: dnsAuthorizationId.
+func (k *cmKind[M]) idParam() string { return strings.ToLower(k.rpc[:1]) + k.rpc[1:] + "Id" }
+
+func (k *cmKind[M]) viewLocked(s *Sim, p *project, m M) M {
+	if k.view == nil {
+		return m
+	}
+	return k.view(s, p, m)
+}
+
+func (k *cmKind[M]) create(s *Sim, parent, id string, in M) (*longrunningpb.Operation, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, parent, err := s.cmParentLocked(req.GetParent())
+	p, full, err := k.parentLocked(s, parent)
 	if err != nil {
 		return nil, err
 	}
-	if err := cmCheckID("dns_authorization", req.GetDnsAuthorizationId()); err != nil {
+	if err := cmCheckID(k.idKind, id); err != nil {
 		return nil, err
 	}
-	in := req.GetDnsAuthorization()
+	name := full + "/" + k.collection + "/" + id
+	if _, ok := k.store(p.certs)[name]; ok {
+		return nil, status.Errorf(codes.AlreadyExists, "Resource '%s' already exists", name)
+	}
+	m, err := k.build(s, p, name, in)
+	if err != nil {
+		return nil, err
+	}
+	return s.cmOpLocked(p, "create", name, func() (proto.Message, error) {
+		k.store(p.certs)[name] = m
+		return k.viewLocked(s, p, m), nil
+	}), nil
+}
+
+func (k *cmKind[M]) get(s *Sim, name string) (M, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var none M
+	p, full, err := k.nameLocked(s, name)
+	if err != nil {
+		return none, err
+	}
+	m, ok := k.store(p.certs)[full]
+	if !ok {
+		return none, cmNotFound(name)
+	}
+	return k.viewLocked(s, p, m), nil
+}
+
+func (k *cmKind[M]) list(s *Sim, parent string, size int32, token string) (proto.Message, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, full, err := k.parentLocked(s, parent)
+	if err != nil {
+		return nil, err
+	}
+	stored := k.store(p.certs)
+	var all []M
+	for _, n := range sortedKeys(stored) {
+		if strings.HasPrefix(n, full+"/"+k.collection+"/") {
+			all = append(all, k.viewLocked(s, p, stored[n]))
+		}
+	}
+	page, next, err := grpcPage(all, size, token, 100, 500)
+	if err != nil {
+		return nil, err
+	}
+	return k.listed(page, next), nil
+}
+
+func (k *cmKind[M]) delete(s *Sim, name string) (*longrunningpb.Operation, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, full, err := k.nameLocked(s, name)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := k.store(p.certs)[full]; !ok {
+		return nil, cmNotFound(name)
+	}
+	if k.inUse != nil {
+		if err := k.inUse(p, full); err != nil {
+			return nil, err
+		}
+	}
+	return s.cmOpLocked(p, "delete", full, func() (proto.Message, error) {
+		delete(k.store(p.certs), full)
+		if k.forget != nil {
+			k.forget(p.certs, full)
+		}
+		return &emptypb.Empty{}, nil
+	}), nil
+}
+
+// cmList is a kind's List answered as the RPC's own response type R.
+func cmList[R, M proto.Message](s *Sim, k *cmKind[M], parent string, size int32, token string) (R, error) {
+	var none R
+	out, err := k.list(s, parent, size, token)
+	if err != nil {
+		return none, err
+	}
+	return out.(R), nil
+}
+
+var cmAuths = &cmKind[*cmpb.DnsAuthorization]{
+	collection: "dnsAuthorizations", idKind: "dns_authorization", rpc: "DnsAuthorization", rpcs: "DnsAuthorizations",
+	store: func(cs *certState) map[string]*cmpb.DnsAuthorization { return cs.auths },
+	build: (*Sim).cmBuildAuthLocked,
+	inUse: func(p *project, name string) error {
+		for _, cn := range sortedKeys(p.certs.certs) {
+			if slices.Contains(p.certs.certs[cn].GetManaged().GetDnsAuthorizations(), name) {
+				return status.Errorf(codes.FailedPrecondition, "Resource '%s' is used by '%s': delete the certificate first", name, cn)
+			}
+		}
+		return nil
+	},
+	listed: func(page []*cmpb.DnsAuthorization, next string) proto.Message {
+		return &cmpb.ListDnsAuthorizationsResponse{DnsAuthorizations: page, NextPageToken: next}
+	},
+}
+
+var cmCerts = &cmKind[*cmpb.Certificate]{
+	collection: "certificates", idKind: "certificate", rpc: "Certificate", rpcs: "Certificates",
+	store: func(cs *certState) map[string]*cmpb.Certificate { return cs.certs },
+	build: (*Sim).cmBuildCertLocked,
+	view:  (*Sim).certViewLocked,
+	inUse: func(p *project, name string) error {
+		for _, en := range sortedKeys(p.certs.entries) {
+			if slices.Contains(p.certs.entries[en].GetCertificates(), name) {
+				return status.Errorf(codes.FailedPrecondition, "Resource '%s' is used by '%s': delete the certificate map entry first", name, en)
+			}
+		}
+		return nil
+	},
+	forget: func(cs *certState, name string) {
+		delete(cs.authorizedAt, name)
+		delete(cs.activeAt, name)
+	},
+	listed: func(page []*cmpb.Certificate, next string) proto.Message {
+		return &cmpb.ListCertificatesResponse{Certificates: page, NextPageToken: next}
+	},
+}
+
+var cmMaps = &cmKind[*cmpb.CertificateMap]{
+	collection: "certificateMaps", idKind: "certificate_map", rpc: "CertificateMap", rpcs: "CertificateMaps",
+	store: func(cs *certState) map[string]*cmpb.CertificateMap { return cs.maps },
+	build: func(s *Sim, _ *project, name string, in *cmpb.CertificateMap) (*cmpb.CertificateMap, error) {
+		now := timestamppb.New(s.now())
+		return &cmpb.CertificateMap{Name: name, Description: in.GetDescription(), Labels: in.GetLabels(), CreateTime: now, UpdateTime: now}, nil
+	},
+	view: (*Sim).mapViewLocked,
+	inUse: func(p *project, name string) error {
+		for _, en := range sortedKeys(p.certs.entries) {
+			if strings.HasPrefix(en, name+"/") {
+				return status.Errorf(codes.FailedPrecondition, "Resource '%s' has entries (%s): delete them first", name, en)
+			}
+		}
+		if users := p.compute.httpsProxiesUsing(certMapPrefix + name); len(users) > 0 {
+			return status.Errorf(codes.FailedPrecondition, "Resource '%s' is used by '%s': delete the target HTTPS proxy first", name, users[0])
+		}
+		return nil
+	},
+	listed: func(page []*cmpb.CertificateMap, next string) proto.Message {
+		return &cmpb.ListCertificateMapsResponse{CertificateMaps: page, NextPageToken: next}
+	},
+}
+
+var cmEntries = &cmKind[*cmpb.CertificateMapEntry]{
+	collection: "certificateMapEntries", idKind: "certificate_map_entry", rpc: "CertificateMapEntry", rpcs: "CertificateMapEntries",
+	underMap: true,
+	store:    func(cs *certState) map[string]*cmpb.CertificateMapEntry { return cs.entries },
+	build:    (*Sim).cmBuildEntryLocked,
+	view:     (*Sim).entryViewLocked,
+	listed: func(page []*cmpb.CertificateMapEntry, next string) proto.Message {
+		return &cmpb.ListCertificateMapEntriesResponse{CertificateMapEntries: page, NextPageToken: next}
+	},
+}
+
+// cmBuildAuthLocked checks a new DNS authorization and gives it the CNAME
+// record the learner must add.
+func (s *Sim) cmBuildAuthLocked(p *project, name string, in *cmpb.DnsAuthorization) (*cmpb.DnsAuthorization, error) {
 	domain := strings.TrimSuffix(strings.ToLower(in.GetDomain()), ".")
 	if domain == "" || !strings.Contains(domain, ".") || strings.HasPrefix(domain, "*") {
 		return nil, grpcInvalid("dns_authorization.domain %q is not a domain name; give the domain without a wildcard, e.g. example.com", in.GetDomain())
-	}
-	name := parent + "/dnsAuthorizations/" + req.GetDnsAuthorizationId()
-	if _, ok := p.certs.auths[name]; ok {
-		return nil, status.Errorf(codes.AlreadyExists, "Resource '%s' already exists", name)
 	}
 	typ := in.GetType()
 	if typ == cmpb.DnsAuthorization_TYPE_UNSPECIFIED {
@@ -166,85 +379,12 @@ func (cm *cmServer) CreateDnsAuthorization(ctx context.Context, req *cmpb.Create
 	if typ == cmpb.DnsAuthorization_PER_PROJECT_RECORD {
 		rec.Name = fmt.Sprintf("_acme-challenge_%x.%s.", computeMix(uint64(p.number))&0xffffffffffff, domain)
 	}
-	a := &cmpb.DnsAuthorization{Name: name, CreateTime: now, UpdateTime: now, Labels: in.GetLabels(), Description: in.GetDescription(), Domain: domain, DnsResourceRecord: rec, Type: typ}
-	return s.cmOpLocked(p, "create", name, func() (proto.Message, error) {
-		p.certs.auths[name] = a
-		return a, nil
-	}), nil
+	return &cmpb.DnsAuthorization{Name: name, CreateTime: now, UpdateTime: now, Labels: in.GetLabels(), Description: in.GetDescription(), Domain: domain, DnsResourceRecord: rec, Type: typ}, nil
 }
 
-func (cm *cmServer) GetDnsAuthorization(ctx context.Context, req *cmpb.GetDnsAuthorizationRequest) (*cmpb.DnsAuthorization, error) {
-	s := cm.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, name, err := s.cmNameLocked(req.GetName(), "dnsAuthorizations")
-	if err != nil {
-		return nil, err
-	}
-	a := p.certs.auths[name]
-	if a == nil {
-		return nil, cmNotFound(req.GetName())
-	}
-	return a, nil
-}
-
-func (cm *cmServer) ListDnsAuthorizations(ctx context.Context, req *cmpb.ListDnsAuthorizationsRequest) (*cmpb.ListDnsAuthorizationsResponse, error) {
-	s := cm.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, parent, err := s.cmParentLocked(req.GetParent())
-	if err != nil {
-		return nil, err
-	}
-	var all []*cmpb.DnsAuthorization
-	for _, n := range sortedKeys(p.certs.auths) {
-		if strings.HasPrefix(n, parent+"/") {
-			all = append(all, p.certs.auths[n])
-		}
-	}
-	page, next, err := grpcPage(all, req.GetPageSize(), req.GetPageToken(), 100, 500)
-	if err != nil {
-		return nil, err
-	}
-	return &cmpb.ListDnsAuthorizationsResponse{DnsAuthorizations: page, NextPageToken: next}, nil
-}
-
-func (cm *cmServer) DeleteDnsAuthorization(ctx context.Context, req *cmpb.DeleteDnsAuthorizationRequest) (*longrunningpb.Operation, error) {
-	s := cm.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, name, err := s.cmNameLocked(req.GetName(), "dnsAuthorizations")
-	if err != nil {
-		return nil, err
-	}
-	if p.certs.auths[name] == nil {
-		return nil, cmNotFound(req.GetName())
-	}
-	for _, cn := range sortedKeys(p.certs.certs) {
-		for _, a := range p.certs.certs[cn].GetManaged().GetDnsAuthorizations() {
-			if a == name {
-				return nil, status.Errorf(codes.FailedPrecondition, "Resource '%s' is used by '%s': delete the certificate first", name, cn)
-			}
-		}
-	}
-	return s.cmOpLocked(p, "delete", name, func() (proto.Message, error) {
-		delete(p.certs.auths, name)
-		return &emptypb.Empty{}, nil
-	}), nil
-}
-
-func (cm *cmServer) CreateCertificate(ctx context.Context, req *cmpb.CreateCertificateRequest) (*longrunningpb.Operation, error) {
-	s := cm.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, parent, err := s.cmParentLocked(req.GetParent())
-	if err != nil {
-		return nil, err
-	}
-	if err := cmCheckID("certificate", req.GetCertificateId()); err != nil {
-		return nil, err
-	}
-	in := req.GetCertificate()
+// cmBuildCertLocked checks a new Google-managed certificate: domains, each
+// with a DNS authorization that exists.
+func (s *Sim) cmBuildCertLocked(p *project, name string, in *cmpb.Certificate) (*cmpb.Certificate, error) {
 	m := in.GetManaged()
 	if m == nil {
 		return nil, grpcInvalid("certificate: the simulator has Google-managed certificates only: set managed with domains and dns_authorizations")
@@ -254,10 +394,6 @@ func (cm *cmServer) CreateCertificate(ctx context.Context, req *cmpb.CreateCerti
 	}
 	if m.GetIssuanceConfig() != "" {
 		return nil, grpcInvalid("certificate.managed.issuance_config: private CA certificates are not simulated")
-	}
-	name := parent + "/certificates/" + req.GetCertificateId()
-	if _, ok := p.certs.certs[name]; ok {
-		return nil, status.Errorf(codes.AlreadyExists, "Resource '%s' already exists", name)
 	}
 	var domains, auths []string
 	for _, d := range m.GetDomains() {
@@ -282,12 +418,104 @@ func (cm *cmServer) CreateCertificate(ctx context.Context, req *cmpb.CreateCerti
 		}
 	}
 	now := timestamppb.New(s.now())
-	c := &cmpb.Certificate{Name: name, Description: in.GetDescription(), Labels: in.GetLabels(), CreateTime: now, UpdateTime: now, Scope: in.GetScope(),
-		Type: &cmpb.Certificate_Managed{Managed: &cmpb.Certificate_ManagedCertificate{Domains: domains, DnsAuthorizations: auths}}}
-	return s.cmOpLocked(p, "create", name, func() (proto.Message, error) {
-		p.certs.certs[name] = c
-		return s.certViewLocked(p, c), nil
-	}), nil
+	return &cmpb.Certificate{Name: name, Description: in.GetDescription(), Labels: in.GetLabels(), CreateTime: now, UpdateTime: now, Scope: in.GetScope(),
+		Type: &cmpb.Certificate_Managed{Managed: &cmpb.Certificate_ManagedCertificate{Domains: domains, DnsAuthorizations: auths}}}, nil
+}
+
+// cmBuildEntryLocked checks a new map entry: a hostname or PRIMARY, and one
+// certificate that exists.
+func (s *Sim) cmBuildEntryLocked(p *project, name string, in *cmpb.CertificateMapEntry) (*cmpb.CertificateMapEntry, error) {
+	if in.GetHostname() == "" && in.GetMatcher() == cmpb.CertificateMapEntry_MATCHER_UNSPECIFIED {
+		return nil, grpcInvalid("certificate_map_entry: set hostname, or matcher PRIMARY")
+	}
+	if len(in.GetCertificates()) != 1 {
+		return nil, grpcInvalid("certificate_map_entry.certificates: exactly one certificate is supported, got %d", len(in.GetCertificates()))
+	}
+	var certs []string
+	for _, c := range in.GetCertificates() {
+		_, full, err := s.cmNameLocked(c, "certificates")
+		if err != nil {
+			return nil, err
+		}
+		if p.certs.certs[full] == nil {
+			return nil, grpcInvalid("certificate_map_entry.certificates: %s does not exist", c)
+		}
+		certs = append(certs, full)
+	}
+	now := timestamppb.New(s.now())
+	e := &cmpb.CertificateMapEntry{Name: name, Description: in.GetDescription(), Labels: in.GetLabels(), CreateTime: now, UpdateTime: now, Certificates: certs}
+	if h := in.GetHostname(); h != "" {
+		e.Match = &cmpb.CertificateMapEntry_Hostname{Hostname: strings.TrimSuffix(strings.ToLower(h), ".")}
+	} else {
+		e.Match = &cmpb.CertificateMapEntry_Matcher_{Matcher: in.GetMatcher()}
+	}
+	return e, nil
+}
+
+// The gRPC methods: each is its kind's verb.
+
+func (cm *cmServer) CreateDnsAuthorization(_ context.Context, req *cmpb.CreateDnsAuthorizationRequest) (*longrunningpb.Operation, error) {
+	return cmAuths.create(cm.s, req.GetParent(), req.GetDnsAuthorizationId(), req.GetDnsAuthorization())
+}
+
+func (cm *cmServer) GetDnsAuthorization(_ context.Context, req *cmpb.GetDnsAuthorizationRequest) (*cmpb.DnsAuthorization, error) {
+	return cmAuths.get(cm.s, req.GetName())
+}
+
+func (cm *cmServer) ListDnsAuthorizations(_ context.Context, req *cmpb.ListDnsAuthorizationsRequest) (*cmpb.ListDnsAuthorizationsResponse, error) {
+	return cmList[*cmpb.ListDnsAuthorizationsResponse](cm.s, cmAuths, req.GetParent(), req.GetPageSize(), req.GetPageToken())
+}
+
+func (cm *cmServer) DeleteDnsAuthorization(_ context.Context, req *cmpb.DeleteDnsAuthorizationRequest) (*longrunningpb.Operation, error) {
+	return cmAuths.delete(cm.s, req.GetName())
+}
+
+func (cm *cmServer) CreateCertificate(_ context.Context, req *cmpb.CreateCertificateRequest) (*longrunningpb.Operation, error) {
+	return cmCerts.create(cm.s, req.GetParent(), req.GetCertificateId(), req.GetCertificate())
+}
+
+func (cm *cmServer) GetCertificate(_ context.Context, req *cmpb.GetCertificateRequest) (*cmpb.Certificate, error) {
+	return cmCerts.get(cm.s, req.GetName())
+}
+
+func (cm *cmServer) ListCertificates(_ context.Context, req *cmpb.ListCertificatesRequest) (*cmpb.ListCertificatesResponse, error) {
+	return cmList[*cmpb.ListCertificatesResponse](cm.s, cmCerts, req.GetParent(), req.GetPageSize(), req.GetPageToken())
+}
+
+func (cm *cmServer) DeleteCertificate(_ context.Context, req *cmpb.DeleteCertificateRequest) (*longrunningpb.Operation, error) {
+	return cmCerts.delete(cm.s, req.GetName())
+}
+
+func (cm *cmServer) CreateCertificateMap(_ context.Context, req *cmpb.CreateCertificateMapRequest) (*longrunningpb.Operation, error) {
+	return cmMaps.create(cm.s, req.GetParent(), req.GetCertificateMapId(), req.GetCertificateMap())
+}
+
+func (cm *cmServer) GetCertificateMap(_ context.Context, req *cmpb.GetCertificateMapRequest) (*cmpb.CertificateMap, error) {
+	return cmMaps.get(cm.s, req.GetName())
+}
+
+func (cm *cmServer) ListCertificateMaps(_ context.Context, req *cmpb.ListCertificateMapsRequest) (*cmpb.ListCertificateMapsResponse, error) {
+	return cmList[*cmpb.ListCertificateMapsResponse](cm.s, cmMaps, req.GetParent(), req.GetPageSize(), req.GetPageToken())
+}
+
+func (cm *cmServer) DeleteCertificateMap(_ context.Context, req *cmpb.DeleteCertificateMapRequest) (*longrunningpb.Operation, error) {
+	return cmMaps.delete(cm.s, req.GetName())
+}
+
+func (cm *cmServer) CreateCertificateMapEntry(_ context.Context, req *cmpb.CreateCertificateMapEntryRequest) (*longrunningpb.Operation, error) {
+	return cmEntries.create(cm.s, req.GetParent(), req.GetCertificateMapEntryId(), req.GetCertificateMapEntry())
+}
+
+func (cm *cmServer) GetCertificateMapEntry(_ context.Context, req *cmpb.GetCertificateMapEntryRequest) (*cmpb.CertificateMapEntry, error) {
+	return cmEntries.get(cm.s, req.GetName())
+}
+
+func (cm *cmServer) ListCertificateMapEntries(_ context.Context, req *cmpb.ListCertificateMapEntriesRequest) (*cmpb.ListCertificateMapEntriesResponse, error) {
+	return cmList[*cmpb.ListCertificateMapEntriesResponse](cm.s, cmEntries, req.GetParent(), req.GetPageSize(), req.GetPageToken())
+}
+
+func (cm *cmServer) DeleteCertificateMapEntry(_ context.Context, req *cmpb.DeleteCertificateMapEntryRequest) (*longrunningpb.Operation, error) {
+	return cmEntries.delete(cm.s, req.GetName())
 }
 
 // authForLocked is the authorization among auths for domain (a wildcard's
@@ -423,92 +651,6 @@ func (s *Sim) caaForbidsLocked(domain string) (at string, forbids bool) {
 	return "", false
 }
 
-func (cm *cmServer) GetCertificate(ctx context.Context, req *cmpb.GetCertificateRequest) (*cmpb.Certificate, error) {
-	s := cm.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, name, err := s.cmNameLocked(req.GetName(), "certificates")
-	if err != nil {
-		return nil, err
-	}
-	c := p.certs.certs[name]
-	if c == nil {
-		return nil, cmNotFound(req.GetName())
-	}
-	return s.certViewLocked(p, c), nil
-}
-
-func (cm *cmServer) ListCertificates(ctx context.Context, req *cmpb.ListCertificatesRequest) (*cmpb.ListCertificatesResponse, error) {
-	s := cm.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, parent, err := s.cmParentLocked(req.GetParent())
-	if err != nil {
-		return nil, err
-	}
-	var all []*cmpb.Certificate
-	for _, n := range sortedKeys(p.certs.certs) {
-		if strings.HasPrefix(n, parent+"/") {
-			all = append(all, s.certViewLocked(p, p.certs.certs[n]))
-		}
-	}
-	page, next, err := grpcPage(all, req.GetPageSize(), req.GetPageToken(), 100, 500)
-	if err != nil {
-		return nil, err
-	}
-	return &cmpb.ListCertificatesResponse{Certificates: page, NextPageToken: next}, nil
-}
-
-func (cm *cmServer) DeleteCertificate(ctx context.Context, req *cmpb.DeleteCertificateRequest) (*longrunningpb.Operation, error) {
-	s := cm.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, name, err := s.cmNameLocked(req.GetName(), "certificates")
-	if err != nil {
-		return nil, err
-	}
-	if p.certs.certs[name] == nil {
-		return nil, cmNotFound(req.GetName())
-	}
-	for _, en := range sortedKeys(p.certs.entries) {
-		for _, c := range p.certs.entries[en].GetCertificates() {
-			if c == name {
-				return nil, status.Errorf(codes.FailedPrecondition, "Resource '%s' is used by '%s': delete the certificate map entry first", name, en)
-			}
-		}
-	}
-	return s.cmOpLocked(p, "delete", name, func() (proto.Message, error) {
-		delete(p.certs.certs, name)
-		delete(p.certs.authorizedAt, name)
-		delete(p.certs.activeAt, name)
-		return &emptypb.Empty{}, nil
-	}), nil
-}
-
-func (cm *cmServer) CreateCertificateMap(ctx context.Context, req *cmpb.CreateCertificateMapRequest) (*longrunningpb.Operation, error) {
-	s := cm.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, parent, err := s.cmParentLocked(req.GetParent())
-	if err != nil {
-		return nil, err
-	}
-	if err := cmCheckID("certificate_map", req.GetCertificateMapId()); err != nil {
-		return nil, err
-	}
-	name := parent + "/certificateMaps/" + req.GetCertificateMapId()
-	if _, ok := p.certs.maps[name]; ok {
-		return nil, status.Errorf(codes.AlreadyExists, "Resource '%s' already exists", name)
-	}
-	now := timestamppb.New(s.now())
-	in := req.GetCertificateMap()
-	m := &cmpb.CertificateMap{Name: name, Description: in.GetDescription(), Labels: in.GetLabels(), CreateTime: now, UpdateTime: now}
-	return s.cmOpLocked(p, "create", name, func() (proto.Message, error) {
-		p.certs.maps[name] = m
-		return s.mapViewLocked(p, m), nil
-	}), nil
-}
-
 // mapViewLocked fills gclbTargets: the target HTTPS proxies using the map.
 func (s *Sim) mapViewLocked(p *project, stored *cmpb.CertificateMap) *cmpb.CertificateMap {
 	m := proto.Clone(stored).(*cmpb.CertificateMap)
@@ -518,116 +660,6 @@ func (s *Sim) mapViewLocked(p *project, stored *cmpb.CertificateMap) *cmpb.Certi
 		})
 	}
 	return m
-}
-
-func (cm *cmServer) GetCertificateMap(ctx context.Context, req *cmpb.GetCertificateMapRequest) (*cmpb.CertificateMap, error) {
-	s := cm.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, name, err := s.cmNameLocked(req.GetName(), "certificateMaps")
-	if err != nil {
-		return nil, err
-	}
-	m := p.certs.maps[name]
-	if m == nil {
-		return nil, cmNotFound(req.GetName())
-	}
-	return s.mapViewLocked(p, m), nil
-}
-
-func (cm *cmServer) ListCertificateMaps(ctx context.Context, req *cmpb.ListCertificateMapsRequest) (*cmpb.ListCertificateMapsResponse, error) {
-	s := cm.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, parent, err := s.cmParentLocked(req.GetParent())
-	if err != nil {
-		return nil, err
-	}
-	var all []*cmpb.CertificateMap
-	for _, n := range sortedKeys(p.certs.maps) {
-		if strings.HasPrefix(n, parent+"/") {
-			all = append(all, s.mapViewLocked(p, p.certs.maps[n]))
-		}
-	}
-	page, next, err := grpcPage(all, req.GetPageSize(), req.GetPageToken(), 100, 500)
-	if err != nil {
-		return nil, err
-	}
-	return &cmpb.ListCertificateMapsResponse{CertificateMaps: page, NextPageToken: next}, nil
-}
-
-func (cm *cmServer) DeleteCertificateMap(ctx context.Context, req *cmpb.DeleteCertificateMapRequest) (*longrunningpb.Operation, error) {
-	s := cm.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, name, err := s.cmNameLocked(req.GetName(), "certificateMaps")
-	if err != nil {
-		return nil, err
-	}
-	if p.certs.maps[name] == nil {
-		return nil, cmNotFound(req.GetName())
-	}
-	for _, en := range sortedKeys(p.certs.entries) {
-		if strings.HasPrefix(en, name+"/") {
-			return nil, status.Errorf(codes.FailedPrecondition, "Resource '%s' has entries (%s): delete them first", name, en)
-		}
-	}
-	if users := p.compute.httpsProxiesUsing(certMapPrefix + name); len(users) > 0 {
-		return nil, status.Errorf(codes.FailedPrecondition, "Resource '%s' is used by '%s': delete the target HTTPS proxy first", name, users[0])
-	}
-	return s.cmOpLocked(p, "delete", name, func() (proto.Message, error) {
-		delete(p.certs.maps, name)
-		return &emptypb.Empty{}, nil
-	}), nil
-}
-
-func (cm *cmServer) CreateCertificateMapEntry(ctx context.Context, req *cmpb.CreateCertificateMapEntryRequest) (*longrunningpb.Operation, error) {
-	s := cm.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, mapName, err := s.cmNameLocked(req.GetParent(), "certificateMaps")
-	if err != nil {
-		return nil, err
-	}
-	if p.certs.maps[mapName] == nil {
-		return nil, cmNotFound(req.GetParent())
-	}
-	if err := cmCheckID("certificate_map_entry", req.GetCertificateMapEntryId()); err != nil {
-		return nil, err
-	}
-	name := mapName + "/certificateMapEntries/" + req.GetCertificateMapEntryId()
-	if _, ok := p.certs.entries[name]; ok {
-		return nil, status.Errorf(codes.AlreadyExists, "Resource '%s' already exists", name)
-	}
-	in := req.GetCertificateMapEntry()
-	if in.GetHostname() == "" && in.GetMatcher() == cmpb.CertificateMapEntry_MATCHER_UNSPECIFIED {
-		return nil, grpcInvalid("certificate_map_entry: set hostname, or matcher PRIMARY")
-	}
-	if len(in.GetCertificates()) != 1 {
-		return nil, grpcInvalid("certificate_map_entry.certificates: exactly one certificate is supported, got %d", len(in.GetCertificates()))
-	}
-	var certs []string
-	for _, c := range in.GetCertificates() {
-		_, full, err := s.cmNameLocked(c, "certificates")
-		if err != nil {
-			return nil, err
-		}
-		if p.certs.certs[full] == nil {
-			return nil, grpcInvalid("certificate_map_entry.certificates: %s does not exist", c)
-		}
-		certs = append(certs, full)
-	}
-	now := timestamppb.New(s.now())
-	e := &cmpb.CertificateMapEntry{Name: name, Description: in.GetDescription(), Labels: in.GetLabels(), CreateTime: now, UpdateTime: now, Certificates: certs}
-	if h := in.GetHostname(); h != "" {
-		e.Match = &cmpb.CertificateMapEntry_Hostname{Hostname: strings.TrimSuffix(strings.ToLower(h), ".")}
-	} else {
-		e.Match = &cmpb.CertificateMapEntry_Matcher_{Matcher: in.GetMatcher()}
-	}
-	return s.cmOpLocked(p, "create", name, func() (proto.Message, error) {
-		p.certs.entries[name] = e
-		return s.entryViewLocked(p, e), nil
-	}), nil
 }
 
 // entryViewLocked sets the entry's state: ACTIVE once its certificate is.
@@ -641,62 +673,6 @@ func (s *Sim) entryViewLocked(p *project, stored *cmpb.CertificateMapEntry) *cmp
 		}
 	}
 	return e
-}
-
-func (cm *cmServer) GetCertificateMapEntry(ctx context.Context, req *cmpb.GetCertificateMapEntryRequest) (*cmpb.CertificateMapEntry, error) {
-	s := cm.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, name, err := s.cmNameLocked(req.GetName(), "certificateMaps")
-	if err != nil {
-		return nil, err
-	}
-	e := p.certs.entries[name]
-	if e == nil {
-		return nil, cmNotFound(req.GetName())
-	}
-	return s.entryViewLocked(p, e), nil
-}
-
-func (cm *cmServer) ListCertificateMapEntries(ctx context.Context, req *cmpb.ListCertificateMapEntriesRequest) (*cmpb.ListCertificateMapEntriesResponse, error) {
-	s := cm.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, mapName, err := s.cmNameLocked(req.GetParent(), "certificateMaps")
-	if err != nil {
-		return nil, err
-	}
-	if p.certs.maps[mapName] == nil {
-		return nil, cmNotFound(req.GetParent())
-	}
-	var all []*cmpb.CertificateMapEntry
-	for _, n := range sortedKeys(p.certs.entries) {
-		if strings.HasPrefix(n, mapName+"/") {
-			all = append(all, s.entryViewLocked(p, p.certs.entries[n]))
-		}
-	}
-	page, next, err := grpcPage(all, req.GetPageSize(), req.GetPageToken(), 100, 500)
-	if err != nil {
-		return nil, err
-	}
-	return &cmpb.ListCertificateMapEntriesResponse{CertificateMapEntries: page, NextPageToken: next}, nil
-}
-
-func (cm *cmServer) DeleteCertificateMapEntry(ctx context.Context, req *cmpb.DeleteCertificateMapEntryRequest) (*longrunningpb.Operation, error) {
-	s := cm.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, name, err := s.cmNameLocked(req.GetName(), "certificateMaps")
-	if err != nil {
-		return nil, err
-	}
-	if p.certs.entries[name] == nil {
-		return nil, cmNotFound(req.GetName())
-	}
-	return s.cmOpLocked(p, "delete", name, func() (proto.Message, error) {
-		delete(p.certs.entries, name)
-		return &emptypb.Empty{}, nil
-	}), nil
 }
 
 // servingCertLocked is what a load balancer with certificate map mapName

@@ -48,20 +48,20 @@ func newComputeState() *computeState {
 
 // computeAPI serves the Compute Engine REST API of one simulator.
 type computeAPI struct {
-	s      *Sim
-	routes []computeRoute
-	quit   chan struct{} // closed when the simulator closes, to end waits
+	s    *Sim
+	rest *restAPI      // its routes, on the shared REST router (router)
+	quit chan struct{} // closed when the simulator closes, to end waits
 }
 
 // registerCompute serves Compute Engine v1 under /compute/v1/.
 func (s *Sim) registerCompute(mux *http.ServeMux) {
 	a := &computeAPI{s: s, quit: make(chan struct{})}
-	a.routes = a.routeTable()
+	a.rest = a.router()
 	s.onClose(func() error { close(a.quit); return nil })
-	mux.Handle("/compute/", a)
+	mux.Handle("/compute/", a.rest)
 	mux.HandleFunc("POST /batch/compute/v1", a.serveBatch)
 	host := http.NewServeMux()
-	host.Handle("/compute/", a)
+	host.Handle("/compute/", a.rest)
 	host.HandleFunc("POST /batch/compute/v1", a.serveBatch)
 	s.hosts[lab.APICompute] = googleHost{"Compute Engine v1", func(string) http.Handler { return host }}
 }
@@ -85,20 +85,20 @@ func (c *computeReq) scope() string {
 	return "global"
 }
 
-// computeRoute maps a method and a path pattern such as
-// "global/urlMaps/{name}" (relative to /compute/v1/projects/{project}/) to a
-// handler.
-type computeRoute struct {
-	verb    string
-	pattern []string
-	method  string
-	handle  func(*computeReq)
-}
-
-func (a *computeAPI) routeTable() []computeRoute {
-	var rs []computeRoute
+// router puts Compute's methods on the shared REST router (rest.go): one
+// way to match a path, find the verbs it takes and answer 405. Compute
+// answers in a shape of its own (errors with errors[] and reasons, faults
+// as those errors, handlers that write their answer, lists written as
+// they are built), so each route serves its request (restRoute.serve) and
+// the router's 404 and 405 are Compute's (computeUnrouted). Paths are
+// relative to /compute/v1/projects/{project}/.
+func (a *computeAPI) router() *restAPI {
+	api := &restAPI{s: a.s, name: "Compute Engine v1", plainColons: true, unrouted: computeUnrouted}
 	add := func(verb, pattern, method string, h func(*computeReq)) {
-		rs = append(rs, computeRoute{verb, strings.Split(pattern, "/"), "compute." + method, h})
+		method = "compute." + method
+		api.addServe(verb, "compute/v1/projects/{project}/"+pattern, method, func(w http.ResponseWriter, r *http.Request, vars map[string]string) {
+			a.serve(&computeReq{w: w, r: r, method: method, vars: vars}, h)
+		})
 	}
 	for _, k := range computeKinds {
 		col := k.scope + "/" + k.collection
@@ -137,81 +137,40 @@ func (a *computeAPI) routeTable() []computeRoute {
 		add("DELETE", scope+"/operations/{name}", d+".delete", a.deleteOp)
 		add("POST", scope+"/operations/{name}/wait", d+".wait", a.waitOp)
 	}
-	return rs
+	return api
 }
 
-// match finds the route for a request. When the path is known but not the
-// HTTP method, it returns the methods that are.
-func (a *computeAPI) match(verb string, segs []string) (*computeRoute, map[string]string, []string) {
-	var allowed []string
-	for i := range a.routes {
-		rt := &a.routes[i]
-		vars, ok := matchSegments(rt.pattern, segs)
-		if !ok {
-			continue
-		}
-		if rt.verb == verb {
-			return rt, vars, nil
-		}
-		allowed = append(allowed, rt.verb)
-	}
-	return nil, nil, allowed
-}
-
-func matchSegments(pattern, segs []string) (map[string]string, bool) {
-	if len(pattern) != len(segs) {
-		return nil, false
-	}
-	vars := map[string]string{}
-	for i, p := range pattern {
-		if strings.HasPrefix(p, "{") {
-			if segs[i] == "" {
-				return nil, false
-			}
-			vars[strings.Trim(p, "{}")] = segs[i]
-		} else if p != segs[i] {
-			return nil, false
-		}
-	}
-	return vars, true
-}
-
-func (a *computeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rest, ok := strings.CutPrefix(r.URL.Path, "/compute/v1/projects/")
-	project, rest, _ := strings.Cut(rest, "/")
-	if !ok || project == "" {
-		computeWriteError(w, &computeError{http.StatusNotFound, fmt.Sprintf("The requested URL %s was not found on this server.", r.URL.Path), "notFound"})
+// computeUnrouted answers a path Compute does not serve, or a verb it
+// does not take there, in Compute's error shape.
+func computeUnrouted(w http.ResponseWriter, r *http.Request, allowed []string) {
+	if len(allowed) > 0 {
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		computeWriteError(w, &computeError{http.StatusMethodNotAllowed, fmt.Sprintf("Method %s is not allowed on %s.", r.Method, r.URL.Path), "httpMethodNotAllowed"})
 		return
 	}
-	rt, vars, allowed := a.match(r.Method, strings.Split(rest, "/"))
-	if rt == nil {
-		if len(allowed) > 0 {
-			w.Header().Set("Allow", strings.Join(allowed, ", "))
-			computeWriteError(w, &computeError{http.StatusMethodNotAllowed, fmt.Sprintf("Method %s is not allowed on %s.", r.Method, r.URL.Path), "httpMethodNotAllowed"})
-			return
-		}
-		computeWriteError(w, &computeError{http.StatusNotFound, fmt.Sprintf("The requested URL %s was not found on this server.", r.URL.Path), "notFound"})
-		return
-	}
-	vars["project"] = project
-	c := &computeReq{w: w, r: r, method: rt.method, vars: vars}
-	a.s.log.Debug("compute", "method", rt.method, "path", r.URL.Path)
+	computeWriteError(w, &computeError{http.StatusNotFound, fmt.Sprintf("The requested URL %s was not found on this server.", r.URL.Path), "notFound"})
+}
+
+// serve admits a routed call and runs its handler.
+func (a *computeAPI) serve(c *computeReq, handle func(*computeReq)) {
+	a.s.log.Debug("compute", "method", c.method, "path", c.r.URL.Path)
 	if err := a.admit(c); err != nil {
 		// A disabled API gets Google's fuller body, with the ErrorInfo.
 		if err.code == http.StatusForbidden && err.reason == "accessNotConfigured" {
-			computeWriteDisabled(w, c.p)
+			computeWriteDisabled(c.w, c.p)
 			return
 		}
-		computeWriteError(w, err)
+		computeWriteError(c.w, err)
 		return
 	}
 	if c.late != nil {
+		w := c.w
 		c.w = discard{}
-		rt.handle(c)
+		handle(c)
 		computeWriteError(w, c.late)
 		return
 	}
-	rt.handle(c)
+	handle(c)
 }
 
 // admit runs the checks every call passes before its handler: injected
@@ -240,7 +199,7 @@ func (a *computeAPI) admit(c *computeReq) *computeError {
 	if !computeProjectParam.MatchString(id) {
 		return &computeError{http.StatusBadRequest, fmt.Sprintf("Invalid value '%s'. Values must match the following regular expression: '%s'", id, computeProjectRegex), "invalidParameter"}
 	}
-	p, err := a.s.projectLocked(id)
+	p, err := a.s.readProjectLocked(id)
 	if err != nil {
 		return computeNotFound("projects/" + id)
 	}
@@ -352,8 +311,14 @@ func computeWriteDisabled(w http.ResponseWriter, p *project) {
 	})
 }
 
+// computeWriteJSON answers v as the error of Google's JSON error body.
 func computeWriteJSON(w http.ResponseWriter, code int, v any) {
-	b, err := json.Marshal(map[string]any{"error": v})
+	writeJSON(w, code, map[string]any{"error": v})
+}
+
+// writeJSON answers v as JSON with status code.
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := json.Marshal(v)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return

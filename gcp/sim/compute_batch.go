@@ -82,7 +82,7 @@ func (a *computeAPI) serveBatch(w http.ResponseWriter, r *http.Request) {
 		if !strings.HasPrefix(c.req.URL.Path, "/compute/v1/") {
 			computeWriteError(rec, &computeError{http.StatusNotFound, fmt.Sprintf("The requested URL %s was not found on this server.", c.req.URL.Path), "notFound"})
 		} else {
-			a.ServeHTTP(rec, c.req)
+			a.rest.ServeHTTP(rec, c.req)
 		}
 		h := textproto.MIMEHeader{}
 		h.Set("Content-Type", "application/http")

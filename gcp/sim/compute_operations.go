@@ -1,16 +1,13 @@
 package sim
 
 import (
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"sort"
 	"strings"
 	"time"
 
 	"cloud.google.com/go/compute/apiv1/computepb"
 	"github.com/beyond-lab/beyond/gcp/sim/clock"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -49,6 +46,7 @@ func (op *computeOp) view(now time.Time) *computepb.Operation {
 // newOpLocked records an operation of type verb on the resource with key,
 // started at now, and returns it as the client first sees it.
 func (a *computeAPI) newOpLocked(c *computeReq, verb, key string, target proto.Message, now time.Time) *computepb.Operation {
+	a.s.keepLocked(c.p)
 	seq := a.s.nextSeq()
 	mix := computeMix(uint64(seq))
 	name := fmt.Sprintf("operation-%d-%013x-%08x-%08x", now.UnixMilli(), mix>>12&(1<<52-1), uint32(mix>>32)^uint32(seq), uint32(mix))
@@ -116,53 +114,28 @@ func (a *computeAPI) findOp(c *computeReq) (string, *computeOp, *computeError) {
 }
 
 func (a *computeAPI) getOp(c *computeReq) {
-	a.s.mu.Lock()
-	defer a.s.mu.Unlock()
-	_, op, err := a.findOp(c)
-	if err != nil {
-		computeWriteError(c.w, err)
-		return
-	}
-	computeWrite(c.w, op.view(a.s.now()))
+	withFound(a, c, a.findOp, func(_ string, op *computeOp) {
+		computeWrite(c.w, op.view(a.s.now()))
+	})
 }
 
 func (a *computeAPI) listOps(c *computeReq) {
-	f, ferr := computeParseFilter(c.r.URL.Query().Get("filter"))
-	if ferr != nil {
-		computeWriteError(c.w, ferr)
-		return
-	}
-	a.s.mu.Lock()
-	now := a.s.now()
-	var items []json.RawMessage
-	for _, k := range c.p.compute.opKeys(c.scope() + "/operations/") {
-		v := c.p.compute.ops[k].view(now)
-		if !f.match(v) {
-			continue
+	a.listFiltered(c, "compute#operationList", c.scope()+"/operations", func(yield func(proto.Message) bool) {
+		now := a.s.now()
+		for _, k := range c.p.compute.opKeys(c.scope() + "/operations/") {
+			if !yield(c.p.compute.ops[k].view(now)) {
+				return
+			}
 		}
-		b, err := protojson.Marshal(v)
-		if err != nil {
-			a.s.mu.Unlock()
-			computeWriteError(c.w, &computeError{http.StatusInternalServerError, "encode response: " + err.Error(), "backendError"})
-			return
-		}
-		items = append(items, b)
-	}
-	a.s.mu.Unlock()
-	computeWriteList(c, "compute#operationList", c.scope()+"/operations", items)
+	})
 }
 
 func (a *computeAPI) deleteOp(c *computeReq) {
-	a.s.mu.Lock()
-	defer a.s.mu.Unlock()
-	key, _, err := a.findOp(c)
-	if err != nil {
-		computeWriteError(c.w, err)
-		return
-	}
-	delete(c.p.compute.ops, key)
-	c.w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-	c.w.Write([]byte("{}"))
+	withFound(a, c, a.findOp, func(key string, _ *computeOp) {
+		delete(c.p.compute.ops, key)
+		c.w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+		c.w.Write([]byte("{}"))
+	})
 }
 
 // waitOp answers the operation once it is done, or after two minutes, or

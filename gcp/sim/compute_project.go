@@ -121,27 +121,22 @@ func (a *computeAPI) getHealth(c *computeReq) {
 		computeWriteError(c.w, err)
 		return
 	}
-	a.s.mu.Lock()
-	defer a.s.mu.Unlock()
-	_, m, err := backendServiceKind.find(c)
-	if err != nil {
-		computeWriteError(c.w, err)
-		return
-	}
-	key, _, err := a.computeRef(c.p, "resourceGroupReference.group", ref.GetGroup(), "networkEndpointGroups", "instanceGroups")
-	if err != nil {
-		computeWriteError(c.w, err)
-		return
-	}
-	found := false
-	for _, b := range m.(*computepb.BackendService).GetBackends() {
-		found = found || computeKeyOf(b.GetGroup()) == key
-	}
-	if !found {
-		computeWriteError(c.w, computeInvalid("resourceGroupReference.group", ref.GetGroup(), "The group is not a backend of this backend service."))
-		return
-	}
-	computeWrite(c.w, &computepb.BackendServiceGroupHealth{Kind: proto.String("compute#backendServiceGroupHealth")})
+	withFound(a, c, backendServiceKind.find, func(_ string, m proto.Message) {
+		key, _, err := a.computeRef(c.p, "resourceGroupReference.group", ref.GetGroup(), "networkEndpointGroups", "instanceGroups")
+		if err != nil {
+			computeWriteError(c.w, err)
+			return
+		}
+		found := false
+		for _, b := range m.(*computepb.BackendService).GetBackends() {
+			found = found || computeKeyOf(b.GetGroup()) == key
+		}
+		if !found {
+			computeWriteError(c.w, computeInvalid("resourceGroupReference.group", ref.GetGroup(), "The group is not a backend of this backend service."))
+			return
+		}
+		computeWrite(c.w, &computepb.BackendServiceGroupHealth{Kind: proto.String("compute#backendServiceGroupHealth")})
+	})
 }
 
 // getProject serves projects.get, which `gcloud compute project-info

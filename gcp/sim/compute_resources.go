@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"net/http"
 	"net/url"
 	"slices"
@@ -234,49 +235,69 @@ func (k *computeKind) find(c *computeReq) (string, proto.Message, *computeError)
 	return "", nil, computeNotFound("projects/" + c.p.id + "/" + prefix + name)
 }
 
+// withFound runs do, with s.mu held, on what find finds for the request
+// (a resource, an operation) under its key; what is not there is answered
+// as Google does. Every method on one resource looks it up here.
+func withFound[T any](a *computeAPI, c *computeReq, find func(*computeReq) (string, T, *computeError), do func(key string, found T)) {
+	a.s.mu.Lock()
+	defer a.s.mu.Unlock()
+	key, found, err := find(c)
+	if err != nil {
+		computeWriteError(c.w, err)
+		return
+	}
+	do(key, found)
+}
+
 func (a *computeAPI) getter(k *computeKind) func(*computeReq) {
 	return func(c *computeReq) {
-		a.s.mu.Lock()
-		defer a.s.mu.Unlock()
-		key, m, err := k.find(c)
-		if err != nil {
-			computeWriteError(c.w, err)
-			return
-		}
-		computeWrite(c.w, k.read(c.p, key, m))
+		withFound(a, c, k.find, func(key string, m proto.Message) {
+			computeWrite(c.w, k.read(c.p, key, m))
+		})
 	}
 }
 
 func (a *computeAPI) lister(k *computeKind) func(*computeReq) {
 	return func(c *computeReq) {
-		f, ferr := computeParseFilter(c.r.URL.Query().Get("filter"))
-		if ferr != nil {
-			computeWriteError(c.w, ferr)
-			return
-		}
-		a.s.mu.Lock()
 		prefix := c.scope() + "/" + k.collection + "/"
-		var items []json.RawMessage
-		for _, key := range sortedKeys(c.p.compute.res) {
-			m := c.p.compute.res[key]
-			if !strings.HasPrefix(key, prefix) {
-				continue
+		a.listFiltered(c, k.kind+"List", c.scope()+"/"+k.collection, func(yield func(proto.Message) bool) {
+			for _, key := range sortedKeys(c.p.compute.res) {
+				if strings.HasPrefix(key, prefix) && !yield(k.read(c.p, key, c.p.compute.res[key])) {
+					return
+				}
 			}
-			m = k.read(c.p, key, m)
-			if !f.match(m) {
-				continue
-			}
-			b, err := protojson.Marshal(m)
-			if err != nil {
-				a.s.mu.Unlock()
-				computeWriteError(c.w, &computeError{http.StatusInternalServerError, "encode response: " + err.Error(), "backendError"})
-				return
-			}
-			items = append(items, b)
-		}
-		a.s.mu.Unlock()
-		computeWriteList(c, k.kind+"List", c.scope()+"/"+k.collection, items)
+		})
 	}
+}
+
+// listFiltered answers a list: of what all gives (read with s.mu held),
+// what the request's filter matches, one page of it. Every Compute list is
+// answered here.
+func (a *computeAPI) listFiltered(c *computeReq, kind, path string, all iter.Seq[proto.Message]) {
+	f, ferr := computeParseFilter(c.r.URL.Query().Get("filter"))
+	if ferr != nil {
+		computeWriteError(c.w, ferr)
+		return
+	}
+	var items []json.RawMessage
+	var err error
+	a.s.mu.Lock()
+	for m := range all {
+		if !f.match(m) {
+			continue
+		}
+		var b []byte
+		if b, err = protojson.Marshal(m); err != nil {
+			break
+		}
+		items = append(items, b)
+	}
+	a.s.mu.Unlock()
+	if err != nil {
+		computeWriteError(c.w, &computeError{http.StatusInternalServerError, "encode response: " + err.Error(), "backendError"})
+		return
+	}
+	computeWriteList(c, kind, path, items)
 }
 
 // computeWriteList answers one page of a list, as Google shapes them.
@@ -355,49 +376,44 @@ func (a *computeAPI) updater(k *computeKind, patch bool) func(*computeReq) {
 			computeWriteError(c.w, err)
 			return
 		}
-		a.s.mu.Lock()
-		defer a.s.mu.Unlock()
-		key, old, err := k.find(c)
-		if err != nil {
-			computeWriteError(c.w, err)
-			return
-		}
-		if fp := computeStr(body, "fingerprint"); fp != "" && !sameFingerprint(fp, computeStr(old, "fingerprint")) {
-			computeWriteError(c.w, &computeError{http.StatusPreconditionFailed, fmt.Sprintf("Supplied fingerprint does not match the current fingerprint of resource 'projects/%s/%s': it changed since it was read. Get it again and retry.", c.p.id, key), "conditionNotMet"})
-			return
-		}
-		name := computeName(key)
-		if n := computeStr(body, "name"); n != "" && n != name {
-			computeWriteError(c.w, computeInvalid("resource.name", n, "The name of a resource cannot be changed."))
-			return
-		}
-		m := body
-		if patch {
-			var perr *computeError
-			if m, perr = computePatched(old, c.body); perr != nil {
-				computeWriteError(c.w, perr)
+		withFound(a, c, k.find, func(key string, old proto.Message) {
+			if fp := computeStr(body, "fingerprint"); fp != "" && !sameFingerprint(fp, computeStr(old, "fingerprint")) {
+				computeWriteError(c.w, &computeError{http.StatusPreconditionFailed, fmt.Sprintf("Supplied fingerprint does not match the current fingerprint of resource 'projects/%s/%s': it changed since it was read. Get it again and retry.", c.p.id, key), "conditionNotMet"})
 				return
 			}
-		}
-		computeClear(m, computeOutputOnly...)
-		computeSetStr(m, "name", name)
-		if err := k.prepare(a, c, m, old); err != nil {
-			computeWriteError(c.w, err)
-			return
-		}
-		for _, f := range []string{"id", "kind", "self_link", "creation_timestamp", "region"} {
-			if fd := computeField(m, f); fd != nil && old.ProtoReflect().Has(fd) {
-				m.ProtoReflect().Set(fd, old.ProtoReflect().Get(fd))
+			name := computeName(key)
+			if n := computeStr(body, "name"); n != "" && n != name {
+				computeWriteError(c.w, computeInvalid("resource.name", n, "The name of a resource cannot be changed."))
+				return
 			}
-		}
-		computeSetStr(m, "fingerprint", a.s.computeFingerprint())
-		c.p.compute.res[key] = m
-		a.s.changedLocked()
-		verb := "update"
-		if patch {
-			verb = "patch"
-		}
-		computeWrite(c.w, a.newOpLocked(c, verb, key, m, a.s.now()))
+			m := body
+			if patch {
+				var perr *computeError
+				if m, perr = computePatched(old, c.body); perr != nil {
+					computeWriteError(c.w, perr)
+					return
+				}
+			}
+			computeClear(m, computeOutputOnly...)
+			computeSetStr(m, "name", name)
+			if err := k.prepare(a, c, m, old); err != nil {
+				computeWriteError(c.w, err)
+				return
+			}
+			for _, f := range []string{"id", "kind", "self_link", "creation_timestamp", "region"} {
+				if fd := computeField(m, f); fd != nil && old.ProtoReflect().Has(fd) {
+					m.ProtoReflect().Set(fd, old.ProtoReflect().Get(fd))
+				}
+			}
+			computeSetStr(m, "fingerprint", a.s.computeFingerprint())
+			c.p.compute.res[key] = m
+			a.s.changedLocked()
+			verb := "update"
+			if patch {
+				verb = "patch"
+			}
+			computeWrite(c.w, a.newOpLocked(c, verb, key, m, a.s.now()))
+		})
 	}
 }
 
@@ -453,28 +469,23 @@ func computePatched(old proto.Message, body []byte) (proto.Message, *computeErro
 
 func (a *computeAPI) deleter(k *computeKind) func(*computeReq) {
 	return func(c *computeReq) {
-		a.s.mu.Lock()
-		defer a.s.mu.Unlock()
-		key, m, err := k.find(c)
-		if err != nil {
-			computeWriteError(c.w, err)
-			return
-		}
-		user := c.p.compute.userOf(key)
-		if k.users != nil && user == "" {
-			if us := k.users(c.p, m); len(us) > 0 {
-				user = computeKeyOf(us[0])
+		withFound(a, c, k.find, func(key string, m proto.Message) {
+			user := c.p.compute.userOf(key)
+			if k.users != nil && user == "" {
+				if us := k.users(c.p, m); len(us) > 0 {
+					user = computeKeyOf(us[0])
+				}
 			}
-		}
-		if user != "" {
-			computeWriteError(c.w, &computeError{http.StatusBadRequest,
-				fmt.Sprintf("The %s resource 'projects/%s/%s' is already being used by 'projects/%s/%s'", k.label, c.p.id, key, c.p.id, user),
-				"resourceInUseByAnotherResource"})
-			return
-		}
-		delete(c.p.compute.res, key)
-		a.s.changedLocked()
-		computeWrite(c.w, a.newOpLocked(c, "delete", key, m, a.s.now()))
+			if user != "" {
+				computeWriteError(c.w, &computeError{http.StatusBadRequest,
+					fmt.Sprintf("The %s resource 'projects/%s/%s' is already being used by 'projects/%s/%s'", k.label, c.p.id, key, c.p.id, user),
+					"resourceInUseByAnotherResource"})
+				return
+			}
+			delete(c.p.compute.res, key)
+			a.s.changedLocked()
+			computeWrite(c.w, a.newOpLocked(c, "delete", key, m, a.s.now()))
+		})
 	}
 }
 

@@ -137,21 +137,16 @@ func (a *computeAPI) changeRule(c *computeReq, req proto.Message, verb string, c
 		computeWriteError(c.w, err)
 		return
 	}
-	a.s.mu.Lock()
-	defer a.s.mu.Unlock()
-	key, old, err := forwardingRuleKind.find(c)
-	if err != nil {
-		computeWriteError(c.w, err)
-		return
-	}
-	fr := proto.Clone(old).(*computepb.ForwardingRule)
-	if err := change(fr); err != nil {
-		computeWriteError(c.w, err)
-		return
-	}
-	c.p.compute.res[key] = fr
-	a.s.changedLocked()
-	computeWrite(c.w, a.newOpLocked(c, verb, key, fr, a.s.now()))
+	withFound(a, c, forwardingRuleKind.find, func(key string, old proto.Message) {
+		fr := proto.Clone(old).(*computepb.ForwardingRule)
+		if err := change(fr); err != nil {
+			computeWriteError(c.w, err)
+			return
+		}
+		c.p.compute.res[key] = fr
+		a.s.changedLocked()
+		computeWrite(c.w, a.newOpLocked(c, verb, key, fr, a.s.now()))
+	})
 }
 
 // setRuleLabels serves globalForwardingRules.setLabels (gcloud compute

@@ -235,133 +235,102 @@ func (a *computeAPI) addRule(c *computeReq) {
 		computeWriteError(c.w, err)
 		return
 	}
-	a.s.mu.Lock()
-	defer a.s.mu.Unlock()
-	key, old, err := securityPolicyKind.find(c)
+	withFound(a, c, securityPolicyKind.find, func(key string, old proto.Message) {
+		if err := prepareArmorRule("resource", rule); err != nil {
+			computeWriteError(c.w, err)
+			return
+		}
+		sp := proto.Clone(old).(*computepb.SecurityPolicy)
+		if policyRule(sp, rule.GetPriority()) >= 0 {
+			computeWriteError(c.w, computeInvalid("resource.priority", fmt.Sprint(rule.GetPriority()), "Cannot have rules with the same priorities."))
+			return
+		}
+		sp.Rules = append(sp.Rules, rule)
+		sortArmorRules(sp)
+		a.changePolicyLocked(c, "addRule", key, sp)
+	})
+}
+
+// withRule runs verb, with s.mu held, on the rule of the policy the path
+// names whose priority the query names, in a copy of the policy that verb
+// may change and store; an error on the way, or verb's, is answered.
+func (a *computeAPI) withRule(c *computeReq, verb func(key string, sp *computepb.SecurityPolicy, i int) *computeError) {
+	priority, err := priorityParam(c)
 	if err != nil {
 		computeWriteError(c.w, err)
 		return
 	}
-	if err := prepareArmorRule("resource", rule); err != nil {
-		computeWriteError(c.w, err)
-		return
-	}
-	sp := proto.Clone(old).(*computepb.SecurityPolicy)
-	if policyRule(sp, rule.GetPriority()) >= 0 {
-		computeWriteError(c.w, computeInvalid("resource.priority", fmt.Sprint(rule.GetPriority()), "Cannot have rules with the same priorities."))
-		return
-	}
-	sp.Rules = append(sp.Rules, rule)
-	sortArmorRules(sp)
-	a.changePolicyLocked(c, "addRule", key, sp)
+	withFound(a, c, securityPolicyKind.find, func(key string, old proto.Message) {
+		sp := proto.Clone(old).(*computepb.SecurityPolicy)
+		i := policyRule(sp, priority)
+		if i < 0 {
+			computeWriteError(c.w, noSuchRule(priority))
+			return
+		}
+		if err := verb(key, sp, i); err != nil {
+			computeWriteError(c.w, err)
+		}
+	})
 }
 
 func (a *computeAPI) getRule(c *computeReq) {
-	priority, perr := priorityParam(c)
-	if perr != nil {
-		computeWriteError(c.w, perr)
-		return
-	}
-	a.s.mu.Lock()
-	defer a.s.mu.Unlock()
-	_, sp, err := securityPolicyKind.find(c)
-	if err != nil {
-		computeWriteError(c.w, err)
-		return
-	}
-	i := policyRule(sp.(*computepb.SecurityPolicy), priority)
-	if i < 0 {
-		computeWriteError(c.w, noSuchRule(priority))
-		return
-	}
-	computeWrite(c.w, sp.(*computepb.SecurityPolicy).Rules[i])
+	a.withRule(c, func(_ string, sp *computepb.SecurityPolicy, i int) *computeError {
+		computeWrite(c.w, sp.Rules[i])
+		return nil
+	})
 }
 
 // patchRule merges the body into the rule of the given priority (a JSON
 // merge patch, as gcloud sends only what changes); updateMask names fields
 // to clear when the body leaves them out.
 func (a *computeAPI) patchRule(c *computeReq) {
-	priority, perr := priorityParam(c)
-	if perr != nil {
-		computeWriteError(c.w, perr)
-		return
-	}
-	a.s.mu.Lock()
-	defer a.s.mu.Unlock()
-	key, old, err := securityPolicyKind.find(c)
-	if err != nil {
-		computeWriteError(c.w, err)
-		return
-	}
-	sp := proto.Clone(old).(*computepb.SecurityPolicy)
-	i := policyRule(sp, priority)
-	if i < 0 {
-		computeWriteError(c.w, noSuchRule(priority))
-		return
-	}
-	m, merr := computePatched(sp.Rules[i], c.body)
-	if merr != nil {
-		computeWriteError(c.w, merr)
-		return
-	}
-	rule := m.(*computepb.SecurityPolicyRule)
-	if mask := c.r.URL.Query().Get("updateMask"); mask != "" {
-		// gcloud names fields to clear in updateMask (top-level ones, by
-		// their JSON names) and leaves them out of the body.
-		var sent map[string]any
-		json.Unmarshal(c.body, &sent)
-		for _, f := range strings.Split(mask, ",") {
-			f = strings.TrimSpace(f)
-			if _, ok := sent[f]; ok {
-				continue
-			}
-			if fd := rule.ProtoReflect().Descriptor().Fields().ByJSONName(f); fd != nil {
-				rule.ProtoReflect().Clear(fd)
+	a.withRule(c, func(key string, sp *computepb.SecurityPolicy, i int) *computeError {
+		priority := sp.Rules[i].GetPriority()
+		m, err := computePatched(sp.Rules[i], c.body)
+		if err != nil {
+			return err
+		}
+		rule := m.(*computepb.SecurityPolicyRule)
+		if mask := c.r.URL.Query().Get("updateMask"); mask != "" {
+			// gcloud names fields to clear in updateMask (top-level ones, by
+			// their JSON names) and leaves them out of the body.
+			var sent map[string]any
+			json.Unmarshal(c.body, &sent)
+			for _, f := range strings.Split(mask, ",") {
+				f = strings.TrimSpace(f)
+				if _, ok := sent[f]; ok {
+					continue
+				}
+				if fd := rule.ProtoReflect().Descriptor().Fields().ByJSONName(f); fd != nil {
+					rule.ProtoReflect().Clear(fd)
+				}
 			}
 		}
-	}
-	if priority == defaultRulePriority && rule.GetPriority() != defaultRulePriority {
-		computeWriteError(c.w, computeInvalid("resource.priority", fmt.Sprint(rule.GetPriority()), "The priority of the default rule cannot be changed."))
-		return
-	}
-	if err := prepareArmorRule("resource", rule); err != nil {
-		computeWriteError(c.w, err)
-		return
-	}
-	if j := policyRule(sp, rule.GetPriority()); j >= 0 && j != i {
-		computeWriteError(c.w, computeInvalid("resource.priority", fmt.Sprint(rule.GetPriority()), "Cannot have rules with the same priorities."))
-		return
-	}
-	sp.Rules[i] = rule
-	sortArmorRules(sp)
-	a.changePolicyLocked(c, "patchRule", key, sp)
+		if priority == defaultRulePriority && rule.GetPriority() != defaultRulePriority {
+			return computeInvalid("resource.priority", fmt.Sprint(rule.GetPriority()), "The priority of the default rule cannot be changed.")
+		}
+		if err := prepareArmorRule("resource", rule); err != nil {
+			return err
+		}
+		if j := policyRule(sp, rule.GetPriority()); j >= 0 && j != i {
+			return computeInvalid("resource.priority", fmt.Sprint(rule.GetPriority()), "Cannot have rules with the same priorities.")
+		}
+		sp.Rules[i] = rule
+		sortArmorRules(sp)
+		a.changePolicyLocked(c, "patchRule", key, sp)
+		return nil
+	})
 }
 
 func (a *computeAPI) removeRule(c *computeReq) {
-	priority, perr := priorityParam(c)
-	if perr != nil {
-		computeWriteError(c.w, perr)
-		return
-	}
-	a.s.mu.Lock()
-	defer a.s.mu.Unlock()
-	key, old, err := securityPolicyKind.find(c)
-	if err != nil {
-		computeWriteError(c.w, err)
-		return
-	}
-	sp := proto.Clone(old).(*computepb.SecurityPolicy)
-	i := policyRule(sp, priority)
-	if i < 0 {
-		computeWriteError(c.w, noSuchRule(priority))
-		return
-	}
-	if priority == defaultRulePriority {
-		computeWriteError(c.w, computeInvalid("priority", fmt.Sprint(priority), "The default rule cannot be removed."))
-		return
-	}
-	sp.Rules = slices.Delete(sp.Rules, i, i+1)
-	a.changePolicyLocked(c, "removeRule", key, sp)
+	a.withRule(c, func(key string, sp *computepb.SecurityPolicy, i int) *computeError {
+		if sp.Rules[i].GetPriority() == defaultRulePriority {
+			return computeInvalid("priority", fmt.Sprint(defaultRulePriority), "The default rule cannot be removed.")
+		}
+		sp.Rules = slices.Delete(sp.Rules, i, i+1)
+		a.changePolicyLocked(c, "removeRule", key, sp)
+		return nil
+	})
 }
 
 // setSecurityPolicy attaches a policy to a backend service, or detaches it
@@ -372,26 +341,21 @@ func (a *computeAPI) setSecurityPolicy(c *computeReq) {
 		computeWriteError(c.w, err)
 		return
 	}
-	a.s.mu.Lock()
-	defer a.s.mu.Unlock()
-	key, old, err := backendServiceKind.find(c)
-	if err != nil {
-		computeWriteError(c.w, err)
-		return
-	}
-	bs := proto.Clone(old).(*computepb.BackendService)
-	if strings.TrimSpace(ref.GetSecurityPolicy()) == "" {
-		bs.SecurityPolicy = nil
-	} else {
-		_, full, err := a.computeRef(c.p, "securityPolicy", ref.GetSecurityPolicy(), "securityPolicies")
-		if err != nil {
-			computeWriteError(c.w, err)
-			return
+	withFound(a, c, backendServiceKind.find, func(key string, old proto.Message) {
+		bs := proto.Clone(old).(*computepb.BackendService)
+		if strings.TrimSpace(ref.GetSecurityPolicy()) == "" {
+			bs.SecurityPolicy = nil
+		} else {
+			_, full, err := a.computeRef(c.p, "securityPolicy", ref.GetSecurityPolicy(), "securityPolicies")
+			if err != nil {
+				computeWriteError(c.w, err)
+				return
+			}
+			bs.SecurityPolicy = proto.String(full)
 		}
-		bs.SecurityPolicy = proto.String(full)
-	}
-	bs.Fingerprint = proto.String(a.s.computeFingerprint())
-	c.p.compute.res[key] = bs
-	a.s.changedLocked()
-	computeWrite(c.w, a.newOpLocked(c, "setSecurityPolicy", key, bs, a.s.now()))
+		bs.Fingerprint = proto.String(a.s.computeFingerprint())
+		c.p.compute.res[key] = bs
+		a.s.changedLocked()
+		computeWrite(c.w, a.newOpLocked(c, "setSecurityPolicy", key, bs, a.s.now()))
+	})
 }

@@ -216,31 +216,26 @@ func (a *computeAPI) setURLMap(c *computeReq) {
 		computeWriteError(c.w, err)
 		return
 	}
-	a.s.mu.Lock()
-	defer a.s.mu.Unlock()
-	key, old, err := targetHTTPProxyKind.find(c)
-	if err != nil {
-		computeWriteError(c.w, err)
-		return
-	}
-	mapKey, full, err := a.computeRef(c.p, "urlMap", ref.GetUrlMap(), "urlMaps")
-	if err != nil {
-		computeWriteError(c.w, err)
-		return
-	}
-	um := c.p.compute.res[mapKey].(*computepb.UrlMap)
-	for _, rule := range c.p.compute.rulesUsing(key) {
-		if err := c.p.compute.checkScheme(rule.GetLoadBalancingScheme(), um); err != nil {
+	withFound(a, c, targetHTTPProxyKind.find, func(key string, old proto.Message) {
+		mapKey, full, err := a.computeRef(c.p, "urlMap", ref.GetUrlMap(), "urlMaps")
+		if err != nil {
 			computeWriteError(c.w, err)
 			return
 		}
-	}
-	p := proto.Clone(old).(*computepb.TargetHttpProxy)
-	p.UrlMap = proto.String(full)
-	p.Fingerprint = proto.String(a.s.computeFingerprint())
-	c.p.compute.res[key] = p
-	a.s.changedLocked()
-	computeWrite(c.w, a.newOpLocked(c, "setUrlMap", key, p, a.s.now()))
+		um := c.p.compute.res[mapKey].(*computepb.UrlMap)
+		for _, rule := range c.p.compute.rulesUsing(key) {
+			if err := c.p.compute.checkScheme(rule.GetLoadBalancingScheme(), um); err != nil {
+				computeWriteError(c.w, err)
+				return
+			}
+		}
+		p := proto.Clone(old).(*computepb.TargetHttpProxy)
+		p.UrlMap = proto.String(full)
+		p.Fingerprint = proto.String(a.s.computeFingerprint())
+		c.p.compute.res[key] = p
+		a.s.changedLocked()
+		computeWrite(c.w, a.newOpLocked(c, "setUrlMap", key, p, a.s.now()))
+	})
 }
 
 // rulesUsing returns the forwarding rules whose target is the proxy with key.

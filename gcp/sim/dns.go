@@ -48,24 +48,35 @@ func inZone(name, zone string) bool {
 	return name == zone || strings.HasSuffix(name, "."+zone)
 }
 
+// registerDNS puts Cloud DNS v1 on the shared REST router (rest.go), in
+// Compute's error shape, which Cloud DNS shares; each route admits its call
+// (dnsHandler), which reads the path's variables as the standard library's
+// router would give them (Request.PathValue).
 func (s *Sim) registerDNS(mux *http.ServeMux) {
-	h := http.NewServeMux()
-	for _, m := range []*http.ServeMux{mux, h} {
-		base := "/dns/v1/projects/{project}/managedZones"
-		m.HandleFunc("GET "+base, s.dnsHandler("dns.managedZones.list", s.dnsListZones))
-		m.HandleFunc("POST "+base, s.dnsHandler("dns.managedZones.create", s.dnsCreateZone))
-		m.HandleFunc("GET "+base+"/{zone}", s.dnsHandler("dns.managedZones.get", s.dnsGetZone))
-		m.HandleFunc("DELETE "+base+"/{zone}", s.dnsHandler("dns.managedZones.delete", s.dnsDeleteZone))
-		m.HandleFunc("GET "+base+"/{zone}/rrsets", s.dnsHandler("dns.resourceRecordSets.list", s.dnsListRecords))
-		m.HandleFunc("POST "+base+"/{zone}/rrsets", s.dnsHandler("dns.resourceRecordSets.create", s.dnsCreateRecord))
-		m.HandleFunc("GET "+base+"/{zone}/rrsets/{name}/{type}", s.dnsHandler("dns.resourceRecordSets.get", s.dnsGetRecord))
-		m.HandleFunc("DELETE "+base+"/{zone}/rrsets/{name}/{type}", s.dnsHandler("dns.resourceRecordSets.delete", s.dnsDeleteRecord))
-		m.HandleFunc("PATCH "+base+"/{zone}/rrsets/{name}/{type}", s.dnsHandler("dns.resourceRecordSets.patch", s.dnsPatchRecord))
-		m.HandleFunc("POST "+base+"/{zone}/changes", s.dnsHandler("dns.changes.create", s.dnsCreateChange))
-		m.HandleFunc("GET "+base+"/{zone}/changes", s.dnsHandler("dns.changes.list", s.dnsListChanges))
-		m.HandleFunc("GET "+base+"/{zone}/changes/{change}", s.dnsHandler("dns.changes.get", s.dnsGetChange))
+	api := &restAPI{s: s, name: "Cloud DNS v1", unrouted: computeUnrouted}
+	add := func(verb, pattern, method string, h func(*dnsReq) *computeError) {
+		serve := s.dnsHandler(method, h)
+		api.addServe(verb, "dns/v1/projects/{project}/managedZones"+pattern, method, func(w http.ResponseWriter, r *http.Request, vars map[string]string) {
+			for k, v := range vars {
+				r.SetPathValue(k, v)
+			}
+			serve(w, r)
+		})
 	}
-	s.hosts["dns.googleapis.com"] = googleHost{"Cloud DNS v1", func(string) http.Handler { return h }}
+	add("GET", "", "dns.managedZones.list", s.dnsListZones)
+	add("POST", "", "dns.managedZones.create", s.dnsCreateZone)
+	add("GET", "/{zone}", "dns.managedZones.get", s.dnsGetZone)
+	add("DELETE", "/{zone}", "dns.managedZones.delete", s.dnsDeleteZone)
+	add("GET", "/{zone}/rrsets", "dns.resourceRecordSets.list", s.dnsListRecords)
+	add("POST", "/{zone}/rrsets", "dns.resourceRecordSets.create", s.dnsCreateRecord)
+	add("GET", "/{zone}/rrsets/{name}/{type}", "dns.resourceRecordSets.get", s.dnsGetRecord)
+	add("DELETE", "/{zone}/rrsets/{name}/{type}", "dns.resourceRecordSets.delete", s.dnsDeleteRecord)
+	add("PATCH", "/{zone}/rrsets/{name}/{type}", "dns.resourceRecordSets.patch", s.dnsPatchRecord)
+	add("POST", "/{zone}/changes", "dns.changes.create", s.dnsCreateChange)
+	add("GET", "/{zone}/changes", "dns.changes.list", s.dnsListChanges)
+	add("GET", "/{zone}/changes/{change}", "dns.changes.get", s.dnsGetChange)
+	mux.Handle("/dns/", api)
+	s.hosts["dns.googleapis.com"] = googleHost{"Cloud DNS v1", func(string) http.Handler { return api }}
 }
 
 // dnsReq is one Cloud DNS call, admitted.
@@ -74,6 +85,8 @@ type dnsReq struct {
 	r    *http.Request
 	p    *project
 	body []byte
+	z    *dnsZone                  // the zone the path names, if it names one
+	rr   *dnsapi.ResourceRecordSet // the record set the path names, if it names one
 }
 
 // dnsHandler admits a call (faults, body, project, the API enabled) and
@@ -99,7 +112,7 @@ func (s *Sim) dnsHandler(method string, h func(*dnsReq) *computeError) http.Hand
 		p := s.existingProjectLocked(id)
 		if p == nil {
 			var err error
-			if p, err = s.projectLocked(id); err != nil {
+			if p, err = s.readProjectLocked(id); err != nil {
 				computeWriteError(w, &computeError{http.StatusNotFound, fmt.Sprintf("The 'parameters.project' resource named '%s' does not exist.", id), "notFound"})
 				return
 			}
@@ -109,21 +122,14 @@ func (s *Sim) dnsHandler(method string, h func(*dnsReq) *computeError) http.Hand
 			return
 		}
 		c.p = p
+		if err := c.resolve(); err != nil {
+			computeWriteError(w, err)
+			return
+		}
 		if err := h(c); err != nil {
 			computeWriteError(w, err)
 		}
 	}
-}
-
-func dnsWrite(w http.ResponseWriter, code int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-	w.WriteHeader(code)
-	w.Write(b)
 }
 
 func dnsDecode(body []byte, v any) *computeError {
@@ -131,6 +137,21 @@ func dnsDecode(body []byte, v any) *computeError {
 		return &computeError{http.StatusBadRequest, "Invalid JSON payload received. " + err.Error(), "parseError"}
 	}
 	return nil
+}
+
+// resolve finds the zone and the record set the path names, for every
+// method under them: one lookup, answered the same way for all.
+func (c *dnsReq) resolve() *computeError {
+	var err *computeError
+	if c.r.PathValue("zone") != "" {
+		if c.z, err = c.zone(); err != nil {
+			return err
+		}
+	}
+	if c.r.PathValue("name") != "" {
+		c.rr, err = c.record(c.z)
+	}
+	return err
 }
 
 func (c *dnsReq) zone() (*dnsZone, *computeError) {
@@ -186,18 +207,15 @@ func (s *Sim) dnsCreateZone(c *dnsReq) *computeError {
 	z.rrsets[rrKey(mz.DnsName, "NS")] = &dnsapi.ResourceRecordSet{Kind: "dns#resourceRecordSet", Name: mz.DnsName, Type: "NS", Ttl: 21600, Rrdatas: mz.NameServers}
 	z.rrsets[rrKey(mz.DnsName, "SOA")] = &dnsapi.ResourceRecordSet{Kind: "dns#resourceRecordSet", Name: mz.DnsName, Type: "SOA", Ttl: 21600,
 		Rrdatas: []string{mz.NameServers[0] + " cloud-dns-hostmaster.google.com. 1 21600 3600 259200 300"}}
+	s.keepLocked(c.p)
 	c.p.dns.zones[mz.Name] = z
 	s.changedLocked()
-	dnsWrite(c.w, http.StatusOK, &mz)
+	writeJSON(c.w, http.StatusOK, &mz)
 	return nil
 }
 
 func (s *Sim) dnsGetZone(c *dnsReq) *computeError {
-	z, err := c.zone()
-	if err != nil {
-		return err
-	}
-	dnsWrite(c.w, http.StatusOK, z.mz)
+	writeJSON(c.w, http.StatusOK, c.z.mz)
 	return nil
 }
 
@@ -210,15 +228,12 @@ func (s *Sim) dnsListZones(c *dnsReq) *computeError {
 			out.ManagedZones = append(out.ManagedZones, z.mz)
 		}
 	}
-	dnsWrite(c.w, http.StatusOK, out)
+	writeJSON(c.w, http.StatusOK, out)
 	return nil
 }
 
 func (s *Sim) dnsDeleteZone(c *dnsReq) *computeError {
-	z, err := c.zone()
-	if err != nil {
-		return err
-	}
+	z := c.z
 	for _, rr := range z.rrsets {
 		if !(rr.Name == z.mz.DnsName && (rr.Type == "NS" || rr.Type == "SOA")) {
 			return &computeError{http.StatusBadRequest, fmt.Sprintf("The resource named '%s' cannot be deleted because it is not empty", z.mz.Name), "containerNotEmpty"}
@@ -280,10 +295,7 @@ func checkRecord(z *dnsZone, rr *dnsapi.ResourceRecordSet, field string) *comput
 }
 
 func (s *Sim) dnsCreateRecord(c *dnsReq) *computeError {
-	z, err := c.zone()
-	if err != nil {
-		return err
-	}
+	z := c.z
 	var rr dnsapi.ResourceRecordSet
 	if err := dnsDecode(c.body, &rr); err != nil {
 		return err
@@ -296,7 +308,7 @@ func (s *Sim) dnsCreateRecord(c *dnsReq) *computeError {
 	}
 	z.rrsets[rrKey(rr.Name, rr.Type)] = &rr
 	s.recordChangeLocked(z, []*dnsapi.ResourceRecordSet{&rr}, nil)
-	dnsWrite(c.w, http.StatusOK, &rr)
+	writeJSON(c.w, http.StatusOK, &rr)
 	return nil
 }
 
@@ -310,45 +322,23 @@ func (c *dnsReq) record(z *dnsZone) (*dnsapi.ResourceRecordSet, *computeError) {
 }
 
 func (s *Sim) dnsGetRecord(c *dnsReq) *computeError {
-	z, err := c.zone()
-	if err != nil {
-		return err
-	}
-	rr, err := c.record(z)
-	if err != nil {
-		return err
-	}
-	dnsWrite(c.w, http.StatusOK, rr)
+	writeJSON(c.w, http.StatusOK, c.rr)
 	return nil
 }
 
 func (s *Sim) dnsDeleteRecord(c *dnsReq) *computeError {
-	z, err := c.zone()
-	if err != nil {
-		return err
-	}
-	rr, err := c.record(z)
-	if err != nil {
-		return err
-	}
+	z, rr := c.z, c.rr
 	if rr.Name == z.mz.DnsName && (rr.Type == "NS" || rr.Type == "SOA") {
 		return &computeError{http.StatusBadRequest, "The NS and SOA records at the apex of a zone cannot be deleted.", "invalid"}
 	}
 	delete(z.rrsets, rrKey(rr.Name, rr.Type))
 	s.recordChangeLocked(z, nil, []*dnsapi.ResourceRecordSet{rr})
-	dnsWrite(c.w, http.StatusOK, &dnsapi.ResourceRecordSetsDeleteResponse{})
+	writeJSON(c.w, http.StatusOK, &dnsapi.ResourceRecordSetsDeleteResponse{})
 	return nil
 }
 
 func (s *Sim) dnsPatchRecord(c *dnsReq) *computeError {
-	z, err := c.zone()
-	if err != nil {
-		return err
-	}
-	old, err := c.record(z)
-	if err != nil {
-		return err
-	}
+	z, old := c.z, c.rr
 	var rr dnsapi.ResourceRecordSet
 	if err := dnsDecode(c.body, &rr); err != nil {
 		return err
@@ -367,15 +357,12 @@ func (s *Sim) dnsPatchRecord(c *dnsReq) *computeError {
 	}
 	z.rrsets[rrKey(rr.Name, rr.Type)] = &rr
 	s.recordChangeLocked(z, []*dnsapi.ResourceRecordSet{&rr}, []*dnsapi.ResourceRecordSet{old})
-	dnsWrite(c.w, http.StatusOK, &rr)
+	writeJSON(c.w, http.StatusOK, &rr)
 	return nil
 }
 
 func (s *Sim) dnsListRecords(c *dnsReq) *computeError {
-	z, err := c.zone()
-	if err != nil {
-		return err
-	}
+	z := c.z
 	q := c.r.URL.Query()
 	name, typ := q.Get("name"), strings.ToUpper(q.Get("type"))
 	if typ != "" && name == "" {
@@ -388,17 +375,14 @@ func (s *Sim) dnsListRecords(c *dnsReq) *computeError {
 			out.Rrsets = append(out.Rrsets, rr)
 		}
 	}
-	dnsWrite(c.w, http.StatusOK, out)
+	writeJSON(c.w, http.StatusOK, out)
 	return nil
 }
 
 // dnsCreateChange applies additions and deletions at once, as Google does:
 // every deletion must match a record set exactly.
 func (s *Sim) dnsCreateChange(c *dnsReq) *computeError {
-	z, err := c.zone()
-	if err != nil {
-		return err
-	}
+	z := c.z
 	var ch dnsapi.Change
 	if err := dnsDecode(c.body, &ch); err != nil {
 		return err
@@ -429,7 +413,7 @@ func (s *Sim) dnsCreateChange(c *dnsReq) *computeError {
 		next[rrKey(add.Name, add.Type)] = add
 	}
 	out := s.recordChangeLocked(z, ch.Additions, ch.Deletions)
-	dnsWrite(c.w, http.StatusOK, out)
+	writeJSON(c.w, http.StatusOK, out)
 	return nil
 }
 
@@ -446,23 +430,15 @@ func (s *Sim) recordChangeLocked(z *dnsZone, add, del []*dnsapi.ResourceRecordSe
 }
 
 func (s *Sim) dnsListChanges(c *dnsReq) *computeError {
-	z, err := c.zone()
-	if err != nil {
-		return err
-	}
-	dnsWrite(c.w, http.StatusOK, &dnsapi.ChangesListResponse{Kind: "dns#changesListResponse", Changes: z.changes})
+	writeJSON(c.w, http.StatusOK, &dnsapi.ChangesListResponse{Kind: "dns#changesListResponse", Changes: c.z.changes})
 	return nil
 }
 
 func (s *Sim) dnsGetChange(c *dnsReq) *computeError {
-	z, err := c.zone()
-	if err != nil {
-		return err
-	}
 	id := c.r.PathValue("change")
-	for _, ch := range z.changes {
+	for _, ch := range c.z.changes {
 		if ch.Id == id {
-			dnsWrite(c.w, http.StatusOK, ch)
+			writeJSON(c.w, http.StatusOK, ch)
 			return nil
 		}
 	}

@@ -51,7 +51,7 @@ func (s *Sim) geminiMayPredict(w http.ResponseWriter, model string, at geminiAt)
 		return true
 	}
 	s.mu.Lock()
-	p, err := s.projectLocked(project)
+	p, err := s.readProjectLocked(project)
 	allowed := err == nil && p.iam.holds(account, aiplatformPredictRoles...)
 	s.mu.Unlock()
 	if allowed {

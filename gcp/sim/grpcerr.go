@@ -115,8 +115,9 @@ func grpcConsumerInvalid(ref, api string) error {
 
 // lookupProjectLocked resolves a project reference from a resource name, a
 // project ID or a project number, as Google accepts both. A valid ID names a
-// project that exists (it is created on first use); a number must be one
-// already handed out. api names the API being called, for the error.
+// project that exists (a new one if none is stored: readProjectLocked); a number
+// must be one already answered with. api names the API being called, for
+// the error.
 func (s *Sim) lookupProjectLocked(ref, api string) (*project, error) {
 	if ref != "" && strings.Trim(ref, "0123456789") == "" {
 		if p := s.projectByNumberLocked(ref); p != nil {
@@ -124,20 +125,29 @@ func (s *Sim) lookupProjectLocked(ref, api string) (*project, error) {
 		}
 		return nil, grpcConsumerInvalid(ref, api)
 	}
-	p, err := s.projectLocked(ref)
+	p, err := s.readProjectLocked(ref)
 	if err != nil {
 		return nil, grpcConsumerInvalid(ref, api)
 	}
 	return p, nil
 }
 
-// projectByNumberLocked finds a project by its number, nil if none has it.
+// projectByNumberLocked finds a project by its number, nil if none has it:
+// a stored one, or one whose number a recent read answered with.
 func (s *Sim) projectByNumberLocked(num string) *project {
 	n, err := strconv.ParseInt(num, 10, 64)
 	if err != nil {
 		return nil
 	}
-	return s.byNumber[n]
+	if p := s.byNumber[n]; p != nil {
+		return p
+	}
+	if id, ok := s.shown.ids[n]; ok {
+		if p, err := s.readProjectLocked(id); err == nil && p.number == n {
+			return p
+		}
+	}
+	return nil
 }
 
 // requireEnabledLocked fails with SERVICE_DISABLED unless api is enabled in

@@ -180,6 +180,7 @@ func (a *iamAdminServer) CreateServiceAccount(ctx context.Context, req *adminpb.
 	}
 	in := req.GetServiceAccount()
 	sa := iamNewAccount(p.id, email, in.GetDisplayName(), in.GetDescription())
+	s.keepLocked(p)
 	p.iam.accounts[email] = sa
 	s.changedLocked()
 	return proto.Clone(sa).(*adminpb.ServiceAccount), nil

@@ -129,7 +129,7 @@ func (s *Sim) metadataHandler(project, region, email string) http.Handler {
 			return
 		}
 		s.mu.Lock()
-		p, err := s.projectLocked(project)
+		p, err := s.readProjectLocked(project)
 		var number string
 		if err == nil {
 			number = strconv.FormatInt(p.number, 10)

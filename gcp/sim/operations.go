@@ -122,6 +122,7 @@ func (s *Sim) newUUIDLocked() string {
 // done and a client's Wait costs no further call. It returns the operation
 // as the client first sees it.
 func (s *Sim) startOpLocked(p *project, op *operation, d time.Duration) *longrunningpb.Operation {
+	s.keepLocked(p)
 	op.seq = s.nextSeq()
 	op.project = p.id
 	s.ops.add(p, op)
@@ -173,7 +174,11 @@ func (s *Sim) finishOpLocked(op *operation) {
 func (s *Sim) settleLocked(p *project) {
 	now := s.now()
 	var due []*operation
-	for op := range s.ops.of(p).pending {
+	po := s.ops[p.id] // not s.ops.of(p): reading a project stores nothing
+	if po == nil {
+		return
+	}
+	for op := range po.pending {
 		if !op.done && !op.doneAt.After(now) {
 			due = append(due, op)
 		}
@@ -263,7 +268,8 @@ func (s *Sim) opProjectsLocked(name string) []*project {
 	return all
 }
 
-// existingProjectLocked finds a project by ID or number without creating it.
+// existingProjectLocked finds a stored project by ID, or one by a number it
+// has answered with (projectByNumberLocked), storing nothing.
 func (s *Sim) existingProjectLocked(ref string) *project {
 	if p, ok := s.projects[ref]; ok {
 		return p

@@ -42,43 +42,46 @@ func (s *Sim) projectsLocked(resource string) (*project, error) {
 	return p, nil
 }
 
-func (ps *projectsServer) GetIamPolicy(ctx context.Context, req *iampb.GetIamPolicyRequest) (*iampb.Policy, error) {
+// policyCall runs do, with s.mu held, on the project a policy call names.
+func (ps *projectsServer) policyCall(resource string, do func(s *Sim, p *project) (*iampb.Policy, error)) (*iampb.Policy, error) {
 	s := ps.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, err := s.projectsLocked(req.GetResource())
+	p, err := s.projectsLocked(resource)
 	if err != nil {
 		return nil, err
 	}
-	return p.iam.policy.get(), nil
+	return do(s, p)
+}
+
+func (ps *projectsServer) GetIamPolicy(ctx context.Context, req *iampb.GetIamPolicyRequest) (*iampb.Policy, error) {
+	return ps.policyCall(req.GetResource(), func(_ *Sim, p *project) (*iampb.Policy, error) {
+		return p.iam.policy.get(), nil
+	})
 }
 
 func (ps *projectsServer) SetIamPolicy(ctx context.Context, req *iampb.SetIamPolicyRequest) (*iampb.Policy, error) {
-	s := ps.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, err := s.projectsLocked(req.GetResource())
-	if err != nil {
-		return nil, err
-	}
-	for _, b := range req.GetPolicy().GetBindings() {
-		for _, m := range b.GetMembers() {
-			email, ok := strings.CutPrefix(m, "serviceAccount:")
-			if !ok || !strings.HasSuffix(email, ".gserviceaccount.com") {
-				continue
-			}
-			if !strings.HasSuffix(email, "."+p.id+".iam.gserviceaccount.com") && !strings.HasSuffix(email, "@"+p.id+".iam.gserviceaccount.com") && email != defaultServiceAccount(p.number) {
-				continue // another project's account: not checked here
-			}
-			if _, exists := p.iam.accounts[email]; !exists {
-				return nil, grpcInvalid("Service account %s does not exist.", email)
+	return ps.policyCall(req.GetResource(), func(s *Sim, p *project) (*iampb.Policy, error) {
+		for _, b := range req.GetPolicy().GetBindings() {
+			for _, m := range b.GetMembers() {
+				email, ok := strings.CutPrefix(m, "serviceAccount:")
+				if !ok || !strings.HasSuffix(email, ".gserviceaccount.com") {
+					continue
+				}
+				if !strings.HasSuffix(email, "."+p.id+".iam.gserviceaccount.com") && !strings.HasSuffix(email, "@"+p.id+".iam.gserviceaccount.com") && email != defaultServiceAccount(p.number) {
+					continue // another project's account: not checked here
+				}
+				if _, exists := p.iam.accounts[email]; !exists {
+					return nil, grpcInvalid("Service account %s does not exist.", email)
+				}
 			}
 		}
-	}
-	out, err := p.iam.policy.set(req.GetPolicy(), "roles/")
-	if err != nil {
-		return nil, err
-	}
-	s.changedLocked()
-	return out, nil
+		out, err := p.iam.policy.set(req.GetPolicy(), "roles/")
+		if err != nil {
+			return nil, err
+		}
+		s.keepLocked(p)
+		s.changedLocked()
+		return out, nil
+	})
 }

@@ -37,6 +37,10 @@ type restRoute struct {
 	// resources are not protos (Cloud Run v1's Knative objects), any value
 	// encoding/json writes.
 	handle func(*restReq) (any, error)
+	// serve, when set instead of handle, answers the request itself: for
+	// a surface whose answers and errors have a shape of their own
+	// (Compute, Cloud DNS), which the router only routes to.
+	serve func(w http.ResponseWriter, r *http.Request, vars map[string]string)
 }
 
 // restReq is one routed request.
@@ -136,6 +140,13 @@ type restAPI struct {
 	// error bodies ({message, domain: "global", reason}), as IAM v1 sends
 	// it (recorded in parity/testdata) and Artifact Registry does not.
 	legacyErrors bool
+	// plainColons reads a colon as part of a path segment: for surfaces
+	// with no custom verbs, whose IDs may hold one (Compute's domain-scoped
+	// projects, example.com:my-project).
+	plainColons bool
+	// unrouted, if set, answers a request no route takes in the surface's
+	// own error shape; allowed are the verbs the path does take.
+	unrouted func(w http.ResponseWriter, r *http.Request, allowed []string)
 }
 
 func (a *restAPI) add(verb, pattern, fault string, h func(*restReq) (proto.Message, error)) {
@@ -150,11 +161,19 @@ func (a *restAPI) add(verb, pattern, fault string, h func(*restReq) (proto.Messa
 
 // addAny adds a route whose answer is not a proto message.
 func (a *restAPI) addAny(verb, pattern, fault string, h func(*restReq) (any, error)) {
-	a.routes = append(a.routes, restRoute{verb, strings.Split(strings.Trim(pattern, "/"), "/"), fault, h})
+	a.routes = append(a.routes, restRoute{verb: verb, pattern: restPattern(pattern), fault: fault, handle: h})
 }
 
-// restMatch matches path segments against a pattern; see restRoute.
-func restMatch(pattern, segs []string) (map[string]string, bool) {
+// addServe adds a route that answers the request itself (restRoute.serve).
+func (a *restAPI) addServe(verb, pattern, fault string, serve func(http.ResponseWriter, *http.Request, map[string]string)) {
+	a.routes = append(a.routes, restRoute{verb: verb, pattern: restPattern(pattern), fault: fault, serve: serve})
+}
+
+func restPattern(pattern string) []string { return strings.Split(strings.Trim(pattern, "/"), "/") }
+
+// restMatch matches path segments against a pattern; see restRoute. With
+// plainColons a colon is part of a segment, not a custom verb.
+func restMatch(pattern, segs []string, plainColons bool) (map[string]string, bool) {
 	vars := map[string]string{}
 	for i, p := range pattern {
 		if rest, ok := strings.CutSuffix(p, "...}"); ok {
@@ -182,7 +201,7 @@ func restMatch(pattern, segs []string) (map[string]string, bool) {
 				return nil, false
 			}
 			seg = v
-		} else if strings.Contains(seg, ":") {
+		} else if strings.Contains(seg, ":") && !plainColons {
 			// A custom verb the pattern does not name.
 			return nil, false
 		}
@@ -202,7 +221,7 @@ func (a *restAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var allowed []string
 	for i := range a.routes {
 		rt := &a.routes[i]
-		vars, ok := restMatch(rt.pattern, segs)
+		vars, ok := restMatch(rt.pattern, segs, a.plainColons)
 		if !ok {
 			continue
 		}
@@ -210,8 +229,16 @@ func (a *restAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			allowed = append(allowed, rt.verb)
 			continue
 		}
+		if rt.serve != nil {
+			rt.serve(w, r, vars)
+			return
+		}
 		q := &restReq{r: r, vars: vars}
 		a.s.restAnswer(w, r, a.name, rt.fault, a.legacyErrors, func() (any, error) { return rt.handle(q) })
+		return
+	}
+	if a.unrouted != nil {
+		a.unrouted(w, r, allowed)
 		return
 	}
 	if len(allowed) > 0 {

@@ -5,28 +5,11 @@ import "cloud.google.com/go/iam/apiv1/iampb"
 // IAM on Cloud Run services, as core methods (see run_services.go). The
 // policy itself is iam.go's.
 
-// iamServiceLocked resolves the service an IAM call names.
-func (s *Sim) iamServiceLocked(resource string) (*project, *runService, error) {
-	proj, region, id, err := parseRunName(resource)
-	if err != nil {
-		return nil, nil, err
-	}
-	p, err := s.runProjectLocked(proj, region, false)
-	if err != nil {
-		return nil, nil, err
-	}
-	rs, err := s.findServiceLocked(p, region, id)
-	if err != nil {
-		return nil, nil, err
-	}
-	return p, rs, nil
-}
-
 // runGetIamPolicy answers a service's IAM policy (GetIamPolicy).
 func (s *Sim) runGetIamPolicy(req *iampb.GetIamPolicyRequest) (*iampb.Policy, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, rs, err := s.iamServiceLocked(req.GetResource())
+	_, rs, err := s.namedServiceLocked(req.GetResource())
 	if err != nil {
 		return nil, err
 	}
@@ -37,7 +20,7 @@ func (s *Sim) runGetIamPolicy(req *iampb.GetIamPolicyRequest) (*iampb.Policy, er
 func (s *Sim) runSetIamPolicy(req *iampb.SetIamPolicyRequest) (*iampb.Policy, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, rs, err := s.iamServiceLocked(req.GetResource())
+	_, rs, err := s.namedServiceLocked(req.GetResource())
 	if err != nil {
 		return nil, err
 	}

@@ -106,15 +106,23 @@ func runFindRevisionLocked(p *project, region, name string) (*runService, int, e
 	return nil, 0, status.Errorf(codes.NotFound, "Resource '%s' of kind 'REVISION' in region '%s' in project '%s' does not exist.", name, region, p.id)
 }
 
+// namedRevisionLocked finds revision name of project proj in region, and
+// its service, checking the project and the API first as Google does.
+// Call with s.mu held.
+func (s *Sim) namedRevisionLocked(proj, region, name string) (*project, *runService, int, error) {
+	p, err := s.runProjectLocked(proj, region, false)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	rs, i, err := runFindRevisionLocked(p, region, name)
+	return p, rs, i, err
+}
+
 // runGetRevision reads one revision.
 func (s *Sim) runGetRevision(proj, region, name string) (runRevisionInfo, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, err := s.runProjectLocked(proj, region, false)
-	if err != nil {
-		return runRevisionInfo{}, err
-	}
-	rs, i, err := runFindRevisionLocked(p, region, name)
+	p, rs, i, err := s.namedRevisionLocked(proj, region, name)
 	if err != nil {
 		return runRevisionInfo{}, err
 	}
@@ -126,11 +134,7 @@ func (s *Sim) runGetRevision(proj, region, name string) (runRevisionInfo, error)
 func (s *Sim) runDeleteRevision(proj, region, name string) (runRevisionInfo, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, err := s.runProjectLocked(proj, region, false)
-	if err != nil {
-		return runRevisionInfo{}, err
-	}
-	rs, i, err := runFindRevisionLocked(p, region, name)
+	p, rs, i, err := s.namedRevisionLocked(proj, region, name)
 	if err != nil {
 		return runRevisionInfo{}, err
 	}

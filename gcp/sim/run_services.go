@@ -26,28 +26,37 @@ func (s *Sim) runCreateService(req *runpb.CreateServiceRequest) (*longrunningpb.
 	if err != nil {
 		return nil, err
 	}
-	verdicts := s.judgeImages(req.GetService().GetTemplate())
+	return s.runWrite(proj, region, req.GetService(), func(p *project, verdicts []runImageVerdict) (*longrunningpb.Operation, error) {
+		id := req.GetServiceId()
+		if err := runValidServiceID(id); err != nil {
+			return nil, err
+		}
+		if n := req.GetService().GetName(); n != "" && n != req.GetParent()+"/services/"+id {
+			return nil, grpcInvalid("service.name %q does not match the parent and service_id: leave it empty", n)
+		}
+		spec, err := s.runCheckSpecLocked(p, req.GetService())
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := p.run.services[region+"/"+id]; ok {
+			return nil, status.Errorf(codes.AlreadyExists, "Resource '%s' already exists.", id)
+		}
+		return s.createServiceLocked(p, region, id, spec, verdicts, false, req.GetValidateOnly())
+	})
+}
+
+// runWrite is how CreateService and UpdateService start: svc's images are
+// judged first, without s.mu (that asks the registry), then, with s.mu
+// held, the project is resolved and do runs.
+func (s *Sim) runWrite(proj, region string, svc *runpb.Service, do func(p *project, verdicts []runImageVerdict) (*longrunningpb.Operation, error)) (*longrunningpb.Operation, error) {
+	verdicts := s.judgeImages(svc.GetTemplate())
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, err := s.runProjectLocked(proj, region, false)
 	if err != nil {
 		return nil, err
 	}
-	id := req.GetServiceId()
-	if err := runValidServiceID(id); err != nil {
-		return nil, err
-	}
-	if n := req.GetService().GetName(); n != "" && n != req.GetParent()+"/services/"+id {
-		return nil, grpcInvalid("service.name %q does not match the parent and service_id: leave it empty", n)
-	}
-	spec, err := s.runCheckSpecLocked(p, req.GetService())
-	if err != nil {
-		return nil, err
-	}
-	if _, ok := p.run.services[region+"/"+id]; ok {
-		return nil, status.Errorf(codes.AlreadyExists, "Resource '%s' already exists.", id)
-	}
-	return s.createServiceLocked(p, region, id, spec, verdicts, false, req.GetValidateOnly())
+	return do(p, verdicts)
 }
 
 // createServiceLocked is the one way a service comes to be: CreateService,
@@ -144,59 +153,54 @@ func (s *Sim) runUpdateService(req *runpb.UpdateServiceRequest) (*longrunningpb.
 	if err != nil {
 		return nil, err
 	}
-	verdicts := s.judgeImages(req.GetService().GetTemplate())
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, err := s.runProjectLocked(proj, region, false)
-	if err != nil {
-		return nil, err
-	}
-	if err := runValidServiceID(id); err != nil {
-		return nil, err
-	}
-	rs, ok := p.run.services[region+"/"+id]
-	if !ok {
-		if !req.GetAllowMissing() {
-			return nil, runNotFound(p, region, id)
+	return s.runWrite(proj, region, req.GetService(), func(p *project, verdicts []runImageVerdict) (*longrunningpb.Operation, error) {
+		if err := runValidServiceID(id); err != nil {
+			return nil, err
 		}
-		spec, err := s.runCheckSpecLocked(p, req.GetService())
+		rs, ok := p.run.services[region+"/"+id]
+		if !ok {
+			if !req.GetAllowMissing() {
+				return nil, runNotFound(p, region, id)
+			}
+			spec, err := s.runCheckSpecLocked(p, req.GetService())
+			if err != nil {
+				return nil, err
+			}
+			return s.createServiceLocked(p, region, id, spec, verdicts, req.GetForceNewRevision(), req.GetValidateOnly())
+		}
+		if rs.deleting {
+			return nil, status.Errorf(codes.FailedPrecondition, "Resource '%s' is being deleted: wait for the deletion to finish, then create it again.", id)
+		}
+		if e := req.GetService().GetEtag(); e != "" && e != rs.etag() {
+			return nil, status.Errorf(codes.Aborted, "The etag %q does not match the current one: the service changed since you read it. Read it again and retry.", e)
+		}
+		in, err := runApplyMask(rs.spec, req.GetService(), req.GetUpdateMask().GetPaths())
 		if err != nil {
 			return nil, err
 		}
-		return s.createServiceLocked(p, region, id, spec, verdicts, req.GetForceNewRevision(), req.GetValidateOnly())
-	}
-	if rs.deleting {
-		return nil, status.Errorf(codes.FailedPrecondition, "Resource '%s' is being deleted: wait for the deletion to finish, then create it again.", id)
-	}
-	if e := req.GetService().GetEtag(); e != "" && e != rs.etag() {
-		return nil, status.Errorf(codes.Aborted, "The etag %q does not match the current one: the service changed since you read it. Read it again and retry.", e)
-	}
-	in, err := runApplyMask(rs.spec, req.GetService(), req.GetUpdateMask().GetPaths())
-	if err != nil {
-		return nil, err
-	}
-	spec, err := s.runCheckSpecLocked(p, in)
-	if err != nil {
-		return nil, err
-	}
-	if err := runCheckRevisionName(rs, id, spec.Template); err != nil {
-		return nil, err
-	}
-	if paths := req.GetUpdateMask().GetPaths(); len(paths) > 0 && !slices.ContainsFunc(paths, func(p string) bool {
-		return p == "template" || strings.HasPrefix(p, "template.")
-	}) {
-		verdicts = rs.lastVerdicts() // the template is kept: so is what its images came to
-	}
-	if req.GetValidateOnly() {
-		preview := *rs
-		preview.spec = spec
-		preview.generation++
-		return s.validatedOpLocked(p, region, preview.protoLocked(p)), nil
-	}
-	rs.spec = spec
-	rs.generation++
-	rs.updated = s.now()
-	return s.deployLocked(p, rs, verdicts, req.GetForceNewRevision()), nil
+		spec, err := s.runCheckSpecLocked(p, in)
+		if err != nil {
+			return nil, err
+		}
+		if err := runCheckRevisionName(rs, id, spec.Template); err != nil {
+			return nil, err
+		}
+		if paths := req.GetUpdateMask().GetPaths(); len(paths) > 0 && !slices.ContainsFunc(paths, func(p string) bool {
+			return p == "template" || strings.HasPrefix(p, "template.")
+		}) {
+			verdicts = rs.lastVerdicts() // the template is kept: so is what its images came to
+		}
+		if req.GetValidateOnly() {
+			preview := *rs
+			preview.spec = spec
+			preview.generation++
+			return s.validatedOpLocked(p, region, preview.protoLocked(p)), nil
+		}
+		rs.spec = spec
+		rs.generation++
+		rs.updated = s.now()
+		return s.deployLocked(p, rs, verdicts, req.GetForceNewRevision()), nil
+	})
 }
 
 // runDeleteService deletes a service (DeleteService).

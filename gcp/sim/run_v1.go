@@ -502,14 +502,21 @@ func knDerivedMeta(svc *knService, kind string) knMeta {
 	return m
 }
 
-func knConfigurationOf(svc *knService) any {
+// knReadyAs is the service's condition typ, as the Ready condition of the
+// object derived from it (a Configuration, a Route).
+func knReadyAs(svc *knService, typ string) []knCondition {
 	conds := []knCondition{}
 	for _, c := range svc.Status.Conditions {
-		if c.Type == "ConfigurationsReady" {
+		if c.Type == typ {
 			c.Type = "Ready"
 			conds = append(conds, c)
 		}
 	}
+	return conds
+}
+
+func knConfigurationOf(svc *knService) any {
+	conds := knReadyAs(svc, "ConfigurationsReady")
 	return map[string]any{
 		"apiVersion": knServingAPI, "kind": "Configuration",
 		"metadata": knDerivedMeta(svc, "configurations"),
@@ -524,13 +531,7 @@ func knConfigurationOf(svc *knService) any {
 }
 
 func knRouteOf(svc *knService) any {
-	conds := []knCondition{}
-	for _, c := range svc.Status.Conditions {
-		if c.Type == "RoutesReady" {
-			c.Type = "Ready"
-			conds = append(conds, c)
-		}
-	}
+	conds := knReadyAs(svc, "RoutesReady")
 	st := map[string]any{"observedGeneration": svc.Status.ObservedGeneration, "traffic": svc.Status.Traffic, "conditions": conds}
 	if svc.Status.URL != "" {
 		st["url"] = svc.Status.URL

@@ -65,6 +65,24 @@ func (s *Sim) suProjectLocked(ref string) (*project, error) {
 	return p, nil
 }
 
+// suServiceLocked resolves projects/P/services/NAME, the name of one
+// service, to its project (as suProjectLocked) and the service, which must
+// be one Google knows.
+func (s *Sim) suServiceLocked(full string) (*project, string, error) {
+	proj, name, err := parseSUName(full)
+	if err != nil {
+		return nil, "", err
+	}
+	p, err := s.suProjectLocked(proj)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := suCheckCatalog([]string{name}); err != nil {
+		return nil, "", err
+	}
+	return p, name, nil
+}
+
 func catalogHas(name string) bool {
 	for _, c := range catalog {
 		if c.name == name {
@@ -178,17 +196,10 @@ func (s *Sim) changeServicesLocked(p *project, names []string, on bool, response
 
 // suEnableService answers EnableService.
 func (s *Sim) suEnableService(req *serviceusagepb.EnableServiceRequest) (*longrunningpb.Operation, error) {
-	proj, name, err := parseSUName(req.GetName())
-	if err != nil {
-		return nil, err
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, err := s.suProjectLocked(proj)
+	p, name, err := s.suServiceLocked(req.GetName())
 	if err != nil {
-		return nil, err
-	}
-	if err := suCheckCatalog([]string{name}); err != nil {
 		return nil, err
 	}
 	if err := s.billingLocked(p, []string{name}); err != nil {
@@ -201,17 +212,10 @@ func (s *Sim) suEnableService(req *serviceusagepb.EnableServiceRequest) (*longru
 
 // suDisableService answers DisableService.
 func (s *Sim) suDisableService(req *serviceusagepb.DisableServiceRequest) (*longrunningpb.Operation, error) {
-	proj, name, err := parseSUName(req.GetName())
-	if err != nil {
-		return nil, err
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, err := s.suProjectLocked(proj)
+	p, name, err := s.suServiceLocked(req.GetName())
 	if err != nil {
-		return nil, err
-	}
-	if err := suCheckCatalog([]string{name}); err != nil {
 		return nil, err
 	}
 	if name == apiServiceUsage {
@@ -261,17 +265,10 @@ func (s *Sim) suBatchEnableServices(req *serviceusagepb.BatchEnableServicesReque
 
 // suGetService answers GetService.
 func (s *Sim) suGetService(req *serviceusagepb.GetServiceRequest) (*serviceusagepb.Service, error) {
-	proj, name, err := parseSUName(req.GetName())
-	if err != nil {
-		return nil, err
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, err := s.suProjectLocked(proj)
+	p, name, err := s.suServiceLocked(req.GetName())
 	if err != nil {
-		return nil, err
-	}
-	if err := suCheckCatalog([]string{name}); err != nil {
 		return nil, err
 	}
 	return suService(p, name), nil
@@ -298,7 +295,7 @@ func (s *Sim) suBatchGetServices(req *serviceusagepb.BatchGetServicesRequest) (*
 		if err != nil {
 			return nil, err
 		}
-		if q := s.existingProjectLocked(nproj); q != p {
+		if nproj != p.id && nproj != strconv.FormatInt(p.number, 10) {
 			return nil, grpcInvalid("%s is not in the parent %s", full, req.GetParent())
 		}
 		names = append(names, name)

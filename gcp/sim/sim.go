@@ -82,6 +82,8 @@ type Sim struct {
 	mu        sync.Mutex
 	projects  map[string]*project
 	byNumber  map[int64]*project // the same projects by number
+	born      time.Time          // when New ran: when every project it answers for was created
+	shown     numbersShown       // numbers of projects read but not stored (state.go)
 	change    chan struct{}      // closed and replaced on every change of state
 	seq       int64              // source of unique operation and revision suffixes
 	ops       opStore            // long-running operations of every API (operations.go)
@@ -124,6 +126,7 @@ func New(opts Options) *Sim {
 		clock:    clk,
 		projects: map[string]*project{},
 		byNumber: map[int64]*project{},
+		born:     clk.Now(),
 		ops:      opStore{},
 		change:   make(chan struct{}),
 		hosts:    map[string]googleHost{},
