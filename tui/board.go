@@ -15,7 +15,6 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/beyond-lab/beyond/steps"
-	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/ansi"
 )
 
@@ -238,16 +237,7 @@ func RunBoard(ctx context.Context, opts BoardOptions) error {
 		opts.Output = os.Stdout
 	}
 	b := NewBoard(ctx, opts)
-	popts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithOutput(opts.Output)}
-	if opts.Input != nil {
-		popts = append(popts, tea.WithInput(opts.Input))
-	}
-	if opts.NoColor {
-		popts = append(popts, tea.WithColorProfile(colorprofile.Ascii))
-	}
-	if opts.Width > 0 && opts.Height > 0 {
-		popts = append(popts, tea.WithWindowSize(opts.Width, opts.Height))
-	}
+	popts := programOptions(ctx, opts.Input, opts.Output, opts.NoColor, opts.Width, opts.Height)
 	p := tea.NewProgram(b, popts...)
 	var prog atomic.Pointer[tea.Program]
 	prog.Store(p)

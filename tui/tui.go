@@ -25,6 +25,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/beyond-lab/beyond/steps"
 	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/term"
@@ -125,16 +126,7 @@ func Run(ctx context.Context, start func(emit func(steps.Event)) (Lab, error), o
 
 	m := New(ctx, lab, opts)
 	defer m.Close()
-	popts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithOutput(opts.Output)}
-	if opts.Input != nil {
-		popts = append(popts, tea.WithInput(opts.Input))
-	}
-	if opts.NoColor {
-		popts = append(popts, tea.WithColorProfile(colorprofile.Ascii))
-	}
-	if opts.Width > 0 && opts.Height > 0 {
-		popts = append(popts, tea.WithWindowSize(opts.Width, opts.Height))
-	}
+	popts := programOptions(ctx, opts.Input, opts.Output, opts.NoColor, opts.Width, opts.Height)
 	p := tea.NewProgram(m, popts...)
 	prog.Store(p)
 	final, err := p.Run()
@@ -170,4 +162,26 @@ func (m *Model) Farewell() string {
 		ran[id] = steps.SavedState{Status: r.status, At: r.at}
 	}
 	return steps.LeftBillable(list, v, ran) + fmt.Sprintf("Progress is saved: run beyond --project %s to carry on.\n", v.Project)
+}
+
+// programOptions are the Bubble Tea options the guide and the board share.
+// The colour profile is set rather than left to Bubble Tea: detecting it
+// inside tmux runs `tmux info`, about 40 ms before the first frame, and
+// lipgloss already did so for standard output when it was initialised
+// (lipgloss.Writer), so the guide reuses that answer.
+func programOptions(ctx context.Context, in io.Reader, out io.Writer, noColor bool, width, height int) []tea.ProgramOption {
+	popts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithOutput(out)}
+	if in != nil {
+		popts = append(popts, tea.WithInput(in))
+	}
+	switch {
+	case noColor:
+		popts = append(popts, tea.WithColorProfile(colorprofile.Ascii))
+	case out == os.Stdout:
+		popts = append(popts, tea.WithColorProfile(lipgloss.Writer.Profile))
+	}
+	if width > 0 && height > 0 {
+		popts = append(popts, tea.WithWindowSize(width, height))
+	}
+	return popts
 }
