@@ -13,23 +13,19 @@ import (
 // TestBareBinaryRunsTheLab is what `go install` gives: the beyond binary,
 // alone in a directory outside any checkout, with no Go on PATH. It must
 // build the service's image (a copy of itself) and replay the whole lab on
-// its simulator.
+// its simulator. The replay runs on the instant profile: what is tested is
+// the binary alone, not the lab profile's waits.
 func TestBareBinaryRunsTheLab(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds beyond and replays the whole lab")
 	}
-	gobin, err := exec.LookPath("go")
-	if err != nil {
+	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("no go command to build beyond with")
 	}
-	build := exec.Command(gobin, "build", "-o", filepath.Join(t.TempDir(), "beyond"), ".")
-	out := build.Args[3]
-	// As the README's `CGO_ENABLED=0 go install` line builds it.
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, b)
-	}
-	dir := t.TempDir() // empty, outside the checkout
+	t.Parallel() // it waits on its subprocess
+
+	out := beyondBinary(t) // as the README's `CGO_ENABLED=0 go install` line builds it
+	dir := t.TempDir()     // empty, outside the checkout
 	bare := filepath.Join(dir, "beyond")
 	data, err := os.ReadFile(out)
 	if err != nil {
@@ -38,7 +34,7 @@ func TestBareBinaryRunsTheLab(t *testing.T) {
 	if err := os.WriteFile(bare, data, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bare, "--non-interactive", "--json", "--fresh")
+	cmd := exec.Command(bare, "--non-interactive", "--json", "--fresh", "--sim-profile", "instant")
 	cmd.Dir = dir
 	cmd.Env = []string{"HOME=" + dir, "PATH=" + filepath.Join(dir, "no-such-dir"), "BEYOND_STATE_DIR=" + filepath.Join(dir, "state"), "TMPDIR=" + t.TempDir()}
 	stdout, err := cmd.Output()

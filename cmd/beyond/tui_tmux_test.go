@@ -110,6 +110,7 @@ func TestTmux(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs it in tmux")
 	}
+	t.Parallel() // it waits on tmux and its subprocess
 	dir := t.TempDir()
 	bin := beyondBinary(t)
 	p := &tmuxPane{t: t, tmux: tmux, socket: fmt.Sprintf("beyond-test-%d", os.Getpid())}
