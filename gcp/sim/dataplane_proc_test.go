@@ -27,6 +27,7 @@ func TestDataPlaneSimKilledLeavesNoChild(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds beyond: not in -short mode")
 	}
+	t.Parallel() // it waits on go build and on child processes
 	img := testImage(t, buildTestServer(t), "amd64")
 	bin := filepath.Join(t.TempDir(), "beyond")
 	build := exec.Command("go", "build", "-o", bin, "github.com/beyond-lab/beyond/cmd/beyond")
