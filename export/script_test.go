@@ -63,6 +63,7 @@ func TestScriptRebuildsTheLab(t *testing.T) {
 			t.Skipf("%s is not installed: the script cannot run here", tool)
 		}
 	}
+	t.Parallel() // gcloud, a second a command, runs beside the other tests
 	b := build(t)
 	script := export.Script(b.lab)
 	const to = "beyond-export-to"

@@ -13,8 +13,7 @@ import (
 // TestBareBinaryRunsTheLab is what `go install` gives: the beyond binary,
 // alone in a directory outside any checkout, with no Go on PATH. It must
 // build the service's image (a copy of itself) and replay the whole lab on
-// its simulator. The replay runs on the instant profile: what is tested is
-// the binary alone, not the lab profile's waits.
+// its simulator.
 func TestBareBinaryRunsTheLab(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds beyond and replays the whole lab")
@@ -34,7 +33,7 @@ func TestBareBinaryRunsTheLab(t *testing.T) {
 	if err := os.WriteFile(bare, data, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bare, "--non-interactive", "--json", "--fresh", "--sim-profile", "instant")
+	cmd := exec.Command(bare, "--non-interactive", "--json", "--fresh")
 	cmd.Dir = dir
 	cmd.Env = []string{"HOME=" + dir, "PATH=" + filepath.Join(dir, "no-such-dir"), "BEYOND_STATE_DIR=" + filepath.Join(dir, "state"), "TMPDIR=" + t.TempDir()}
 	stdout, err := cmd.Output()
@@ -43,7 +42,15 @@ func TestBareBinaryRunsTheLab(t *testing.T) {
 		stderr = string(ee.Stderr)
 	}
 	if err != nil {
-		t.Fatalf("the bare binary's replay: %v\n%s\n%s", err, tail(string(stdout), 20), stderr)
+		// The step that failed, then the end of the replay (the steps
+		// skipped after it).
+		var failed []string
+		for _, l := range strings.Split(string(stdout), "\n") {
+			if strings.Contains(l, `"status":"failed"`) {
+				failed = append(failed, l)
+			}
+		}
+		t.Fatalf("the bare binary's replay: %v\n%s\n%s\n%s", err, strings.Join(failed, "\n"), tail(string(stdout), 20), stderr)
 	}
 	var summary map[string]any
 	built := false
