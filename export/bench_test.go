@@ -12,7 +12,7 @@ import (
 // BenchmarkExport reads the lab from the simulator and renders the
 // Terraform and the script: what `beyond export` does after connecting.
 func BenchmarkExport(b *testing.B) {
-	lab := build(b, "beyond-export-bench")
+	lab := build(b)
 	ctx := context.Background()
 	for b.Loop() {
 		l, err := export.Read(ctx, lab.cloud, lab.vars)

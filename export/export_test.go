@@ -2,6 +2,9 @@ package export_test
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"sync"
 	"testing"
 
 	"github.com/beyond-lab/beyond/export"
@@ -12,9 +15,9 @@ import (
 	"github.com/beyond-lab/beyond/steps"
 )
 
-// built is the lab built on a fresh simulator by the runner, up to the
-// forwarding rule and its production part, with the workshop's hello
-// image (no build).
+// built is the lab built on a simulator by the runner, up to the forwarding
+// rule and its production part, with the workshop's hello image (no build),
+// and read back from it.
 type built struct {
 	sim   *sim.Sim
 	cloud *gcp.Cloud
@@ -22,41 +25,80 @@ type built struct {
 	lab   *export.Lab
 }
 
-func build(t testing.TB, project string) *built {
+// shared is the simulator where the lab is built once per test binary: a
+// build is a replay of most of the lab under -race, and every test reads the
+// same lab. Tests change only the Lab they read, never the project.
+var shared struct {
+	once  sync.Once
+	sim   *sim.Sim
+	cloud *gcp.Cloud
+	vars  steps.Vars
+	err   error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared.cloud != nil {
+		shared.cloud.Close()
+	}
+	if shared.sim != nil {
+		shared.sim.Close()
+	}
+	os.Exit(code)
+}
+
+// build returns the shared lab, built on first use, read afresh: each test
+// gets its own Lab to change.
+func build(t testing.TB) *built {
 	t.Helper()
-	s := simtest.Start(t, sim.Options{})
-	vars := steps.DefaultVars()
-	vars.Project = project
-	vars.Image = lab.HelloImage
-	cloud := simtest.Connect(t, s, project)
-	r, err := steps.New(cloud, vars, steps.Options{})
+	shared.once.Do(func() { shared.err = buildLab("beyond-export-test") })
+	if shared.err != nil {
+		t.Fatal(shared.err)
+	}
+	l, err := export.Read(context.Background(), shared.cloud, shared.vars)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return &built{sim: shared.sim, cloud: shared.cloud, vars: shared.vars, lab: l}
+}
+
+func buildLab(project string) error {
+	shared.sim = sim.New(sim.Options{})
+	if err := shared.sim.Start(); err != nil {
+		return fmt.Errorf("start the simulator: %w", err)
+	}
+	vars := steps.DefaultVars()
+	vars.Project = project
+	vars.Image = lab.HelloImage
 	ctx := context.Background()
+	cloud, err := gcp.Connect(ctx, project, shared.sim.Endpoints())
+	if err != nil {
+		return fmt.Errorf("connect to the simulator: %w", err)
+	}
+	shared.cloud, shared.vars = cloud, vars
+	r, err := steps.New(cloud, vars, steps.Options{})
+	if err != nil {
+		return err
+	}
 	sum, err := r.Run(ctx, steps.Range{From: steps.Project, To: steps.ForwardingRule})
 	if err != nil || !sum.OK() {
-		t.Fatalf("building the lab: %+v %v", sum, err)
+		return fmt.Errorf("building the lab: %+v %v", sum, err)
 	}
 	// The production part (ingress through the load balancer only, the
 	// Cloud Armor policy, the ceiling on instances) builds on the load
 	// balancer; the verification between is a learner's, not a resource.
 	sum, err = r.Run(ctx, steps.Range{From: steps.Ingress, To: steps.MaxInstances})
 	if err != nil || !sum.OK() {
-		t.Fatalf("building the production part: %+v %v", sum, err)
+		return fmt.Errorf("building the production part: %+v %v", sum, err)
 	}
 	// Its HTTPS half (the static address, the DNS zone, the certificate
 	// and its map, the HTTPS proxy and rule, the redirect), on the
 	// simulator's test domain; the check after is a request, not a resource.
 	sum, err = r.Run(ctx, steps.Range{From: steps.StaticIP, To: steps.HTTPSRedirect})
 	if err != nil || !sum.OK() {
-		t.Fatalf("building the HTTPS half: %+v %v", sum, err)
+		return fmt.Errorf("building the HTTPS half: %+v %v", sum, err)
 	}
-	l, err := export.Read(ctx, cloud, vars)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &built{sim: s, cloud: cloud, vars: vars, lab: l}
+	return nil
 }
 
 // TestReadOfAnEmptyProject: a project where the lab never ran (its APIs

@@ -114,6 +114,7 @@ func readChart(t *testing.T, data []byte) svgChart {
 // failover the runner measured (the JSON replay's "failover" event) is the
 // chart's caption and the report's table row.
 func TestReportShowsWhatTheEventsMeasured(t *testing.T) {
+	t.Parallel() // a whole replay, on its own simulator, beside the gcloud script
 	vars, store, events, r := replay(t, "beyond-report-test")
 	rec, err := store.LoadRecord("simulator", vars.Project)
 	if err != nil {

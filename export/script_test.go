@@ -63,7 +63,8 @@ func TestScriptRebuildsTheLab(t *testing.T) {
 			t.Skipf("%s is not installed: the script cannot run here", tool)
 		}
 	}
-	b := build(t, "beyond-export-from")
+	t.Parallel() // gcloud, a second a command, runs beside the other tests
+	b := build(t)
 	script := export.Script(b.lab)
 	const to = "beyond-export-to"
 	out := runScript(t, b.sim, script, to)
@@ -78,12 +79,13 @@ func TestScriptRebuildsTheLab(t *testing.T) {
 		t.Fatal(err)
 	}
 	from, again := export.Terraform(b.lab)[export.FileMain], export.Terraform(rebuilt)[export.FileMain]
+	fromProject := b.vars.Project
 	norm := func(b []byte) string {
-		s := strings.ReplaceAll(string(b), "beyond-export-from", "P")
-		s = strings.ReplaceAll(s, "beyond-export-to", "P")
+		s := strings.ReplaceAll(string(b), fromProject, "P")
+		s = strings.ReplaceAll(s, to, "P")
 		// The test domain is the project's, in the records' local names too.
-		s = strings.ReplaceAll(s, "beyond_export_from", "P")
-		s = strings.ReplaceAll(s, "beyond_export_to", "P")
+		s = strings.ReplaceAll(s, strings.ReplaceAll(fromProject, "-", "_"), "P")
+		s = strings.ReplaceAll(s, strings.ReplaceAll(to, "-", "_"), "P")
 		// The global IP is Google's choice, one a rule or address.
 		var keep []string
 		for _, l := range strings.Split(s, "\n") {

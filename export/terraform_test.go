@@ -209,7 +209,7 @@ func fmtCheck(t *testing.T, files map[string][]byte) {
 // import block whose ID follows the provider's documented format, and the
 // values read from the cloud are in it.
 func TestTerraformOfTheLab(t *testing.T) {
-	b := build(t, "beyond-export-test")
+	b := build(t)
 	files := export.Terraform(b.lab)
 	c := parse(t, files)
 	fmtCheck(t, files)
@@ -260,7 +260,7 @@ func TestTerraformOfTheLab(t *testing.T) {
 // TestTerraformOfATypedStep: a setting typed by hand is exported as typed,
 // since the export reads the cloud, not the lab's memory.
 func TestTerraformOfATypedStep(t *testing.T) {
-	b := build(t, "beyond-export-typed")
+	b := build(t)
 	b.lab.Backends[0].OutlierDetection.BaseEjectionTime = &computepb.Duration{Seconds: proto.Int64(45)}
 	main := string(export.Terraform(b.lab)[export.FileMain])
 	if !strings.Contains(main, "base_ejection_time {\n      seconds = 45") {
@@ -276,8 +276,8 @@ func TestTerraformOfATypedStep(t *testing.T) {
 // checked against the provider's docs like the rest, and refers to the
 // others by reference.
 func TestTerraformOfPart6(t *testing.T) {
-	b := build(t, "beyond-export-p6")
-	l, p := b.lab, "beyond-export-p6"
+	b := build(t)
+	l, p := b.lab, b.vars.Project
 	base := "https://www.googleapis.com/compute/v1/projects/" + p + "/global/"
 	// The lab built has its own HTTPS half, read from the simulator (see
 	// TestTerraformImportsEveryCreatedResource): here it is replaced by
@@ -422,7 +422,7 @@ func TestHTTPSNamesAreVariables(t *testing.T) {
 // A's template names the broken image while its previous revision serves:
 // the export says so, and var.image is what actually serves.
 func TestTerraformOfAFailedUpdate(t *testing.T) {
-	b := build(t, "beyond-export-failed")
+	b := build(t)
 	a := b.lab.Services[0]
 	a.LatestCreatedRevision = a.GetName() + "/revisions/gemini-service-00002-bad"
 	a.Template.Containers[0].Image = "us-docker.pkg.dev/cloudrun/container/broken"
@@ -449,7 +449,7 @@ func TestTerraformOfAFailedUpdate(t *testing.T) {
 // set, with the commands they show, each guarded by a read of the setting
 // so that a second run changes nothing.
 func TestScriptOfTheProductionPart(t *testing.T) {
-	b := build(t, "beyond-export-prod")
+	b := build(t)
 	s := string(export.Script(b.lab))
 	for _, want := range []string{
 		`SECURITY_POLICY="${SECURITY_POLICY:-gemini-rate-limit}"`,
@@ -482,7 +482,7 @@ func TestScriptOfTheProductionPart(t *testing.T) {
 // creates (Step.Creates, what cleanup deletes) is adopted by an import
 // block, under its name and in its region.
 func TestTerraformImportsEveryCreatedResource(t *testing.T) {
-	b := build(t, "beyond-export-all")
+	b := build(t)
 	c := parse(t, export.Terraform(b.lab))
 	var ids []string
 	for _, blk := range c.blocks("import") {
@@ -535,7 +535,7 @@ func TestTerraformImportsEveryCreatedResource(t *testing.T) {
 // as Cloud Run holds them, in the Terraform and in the script, on the
 // gcloud track that has each flag.
 func TestExportOfServiceHealth(t *testing.T) {
-	b := build(t, "beyond-export-health")
+	b := build(t)
 	for _, s := range b.lab.Services {
 		s.Ingress = runpb.IngressTraffic_INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER
 		s.Scaling = &runpb.ServiceScaling{MinInstanceCount: 1}

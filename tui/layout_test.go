@@ -18,6 +18,7 @@ func TestFitsEverySize(t *testing.T) {
 	modes := map[string]Options{"colour": {}, "no colour": {NoColor: true}, "accessible": {Accessible: true}}
 	for name, opts := range modes {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel() // each mode has its own model; the three render side by side
 			lab := newFakeLab()
 			lab.fails[steps.DeployA] = &steps.CheckError{Reason: strings.Repeat("a long reason ", 20), Fix: strings.Repeat("a long fix ", 20)}
 			lab.long = map[string]string{steps.Cleanup: strings.Repeat("gcloud compute backend-services delete global-backend --global --quiet\n", 30)}

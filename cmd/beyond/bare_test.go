@@ -18,18 +18,13 @@ func TestBareBinaryRunsTheLab(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds beyond and replays the whole lab")
 	}
-	gobin, err := exec.LookPath("go")
-	if err != nil {
+	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("no go command to build beyond with")
 	}
-	build := exec.Command(gobin, "build", "-o", filepath.Join(t.TempDir(), "beyond"), ".")
-	out := build.Args[3]
-	// As the README's `CGO_ENABLED=0 go install` line builds it.
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, b)
-	}
-	dir := t.TempDir() // empty, outside the checkout
+	t.Parallel() // it waits on its subprocess
+
+	out := beyondBinary(t) // as the README's `CGO_ENABLED=0 go install` line builds it
+	dir := t.TempDir()     // empty, outside the checkout
 	bare := filepath.Join(dir, "beyond")
 	data, err := os.ReadFile(out)
 	if err != nil {
@@ -47,7 +42,15 @@ func TestBareBinaryRunsTheLab(t *testing.T) {
 		stderr = string(ee.Stderr)
 	}
 	if err != nil {
-		t.Fatalf("the bare binary's replay: %v\n%s\n%s", err, tail(string(stdout), 20), stderr)
+		// The step that failed, then the end of the replay (the steps
+		// skipped after it).
+		var failed []string
+		for _, l := range strings.Split(string(stdout), "\n") {
+			if strings.Contains(l, `"status":"failed"`) {
+				failed = append(failed, l)
+			}
+		}
+		t.Fatalf("the bare binary's replay: %v\n%s\n%s\n%s", err, strings.Join(failed, "\n"), tail(string(stdout), 20), stderr)
 	}
 	var summary map[string]any
 	built := false

@@ -8,8 +8,9 @@ import (
 	"testing"
 )
 
-// built is the beyond binary the terminal tests run, built once per test
-// binary: each build costs tens of seconds of CPU.
+// built is the beyond binary the terminal tests and the bare-binary test
+// run, built once per test binary (each build costs seconds of CPU, tens on
+// a cold cache) as the README's `CGO_ENABLED=0 go install` builds it.
 var built struct {
 	once sync.Once
 	dir  string
@@ -27,7 +28,9 @@ func beyondBinary(t *testing.T) string {
 			return
 		}
 		built.path = filepath.Join(built.dir, "beyond")
-		built.out, built.err = exec.Command("go", "build", "-o", built.path, ".").CombinedOutput()
+		build := exec.Command("go", "build", "-o", built.path, ".")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		built.out, built.err = build.CombinedOutput()
 	})
 	if built.err != nil {
 		t.Fatalf("go build: %v\n%s", built.err, built.out)

@@ -166,6 +166,7 @@ func TestTmuxClassBoard(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs it in tmux")
 	}
+	t.Parallel() // it waits on tmux and its subprocess
 	env := classSim(t)
 	file := replayRoom(t, env)
 	dir := t.TempDir()

@@ -27,6 +27,7 @@ func TestTmuxLongestCommand(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs it in tmux")
 	}
+	t.Parallel() // it waits on tmux and its subprocess
 	bin := beyondBinary(t)
 	dir := t.TempDir()
 	state := filepath.Join(dir, "state")

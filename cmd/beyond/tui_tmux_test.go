@@ -110,6 +110,7 @@ func TestTmux(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs it in tmux")
 	}
+	t.Parallel() // it waits on tmux and its subprocess
 	dir := t.TempDir()
 	bin := beyondBinary(t)
 	p := &tmuxPane{t: t, tmux: tmux, socket: fmt.Sprintf("beyond-test-%d", os.Getpid())}
@@ -124,6 +125,10 @@ func TestTmux(t *testing.T) {
 		// keeps the Enable APIs step running long enough to quit during it.
 		script := fmt.Sprintf("env -i HOME=%q PATH=%q TERM=\"$TERM\" BEYOND_STATE_DIR=%q %q --sim-profile realistic 2>%q; echo $? > %q.tmp; mv %q.tmp %q",
 			dir, os.Getenv("PATH"), state, bin, p.stderr, p.exit, p.exit, p.exit)
+		// The shell of an earlier run has written its exit status, but
+		// tmux may not have closed its session yet: close it, or the name
+		// is taken.
+		p.cmd("kill-session", "-t", "lab")
 		if out, err := p.cmd("new-session", "-d", "-x", "80", "-y", "24", "-s", "lab", "sh", "-c", script); err != nil {
 			t.Fatalf("tmux new-session: %v: %s", err, out)
 		}

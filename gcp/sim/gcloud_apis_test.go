@@ -9,6 +9,7 @@ import (
 // TestGcloudServices runs gcloud services enable / list / disable, and
 // checks that the Go clients see what gcloud did.
 func TestGcloudServices(t *testing.T) {
+	t.Parallel()
 	// A short enable, so that gcloud polls the operation by name.
 	s := startSim(t, Options{Profile: Profile{EnableAPI: 100 * time.Millisecond}})
 	g := newGcloud(t, s, testProject)
@@ -40,6 +41,7 @@ func TestGcloudServices(t *testing.T) {
 // TestGcloudArtifacts runs gcloud artifacts repositories create, describe,
 // list (in a location and across all) and delete.
 func TestGcloudArtifacts(t *testing.T) {
+	t.Parallel()
 	s := startSim(t, Options{})
 	enableAPIs(t, s, testProject, APIArtifactRegistry)
 	g := newGcloud(t, s, testProject)
@@ -70,6 +72,7 @@ func TestGcloudArtifacts(t *testing.T) {
 // / delete and gcloud projects add-iam-policy-binding / get-iam-policy /
 // remove-iam-policy-binding.
 func TestGcloudIAM(t *testing.T) {
+	t.Parallel()
 	s := startSim(t, Options{})
 	g := newGcloud(t, s, testProject)
 	email := "lab-runner@" + testProject + ".iam.gserviceaccount.com"

@@ -23,7 +23,9 @@ type gcloudCLI struct {
 }
 
 // newGcloud points gcloud at s, or skips the test where gcloud is not
-// installed (a user's fresh machine may lack it).
+// installed (a user's fresh machine may lack it). Each gcloud command costs
+// about a second of Python start-up, one core: the tests that run gcloud,
+// each on its own simulator, call t.Parallel so that they overlap.
 func newGcloud(t *testing.T, s *Sim, project string) *gcloudCLI {
 	t.Helper()
 	if testing.Short() {
@@ -75,6 +77,7 @@ func (g *gcloudCLI) must(args ...string) string {
 // TestGcloudCompute runs the workshop's Compute Engine commands, and the
 // ones a learner types around them, with the real gcloud.
 func TestGcloudCompute(t *testing.T) {
+	t.Parallel()
 	s, _ := startCompute(t, Options{})
 	g := newGcloud(t, s, testProject)
 
@@ -198,6 +201,7 @@ func TestComputeFingerprintAlphabets(t *testing.T) {
 // who leaves the flag out does: gcloud then asks testIamPermissions of the
 // service before it exists.
 func TestGcloudRun(t *testing.T) {
+	t.Parallel()
 	s := startSim(t, Options{Profile: ProfileLab})
 	g := newGcloud(t, s, testProject)
 	enableAPIs(t, s, testProject, APIRun)

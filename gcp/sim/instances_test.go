@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -74,32 +76,40 @@ func main() {
 }
 `
 
-// buildTestServer compiles testServerSource for linux/amd64.
+// buildTestServer compiles testServerSource for linux/amd64, once per test
+// binary: the tests that run it share the program.
 func buildTestServer(t testing.TB) []byte {
 	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
+	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("no go command to build the test server")
 	}
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(testServerSource), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module testserver\n\ngo 1.22\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(goBin, "build", "-trimpath", "-o", "server", ".")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64", "GOWORK=off", "GOFLAGS=")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build the test server: %v\n%s", err, out)
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "server"))
+	b, err := testServer()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return b
 }
+
+var testServer = sync.OnceValues(func() ([]byte, error) {
+	dir, err := os.MkdirTemp("", "beyond-testserver-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(testServerSource), 0o644); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module testserver\n\ngo 1.22\n"), 0o644); err != nil {
+		return nil, err
+	}
+	cmd := exec.Command("go", "build", "-trimpath", "-o", "server", ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64", "GOWORK=off", "GOFLAGS=")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("build the test server: %v\n%s", err, out)
+	}
+	return os.ReadFile(filepath.Join(dir, "server"))
+})
 
 // tarOf makes a tar of entries.
 func tarOf(t testing.TB, entries ...*tar.Header) []byte {
@@ -198,6 +208,7 @@ func TestInstanceProcess(t *testing.T) {
 	if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" {
 		t.Skip("images run as processes on linux/amd64 only")
 	}
+	t.Parallel() // it waits on go build and on child processes
 	img := testImage(t, buildTestServer(t), "amd64")
 	s := startSim(t, Options{})
 	setGrace(s, 300*time.Millisecond)
