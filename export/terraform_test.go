@@ -357,7 +357,7 @@ func TestTerraformOfPart6(t *testing.T) {
 // written as a value outside the variables, and each variable's default is
 // the name the lab used.
 func TestHTTPSNamesAreVariables(t *testing.T) {
-	b := build(t, "beyond-export-names")
+	b := build(t)
 	v := b.vars
 	domain := v.Project + ".example" // the simulator's test domain
 	literals := []string{v.Address, v.DNSZone, v.CertName, v.CertMap, v.HTTPSProxy, v.HTTPSRule, v.RedirectMap, domain}
