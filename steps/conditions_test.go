@@ -268,6 +268,7 @@ func TestNoBillingStopsWithTheBillingFix(t *testing.T) {
 // message, instead of the curl step waiting minutes and blaming the load
 // balancer.
 func TestDeployedServiceThatCannotAnswerFailsTheDeploy(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds the service image")
 	}

@@ -208,6 +208,7 @@ curl http://[YOUR_GLOBAL_IP]`
 // built: the ones the workshop satisfies pass, and the ones that teach what
 // it lacks fail with their reasons.
 func TestWorkshopWithGcloud(t *testing.T) {
+	t.Parallel()
 	l := newLab(t)
 	l.vars.Image = lab.HelloImage
 	tm := newTerminal(t, l.sim, "")
@@ -381,6 +382,7 @@ func servedRegion(t *testing.T, target string) string {
 // https://REGION-aiplatform.googleapis.com with curl (the simulator does
 // not tunnel HTTPS), and build-image runs ko, which is not installed.
 func TestDisplayedCommandsRun(t *testing.T) {
+	t.Parallel()
 	l := newLab(t)
 	l.vars = steps.DefaultVars()
 	l.vars.Project = "beyond-steps-test"

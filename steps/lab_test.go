@@ -542,6 +542,7 @@ func samplesOf(events []steps.Event, step string) []steps.Sample {
 // default replay does: the Gemini service built from this checkout, broken
 // with its outage switch, behind outlier detection and the retry policy.
 func TestFullLabWithTheServiceFailsOverAndBack(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds the service image")
 	}

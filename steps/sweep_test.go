@@ -84,6 +84,7 @@ func passedThrough(t *testing.T, rep steps.Report, last string) {
 // projects on one simulator, replayed to different points, each swept
 // read-only.
 func TestSweepShowsWhereEachProjectStands(t *testing.T) {
+	t.Parallel()
 	room := newClassRoom(t, "attendee-one", "attendee-two", "attendee-three", "attendee-four")
 	room.replay(t, 0, "", "deploy-a")
 	room.replay(t, 1, "", "forwarding-rule")
@@ -171,6 +172,7 @@ func TestSweepBacksOffAndSaysWhatItCannotTell(t *testing.T) {
 // TestSweepFollowsTheOutageSwitch is the default lab (the Gemini service,
 // broken with its outage switch): mid-break, then complete.
 func TestSweepFollowsTheOutageSwitch(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds the service image")
 	}
@@ -192,6 +194,7 @@ func TestSweepFollowsTheOutageSwitch(t *testing.T) {
 // model's decision on the simulator) still passes, and so would one that
 // calls it in its region.
 func TestSweepAcceptsEitherModelLocation(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds the service image")
 	}
@@ -207,6 +210,7 @@ func TestSweepAcceptsEitherModelLocation(t *testing.T) {
 // board that was not told: building the image, the deploys and everything
 // after them pass.
 func TestSweepJudgesAnImageAttendeeByWhatServes(t *testing.T) {
+	t.Parallel()
 	room := newClassRoom(t, "attendee-hello")
 	room.replay(t, 0, "", "")
 	room.targets[0].Vars.Image = "" // the board knows the project, not the flags
