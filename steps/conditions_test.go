@@ -272,6 +272,7 @@ func TestDeployedServiceThatCannotAnswerFailsTheDeploy(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the service image")
 	}
+	withServiceImage(t)
 	l := newLab(t)
 	l.vars.Image = ""
 	l.vars.Model = "gemini-2.5-flash" // retired: the simulator's Gemini answers 404

@@ -206,6 +206,7 @@ func TestReadinessBreakFailsOverByServiceHealth(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the service image")
 	}
+	withServiceImage(t)
 	l := newLab(t)
 	l.vars.Image = ""
 	l.probe = steps.ProbeConfig{Rate: 20, ClientLocation: "us-central1", BreakBy: steps.BreakByReadiness}

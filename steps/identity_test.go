@@ -19,6 +19,7 @@ func TestSkippingTheGrantGivesGoogles403(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the service image")
 	}
+	withServiceImage(t)
 	l := newLab(t)
 	l.vars.Image = ""
 	r := l.runner(t)

@@ -546,6 +546,7 @@ func TestFullLabWithTheServiceFailsOverAndBack(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the service image")
 	}
+	withServiceImage(t)
 	faults := sim.NewFaults(1, 0)
 	l := newLabWith(t, sim.Options{Faults: faults})
 	l.vars.Image = ""

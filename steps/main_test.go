@@ -13,7 +13,7 @@ import (
 // second and waits on the wall clock for traffic to move and come back,
 // and a gcloud test waits for one gcloud process at a time. Each runs on a
 // simulator of its own.
-const parallelTests = 8
+const parallelTests = 6
 
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -23,4 +23,17 @@ func TestMain(m *testing.M) {
 		flag.Set("test.parallel", strconv.Itoa(max(parallelTests, runtime.GOMAXPROCS(0))))
 	}
 	m.Run()
+}
+
+// serviceImage lets one test at a time run the lab's own service: its
+// simulator unpacks the image's 19 MB layer under -race, seconds of CPU,
+// and two such starts at once on two busy cores can outlast the 15 s the
+// deploy step gives a new service to answer at its own URL.
+var serviceImage = make(chan struct{}, 1)
+
+// withServiceImage waits for the service's turn; the test keeps it to its end.
+func withServiceImage(t *testing.T) {
+	t.Helper()
+	serviceImage <- struct{}{}
+	t.Cleanup(func() { <-serviceImage })
 }

@@ -203,6 +203,7 @@ func TestFailoverHoldsWithProtectionsOnWithTheService(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the service image")
 	}
+	withServiceImage(t)
 	l := newLab(t)
 	l.vars.Image = ""
 	r := l.runner(t)
@@ -252,6 +253,10 @@ func TestCleanupDetachesThePolicy(t *testing.T) {
 	}
 }
 
+// productionPart is the first half of Part 5: closing the services to all
+// but the load balancer, Cloud Armor, the ceiling.
+var productionPart = []string{steps.Ingress, steps.ArmorPreview, steps.ArmorEnforce, steps.MaxInstances}
+
 // TestProductionCommandsRunWithGcloud runs the production part's commands,
 // as displayed, with the real gcloud against the simulator, and then each
 // step's check.
@@ -264,7 +269,7 @@ func TestProductionCommandsRunWithGcloud(t *testing.T) {
 	if sum, err := r.Run(ctx, steps.Range{To: steps.Restore}); err != nil || !sum.OK() {
 		t.Fatalf("replay to restore: %+v %v: %v", sum, err, failures(l.take()))
 	}
-	for _, id := range []string{steps.Ingress, steps.ArmorPreview, steps.ArmorEnforce, steps.MaxInstances} {
+	for _, id := range productionPart {
 		cmd := r.Command(id)
 		if strings.Contains(cmd, "run services") && !tm.runREST {
 			t.Logf("%s: WAITING for Cloud Run REST: done by the lab, not as displayed", id)

@@ -176,6 +176,7 @@ func TestSweepFollowsTheOutageSwitch(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the service image")
 	}
+	withServiceImage(t)
 	room := newClassRoom(t, "attendee-outage")
 	room.targets[0].Vars.Image = ""
 	room.replay(t, 0, "", "break-region")
@@ -198,6 +199,7 @@ func TestSweepAcceptsEitherModelLocation(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the service image")
 	}
+	withServiceImage(t)
 	room := newClassRoom(t, "attendee-one")
 	room.targets[0].Vars.Image = ""
 	room.replay(t, 0, "", steps.DeployA)
