@@ -208,7 +208,7 @@ curl http://[YOUR_GLOBAL_IP]`
 // built: the ones the workshop satisfies pass, and the ones that teach what
 // it lacks fail with their reasons.
 func TestWorkshopWithGcloud(t *testing.T) {
-	t.Parallel()
+	withGcloud(t)
 	l := newLab(t)
 	l.vars.Image = lab.HelloImage
 	tm := newTerminal(t, l.sim, "")
@@ -383,7 +383,7 @@ func servedRegion(t *testing.T, target string) string {
 // not tunnel HTTPS), and build-image runs ko, which is not installed.
 // Part 5's commands are run by two tests of their own, at the same time.
 func TestDisplayedCommandsRun(t *testing.T) {
-	t.Parallel()
+	t.Parallel() // the package's longest chain of work: at once, outside the turns
 	l := newLab(t)
 	l.vars = steps.DefaultVars()
 	l.vars.Project = "beyond-steps-test"

@@ -90,7 +90,7 @@ func TestDeployCheckSaysWhatServiceHealthLacks(t *testing.T) {
 // Google: with one region, a failing service gives "no healthy upstream".
 // The lab says what it means and what to do.
 func TestOneRegionGivesNoHealthyUpstream(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	l := newLab(t)
 	r := l.runner(t)
 	ctx := context.Background()
@@ -145,7 +145,7 @@ func waitUnhealthy(t *testing.T, l *simLab, region string) {
 // against the simulator: accepted, `gcloud run services describe` shows the
 // probe and the minimum instance, and the lab's check passes over it.
 func TestServiceHealthDeployWithGcloud(t *testing.T) {
-	t.Parallel()
+	withGcloud(t)
 	l := newLab(t)
 	tm := newTerminal(t, l.sim, l.vars.Project)
 	if !tm.runREST {
@@ -239,7 +239,7 @@ func TestReadinessBreakFailsOverByServiceHealth(t *testing.T) {
 // region's health reads unknown, and the failover the lab measures is
 // outlier detection's, after errors.
 func TestDeletedServiceIsNotUnhealthy(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	l := newLab(t)
 	r := l.runner(t)
 	ctx := context.Background()

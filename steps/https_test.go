@@ -124,7 +124,7 @@ func TestCertificateWaitsForIssuance(t *testing.T) {
 // TestStuckCertificateStatesAreExplained switches on each state a learner
 // meets and asserts what the certificate step's check says.
 func TestStuckCertificateStatesAreExplained(t *testing.T) {
-	t.Parallel()
+	t.Parallel() // its cases take turns
 	for _, c := range []struct {
 		name  string
 		cond  sim.Conditions
@@ -154,7 +154,7 @@ func TestStuckCertificateStatesAreExplained(t *testing.T) {
 		},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
+			parallel(t)
 			l := newLabUnder(t, c.cond)
 			ctx := context.Background()
 			r := l.runner(t)
@@ -237,7 +237,7 @@ func TestARecordElsewhereIsExplained(t *testing.T) {
 // Part 4 probe https://api.DOMAIN instead, with the simulator's CA, and the
 // failover still moves traffic to region B and back.
 func TestFailoverOverHTTPS(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	l := newLab(t)
 	ctx := context.Background()
 	r := l.runner(t)
@@ -265,7 +265,7 @@ func TestFailoverOverHTTPS(t *testing.T) {
 // simulator as `eval "$(beyond sim env)"` does (gcloud, dig and curl), then
 // each step's check. Earlier parts are done by the lab.
 func TestHTTPSCommandsRunWithGcloud(t *testing.T) {
-	t.Parallel()
+	withGcloud(t)
 	l := newLab(t)
 	tm := newTerminal(t, l.sim, l.vars.Project)
 	for _, tool := range []string{"dig", "curl"} {
@@ -301,7 +301,7 @@ func TestHTTPSCommandsRunWithGcloud(t *testing.T) {
 // for both to answer before it calls them (found by a replay under
 // --sim-profile realistic, which failed there). The clock is moved instead.
 func TestHTTPSAPIsPropagationIsWaitedOut(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	l := newLabUnder(t, sim.Conditions{APIPropagation: 90 * time.Second})
 	waited := map[string]bool{}
 	l.onEmit = func(e steps.Event) {

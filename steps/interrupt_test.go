@@ -48,7 +48,7 @@ func TestInterruptEveryStep(t *testing.T) {
 					}
 					start := slices.Index(ids, first)
 					t.Run("from "+first, func(t *testing.T) {
-						t.Parallel()
+						parallel(t)
 						got := interruptEach(t, mode, ids[:start], ids[start:end], end == len(ids))
 						mu.Lock()
 						maps.Copy(interrupted, got)

@@ -628,7 +628,7 @@ func TestFullLabWithTheServiceFailsOverAndBack(t *testing.T) {
 // TestFullLabWithHelloDetachesTheNEG uses the workshop's hello image, which
 // has no outage switch: the lab detaches region A's NEG instead.
 func TestFullLabWithHelloDetachesTheNEG(t *testing.T) {
-	t.Parallel() // a replay on its own simulator: seconds of waiting on probes, little CPU
+	parallel(t) // a replay on its own simulator: seconds of waiting on probes, little CPU
 	l := newLab(t)
 	r := l.runner(t)
 	sum, err := r.Run(context.Background(), steps.Range{})

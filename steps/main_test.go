@@ -2,27 +2,41 @@ package steps_test
 
 import (
 	"flag"
-	"runtime"
-	"strconv"
 	"testing"
 )
 
-// parallelTests is how many of the package's parallel tests run at once
-// unless -test.parallel says otherwise. Go's default is one per CPU, but
-// these tests mostly wait: a replay probes the global IP at 20 requests a
-// second and waits on the wall clock for traffic to move and come back,
-// and a gcloud test waits for one gcloud process at a time. Each runs on a
-// simulator of its own.
-const parallelTests = 6
+// The package's long tests mostly wait: a replay probes the global IP at 20
+// requests a second and waits on the wall clock for traffic to move and
+// come back; a gcloud test waits for one gcloud process at a time. Each
+// runs on a simulator of its own, so more of them run at once than go
+// test's default -parallel (one per CPU) lets. They take turns here rather
+// than through -parallel, which counts a test waiting for its turn
+// (withServiceImage) as running: parallel(t) runs at most turns tests at
+// once, and of those one gcloud test (withGcloud) and one running the
+// lab's own service (withServiceImage); TestDisplayedCommandsRun, the
+// longest, starts at once beside them. An explicit -test.parallel still
+// bounds them all.
+const turns = 4
+
+var turn = make(chan struct{}, turns)
 
 func TestMain(m *testing.M) {
 	flag.Parse()
 	explicit := false
 	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
 	if !explicit {
-		flag.Set("test.parallel", strconv.Itoa(max(parallelTests, runtime.GOMAXPROCS(0))))
+		flag.Set("test.parallel", "64")
 	}
 	m.Run()
+}
+
+// parallel runs t in parallel with the package's other tests, in one of the
+// turns.
+func parallel(t *testing.T) {
+	t.Helper()
+	t.Parallel()
+	turn <- struct{}{}
+	t.Cleanup(func() { <-turn })
 }
 
 // serviceImage lets one test at a time run the lab's own service: its
@@ -31,9 +45,25 @@ func TestMain(m *testing.M) {
 // deploy step gives a new service to answer at its own URL.
 var serviceImage = make(chan struct{}, 1)
 
-// withServiceImage waits for the service's turn; the test keeps it to its end.
+// gcloud lets one gcloud test at a time (TestDisplayedCommandsRun aside)
+// take a turn: gcloud keeps a CPU busy for about a second a command.
+var gcloud = make(chan struct{}, 1)
+
+// withGcloud runs t in parallel with the package's other tests, once it is
+// the gcloud tests' turn, in one of the turns.
+func withGcloud(t *testing.T) {
+	t.Helper()
+	t.Parallel()
+	gcloud <- struct{}{}
+	turn <- struct{}{}
+	t.Cleanup(func() { <-turn; <-gcloud })
+}
+
+// withServiceImage waits for the service's turn, then for one of the
+// turns; the test keeps both to its end. Call it after t.Parallel.
 func withServiceImage(t *testing.T) {
 	t.Helper()
 	serviceImage <- struct{}{}
-	t.Cleanup(func() { <-serviceImage })
+	turn <- struct{}{}
+	t.Cleanup(func() { <-turn; <-serviceImage })
 }

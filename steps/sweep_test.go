@@ -84,7 +84,7 @@ func passedThrough(t *testing.T, rep steps.Report, last string) {
 // projects on one simulator, replayed to different points, each swept
 // read-only.
 func TestSweepShowsWhereEachProjectStands(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	room := newClassRoom(t, "attendee-one", "attendee-two", "attendee-three", "attendee-four")
 	room.replay(t, 0, "", "deploy-a")
 	room.replay(t, 1, "", "forwarding-rule")
@@ -212,7 +212,7 @@ func TestSweepAcceptsEitherModelLocation(t *testing.T) {
 // board that was not told: building the image, the deploys and everything
 // after them pass.
 func TestSweepJudgesAnImageAttendeeByWhatServes(t *testing.T) {
-	t.Parallel()
+	parallel(t)
 	room := newClassRoom(t, "attendee-hello")
 	room.replay(t, 0, "", "")
 	room.targets[0].Vars.Image = "" // the board knows the project, not the flags
