@@ -69,6 +69,7 @@ func (l *simLab) runner(t *testing.T) *steps.Runner {
 		if hook != nil {
 			hook(e)
 		}
+		serviceStarted(t, e)
 	}})
 	if err != nil {
 		t.Fatal(err)

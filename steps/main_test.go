@@ -2,7 +2,10 @@ package steps_test
 
 import (
 	"flag"
+	"sync"
 	"testing"
+
+	"github.com/beyond-lab/beyond/steps"
 )
 
 // The package's long tests mostly wait: a replay probes the global IP at 20
@@ -39,11 +42,53 @@ func parallel(t *testing.T) {
 	t.Cleanup(func() { <-turn })
 }
 
-// serviceImage lets one test at a time run the lab's own service: its
+// serviceImage lets one test at a time start the lab's own service: its
 // simulator unpacks the image's 19 MB layer under -race, seconds of CPU,
 // and two such starts at once on two busy cores can outlast the 15 s the
-// deploy step gives a new service to answer at its own URL.
+// deploy step gives a new service to answer at its own URL. The turn ends
+// once region A's service is deployed (serviceStarted): the simulator's
+// later starts of that image reuse what it unpacked.
 var serviceImage = make(chan struct{}, 1)
+
+// serviceTurns ends, per test, the service's turn it holds.
+var serviceTurns = struct {
+	sync.Mutex
+	end map[*testing.T]func()
+}{end: map[*testing.T]func(){}}
+
+// withServiceImage waits for the service's turn, then for one of the
+// turns; the test keeps the latter to its end. Call it after t.Parallel.
+func withServiceImage(t *testing.T) {
+	t.Helper()
+	serviceImage <- struct{}{}
+	var once sync.Once
+	end := func() { once.Do(func() { <-serviceImage }) }
+	serviceTurns.Lock()
+	serviceTurns.end[t] = end
+	serviceTurns.Unlock()
+	turn <- struct{}{}
+	t.Cleanup(func() {
+		<-turn
+		end()
+		serviceTurns.Lock()
+		delete(serviceTurns.end, t)
+		serviceTurns.Unlock()
+	})
+}
+
+// serviceStarted ends t's service turn, if it holds one, when e says the
+// deploy to region A is done.
+func serviceStarted(t *testing.T, e steps.Event) {
+	if e.Kind != steps.EventDone || e.Step != steps.DeployA {
+		return
+	}
+	serviceTurns.Lock()
+	end := serviceTurns.end[t]
+	serviceTurns.Unlock()
+	if end != nil {
+		end()
+	}
+}
 
 // gcloud lets one gcloud test at a time (TestDisplayedCommandsRun aside)
 // take a turn: gcloud keeps a CPU busy for about a second a command.
@@ -57,13 +102,4 @@ func withGcloud(t *testing.T) {
 	gcloud <- struct{}{}
 	turn <- struct{}{}
 	t.Cleanup(func() { <-turn; <-gcloud })
-}
-
-// withServiceImage waits for the service's turn, then for one of the
-// turns; the test keeps both to its end. Call it after t.Parallel.
-func withServiceImage(t *testing.T) {
-	t.Helper()
-	serviceImage <- struct{}{}
-	turn <- struct{}{}
-	t.Cleanup(func() { <-turn; <-serviceImage })
 }
