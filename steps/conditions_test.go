@@ -67,7 +67,7 @@ func TestAPIPropagationCheckSaysWait(t *testing.T) {
 // records that; the lab breaks that region, and the failover's before and
 // after differ; restore waits until europe-west1 answers again.
 func TestClientNearRegionBFailsOverForReal(t *testing.T) {
-	t.Parallel() // a replay on its own simulator: seconds of waiting on probes, little CPU
+	parallel(t) // a replay on its own simulator: seconds of waiting on probes, little CPU
 	l := newLab(t)
 	l.probe = steps.ProbeConfig{Rate: 20, ClientLocation: "europe-west1"}
 	r := l.runner(t)
@@ -102,7 +102,7 @@ func TestClientNearRegionBFailsOverForReal(t *testing.T) {
 // failover step fails and says what to do, instead of reporting "moved from
 // europe-west1 to europe-west1".
 func TestFailoverThatMovesNothingFails(t *testing.T) {
-	t.Parallel() // a replay on its own simulator: seconds of waiting on probes, little CPU
+	parallel(t) // a replay on its own simulator: seconds of waiting on probes, little CPU
 	l := newLab(t)
 	ctx := context.Background()
 	r := l.runner(t)
@@ -125,7 +125,7 @@ func TestFailoverThatMovesNothingFails(t *testing.T) {
 // spreads it answers 200, 404 and 502 on and off. The curl step does not
 // stop at the first 200: it wants ten in a row.
 func TestLBFlapNeedsARunOfSuccesses(t *testing.T) {
-	t.Parallel() // a replay on its own simulator: seconds of waiting on probes, little CPU
+	parallel(t) // a replay on its own simulator: seconds of waiting on probes, little CPU
 	l := newLabUnder(t, sim.Conditions{LBFlap: 8 * time.Second})
 	curlSamples := 0
 	l.onEmit = func(e steps.Event) {
@@ -161,7 +161,7 @@ func TestLBFlapNeedsARunOfSuccesses(t *testing.T) {
 // the first 404 or 502. Three checks a second apart start in three
 // different phases of the flap, so at least one starts on an error.
 func TestLBFlapCheckRetries(t *testing.T) {
-	t.Parallel() // a replay on its own simulator: seconds of waiting on probes, little CPU
+	parallel(t) // a replay on its own simulator: seconds of waiting on probes, little CPU
 	l := newLabUnder(t, sim.Conditions{LBFlap: time.Hour})
 	ctx := context.Background()
 	r := l.runner(t)
@@ -200,7 +200,7 @@ func statuses(samples []steps.Sample) []int {
 // check, Google's recommended way, says so with its gcloud equivalent, and
 // the whole lab passes, publicly.
 func TestDomainRestrictedSharingFallsBackToNoInvokerCheck(t *testing.T) {
-	t.Parallel() // a replay on its own simulator: seconds of waiting on probes, little CPU
+	parallel(t) // a replay on its own simulator: seconds of waiting on probes, little CPU
 	l := newLabUnder(t, sim.Conditions{DomainRestrictedSharing: true})
 	r := l.runner(t)
 	sum, err := r.Run(context.Background(), steps.Range{})
@@ -268,9 +268,11 @@ func TestNoBillingStopsWithTheBillingFix(t *testing.T) {
 // message, instead of the curl step waiting minutes and blaming the load
 // balancer.
 func TestDeployedServiceThatCannotAnswerFailsTheDeploy(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds the service image")
 	}
+	withServiceImage(t)
 	l := newLab(t)
 	l.vars.Image = ""
 	l.vars.Model = "gemini-2.5-flash" // retired: the simulator's Gemini answers 404

@@ -208,6 +208,7 @@ curl http://[YOUR_GLOBAL_IP]`
 // built: the ones the workshop satisfies pass, and the ones that teach what
 // it lacks fail with their reasons.
 func TestWorkshopWithGcloud(t *testing.T) {
+	withGcloud(t)
 	l := newLab(t)
 	l.vars.Image = lab.HelloImage
 	tm := newTerminal(t, l.sim, "")
@@ -380,7 +381,9 @@ func servedRegion(t *testing.T, target string) string {
 // displayed, and the lab's own Do stands in for them: confirm-ai calls
 // https://REGION-aiplatform.googleapis.com with curl (the simulator does
 // not tunnel HTTPS), and build-image runs ko, which is not installed.
+// Part 5's commands are run by two tests of their own, at the same time.
 func TestDisplayedCommandsRun(t *testing.T) {
+	t.Parallel() // the package's longest chain of work: at once, outside the turns
 	l := newLab(t)
 	l.vars = steps.DefaultVars()
 	l.vars.Project = "beyond-steps-test"
@@ -393,6 +396,26 @@ func TestDisplayedCommandsRun(t *testing.T) {
 	}
 	if _, err := exec.LookPath("dig"); err != nil {
 		byLab[steps.HTTPSCheck] = "it runs dig, which is not installed (apt-get install dnsutils)"
+	}
+	// Part 5's commands run exactly as displayed, each followed by its
+	// check, in TestProductionCommandsRunWithGcloud and
+	// TestHTTPSCommandsRunWithGcloud, in parallel with this test; here the
+	// lab does them, so that cleanup's command, run as displayed, deletes
+	// what they make too.
+	for _, id := range productionPart {
+		byLab[id] = "its displayed command runs in TestProductionCommandsRunWithGcloud"
+	}
+	https, err := r.Select(httpsPart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range https {
+		byLab[s.ID] = "its displayed command runs in TestHTTPSCommandsRunWithGcloud"
+	}
+	for _, s := range r.Steps() {
+		if _, ok := byLab[s.ID]; s.Part == steps.PartProduction && !ok {
+			t.Errorf("%s: no test runs the command it displays", s.ID)
+		}
 	}
 	for _, s := range r.Steps() {
 		cmd := r.Command(s.ID)

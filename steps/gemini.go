@@ -451,6 +451,11 @@ func (s *Session) pushTarget(ref string) (string, image.PushOptions) {
 	return ref, image.PushOptions{}
 }
 
+// buildImage builds the service's image. It is a variable so that the
+// package's tests, which deploy the image many times over, build it once
+// (build_test.go).
+var buildImage = image.Build
+
 func stepBuildImage() *Step {
 	return &Step{
 		ID: BuildImage, Part: PartDeploy, Creates: createsImage,
@@ -465,7 +470,7 @@ func stepBuildImage() *Step {
 			if s.Cloud.Simulated() && s.Cloud.Endpoints.Registry == "" {
 				return "", errors.New("this simulator has no registry (BEYOND_REGISTRY_ENDPOINT): restart `beyond sim` and export every line it prints")
 			}
-			img, err := image.Build(ctx, image.Options{Progress: s.Progress})
+			img, err := buildImage(ctx, image.Options{Progress: s.Progress})
 			if err != nil {
 				if errors.Is(err, image.ErrNoToolchain) {
 					return "", failf(err.Error(), "Install beyond with `CGO_ENABLED=0 go install "+image.Module+"/cmd/beyond@latest`, or run it from a checkout of its source with Go installed, or pass --image "+lab.HelloImage)

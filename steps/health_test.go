@@ -90,6 +90,7 @@ func TestDeployCheckSaysWhatServiceHealthLacks(t *testing.T) {
 // Google: with one region, a failing service gives "no healthy upstream".
 // The lab says what it means and what to do.
 func TestOneRegionGivesNoHealthyUpstream(t *testing.T) {
+	parallel(t)
 	l := newLab(t)
 	r := l.runner(t)
 	ctx := context.Background()
@@ -144,6 +145,7 @@ func waitUnhealthy(t *testing.T, l *simLab, region string) {
 // against the simulator: accepted, `gcloud run services describe` shows the
 // probe and the minimum instance, and the lab's check passes over it.
 func TestServiceHealthDeployWithGcloud(t *testing.T) {
+	withGcloud(t)
 	l := newLab(t)
 	tm := newTerminal(t, l.sim, l.vars.Project)
 	if !tm.runREST {
@@ -200,9 +202,11 @@ func TestServiceHealthDeployWithGcloud(t *testing.T) {
 // alone: no request fails, and outlier detection, with no errors to count,
 // does not act.
 func TestReadinessBreakFailsOverByServiceHealth(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds the service image")
 	}
+	withServiceImage(t)
 	l := newLab(t)
 	l.vars.Image = ""
 	l.probe = steps.ProbeConfig{Rate: 20, ClientLocation: "us-central1", BreakBy: steps.BreakByReadiness}
@@ -235,6 +239,7 @@ func TestReadinessBreakFailsOverByServiceHealth(t *testing.T) {
 // region's health reads unknown, and the failover the lab measures is
 // outlier detection's, after errors.
 func TestDeletedServiceIsNotUnhealthy(t *testing.T) {
+	parallel(t)
 	l := newLab(t)
 	r := l.runner(t)
 	ctx := context.Background()

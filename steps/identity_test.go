@@ -15,9 +15,11 @@ import (
 // deploy step, which calls the service once at its own URL, fails with
 // that answer, and the lab's fix names the role.
 func TestSkippingTheGrantGivesGoogles403(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds the service image")
 	}
+	withServiceImage(t)
 	l := newLab(t)
 	l.vars.Image = ""
 	r := l.runner(t)

@@ -69,6 +69,7 @@ func (l *simLab) runner(t *testing.T) *steps.Runner {
 		if hook != nil {
 			hook(e)
 		}
+		serviceStarted(t, e)
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -561,9 +562,11 @@ func samplesOf(events []steps.Event, step string) []steps.Sample {
 // default replay does: the Gemini service built from this checkout, broken
 // with its outage switch, behind outlier detection and the retry policy.
 func TestFullLabWithTheServiceFailsOverAndBack(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds the service image")
 	}
+	withServiceImage(t)
 	faults := sim.NewFaults(1, 0)
 	l := newLabWith(t, sim.Options{Faults: faults})
 	l.vars.Image = ""
@@ -661,7 +664,7 @@ func TestFullLabWithTheServiceFailsOverAndBack(t *testing.T) {
 // TestFullLabWithHelloDetachesTheNEG uses the workshop's hello image, which
 // has no outage switch: the lab detaches region A's NEG instead.
 func TestFullLabWithHelloDetachesTheNEG(t *testing.T) {
-	t.Parallel() // a replay on its own simulator: seconds of waiting on probes, little CPU
+	parallel(t) // a replay on its own simulator: seconds of waiting on probes, little CPU
 	l := newLab(t)
 	r := l.runner(t)
 	sum, err := r.Run(context.Background(), steps.Range{})

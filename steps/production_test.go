@@ -61,6 +61,7 @@ func checkHolds(t *testing.T, l *simLab, r *steps.Runner, id string) string {
 // own URLs refuse a request with Google's 404 while the global IP answers;
 // ingress back to all makes the check fail.
 func TestIngressRefusesTheServicesOwnURL(t *testing.T) {
+	parallel(t)
 	l, r := productionLab(t)
 	ctx := context.Background()
 	for _, region := range []string{l.vars.RegionA, l.vars.RegionB} {
@@ -151,6 +152,7 @@ func TestIngressRefusesTheServicesOwnURL(t *testing.T) {
 // threshold through and refuses the rest with 429 while a second client
 // gets in; detached, or in preview, the enforce check fails.
 func TestArmorRateLimitsPerClient(t *testing.T) {
+	parallel(t)
 	l, r := productionLab(t)
 	ctx := context.Background()
 	text := checkHolds(t, l, r, steps.ArmorEnforce)
@@ -188,6 +190,7 @@ func TestArmorRateLimitsPerClient(t *testing.T) {
 // the production part, still passes (its probes ask /health, which the rate
 // limit does not match), and the protections still hold after it.
 func TestFailoverHoldsWithProtectionsOn(t *testing.T) {
+	parallel(t)
 	l, r := productionLab(t)
 	failoverAgain(t, l, r)
 }
@@ -196,9 +199,11 @@ func TestFailoverHoldsWithProtectionsOn(t *testing.T) {
 // lab's own service, whose break and restore redeploy region A (the
 // outage switch): the redeploys keep the closed ingress and the ceiling.
 func TestFailoverHoldsWithProtectionsOnWithTheService(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds the service image")
 	}
+	withServiceImage(t)
 	l := newLab(t)
 	l.vars.Image = ""
 	r := l.runner(t)
@@ -223,6 +228,7 @@ func failoverAgain(t *testing.T, l *simLab, r *steps.Runner) {
 // TestMaxInstancesCheckFailsAboveTheCeiling: back to Cloud Run's default
 // of 100, the check fails.
 func TestMaxInstancesCheckFailsAboveTheCeiling(t *testing.T) {
+	parallel(t)
 	l, r := productionLab(t)
 	if _, err := l.cloud.SetMaxInstances(context.Background(), l.vars.RegionB, l.vars.Service, 100, nil); err != nil {
 		t.Fatal(err)
@@ -233,6 +239,7 @@ func TestMaxInstancesCheckFailsAboveTheCeiling(t *testing.T) {
 // TestCleanupDetachesThePolicy: cleanup detaches the policy before it
 // deletes it (Google refuses otherwise) and leaves nothing.
 func TestCleanupDetachesThePolicy(t *testing.T) {
+	parallel(t)
 	l, r := productionLab(t)
 	ctx := context.Background()
 	if st, err := r.RunStep(ctx, steps.Cleanup); st != steps.StatusPassed {
@@ -246,10 +253,15 @@ func TestCleanupDetachesThePolicy(t *testing.T) {
 	}
 }
 
+// productionPart is the first half of Part 5: closing the services to all
+// but the load balancer, Cloud Armor, the ceiling.
+var productionPart = []string{steps.Ingress, steps.ArmorPreview, steps.ArmorEnforce, steps.MaxInstances}
+
 // TestProductionCommandsRunWithGcloud runs the production part's commands,
 // as displayed, with the real gcloud against the simulator, and then each
 // step's check.
 func TestProductionCommandsRunWithGcloud(t *testing.T) {
+	withGcloud(t)
 	l := newLab(t)
 	tm := newTerminal(t, l.sim, l.vars.Project)
 	r := l.runner(t)
@@ -257,7 +269,7 @@ func TestProductionCommandsRunWithGcloud(t *testing.T) {
 	if sum, err := r.Run(ctx, steps.Range{To: steps.Restore}); err != nil || !sum.OK() {
 		t.Fatalf("replay to restore: %+v %v: %v", sum, err, failures(l.take()))
 	}
-	for _, id := range []string{steps.Ingress, steps.ArmorPreview, steps.ArmorEnforce, steps.MaxInstances} {
+	for _, id := range productionPart {
 		cmd := r.Command(id)
 		if strings.Contains(cmd, "run services") && !tm.runREST {
 			t.Logf("%s: WAITING for Cloud Run REST: done by the lab, not as displayed", id)
@@ -290,6 +302,7 @@ func TestProductionCommandsRunWithGcloud(t *testing.T) {
 // TestProductionReplayAdopts: a second, fresh replay of the production part
 // adopts what the first made.
 func TestProductionReplayAdopts(t *testing.T) {
+	parallel(t)
 	l, _ := productionLab(t)
 	r := l.runner(t)
 	sum, err := r.Run(context.Background(), steps.Range{From: steps.Ingress, To: steps.MaxInstances})
@@ -316,6 +329,7 @@ func TestProductionReplayAdopts(t *testing.T) {
 // a sweep reads configuration only (no burst), and a policy detached behind
 // the learner's back fails its steps while the later ceiling holds.
 func TestSweepJudgesTheProductionPart(t *testing.T) {
+	parallel(t)
 	room := newClassRoom(t, "attendee-prod")
 	room.replay(t, 0, "", "")
 	rep := room.sweep(0)

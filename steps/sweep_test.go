@@ -47,7 +47,7 @@ func newClassRoom(t *testing.T, projects ...string) *classRoom {
 func (c *classRoom) replay(t *testing.T, i int, from, to string) {
 	t.Helper()
 	tg := c.targets[i]
-	r, err := steps.New(tg.Cloud, tg.Vars, steps.Options{Store: c.store})
+	r, err := steps.New(tg.Cloud, tg.Vars, steps.Options{Store: c.store, Emit: func(e steps.Event) { serviceStarted(t, e) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,6 +84,7 @@ func passedThrough(t *testing.T, rep steps.Report, last string) {
 // projects on one simulator, replayed to different points, each swept
 // read-only.
 func TestSweepShowsWhereEachProjectStands(t *testing.T) {
+	parallel(t)
 	room := newClassRoom(t, "attendee-one", "attendee-two", "attendee-three", "attendee-four")
 	room.replay(t, 0, "", "deploy-a")
 	room.replay(t, 1, "", "forwarding-rule")
@@ -171,9 +172,11 @@ func TestSweepBacksOffAndSaysWhatItCannotTell(t *testing.T) {
 // TestSweepFollowsTheOutageSwitch is the default lab (the Gemini service,
 // broken with its outage switch): mid-break, then complete.
 func TestSweepFollowsTheOutageSwitch(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds the service image")
 	}
+	withServiceImage(t)
 	room := newClassRoom(t, "attendee-outage")
 	room.targets[0].Vars.Image = ""
 	room.replay(t, 0, "", "break-region")
@@ -192,9 +195,11 @@ func TestSweepFollowsTheOutageSwitch(t *testing.T) {
 // model's decision on the simulator) still passes, and so would one that
 // calls it in its region.
 func TestSweepAcceptsEitherModelLocation(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds the service image")
 	}
+	withServiceImage(t)
 	room := newClassRoom(t, "attendee-one")
 	room.targets[0].Vars.Image = ""
 	room.replay(t, 0, "", steps.DeployA)
@@ -207,6 +212,7 @@ func TestSweepAcceptsEitherModelLocation(t *testing.T) {
 // board that was not told: building the image, the deploys and everything
 // after them pass.
 func TestSweepJudgesAnImageAttendeeByWhatServes(t *testing.T) {
+	parallel(t)
 	room := newClassRoom(t, "attendee-hello")
 	room.replay(t, 0, "", "")
 	room.targets[0].Vars.Image = "" // the board knows the project, not the flags
