@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -678,6 +680,41 @@ func TestFullLabWithHelloDetachesTheNEG(t *testing.T) {
 	}
 	if did := dids(events)[steps.Curl]; !strings.Contains(did, "It's running!") {
 		t.Errorf("curl did %q; want the hello sample's answer", did)
+	}
+
+	// A resume after the restore keeps the break steps as passed: it neither
+	// checks them (their checks look for the break the restore undid) nor
+	// runs them (region A would be broken again), and the measurement of
+	// the failover stays as it was.
+	rec, err := l.store.LoadRecord("simulator", l.vars.Project)
+	if err != nil || len(rec.Samples) == 0 {
+		t.Fatalf("the failover's record before the resume: %d samples, %v", len(rec.Samples), err)
+	}
+	sum, err = l.runner(t).Run(context.Background(), steps.Range{To: steps.Restore, Resume: true})
+	events = l.take()
+	if err != nil || !sum.OK() {
+		t.Fatalf("resume after the restore: %+v %v: %v", sum, err, failures(events))
+	}
+	kept := map[string]int{}
+	for _, e := range events {
+		switch {
+		case e.Kind == steps.EventKept && e.Status == steps.StatusPassed && strings.Contains(e.Text, "break region A again"):
+			kept[e.Step]++
+		case (e.Kind == steps.EventStarted || e.Kind == steps.EventDid || e.Kind == steps.EventBreak) && (e.Step == steps.BreakWorkshop || e.Step == steps.BreakRegion || e.Step == steps.Failover):
+			t.Errorf("the resume started %s (%s)", e.Step, e.Kind)
+		}
+	}
+	if want := map[string]int{steps.BreakWorkshop: 1, steps.BreakRegion: 1, steps.Failover: 1}; !maps.Equal(kept, want) {
+		t.Errorf("kept %v; want %v", kept, want)
+	}
+	if !slices.ContainsFunc(events, func(e steps.Event) bool {
+		return e.Kind == steps.EventChecked && e.Step == steps.Restore && e.Status == steps.StatusPassed
+	}) {
+		t.Error("the resume did not check the restore")
+	}
+	after, err := l.store.LoadRecord("simulator", l.vars.Project)
+	if err != nil || !reflect.DeepEqual(after, rec) {
+		t.Errorf("the failover's record changed on the resume: %d samples before, %d after (%v)", len(rec.Samples), len(after.Samples), err)
 	}
 }
 

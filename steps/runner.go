@@ -261,7 +261,12 @@ func (r *Runner) Run(ctx context.Context, rg Range) (Summary, error) {
 		}
 		var st Status
 		if rg.CheckOnly {
-			switch st = r.run(ctx, s, false); st {
+			if undo := r.undoneBy(s); undo != nil {
+				st = r.keep(s, undo)
+			} else {
+				st = r.run(ctx, s, false)
+			}
+			switch st {
 			case StatusPassed:
 				sum.Passed++
 			case StatusSkipped:
@@ -274,7 +279,9 @@ func (r *Runner) Run(ctx context.Context, rg Range) (Summary, error) {
 			}
 			continue
 		}
-		if rg.Resume && r.savedStatus(s.ID) == StatusPassed {
+		if undo := r.undoneBy(s); rg.Resume && undo != nil {
+			st = r.keep(s, undo)
+		} else if rg.Resume && r.savedStatus(s.ID) == StatusPassed {
 			st = r.recheck(ctx, s)
 		} else {
 			st = r.run(ctx, s, true)
@@ -314,6 +321,51 @@ func (r *Runner) CheckStep(ctx context.Context, id string) (Status, error) {
 		return "", fmt.Errorf("no step %q", id)
 	}
 	return r.run(ctx, s, false), nil
+}
+
+// undoneBy returns the step that undid s by design, when both are saved as
+// passed: the restore, for the steps from the first break up to it. Their
+// checks look for region A broken and traffic moved, which the restore put
+// back, so on a resume such a check fails, and running the step again would
+// break region A again: an outage nobody asked for, on Google a real one.
+func (r *Runner) undoneBy(s *Step) *Step {
+	i := slices.Index(r.steps, s)
+	if i < 0 || r.savedStatus(s.ID) != StatusPassed {
+		return nil
+	}
+	broken := false // whether s stands between a break and its restore
+	for _, t := range r.steps[:i+1] {
+		switch {
+		case t.Breaks:
+			broken = true
+		case t.Restores:
+			broken = false
+		}
+	}
+	if !broken {
+		return nil
+	}
+	for _, t := range r.steps[i+1:] {
+		if t.Restores {
+			if r.savedStatus(t.ID) == StatusPassed {
+				return t
+			}
+			return nil
+		}
+	}
+	return nil
+}
+
+// keep counts a step saved as passed, whose effect a later step undid by
+// design, as passed without checking or running it again (EventKept). What
+// it recorded (the failover's measurement) stays as it was.
+func (r *Runner) keep(s, undo *Step) Status {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	prev := r.saved.Steps[s.ID]
+	r.emit(Event{Kind: EventKept, Step: s.ID, Title: s.Title, Status: StatusPassed, By: prev.By,
+		Text: fmt.Sprintf("passed earlier; not checked again, since %s has undone it by design (running it again would break region A again)", titleOf(undo.ID))})
+	return StatusPassed
 }
 
 // recheck verifies a step saved as passed; if its check fails, it runs it.

@@ -96,6 +96,7 @@ const (
 	EventDid      EventKind = "did"      // Do finished; Text says what it did, Err if it failed
 	EventChecked  EventKind = "checked"  // Check finished; Status passed or failed, Text or Err
 	EventSkipped  EventKind = "skipped"  // a step was not run; Text says why
+	EventKept     EventKind = "kept"     // a step saved as passed was neither checked nor run again; Text says why
 	EventDone     EventKind = "done"     // a step ended; Status and Elapsed
 	EventSample   EventKind = "sample"   // one probe of the global IP; Sample
 	EventFailover EventKind = "failover" // a measured failover; Failover

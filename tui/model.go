@@ -770,6 +770,8 @@ func (m *Model) event(e steps.Event) tea.Cmd {
 		r.next, r.elapsed = e.Next, e.Elapsed
 	case steps.EventSkipped:
 		r.status, r.skipped, r.running, r.at = steps.StatusSkipped, e.Text, false, e.At
+	case steps.EventKept:
+		*r = stepRun{status: e.Status, by: e.By, at: e.At, verdict: e.Text, fresh: true}
 	case steps.EventDone:
 		r.status, r.running, r.elapsed, r.err, r.at, r.by = e.Status, false, e.Elapsed, e.Err, e.At, e.By
 		if r.status != steps.StatusCanceled {

@@ -156,6 +156,8 @@ func (p *printer) event(e steps.Event) {
 		}
 	case steps.EventSkipped:
 		fmt.Fprintf(p.out, "== %s (%s): skipped, %s\n", e.Title, e.Step, e.Text)
+	case steps.EventKept:
+		fmt.Fprintf(p.out, "== %s (%s): %s\n   PASSED\n\n", e.Title, e.Step, e.Text)
 	case steps.EventDone:
 		if e.Fix != "" && e.Status == steps.StatusFailed && (e.Err == nil || !strings.Contains(e.Err.Error(), e.Fix)) {
 			p.say("   fix: ", e.Fix)
@@ -202,6 +204,12 @@ func (p *printer) jsonEvent(e steps.Event) {
 		p.checked = e.Text
 	case steps.EventSkipped:
 		p.line(map[string]any{"event": "step", "id": e.Step, "title": e.Title, "status": "skipped", "reason": e.Text, "seconds": 0})
+	case steps.EventKept:
+		v := map[string]any{"event": "step", "id": e.Step, "title": e.Title, "status": string(e.Status), "kept": e.Text, "seconds": 0}
+		if e.By != "" {
+			v["by"] = string(e.By)
+		}
+		p.line(v)
 	case steps.EventDone:
 		v := map[string]any{"event": "step", "id": e.Step, "title": e.Title, "command": e.Command,
 			"status": string(e.Status), "seconds": round(e.Elapsed.Seconds())}
