@@ -221,6 +221,8 @@ func TestInstanceProcess(t *testing.T) {
 		"FOO", "bar", "GOOGLE_GENAI_USE_VERTEXAI", "true", "PIDFILE", filepath.Join(dir, "1")))
 	makePublic(t, rc, svc.GetName())
 	first := waitServing(t, s, labRegionB, "echo", svc.GetLatestReadyRevision())
+	// The invoker binding reaches the data plane as IAM does: not at once.
+	waitDataPlane(t, s, "the service to be public", func() bool { return first.access.Load().public })
 	if first.kind != "process" {
 		t.Fatalf("instance kind %q; want process", first.kind)
 	}
@@ -285,9 +287,11 @@ func TestInstanceProcess(t *testing.T) {
 	// A process that exits at once: the revision answers 503.
 	bad := deploy(t, rc, testProject, labRegionA, "crash", helloService(ref, "EXIT_AT_ONCE", "1"))
 	makePublic(t, rc, bad.GetName())
-	if inst := waitServing(t, s, labRegionA, "crash", bad.GetLatestReadyRevision()); inst.kind != "failed" {
-		t.Errorf("a process that exits at once: kind %q; want failed", inst.kind)
+	crash := waitServing(t, s, labRegionA, "crash", bad.GetLatestReadyRevision())
+	if crash.kind != "failed" {
+		t.Errorf("a process that exits at once: kind %q; want failed", crash.kind)
 	}
+	waitDataPlane(t, s, "the service to be public", func() bool { return crash.access.Load().public })
 	crashURL, _ := s.ServiceURL(testProject, labRegionA, "crash")
 	if a := dpGet(t, crashURL, ""); a.status != http.StatusServiceUnavailable {
 		t.Errorf("crashed revision answered %d; want 503", a.status)
@@ -334,6 +338,7 @@ func TestInstanceFallsBackToTheService(t *testing.T) {
 	if inst.kind != "service" {
 		t.Fatalf("kind %q; want service", inst.kind)
 	}
+	waitDataPlane(t, s, "the service to be public", func() bool { return inst.access.Load().public })
 	url, _ := s.ServiceURL(testProject, labRegionA, "gemini-service")
 	a := dpGet(t, url+"/healthz", "")
 	if a.status != http.StatusOK || a.region != labRegionA || a.header.Get("X-Served-Region") != labRegionA {
