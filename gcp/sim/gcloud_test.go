@@ -240,3 +240,23 @@ func TestGcloudRun(t *testing.T) {
 		t.Errorf("describe after delete: err %v, stderr %q; want gcloud's not found", err, errOut)
 	}
 }
+
+// TestGcloudRunDeleteAfterAFailedRevisionInstantly is TestGcloudRun's
+// delete after the broken-image update on the instant profile, where the
+// delete is done at once: gcloud must find the service gone, on every
+// profile, whatever condition its last revision left.
+func TestGcloudRunDeleteAfterAFailedRevisionInstantly(t *testing.T) {
+	t.Parallel()
+	s := startSim(t, Options{Profile: ProfileInstant})
+	g := newGcloud(t, s, testProject)
+	enableAPIs(t, s, testProject, APIRun)
+	g.must("run", "deploy", "gemini-service", "--image", "us-docker.pkg.dev/cloudrun/container/hello", "--region", "us-central1",
+		"--allow-unauthenticated", "--platform", "managed")
+	if _, errOut, err := g.run("run", "services", "update", "gemini-service", "--image", "gcr.io/cloudrun/service-broken", "--region", "us-central1"); err == nil {
+		t.Errorf("update to the broken image passed (stderr %q); want Cloud Run's failure", errOut)
+	}
+	g.must("run", "services", "delete", "gemini-service", "--region", "us-central1", "--quiet")
+	if _, errOut, err := g.run("run", "services", "describe", "gemini-service", "--region", "us-central1"); err == nil || !strings.Contains(errOut, "Cannot find service [gemini-service]") {
+		t.Errorf("describe after delete: err %v, stderr %q; want gcloud's not found", err, errOut)
+	}
+}
