@@ -208,7 +208,7 @@ func (m *Model) startLines() []string {
 	}
 	out = append(out, "  "+m.st.Title.Render("Beyond the Region"), "")
 	if m.simulated {
-		para("Target: " + m.target + ". The lab runs against a simulator built into beyond: Cloud Run, Compute Engine, Artifact Registry and Gemini answer on this machine. Nothing here is billable.")
+		para("Target: " + m.target + ". The lab runs against a simulator built into beyond: Cloud Run, Compute Engine, Artifact Registry, Cloud DNS, Certificate Manager and Gemini answer on this machine. Nothing here is billable.")
 	} else {
 		para("Target: " + m.target + ". The steps create real resources in that project, and they are billable until the cleanup step deletes them.")
 	}
