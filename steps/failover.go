@@ -124,8 +124,9 @@ func (s *Session) globalURL(ctx context.Context) (string, error) {
 		ip = r.GetIPAddress()
 		s.Outputs.GlobalIP = ip
 	}
-	if u := s.Outputs.HTTPSURL; u != "" {
-		// Plain HTTP redirects once Part 5 is done: probe over HTTPS.
+	if u := s.Outputs.HTTPSURL; u != "" && s.httpsNoted {
+		// Plain HTTP redirects once Part 5 is done, as this session read
+		// from the cloud: probe over HTTPS.
 		s.Outputs.GlobalURL = u
 		return u, nil
 	}
@@ -134,14 +135,19 @@ func (s *Session) globalURL(ctx context.Context) (string, error) {
 		return "", err
 	}
 	if !s.httpsNoted {
+		// An HTTPS address in saved progress is a hint, not a fact: it may
+		// be another lab's (the simulator starts empty in each process) or
+		// one since cleaned up. The IP's answer decides.
 		to, err := s.redirectedTo(ctx, u, ip)
 		if err != nil {
 			return "", err
 		}
 		if to != "" {
 			s.Outputs.HTTPSURL, s.Outputs.GlobalURL = to, to
+			s.httpsNoted = true
 			return to, nil
 		}
+		s.Outputs.HTTPSURL = ""
 	}
 	s.Outputs.GlobalURL = u
 	return u, nil

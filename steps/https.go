@@ -569,13 +569,13 @@ gcloud compute target-http-proxies update %[2]s --url-map=%[1]s`, s.Vars.Redirec
 				return "", err
 			}
 			if gcp.SameResource(p.GetUrlMap(), s.Cloud.GlobalURL("urlMaps", s.Vars.RedirectMap)) {
-				s.Outputs.HTTPSURL = "https://" + s.apiHost()
+				s.useHTTPS()
 				return fmt.Sprintf("Adopted: proxy %s already uses redirect map %s.", s.Vars.Proxy, s.Vars.RedirectMap), nil
 			}
 			if err := s.Cloud.SetURLMap(ctx, s.Vars.Proxy, s.Vars.RedirectMap, s.Progress); err != nil {
 				return "", err
 			}
-			s.Outputs.HTTPSURL = "https://" + s.apiHost()
+			s.useHTTPS()
 			return fmt.Sprintf("HTTP proxy %s now uses URL map %s: every plain HTTP request is answered 301 to the same URL on HTTPS; %s keeps serving HTTPS.", s.Vars.Proxy, s.Vars.RedirectMap, s.Vars.URLMap), nil
 		},
 		Check: func(ctx context.Context, s *Session) (string, error) {
@@ -593,7 +593,7 @@ gcloud compute target-http-proxies update %[2]s --url-map=%[1]s`, s.Vars.Redirec
 			if !m.GetDefaultUrlRedirect().GetHttpsRedirect() {
 				return "", failf("URL map "+s.Vars.RedirectMap+" does not redirect to HTTPS", "Delete it and run this step again")
 			}
-			s.Outputs.HTTPSURL = "https://" + s.apiHost() // done by hand: the probes move to HTTPS, as Do would
+			s.useHTTPS() // done by hand: the probes move to HTTPS, as Do would
 			return fmt.Sprintf("HTTP proxy %s uses %s, which redirects to HTTPS (%s).", s.Vars.Proxy, s.Vars.RedirectMap, m.GetDefaultUrlRedirect().GetRedirectResponseCode()), nil
 		},
 	}

@@ -146,7 +146,18 @@ func (s *Session) noteHTTPS(ctx context.Context) {
 	if s.domain() == "" {
 		return
 	}
-	if p, err := s.Cloud.GetTargetHTTPProxy(ctx, s.Vars.Proxy); err == nil && redirectsToHTTPS(s, p) {
-		s.Outputs.HTTPSURL = "https://" + s.apiHost()
+	p, err := s.Cloud.GetTargetHTTPProxy(ctx, s.Vars.Proxy)
+	switch {
+	case err == nil && redirectsToHTTPS(s, p):
+		s.useHTTPS()
+	case err == nil:
+		s.Outputs.HTTPSURL = "" // saved from a lab that redirected; this one does not (yet, or any more)
 	}
+}
+
+// useHTTPS notes that plain HTTP redirects to HTTPS, as read from the cloud
+// by this session: the probes of the global IP go to https://api.DOMAIN.
+func (s *Session) useHTTPS() {
+	s.Outputs.HTTPSURL = "https://" + s.apiHost()
+	s.httpsNoted = true
 }

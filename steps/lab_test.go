@@ -742,3 +742,30 @@ func TestAddBackendRereadsAfterAChange(t *testing.T) {
 		t.Errorf("backend service after the retry: %d backends, %v; want exactly 1", len(bs.GetBackends()), err)
 	}
 }
+
+// TestSavedHTTPSAddressIsAHintNotAFact: progress saved from a lab whose
+// plain HTTP redirected to HTTPS names its HTTPS address; a lab where no
+// HTTPS serves (a new simulator, each process starts one empty; or a lab
+// cleaned up) must probe plain HTTP, not wait five minutes on a name
+// nothing serves.
+func TestSavedHTTPSAddressIsAHintNotAFact(t *testing.T) {
+	parallel(t)
+	l := newLab(t)
+	stale := "https://api." + l.vars.Project + ".example"
+	if err := l.store.Save(steps.Saved{Target: "simulator", Project: l.vars.Project, Steps: map[string]steps.SavedState{},
+		Outputs: steps.Outputs{HTTPSURL: stale}}); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := l.runner(t).Run(context.Background(), steps.Range{To: steps.Curl})
+	events := l.take()
+	if err != nil || !sum.OK() {
+		t.Fatalf("run to curl with a stale HTTPS address saved: %+v %v: %v", sum, err, failures(events))
+	}
+	saved, err := l.store.Load("simulator", l.vars.Project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if saved.Outputs.HTTPSURL != "" || !strings.HasPrefix(saved.Outputs.GlobalURL, "http://") {
+		t.Errorf("saved outputs: HTTPS %q, global %q; want the stale HTTPS address forgotten and plain HTTP probed", saved.Outputs.HTTPSURL, saved.Outputs.GlobalURL)
+	}
+}
