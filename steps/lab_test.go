@@ -716,6 +716,25 @@ func TestFullLabWithHelloDetachesTheNEG(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(after, rec) {
 		t.Errorf("the failover's record changed on the resume: %d samples before, %d after (%v)", len(rec.Samples), len(after.Samples), err)
 	}
+
+	// The same progress on a new, empty simulator (each process's embedded
+	// one starts so): the resume builds the lab again, the load balancer's
+	// front end included, and so verifies it again, breaks and all.
+	fresh := newLab(t)
+	fresh.store = l.store
+	sum, err = fresh.runner(t).Run(context.Background(), steps.Range{To: steps.Restore, Resume: true})
+	events = fresh.take()
+	if err != nil || !sum.OK() {
+		t.Fatalf("resume on a new simulator: %+v %v: %v", sum, err, failures(events))
+	}
+	if slices.ContainsFunc(events, func(e steps.Event) bool { return e.Kind == steps.EventKept }) {
+		t.Error("a resume that built the load balancer again kept the earlier verification's breaks")
+	}
+	if !slices.ContainsFunc(events, func(e steps.Event) bool {
+		return e.Kind == steps.EventDid && e.Step == steps.BreakRegion && e.Err == nil
+	}) {
+		t.Error("the resume on a new simulator did not break region A of the rebuilt lab")
+	}
 }
 
 // TestAddBackendRereadsAfterAChange: a 412 conditionNotMet on the write
