@@ -91,7 +91,12 @@ func (rc *recorder) observe(e Event) {
 		rc.saveLocked()
 	case e.Kind == EventDone && s != nil && s.Restores:
 		rc.on = false
-		rc.saveLocked()
+		if len(rc.rec.Failovers) > 0 {
+			rc.saveLocked()
+		}
+		// Else this verification measured no failover (a resume whose
+		// failover step passed on its check alone): the record saved keeps
+		// the last one that did, rather than samples without a report.
 	}
 }
 

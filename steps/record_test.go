@@ -76,3 +76,39 @@ func TestRecorderKeepsTheVerification(t *testing.T) {
 		t.Errorf("no record saved: %+v, %v; want an empty one", empty, err)
 	}
 }
+
+// TestRecorderKeepsTheLastMeasuredFailover: a verification that measures no
+// failover (a resume whose failover step passes on its check alone) does not
+// replace the record of the last one that did.
+func TestRecorderKeepsTheLastMeasuredFailover(t *testing.T) {
+	store := Store{Dir: t.TempDir()}
+	byID := map[string]*Step{}
+	for _, s := range Lab() {
+		byID[s.ID] = s
+	}
+	rc := &recorder{steps: byID, save: func(r Record) {
+		r.Target, r.Project = "simulator", "p-record"
+		if err := store.SaveRecord(r); err != nil {
+			t.Fatal(err)
+		}
+	}}
+	t0 := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	verification := func(start int, measured bool) {
+		rc.observe(Event{Kind: EventStarted, Step: BreakRegion, At: at(start)})
+		rc.observe(Event{Kind: EventSample, At: at(start + 10), Sample: &Sample{At: at(start + 10), Status: 200, Region: "europe-west1"}})
+		if measured {
+			rc.observe(Event{Kind: EventFailover, Step: Failover, At: at(start + 20), Failover: &FailoverReport{Method: methodOutage, Requests: 7}})
+		}
+		rc.observe(Event{Kind: EventDone, Step: Restore, At: at(start + 30)})
+	}
+	verification(0, true)
+	verification(100, false)
+	r, err := store.LoadRecord("simulator", "p-record")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Failovers) != 1 || r.Failovers[0].Requests != 7 || len(r.Samples) != 1 || !r.Samples[0].At.Equal(at(10)) {
+		t.Errorf("record %+v; want the first verification's, which measured the failover", r)
+	}
+}
