@@ -75,6 +75,7 @@ type stepRun struct {
 	typing   bool      // the learner is typing the step; the lab checks it
 	next     time.Time // while typing: when the check runs again
 	by       steps.By  // who did a passed step
+	kept     bool      // passed earlier and kept without a check (EventKept)
 }
 
 // op is a runner call in flight: a step, a check, or a resumed run.
@@ -771,7 +772,7 @@ func (m *Model) event(e steps.Event) tea.Cmd {
 	case steps.EventSkipped:
 		r.status, r.skipped, r.running, r.at = steps.StatusSkipped, e.Text, false, e.At
 	case steps.EventKept:
-		*r = stepRun{status: e.Status, by: e.By, at: e.At, verdict: e.Text, fresh: true}
+		*r = stepRun{status: e.Status, by: e.By, at: e.At, verdict: e.Text, fresh: true, kept: true}
 	case steps.EventDone:
 		r.status, r.running, r.elapsed, r.err, r.at, r.by = e.Status, false, e.Elapsed, e.Err, e.At, e.By
 		if r.status != steps.StatusCanceled {

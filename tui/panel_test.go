@@ -147,3 +147,22 @@ func TestRunPanelSetSize(t *testing.T) {
 		t.Errorf("at height 0 the panel drew %q", lines)
 	}
 }
+
+// TestRunPanelSaysWhatItDidOnce: a step kept without a check says so, not
+// "Check passed", and what Do said is not drawn again when the verdict
+// just said the same.
+func TestRunPanelSaysWhatItDidOnce(t *testing.T) {
+	p := newRunPanel(DefaultKeyMap(), NewStyles(true), false, true)
+	p.SetSize(80, 20)
+	kept := runShown{it: item{id: steps.BreakRegion, title: "Break region A for real"}, r: &stepRun{
+		status: steps.StatusPassed, fresh: true, kept: true, verdict: "passed earlier; not checked again"}}
+	if got := ansi.Strip(strings.Join(p.View(kept), "\n")); !strings.Contains(got, "Kept as passed: passed earlier") || strings.Contains(got, "Check passed") {
+		t.Errorf("a kept step reads %q; want it kept, not checked", got)
+	}
+	same := "api.example resolves to 127.0.0.1 and answers 200"
+	twice := runShown{it: item{id: steps.HTTPSCheck, title: "Check it as a browser would"}, r: &stepRun{
+		status: steps.StatusPassed, fresh: true, verdict: same, did: same}}
+	if got := ansi.Strip(strings.Join(p.View(twice), "\n")); strings.Count(got, same) != 1 {
+		t.Errorf("the same sentence from Do and Check drawn %d times:\n%s", strings.Count(got, same), got)
+	}
+}

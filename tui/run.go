@@ -140,7 +140,10 @@ func (p *runPanel) lines(s runShown, w int) []string {
 		switch r.status {
 		case steps.StatusPassed:
 			s := "Check passed"
-			if r.by == steps.ByLearner {
+			switch {
+			case r.kept:
+				s = "Kept as passed" // not checked: the verdict says why
+			case r.by == steps.ByLearner:
 				s = "You did it: check passed"
 			}
 			if r.verdict != "" {
@@ -171,7 +174,8 @@ func (p *runPanel) lines(s runShown, w int) []string {
 		case steps.StatusSkipped:
 			add(fmt.Sprintf("%s Skipped: %s", g, r.skipped), p.st.Dim, "", "  ")
 		}
-		if r.did != "" && r.status != steps.StatusSkipped {
+		// What Do said, unless the verdict just said the same.
+		if r.did != "" && r.did != r.verdict && r.status != steps.StatusSkipped {
 			n := len(out)
 			for _, line := range strings.Split(r.did, "\n") {
 				add(line, p.st.Dim, "", "")
