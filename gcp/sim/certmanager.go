@@ -236,6 +236,11 @@ func (k *cmKind[M]) get(s *Sim, name string) (M, error) {
 func (k *cmKind[M]) list(s *Sim, parent string, size int32, token string) (proto.Message, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if loc, ok := strings.CutSuffix(parent, "/locations/-"); ok && !k.underMap {
+		// "-" lists every location, as gcloud's list does by default; the
+		// simulator keeps its resources in global alone.
+		parent = loc + "/locations/global"
+	}
 	p, full, err := k.parentLocked(s, parent)
 	if err != nil {
 		return nil, err

@@ -260,3 +260,18 @@ func TestGcloudRunDeleteAfterAFailedRevisionInstantly(t *testing.T) {
 		t.Errorf("describe after delete: err %v, stderr %q; want gcloud's not found", err, errOut)
 	}
 }
+
+// TestGcloudCertificateManagerListsEveryLocation: gcloud lists Certificate
+// Manager resources of every location ("-") unless told one; Google answers
+// with all of them, global's included.
+func TestGcloudCertificateManagerListsEveryLocation(t *testing.T) {
+	t.Parallel()
+	s := startSim(t, Options{})
+	g := newGcloud(t, s, testProject)
+	enableAPIs(t, s, testProject, APICertManager)
+	g.must("certificate-manager", "dns-authorizations", "create", "auth", "--domain=api.example.test")
+	g.must("certificate-manager", "certificates", "create", "cert", "--domains=api.example.test", "--dns-authorizations=auth")
+	if out := g.must("certificate-manager", "certificates", "list", "--format=value(name)"); strings.TrimSpace(out) != "cert" {
+		t.Errorf("certificates list = %q; want the certificate made in global", out)
+	}
+}
