@@ -6,9 +6,9 @@ import (
 	"strings"
 
 	"charm.land/bubbles/v2/viewport"
-	"charm.land/glamour/v2"
-	gansi "charm.land/glamour/v2/ansi"
 	"github.com/beyond-lab/beyond/steps"
+	"github.com/beyond-lab/beyond/tui/internal/glamour"
+	gansi "github.com/beyond-lab/beyond/tui/internal/glamour/ansi"
 	"github.com/charmbracelet/x/ansi"
 )
 
