@@ -38,7 +38,11 @@ A paragraph with *emphasis*, **strong**, ~~struck~~, ` + "`code`" + `, a [link](
 Term
 : definition
 
-<b>html</b> and <!-- a comment -->
+<b>html</b> and <!-- a comment --> &amp; an entity
+
+<div>
+<p>An HTML block</p> <script>alert(1)</script> <title>gone</title>
+</div>
 
 ---
 
