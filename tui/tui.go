@@ -79,6 +79,10 @@ type Options struct {
 	// mouse mode takes the terminal's own selection away, and the learner
 	// selects commands to paste them.
 	Mouse bool
+	// FirstFrame, when set, is called once, from the first View: the
+	// guide's first screen is drawn, and Bubble Tea writes it out on its
+	// next frame.
+	FirstFrame func()
 }
 
 // ErrNotTerminal is returned by Run when stdin or stdout is not a terminal.

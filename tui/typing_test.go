@@ -1,10 +1,12 @@
 package tui
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 
+	tea "charm.land/bubbletea/v2"
 	"github.com/beyond-lab/beyond/gcp"
 	"github.com/beyond-lab/beyond/steps"
 )
@@ -182,4 +184,22 @@ func TestTypingNotFound(t *testing.T) {
 	h.press("esc")
 	h.idle()
 	close(lab.block[steps.DeployA])
+}
+
+// TestFirstFrameIsReportedOnce: Options.FirstFrame (beyond resumes the
+// garbage collector with it) is called by the first View, not before, and
+// never again.
+func TestFirstFrameIsReportedOnce(t *testing.T) {
+	calls := 0
+	m := New(context.Background(), newFakeLab(), Options{FirstFrame: func() { calls++ }})
+	defer m.Close()
+	if calls != 0 {
+		t.Fatalf("FirstFrame called %d times before anything was drawn", calls)
+	}
+	m.View()
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 30})
+	m.View()
+	if calls != 1 {
+		t.Errorf("FirstFrame called %d times over two frames, want 1", calls)
+	}
 }

@@ -147,6 +147,10 @@ func (m *Model) View() tea.View {
 	if m.opts.Mouse {
 		v.MouseMode = tea.MouseModeCellMotion
 	}
+	if f := m.opts.FirstFrame; f != nil {
+		m.opts.FirstFrame = nil
+		f()
+	}
 	return v
 }
 

@@ -39,6 +39,7 @@ func beyondBinary(t *testing.T) string {
 }
 
 func TestMain(m *testing.M) {
+	pausedAtStart = gcPercent() == -1
 	code := m.Run()
 	if built.dir != "" {
 		os.RemoveAll(built.dir)

@@ -27,6 +27,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/beyond-lab/beyond/internal/initgc"
 	"github.com/beyond-lab/beyond/lab"
 	"github.com/beyond-lab/beyond/service"
 )
@@ -48,8 +49,13 @@ func main() {
 
 // run is main without the process: it returns the exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	// The collector has been paused since package init (initgc). The guide
+	// resumes it after its first frame; everything else as soon as it
+	// knows it is not the guide; the defer for the ways out in between.
+	defer initgc.Resume()
 	cmd := "lab"
 	if len(args) > 0 && args[0] == lab.ServiceCommand {
+		initgc.Resume()
 		// Hidden: the image the lab builds runs a copy of beyond as the
 		// lab's Gemini service (package image).
 		if err := service.Serve(ctx, stdout, nil); err != nil {
@@ -67,6 +73,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return exitUsage
 		}
 		cmd, args = "export "+args[0], args[1:]
+	}
+	if cmd != "lab" {
+		initgc.Resume()
 	}
 	switch cmd {
 	case "sim":
@@ -123,6 +132,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runCleanup(ctx, cfg, stdout, stderr)
 	}
 	if cfg.nonInteractive || cfg.checkOnly {
+		initgc.Resume()
 		return runReplay(ctx, cfg, stdout, stderr)
 	}
 	return runTUI(ctx, cfg, stdin, stdout, stderr)

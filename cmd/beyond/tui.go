@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
+	"github.com/beyond-lab/beyond/internal/initgc"
 	"github.com/beyond-lab/beyond/steps"
 	"github.com/beyond-lab/beyond/tui"
 )
@@ -21,6 +23,11 @@ func runTUI(ctx context.Context, cfg *config, stdin io.Reader, stdout, stderr io
 		return exitFailed
 	}
 	defer t.close()
+	// Package init paused the collector (initgc); resume it once the first
+	// screen is on the terminal. Bubble Tea writes a drawn screen on its
+	// next frame, within 1/60 s, so a few frames later it is there, and the
+	// collection of what init allocated no longer delays it.
+	firstFrame := func() { time.AfterFunc(50*time.Millisecond, initgc.Resume) }
 	var r *steps.Runner
 	err = tui.Run(ctx, func(emit func(steps.Event)) (tui.Lab, error) {
 		var err error
@@ -29,7 +36,7 @@ func runTUI(ctx context.Context, cfg *config, stdin io.Reader, stdout, stderr io
 			return nil, err
 		}
 		return r, nil
-	}, tui.Options{Accessible: cfg.accessible, NoColor: cfg.noColor, Target: t.label, Mouse: cfg.mouse})
+	}, tui.Options{Accessible: cfg.accessible, NoColor: cfg.noColor, Target: t.label, Mouse: cfg.mouse, FirstFrame: firstFrame})
 	if r != nil {
 		r.Close()
 	}
