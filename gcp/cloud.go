@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"time"
 
@@ -64,11 +65,6 @@ func Connect(ctx context.Context, project string, ep lab.Endpoints) (*Cloud, err
 	if c.Simulated() {
 		c.PollInterval = 50 * time.Millisecond
 		c.Retry = SimRetry
-		plain := []option.ClientOption{
-			option.WithoutAuthentication(),
-			option.WithGRPCDialOption(grpc.WithTransportCredentials(insecure.NewCredentials())),
-		}
-		grpcOpts = plain
 		restOpts = []option.ClientOption{option.WithEndpoint(ep.Compute), option.WithoutAuthentication()}
 	} else if os.Getenv("GOOGLE_CLOUD_QUOTA_PROJECT") == "" {
 		// With user credentials (gcloud auth application-default login),
@@ -90,28 +86,29 @@ func Connect(ctx context.Context, project string, ep lab.Endpoints) (*Cloud, err
 		}
 		return nil, fmt.Errorf("connect to the %s API: %w (run `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS)", api, err)
 	}
+	dial := func(endpoint string) ([]option.ClientOption, func(), error) {
+		if c.Simulated() {
+			return dialSim(endpoint)
+		}
+		return with(grpcOpts, endpoint), func() {}, nil
+	}
 	var err error
-	if c.services, err = run.NewServicesClient(ctx, with(grpcOpts, ep.Run)...); err != nil {
+	if c.services, err = grpcClient(ctx, c, dial, ep.Run, run.NewServicesClient); err != nil {
 		return fail("Cloud Run", err)
 	}
-	c.closeFunc = append(c.closeFunc, c.services.Close)
-	if c.usage, err = serviceusage.NewClient(ctx, with(grpcOpts, ep.ServiceUsage)...); err != nil {
+	if c.usage, err = grpcClient(ctx, c, dial, ep.ServiceUsage, serviceusage.NewClient); err != nil {
 		return fail("Service Usage", err)
 	}
-	c.closeFunc = append(c.closeFunc, c.usage.Close)
-	if c.repos, err = artifactregistry.NewClient(ctx, with(grpcOpts, ep.ArtifactRegistry)...); err != nil {
+	if c.repos, err = grpcClient(ctx, c, dial, ep.ArtifactRegistry, artifactregistry.NewClient); err != nil {
 		return fail("Artifact Registry", err)
 	}
-	c.closeFunc = append(c.closeFunc, c.repos.Close)
 	// The simulator serves every gRPC API on one listener, Cloud Run's.
-	if c.iam, err = admin.NewIamClient(ctx, with(grpcOpts, ep.Run)...); err != nil {
+	if c.iam, err = grpcClient(ctx, c, dial, ep.Run, admin.NewIamClient); err != nil {
 		return fail("IAM", err)
 	}
-	c.closeFunc = append(c.closeFunc, c.iam.Close)
-	if c.projects, err = resourcemanager.NewProjectsClient(ctx, with(grpcOpts, ep.Run)...); err != nil {
+	if c.projects, err = grpcClient(ctx, c, dial, ep.Run, resourcemanager.NewProjectsClient); err != nil {
 		return fail("Resource Manager", err)
 	}
-	c.closeFunc = append(c.closeFunc, c.projects.Close)
 	if c.negs, err = compute.NewRegionNetworkEndpointGroupsRESTClient(ctx, restOpts...); err != nil {
 		return fail("Compute Engine", err)
 	}
@@ -153,11 +150,44 @@ func Connect(ctx context.Context, project string, ep lab.Endpoints) (*Cloud, err
 	if c.dns, err = dns.NewService(ctx, dnsOpts...); err != nil {
 		return fail("Cloud DNS", err)
 	}
-	if c.certs, err = certificatemanager.NewClient(ctx, with(grpcOpts, ep.Run)...); err != nil {
+	if c.certs, err = grpcClient(ctx, c, dial, ep.Run, certificatemanager.NewClient); err != nil {
 		return fail("Certificate Manager", err)
 	}
-	c.closeFunc = append(c.closeFunc, c.certs.Close)
 	return c, nil
+}
+
+// dialSim gives a gRPC client of the simulator at endpoint its options: its
+// own connection from grpc.NewClient, which connects on the first call. The
+// clients' own dial (grpc.DialContext) connects at once, and six
+// connections made and served while the guide drew its first frame delayed
+// it. The client's Close closes the connection; abandon closes it when the
+// client could not be made.
+func dialSim(endpoint string) (opts []option.ClientOption, abandon func(), err error) {
+	conn, err := grpc.NewClient("passthrough:///"+endpoint,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		// As Google's clients dial: no 4 MB cap on a response.
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(math.MaxInt32)))
+	if err != nil {
+		return nil, nil, err
+	}
+	return []option.ClientOption{option.WithGRPCConn(conn), option.WithoutAuthentication()}, func() { conn.Close() }, nil
+}
+
+// grpcClient makes a gRPC client with newClient, on the connection dial
+// gives for endpoint, and keeps its Close for c.Close.
+func grpcClient[T interface{ Close() error }](ctx context.Context, c *Cloud, dial func(endpoint string) ([]option.ClientOption, func(), error), endpoint string, newClient func(context.Context, ...option.ClientOption) (T, error)) (T, error) {
+	var zero T
+	opts, abandon, err := dial(endpoint)
+	if err != nil {
+		return zero, err
+	}
+	client, err := newClient(ctx, opts...)
+	if err != nil {
+		abandon()
+		return zero, err
+	}
+	c.closeFunc = append(c.closeFunc, client.Close)
+	return client, nil
 }
 
 // Close releases every client.
