@@ -126,7 +126,7 @@ type Model struct {
 	cursor        int
 	runs          map[string]*stepRun
 	commands      map[string]string
-	markdown      map[string]string
+	markdown      map[string]string // step ID → its page, expanded (stepMarkdown)
 	ip            string
 	resumeTo      string // the last step saved as passed, if any
 	resumePassed  int
@@ -208,9 +208,6 @@ func New(ctx context.Context, lab Lab, opts Options) *Model {
 			title = id
 		}
 		m.items = append(m.items, item{id: id, part: part, title: title, short: steps.ShortTitle(id), reading: reading, step: step})
-		if md, err := content.Step(id); err == nil {
-			m.markdown[id] = expand(md, m.vars)
-		}
 	}
 	if !ids[content.Intro] && content.Title(content.Intro) != "" {
 		add(content.Intro, "", "", nil)
@@ -241,6 +238,22 @@ func New(ctx context.Context, lab Lab, opts Options) *Model {
 	}
 	m.sync()
 	return m
+}
+
+// stepMarkdown is the step's page from content/ with the learner's
+// variables in, read and expanded the first time it is shown.
+func (m *Model) stepMarkdown(id string) string {
+	if md, ok := m.markdown[id]; ok {
+		return md
+	}
+	md, err := content.Step(id)
+	if err != nil {
+		md = "There is no text for this step yet."
+	} else {
+		md = expand(md, m.vars)
+	}
+	m.markdown[id] = md
+	return md
 }
 
 // Close cancels every runner call the model started.

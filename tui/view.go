@@ -104,11 +104,11 @@ func (m *Model) sync() {
 	l := m.layout()
 	m.help.SetWidth(m.width)
 	id := m.current().id
-	md, ok := m.markdown[id]
-	if !ok {
-		md = "There is no text for this step yet."
+	if m.screen != screenStart {
+		// The start screen shows no prose: the guide draws its first
+		// frame without rendering any Markdown.
+		m.prose.Show(id, m.stepMarkdown(id), l.mainW, l.prose)
 	}
-	m.prose.Show(id, md, l.mainW, l.prose)
 
 	m.cmd.SetCommand(m.commands[id])
 	m.cmd.SetSize(m.width, l.body-1)
