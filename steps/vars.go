@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/beyond-lab/beyond/lab"
 	"github.com/beyond-lab/beyond/service"
@@ -132,11 +133,15 @@ func (v Vars) Validate() error {
 	return errors.Join(errs...)
 }
 
+// The patterns are compiled on first use, not in package init, which runs
+// at every start of beyond, before the guide's first frame.
 var (
 	// imagePattern is the shape of an image reference the deploy steps accept.
-	imagePattern = regexp.MustCompile(`^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$`)
+	imagePattern = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$`)
+	})
 	// modelPattern is the shape of a bare Gemini model ID.
-	modelPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$`)
+	modelPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$`) })
 )
 
 func checkProject(s string) error {
@@ -147,24 +152,26 @@ func checkProject(s string) error {
 }
 
 func checkModel(s string) error {
-	if !modelPattern.MatchString(s) {
+	if !modelPattern().MatchString(s) {
 		return errors.New("a model ID is a bare name such as " + service.DefaultModel + " (lowercase letters, digits, dots and hyphens), without models/ or a path")
 	}
 	return nil
 }
 
 func checkImage(s string) error {
-	if !imagePattern.MatchString(s) {
+	if !imagePattern().MatchString(s) {
 		return errors.New("an image is HOST/PATH[:TAG][@sha256:DIGEST] in lowercase, e.g. " + lab.HelloImage)
 	}
 	return nil
 }
 
 // domainPattern is a DNS name of two labels or more, without the final dot.
-var domainPattern = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
+var domainPattern = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
+})
 
 func checkDomain(s string) error {
-	if len(s) > 240 || !domainPattern.MatchString(s) {
+	if len(s) > 240 || !domainPattern().MatchString(s) {
 		return errors.New("a domain is a lowercase DNS name such as example.com, without a scheme, a path or a final dot")
 	}
 	return nil

@@ -70,7 +70,7 @@ func frontendArmor(sp *computepb.SecurityPolicy) *FrontendArmor {
 		if e := strings.TrimSpace(m.GetExpr().GetExpression()); e != "" {
 			if e == "true" {
 				fr.All = true
-			} else if sm := armorPathExpr.FindStringSubmatch(e); sm != nil {
+			} else if sm := armorPathExpr().FindStringSubmatch(e); sm != nil {
 				fr.Path, _ = regexp.Compile(sm[1])
 			}
 		}

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/beyond-lab/beyond/lab"
@@ -196,7 +197,7 @@ func (a *computeAPI) admit(c *computeReq) *computeError {
 	a.s.mu.Lock()
 	defer a.s.mu.Unlock()
 	id := c.vars["project"]
-	if !computeProjectParam.MatchString(id) {
+	if !computeProjectParam().MatchString(id) {
 		return &computeError{http.StatusBadRequest, fmt.Sprintf("Invalid value '%s'. Values must match the following regular expression: '%s'", id, computeProjectRegex), "invalidParameter"}
 	}
 	p, err := a.s.readProjectLocked(id)
@@ -218,7 +219,10 @@ func (a *computeAPI) admit(c *computeReq) *computeError {
 // ID the simulator can create is a 404, as for a project that does not exist.
 const computeProjectRegex = `(?:(?:[-a-z0-9]{1,63}\.)*(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?):)?(?:[0-9]{1,19}|(?:[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?))`
 
-var computeProjectParam = regexp.MustCompile(`^(?:` + computeProjectRegex + `)$`)
+// computeProjectParam and the simulator's other patterns are compiled on
+// first use, not in package init, which runs at every start of beyond,
+// before the guide's first frame.
+var computeProjectParam = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:` + computeProjectRegex + `)$`) })
 
 // computeError is an error answered as Google's JSON error body.
 type computeError struct {
@@ -427,14 +431,16 @@ type computeFilter struct {
 	neg   bool
 }
 
-var computeFilterPattern = regexp.MustCompile(`^\(?\s*([A-Za-z][A-Za-z0-9]*)\s*(=|!=|eq|ne)\s*(?:"([^"]*)"|'([^']*)'|(\S+?))\s*\)?$`)
+var computeFilterPattern = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^\(?\s*([A-Za-z][A-Za-z0-9]*)\s*(=|!=|eq|ne)\s*(?:"([^"]*)"|'([^']*)'|(\S+?))\s*\)?$`)
+})
 
 func computeParseFilter(s string) (*computeFilter, *computeError) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return nil, nil
 	}
-	m := computeFilterPattern.FindStringSubmatch(s)
+	m := computeFilterPattern().FindStringSubmatch(s)
 	if m == nil {
 		return nil, &computeError{http.StatusBadRequest, fmt.Sprintf("Invalid list filter expression '%s'. The simulator understands FIELD = \"VALUE\", FIELD != \"VALUE\", FIELD eq REGEX and FIELD ne REGEX.", s), "invalid"}
 	}

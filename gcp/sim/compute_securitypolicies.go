@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"cloud.google.com/go/compute/apiv1/computepb"
 	"google.golang.org/protobuf/proto"
@@ -64,7 +65,7 @@ var armorKeys = map[string]bool{"ALL": true, "IP": true, "HTTP_HEADER": true, "X
 
 // armorPathExpr is the one expression form with an argument the simulator
 // evaluates.
-var armorPathExpr = regexp.MustCompile(`^request\.path\.matches\(\s*'([^']*)'\s*\)$`)
+var armorPathExpr = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^request\.path\.matches\(\s*'([^']*)'\s*\)$`) })
 
 func prepareSecurityPolicy(a *computeAPI, c *computeReq, r, old proto.Message) *computeError {
 	sp := r.(*computepb.SecurityPolicy)
@@ -149,10 +150,10 @@ func prepareArmorRule(field string, rule *computepb.SecurityPolicyRule) *compute
 		}
 	case m.GetExpr().GetExpression() != "":
 		e := strings.TrimSpace(m.GetExpr().GetExpression())
-		if e != "true" && armorPathExpr.FindStringSubmatch(e) == nil {
+		if e != "true" && armorPathExpr().FindStringSubmatch(e) == nil {
 			return computeInvalid(field+".match.expr.expression", e, "The simulator evaluates only `true` and `request.path.matches('REGEX')` (Google evaluates the full rules language): use one of those here.")
 		}
-		if sm := armorPathExpr.FindStringSubmatch(e); sm != nil {
+		if sm := armorPathExpr().FindStringSubmatch(e); sm != nil {
 			if _, err := regexp.Compile(sm[1]); err != nil {
 				return computeInvalid(field+".match.expr.expression", e, "The regular expression does not compile: "+err.Error())
 			}

@@ -365,16 +365,19 @@ func geminiFill(b *bytes.Buffer, sc *geminiSchema, name string, v geminiVerdict)
 	}
 }
 
-// geminiInjectionPatterns flag the classic prompt-injection phrasings.
-var geminiInjectionPatterns = []*regexp.Regexp{
-	regexp.MustCompile(`(?i)\b(ignore|disregard|forget|override|bypass)\b.{0,40}\b(instructions?|prompts?|rules|directions|guidelines)\b`),
-	regexp.MustCompile(`(?i)\b(reveal|print|show|repeat|leak|output)\b.{0,30}\b(system prompt|your (instructions|prompt|rules))\b`),
-	regexp.MustCompile(`(?i)\b(you are now|from now on you|pretend (to be|you are)|act as (an? )?(unrestricted|unfiltered|different))\b`),
-	regexp.MustCompile(`(?i)\b(jailbreak|DAN mode|developer mode)\b`),
-}
+// geminiInjectionPatterns flag the classic prompt-injection phrasings
+// (compiled on first use, as computeProjectParam).
+var geminiInjectionPatterns = sync.OnceValue(func() []*regexp.Regexp {
+	return []*regexp.Regexp{
+		regexp.MustCompile(`(?i)\b(ignore|disregard|forget|override|bypass)\b.{0,40}\b(instructions?|prompts?|rules|directions|guidelines)\b`),
+		regexp.MustCompile(`(?i)\b(reveal|print|show|repeat|leak|output)\b.{0,30}\b(system prompt|your (instructions|prompt|rules))\b`),
+		regexp.MustCompile(`(?i)\b(you are now|from now on you|pretend (to be|you are)|act as (an? )?(unrestricted|unfiltered|different))\b`),
+		regexp.MustCompile(`(?i)\b(jailbreak|DAN mode|developer mode)\b`),
+	}
+})
 
 func geminiInjection(text string) bool {
-	for _, p := range geminiInjectionPatterns {
+	for _, p := range geminiInjectionPatterns() {
 		if p.MatchString(text) {
 			return true
 		}

@@ -33,7 +33,7 @@ const (
 )
 
 // mdRegionPattern is the shape of a Google Cloud region name.
-var mdRegionPattern = regexp.MustCompile(`^[a-z]+(-[a-z]+)+[0-9]+$`)
+var mdRegionPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z]+(-[a-z]+)+[0-9]+$`) })
 
 // metadataHost returns the host:port of the metadata server for project and
 // region, for an instance running as the project's default service account.
@@ -49,7 +49,7 @@ func (s *Sim) metadataHostAs(project, region, email string) (string, error) {
 	if !lab.ProjectID.Valid(project) {
 		return "", fmt.Errorf("metadata server: invalid project ID %q", project)
 	}
-	if !mdRegionPattern.MatchString(region) {
+	if !mdRegionPattern().MatchString(region) {
 		return "", fmt.Errorf("metadata server: invalid region %q: want a region such as us-central1", region)
 	}
 	s.mu.Lock()

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/beyond-lab/beyond/lab"
@@ -22,7 +23,7 @@ import (
 // user may give for a service, with Google's defaults filled in.
 
 // runRevisionNamePattern is the rule for revision names chosen by the user.
-var runRevisionNamePattern = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$`)
+var runRevisionNamePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$`) })
 
 // runReservedEnv are the variables Cloud Run sets itself and refuses from users.
 var runReservedEnv = []string{"PORT", "K_SERVICE", "K_REVISION", "K_CONFIGURATION"}
@@ -259,7 +260,7 @@ func runCheckRevisionName(rs *runService, id string, t *runpb.RevisionTemplate) 
 	if name == "" {
 		return nil
 	}
-	if !strings.HasPrefix(name, id+"-") || !runRevisionNamePattern.MatchString(name) {
+	if !strings.HasPrefix(name, id+"-") || !runRevisionNamePattern().MatchString(name) {
 		return grpcInvalid("service.template.revision %q: a revision name must start with the service name and a hyphen, %q, and use only lowercase letters, digits and hyphens", name, id+"-")
 	}
 	if rs == nil {
