@@ -2,6 +2,7 @@ package steps_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -285,5 +286,44 @@ func TestDeployedServiceThatCannotAnswerFailsTheDeploy(t *testing.T) {
 	got := strings.Join(failures(events), "\n")
 	if !strings.Contains(got, steps.DeployA+": failed") || !strings.Contains(got, "answered") || !strings.Contains(got, "not served") {
 		t.Errorf("failures %q; want deploy-a to fail with the service's own answer", got)
+	}
+}
+
+// TestStoppedCurlIsNotATimeout: the learner stops the curl step while the
+// load balancer still answers 404. The step ends canceled, and what it
+// reports is that it was stopped, not that the global IP "did not answer
+// within 5m0s", which it was never given.
+func TestStoppedCurlIsNotATimeout(t *testing.T) {
+	parallel(t) // a replay on its own simulator
+	l := newLabUnder(t, sim.Conditions{LBFlap: time.Hour})
+	r := l.runner(t)
+	if sum, err := r.Run(context.Background(), steps.Range{To: steps.GlobalIP}); err != nil || !sum.OK() {
+		t.Fatalf("up to the global IP: %+v %v: %v", sum, err, failures(l.take()))
+	}
+	l.take()
+	l.clock.Advance(time.Second) // the flap's 404 phase, held: the clock stands still
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	samples := 0
+	l.mu.Lock()
+	l.onEmit = func(e steps.Event) {
+		if e.Kind == steps.EventSample && e.Step == steps.Curl {
+			if samples++; samples == 3 {
+				stop()
+			}
+		}
+	}
+	l.mu.Unlock()
+	st, _ := r.RunStep(ctx, steps.Curl)
+	if st != steps.StatusCanceled {
+		t.Fatalf("curl stopped after %d answers: %s, want canceled", samples, st)
+	}
+	for _, e := range l.take() {
+		if e.Step != steps.Curl || e.Kind != steps.EventDid {
+			continue
+		}
+		if !errors.Is(e.Err, context.Canceled) {
+			t.Errorf("the stopped curl step reported %v; want it stopped (context.Canceled)", e.Err)
+		}
 	}
 }

@@ -391,6 +391,7 @@ func stepCurl() *Step {
 				return "", err
 			}
 			serve, _ := s.patience()
+			stop := ctx
 			ctx, cancel := context.WithTimeout(ctx, serve)
 			defer cancel()
 			start := time.Now()
@@ -428,6 +429,9 @@ func stepCurl() *Step {
 						s.Progress(fmt.Sprintf("waiting for the load balancer to serve (%s so far; last answer %s)", time.Since(start).Round(time.Second), why))
 					}
 					run = run[:0]
+				}
+				if err := stop.Err(); err != nil {
+					return "", err // stopped, not timed out
 				}
 				if ctx.Err() != nil {
 					return "", failf(fmt.Sprintf("the global IP did not answer %d times in a row within %s (last answer: %s)", stableRun, serve, describeBody(sm, b)), "A new load balancer answers 404 or 502 until its configuration reaches Google's front ends, and Google gives no figure for how long that takes: run this step again in a minute")

@@ -682,6 +682,9 @@ func checkHTTPS(ctx context.Context, s *Session) (string, error) {
 			if sm.Err != "" {
 				why = tlsReason(sm.Err)
 			}
+			if err := ctx.Err(); err != nil {
+				return "", err // stopped, not timed out
+			}
 			if wctx.Err() != nil {
 				return "", failf(fmt.Sprintf("https://%s did not answer from %s within %s (last: %s)", host, orNearest(loc), serve, why),
 					"A new HTTPS rule takes minutes to serve, and a new certificate minutes more to reach every front end: run this step again in a few minutes")
