@@ -595,6 +595,11 @@ func stepBreakWorkshop() *Step {
 			if err != nil {
 				return "", err
 			}
+			if before.Image != lab.BrokenImage {
+				// Done again, the template already holds the broken image:
+				// keep what region A served before the first time.
+				s.Outputs.ServingImage = before.Image
+			}
 			_, _, err = s.Cloud.DeployService(ctx, gcp.ServiceSpec{Region: s.Vars.RegionA, Name: s.Vars.Service, Image: lab.BrokenImage, Env: s.deployEnv(s.Vars.RegionA)}, s.Progress)
 			if err == nil {
 				return "", failf("the update to "+lab.BrokenImage+" succeeded, which Cloud Run does not do: the image cannot serve", "")
@@ -951,10 +956,17 @@ func stepRestore() *Step {
 	return &Step{
 		ID: Restore, Part: PartVerify, Live: true, Restores: true,
 		Command: func(s *Session) string {
+			// The workshop's broken update stays in region A's template
+			// unless the region's own restore deploys it again.
 			if s.breakMethod() == methodDetach {
-				return fmt.Sprintf("gcloud compute backend-services add-backend %s \\\n    --global \\\n    --network-endpoint-group %s \\\n    --network-endpoint-group-region %s", s.Vars.Backend, s.brokenNEG(), s.broken())
+				return fmt.Sprintf("gcloud compute backend-services add-backend %s \\\n    --global \\\n    --network-endpoint-group %s \\\n    --network-endpoint-group-region %s", s.Vars.Backend, s.brokenNEG(), s.broken()) +
+					"\n" + s.restoreImageCommand()
 			}
-			return deployCommand(s, s.broken(), s.deployEnv(s.broken()), s.imageForCommand())
+			cmd := deployCommand(s, s.broken(), s.deployEnv(s.broken()), s.imageForCommand())
+			if s.broken() != s.Vars.RegionA {
+				cmd += "\n" + s.restoreImageCommand()
+			}
+			return cmd
 		},
 		Do: func(ctx context.Context, s *Session) (string, error) {
 			s.stopWatch()
@@ -978,6 +990,9 @@ func stepRestore() *Step {
 				if _, _, err := s.Cloud.DeployService(ctx, gcp.ServiceSpec{Region: s.broken(), Name: s.Vars.Service, Image: img, Env: s.deployEnv(s.broken())}, s.Progress); err != nil {
 					return "", err
 				}
+			}
+			if err := s.undoWorkshopBreak(ctx); err != nil {
+				return "", err
 			}
 			// Traffic returns to the region that answered the curl step once
 			// its ejection ends: wait for it, on Google as on the simulator.
@@ -1032,6 +1047,12 @@ func stepRestore() *Step {
 					return "", failf(s.broken()+" still has the outage switch on", "Run this step again")
 				}
 			}
+			if svc, err := s.Cloud.GetService(ctx, s.Vars.RegionA, s.Vars.Service); err != nil {
+				return "", err
+			} else if svc.Image == lab.BrokenImage {
+				return "", failf(fmt.Sprintf("region A's service still has the workshop's broken image %s in its template (revision %s serves): a later deploy-a check would find it and deploy again", lab.BrokenImage, svc.LatestReady),
+					"Run this step again, or "+strings.ReplaceAll(s.restoreImageCommand(), " \\\n   ", ""))
+			}
 			base, err := s.globalURL(ctx)
 			if err != nil {
 				return "", err
@@ -1065,6 +1086,43 @@ func stepRestore() *Step {
 			return fmt.Sprintf("%s is healthy and the global IP answers 200 from %s.", s.broken(), sm.Region), nil
 		},
 	}
+}
+
+// undoWorkshopBreak puts region A's service back on the image it served
+// before break-workshop, when the workshop's broken update is still its
+// template. Cloud Run kept serving the old revision, but the template is
+// what a later deploy, or deploy-a's check, reads. A break-region that
+// redeployed region A has already replaced it.
+func (s *Session) undoWorkshopBreak(ctx context.Context) error {
+	svc, err := s.Cloud.GetService(ctx, s.Vars.RegionA, s.Vars.Service)
+	if err != nil || svc.Image != lab.BrokenImage {
+		return err
+	}
+	img, err := s.servingImage()
+	if err != nil {
+		return err
+	}
+	s.Progress(fmt.Sprintf("putting region A's service back on %s (the workshop's update left %s in its template)", img, lab.BrokenImage))
+	_, _, err = s.Cloud.DeployService(ctx, gcp.ServiceSpec{Region: s.Vars.RegionA, Name: s.Vars.Service, Image: img, Env: s.deployEnv(s.Vars.RegionA)}, s.Progress)
+	return err
+}
+
+// servingImage is the image region A served before the workshop's broken
+// update: as break-workshop found it, else the lab's.
+func (s *Session) servingImage() (string, error) {
+	if img := s.Outputs.ServingImage; img != "" {
+		return img, nil
+	}
+	return s.image()
+}
+
+// restoreImageCommand is how a learner puts region A's image back.
+func (s *Session) restoreImageCommand() string {
+	img, err := s.servingImage()
+	if err != nil {
+		img = s.imageForCommand()
+	}
+	return fmt.Sprintf("gcloud run services update %s \\\n    --image %s \\\n    --region %s", s.Vars.Service, img, s.Vars.RegionA)
 }
 
 func orNone(region string) string {

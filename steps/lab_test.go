@@ -681,6 +681,11 @@ func TestFullLabWithHelloDetachesTheNEG(t *testing.T) {
 	if did := dids(events)[steps.Curl]; !strings.Contains(did, "It's running!") {
 		t.Errorf("curl did %q; want the hello sample's answer", did)
 	}
+	// The workshop's broken update stays in region A's template until the
+	// restore puts back the image region A ran before it.
+	if svc, err := l.cloud.GetService(context.Background(), l.vars.RegionA, l.vars.Service); err != nil || svc.Image != lab.HelloImage || !svc.Ready {
+		t.Errorf("region A after the restore: %+v, %v; want it ready on %s", svc, err, lab.HelloImage)
+	}
 
 	// A resume after the restore keeps the break steps as passed: it neither
 	// checks them (their checks look for the break the restore undid) nor
@@ -702,6 +707,8 @@ func TestFullLabWithHelloDetachesTheNEG(t *testing.T) {
 			kept[e.Step]++
 		case (e.Kind == steps.EventStarted || e.Kind == steps.EventDid || e.Kind == steps.EventBreak) && (e.Step == steps.BreakWorkshop || e.Step == steps.BreakRegion || e.Step == steps.Failover):
 			t.Errorf("the resume started %s (%s)", e.Step, e.Kind)
+		case e.Kind == steps.EventDid:
+			t.Errorf("the resume did %s again: %q", e.Step, e.Text)
 		}
 	}
 	if want := map[string]int{steps.BreakWorkshop: 1, steps.BreakRegion: 1, steps.Failover: 1}; !maps.Equal(kept, want) {
@@ -734,6 +741,14 @@ func TestFullLabWithHelloDetachesTheNEG(t *testing.T) {
 		return e.Kind == steps.EventDid && e.Step == steps.BreakRegion && e.Err == nil
 	}) {
 		t.Error("the resume on a new simulator did not break region A of the rebuilt lab")
+	}
+	// It broke region A again, so it measures that failover again, rather
+	// than passing the failover step on its check: the record is this run's.
+	if !slices.ContainsFunc(events, func(e steps.Event) bool { return e.Kind == steps.EventFailover }) {
+		t.Error("the resume on a new simulator broke region A again but did not measure the failover")
+	}
+	if again, err := l.store.LoadRecord("simulator", l.vars.Project); err != nil || len(again.Failovers) != 1 || reflect.DeepEqual(again, rec) {
+		t.Errorf("the record after the rebuilt lab's failover: %d failovers, the same as before: %t (%v); want the new measurement", len(again.Failovers), reflect.DeepEqual(again, rec), err)
 	}
 }
 

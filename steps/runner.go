@@ -254,6 +254,12 @@ func (r *Runner) Run(ctx context.Context, rg Range) (Summary, error) {
 	// made again). The verification saved measured another one, so the
 	// break steps run again rather than being kept (undoneBy).
 	rebuilt := false
+	// rebroke: a break step ran in this run (on a rebuilt lab, or one whose
+	// break was undone by hand). The verification is then this run's: the
+	// steps after it up to the restore run again rather than pass on a
+	// check, so that the failover is measured on the break just made, as
+	// a first run measures it.
+	rebroke := false
 	for _, s := range sel {
 		if stopped {
 			why := "an earlier step did not pass"
@@ -286,13 +292,15 @@ func (r *Runner) Run(ctx context.Context, rg Range) (Summary, error) {
 		}
 		if undo := r.undoneBy(s); rg.Resume && undo != nil && !rebuilt {
 			st = r.keep(s, undo)
-		} else if rg.Resume && r.savedStatus(s.ID) == StatusPassed {
+		} else if rg.Resume && r.savedStatus(s.ID) == StatusPassed && !rebroke {
 			var ran bool
 			st, ran = r.recheck(ctx, s)
 			rebuilt = rebuilt || ran && s.ID == ForwardingRule
+			rebroke = ran && s.Breaks
 		} else {
 			st = r.run(ctx, s, true)
 			rebuilt = rebuilt || s.ID == ForwardingRule
+			rebroke = (rebroke || s.Breaks) && !s.Restores
 		}
 		switch st {
 		case StatusPassed:

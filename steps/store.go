@@ -28,6 +28,9 @@ type Outputs struct {
 	Image       string `json:"image,omitempty"`        // the image the lab pushed, by digest
 	BreakMethod string `json:"break_method,omitempty"` // how region A was broken: methodOutage or methodDetach
 	NearRegion  string `json:"near_region,omitempty"`  // the region that answered the curl step: the one nearest the learner, which the lab breaks
+	// ServingImage is the image region A served when the workshop's broken
+	// update replaced it in the service's template: what restore puts back.
+	ServingImage string `json:"serving_image,omitempty"`
 	// ModelPlacement is where each region's service calls the model, as
 	// confirm-ai decided from Google's answers.
 	ModelPlacement *ModelPlacement `json:"model_placement,omitempty"`
