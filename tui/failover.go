@@ -31,6 +31,9 @@ type failover struct {
 	phase            *phase // the break or restore in progress, if any
 	report           *steps.FailoverReport
 	health           []steps.RegionHealth // latest Cloud Run service health, where readable
+	// back is how many lines the timeline is scrolled back from its
+	// newest ({ and }); 0 follows the newest as they come.
+	back int
 }
 
 // mark is one line of the timeline.
@@ -225,16 +228,52 @@ func (f *failover) height() int {
 	if len(f.health) > 0 {
 		n++
 	}
-	return n + min(8, f.timelineLen())
+	return n + min(8, len(f.timeline()))
 }
 
-// timelineLen is how many lines the timeline would take, with no limit.
-func (f *failover) timelineLen() int {
-	n := len(f.marks)
-	if f.phase != nil && !f.phase.restore && !f.phase.firstB.IsZero() {
-		n++
+// headLines is how many lines the panel draws above its timeline.
+func (f *failover) headLines() int {
+	if len(f.samples) == 0 {
+		return 3
 	}
-	return n
+	if len(f.health) > 0 {
+		return 6
+	}
+	return 5
+}
+
+// timeline is the timeline's lines, oldest first: the marks, and while a
+// break is followed, when region A was last used so far.
+func (f *failover) timeline() []mark {
+	if f.phase == nil || f.phase.restore || f.phase.firstB.IsZero() {
+		return f.marks
+	}
+	// Say live when region A stopped being used, before settle writes it.
+	p := f.phase
+	return append(slices.Clone(f.marks), mark{p.lastBad, fmt.Sprintf("%s last request to region A so far (%d errors)", since(p.start, p.lastBad), p.errors)})
+}
+
+// shown is which lines of the timeline the panel shows in pv, from first
+// to last (exclusive) of n. When they are not all shown, one line of the
+// room says which are (and the keys that show the others).
+func (f *failover) shown(pv panelView) (first, last, n int) {
+	n = len(f.timeline())
+	room := pv.height - f.headLines()
+	if room <= 0 {
+		return 0, 0, 0 // no room for any
+	}
+	if n > room && room > 1 {
+		room--
+	}
+	last = n - min(f.back, max(0, n-room))
+	return max(0, last-room), last, n
+}
+
+// scroll moves the timeline by lines back (towards its start), or forward
+// when by is negative, within what there is to show in pv.
+func (f *failover) scroll(by int, pv panelView) {
+	first, last, n := f.shown(pv)
+	f.back = max(0, min(f.back+by, n-(last-first)))
 }
 
 // note adds a line to the timeline: watching started, client moved. It is
@@ -255,6 +294,9 @@ func (f *failover) mark(at time.Time, text string) {
 		i--
 	}
 	f.marks = slices.Insert(f.marks, i, mark{at, text})
+	if f.back > 0 {
+		f.back++ // scrolled back: the lines read stay where they are
+	}
 	if len(f.marks) > 50 {
 		f.marks = slices.Clone(f.marks[len(f.marks)-50:])
 	}
@@ -434,16 +476,18 @@ func (f *failover) view(pv panelView, st Styles) []string {
 	if room <= 0 {
 		return clip(out, pv.height)
 	}
-	marks := f.marks
-	if f.phase != nil && !f.phase.restore && !f.phase.firstB.IsZero() {
-		// Say live when region A stopped being used, before settle writes it.
-		p := f.phase
-		marks = append(slices.Clone(marks), mark{p.lastBad, fmt.Sprintf("%s last request to region A so far (%d errors)", since(p.start, p.lastBad), p.errors)})
+	first, last, n := f.shown(pv)
+	if last-first < n && room > 1 {
+		where := fmt.Sprintf("timeline %d–%d of %d", first+1, last, n)
+		if first > 0 {
+			where += " · { earlier"
+		}
+		if last < n {
+			where += " · } later"
+		}
+		out = append(out, fit(st.Dim.Render(where), w))
 	}
-	if len(marks) > room {
-		marks = marks[len(marks)-room:]
-	}
-	for _, m := range marks {
+	for _, m := range f.timeline()[first:last] {
 		line := m.text
 		if w >= 64 {
 			line = m.at.Format("15:04:05") + " " + line

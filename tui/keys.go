@@ -19,6 +19,7 @@ type KeyMap struct {
 	List, Failover       key.Binding
 	Watch, Break         key.Binding
 	Restore, Move        key.Binding
+	Earlier, Later       key.Binding // scroll the failover panel's timeline
 	Help, Quit           key.Binding
 	Close                key.Binding // closes the full-screen command
 	Stop                 key.Binding // leaves typing mode
@@ -46,6 +47,8 @@ func DefaultKeyMap() KeyMap {
 		Break:    key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "break A")),
 		Restore:  key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "restore A")),
 		Move:     key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "move")),
+		Earlier:  key.NewBinding(key.WithKeys("{"), key.WithHelp("{", "earlier")),
+		Later:    key.NewBinding(key.WithKeys("}"), key.WithHelp("}", "later")),
 		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "keys")),
 		Quit:     key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 		Stop:     key.NewBinding(key.WithKeys("t", "esc"), key.WithHelp("t/esc", "stop waiting")),

@@ -8,7 +8,7 @@ import (
 
 // failoverPanel is the live failover panel, a component: the timeline and
 // statistics of the prober's samples (failover), its own keys (f, w, b, u,
-// m), and its size. The parent lays it out, tells it what it knows of the
+// m, and { } to scroll the timeline), and its size. The parent lays it out, tells it what it knows of the
 // runner (SetLive), and performs what a key asks of the runner: the panel
 // only says which (panelAction), since the runner is the parent's to call.
 type failoverPanel struct {
@@ -21,10 +21,12 @@ type failoverPanel struct {
 // failoverKeys are the panel's keys, taken from the one KeyMap.
 type failoverKeys struct {
 	Toggle, Watch, Break, Restore, Move key.Binding
+	Earlier, Later                      key.Binding
 }
 
 func (k KeyMap) failoverKeys() failoverKeys {
-	return failoverKeys{Toggle: k.Failover, Watch: k.Watch, Break: k.Break, Restore: k.Restore, Move: k.Move}
+	return failoverKeys{Toggle: k.Failover, Watch: k.Watch, Break: k.Break, Restore: k.Restore, Move: k.Move,
+		Earlier: k.Earlier, Later: k.Later}
 }
 
 // FullHelp lists the panel's keys for the ? page.
@@ -35,6 +37,7 @@ func (k failoverKeys) FullHelp() []keyHelp {
 		{k.Break, "break region A (runs the break-region step)"},
 		{k.Restore, "restore region A (runs the restore step)"},
 		{k.Move, "move the simulated client to another region"},
+		{key.NewBinding(key.WithKeys(append(k.Earlier.Keys(), k.Later.Keys()...)...)), "scroll the failover timeline to earlier lines, later ones"},
 	}
 }
 
@@ -96,6 +99,13 @@ func (p *failoverPanel) Update(k tea.KeyPressMsg) (act panelAction, ok bool) {
 		return panelRestore, true
 	case key.Matches(k, p.keys.Move):
 		return panelMove, true
+	case key.Matches(k, p.keys.Earlier):
+		// The panel's own scroll: nothing for the parent to do.
+		p.scroll(1, p.pv)
+		return panelNone, true
+	case key.Matches(k, p.keys.Later):
+		p.scroll(-1, p.pv)
+		return panelNone, true
 	}
 	return panelNone, false
 }
@@ -108,4 +118,19 @@ func (p *failoverPanel) ShortHelp() []key.Binding {
 		b = append(b, p.keys.Move)
 	}
 	return append(b, p.keys.Toggle)
+}
+
+// ScrollHelp are the timeline's keys for the footer, once it holds more
+// than it shows: the parent puts them last, so that a narrow footer cuts
+// them (the timeline's own first line names them too) rather than quit.
+func (p *failoverPanel) ScrollHelp() []key.Binding {
+	var b []key.Binding
+	first, last, n := p.shown(p.pv)
+	if first > 0 {
+		b = append(b, p.keys.Earlier)
+	}
+	if last < n {
+		b = append(b, p.keys.Later)
+	}
+	return b
 }

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -164,5 +165,62 @@ func TestRunPanelSaysWhatItDidOnce(t *testing.T) {
 		status: steps.StatusPassed, fresh: true, verdict: same, did: same}}
 	if got := ansi.Strip(strings.Join(p.View(twice), "\n")); strings.Count(got, same) != 1 {
 		t.Errorf("the same sentence from Do and Check drawn %d times:\n%s", strings.Count(got, same), got)
+	}
+}
+
+// TestFailoverPanelTimelineScrolls: a timeline longer than the panel's
+// room shows its newest lines, says which, and scrolls back to its first
+// line ({) and forward again (}), with those keys in the footer and on the
+// ? page; a line that comes while the learner reads earlier ones does not
+// move what they read.
+func TestFailoverPanelTimelineScrolls(t *testing.T) {
+	keys := DefaultKeyMap()
+	p := newFailoverPanel(steps.DefaultVars(), keys, NewStyles(true), false)
+	p.SetLive(liveState{canWatch: true, ip: "203.0.113.7", simulated: true, client: "us-central1"})
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	p.add(steps.Sample{Status: 200, Region: "us-central1", At: t0})
+	p.step(steps.Event{Kind: steps.EventBreak, At: t0}, nil)
+	for i := 1; i <= 20; i++ {
+		p.note(t0.Add(time.Duration(i)*time.Second), fmt.Sprintf("line %d of the timeline", i))
+	}
+	p.SetSize(80, 12) // 5 lines of statistics, 7 of timeline: one says which lines show
+	shows := func(what string) bool {
+		return slices.ContainsFunc(p.View(), func(l string) bool { return strings.Contains(l, what) })
+	}
+	footer := func(k key.Binding) bool {
+		return slices.ContainsFunc(p.ScrollHelp(), func(b key.Binding) bool { return slices.Equal(b.Keys(), k.Keys()) })
+	}
+	if lines := p.View(); len(lines) != 12 || !shows("line 20 of") || shows("break sent") || !shows("timeline 16–21 of 21 · { earlier") {
+		t.Fatalf("newest first:\n%s", strings.Join(lines, "\n"))
+	}
+	if !footer(keys.Earlier) || footer(keys.Later) {
+		t.Errorf("footer %v; want { and not }", p.ScrollHelp())
+	}
+	for range 30 { // more than there is: it stops at the first line
+		if act, ok := p.Update(keyPress("{")); !ok || act != panelNone {
+			t.Fatalf("{: %v %v; want the panel's own scroll", act, ok)
+		}
+	}
+	if lines := p.View(); len(lines) != 12 || !shows("+0.0s break sent") || !shows("timeline 1–6 of 21 · } later") || shows("line 6 of") {
+		t.Fatalf("scrolled to the start:\n%s", strings.Join(lines, "\n"))
+	}
+	if footer(keys.Earlier) || !footer(keys.Later) {
+		t.Errorf("footer at the start %v; want } and not {", p.ScrollHelp())
+	}
+	p.note(t0.Add(time.Minute), "a new line")
+	if !shows("+0.0s break sent") || shows("a new line") {
+		t.Errorf("a new line moved the timeline being read:\n%s", strings.Join(p.View(), "\n"))
+	}
+	for range 30 {
+		p.Update(keyPress("}"))
+	}
+	if !shows("a new line") || !shows("timeline 17–22 of 22 · { earlier") {
+		t.Errorf("scrolled forward to the end:\n%s", strings.Join(p.View(), "\n"))
+	}
+	help := keys.FullHelp()
+	for _, k := range []key.Binding{keys.Earlier, keys.Later} {
+		if !slices.ContainsFunc(help, func(kh keyHelp) bool { return slices.Contains(kh.b.Keys(), k.Keys()[0]) && kh.desc != "" }) {
+			t.Errorf("the ? page lacks %v", k.Keys())
+		}
 	}
 }

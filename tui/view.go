@@ -482,7 +482,7 @@ func (m *Model) footer() string {
 		return m.help.ShortHelpView(m.cmd.ShortHelp())
 	}
 	if m.showFailover {
-		b = append(m.fo.ShortHelp(), m.keys.Help, m.keys.Quit)
+		b = append(append(m.fo.ShortHelp(), m.keys.Help, m.keys.Quit), m.fo.ScrollHelp()...)
 	} else {
 		typing := m.typing(m.current().id)
 		b = m.runPane.ShortHelp(typing)
