@@ -20,6 +20,7 @@ type KeyMap struct {
 	Watch, Break         key.Binding
 	Restore, Move        key.Binding
 	Earlier, Later       key.Binding // scroll the failover panel's timeline
+	RunMore, RunBack     key.Binding // scroll the run panel
 	Help, Quit           key.Binding
 	Close                key.Binding // closes the full-screen command
 	Stop                 key.Binding // leaves typing mode
@@ -49,6 +50,8 @@ func DefaultKeyMap() KeyMap {
 		Move:     key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "move")),
 		Earlier:  key.NewBinding(key.WithKeys("{"), key.WithHelp("{", "earlier")),
 		Later:    key.NewBinding(key.WithKeys("}"), key.WithHelp("}", "later")),
+		RunMore:  key.NewBinding(key.WithKeys(">"), key.WithHelp(">", "more")),
+		RunBack:  key.NewBinding(key.WithKeys("<"), key.WithHelp("<", "back")),
 		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "keys")),
 		Quit:     key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 		Stop:     key.NewBinding(key.WithKeys("t", "esc"), key.WithHelp("t/esc", "stop waiting")),

@@ -414,6 +414,9 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		m.cmd.Update(k)
 	default:
 		if kind, ok := m.runPane.Update(k); ok {
+			if kind == "" {
+				return nil // it scrolled
+			}
 			return m.runKind(kind)
 		}
 		if act, ok := m.fo.Update(k); ok {

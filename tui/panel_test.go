@@ -224,3 +224,70 @@ func TestFailoverPanelTimelineScrolls(t *testing.T) {
 		}
 	}
 }
+
+// TestRunPanelShowsTheWholeVerdict: the verdict and what the step did are
+// drawn whole, wrapped, when the panel has the room (the failover step's
+// report ends with its signals), and scroll (> and <) when it has not,
+// saying which lines show, the verdict first.
+func TestRunPanelShowsTheWholeVerdict(t *testing.T) {
+	keys := DefaultKeyMap()
+	p := newRunPanel(keys, NewStyles(true), false, true)
+	s := runShown{it: item{id: steps.Failover, title: "Watch the failover"}, r: &stepRun{
+		status: steps.StatusPassed, fresh: true, elapsed: time.Second,
+		verdict: "38 of 40 requests were answered from europe-west1 and none from us-central1; 2 failed, as a front end tried us-central1 again when its ejection ran out.",
+		did: "Traffic moved from us-central1 to europe-west1 in 1.20 s, probed at 20/s; what clients saw: 3 of 139 requests failed, from 1.59 s after the break for 0.10 s.\n" +
+			"outlier-detection: acted at +1.6 s, 3 failed before, 0 after.\n" +
+			"service-health: acted at +4.2 s, 3 failed before, 0 after; the last line of the report.",
+	}}
+	full := p.Height(s, 60)
+	p.SetSize(60, full)
+	p.Follow(s)
+	all := ansi.Strip(strings.Join(p.View(s), "\n"))
+	for _, want := range []string{"tried us-central1 again", "the last line of the report.", "outlier-detection: acted"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("with room for all (%d lines) it lacks %q:\n%s", full, want, all)
+		}
+	}
+	if strings.Contains(all, "…") {
+		t.Errorf("with room for all it cut something:\n%s", all)
+	}
+
+	p.SetSize(60, 4)
+	p.Follow(s)
+	view := func() string { return ansi.Strip(strings.Join(p.View(s), "\n")) }
+	got := view()
+	if lines := p.View(s); len(lines) != 4 || !strings.HasPrefix(ansi.Strip(lines[0]), "✓ Check passed: 38 of 40") || !strings.Contains(got, fmt.Sprintf("lines 1–3 of %d · > more", full)) {
+		t.Fatalf("in 4 lines of %d:\n%s", full, got)
+	}
+	if !slices.ContainsFunc(p.ScrollHelp(), func(b key.Binding) bool { return slices.Equal(b.Keys(), keys.RunMore.Keys()) }) {
+		t.Errorf("footer %v lacks >", p.ScrollHelp())
+	}
+	for range 20 { // more than there is: it stops at the last line
+		if kind, ok := p.Update(keyPress(">")); !ok || kind != "" {
+			t.Fatalf(">: %q %v; want the panel's own scroll", kind, ok)
+		}
+	}
+	if got := view(); !strings.Contains(got, "the last line of the report.") || !strings.Contains(got, fmt.Sprintf("of %d · < back", full)) {
+		t.Errorf("scrolled to the end:\n%s", got)
+	}
+	for range 20 {
+		p.Update(keyPress("<"))
+	}
+	if got := view(); !strings.HasPrefix(got, "✓ Check passed: 38 of 40") {
+		t.Errorf("scrolled back to the start:\n%s", got)
+	}
+	// Another run starts at its verdict again.
+	p.Update(keyPress(">"))
+	again := s
+	again.r = &stepRun{status: steps.StatusFailed, fresh: true, verdict: s.r.verdict, did: s.r.did}
+	p.Follow(again)
+	if got := ansi.Strip(p.View(again)[0]); !strings.HasPrefix(got, "✗ Check failed") {
+		t.Errorf("a new run starts at %q; want its verdict", got)
+	}
+	help := keys.FullHelp()
+	for _, k := range []key.Binding{keys.RunMore, keys.RunBack} {
+		if !slices.ContainsFunc(help, func(kh keyHelp) bool { return slices.Contains(kh.b.Keys(), k.Keys()[0]) && kh.desc != "" }) {
+			t.Errorf("the ? page lacks %v", k.Keys())
+		}
+	}
+}

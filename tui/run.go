@@ -2,36 +2,43 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/beyond-lab/beyond/steps"
-	"github.com/charmbracelet/x/ansi"
 )
 
 // runPanel is what the last run of the current step said, a component
 // below the command box: progress while the step runs, then the check's
 // verdict and, when it failed, the fix; in typing mode, when the lab checks
 // again and where to type. Its keys start a run (enter, R, c, t), which the
-// parent makes, since the runner is the parent's to call; the parent sets
-// its size and hands it the step to speak of.
+// parent makes, since the runner is the parent's to call, and scroll what
+// it says when that is longer than its room (> and <); the parent sets its
+// size and hands it the step to speak of (Follow).
 type runPanel struct {
 	keys      runKeys
 	st        Styles
 	plain     bool
 	simulated bool
 	w, h      int
+	// top is the first line shown, when the lines do not all fit; n how
+	// many there are, for the step followed (run, status).
+	top, n int
+	run    *stepRun
+	status steps.Status
 }
 
 // runKeys are the run panel's keys, taken from the one KeyMap.
 type runKeys struct {
 	Run, RunRest, Check, Type, Stop key.Binding
+	More, Back                      key.Binding
 }
 
 func (k KeyMap) runKeys() runKeys {
-	return runKeys{Run: k.Run, RunRest: k.RunRest, Check: k.Check, Type: k.Type, Stop: k.Stop}
+	return runKeys{Run: k.Run, RunRest: k.RunRest, Check: k.Check, Type: k.Type, Stop: k.Stop, More: k.RunMore, Back: k.RunBack}
 }
 
 // FullHelp lists the panel's keys for the ? page.
@@ -41,6 +48,7 @@ func (k runKeys) FullHelp() []keyHelp {
 		{k.RunRest, "run this step and the rest, until one fails"},
 		{k.Check, "check the step again, without performing it"},
 		{k.Type, "type the step yourself; the lab checks until it holds (t stops)"},
+		{key.NewBinding(key.WithKeys(append(k.More.Keys(), k.Back.Keys()...)...)), "scroll what the step said (the verdict, the fix, what it did) down, up, when it is longer than its room"},
 	}
 }
 
@@ -62,8 +70,62 @@ type runShown struct {
 // Height is how many lines the panel wants for s at width w.
 func (p *runPanel) Height(s runShown, w int) int { return len(p.lines(s, w)) }
 
-// View draws s in the size set.
-func (p *runPanel) View(s runShown) []string { return clip(p.lines(s, p.w), p.h) }
+// Follow tells the panel the step it speaks of, after every change of
+// size or run: another run, or another outcome, is read from its start.
+func (p *runPanel) Follow(s runShown) {
+	status := steps.Status("")
+	if s.r != nil {
+		status = s.r.status
+	}
+	if s.r != p.run || status != p.status {
+		p.run, p.status, p.top = s.r, status, 0
+	}
+	p.n = len(p.lines(s, p.w))
+	p.top = max(0, min(p.top, p.n-p.rows()))
+}
+
+// rows is how many of the lines show when they do not all fit: one line
+// says which.
+func (p *runPanel) rows() int {
+	if p.h > 1 {
+		return p.h - 1
+	}
+	return p.h
+}
+
+// View draws s in the size set: all of it, or, when it is longer, the
+// lines scrolled to (the verdict first) and a line that says which.
+func (p *runPanel) View(s runShown) []string {
+	lines := p.lines(s, p.w)
+	if len(lines) <= p.h || p.h <= 1 {
+		return clip(lines, p.h)
+	}
+	top := max(0, min(p.top, len(lines)-p.rows()))
+	out := slices.Clone(lines[top : top+p.rows()])
+	where := fmt.Sprintf("lines %d–%d of %d", top+1, top+p.rows(), len(lines))
+	if top+p.rows() < len(lines) {
+		where += " · > more"
+	}
+	if top > 0 {
+		where += " · < back"
+	}
+	return append(out, p.st.Dim.Render(fit(where, p.w)))
+}
+
+// ScrollHelp are the panel's scroll keys for the footer, when what it says
+// is longer than its room.
+func (p *runPanel) ScrollHelp() []key.Binding {
+	var b []key.Binding
+	if p.n > p.h && p.h > 1 {
+		if p.top+p.rows() < p.n {
+			b = append(b, p.keys.More)
+		}
+		if p.top > 0 {
+			b = append(b, p.keys.Back)
+		}
+	}
+	return b
+}
 
 // Update says which run a key of the panel asks for; ok is false for a key
 // that is not the panel's.
@@ -77,6 +139,13 @@ func (p *runPanel) Update(k tea.KeyPressMsg) (kind opKind, ok bool) {
 		return opRest, true
 	case key.Matches(k, p.keys.Type):
 		return opType, true
+	case key.Matches(k, p.keys.More):
+		// The panel's own scroll: no run to start.
+		p.top = max(0, min(p.top+1, p.n-p.rows()))
+		return "", true
+	case key.Matches(k, p.keys.Back):
+		p.top = max(0, p.top-1)
+		return "", true
 	}
 	return "", false
 }
@@ -174,14 +243,11 @@ func (p *runPanel) lines(s runShown, w int) []string {
 		case steps.StatusSkipped:
 			add(fmt.Sprintf("%s Skipped: %s", g, r.skipped), p.st.Dim, "", "  ")
 		}
-		// What Do said, unless the verdict just said the same.
+		// What Do said, unless the verdict just said the same: whole,
+		// after the verdict, scrolled to when the room is short.
 		if r.did != "" && r.did != r.verdict && r.status != steps.StatusSkipped {
-			n := len(out)
 			for _, line := range strings.Split(r.did, "\n") {
 				add(line, p.st.Dim, "", "")
-			}
-			if len(out)-n > 3 {
-				out = append(out[:n+2], p.st.Dim.Render(fit(strings.TrimRight(ansi.Strip(out[n+2]), " ")+" …", w)))
 			}
 		}
 	}

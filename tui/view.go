@@ -115,6 +115,7 @@ func (m *Model) sync() {
 	m.fo.SetSize(l.mainW, l.panel)
 	m.fo.SetLive(m.live())
 	m.runPane.SetSize(l.mainW, l.run)
+	m.runPane.Follow(m.runShown())
 }
 
 // runShown is the current step as the run panel speaks of it.
@@ -482,7 +483,7 @@ func (m *Model) footer() string {
 		return m.help.ShortHelpView(m.cmd.ShortHelp())
 	}
 	if m.showFailover {
-		b = append(append(m.fo.ShortHelp(), m.keys.Help, m.keys.Quit), m.fo.ScrollHelp()...)
+		b = append(append(append(m.fo.ShortHelp(), m.keys.Help, m.keys.Quit), m.fo.ScrollHelp()...), m.runPane.ScrollHelp()...)
 	} else {
 		typing := m.typing(m.current().id)
 		b = m.runPane.ShortHelp(typing)
@@ -490,6 +491,7 @@ func (m *Model) footer() string {
 			b = append(b, m.keys.View, m.keys.BoxDown, m.keys.BoxUp, m.keys.Copy, m.keys.Help, m.keys.Quit)
 		} else {
 			b = append(append([]key.Binding{m.keys.Next}, b...), m.keys.Copy, m.keys.View, m.keys.PageDown, m.keys.Help, m.keys.Quit)
+			b = append(b, m.runPane.ScrollHelp()...) // last: a narrow footer cuts these, not quit
 		}
 	}
 	return m.help.ShortHelpView(b)
