@@ -94,7 +94,7 @@ func Report(run Run, chart string) []byte {
 	}
 	if len(rec.Samples) > 0 && chart != "" {
 		fmt.Fprintf(&b, "\n![Requests per second by region, failures, the break and the restore](%s)\n\n", chart)
-		fmt.Fprintf(&b, "The chart counts the %d answers of the global IP recorded from the first break to the end of the restore, second by second: each region's share, failures in red, the break and the restore marked.\n", len(rec.Samples))
+		fmt.Fprintf(&b, "The chart counts the %d answers of the global IP recorded from the first break to the end of the restore, second by second: each region's share, failures in red, the break and the restore marked. Its seconds count from the instant the lab sent the break, as the offsets above do.\n", len(rec.Samples))
 	}
 	return b.Bytes()
 }
@@ -185,6 +185,16 @@ func Chart(rec steps.Record, vars steps.Vars) []byte {
 			end = m.At
 		}
 	}
+	// t=0 is the instant the last break was sent: the failover's offsets
+	// (the captions, the report's table, the guide's timeline) count from
+	// it, and so do the axis and the marks.
+	origin := start
+	for _, m := range rec.Marks {
+		if m.Kind == steps.MarkBreak {
+			origin = m.At
+		}
+	}
+	zero := origin.Sub(start).Seconds()
 	span := end.Sub(start).Seconds()
 	bucket := float64(defaultBucketSeconds)
 	if span/bucket > maxBars {
@@ -253,9 +263,10 @@ func Chart(rec steps.Record, vars steps.Vars) []byte {
 		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end">%d</text>`+"\n", padL-6, y(v)+4, v)
 	}
 	fmt.Fprintf(&b, `<text x="14" y="%d" transform="rotate(-90 14 %d)" text-anchor="middle">requests per %gs</text>`+"\n", padT+plotH/2, padT+plotH/2, bucket)
+	// Ticks in seconds from the break, on both sides of it.
 	step := math.Max(bucket, niceStep(span))
-	for t := 0.0; t <= span+1e-9; t += step {
-		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">%gs</text>`+"\n", x(t), padT+plotH+16, t)
+	for t := -math.Floor(zero/step) * step; zero+t <= span+1e-9; t += step {
+		fmt.Fprintf(&b, `<text class="tick" x="%.1f" y="%d" text-anchor="middle" data-seconds="%g">%gs</text>`+"\n", x(zero+t), padT+plotH+16, t, t)
 	}
 
 	// Bars.
@@ -291,7 +302,7 @@ func Chart(rec steps.Record, vars steps.Vars) []byte {
 			tx, anchor = x(off)-3, "end"
 		}
 		fmt.Fprintf(&b, `<g class="mark" data-kind="%s" data-step="%s" data-offset="%.3f"><line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="%s" stroke-dasharray="4 3"/><text x="%.1f" y="%d" fill="%s" text-anchor="%s">%s</text></g>`+"\n",
-			m.Kind, esc(m.Step), off, x(off), padT, x(off), padT+plotH, c, tx, padT+12+14*i, c, anchor, esc(m.Kind+": "+m.Title))
+			m.Kind, esc(m.Step), off-zero, x(off), padT, x(off), padT+plotH, c, tx, padT+12+14*i, c, anchor, esc(fmt.Sprintf("%s: %s (%+.1fs)", m.Kind, m.Title, off-zero)))
 	}
 
 	// Legend.

@@ -60,11 +60,15 @@ type svgChart struct {
 	failed    int
 	marks     []string // kind:step
 	captions  []map[string]string
+	ticks     map[string]string // the time axis: seconds → x
+	markAt    map[string]string // kind:step → its line's x
+	markOff   map[string]string // kind:step → its data-offset
 }
 
 func readChart(t *testing.T, data []byte) svgChart {
 	t.Helper()
-	c := svgChart{perRegion: map[string]int{}}
+	c := svgChart{perRegion: map[string]int{}, ticks: map[string]string{}, markAt: map[string]string{}, markOff: map[string]string{}}
+	mark := ""
 	d := xml.NewDecoder(strings.NewReader(string(data)))
 	for {
 		tok, err := d.Token()
@@ -94,7 +98,13 @@ func readChart(t *testing.T, data []byte) svgChart {
 				c.perRegion[a["data-region"]] += n
 			}
 		case el.Name.Local == "g" && a["class"] == "mark":
-			c.marks = append(c.marks, a["data-kind"]+":"+a["data-step"])
+			mark = a["data-kind"] + ":" + a["data-step"]
+			c.marks = append(c.marks, mark)
+			c.markOff[mark] = a["data-offset"]
+		case el.Name.Local == "line" && mark != "":
+			c.markAt[mark], mark = a["x1"], ""
+		case el.Name.Local == "text" && a["class"] == "tick":
+			c.ticks[a["data-seconds"]] = a["x"]
 		case el.Name.Local == "text" && a["class"] == "failover":
 			var text string
 			if err := d.DecodeElement(&text, &el); err != nil {
@@ -311,5 +321,38 @@ func TestChartCountsFailuresPerSecond(t *testing.T) {
 	}
 	if c := readChart(t, data); c.perRegion[vars.RegionA] != 6000 {
 		t.Errorf("the long chart counts %d answers, want 6000", c.perRegion[vars.RegionA])
+	}
+}
+
+// TestChartCountsFromTheBreak: the chart's time axis and marks count from
+// the instant the break was sent, as the failover's offsets do: the break's
+// line stands at 0 s, the workshop's test before it at a negative offset,
+// and the ticks run on both sides.
+func TestChartCountsFromTheBreak(t *testing.T) {
+	vars := steps.DefaultVars()
+	t0 := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+	var rec steps.Record
+	for i := range 30 {
+		rec.Samples = append(rec.Samples, steps.RecordedSample{At: ms(i * 100), Status: 200, Region: vars.RegionA})
+	}
+	rec.Marks = []steps.Mark{
+		{Step: steps.BreakWorkshop, Title: "The workshop's failover test", Kind: steps.MarkBreak, At: ms(200)},
+		{Step: steps.BreakRegion, Title: "Break region A for real", Kind: steps.MarkBreak, At: ms(1400)},
+		{Step: steps.Restore, Title: "Restore region A", Kind: steps.MarkRestore, At: ms(2800)},
+	}
+	rec.Failovers = []steps.FailoverReport{{Method: "outage-switch", Requests: 30, Before: vars.RegionA, After: vars.RegionB}}
+	c := readChart(t, export.Chart(rec, vars))
+	brk := "break:" + steps.BreakRegion
+	if c.ticks["0"] == "" || c.ticks["0"] != c.markAt[brk] {
+		t.Errorf("the 0 s tick is at x=%q, the break's line at x=%q; want them at one place (ticks %v)", c.ticks["0"], c.markAt[brk], c.ticks)
+	}
+	if c.ticks["-1"] == "" || c.ticks["1"] == "" {
+		t.Errorf("ticks %v; want seconds before the break (-1) and after it (1)", c.ticks)
+	}
+	for mark, want := range map[string]string{brk: "0.000", "break:" + steps.BreakWorkshop: "-1.200", "restore:" + steps.Restore: "1.400"} {
+		if c.markOff[mark] != want {
+			t.Errorf("%s at %q s; want %s s from the break", mark, c.markOff[mark], want)
+		}
 	}
 }

@@ -24,7 +24,9 @@ type Record struct {
 	Samples   []RecordedSample `json:"samples"`
 }
 
-// Mark is a break or a restore taking effect.
+// Mark is a break or a restore taking effect. A break's instant is when
+// the lab sent it (EventBreak), t=0 of the failover's offsets, for a break
+// that took effect; a restore's, when it was done.
 type Mark struct {
 	Step  string    `json:"step"`
 	Title string    `json:"title"`
@@ -64,6 +66,7 @@ type recorder struct {
 	rec   Record
 	steps map[string]*Step
 	save  func(Record)
+	sent  time.Time // the break being made was sent then (EventBreak)
 }
 
 func (rc *recorder) observe(e Event) {
@@ -76,16 +79,23 @@ func (rc *recorder) observe(e Event) {
 		rc.on = true
 		rc.rec.Failovers, rc.rec.Marks, rc.rec.Samples = nil, nil, nil
 	case !rc.on:
+	case e.Kind == EventBreak && s != nil && s.Breaks:
+		rc.sent = e.At
 	case e.Kind == EventSample && e.Sample != nil && len(rc.rec.Samples) < maxRecorded:
 		sm := e.Sample
 		rc.rec.Samples = append(rc.rec.Samples, RecordedSample{At: sm.At, Status: sm.Status, Region: sm.Region,
 			LatencyMS: float64(sm.Latency.Microseconds()) / 1000, Error: sm.Err})
 	case e.Kind == EventDid && e.Err == nil && s != nil && (s.Breaks || s.Restores):
-		kind := MarkBreak
+		kind, at := MarkBreak, e.At
 		if s.Restores {
 			kind = MarkRestore
+		} else if !rc.sent.IsZero() {
+			// The offsets count from the instant the break was sent, so
+			// the chart marks it there, not where the change was done.
+			at = rc.sent
 		}
-		rc.rec.Marks = append(rc.rec.Marks, Mark{Step: s.ID, Title: s.Title, Kind: kind, At: e.At})
+		rc.sent = time.Time{}
+		rc.rec.Marks = append(rc.rec.Marks, Mark{Step: s.ID, Title: s.Title, Kind: kind, At: at})
 	case e.Kind == EventFailover && e.Failover != nil:
 		rc.rec.Failovers = append(rc.rec.Failovers, *e.Failover)
 		rc.saveLocked()

@@ -35,7 +35,9 @@ func TestRecorderKeepsTheVerification(t *testing.T) {
 		sample(20, 200, "us-central1"),
 		{Kind: EventDid, Step: BreakWorkshop, At: at(30)},
 		{Kind: EventStarted, Step: BreakRegion, At: at(40)},
+		{Kind: EventBreak, Step: BreakRegion, At: at(45)},
 		{Kind: EventDid, Step: BreakRegion, At: at(50), Err: errors.New("refused")}, // did not take effect
+		{Kind: EventBreak, Step: BreakRegion, At: at(55)},
 		{Kind: EventDid, Step: BreakRegion, At: at(60)},
 		sample(70, 503, ""),
 		sample(80, 200, "europe-west1"),
@@ -66,8 +68,11 @@ func TestRecorderKeepsTheVerification(t *testing.T) {
 			t.Errorf("mark %d = %s %s; want %s", i, m.Kind, m.Step, want[i])
 		}
 	}
-	if !r.Marks[1].At.Equal(at(60)) {
-		t.Errorf("the break took effect at %v; want the Did without an error, %v", r.Marks[1].At, at(60))
+	if !r.Marks[1].At.Equal(at(55)) {
+		t.Errorf("the break is marked at %v; want the instant the break that took effect was sent (t=0 of the failover's offsets), %v", r.Marks[1].At, at(55))
+	}
+	if !r.Marks[0].At.Equal(at(30)) {
+		t.Errorf("the workshop's test, which sends no break, is marked at %v; want where it was done, %v", r.Marks[0].At, at(30))
 	}
 	if len(r.Failovers) != 1 || r.Failovers[0].FailedRequests != 1 {
 		t.Errorf("failovers %+v", r.Failovers)
