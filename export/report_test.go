@@ -170,6 +170,21 @@ func TestReportShowsWhatTheEventsMeasured(t *testing.T) {
 	if fmt.Sprint(chart.marks) != fmt.Sprint(wantMarks) {
 		t.Errorf("the chart marks %v; the events had %v", chart.marks, wantMarks)
 	}
+	// The break is marked at the instant it was sent (EventBreak), t=0 of
+	// the failover's offsets, and the chart counts from there.
+	for _, e := range events {
+		if e.Kind != steps.EventBreak || e.Step != steps.BreakRegion {
+			continue
+		}
+		for _, m := range rec.Marks {
+			if m.Step == steps.BreakRegion && !m.At.Equal(e.At) {
+				t.Errorf("the break is recorded at %v; it was sent at %v", m.At, e.At)
+			}
+		}
+	}
+	if off := chart.markOff["break:"+steps.BreakRegion]; off != "0.000" {
+		t.Errorf("the break's line is at %s s; want 0, the origin of the failover's offsets", off)
+	}
 	f := failovers[0]
 	if len(chart.captions) != 1 {
 		t.Fatalf("the chart has %d failover captions, want 1", len(chart.captions))
