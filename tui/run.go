@@ -48,7 +48,7 @@ func (k runKeys) FullHelp() []keyHelp {
 		{k.RunRest, "run this step and the rest, until one fails"},
 		{k.Check, "check the step again, without performing it"},
 		{k.Type, "type the step yourself; the lab checks until it holds (t stops)"},
-		{key.NewBinding(key.WithKeys(append(k.More.Keys(), k.Back.Keys()...)...)), "scroll what the step said (the verdict, the fix, what it did) down, up, when it is longer than its room"},
+		{key.NewBinding(key.WithKeys(append(k.More.Keys(), k.Back.Keys()...)...)), "scroll what the step said (verdict, fix, what it did) down, up"},
 	}
 }
 
