@@ -98,8 +98,8 @@ var (
 		Failover:  "is measured while it happens and leaves no trace in the project",
 	}
 	// undoneBy names, for each step the lab undoes, the later steps that
-	// replace it: the workshop's break replaces region A's deploy (and,
-	// with the hello image, nothing puts it back).
+	// replace it: the workshop's break replaces region A's deploy until
+	// the restore puts it back.
 	undoneBy = map[string][]string{
 		DeployA:       {BreakWorkshop, BreakRegion, Restore},
 		Curl:          {BreakRegion}, // traffic leaves region A during the break
@@ -252,8 +252,10 @@ func judge(ctx context.Context, s *Session, st *Step) verdict {
 // restore, so that a project that never got that far does not count as
 // restored. The outage switch leaves a trace in the service's generation:
 // deploy (1), the broken update (2), the outage (3), the restore (4).
-// Detaching NEG A leaves none, so there the sign is the workshop's failed
-// revision, which nothing replaces.
+// Detaching NEG A leaves none, so there the sign is the workshop's update:
+// its failed revision, or, once the restore has put region A's image back,
+// the generation that did (deploy 1, the broken update 2, the image put
+// back 3).
 func (s *Session) brokenBefore(ctx context.Context) error {
 	svc, err := s.Cloud.GetService(ctx, s.Vars.RegionA, s.Vars.Service)
 	if err != nil {
@@ -263,7 +265,7 @@ func (s *Session) brokenBefore(ctx context.Context) error {
 	if s.breakMethod() != methodDetach && svc.Generation < 4 {
 		return failf(fix, fmt.Sprintf("region A serves, but its service is at generation %d: it was never broken, so there is nothing to restore yet", svc.Generation))
 	}
-	if s.breakMethod() == methodDetach {
+	if s.breakMethod() == methodDetach && svc.Generation < 3 {
 		return s.workshopBroke(ctx)
 	}
 	return nil
