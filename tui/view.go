@@ -491,8 +491,8 @@ func (m *Model) footer() string {
 			b = append(b, m.keys.View, m.keys.BoxDown, m.keys.BoxUp, m.keys.Copy, m.keys.Help, m.keys.Quit)
 		} else {
 			b = append(append([]key.Binding{m.keys.Next}, b...), m.keys.Copy, m.keys.View, m.keys.PageDown, m.keys.Help, m.keys.Quit)
-			b = append(b, m.runPane.ScrollHelp()...) // last: a narrow footer cuts these, not quit
 		}
+		b = append(b, m.runPane.ScrollHelp()...) // last: a narrow footer cuts these, not quit
 	}
 	return m.help.ShortHelpView(b)
 }
