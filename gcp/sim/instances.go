@@ -103,13 +103,30 @@ func isHelloImage(ref string) bool {
 // startInstance starts inst, by the kind its image calls for. It always
 // leaves inst listening: an instance that cannot serve answers 503.
 func (dp *dataPlane) startInstance(ctx context.Context, inst *instance) {
+	if err := dp.runInstance(ctx, inst); err != nil {
+		// Its revision was called ready without a startup probe (an
+		// image's revision is ready only once its probe passed: this
+		// one ran before and failed now); on Google a container that
+		// dies makes its requests fail too.
+		dp.log.Warn("instance failed: it answers 503", "project", inst.rr.Project, "region", inst.rr.Region,
+			"service", inst.rr.Service, "revision", inst.rr.Revision, "image", inst.rr.Image, "reason", err.Error())
+		inst.serveInProcess("failed", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			googleError(w, r, http.StatusServiceUnavailable)
+		}))
+	}
+}
+
+// runInstance starts inst, by the kind its image calls for, and returns
+// once it listens on its port (Cloud Run's default TCP startup probe), or
+// why it did not: a process that exited first or never listened.
+func (dp *dataPlane) runInstance(ctx context.Context, inst *instance) error {
 	rr := inst.rr
 	log := dp.log.With("project", rr.Project, "region", rr.Region, "service", rr.Service, "revision", rr.Revision)
 	if isHelloImage(rr.Image) {
 		inst.serveInProcess("hello", helloHandler(helloInfo{
 			Project: rr.Project, Region: rr.Region, Service: rr.Service, Revision: rr.Revision, Outage: outageOn(rr.Env),
 		}))
-		return
+		return nil
 	}
 	err := dp.startProcess(ctx, inst, log)
 	switch {
@@ -119,13 +136,9 @@ func (dp *dataPlane) startInstance(ctx context.Context, inst *instance) {
 		log.Info("running the lab's service in-process instead of the image", "image", rr.Image, "reason", err.Error())
 		inst.serveInProcess("service", dp.serviceHandler(rr))
 	default:
-		// Cloud Run already said the revision is ready; on Google a
-		// container that dies would make its requests fail too.
-		log.Warn("instance failed: it answers 503", "image", rr.Image, "reason", err.Error())
-		inst.serveInProcess("failed", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			googleError(w, r, http.StatusServiceUnavailable)
-		}))
+		return err
 	}
+	return nil
 }
 
 // serveInProcess serves h on a loopback port of its own.
