@@ -1,0 +1,190 @@
+package sim
+
+import (
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"cloud.google.com/go/longrunning/autogen/longrunningpb"
+	run "cloud.google.com/go/run/apiv2"
+	"cloud.google.com/go/run/apiv2/runpb"
+	"github.com/beyond-lab/beyond/gcp/sim/clock"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Cloud Run calls a revision ready only once its container listens on its
+// port (the default TCP startup probe): a deploy of an image that does not
+// fails, and one that is slow to listen returns only once it listens.
+
+// needProcesses skips a test where images cannot run as processes.
+func needProcesses(t *testing.T) {
+	t.Helper()
+	if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" {
+		t.Skip("images run as processes on linux/amd64 only")
+	}
+}
+
+// publicService is helloService open to all without an IAM binding, so
+// that its first request is answered as the deploy left it.
+func publicService(image string, env ...string) *runpb.Service {
+	svc := helloService(image, env...)
+	svc.InvokerIamDisabled = true
+	return svc
+}
+
+// pidOf asks the test server which process answered at url.
+func pidOf(t *testing.T, url string) (int, dpAnswer) {
+	t.Helper()
+	a := dpGet(t, url, "")
+	var env map[string]string
+	if a.status != http.StatusOK || json.Unmarshal([]byte(a.body), &env) != nil {
+		return 0, a
+	}
+	pid, _ := strconv.Atoi(env["pid"])
+	return pid, a
+}
+
+func TestDeployFailsWhenTheContainerDoesNotListen(t *testing.T) {
+	needProcesses(t)
+	t.Parallel() // it waits on go build and on child processes
+	img := testImage(t, buildTestServer(t), "amd64")
+	s := startSim(t, Options{})
+	setGrace(s, 300*time.Millisecond)
+	enableAPIs(t, s, testProject, APIRun)
+	rc := newRunClient(t, s)
+	ref := pushTestImage(t, s.Endpoints().Registry, "echo", img)
+	dir := t.TempDir()
+
+	good := deploy(t, rc, testProject, labRegionA, "echo", publicService(ref))
+	url, _ := s.ServiceURL(testProject, labRegionA, "echo")
+	pid1, a := pidOf(t, url)
+	if pid1 == 0 {
+		t.Fatalf("the first revision answered %d %q; want 200 from the test server", a.status, a.body)
+	}
+
+	for _, c := range []struct {
+		name string
+		env  []string
+	}{
+		{"exits at once", []string{"EXIT_AT_ONCE", "1"}},
+		{"never listens", []string{"NEVER_LISTEN", "1", "PIDFILE", filepath.Join(dir, "never")}},
+	} {
+		if c.name == "never listens" {
+			s.dataPlaneOf().mu.Lock()
+			s.dataPlaneOf().startTimeout = 500 * time.Millisecond
+			s.dataPlaneOf().mu.Unlock()
+		}
+		next := publicService(ref, c.env...)
+		next.Name = good.GetName()
+		got, err := update(t, rc, next)
+		want := "Revision '"
+		if status.Code(err) != codes.FailedPrecondition || !strings.HasPrefix(status.Convert(err).Message(), want) ||
+			!strings.Contains(err.Error(), "is not ready and cannot serve traffic. The user-provided container failed to start and listen on the port defined provided by the PORT=8080 environment variable within the allocated timeout.") {
+			t.Fatalf("%s: update = %v, %v; want FAILED_PRECONDITION with Cloud Run's text", c.name, got, err)
+		}
+		svc, err := rc.GetService(testCtx(t), &runpb.GetServiceRequest{Name: good.GetName()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if svc.GetLatestReadyRevision() != good.GetLatestReadyRevision() || svc.GetLatestCreatedRevision() == good.GetLatestReadyRevision() {
+			t.Errorf("%s: latest ready %s, latest created %s; want the first still ready (%s) and a newer one created",
+				c.name, svc.GetLatestReadyRevision(), svc.GetLatestCreatedRevision(), good.GetLatestReadyRevision())
+		}
+		if tc := svc.GetTerminalCondition(); tc.GetState() != runpb.Condition_CONDITION_FAILED || !strings.Contains(tc.GetMessage(), "failed to start and listen") {
+			t.Errorf("%s: terminal condition %v; want FAILED, failed to start and listen", c.name, tc)
+		}
+		if pid, a := pidOf(t, url); pid != pid1 {
+			t.Errorf("%s: the service answered %d %q (pid %d); want the first revision's process %d", c.name, a.status, a.body, pid, pid1)
+		}
+	}
+	// The process that never listened was stopped, not left behind.
+	if pid := readPID(t, filepath.Join(dir, "never")); procAlive(pid) {
+		t.Errorf("the process that never listened (%d) is still running", pid)
+	}
+	dp := s.dataPlaneOf()
+	dp.mu.Lock()
+	staged := len(dp.staged)
+	dp.mu.Unlock()
+	if staged != 0 {
+		t.Errorf("%d instances kept aside after every deploy ended; want none", staged)
+	}
+}
+
+func TestDeployReturnsOnceTheContainerListens(t *testing.T) {
+	needProcesses(t)
+	t.Parallel() // it waits on go build and on child processes
+	img := testImage(t, buildTestServer(t), "amd64")
+
+	t.Run("instant", func(t *testing.T) {
+		s := startSim(t, Options{})
+		enableAPIs(t, s, testProject, APIRun)
+		rc := newRunClient(t, s)
+		ref := pushTestImage(t, s.Endpoints().Registry, "slow", img)
+		listen := filepath.Join(t.TempDir(), "listen")
+		// The child listens once the file exists: write it a moment after
+		// the deploy is asked for, while the deploy's answer waits.
+		go func() {
+			time.Sleep(300 * time.Millisecond)
+			os.WriteFile(listen, nil, 0o644)
+		}()
+		op, err := rc.CreateService(testCtx(t), &runpb.CreateServiceRequest{Parent: parent(testProject, labRegionA), ServiceId: "slow", Service: publicService(ref, "LISTEN_WHEN", listen)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !op.Done() {
+			t.Errorf("the instant profile answered a deploy not done")
+		}
+		if _, err := os.Stat(listen); err != nil {
+			t.Errorf("the deploy answered before its container could listen")
+		}
+		firstRequest(t, s, rc, op, "slow")
+	})
+
+	t.Run("lab", func(t *testing.T) {
+		clk := clock.NewAdjustable()
+		s := startSim(t, Options{Clock: clk, Profile: Profile{Name: "test", RunDeploy: time.Minute, ReadySuccesses: 1}})
+		enableAPIs(t, s, testProject, APIRun)
+		rc := newRunClient(t, s)
+		ref := pushTestImage(t, s.Endpoints().Registry, "slow", img)
+		listen := filepath.Join(t.TempDir(), "listen")
+		op, err := rc.CreateService(testCtx(t), &runpb.CreateServiceRequest{Parent: parent(testProject, labRegionA), ServiceId: "slow", Service: publicService(ref, "LISTEN_WHEN", listen)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The deploy's time passes; the container does not listen yet,
+		// and cannot until the file exists: the deploy is still running.
+		clk.Advance(2 * time.Minute)
+		got, err := rc.LROClient.GetOperation(testCtx(t), &longrunningpb.GetOperationRequest{Name: op.Name()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.GetDone() {
+			t.Fatalf("the deploy is done before its container listens: %v", got)
+		}
+		if err := os.WriteFile(listen, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		firstRequest(t, s, rc, op, "slow")
+	})
+}
+
+// firstRequest waits for a deploy and checks that the first request to the
+// service is answered by its new container.
+func firstRequest(t *testing.T, s *Sim, rc *run.ServicesClient, op *run.CreateServiceOperation, id string) {
+	t.Helper()
+	svc, err := op.Wait(testCtx(t))
+	if err != nil {
+		t.Fatalf("deploy: %v", err)
+	}
+	url, _ := s.ServiceURL(testProject, labRegionA, id)
+	if pid, a := pidOf(t, url); pid == 0 {
+		t.Errorf("the first request after the deploy of %s got %d %q; want 200 from its container", svc.GetLatestReadyRevision(), a.status, a.body)
+	}
+}
