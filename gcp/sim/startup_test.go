@@ -188,3 +188,37 @@ func firstRequest(t *testing.T, s *Sim, rc *run.ServicesClient, op *run.CreateSe
 		t.Errorf("the first request after the deploy of %s got %d %q; want 200 from its container", svc.GetLatestReadyRevision(), a.status, a.body)
 	}
 }
+
+// TestGcloudDeployOfAContainerThatExits: gcloud run deploy of an image whose
+// container exits at once fails with Cloud Run's message, and the service
+// keeps serving its previous revision.
+func TestGcloudDeployOfAContainerThatExits(t *testing.T) {
+	needProcesses(t)
+	t.Parallel()
+	img := testImage(t, buildTestServer(t), "amd64")
+	s := startSim(t, Options{Profile: ProfileLab})
+	g := newGcloud(t, s, testProject)
+	enableAPIs(t, s, testProject, APIRun)
+	ref := pushTestImage(t, s.Endpoints().Registry, "echo", img)
+
+	g.must("run", "deploy", "echo", "--image", ref, "--region", labRegionA, "--allow-unauthenticated", "--platform", "managed")
+	url := strings.TrimSpace(g.must("run", "services", "describe", "echo", "--region", labRegionA, "--format=value(status.url)"))
+	// The invoker binding reaches the data plane as IAM does: not at once.
+	waitDataPlane(t, s, "the service to be public", func() bool {
+		inst := s.dataPlaneOf().instanceFor(testProject, labRegionA, "echo")
+		return inst != nil && inst.access.Load().public
+	})
+	pid1, a := pidOf(t, url)
+	if pid1 == 0 {
+		t.Fatalf("curl %s = %d %q; want the test server", url, a.status, a.body)
+	}
+
+	_, errOut, err := g.run("run", "deploy", "echo", "--image", ref, "--region", labRegionA, "--update-env-vars", "EXIT_AT_ONCE=1")
+	if err == nil || !strings.Contains(errOut, "is not ready and cannot serve traffic") || !strings.Contains(errOut, "failed to start and listen on the port") {
+		t.Errorf("deploy of a container that exits: err %v, stderr %q; want Cloud Run's failure", err, errOut)
+	}
+	t.Logf("gcloud run deploy said:\n%s", errOut)
+	if pid, a := pidOf(t, url); pid != pid1 {
+		t.Errorf("after the failed deploy, curl = %d %q; want the first revision's process %d", a.status, a.body, pid1)
+	}
+}
