@@ -222,3 +222,44 @@ func TestGcloudDeployOfAContainerThatExits(t *testing.T) {
 		t.Errorf("after the failed deploy, curl = %d %q; want the first revision's process %d", a.status, a.body, pid1)
 	}
 }
+
+// TestCloseStopsARevisionStillStarting: closing the simulator while a
+// deploy waits for its container to listen stops that container; nothing
+// is left running.
+func TestCloseStopsARevisionStillStarting(t *testing.T) {
+	needProcesses(t)
+	t.Parallel() // it waits on go build and on child processes
+	img := testImage(t, buildTestServer(t), "amd64")
+	s := startSim(t, Options{Profile: ProfileLab})
+	setGrace(s, 300*time.Millisecond)
+	enableAPIs(t, s, testProject, APIRun)
+	rc := newRunClient(t, s)
+	ref := pushTestImage(t, s.Endpoints().Registry, "never", img)
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	op, err := rc.CreateService(testCtx(t), &runpb.CreateServiceRequest{Parent: parent(testProject, labRegionA), ServiceId: "never",
+		Service: publicService(ref, "NEVER_LISTEN", "1", "IGNORE_TERM", "1", "PIDFILE", pidFile)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The data plane starts the container as the deploy begins; nothing in
+	// the API says when, so watch for the file it writes.
+	ctx := testCtx(t)
+	for tick := time.NewTicker(20 * time.Millisecond); ; {
+		if _, err := os.Stat(pidFile); err == nil {
+			break
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			t.Fatal("the container never started")
+		}
+	}
+	pid := readPID(t, pidFile)
+	if op.Done() {
+		t.Fatal("the deploy is done though its container never listens")
+	}
+	s.Close() // returns once every start and stop of the data plane has ended
+	if procAlive(pid) {
+		t.Errorf("the starting container %d outlived Close", pid)
+	}
+}
