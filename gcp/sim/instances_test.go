@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -218,16 +217,9 @@ func readPID(t *testing.T, file string) int {
 }
 
 func TestInstanceProcess(t *testing.T) {
-	if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" {
-		t.Skip("images run as processes on linux/amd64 only")
-	}
+	needProcesses(t)
 	t.Parallel() // it waits on go build and on child processes
-	img := testImage(t, buildTestServer(t), "amd64")
-	s := startSim(t, Options{})
-	setGrace(s, 300*time.Millisecond)
-	enableAPIs(t, s, testProject, APIRun)
-	rc := newRunClient(t, s)
-	ref := pushTestImage(t, s.Endpoints().Registry, "echo", img)
+	s, rc, ref := processSim(t, Options{}, "echo")
 	dir := t.TempDir()
 
 	svc := deploy(t, rc, testProject, labRegionB, "echo", helloService(ref,

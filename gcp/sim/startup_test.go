@@ -31,6 +31,17 @@ func needProcesses(t *testing.T) {
 	}
 }
 
+// processSim starts a simulator with opts, Cloud Run enabled, and the test
+// server pushed to its registry as test/REPO:v1, the image's reference.
+func processSim(t *testing.T, opts Options, repo string) (*Sim, *run.ServicesClient, string) {
+	t.Helper()
+	img := testImage(t, buildTestServer(t), "amd64")
+	s := startSim(t, opts)
+	setGrace(s, 300*time.Millisecond)
+	enableAPIs(t, s, testProject, APIRun)
+	return s, newRunClient(t, s), pushTestImage(t, s.Endpoints().Registry, repo, img)
+}
+
 // publicService is helloService open to all without an IAM binding, so
 // that its first request is answered as the deploy left it.
 func publicService(image string, env ...string) *runpb.Service {
@@ -54,12 +65,7 @@ func pidOf(t *testing.T, url string) (int, dpAnswer) {
 func TestDeployFailsWhenTheContainerDoesNotListen(t *testing.T) {
 	needProcesses(t)
 	t.Parallel() // it waits on go build and on child processes
-	img := testImage(t, buildTestServer(t), "amd64")
-	s := startSim(t, Options{})
-	setGrace(s, 300*time.Millisecond)
-	enableAPIs(t, s, testProject, APIRun)
-	rc := newRunClient(t, s)
-	ref := pushTestImage(t, s.Endpoints().Registry, "echo", img)
+	s, rc, ref := processSim(t, Options{}, "echo")
 	dir := t.TempDir()
 
 	good := deploy(t, rc, testProject, labRegionA, "echo", publicService(ref))
@@ -120,13 +126,9 @@ func TestDeployFailsWhenTheContainerDoesNotListen(t *testing.T) {
 func TestDeployReturnsOnceTheContainerListens(t *testing.T) {
 	needProcesses(t)
 	t.Parallel() // it waits on go build and on child processes
-	img := testImage(t, buildTestServer(t), "amd64")
 
 	t.Run("instant", func(t *testing.T) {
-		s := startSim(t, Options{})
-		enableAPIs(t, s, testProject, APIRun)
-		rc := newRunClient(t, s)
-		ref := pushTestImage(t, s.Endpoints().Registry, "slow", img)
+		s, rc, ref := processSim(t, Options{}, "slow")
 		listen := filepath.Join(t.TempDir(), "listen")
 		// The child listens once the file exists: write it a moment after
 		// the deploy is asked for, while the deploy's answer waits.
@@ -149,10 +151,7 @@ func TestDeployReturnsOnceTheContainerListens(t *testing.T) {
 
 	t.Run("lab", func(t *testing.T) {
 		clk := clock.NewAdjustable()
-		s := startSim(t, Options{Clock: clk, Profile: Profile{Name: "test", RunDeploy: time.Minute, ReadySuccesses: 1}})
-		enableAPIs(t, s, testProject, APIRun)
-		rc := newRunClient(t, s)
-		ref := pushTestImage(t, s.Endpoints().Registry, "slow", img)
+		s, rc, ref := processSim(t, Options{Clock: clk, Profile: Profile{Name: "test", RunDeploy: time.Minute, ReadySuccesses: 1}}, "slow")
 		listen := filepath.Join(t.TempDir(), "listen")
 		op, err := rc.CreateService(testCtx(t), &runpb.CreateServiceRequest{Parent: parent(testProject, labRegionA), ServiceId: "slow", Service: publicService(ref, "LISTEN_WHEN", listen)})
 		if err != nil {
@@ -195,11 +194,8 @@ func firstRequest(t *testing.T, s *Sim, rc *run.ServicesClient, op *run.CreateSe
 func TestGcloudDeployOfAContainerThatExits(t *testing.T) {
 	needProcesses(t)
 	t.Parallel()
-	img := testImage(t, buildTestServer(t), "amd64")
-	s := startSim(t, Options{Profile: ProfileLab})
+	s, _, ref := processSim(t, Options{Profile: ProfileLab}, "echo")
 	g := newGcloud(t, s, testProject)
-	enableAPIs(t, s, testProject, APIRun)
-	ref := pushTestImage(t, s.Endpoints().Registry, "echo", img)
 
 	g.must("run", "deploy", "echo", "--image", ref, "--region", labRegionA, "--allow-unauthenticated", "--platform", "managed")
 	url := strings.TrimSpace(g.must("run", "services", "describe", "echo", "--region", labRegionA, "--format=value(status.url)"))
@@ -229,12 +225,7 @@ func TestGcloudDeployOfAContainerThatExits(t *testing.T) {
 func TestCloseStopsARevisionStillStarting(t *testing.T) {
 	needProcesses(t)
 	t.Parallel() // it waits on go build and on child processes
-	img := testImage(t, buildTestServer(t), "amd64")
-	s := startSim(t, Options{Profile: ProfileLab})
-	setGrace(s, 300*time.Millisecond)
-	enableAPIs(t, s, testProject, APIRun)
-	rc := newRunClient(t, s)
-	ref := pushTestImage(t, s.Endpoints().Registry, "never", img)
+	s, rc, ref := processSim(t, Options{Profile: ProfileLab}, "never")
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	op, err := rc.CreateService(testCtx(t), &runpb.CreateServiceRequest{Parent: parent(testProject, labRegionA), ServiceId: "never",
 		Service: publicService(ref, "NEVER_LISTEN", "1", "IGNORE_TERM", "1", "PIDFILE", pidFile)})
