@@ -32,9 +32,10 @@ import (
 	"github.com/beyond-lab/beyond/service"
 )
 
-// Instances: one per ready revision that serves. A revision of the hello
-// image is served in-process (hello.go). A revision of an image from the
-// simulator's registry runs for real, as a child process on Cloud Run's
+// Instances: one per ready revision that serves, and one per revision still
+// deploying, which its startup probe needs (startup.go). A revision of the
+// hello image is served in-process (hello.go). A revision of an image from
+// the simulator's registry runs for real, as a child process on Cloud Run's
 // container contract; where this host cannot run it (not linux/amd64, or
 // exec fails) the lab's service runs in-process instead.
 //
@@ -104,10 +105,10 @@ func isHelloImage(ref string) bool {
 // leaves inst listening: an instance that cannot serve answers 503.
 func (dp *dataPlane) startInstance(ctx context.Context, inst *instance) {
 	if err := dp.runInstance(ctx, inst); err != nil {
-		// Its revision was called ready without a startup probe (an
-		// image's revision is ready only once its probe passed: this
-		// one ran before and failed now); on Google a container that
-		// dies makes its requests fail too.
+		// A revision is called ready only once an instance of it passed
+		// its startup probe (startup.go), so this is one started again
+		// whose process no longer comes up: on Google its requests fail
+		// too.
 		dp.log.Warn("instance failed: it answers 503", "project", inst.rr.Project, "region", inst.rr.Region,
 			"service", inst.rr.Service, "revision", inst.rr.Revision, "image", inst.rr.Image, "reason", err.Error())
 		inst.serveInProcess("failed", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
