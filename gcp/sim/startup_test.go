@@ -128,6 +128,7 @@ func TestDeployReturnsOnceTheContainerListens(t *testing.T) {
 	t.Parallel() // it waits on go build and on child processes
 
 	t.Run("instant", func(t *testing.T) {
+		t.Parallel()
 		s, rc, ref := processSim(t, Options{}, "slow")
 		listen := filepath.Join(t.TempDir(), "listen")
 		// The child listens once the file exists: write it a moment after
@@ -150,6 +151,7 @@ func TestDeployReturnsOnceTheContainerListens(t *testing.T) {
 	})
 
 	t.Run("lab", func(t *testing.T) {
+		t.Parallel()
 		clk := clock.NewAdjustable()
 		s, rc, ref := processSim(t, Options{Clock: clk, Profile: Profile{Name: "test", RunDeploy: time.Minute, ReadySuccesses: 1}}, "slow")
 		listen := filepath.Join(t.TempDir(), "listen")
