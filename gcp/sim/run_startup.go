@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"time"
 
 	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 )
@@ -72,13 +73,25 @@ func (s *Sim) revisionStarted(rr ReadyRevision, err error) {
 }
 
 // awaitStartup holds an answer to a deploy until its operation is done, when
-// the profile makes deploys instant: a start-up probe is the one thing that
+// the profile makes deploys instant: a startup probe is the one thing that
 // takes time then, and the instant profile answers every operation done.
-// It returns op as it then stands. Call without s.mu held.
+// It waits at most startupReplyWait, and ends a second before the caller's
+// deadline (Google's Go client gives CreateService 15 s): a start that takes
+// longer is answered running, and the client polls it as on Google. It
+// returns op as it then stands. Call without s.mu held.
 func (s *Sim) awaitStartup(ctx context.Context, op *longrunningpb.Operation) *longrunningpb.Operation {
 	if op.GetDone() || s.opts.Profile.RunDeploy > 0 {
 		return op
 	}
+	wait := startupReplyWait
+	if dl, ok := ctx.Deadline(); ok {
+		wait = min(wait, time.Until(dl)-time.Second)
+	}
+	if wait <= 0 {
+		return op
+	}
+	timeout := time.NewTimer(wait) // real time, as the probe's
+	defer timeout.Stop()
 	for {
 		s.mu.Lock()
 		_, o, err := s.findOpLocked(op.GetName())
@@ -94,8 +107,14 @@ func (s *Sim) awaitStartup(ctx context.Context, op *longrunningpb.Operation) *lo
 		}
 		select {
 		case <-changed:
+		case <-timeout.C:
+			return op
 		case <-ctx.Done():
 			return op
 		}
 	}
 }
+
+// startupReplyWait bounds how long an instant deploy's answer waits for its
+// startup probe.
+const startupReplyWait = 10 * time.Second

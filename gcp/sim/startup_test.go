@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -146,6 +147,27 @@ func TestDeployReturnsOnceTheContainerListens(t *testing.T) {
 		}
 		if _, err := os.Stat(listen); err != nil {
 			t.Errorf("the deploy answered before its container could listen")
+		}
+		firstRequest(t, s, rc, op, "slow")
+	})
+
+	t.Run("instant, slower than the caller's deadline", func(t *testing.T) {
+		t.Parallel()
+		s, rc, ref := processSim(t, Options{}, "slow")
+		listen := filepath.Join(t.TempDir(), "listen")
+		// The answer cannot wait for a container that does not listen
+		// before the caller gives up: it comes running, in time.
+		ctx, cancel := context.WithTimeout(testCtx(t), 2500*time.Millisecond)
+		defer cancel()
+		op, err := rc.CreateService(ctx, &runpb.CreateServiceRequest{Parent: parent(testProject, labRegionA), ServiceId: "slow", Service: publicService(ref, "LISTEN_WHEN", listen)})
+		if err != nil {
+			t.Fatalf("CreateService with a container still starting at the caller's deadline: %v", err)
+		}
+		if op.Done() {
+			t.Fatal("the deploy is done before its container listens")
+		}
+		if err := os.WriteFile(listen, nil, 0o644); err != nil {
+			t.Fatal(err)
 		}
 		firstRequest(t, s, rc, op, "slow")
 	})
