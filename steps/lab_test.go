@@ -71,7 +71,6 @@ func (l *simLab) runner(t *testing.T) *steps.Runner {
 		if hook != nil {
 			hook(e)
 		}
-		serviceStarted(t, e)
 	}})
 	if err != nil {
 		t.Fatal(err)

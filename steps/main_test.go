@@ -2,10 +2,7 @@ package steps_test
 
 import (
 	"flag"
-	"sync"
 	"testing"
-
-	"github.com/beyond-lab/beyond/steps"
 )
 
 // The package's long tests mostly wait: a replay probes the global IP at 20
@@ -14,10 +11,9 @@ import (
 // runs on a simulator of its own, so more of them run at once than go
 // test's default -parallel (one per CPU) lets. They take turns here rather
 // than through -parallel, which counts a test waiting for its turn
-// (withServiceImage) as running: parallel(t) runs at most turns tests at
-// once, and of those one gcloud test (withGcloud) and one running the
-// lab's own service (withServiceImage); TestDisplayedCommandsRun, the
-// longest, starts at once beside them. An explicit -test.parallel still
+// (withGcloud) as running: parallel(t) runs at most turns tests at
+// once, and of those one gcloud test (withGcloud); TestDisplayedCommandsRun,
+// the longest, starts at once beside them. An explicit -test.parallel still
 // bounds them all.
 const turns = 4
 
@@ -42,52 +38,15 @@ func parallel(t *testing.T) {
 	t.Cleanup(func() { <-turn })
 }
 
-// serviceImage lets one test at a time start the lab's own service: its
-// simulator unpacks the image's 19 MB layer under -race, seconds of CPU,
-// and two such starts at once on two busy cores can outlast the 15 s the
-// deploy step gives a new service to answer at its own URL. The turn ends
-// once region A's service is deployed (serviceStarted): the simulator's
-// later starts of that image reuse what it unpacked.
-var serviceImage = make(chan struct{}, 1)
-
-// serviceTurns ends, per test, the service's turn it holds.
-var serviceTurns = struct {
-	sync.Mutex
-	end map[*testing.T]func()
-}{end: map[*testing.T]func(){}}
-
-// withServiceImage waits for the service's turn, then for one of the
-// turns; the test keeps the latter to its end. Call it after t.Parallel.
+// withServiceImage takes one of the turns for a test that runs the lab's
+// own service, to its end. Call it after t.Parallel. (Such tests once also
+// took turns starting the service: two 19 MB unpacks at once under -race
+// could outlast the deploy step's 15 s call to the new service. A deploy
+// now ends only once its instance listens, so the call finds it started.)
 func withServiceImage(t *testing.T) {
 	t.Helper()
-	serviceImage <- struct{}{}
-	var once sync.Once
-	end := func() { once.Do(func() { <-serviceImage }) }
-	serviceTurns.Lock()
-	serviceTurns.end[t] = end
-	serviceTurns.Unlock()
 	turn <- struct{}{}
-	t.Cleanup(func() {
-		<-turn
-		end()
-		serviceTurns.Lock()
-		delete(serviceTurns.end, t)
-		serviceTurns.Unlock()
-	})
-}
-
-// serviceStarted ends t's service turn, if it holds one, when e says the
-// deploy to region A is done.
-func serviceStarted(t *testing.T, e steps.Event) {
-	if e.Kind != steps.EventDone || e.Step != steps.DeployA {
-		return
-	}
-	serviceTurns.Lock()
-	end := serviceTurns.end[t]
-	serviceTurns.Unlock()
-	if end != nil {
-		end()
-	}
+	t.Cleanup(func() { <-turn })
 }
 
 // gcloud lets one gcloud test at a time (TestDisplayedCommandsRun aside)

@@ -47,7 +47,7 @@ func newClassRoom(t *testing.T, projects ...string) *classRoom {
 func (c *classRoom) replay(t *testing.T, i int, from, to string) {
 	t.Helper()
 	tg := c.targets[i]
-	r, err := steps.New(tg.Cloud, tg.Vars, steps.Options{Store: c.store, Emit: func(e steps.Event) { serviceStarted(t, e) }})
+	r, err := steps.New(tg.Cloud, tg.Vars, steps.Options{Store: c.store})
 	if err != nil {
 		t.Fatal(err)
 	}

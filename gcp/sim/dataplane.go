@@ -62,6 +62,7 @@ type dataPlane struct {
 	startTimeout   time.Duration // how long a process may take to listen
 	clientLocation string
 	services       map[string]*serviceRun // by PROJECT/REGION/SERVICE
+	staged         map[string]*startup    // instances of revisions still deploying, by revision name (startup.go)
 	lbs            map[string]*lb         // by PROJECT/IP/PORT
 	change         chan struct{}          // closed and replaced when what serves changes
 	images         *imageCache
@@ -95,6 +96,7 @@ func newDataPlane(s *Sim) *dataPlane {
 		clientLocation: DefaultClientLocation,
 		fronts:         map[string]*front{},
 		services:       map[string]*serviceRun{},
+		staged:         map[string]*startup{},
 		lbs:            map[string]*lb{},
 		change:         make(chan struct{}),
 		tr: &http.Transport{
@@ -144,6 +146,7 @@ func (dp *dataPlane) reconcile() {
 		return
 	}
 	ready := s.readyRevisionsLocked()
+	starting := s.startingRevisionsLocked()
 	frontends := s.frontendsLocked()
 	services := s.runServiceKeysLocked()
 	s.mu.Unlock()
@@ -184,6 +187,15 @@ func (dp *dataPlane) reconcile() {
 			sr.next = nil
 		case sr.next != nil && sr.next.rr.RevisionName == rr.RevisionName:
 			sr.next.setAccess(rr)
+		case dp.staged[rr.RevisionName].passed():
+			// Its instance passed its startup probe before the revision
+			// was called ready: it serves from now on.
+			inst := dp.staged[rr.RevisionName].inst
+			delete(dp.staged, rr.RevisionName)
+			inst.rr = rr // what changed while it deployed (access, scaling)
+			inst.setAccess(rr)
+			sr.next = inst
+			dp.promoteLocked(sr, inst)
 		default:
 			sr.next = dp.newInstance(rr) // a starting one stops itself
 			dp.work.Add(1)
@@ -204,6 +216,7 @@ func (dp *dataPlane) reconcile() {
 		}
 		delete(dp.services, key)
 	}
+	dp.stageLocked(starting)
 	dp.reconcileLBsLocked(frontends)
 }
 
@@ -245,6 +258,12 @@ func (dp *dataPlane) start(sr *serviceRun, inst *instance) {
 		dp.stopLocked(inst)
 		return
 	}
+	dp.promoteLocked(sr, inst)
+}
+
+// promoteLocked makes inst, started, serve its service in place of the
+// current instance. Call with dp.mu held.
+func (dp *dataPlane) promoteLocked(sr *serviceRun, inst *instance) {
 	old := sr.current
 	sr.current, sr.next = inst, nil
 	sr.publishLocked()
@@ -301,6 +320,7 @@ const coldStart = 10 * time.Second
 func (dp *dataPlane) awaitInstance(ctx context.Context, project, region, service string) *instance {
 	deadline := time.NewTimer(coldStart)
 	defer deadline.Stop()
+	caughtUp := false
 	for {
 		dp.mu.Lock()
 		var current, starting *instance
@@ -309,6 +329,14 @@ func (dp *dataPlane) awaitInstance(ctx context.Context, project, region, service
 		}
 		changed := dp.change
 		dp.mu.Unlock()
+		if current == nil && starting == nil && !caughtUp && dp.s.hasReadyRevision(project, region, service) {
+			// The core called a revision ready a moment ago and the
+			// loop has not followed yet: follow now rather than answer
+			// 503 to the first request after the deploy.
+			caughtUp = true
+			dp.reconcile()
+			continue
+		}
 		if current != nil || starting == nil {
 			return current
 		}
@@ -343,6 +371,7 @@ func (dp *dataPlane) close() error {
 		dp.stopLocked(sr.current) // a starting one stops itself: dp.closed
 	}
 	dp.services = map[string]*serviceRun{}
+	dp.stageLocked(nil) // likewise
 	lbs := dp.lbs
 	dp.lbs = map[string]*lb{}
 	dp.mu.Unlock()
@@ -394,6 +423,18 @@ func (s *Sim) ServiceURL(project, region, service string) (string, bool) {
 	return url, url != ""
 }
 
+// hasReadyRevision reports whether a Cloud Run service has a revision
+// ready to serve.
+func (s *Sim) hasReadyRevision(project, region, service string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p := s.projects[project]; p != nil {
+		rs := p.run.services[region+"/"+service]
+		return rs != nil && rs.ready != nil
+	}
+	return false
+}
+
 // serviceURL returns the URL the data plane gave a service, and whether
 // the service exists.
 func (s *Sim) serviceURL(project, region, service string) (url string, exists bool) {
@@ -416,6 +457,7 @@ func (s *Sim) serviceURL(project, region, service string) (url string, exists bo
 // front is a Cloud Run service's own URL: it routes to whatever instance
 // serves the service now, so it survives new revisions.
 type front struct {
+	dp     *dataPlane
 	key    string // PROJECT/REGION/SERVICE
 	url    string
 	srv    *http.Server
@@ -427,7 +469,7 @@ func (dp *dataPlane) newFront(key string) (*front, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen for the front of Cloud Run service %s: %w", key, err)
 	}
-	f := &front{key: key, url: "http://" + lis.Addr().String()}
+	f := &front{dp: dp, key: key, url: "http://" + lis.Addr().String()}
 	f.srv = &http.Server{Handler: f, ReadHeaderTimeout: 10 * time.Second, ErrorLog: discardLog}
 	go f.srv.Serve(lis)
 	return f, nil
@@ -437,6 +479,13 @@ func (f *front) close() { f.srv.Close() }
 
 func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	inst := f.target.Load()
+	if inst == nil {
+		// A first instance may be starting, or just started: wait for it
+		// as Cloud Run holds a request during a cold start.
+		project, rest, _ := strings.Cut(f.key, "/")
+		region, service, _ := strings.Cut(rest, "/")
+		inst = f.dp.awaitInstance(r.Context(), project, region, service)
+	}
 	if inst == nil {
 		googleError(w, r, http.StatusServiceUnavailable)
 		return

@@ -98,20 +98,9 @@ func TestDataPlaneSimKilledLeavesNoChild(t *testing.T) {
 	if _, err := op.Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
-	// The data plane starts the child once the revision is ready; nothing
-	// in the API says when, so watch for the file it writes.
-	pid := 0
-	for tick := time.NewTicker(20 * time.Millisecond); pid == 0; {
-		if b, err := os.ReadFile(pidFile); err == nil {
-			pid, _ = strconv.Atoi(string(b))
-			break
-		}
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			t.Fatal("the child never started")
-		}
-	}
+	// The deploy is done only once the child listens (its startup probe),
+	// and it writes its PID before it listens.
+	pid := readPID(t, pidFile)
 	if !procAlive(pid) {
 		t.Fatalf("child %d is not running", pid)
 	}

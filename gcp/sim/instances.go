@@ -32,9 +32,10 @@ import (
 	"github.com/beyond-lab/beyond/service"
 )
 
-// Instances: one per ready revision that serves. A revision of the hello
-// image is served in-process (hello.go). A revision of an image from the
-// simulator's registry runs for real, as a child process on Cloud Run's
+// Instances: one per ready revision that serves, and one per revision still
+// deploying, which its startup probe needs (startup.go). A revision of the
+// hello image is served in-process (hello.go). A revision of an image from
+// the simulator's registry runs for real, as a child process on Cloud Run's
 // container contract; where this host cannot run it (not linux/amd64, or
 // exec fails) the lab's service runs in-process instead.
 //
@@ -103,13 +104,30 @@ func isHelloImage(ref string) bool {
 // startInstance starts inst, by the kind its image calls for. It always
 // leaves inst listening: an instance that cannot serve answers 503.
 func (dp *dataPlane) startInstance(ctx context.Context, inst *instance) {
+	if err := dp.runInstance(ctx, inst); err != nil {
+		// A revision is called ready only once an instance of it passed
+		// its startup probe (startup.go), so this is one started again
+		// whose process no longer comes up: on Google its requests fail
+		// too.
+		dp.log.Warn("instance failed: it answers 503", "project", inst.rr.Project, "region", inst.rr.Region,
+			"service", inst.rr.Service, "revision", inst.rr.Revision, "image", inst.rr.Image, "reason", err.Error())
+		inst.serveInProcess("failed", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			googleError(w, r, http.StatusServiceUnavailable)
+		}))
+	}
+}
+
+// runInstance starts inst, by the kind its image calls for, and returns
+// once it listens on its port (Cloud Run's default TCP startup probe), or
+// why it did not: a process that exited first or never listened.
+func (dp *dataPlane) runInstance(ctx context.Context, inst *instance) error {
 	rr := inst.rr
 	log := dp.log.With("project", rr.Project, "region", rr.Region, "service", rr.Service, "revision", rr.Revision)
 	if isHelloImage(rr.Image) {
 		inst.serveInProcess("hello", helloHandler(helloInfo{
 			Project: rr.Project, Region: rr.Region, Service: rr.Service, Revision: rr.Revision, Outage: outageOn(rr.Env),
 		}))
-		return
+		return nil
 	}
 	err := dp.startProcess(ctx, inst, log)
 	switch {
@@ -119,13 +137,9 @@ func (dp *dataPlane) startInstance(ctx context.Context, inst *instance) {
 		log.Info("running the lab's service in-process instead of the image", "image", rr.Image, "reason", err.Error())
 		inst.serveInProcess("service", dp.serviceHandler(rr))
 	default:
-		// Cloud Run already said the revision is ready; on Google a
-		// container that dies would make its requests fail too.
-		log.Warn("instance failed: it answers 503", "image", rr.Image, "reason", err.Error())
-		inst.serveInProcess("failed", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			googleError(w, r, http.StatusServiceUnavailable)
-		}))
+		return err
 	}
+	return nil
 }
 
 // serveInProcess serves h on a loopback port of its own.

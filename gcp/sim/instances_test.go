@@ -12,24 +12,27 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"cloud.google.com/go/run/apiv2/runpb"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // testServerSource is a tiny server on Cloud Run's contract: it answers
 // with its environment, writes its PID to $PIDFILE, exits at once with
-// EXIT_AT_ONCE=1 and ignores SIGTERM with IGNORE_TERM=1.
+// EXIT_AT_ONCE=1, ignores SIGTERM with IGNORE_TERM=1, and listens only once
+// the file $LISTEN_WHEN exists (it never listens with NEVER_LISTEN=1).
 const testServerSource = `package main
 
 import (
@@ -39,6 +42,7 @@ import (
 	"os/signal"
 	"strconv"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -48,6 +52,14 @@ func main() {
 	}
 	if os.Getenv("EXIT_AT_ONCE") == "1" {
 		os.Exit(3)
+	}
+	for f := os.Getenv("LISTEN_WHEN"); f != ""; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(f); err == nil {
+			break
+		}
+	}
+	if os.Getenv("NEVER_LISTEN") == "1" {
+		time.Sleep(time.Hour) // until stopped
 	}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM)
@@ -205,16 +217,9 @@ func readPID(t *testing.T, file string) int {
 }
 
 func TestInstanceProcess(t *testing.T) {
-	if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" {
-		t.Skip("images run as processes on linux/amd64 only")
-	}
+	needProcesses(t)
 	t.Parallel() // it waits on go build and on child processes
-	img := testImage(t, buildTestServer(t), "amd64")
-	s := startSim(t, Options{})
-	setGrace(s, 300*time.Millisecond)
-	enableAPIs(t, s, testProject, APIRun)
-	rc := newRunClient(t, s)
-	ref := pushTestImage(t, s.Endpoints().Registry, "echo", img)
+	s, rc, ref := processSim(t, Options{}, "echo")
 	dir := t.TempDir()
 
 	svc := deploy(t, rc, testProject, labRegionB, "echo", helloService(ref,
@@ -284,17 +289,19 @@ func TestInstanceProcess(t *testing.T) {
 	}
 	pid2 := readPID(t, filepath.Join(dir, "2"))
 
-	// A process that exits at once: the revision answers 503.
-	bad := deploy(t, rc, testProject, labRegionA, "crash", helloService(ref, "EXIT_AT_ONCE", "1"))
-	makePublic(t, rc, bad.GetName())
-	crash := waitServing(t, s, labRegionA, "crash", bad.GetLatestReadyRevision())
-	if crash.kind != "failed" {
-		t.Errorf("a process that exits at once: kind %q; want failed", crash.kind)
+	// A process that exits at once: its revision never becomes ready, the
+	// deploy fails (TestDeployFailsWhenTheContainerDoesNotListen has the
+	// whole of it) and the service has nothing to serve: 503.
+	cop, err := rc.CreateService(testCtx(t), &runpb.CreateServiceRequest{Parent: parent(testProject, labRegionA), ServiceId: "crash", Service: helloService(ref, "EXIT_AT_ONCE", "1")})
+	if err != nil {
+		t.Fatal(err)
 	}
-	waitDataPlane(t, s, "the service to be public", func() bool { return crash.access.Load().public })
+	if _, err := cop.Wait(testCtx(t)); status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "failed to start and listen on the port") {
+		t.Errorf("deploy of a process that exits at once: %v; want FAILED_PRECONDITION, failed to start and listen", err)
+	}
 	crashURL, _ := s.ServiceURL(testProject, labRegionA, "crash")
 	if a := dpGet(t, crashURL, ""); a.status != http.StatusServiceUnavailable {
-		t.Errorf("crashed revision answered %d; want 503", a.status)
+		t.Errorf("a service whose only revision failed answered %d; want 503", a.status)
 	}
 
 	// Close: the one that ignores SIGTERM is killed after the grace period.

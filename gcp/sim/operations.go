@@ -53,8 +53,12 @@ type operation struct {
 	finish func() (proto.Message, error)
 	// cancel, if set, undoes what a cancelled operation left half done.
 	cancel func()
-	result *longrunningpb.Operation // Result field once done
-	timer  clock.Timer
+	// blocked, if set, holds the operation RUNNING past its time while it
+	// reports true: a deploy waits for its revision's startup probe. Whoever
+	// makes it false settles the project (revisionStarted).
+	blocked func() bool
+	result  *longrunningpb.Operation // Result field once done
+	timer   clock.Timer
 }
 
 // opStore is the simulator's operations, by project ID. Guarded by s.mu.
@@ -126,21 +130,27 @@ func (s *Sim) startOpLocked(p *project, op *operation, d time.Duration) *longrun
 	op.seq = s.nextSeq()
 	op.project = p.id
 	s.ops.add(p, op)
-	if d <= 0 {
+	if d <= 0 && !op.isBlocked() {
 		s.finishOpLocked(op)
 		return op.proto()
 	}
-	op.doneAt = s.now().Add(d)
+	op.doneAt = s.now().Add(max(d, 0))
+	if d <= 0 {
+		return op.proto()
+	}
 	op.timer = s.clock.AfterFunc(d, func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		if s.closed || op.done {
+		if s.closed || op.done || op.isBlocked() {
 			return
 		}
 		s.finishOpLocked(op)
 	})
 	return op.proto()
 }
+
+// isBlocked reports whether op must stay RUNNING whatever the time.
+func (op *operation) isBlocked() bool { return op.blocked != nil && op.blocked() }
 
 // finishOpLocked applies op's effect and marks it done.
 func (s *Sim) finishOpLocked(op *operation) {
@@ -179,7 +189,7 @@ func (s *Sim) settleLocked(p *project) {
 		return
 	}
 	for op := range po.pending {
-		if !op.done && !op.doneAt.After(now) {
+		if !op.done && !op.doneAt.After(now) && !op.isBlocked() {
 			due = append(due, op)
 		}
 	}

@@ -76,7 +76,21 @@ type runRevision struct {
 	reason   runpb.Condition_CommonReason
 	digest   string // the ingress image's digest, when the registry knows it
 	verdict  runImageVerdict
+	startup  runStartup // its instance's startup probe, for an image that runs as a process
 }
+
+// runStartup is how far a new revision's instance got with its startup
+// probe. Cloud Run calls a revision ready only once its container listens
+// on its port (the default TCP startup probe); the simulator does the same
+// for an image of its registry, which the data plane runs as a process.
+type runStartup int
+
+const (
+	startupNone    runStartup = iota // no probe: the hello image, the broken one, a missing one
+	startupWaiting                   // the data plane is starting it
+	startupPassed                    // it listens
+	startupFailed                    // it exited or never listened
+)
 
 func (rs *runService) key() string { return rs.region + "/" + rs.id }
 
@@ -269,6 +283,11 @@ func (s *Sim) deployLocked(p *project, rs *runService, verdicts []runImageVerdic
 				}
 			}
 		}
+		if rev.verdict.found && !rev.verdict.broken && rev.digest != "" && s.dp != nil {
+			// The data plane runs it (startingRevisionsLocked) and says
+			// whether it listens (revisionStarted); the deploy waits.
+			rev.startup = startupWaiting
+		}
 		rs.revisions = append(rs.revisions, rev)
 	}
 	rs.version++
@@ -277,6 +296,11 @@ func (s *Sim) deployLocked(p *project, rs *runService, verdicts []runImageVerdic
 		name:   fmt.Sprintf("projects/%s/locations/%s/operations/%s", p.id, rs.region, s.newUUIDLocked()),
 		meta:   func() proto.Message { return rs.protoLocked(p) },
 		finish: func() (proto.Message, error) { return s.finishDeployLocked(p, rs, rev, gen) },
+	}
+	if rev != nil && rev.startup == startupWaiting {
+		op.blocked = func() bool {
+			return rev.pending && rev.startup == startupWaiting && p.run.services[rs.key()] == rs
+		}
 	}
 	if rev != nil {
 		op.cancel = func() {
@@ -300,7 +324,7 @@ func (s *Sim) finishDeployLocked(p *project, rs *runService, rev *runRevision, g
 	now := s.now()
 	if rev != nil && rev.pending {
 		rev.pending = false
-		if v := rev.verdict; v.found && !v.broken {
+		if v := rev.verdict; v.found && !v.broken && rev.startup != startupFailed {
 			rev.ready = true
 			if rs.ready == nil || rev.number > rs.ready.number {
 				rs.ready = rev
@@ -386,45 +410,49 @@ func (s *Sim) readyRevisionsLocked() []ReadyRevision {
 		p := s.projects[pid]
 		for _, key := range sortedKeys(p.run.services) {
 			rs := p.run.services[key]
-			rev := rs.ready
-			if rev == nil {
-				continue
+			if rev := rs.ready; rev != nil {
+				out = append(out, revisionRunLocked(p, rs, rev))
 			}
-			rr := ReadyRevision{
-				Project:       p.id,
-				ProjectNumber: p.number,
-				Region:        rs.region,
-				Service:       rs.id,
-				Revision:      rev.name,
-				RevisionName:  rs.revisionName(p, rev),
-				URI:           rs.uri(p),
-				Port:          runIngressPort(rev.template),
-				Digest:        rev.digest,
-				Env:           map[string]string{},
-				Ingress:       rs.spec.GetIngress(),
-				Public:        rs.spec.GetInvokerIamDisabled() || rs.policy.allows("roles/run.invoker", "allUsers"),
-
-				DefaultURLDisabled: rs.spec.GetDefaultUriDisabled(),
-
-				ServiceAccount: rev.template.GetServiceAccount(),
-				MinInstances:   max(rs.spec.GetScaling().GetMinInstanceCount(), rev.template.GetScaling().GetMinInstanceCount()),
-			}
-			if c := runIngressContainer(rev.template); c != nil {
-				rr.Image = c.GetImage()
-				if p := c.GetReadinessProbe(); p != nil {
-					rr.Readiness = proto.Clone(p).(*runpb.Probe)
-				}
-				for _, e := range c.GetEnv() {
-					if v, ok := e.GetValues().(*runpb.EnvVar_Value); ok {
-						rr.Env[e.GetName()] = v.Value
-					}
-				}
-			}
-			for _, c := range rev.template.GetContainers() {
-				rr.Containers = append(rr.Containers, proto.Clone(c).(*runpb.Container))
-			}
-			out = append(out, rr)
 		}
 	}
 	return out
+}
+
+// revisionRunLocked is what the data plane needs to run revision rev of
+// service rs.
+func revisionRunLocked(p *project, rs *runService, rev *runRevision) ReadyRevision {
+	rr := ReadyRevision{
+		Project:       p.id,
+		ProjectNumber: p.number,
+		Region:        rs.region,
+		Service:       rs.id,
+		Revision:      rev.name,
+		RevisionName:  rs.revisionName(p, rev),
+		URI:           rs.uri(p),
+		Port:          runIngressPort(rev.template),
+		Digest:        rev.digest,
+		Env:           map[string]string{},
+		Ingress:       rs.spec.GetIngress(),
+		Public:        rs.spec.GetInvokerIamDisabled() || rs.policy.allows("roles/run.invoker", "allUsers"),
+
+		DefaultURLDisabled: rs.spec.GetDefaultUriDisabled(),
+
+		ServiceAccount: rev.template.GetServiceAccount(),
+		MinInstances:   max(rs.spec.GetScaling().GetMinInstanceCount(), rev.template.GetScaling().GetMinInstanceCount()),
+	}
+	if c := runIngressContainer(rev.template); c != nil {
+		rr.Image = c.GetImage()
+		if p := c.GetReadinessProbe(); p != nil {
+			rr.Readiness = proto.Clone(p).(*runpb.Probe)
+		}
+		for _, e := range c.GetEnv() {
+			if v, ok := e.GetValues().(*runpb.EnvVar_Value); ok {
+				rr.Env[e.GetName()] = v.Value
+			}
+		}
+	}
+	for _, c := range rev.template.GetContainers() {
+		rr.Containers = append(rr.Containers, proto.Clone(c).(*runpb.Container))
+	}
+	return rr
 }

@@ -23,7 +23,7 @@ func (s *Sim) registerRun(g *grpc.Server) {
 }
 
 func (r *runServer) CreateService(ctx context.Context, req *runpb.CreateServiceRequest) (*longrunningpb.Operation, error) {
-	return r.s.runCreateService(req)
+	return r.s.runCreateService(ctx, req)
 }
 
 func (r *runServer) GetService(ctx context.Context, req *runpb.GetServiceRequest) (*runpb.Service, error) {
@@ -35,7 +35,7 @@ func (r *runServer) ListServices(ctx context.Context, req *runpb.ListServicesReq
 }
 
 func (r *runServer) UpdateService(ctx context.Context, req *runpb.UpdateServiceRequest) (*longrunningpb.Operation, error) {
-	return r.s.runUpdateService(req)
+	return r.s.runUpdateService(ctx, req)
 }
 
 func (r *runServer) DeleteService(ctx context.Context, req *runpb.DeleteServiceRequest) (*longrunningpb.Operation, error) {

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"sort"
@@ -21,12 +22,12 @@ import (
 // JSON into the same request messages.
 
 // runCreateService creates a service (CreateService).
-func (s *Sim) runCreateService(req *runpb.CreateServiceRequest) (*longrunningpb.Operation, error) {
+func (s *Sim) runCreateService(ctx context.Context, req *runpb.CreateServiceRequest) (*longrunningpb.Operation, error) {
 	proj, region, err := parseRunParent(req.GetParent())
 	if err != nil {
 		return nil, err
 	}
-	return s.runWrite(proj, region, req.GetService(), func(p *project, verdicts []runImageVerdict) (*longrunningpb.Operation, error) {
+	return s.runWrite(ctx, proj, region, req.GetService(), func(p *project, verdicts []runImageVerdict) (*longrunningpb.Operation, error) {
 		id := req.GetServiceId()
 		if err := runValidServiceID(id); err != nil {
 			return nil, err
@@ -47,16 +48,23 @@ func (s *Sim) runCreateService(req *runpb.CreateServiceRequest) (*longrunningpb.
 
 // runWrite is how CreateService and UpdateService start: svc's images are
 // judged first, without s.mu (that asks the registry), then, with s.mu
-// held, the project is resolved and do runs.
-func (s *Sim) runWrite(proj, region string, svc *runpb.Service, do func(p *project, verdicts []runImageVerdict) (*longrunningpb.Operation, error)) (*longrunningpb.Operation, error) {
+// held, the project is resolved and do runs; then, without s.mu, an
+// instant deploy waits for its revision's startup probe (awaitStartup).
+func (s *Sim) runWrite(ctx context.Context, proj, region string, svc *runpb.Service, do func(p *project, verdicts []runImageVerdict) (*longrunningpb.Operation, error)) (*longrunningpb.Operation, error) {
 	verdicts := s.judgeImages(svc.GetTemplate())
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, err := s.runProjectLocked(proj, region, false)
+	op, err := func() (*longrunningpb.Operation, error) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		p, err := s.runProjectLocked(proj, region, false)
+		if err != nil {
+			return nil, err
+		}
+		return do(p, verdicts)
+	}()
 	if err != nil {
 		return nil, err
 	}
-	return do(p, verdicts)
+	return s.awaitStartup(ctx, op), nil
 }
 
 // createServiceLocked is the one way a service comes to be: CreateService,
@@ -148,12 +156,12 @@ func (s *Sim) runListServices(req *runpb.ListServicesRequest) (*runpb.ListServic
 }
 
 // runUpdateService changes a service (UpdateService); with allow_missing it creates one through the same path as runCreateService.
-func (s *Sim) runUpdateService(req *runpb.UpdateServiceRequest) (*longrunningpb.Operation, error) {
+func (s *Sim) runUpdateService(ctx context.Context, req *runpb.UpdateServiceRequest) (*longrunningpb.Operation, error) {
 	proj, region, id, err := parseRunName(req.GetService().GetName())
 	if err != nil {
 		return nil, err
 	}
-	return s.runWrite(proj, region, req.GetService(), func(p *project, verdicts []runImageVerdict) (*longrunningpb.Operation, error) {
+	return s.runWrite(ctx, proj, region, req.GetService(), func(p *project, verdicts []runImageVerdict) (*longrunningpb.Operation, error) {
 		if err := runValidServiceID(id); err != nil {
 			return nil, err
 		}

@@ -119,7 +119,7 @@ func (s *Sim) knCreateService(r *http.Request, parent string) (any, error) {
 	if ns := kn.Metadata.Namespace; ns != "" && ns != knProjectOf(parent) && s.runProjectNumber(ns) != s.runProjectNumber(knProjectOf(parent)) {
 		return nil, grpcInvalid("metadata.namespace %q does not match the namespace of the URL", ns)
 	}
-	op, err := s.runCreateService(&runpb.CreateServiceRequest{Parent: parent, ServiceId: kn.Metadata.Name, Service: svc, ValidateOnly: r.URL.Query().Get("dryRun") == "all"})
+	op, err := s.runCreateService(r.Context(), &runpb.CreateServiceRequest{Parent: parent, ServiceId: kn.Metadata.Name, Service: svc, ValidateOnly: r.URL.Query().Get("dryRun") == "all"})
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +138,7 @@ func (s *Sim) knReplaceService(r *http.Request, parent, name string) (any, error
 	svc.Name = parent + "/services/" + name
 	// resourceVersion is Knative's optimistic concurrency: the etag.
 	svc.Etag = kn.Metadata.ResourceVersion
-	op, err := s.runUpdateService(&runpb.UpdateServiceRequest{Service: svc, ValidateOnly: r.URL.Query().Get("dryRun") == "all"})
+	op, err := s.runUpdateService(r.Context(), &runpb.UpdateServiceRequest{Service: svc, ValidateOnly: r.URL.Query().Get("dryRun") == "all"})
 	if err != nil {
 		return nil, err
 	}

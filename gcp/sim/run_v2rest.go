@@ -45,7 +45,7 @@ func (s *Sim) runV2REST() *restAPI {
 		if err != nil {
 			return nil, err
 		}
-		return s.runCreateService(&runpb.CreateServiceRequest{Parent: parent(q), ServiceId: q.query("serviceId"), Service: svc, ValidateOnly: validate})
+		return s.runCreateService(q.r.Context(), &runpb.CreateServiceRequest{Parent: parent(q), ServiceId: q.query("serviceId"), Service: svc, ValidateOnly: validate})
 	})
 	a.add("GET", loc+"/services/{service}", "run.GetService", func(q *restReq) (proto.Message, error) {
 		return s.runGetService(&runpb.GetServiceRequest{Name: service(q)})
@@ -67,7 +67,7 @@ func (s *Sim) runV2REST() *restAPI {
 		if req.ForceNewRevision, err = runV2Bool(q.r, "forceNewRevision"); err != nil {
 			return nil, err
 		}
-		return s.runUpdateService(req)
+		return s.runUpdateService(q.r.Context(), req)
 	})
 	a.add("DELETE", loc+"/services/{service}", "run.DeleteService", func(q *restReq) (proto.Message, error) {
 		validate, err := runV2Bool(q.r, "validateOnly")

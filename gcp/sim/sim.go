@@ -69,7 +69,8 @@ type Options struct {
 //  2. The data plane's own locks (dataPlane.reconcileMu, then dataPlane.mu)
 //     are taken without s.mu: the data plane copies what it needs out of
 //     the core under s.mu, releases it, then opens listeners and starts
-//     instances, and takes s.mu again only to write back service URLs.
+//     instances, and takes s.mu again only to write back service URLs and
+//     whether a deploying revision's instance listens (revisionStarted).
 //  3. s.reg.mu (the OCI registry) may be taken with s.mu held; s.md.mu (the
 //     metadata servers) may be held when s.mu is taken. Neither is held
 //     while the other is taken.
