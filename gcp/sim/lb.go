@@ -337,6 +337,13 @@ func (l *lb) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		i := order[0]
 		res := l.try(r, f, svc.Backends[i], body, perTry, client, trace)
+		if r.Context().Err() != nil {
+			// The client left, resetting the attempt in flight: that says
+			// nothing of the backend (Envoy counts a host's own failures,
+			// not a downstream reset), and no one waits for an answer.
+			res.discard()
+			return
+		}
 		if od != nil {
 			gfe.record(l.dp.s.now(), svc, od, svc.Backends[i], res)
 		}

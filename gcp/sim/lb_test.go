@@ -576,3 +576,31 @@ func TestLBFlap(t *testing.T) {
 		l.clk.Advance(flapPeriod / 2)
 	}
 }
+
+// TestLBClientGoneIsNoBackendError: a client that gives up on its request
+// (a probe's burst ending, curl's timeout, Ctrl-C) resets the attempt in
+// flight, which says nothing of the backend. Envoy counts upstream
+// failures against a host, not a downstream reset, so however many clients
+// leave, the region they were routed to is not ejected.
+func TestLBClientGoneIsNoBackendError(t *testing.T) {
+	l := startLab(t, chainOpts{scheme: "EXTERNAL_MANAGED", outlier: true, retry: true})
+	dp := l.s.dataPlaneOf()
+	dp.mu.Lock()
+	lb := dp.lbs[lbKey(testProject, l.ip, 80)]
+	dp.mu.Unlock()
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	for range 5 * gfeCount {
+		req := httptest.NewRequestWithContext(gone, http.MethodGet, "http://"+l.addr+"/?format=json", nil)
+		req.Header.Set(lab.ClientLocationHeader, labRegionA)
+		lb.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	if n := lb.ejected(labRegionA, "neg-a"); n != 0 {
+		t.Errorf("%d front ends ejected us-central1 after clients that left; want none", n)
+	}
+	for i := range gfeCount {
+		if a := dpGet(t, "http://"+l.addr+"/?format=json", labRegionA); a.status != http.StatusOK || a.region != labRegionA {
+			t.Fatalf("request %d after the clients that left: %d from %q; want 200 from %s", i, a.status, a.region, labRegionA)
+		}
+	}
+}
