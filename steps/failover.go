@@ -251,23 +251,46 @@ func (s *Session) checkOnce(ctx context.Context, base string) (Sample, string) {
 }
 
 // burst collects the global IP's answers for d, from the runner's one
-// prober (which a front end watching may already run).
+// prober (which a front end watching may already run), and past d until it
+// has a few.
 func (s *Session) burst(ctx context.Context, base string, d time.Duration) []Sample {
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
 	var mu sync.Mutex
 	var out []Sample
+	enough := make(chan struct{})
 	leave := s.feed.join(s.probeConfig(base), s.step, func(sm Sample) {
 		mu.Lock()
 		out = append(out, sm)
+		if len(out) == burstAnswers {
+			close(enough)
+		}
 		mu.Unlock()
 	})
-	<-ctx.Done()
+	wait := time.NewTimer(d)
+	select {
+	case <-wait.C:
+	case <-ctx.Done():
+	}
+	// A verdict needs answers: a request slower than d (a loaded machine,
+	// a client far from Google) must not read as "no answers".
+	wait.Reset(burstPatience)
+	select {
+	case <-enough:
+	case <-wait.C:
+	case <-ctx.Done():
+	}
+	wait.Stop()
 	leave()
 	mu.Lock()
 	defer mu.Unlock()
 	return out
 }
+
+// A burst goes on past its time until it has burstAnswers answers, for at
+// most burstPatience more (probe requests time out at healthProbeTimeout).
+const (
+	burstAnswers  = 5
+	burstPatience = 2 * healthProbeTimeout
+)
 
 // sampler returns a function that reports a probe as an event of the step
 // running now, safe to call from any goroutine, also after the step ends.
